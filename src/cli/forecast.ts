@@ -1,0 +1,89 @@
+import type { Argv } from 'yargs';
+import { InputError } from '../errors.js';
+import { applyCalibration, loadCalibration } from '../profile/calibration.js';
+import { loadProfile } from '../profile/load.js';
+import { applyOverrides, parseRelayFlag } from '../profile/overrides.js';
+import type { Profile } from '../profile/schema.js';
+import { forecastCsv } from '../report/csv.js';
+import { forecastMarkdown } from '../report/markdown.js';
+import { forecastReport, type ForecastSettings } from '../report/pipeline.js';
+import { currentMonth, emit } from './output.js';
+
+/** Options shared by the commands that run a forecast. */
+export function forecastOptions<T>(y: Argv<T>) {
+  return y
+    .option('profile', { type: 'string', describe: 'Instance profile JSON (default: the embedded mid-size profile)' })
+    .option('calibration', { type: 'string', describe: 'Measured service demands JSON; replaces assumptions' })
+    .option('months', { type: 'number', default: 24, describe: 'Horizon in months' })
+    .option('start', { type: 'string', describe: 'Calendar month of month 0, YYYY-MM (default: this month)' })
+    .option('growth', { type: 'number', describe: 'Monthly growth of active users, e.g. 0.05' })
+    .option('draws', { type: 'number', default: 1000, describe: 'Monte Carlo draws for P10/P50/P90 (0 = none)' })
+    .option('seed', { type: 'number', default: 1, describe: 'Seed of the random generator' })
+    .option('method', { choices: ['analytic', 'simulate'] as const, default: 'analytic' as const, describe: 'Queue waits from Erlang C or from the discrete-event simulation' });
+}
+
+export interface ForecastArgs {
+  profile?: string;
+  calibration?: string;
+  months: number;
+  start?: string;
+  growth?: number;
+  draws: number;
+  seed: number;
+  method: 'analytic' | 'simulate';
+  relay?: string[];
+}
+
+/** Load, calibrate and override the profile; validate the numeric flags. */
+export function prepare(args: ForecastArgs): { profile: Profile; settings: ForecastSettings } {
+  if (!Number.isInteger(args.months) || args.months < 1 || args.months > 120) {
+    throw new InputError(`--months must be an integer from 1 to 120, got ${args.months}`);
+  }
+  if (!Number.isInteger(args.draws) || args.draws < 0 || args.draws > 100_000) {
+    throw new InputError(`--draws must be an integer from 0 to 100000, got ${args.draws}`);
+  }
+  if (!Number.isInteger(args.seed)) throw new InputError(`--seed must be an integer, got ${args.seed}`);
+  if (args.growth !== undefined && !(Number.isFinite(args.growth) && args.growth > -0.5 && args.growth <= 5)) {
+    throw new InputError(`--growth must be a monthly rate between -0.5 and 5 (0.05 = 5 % a month), got ${args.growth}`);
+  }
+  if (args.start !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(args.start)) {
+    throw new InputError(`--start must be YYYY-MM, got "${args.start}"`);
+  }
+  const relays = (args.relay ?? []).map(parseRelayFlag);
+  let profile = loadProfile(args.profile);
+  if (args.calibration) profile = applyCalibration(profile, loadCalibration(args.calibration));
+  profile = applyOverrides(profile, { growth: args.growth, relays });
+  return {
+    profile,
+    settings: {
+      months: args.months,
+      start: args.start ?? currentMonth(),
+      method: args.method,
+      draws: args.draws,
+      seed: args.seed,
+    },
+  };
+}
+
+export function forecastCommand(y: Argv) {
+  return y.command(
+    'forecast',
+    'Month-by-month saturation forecast, budget and recommendations',
+    (c) =>
+      forecastOptions(c)
+        .option('relay', { type: 'string', array: true, describe: 'Add a relay: NAME:POSTS_PER_HOUR[:MEDIA_FRACTION[:START_MONTH]] (repeatable)' })
+        .option('format', { choices: ['md', 'json', 'csv'] as const, default: 'md' as const })
+        .option('out', { type: 'string', describe: 'Write forecast.{md,json,csv} into this directory instead of stdout' }),
+    (args) => {
+      const { profile, settings } = prepare(args as ForecastArgs);
+      const report = forecastReport(profile, settings);
+      const text =
+        args.format === 'json'
+          ? JSON.stringify(report, null, 2)
+          : args.format === 'csv'
+            ? forecastCsv(report)
+            : forecastMarkdown(report);
+      emit(text, args.out, `forecast.${args.format}`);
+    },
+  );
+}

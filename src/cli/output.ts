@@ -1,0 +1,34 @@
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+
+/**
+ * Write the report to stdout, or to DIR/NAME through a temporary file and a
+ * rename, so a failed run never leaves a half-written report behind.
+ */
+export function emit(content: string, outDir: string | undefined, fileName: string): void {
+  if (outDir === undefined) {
+    process.stdout.write(content.endsWith('\n') ? content : `${content}\n`);
+    return;
+  }
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (err) {
+    throw new InputError(`--out ${outDir}: cannot create directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const target = join(outDir, fileName);
+  const temp = join(outDir, `.${fileName}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temp, content);
+    renameSync(temp, target);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw new InputError(`--out ${outDir}: cannot write ${fileName} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  process.stderr.write(`wrote ${target}\n`);
+}
+
+/** Today's calendar month, "YYYY-MM" (UTC): the CLI owns the clock, the model does not. */
+export function currentMonth(now = new Date()): string {
+  return `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+}

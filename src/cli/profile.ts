@@ -1,0 +1,25 @@
+import type { Argv } from 'yargs';
+import { loadProfile } from '../profile/load.js';
+import { profileJsonSchema, profileReference } from '../profile/docs.js';
+import { isAssumption, listQuantities } from '../profile/quantity.js';
+import { emit } from './output.js';
+
+export function profileCommand(y: Argv) {
+  return y.command('profile', 'The instance profile: check a file, print its schema or reference', (p) =>
+    p
+      .command(
+        'check [file]',
+        'Validate a profile (default: the embedded one) and count its assumptions',
+        (c) => c.positional('file', { type: 'string' }),
+        (args) => {
+          const profile = loadProfile(args.file);
+          const quantities = listQuantities(profile);
+          const assumed = quantities.filter((q) => isAssumption(q.quantity.source)).length;
+          emit(`${args.file ?? 'embedded default profile'}: valid (${quantities.length} quantities, ${assumed} assumptions)`, undefined, '');
+        },
+      )
+      .command('schema', 'Print the profile JSON Schema', {}, () => emit(JSON.stringify(profileJsonSchema(), null, 2), undefined, ''))
+      .command('docs', 'Print the field reference (docs/profile.md)', {}, () => emit(profileReference(), undefined, ''))
+      .demandCommand(1, 'say what to do: fedicap profile check|schema|docs'),
+  );
+}

@@ -1,0 +1,7 @@
+/**
+ * Bad input from the user (a file, a field, an argument). The CLI prints its
+ * message alone and exits with code 2; anything else is a bug and keeps its stack.
+ */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+}

@@ -1,0 +1,135 @@
+import { evaluateMonth, sidekiqPools, type ComponentState } from './stations.js';
+import { monthlyCosts, storageAfter, type MonthlyCost, type StorageState } from './storage.js';
+import { analyticWaits, type WaitModel } from './waitModel.js';
+import { workloadAt, type ModelProfile, type Workload } from './workload.js';
+
+export interface ForecastOptions {
+  months: number;
+  /** Calendar month of month 0, as "YYYY-MM" (the model has no clock; the CLI passes today's). */
+  start: string;
+  waitModel?: WaitModel;
+  /** Build the words of each binding constraint and the budget (off when only dates are needed). */
+  explain?: boolean;
+}
+
+export interface MonthResult {
+  month: number;
+  date: string;
+  dailyActive: number;
+  monthlyActive: number;
+  activeRelays: string[];
+  workload: Workload;
+  components: ComponentState[];
+  storage: StorageState;
+  costs: MonthlyCost[];
+}
+
+export interface Saturation {
+  month: number;
+  date: string;
+  reason: string;
+}
+
+export interface Forecast {
+  months: MonthResult[];
+  /** First month each component breaks its SLO or utilization limit, or null within the horizon. */
+  saturation: Map<string, Saturation | null>;
+}
+
+/** "YYYY-MM" plus `months` months. */
+export function addMonths(start: string, months: number): string {
+  const match = /^(\d{4})-(\d{2})$/.exec(start);
+  if (!match) throw new RangeError(`start must be YYYY-MM, got "${start}"`);
+  const index = Number(match[1]) * 12 + (Number(match[2]) - 1) + months;
+  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+}
+
+/**
+ * Month-by-month forecast over the horizon: workload from the profile (growth,
+ * relays starting at their month), each component judged at the peak hour,
+ * storage accumulated, and the first month each component breaks.
+ */
+export function forecast(profile: ModelProfile, options: ForecastOptions): Forecast {
+  const waitModel = options.waitModel ?? analyticWaits;
+  const workloads: Workload[] = [];
+  const months: MonthResult[] = [];
+  const saturation = new Map<string, Saturation | null>();
+  const stationOptions = { pools: sidekiqPools(profile), explain: options.explain ?? true };
+  for (let m = 0; m < options.months; m++) {
+    const workload = workloadAt(profile, m);
+    workloads.push(workload);
+    const storage = storageAfter(profile, workloads);
+    const components = evaluateMonth(profile, workload, storage, waitModel, stationOptions);
+    const date = addMonths(options.start, m);
+    for (const c of components) {
+      if (!saturation.has(c.id)) saturation.set(c.id, null);
+      if (c.broken && saturation.get(c.id) === null) saturation.set(c.id, { month: m, date, reason: c.binding });
+    }
+    months.push({
+      month: m,
+      date,
+      dailyActive: workload.dailyActive,
+      monthlyActive: workload.monthlyActive,
+      activeRelays: workload.activeRelays,
+      workload,
+      components,
+      storage,
+      costs: stationOptions.explain ? monthlyCosts(profile, storage) : [],
+    });
+  }
+  return { months, saturation };
+}
+
+/**
+ * Only the first month each component breaks, for the Monte Carlo. With
+ * non-negative growth every load only rises month by month (relays only add),
+ * so "broken" is monotone in the month and a shared bisection finds every
+ * first month with a few evaluations instead of one per month; with shrinking
+ * users it falls back to the full month-by-month scan.
+ */
+export function firstBrokenMonths(profile: ModelProfile, options: Omit<ForecastOptions, 'explain'>): Map<string, number | null> {
+  if (profile.growth.monthlyActiveUserGrowth < 0) {
+    const full = forecast(profile, { ...options, explain: false }).saturation;
+    return new Map([...full].map(([id, sat]) => [id, sat ? sat.month : null]));
+  }
+  const waitModel = options.waitModel ?? analyticWaits;
+  const stationOptions = { pools: sidekiqPools(profile), explain: false };
+  const workloads = Array.from({ length: options.months }, (_, m) => workloadAt(profile, m));
+  const brokenAt = (m: number) => {
+    const components = evaluateMonth(profile, workloads[m]!, storageAfter(profile, workloads.slice(0, m + 1)), waitModel, stationOptions);
+    return new Map(components.map((c) => [c.id, c.broken]));
+  };
+  const first = new Map<string, number | null>();
+  const last = options.months - 1;
+  const atStart = brokenAt(0);
+  const atEnd = last > 0 ? brokenAt(last) : atStart;
+  const pending: string[] = [];
+  for (const [id, broken] of atStart) {
+    if (broken) first.set(id, 0);
+    else if (!atEnd.get(id)) first.set(id, null);
+    else pending.push(id);
+  }
+  // Invariant: every id in `ids` is intact at `lo` and broken at `hi`.
+  const search = (lo: number, hi: number, ids: string[]): void => {
+    if (ids.length === 0) return;
+    if (hi - lo === 1) {
+      for (const id of ids) first.set(id, hi);
+      return;
+    }
+    const mid = (lo + hi) >> 1;
+    const atMid = brokenAt(mid);
+    search(lo, mid, ids.filter((id) => atMid.get(id)));
+    search(mid, hi, ids.filter((id) => !atMid.get(id)));
+  };
+  search(0, last, pending);
+  return first;
+}
+
+/** The first month a component's utilization exceeds `limit`, or null within the horizon. */
+export function monthWhenUtilizationExceeds(result: Forecast, componentId: string, limit: number): number | null {
+  for (const month of result.months) {
+    const c = month.components.find((x) => x.id === componentId);
+    if (c && c.utilization > limit) return month.month;
+  }
+  return null;
+}

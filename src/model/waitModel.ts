@@ -1,0 +1,84 @@
+import { pooledMetricsAt, sharedPoolWaits, type WeightedQueueLoad } from './sidekiq.js';
+import { simulatePool } from './simulate.js';
+import type { Rng } from './random.js';
+
+export interface QueueWait {
+  queue: string;
+  /** Waiting time at the requested percentile. */
+  percentileWaitSec: number;
+}
+
+export interface PoolWaits {
+  /** Thread utilization of the pool. */
+  utilization: number;
+  /** Mean jobs waiting (Little's law), for Redis backlog memory. */
+  meanQueueLength: number;
+  perQueue: QueueWait[];
+}
+
+/** How a pool of threads serving weighted queues turns load into waiting: analytic or simulated. */
+export type WaitModel = (queues: WeightedQueueLoad[], threads: number, percentile: number) => PoolWaits;
+
+/**
+ * Waiting time at percentile p when P(W > t) = C·exp(−t/θ), θ = mean/C
+ * (the M/M/c waiting-time tail, Gross & Harris §2.3): t = θ·ln(C/(1−p)).
+ */
+export function tailPercentileSec(meanWaitSec: number, probabilityOfWait: number, percentile: number): number {
+  const q = 1 - percentile / 100;
+  if (!Number.isFinite(meanWaitSec)) return Infinity;
+  if (probabilityOfWait <= q || meanWaitSec <= 0) return 0;
+  return (meanWaitSec / probabilityOfWait) * Math.log(probabilityOfWait / q);
+}
+
+/**
+ * Erlang C for the pool, waits apportioned to queues by Sidekiq's weighted
+ * fetch (sidekiq.ts). Every queue keeps the pool's probability of waiting, so
+ * when that is below the percentile's tail all percentiles are 0 and the
+ * costlier split is skipped (most months of most Monte Carlo draws).
+ */
+export const analyticWaits: WaitModel = (queues, threads, percentile) => {
+  if (queues.length === 0) return { utilization: 0, meanQueueLength: 0, perQueue: [] };
+  const pool = pooledMetricsAt(queues, threads);
+  const uniform = (sec: number) => queues.map((q) => ({ queue: q.queue, percentileWaitSec: sec }));
+  const base = { utilization: pool.utilization, meanQueueLength: pool.meanQueueLength };
+  if (!pool.stable) return { ...base, perQueue: uniform(Infinity) };
+  if (pool.probabilityOfWait <= 1 - percentile / 100) return { ...base, perQueue: uniform(0) };
+  const { perQueue } = sharedPoolWaits(queues, threads);
+  return {
+    ...base,
+    perQueue: perQueue.map((q) => ({
+      queue: q.queue,
+      percentileWaitSec: tailPercentileSec(q.meanWaitSec, pool.probabilityOfWait, percentile),
+    })),
+  };
+};
+
+/**
+ * The discrete-event simulation of the same pool (`--method simulate`):
+ * Sidekiq's weighted random fetch, Poisson arrivals, a bounded number of jobs.
+ * An overloaded pool is reported as unbounded rather than simulated forever.
+ */
+export function simulatedWaits(rng: Rng, jobs = 20_000): WaitModel {
+  return (queues, threads, percentile) => {
+    if (queues.length === 0) return { utilization: 0, meanQueueLength: 0, perQueue: [] };
+    const offered = queues.reduce((a, q) => a + q.arrivalRatePerSec * q.serviceTimeSec, 0);
+    const utilization = offered / threads;
+    if (utilization >= 1) {
+      return {
+        utilization,
+        meanQueueLength: Infinity,
+        perQueue: queues.map((q) => ({ queue: q.queue, percentileWaitSec: Infinity })),
+      };
+    }
+    const result = simulatePool({ threads, queues, jobs, warmupJobs: Math.floor(jobs / 10), rng });
+    const totalRate = queues.reduce((a, q) => a + q.arrivalRatePerSec, 0);
+    return {
+      utilization: result.utilization,
+      meanQueueLength: totalRate * result.meanWaitSec,
+      perQueue: result.perQueue.map((q) => ({
+        queue: q.queue,
+        percentileWaitSec: percentile >= 99 ? q.p99WaitSec : percentile >= 95 ? q.p95WaitSec : q.p50WaitSec,
+      })),
+    };
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The forecast as CSV for spreadsheets: one row per month and component.
+ * Pure: a `ForecastReport` in, a string out.
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { ForecastReport } from './forecastReport.js';
+
+export const FORECAST_CSV_COLUMNS = [
+  'month',
+  'date',
+  'component',
+  'kind',
+  'utilization',
+  'latency_sec',
+  'latency_limit_sec',
+  'broken',
+  'daily_active',
+  'monthly_active',
+] as const;
+
+type Row = Record<(typeof FORECAST_CSV_COLUMNS)[number], string | number | boolean | null>;
+
+/**
+ * Utilization is a fraction (0.85, not 85 %), latencies in seconds. An empty
+ * latency cell means "no latency" for components without one and "unbounded"
+ * for those with a limit (the report carries unbounded latencies as null).
+ */
+export function forecastCsv(report: ForecastReport): string {
+  const byId = new Map(report.components.map((c) => [c.id, c]));
+  const rows: Row[] = report.months.flatMap((m) =>
+    m.components.map((c) => {
+      const component = byId.get(c.id);
+      return {
+        month: m.month,
+        date: m.date,
+        component: c.id,
+        kind: component?.kind ?? '',
+        utilization: c.utilization,
+        latency_sec: c.latencySec,
+        latency_limit_sec: component?.latencyLimitSec ?? null,
+        broken: c.broken,
+        daily_active: m.dailyActive,
+        monthly_active: m.monthlyActive,
+      };
+    }),
+  );
+  return stringify(rows, {
+    header: true,
+    columns: [...FORECAST_CSV_COLUMNS],
+    // csv-stringify writes true as "1" and false as "": spell them out.
+    cast: { boolean: (value) => (value ? 'true' : 'false') },
+  });
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // CLI tests spawn the built dist/ (the README's test command builds first).
+    testTimeout: 60_000,
+    pool: 'forks',
+  },
+});
