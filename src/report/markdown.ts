@@ -250,9 +250,9 @@ function summarySection(report: ForecastReport): string {
   return [
     '## Summary',
     '',
-    'Utilization is at the peak hour of the current month; latency is at the SLO percentile (queue wait for Sidekiq queues, response time for web).',
+    `Utilization is at the peak hour of the current month; latency is the p${report.slo.latencyPercentile} (queue wait for Sidekiq queues, response time for web). A component saturates in the first month it breaks its latency limit or passes ${formatPercent(report.slo.maxUtilization)} utilization (storage: less than ${formatPercent(report.slo.storageHeadroom)} free).`,
     '',
-    table(['Component', 'Utilization now', 'Latency (SLO percentile)', 'Saturates', 'Calibrated'], rows, [
+    table(['Component', 'Utilization now', `Latency (p${report.slo.latencyPercentile})`, 'Saturates', 'Calibrated'], rows, [
       'left',
       'right',
       'right',
@@ -351,7 +351,7 @@ function storageSection(report: ForecastReport): string {
       const isBest = c === best;
       costRows.push([
         monthLabel(m),
-        providerName(c.provider),
+        c.provider === report.provider ? `${providerName(c.provider)} (yours)` : providerName(c.provider),
         formatUSD(c.storageUSD),
         formatUSD(c.egressUSD),
         formatUSD(c.computeUSD),
@@ -568,7 +568,7 @@ export function whatifMarkdown(
         '',
         `At the peak hour of ${monthLabel(a0)}.`,
         '',
-        table(['Component', 'Before', 'After', 'Change', 'Latency after (SLO percentile)'], utilRows, [
+        table(['Component', 'Before', 'After', 'Change', `Latency after (p${after.slo.latencyPercentile})`], utilRows, [
           'left',
           'right',
           'right',
@@ -631,13 +631,11 @@ export function whatifMarkdown(
       ].join('\n'),
     );
 
-    // Cost: the report does not say which provider the profile uses
-    // (infrastructure.storage.provider is not in ForecastReport), so every
-    // provider's total is shown. Showing only "the cheapest" could compare
-    // different providers before and after and hide the relay's real cost.
+    // Cost: every provider's total, yours marked. Showing only "the cheapest"
+    // could compare different providers before and after and hide the relay's real cost.
     const providers = [...new Set(pairs.flatMap(({ a, b }) => [...b.costs, ...a.costs].map((c) => c.provider)))];
     const costRows = providers.map((provider) => [
-      providerName(provider),
+      provider === after.provider ? `${providerName(provider)} (yours)` : providerName(provider),
       ...pairs.flatMap(({ a, b }) => {
         const cb = b.costs.find((c) => c.provider === provider);
         const ca = a.costs.find((c) => c.provider === provider);

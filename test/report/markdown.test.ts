@@ -342,7 +342,7 @@ describe('whatifMarkdown', () => {
     expect(storage.get('Local media')![3]).toBe('0');
 
     const costs = tableRows(section(md, 'Monthly cost'));
-    expect(costs.map((r) => r[0])).toEqual(['AWS S3', 'Backblaze B2', 'Wasabi', 'Cloudflare R2', 'MinIO (self-hosted)']);
+    expect(costs.map((r) => r[0])).toEqual(['AWS S3', 'Backblaze B2', 'Wasabi', 'Cloudflare R2', 'MinIO (self-hosted) (yours)']);
     for (const r of costs) expect(r[3]).toMatch(/^\+\$/);
   });
 

@@ -307,6 +307,8 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
     horizonMonths: horizon,
     method: 'analytic',
     monteCarlo,
+    provider: 'minio',
+    slo: { latencyPercentile: 95, maxUtilization: 0.8, storageHeadroom: 0.2 },
     components,
     months,
     assumptions: [
