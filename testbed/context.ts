@@ -1,0 +1,23 @@
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import type { TestbedConfig } from './config.js';
+import type { SidekiqClient } from './sidekiq/client.js';
+import type { WorkerRegistry } from './sidekiq/types.js';
+
+/** Everything the testbed's routes and job classes share. Built once per testbed by buildTestbed. */
+export interface Testbed {
+  config: TestbedConfig;
+  /** https-less base URL of this instance, e.g. http://127.0.0.1:3000. */
+  baseUrl: string;
+  /** Domain used in URIs, handles and WebFinger, e.g. 127.0.0.1:3000. */
+  domain: string;
+  db: pg.Pool;
+  /** REDIS_URL: home feeds, Sidekiq, pub/sub for streaming, rate limits. */
+  redis: Redis;
+  /** A second connection for SUBSCRIBE (a subscribed connection can do nothing else). */
+  newRedis(): Redis;
+  sidekiq: SidekiqClient;
+  workers: WorkerRegistry;
+  metrics: Registry;
+}

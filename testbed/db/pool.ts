@@ -1,0 +1,41 @@
+import pg from 'pg';
+
+/** Mastodon's visibility enum (Status.visibilities). */
+export const VISIBILITY = { public: 0, unlisted: 1, private: 2, direct: 3 } as const;
+export type Visibility = keyof typeof VISIBILITY;
+export const VISIBILITY_NAME = ['public', 'unlisted', 'private', 'direct'] as const;
+
+/** MediaAttachment.types and processing states, as in Mastodon. */
+export const MEDIA_TYPE = { image: 0, gifv: 1, video: 2, unknown: 3, audio: 4 } as const;
+export const MEDIA_TYPE_NAME = ['image', 'gifv', 'video', 'unknown', 'audio'] as const;
+export const PROCESSING = { queued: 0, in_progress: 1, complete: 2, failed: 3 } as const;
+
+/**
+ * A pool of at most `size` connections: the testbed's DB_POOL. Works through
+ * PgBouncer in transaction mode because pg's queries are unnamed (no
+ * server-side prepared statements survive between transactions).
+ */
+export function createPool(databaseUrl: string, size: number): pg.Pool {
+  return new pg.Pool({ connectionString: databaseUrl, max: size, idleTimeoutMillis: 10_000 });
+}
+
+/** Create the database named in `databaseUrl` if it does not exist (connecting to `postgres`). */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name "${name}" must be letters, digits and _`);
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) {
+      await client.query(`CREATE DATABASE ${name}`).catch((err: { code?: string }) => {
+        if (err.code !== '42P04') throw err; // created concurrently
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { SidekiqJob, WorkerRegistry } from './types.js';
+
+/** Sidekiq's jid: 12 random bytes, hex. */
+export const newJid = () => randomBytes(12).toString('hex');
+
+/** Seconds since the epoch as a float, as Sidekiq 6 stores created_at/enqueued_at. */
+export const nowSec = () => Date.now() / 1000;
+
+/**
+ * Enqueue jobs the way Sidekiq::Client does: the job JSON is LPUSHed onto
+ * `queue:NAME` (workers pop from the right, so the right end is the oldest)
+ * and the queue name is added to the `queues` set; a job for later goes to
+ * the `schedule` sorted set scored by its run time.
+ */
+export class SidekiqClient {
+  constructor(
+    private readonly redis: Redis,
+    private readonly registry: WorkerRegistry,
+  ) {}
+
+  private job(className: string, args: unknown[]): SidekiqJob {
+    const worker = this.registry[className];
+    if (!worker) throw new Error(`unknown job class ${className}`);
+    const now = nowSec();
+    return { class: className, args, queue: worker.queue, jid: newJid(), retry: worker.retry, created_at: now };
+  }
+
+  /** perform_async. */
+  async push(className: string, args: unknown[]): Promise<string> {
+    const [jid] = await this.pushBulk(className, [args]);
+    return jid!;
+  }
+
+  /** push_bulk: one round trip for many jobs of one class (Mastodon fans out this way, 1,000 at a time). */
+  async pushBulk(className: string, argsList: unknown[][]): Promise<string[]> {
+    if (argsList.length === 0) return [];
+    const jobs = argsList.map((args) => this.job(className, args));
+    const now = nowSec();
+    const queue = jobs[0]!.queue;
+    const multi = this.redis.multi().sadd('queues', queue);
+    for (let i = 0; i < jobs.length; i += 1000) {
+      const batch = jobs.slice(i, i + 1000).map((j) => JSON.stringify({ ...j, enqueued_at: now }));
+      multi.lpush(`queue:${queue}`, ...batch);
+    }
+    await multi.exec();
+    return jobs.map((j) => j.jid);
+  }
+
+  /** perform_in: the job waits in `schedule` until the poller moves it to its queue. */
+  async pushIn(className: string, args: unknown[], delaySec: number): Promise<string> {
+    const job = this.job(className, args);
+    await this.redis.zadd('schedule', String(nowSec() + delaySec), JSON.stringify(job));
+    return job.jid;
+  }
+}
