@@ -170,34 +170,51 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
         created_at timestamptz NOT NULL DEFAULT now()
       );`,
   },
+  {
+    version: 5,
+    name: 'user roles',
+    // Mastodon has user_roles with permission bitmasks; the testbed needs only
+    // "may this token's user read admin measures": 'user', 'moderator', 'admin', 'owner'.
+    sql: `
+      ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'user';`,
+  },
 ];
 
-/** Apply pending migrations; safe to run concurrently (an advisory lock serialises runners). */
+/**
+ * Apply pending migrations. Each runs in its own transaction holding a
+ * transaction-level advisory lock, so concurrent runners serialise and it
+ * works through PgBouncer in transaction mode (a session-level lock could be
+ * taken on one server connection and released on another).
+ */
 export async function migrate(pool: Pool): Promise<number[]> {
-  const client = await pool.connect();
   const applied: number[] = [];
-  try {
-    await client.query('SELECT pg_advisory_lock(7412034)');
+  const inLockedTransaction = async (work: (client: import('pg').PoolClient) => Promise<void>) => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(7412034)');
+      await work(client);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+  await inLockedTransaction(async (client) => {
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
     );
-    const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
-    for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
-      await client.query('BEGIN');
-      try {
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-        await client.query('COMMIT');
-        applied.push(m.version);
-      } catch (err) {
-        await client.query('ROLLBACK');
-        throw err;
-      }
-    }
-  } finally {
-    await client.query('SELECT pg_advisory_unlock(7412034)').catch(() => undefined);
-    client.release();
+  });
+  for (const m of MIGRATIONS) {
+    await inLockedTransaction(async (client) => {
+      const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
+      if (done.rowCount) return;
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    });
   }
   return applied;
 }

@@ -14,12 +14,22 @@ export interface SidekiqJob {
   error_class?: string;
   failed_at?: number;
   retried_at?: number;
+  /** sidekiq_options dead: false — when retries run out the job is dropped instead of going to `dead`. */
+  dead?: boolean;
 }
 
 export interface JobContext {
   jid: string;
   queue: string;
+  /** 0 on the first run, n on the n-th retry (Sidekiq's `retry_count` + 1 once the job has failed). */
   retryCount: number;
+  /**
+   * Aborted when the engine gives up on the job: at stop() after the shutdown
+   * timeout (the job has then been pushed back to its queue and its outcome
+   * is ignored), or at a simulated crash. Sidekiq raises Sidekiq::Shutdown in
+   * the thread at that point; a JS job can only be asked to stop.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a job class does with its args; throwing sends the job to the retry set. */
@@ -27,10 +37,22 @@ export type JobHandler = (args: any[], ctx: JobContext) => Promise<void>;
 
 export interface WorkerClass {
   queue: string;
-  /** Sidekiq's retry option: true = 25, a number, or false/0 = never retried (lost on failure). */
+  /**
+   * Sidekiq's retry option: true = 25 retries, a number = that many; when they
+   * are used up the job goes to `dead`. `0` = no retry, straight to `dead`;
+   * `false` = no retry and no dead entry (the failure leaves no trace but stat:failed).
+   */
   retry: boolean | number;
-  /** Per-class retry delay in seconds (ActivityPub::DeliveryWorker has its own). Default: Sidekiq's. */
+  /**
+   * Per-class retry delay in seconds for retry number `count` (0 first), as
+   * `sidekiq_retry_in` (ActivityPub::DeliveryWorker has its own). Used as the
+   * whole delay when > 0 (Sidekiq would add its jitter `rand(10) * (count + 1)`
+   * on top; here the class owns its randomness). Default: Sidekiq's
+   * `count**4 + 15 + rand(10) * (count + 1)`.
+   */
   retryIn?: (count: number) => number;
+  /** Sidekiq's `dead: false` option (ActivityPub::DeliveryWorker): exhausted jobs are dropped, not kept in `dead`. */
+  dead?: boolean;
   perform: JobHandler;
 }
 

@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { startSidekiq, type SidekiqEngineOptions, type SidekiqHandle } from '../../testbed/sidekiq/processor.js';
+import { SidekiqClient } from '../../testbed/sidekiq/client.js';
+import { SidekiqStats } from '../../testbed/sidekiq/stats.js';
+import type { SidekiqUnitConfig, WorkerRegistry } from '../../testbed/sidekiq/types.js';
+import { REDIS_URL, claimRedisDb } from './support.js';
+
+/** A Redis database index of its own, with a connection factory that remembers what to close. */
+export interface SidekiqDb {
+  url: string;
+  redis: Redis;
+  newRedis(): Redis;
+  stats: SidekiqStats;
+  release(): Promise<void>;
+}
+
+export async function openSidekiqDb(): Promise<SidekiqDb> {
+  const claim = await claimRedisDb();
+  const url = `${REDIS_URL}/${claim.index}`;
+  const opened: Redis[] = [];
+  const newRedis = () => {
+    const r = new Redis(url, { maxRetriesPerRequest: 3 });
+    opened.push(r);
+    return r;
+  };
+  const redis = newRedis();
+  return {
+    url,
+    redis,
+    newRedis,
+    stats: new SidekiqStats(redis),
+    async release() {
+      for (const r of opened) r.disconnect();
+      await claim.release();
+    },
+  };
+}
+
+/** Poll `check` until it returns a truthy value; bounded in time. */
+export async function waitFor<T>(
+  check: () => Promise<T> | T,
+  what: string,
+  timeoutMs = 5_000,
+  everyMs = 20,
+): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v as Exclude<T, false | null | undefined | 0 | ''>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A latch jobs can wait on; `open()` lets them all through. */
+export function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { opened, open };
+}
+
+/** startSidekiq with fast test timings (beat 100 ms, poll 100 ms, fetch 0.5 s, shutdown 1 s) unless overridden. */
+export function engine(
+  db: SidekiqDb,
+  workers: WorkerRegistry,
+  units: SidekiqUnitConfig[],
+  extra: Partial<SidekiqEngineOptions> = {},
+): Promise<SidekiqHandle> {
+  return startSidekiq({
+    newRedis: db.newRedis,
+    units,
+    workers,
+    metrics: extra.metrics ?? new Registry(),
+    beatIntervalMs: 100,
+    pollIntervalMs: 100,
+    fetchTimeoutSec: 0.5,
+    shutdownTimeoutMs: 1_000,
+    ...extra,
+  });
+}
+
+export const client = (db: SidekiqDb, workers: WorkerRegistry) => new SidekiqClient(db.redis, workers);
+
+export const unit = (threads: number, queues: [string, number][], processes = 1): SidekiqUnitConfig => ({
+  processes,
+  threads,
+  queues: queues.map(([name, weight]) => ({ name, weight })),
+});

@@ -1,0 +1,65 @@
+import { Counter, Summary, type Registry } from 'prom-client';
+
+/**
+ * The per-job metrics of the prometheus_exporter gem's Sidekiq middleware
+ * (PrometheusExporter::Server::SidekiqCollector), with Mastodon's `mastodon_`
+ * prefix and the gem's labels `job_name` (the job class) and `queue`:
+ *
+ * - `sidekiq_job_duration_seconds`: a summary (the gem's default aggregation)
+ *   of the time spent in `perform`, for every job that ran to an end;
+ * - `sidekiq_jobs_total`: jobs that ran to an end, successful or not;
+ * - `sidekiq_failed_jobs_total`: those that raised;
+ * - `sidekiq_dead_jobs_total`: jobs moved to the dead set;
+ * - `sidekiq_restarted_jobs_total`: jobs pushed back to their queue at shutdown.
+ *
+ * One set per Registry, shared by everything that records into it: the
+ * processor gets them with `sidekiqInstruments(registry)`, which creates them
+ * on first use (or adopts ones already in the Registry under those names).
+ */
+export interface SidekiqInstruments {
+  jobDurationSec: Summary<'job_name' | 'queue'>;
+  jobsTotal: Counter<'job_name' | 'queue'>;
+  failedJobsTotal: Counter<'job_name' | 'queue'>;
+  deadJobsTotal: Counter<'job_name' | 'queue'>;
+  restartedJobsTotal: Counter<'job_name' | 'queue'>;
+}
+
+const byRegistry = new WeakMap<Registry, SidekiqInstruments>();
+const LABELS = ['job_name', 'queue'] as const;
+
+function counter(registry: Registry, name: string, help: string): Counter<'job_name' | 'queue'> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<'job_name' | 'queue'>;
+  return new Counter({ name, help, labelNames: LABELS, registers: [registry] });
+}
+
+export function sidekiqInstruments(registry: Registry): SidekiqInstruments {
+  let found = byRegistry.get(registry);
+  if (found) return found;
+  const durationName = 'mastodon_sidekiq_job_duration_seconds';
+  const jobDurationSec =
+    (registry.getSingleMetric(durationName) as Summary<'job_name' | 'queue'> | undefined) ??
+    new Summary({
+      name: durationName,
+      help: 'Time spent in sidekiq jobs (perform), by job class and queue.',
+      labelNames: LABELS,
+      percentiles: [0.5, 0.9, 0.99],
+      // A sliding window like the gem's summary, so quantiles follow the current load.
+      maxAgeSeconds: 60,
+      ageBuckets: 5,
+      registers: [registry],
+    });
+  found = {
+    jobDurationSec,
+    jobsTotal: counter(registry, 'mastodon_sidekiq_jobs_total', 'Total number of sidekiq jobs executed.'),
+    failedJobsTotal: counter(registry, 'mastodon_sidekiq_failed_jobs_total', 'Total number of failed sidekiq jobs.'),
+    deadJobsTotal: counter(registry, 'mastodon_sidekiq_dead_jobs_total', 'Total number of dead sidekiq jobs.'),
+    restartedJobsTotal: counter(
+      registry,
+      'mastodon_sidekiq_restarted_jobs_total',
+      'Total number of sidekiq jobs that we restarted because of a sidekiq shutdown.',
+    ),
+  };
+  byRegistry.set(registry, found);
+  return found;
+}
