@@ -53,9 +53,40 @@ function webThreads(limit: number) {
   };
 }
 
+/** PostgreSQL or Redis cannot be reached or used as configured: the user's to fix, not a bug. */
+export class TestbedStartupError extends Error {
+  override readonly name = 'TestbedStartupError';
+}
+
+/** Fail fast when Redis is not there (ioredis would otherwise retry forever). */
+async function probeRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  let cause = '';
+  probe.on('error', (err: Error) => (cause ||= err.message));
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    throw new TestbedStartupError(`Redis at ${url} is not reachable (${cause || (err as Error).message})`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+async function preparePostgres(databaseUrl: string): Promise<void> {
+  try {
+    await ensureDatabase(databaseUrl);
+  } catch (err) {
+    const safeUrl = new URL(databaseUrl);
+    safeUrl.password = '';
+    throw new TestbedStartupError(`PostgreSQL at ${safeUrl} cannot be used: ${(err as Error).message}`);
+  }
+}
+
 /** Build, migrate, listen and start the Sidekiq processes. */
 export async function startTestbed(config: TestbedConfig): Promise<RunningTestbed> {
-  await ensureDatabase(config.databaseUrl);
+  await probeRedis(config.redisUrl);
+  await preparePostgres(config.databaseUrl);
   const db = createPool(config.databaseUrl, config.dbPool);
   await migrate(db);
   const newRedis = () => new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });

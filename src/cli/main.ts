@@ -5,6 +5,7 @@ import { InputError } from '../errors.js';
 import { forecastCommand } from './forecast.js';
 import { profileCommand } from './profile.js';
 import { queueCommand } from './queue.js';
+import { testbedCommand } from './testbed.js';
 import { whatifCommand } from './whatif.js';
 
 /** Bad input: one message, exit code 2, no stack trace. Anything else is a bug and keeps its stack. */
@@ -17,8 +18,25 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
+/**
+ * `--sidekiq "-c 10 -q push,6"` passes a value that itself starts with a
+ * dash, which yargs would read as flags: glue such values to their option.
+ */
+function glueDashValues(argv: string[], options: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (options.includes(arg) && next !== undefined && next.startsWith('-') && /\s/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
-  const cli = yargs(hideBin(process.argv))
+  const cli = yargs(glueDashValues(hideBin(process.argv), ['--sidekiq']))
     .scriptName('fedicap')
     .usage('$0 <command> [options]\n\nLoad testing and capacity planning for Mastodon instances.')
     .strict()
@@ -35,6 +53,7 @@ async function main(): Promise<void> {
   whatifCommand(cli);
   queueCommand(cli);
   profileCommand(cli);
+  testbedCommand(cli);
   await cli.parseAsync();
 }
 

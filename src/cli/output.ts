@@ -28,6 +28,18 @@ export function emit(content: string, outDir: string | undefined, fileName: stri
   process.stderr.write(`wrote ${target}\n`);
 }
 
+/** Write a file only its owner can read (tokens, keys), through a temporary name and a rename. */
+export function writeSecretFile(path: string, content: string): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, content, { mode: 0o600 });
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw new InputError(`${path}: cannot write (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
 /** Today's calendar month, "YYYY-MM" (UTC): the CLI owns the clock, the model does not. */
 export function currentMonth(now = new Date()): string {
   return `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;

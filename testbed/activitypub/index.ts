@@ -1,9 +1,54 @@
-// SCAFFOLD: replaced by the ActivityPub implementation.
+/**
+ * The testbed's ActivityPub side: federation routes and job classes.
+ *
+ * Modules:
+ *  - signatures.ts  draft-cavage HTTP Signatures: signRequest / verifyRequest (no fastify, no DB)
+ *  - http.ts        the one outgoing HTTP client (resolve rules, loopback only, timeouts, 1 MB cap)
+ *  - uris.ts        local URIs (TagManager)
+ *  - accounts.ts    local accounts, instance actor, remote actor fetching (key, WebFinger, ProcessAccountService)
+ *  - serialize.ts   Note/Create/Announce/Accept/actor documents
+ *  - routes.ts      WebFinger, host-meta, actors, collections, statuses, inboxes
+ *  - process.ts     ActivityPub::ProcessingWorker and the Activity handlers, ThreadResolveWorker
+ *  - delivery.ts    ActivityPub::DistributionWorker, ActivityPub::DeliveryWorker (+ circuit breaker), relays
+ *  - linkCrawl.ts   LinkCrawlWorker (OpenGraph preview cards)
+ *  - media.ts       remote media cache, RedownloadMediaWorker, Scheduler::VacuumScheduler
+ */
 import type { FastifyInstance } from 'fastify';
 import type { Testbed } from '../context.js';
 import type { WorkerRegistry } from '../sidekiq/types.js';
+import { DELIVERY_WORKER, DISTRIBUTION_WORKER, deliveryWorker, distributionWorker } from './delivery.js';
+import { LINK_CRAWL_WORKER, linkCrawlWorker } from './linkCrawl.js';
+import { redownloadMediaWorker, vacuumScheduler } from './media.js';
+import { PROCESSING_WORKER, REDOWNLOAD_MEDIA_WORKER, THREAD_RESOLVE_WORKER, processingWorker, threadResolveWorker } from './process.js';
+import { registerRoutes } from './routes.js';
+import { federation } from './state.js';
 
-export async function registerActivityPub(_app: FastifyInstance, _tb: Testbed): Promise<void> {}
-export function federationWorkers(_tb: Testbed): WorkerRegistry {
-  return {};
+export const VACUUM_SCHEDULER = 'Scheduler::VacuumScheduler';
+
+/** Routes: WebFinger, host-meta, actors, collections, statuses, inboxes. */
+export async function registerActivityPub(app: FastifyInstance, tb: Testbed): Promise<void> {
+  await registerRoutes(app, tb);
+  app.addHook('onClose', async () => {
+    federation(tb).http.close();
+  });
 }
+
+/** Job classes, by Mastodon's names, with Mastodon's queues and retry counts. */
+export function federationWorkers(tb: Testbed): WorkerRegistry {
+  return {
+    [PROCESSING_WORKER]: processingWorker(tb),
+    [DISTRIBUTION_WORKER]: distributionWorker(tb),
+    [DELIVERY_WORKER]: deliveryWorker(tb),
+    [LINK_CRAWL_WORKER]: linkCrawlWorker(tb),
+    [REDOWNLOAD_MEDIA_WORKER]: redownloadMediaWorker(tb),
+    [THREAD_RESOLVE_WORKER]: threadResolveWorker(tb),
+    [VACUUM_SCHEDULER]: vacuumScheduler(tb),
+  };
+}
+
+export { followRelay, unfollowRelay, RELAY_STATE, circuitLight, statusInboxes, enqueueDelivery } from './delivery.js';
+export { deliveryLog, type DeliveryRecord, type DeliveryOutcome } from './state.js';
+export { signRequest, verifyRequest, checkSignature, digestHeader, parseSignatureHeader } from './signatures.js';
+export { ensureInstanceActor, fetchRemoteActor, findOrFetchActor } from './accounts.js';
+export { vacuumCachedMedia } from './media.js';
+export { fetchLinkCard } from './linkCrawl.js';

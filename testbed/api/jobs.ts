@@ -1,0 +1,58 @@
+import type { Testbed } from '../context.js';
+import { newJid, nowSec } from '../sidekiq/client.js';
+
+/**
+ * Job classes the client API enqueues but other parts of the testbed
+ * implement (the ActivityPub engine). We coordinate with them by class name
+ * only: when the class is registered its own options apply; when it is not
+ * (yet), the job is still written in Sidekiq's layout with Mastodon's queue
+ * and retry options, so nothing the API accepted is lost.
+ */
+export const EXTERNAL_JOB_OPTIONS: Record<string, { queue: string; retry: boolean | number; dead?: boolean }> = {
+  'ActivityPub::DistributionWorker': { queue: 'push', retry: true },
+  'ActivityPub::DeliveryWorker': { queue: 'push', retry: 16, dead: false },
+  LinkCrawlWorker: { queue: 'pull', retry: 0 },
+};
+
+function rawJob(className: string, args: unknown[]) {
+  const opts = EXTERNAL_JOB_OPTIONS[className];
+  if (!opts) throw new Error(`unknown job class ${className}`);
+  return {
+    class: className,
+    args,
+    queue: opts.queue,
+    jid: newJid(),
+    retry: opts.retry,
+    created_at: nowSec(),
+    ...(opts.dead === false ? { dead: false } : {}),
+  };
+}
+
+/** perform_async. Job args carry ids as decimal strings: they are bigints beyond 2^53. */
+export async function enqueue(tb: Testbed, className: string, args: unknown[]): Promise<string> {
+  const [jid] = await enqueueBulk(tb, className, [args]);
+  return jid!;
+}
+
+/** push_bulk, 1,000 jobs per LPUSH as Sidekiq does. */
+export async function enqueueBulk(tb: Testbed, className: string, argsList: unknown[][]): Promise<string[]> {
+  if (argsList.length === 0) return [];
+  if (tb.workers[className]) return tb.sidekiq.pushBulk(className, argsList);
+  const jobs = argsList.map((args) => rawJob(className, args));
+  const queue = jobs[0]!.queue;
+  const now = nowSec();
+  const multi = tb.redis.multi().sadd('queues', queue);
+  for (let i = 0; i < jobs.length; i += 1000) {
+    multi.lpush(`queue:${queue}`, ...jobs.slice(i, i + 1000).map((j) => JSON.stringify({ ...j, enqueued_at: now })));
+  }
+  await multi.exec();
+  return jobs.map((j) => j.jid);
+}
+
+/** perform_in. */
+export async function enqueueIn(tb: Testbed, className: string, args: unknown[], delaySec: number): Promise<string> {
+  if (tb.workers[className]) return tb.sidekiq.pushIn(className, args, delaySec);
+  const job = rawJob(className, args);
+  await tb.redis.zadd('schedule', String(nowSec() + delaySec), JSON.stringify(job));
+  return job.jid;
+}

@@ -1,0 +1,375 @@
+import type { Testbed } from '../context.js';
+import { MEDIA_TYPE_NAME, PROCESSING, VISIBILITY_NAME } from '../db/pool.js';
+import { extractHashtags, renderContent, escapeHtml } from './text.js';
+
+/**
+ * REST serializers (app/serializers/rest/*): the JSON the client API
+ * answers with, shaped as openapi.json's Status, Account, CredentialAccount,
+ * MediaAttachment, Notification and Relationship entities. Ids are strings,
+ * times ISO 8601; everything the testbed does not model is present as
+ * null, false or empty, so required fields are always there.
+ *
+ * The loaders hydrate from PostgreSQL the way Mastodon's cache_collection
+ * and StatusRelationshipsPresenter do: a handful of queries per page
+ * (statuses, reblogged originals, accounts, media, mentions, and the
+ * viewer's favourites and reblogs).
+ */
+
+export interface AccountRow {
+  id: string;
+  username: string;
+  domain: string | null;
+  display_name: string;
+  note: string;
+  uri: string;
+  url: string | null;
+  inbox_url: string | null;
+  shared_inbox_url: string | null;
+  actor_type: string;
+  followers_count: number;
+  following_count: number;
+  statuses_count: number;
+  created_at: Date;
+}
+
+export interface StatusRow {
+  id: string;
+  uri: string;
+  url: string | null;
+  text: string;
+  spoiler_text: string;
+  sensitive: boolean;
+  language: string | null;
+  visibility: number;
+  account_id: string;
+  in_reply_to_id: string | null;
+  in_reply_to_account_id: string | null;
+  reblog_of_id: string | null;
+  local: boolean;
+  replies_count: number;
+  reblogs_count: number;
+  favourites_count: number;
+  created_at: Date;
+  deleted_at: Date | null;
+}
+
+export interface MediaRow {
+  id: string;
+  status_id: string | null;
+  account_id: string;
+  type: number;
+  file_path: string | null;
+  file_size: string;
+  thumbnail_path: string | null;
+  thumbnail_size: string;
+  remote_url: string;
+  processing: number;
+  description: string | null;
+  meta: Record<string, unknown>;
+  created_at: Date;
+}
+
+export interface NotificationRow {
+  id: string;
+  account_id: string;
+  from_account_id: string;
+  type: string;
+  status_id: string | null;
+  created_at: Date;
+}
+
+type Json = Record<string, unknown>;
+
+const STATUS_COLUMNS = `id, uri, url, text, spoiler_text, sensitive, language, visibility, account_id, in_reply_to_id,
+  in_reply_to_account_id, reblog_of_id, local, replies_count, reblogs_count, favourites_count, created_at, deleted_at`;
+export const ACCOUNT_COLUMNS = `id, username, domain, display_name, note, uri, url, inbox_url, shared_inbox_url, actor_type,
+  followers_count, following_count, statuses_count, created_at`;
+
+/** Where a stored file under config.mediaDir is served (Mastodon's local storage serves /system). */
+export const mediaFileUrl = (base: string, relPath: string) => `${base}/system/${relPath.split('/').map(encodeURIComponent).join('/')}`;
+
+export function accountAcct(a: Pick<AccountRow, 'username' | 'domain'>): string {
+  return a.domain ? `${a.username}@${a.domain}` : a.username;
+}
+
+function accountUrl(a: AccountRow, base: string): string {
+  return a.url ?? (a.domain ? a.uri : `${base}/@${a.username}`);
+}
+
+/** REST::AccountSerializer. created_at is rounded to midnight as Mastodon does. */
+export function serializeAccount(a: AccountRow, base: string): Json {
+  const c = a.created_at;
+  const midnight = new Date(Date.UTC(c.getUTCFullYear(), c.getUTCMonth(), c.getUTCDate())).toISOString();
+  const local = a.domain === null;
+  return {
+    id: a.id,
+    username: a.username,
+    acct: accountAcct(a),
+    display_name: a.display_name,
+    locked: false,
+    bot: a.actor_type === 'Application' || a.actor_type === 'Service',
+    discoverable: true,
+    indexable: false,
+    group: a.actor_type === 'Group',
+    created_at: midnight,
+    note: local && a.note !== '' ? `<p>${escapeHtml(a.note)}</p>` : a.note,
+    url: accountUrl(a, base),
+    uri: a.uri,
+    avatar: `${base}/avatars/original/missing.png`,
+    avatar_static: `${base}/avatars/original/missing.png`,
+    avatar_description: '',
+    header: `${base}/headers/original/missing.png`,
+    header_static: `${base}/headers/original/missing.png`,
+    header_description: '',
+    followers_count: a.followers_count,
+    following_count: a.following_count,
+    statuses_count: a.statuses_count,
+    last_status_at: null,
+    hide_collections: false,
+    ...(local ? { noindex: false, roles: [] } : { roles: null }),
+    emojis: [],
+    fields: [],
+  };
+}
+
+const ROLES: Record<string, Json> = {
+  user: { id: '-99', name: '', permissions: '65536', color: '', highlighted: false },
+  moderator: { id: '1', name: 'Moderator', permissions: '1308', color: '', highlighted: true },
+  admin: { id: '2', name: 'Admin', permissions: '983036', color: '', highlighted: true },
+  owner: { id: '3', name: 'Owner', permissions: '1', color: '', highlighted: true },
+};
+
+/** REST::CredentialAccountSerializer: the account plus `source` and `role`. */
+export function serializeCredentialAccount(a: AccountRow, role: string, base: string): Json {
+  return {
+    ...serializeAccount(a, base),
+    source: {
+      privacy: 'public',
+      sensitive: false,
+      language: null,
+      note: a.note,
+      fields: [],
+      follow_requests_count: 0,
+      hide_collections: false,
+      discoverable: true,
+      indexable: false,
+      attribution_domains: [],
+      quote_policy: 'public',
+    },
+    role: ROLES[role] ?? ROLES.user,
+  };
+}
+
+/** REST::MediaAttachmentSerializer. url is null until processing completes (202/206 until then). */
+export function serializeMedia(m: MediaRow, base: string): Json {
+  const notProcessed = m.processing === PROCESSING.queued || m.processing === PROCESSING.in_progress;
+  const fileUrl = m.file_path ? mediaFileUrl(base, m.file_path) : m.remote_url || null;
+  const { original, small, focus, blurhash } = m.meta as { original?: unknown; small?: unknown; focus?: unknown; blurhash?: unknown };
+  const meta: Json = {};
+  if (original) meta.original = original;
+  if (small) meta.small = small;
+  if (focus) meta.focus = focus;
+  return {
+    id: m.id,
+    type: MEDIA_TYPE_NAME[m.type] ?? 'unknown',
+    url: notProcessed ? null : fileUrl,
+    preview_url: m.thumbnail_path ? mediaFileUrl(base, m.thumbnail_path) : null,
+    remote_url: m.remote_url || null,
+    preview_remote_url: null,
+    text_url: null,
+    meta,
+    description: m.description,
+    blurhash: typeof blurhash === 'string' ? blurhash : null,
+  };
+}
+
+export function serializeRelationship(targetId: string, rel: { following: boolean; followedBy: boolean }): Json {
+  return {
+    id: targetId,
+    following: rel.following,
+    showing_reblogs: rel.following,
+    notifying: false,
+    languages: null,
+    followed_by: rel.followedBy,
+    blocking: false,
+    blocked_by: false,
+    muting: false,
+    muting_notifications: false,
+    requested: false,
+    requested_by: false,
+    domain_blocking: false,
+    endorsed: false,
+    note: '',
+  };
+}
+
+export async function loadAccounts(tb: Testbed, ids: Iterable<string>): Promise<Map<string, AccountRow>> {
+  const list = [...new Set(ids)];
+  if (list.length === 0) return new Map();
+  const res = await tb.db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[])`, [list]);
+  return new Map(res.rows.map((r) => [r.id, r]));
+}
+
+export interface RenderOptions {
+  /** Render discarded statuses too (the DELETE response). */
+  includeDeleted?: boolean;
+  /** Mastodon's source_requested: `text` instead of `content` (DELETE answers this way for redrafting). */
+  sourceRequested?: boolean;
+  /** Per-status overrides (e.g. favourites_count after an unfavourite still being processed). */
+  overrides?: Record<string, Json>;
+}
+
+/**
+ * Statuses by id, rendered for `viewerId` (favourited/reblogged) or
+ * anonymously, in the order given; missing or deleted ones are skipped.
+ */
+export async function renderStatuses(tb: Testbed, ids: string[], viewerId?: string, opts: RenderOptions = {}): Promise<Json[]> {
+  if (ids.length === 0) return [];
+  const base = tb.baseUrl;
+  const deleted = opts.includeDeleted ? '' : ' AND deleted_at IS NULL';
+  const rows = await tb.db.query<StatusRow>(`SELECT ${STATUS_COLUMNS} FROM statuses WHERE id = ANY($1::bigint[])${deleted}`, [ids]);
+  const byId = new Map(rows.rows.map((r) => [r.id, r]));
+  const originals = [...new Set(rows.rows.map((r) => r.reblog_of_id).filter((x): x is string => x !== null && !byId.has(x)))];
+  if (originals.length > 0) {
+    const more = await tb.db.query<StatusRow>(`SELECT ${STATUS_COLUMNS} FROM statuses WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`, [originals]);
+    for (const r of more.rows) byId.set(r.id, r);
+  }
+  const statusIds = [...byId.keys()];
+  const mentionRows = await tb.db.query<{ status_id: string } & AccountRow>(
+    `SELECT m.status_id, ${ACCOUNT_COLUMNS.split(',')
+      .map((c) => `a.${c.trim()}`)
+      .join(', ')}
+     FROM mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id = ANY($1::bigint[]) ORDER BY m.id`,
+    [statusIds],
+  );
+  const mediaRows = await tb.db.query<MediaRow>('SELECT * FROM media_attachments WHERE status_id = ANY($1::bigint[]) ORDER BY id', [statusIds]);
+  const accounts = await loadAccounts(
+    tb,
+    [...byId.values()].map((s) => s.account_id),
+  );
+  let favourited = new Set<string>();
+  let reblogged = new Set<string>();
+  if (viewerId) {
+    const fav = await tb.db.query<{ status_id: string }>(
+      'SELECT status_id FROM favourites WHERE account_id = $1 AND status_id = ANY($2::bigint[])',
+      [viewerId, statusIds],
+    );
+    favourited = new Set(fav.rows.map((r) => r.status_id));
+    const reb = await tb.db.query<{ reblog_of_id: string }>(
+      'SELECT reblog_of_id FROM statuses WHERE account_id = $1 AND reblog_of_id = ANY($2::bigint[]) AND deleted_at IS NULL',
+      [viewerId, statusIds],
+    );
+    reblogged = new Set(reb.rows.map((r) => r.reblog_of_id));
+  }
+  const mentionsByStatus = new Map<string, AccountRow[]>();
+  for (const r of mentionRows.rows) {
+    const list = mentionsByStatus.get(r.status_id) ?? [];
+    list.push(r);
+    mentionsByStatus.set(r.status_id, list);
+  }
+  const mediaByStatus = new Map<string, MediaRow[]>();
+  for (const m of mediaRows.rows) {
+    const list = mediaByStatus.get(m.status_id!) ?? [];
+    list.push(m);
+    mediaByStatus.set(m.status_id!, list);
+  }
+
+  const render = (s: StatusRow): Json | undefined => {
+    const account = accounts.get(s.account_id);
+    if (!account) return undefined;
+    let reblog: Json | null = null;
+    if (s.reblog_of_id) {
+      const original = byId.get(s.reblog_of_id);
+      const r = original ? render(original) : undefined;
+      if (!r) return undefined;
+      reblog = r;
+    }
+    const mentions = mentionsByStatus.get(s.id) ?? [];
+    const content = s.local
+      ? renderContent(
+          s.text,
+          mentions.map((m) => ({ username: m.username, domain: m.domain, url: accountUrl(m, base) })),
+          base,
+          tb.domain,
+        )
+      : s.text;
+    const json: Json = {
+      id: s.id,
+      created_at: s.created_at.toISOString(),
+      in_reply_to_id: s.in_reply_to_id,
+      in_reply_to_account_id: s.in_reply_to_account_id,
+      sensitive: s.sensitive,
+      spoiler_text: s.spoiler_text,
+      visibility: VISIBILITY_NAME[s.visibility] ?? 'public',
+      language: s.language,
+      uri: s.uri,
+      url: s.url,
+      replies_count: s.replies_count,
+      reblogs_count: s.reblogs_count,
+      favourites_count: s.favourites_count,
+      quotes_count: 0,
+      edited_at: null,
+      ...(viewerId
+        ? {
+            favourited: favourited.has(s.id),
+            reblogged: reblogged.has(s.id),
+            muted: false,
+            bookmarked: false,
+            ...(s.account_id === viewerId && s.visibility <= 2 && !s.reblog_of_id ? { pinned: false } : {}),
+            filtered: [],
+          }
+        : {}),
+      ...(opts.sourceRequested ? { text: s.text } : { content }),
+      reblog,
+      account: serializeAccount(account, base),
+      media_attachments: (mediaByStatus.get(s.id) ?? []).map((m) => serializeMedia(m, base)),
+      mentions: mentions.map((m) => ({ id: m.id, username: m.username, url: accountUrl(m, base), acct: accountAcct(m) })),
+      tags: s.local ? extractHashtags(s.text).map((name) => ({ name, url: `${base}/tags/${encodeURIComponent(name)}` })) : [],
+      emojis: [],
+      quote: null,
+      card: null,
+      poll: null,
+      ...(opts.overrides?.[s.id] ?? {}),
+    };
+    return json;
+  };
+
+  const out: Json[] = [];
+  for (const id of ids) {
+    const s = byId.get(id);
+    if (!s) continue;
+    const json = render(s);
+    if (json) out.push(json);
+  }
+  return out;
+}
+
+export async function renderStatus(tb: Testbed, id: string, viewerId?: string, opts: RenderOptions = {}): Promise<Json | undefined> {
+  return (await renderStatuses(tb, [id], viewerId, opts))[0];
+}
+
+/** REST::NotificationSerializer (ungrouped). Notifications whose status is gone are skipped. */
+export async function renderNotifications(tb: Testbed, rows: NotificationRow[], viewerId: string): Promise<Json[]> {
+  const accounts = await loadAccounts(
+    tb,
+    rows.map((n) => n.from_account_id),
+  );
+  const statusIds = [...new Set(rows.map((n) => n.status_id).filter((x): x is string => x !== null))];
+  const statuses = new Map((await renderStatuses(tb, statusIds, viewerId)).map((s) => [s.id as string, s]));
+  const out: Json[] = [];
+  for (const n of rows) {
+    const account = accounts.get(n.from_account_id);
+    if (!account) continue;
+    const status = n.status_id ? statuses.get(n.status_id) : undefined;
+    if (n.status_id && !status) continue;
+    out.push({
+      id: n.id,
+      type: n.type,
+      created_at: n.created_at.toISOString(),
+      group_key: `ungrouped-${n.id}`,
+      account: serializeAccount(account, tb.baseUrl),
+      ...(status ? { status } : {}),
+    });
+  }
+  return out;
+}

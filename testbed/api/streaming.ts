@@ -1,0 +1,296 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge } from 'prom-client';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Testbed } from '../context.js';
+import { hasScope, type AuthContext, type TokenCache } from './auth.js';
+
+/**
+ * Mastodon's streaming server (streaming/index.js), WebSocket only, inside
+ * the testbed's HTTP server:
+ * - GET /api/v1/streaming (upgrade), token from `?access_token=`, the
+ *   Authorization header or Sec-WebSocket-Protocol; a token is required;
+ * - streams by `?stream=` or `{"type":"subscribe","stream":"user"}` messages;
+ * - ONE Redis subscriber connection per testbed, each channel SUBSCRIBEd
+ *   once and fanned out to the sockets that listen;
+ * - while a socket listens to a channel, `subscribed:<channel>` is SET with
+ *   EX 1080 and refreshed every 360 s (Mastodon's subscriptionHeartbeat);
+ *   as in Mastodon it is left to expire, not deleted, on disconnect;
+ * - frames are `{"stream":[name], "event":..., "payload": "<JSON string>"}`.
+ *
+ * Upgrades are handled on the raw HTTP server, outside Fastify's hooks: a
+ * streaming connection does not hold one of the Puma-like web threads (in
+ * Mastodon it lives in a separate Node process).
+ */
+
+const HEARTBEAT_SEC = 6 * 60;
+const PUBLIC_STREAMS = ['public', 'public:media', 'public:local', 'public:local:media', 'public:remote', 'public:remote:media', 'hashtag', 'hashtag:local'];
+
+type Listener = (event: string, payload: string) => void;
+
+/** One SUBSCRIBE connection, channels reference-counted across sockets. */
+export class StreamingHub {
+  private sub: Redis | undefined;
+  private readonly listeners = new Map<string, Set<Listener>>();
+  constructor(private readonly tb: Testbed) {}
+
+  private connection(): Redis {
+    if (!this.sub) {
+      this.sub = this.tb.newRedis();
+      this.sub.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+      this.sub.on('error', () => undefined);
+    }
+    return this.sub;
+  }
+
+  private dispatch(channel: string, message: string): void {
+    const set = this.listeners.get(channel);
+    if (!set || set.size === 0) return;
+    let json: { event?: unknown; payload?: unknown };
+    try {
+      json = JSON.parse(message) as typeof json;
+    } catch {
+      return;
+    }
+    if (typeof json.event !== 'string') return;
+    const payload = typeof json.payload === 'object' && json.payload !== null ? JSON.stringify(json.payload) : String(json.payload ?? '');
+    for (const l of set) l(json.event, payload);
+  }
+
+  async subscribe(channel: string, listener: Listener): Promise<void> {
+    let set = this.listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+    }
+    set.add(listener);
+    if (set.size === 1) await this.connection().subscribe(channel);
+  }
+
+  async unsubscribe(channel: string, listener: Listener): Promise<void> {
+    const set = this.listeners.get(channel);
+    if (!set) return;
+    set.delete(listener);
+    if (set.size === 0) {
+      this.listeners.delete(channel);
+      await this.sub?.unsubscribe(channel).catch(() => undefined);
+    }
+  }
+
+  channelCount(): number {
+    return this.listeners.size;
+  }
+
+  close(): void {
+    this.listeners.clear();
+    this.sub?.disconnect();
+    this.sub = undefined;
+  }
+}
+
+interface Subscription {
+  channels: string[];
+  listener: Listener;
+  heartbeat: NodeJS.Timeout;
+}
+
+class StreamError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** channelNameToIds + checkScopes. */
+function channelsFor(auth: AuthContext, stream: string, params: Record<string, unknown>): string[] {
+  if (!PUBLIC_STREAMS.includes(stream)) {
+    const needed = stream === 'user:notification' ? ['read', 'read:notifications'] : ['read', 'read:statuses'];
+    if (!hasScope(auth, needed)) throw new StreamError('Access token does not have the required scopes', 401);
+  }
+  const tag = typeof params.tag === 'string' ? params.tag.toLowerCase() : '';
+  switch (stream) {
+    case 'user': {
+      const ids = [`timeline:${auth.accountId}`];
+      if (hasScope(auth, ['read', 'read:notifications'])) ids.push(`timeline:${auth.accountId}:notifications`);
+      return ids;
+    }
+    case 'user:notification':
+      return [`timeline:${auth.accountId}:notifications`];
+    case 'public':
+    case 'public:local':
+    case 'public:remote':
+    case 'public:media':
+    case 'public:local:media':
+    case 'public:remote:media':
+      return [`timeline:${stream}`];
+    case 'direct':
+      return [`timeline:direct:${auth.accountId}`];
+    case 'hashtag':
+    case 'hashtag:local':
+      if (!tag) throw new StreamError('No tag for stream provided', 400);
+      return [`timeline:hashtag:${tag}${stream === 'hashtag:local' ? ':local' : ''}`];
+    default:
+      throw new StreamError('Unknown stream type', 400);
+  }
+}
+
+function tokenFromUpgrade(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers.authorization;
+  if (header) return /^Bearer\s+(.+)$/i.exec(header.trim())?.[1]?.trim();
+  const q = url.searchParams.get('access_token');
+  if (q) return q;
+  const proto = req.headers['sec-websocket-protocol'];
+  return proto ? proto.split(',')[0]!.trim() : undefined;
+}
+
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ error: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${({ 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: TokenCache): void {
+  const hub = new StreamingHub(tb);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const clients = new Gauge({
+    name: 'connected_clients',
+    help: 'The number of clients connected to the streaming server',
+    labelNames: ['type'],
+    registers: [tb.metrics],
+  });
+  const channelsGauge = new Gauge({
+    name: 'connected_channels',
+    help: 'The number of Redis channels the streaming server is subscribed to',
+    registers: [tb.metrics],
+    collect() {
+      this.set(hub.channelCount());
+    },
+  });
+  void channelsGauge;
+  const sent = new Counter({ name: 'messages_sent_total', help: 'Messages sent to streaming clients', labelNames: ['type'], registers: [tb.metrics] });
+  const alive = new WeakSet<WebSocket>();
+
+  const onConnection = (ws: WebSocket, auth: AuthContext, url: URL) => {
+    clients.inc({ type: 'websocket' });
+    alive.add(ws);
+    ws.on('pong', () => alive.add(ws));
+    const subscriptions = new Map<string, Subscription>();
+    const send = (obj: unknown) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(obj));
+    };
+
+    const subscribe = async (stream: string, params: Record<string, unknown>) => {
+      try {
+        const channels = channelsFor(auth, stream, params);
+        const key = channels.join(';');
+        if (subscriptions.has(key)) return;
+        const streamName = stream.startsWith('hashtag') ? [stream, String(params.tag ?? '')] : [stream];
+        const listener: Listener = (event, payload) => {
+          send({ stream: streamName, event, payload });
+          sent.inc({ type: 'websocket' });
+        };
+        const tell = () => {
+          const multi = tb.redis.multi();
+          for (const c of channels) multi.set(`subscribed:${c}`, '1', 'EX', HEARTBEAT_SEC * 3);
+          return multi.exec();
+        };
+        const heartbeat = setInterval(() => void tell().catch(() => undefined), HEARTBEAT_SEC * 1000);
+        heartbeat.unref();
+        subscriptions.set(key, { channels, listener, heartbeat });
+        for (const c of channels) await hub.subscribe(c, listener);
+        await tell();
+      } catch (err) {
+        if (err instanceof StreamError) send({ error: err.message, status: err.status });
+      }
+    };
+    const unsubscribe = async (stream: string, params: Record<string, unknown>) => {
+      try {
+        const channels = channelsFor(auth, stream, params);
+        const key = channels.join(';');
+        const s = subscriptions.get(key);
+        if (!s) return;
+        subscriptions.delete(key);
+        clearInterval(s.heartbeat);
+        for (const c of s.channels) await hub.unsubscribe(c, s.listener);
+      } catch (err) {
+        if (err instanceof StreamError) send({ error: err.message, status: err.status });
+      }
+    };
+
+    ws.on('message', (data) => {
+      let json: Record<string, unknown>;
+      try {
+        json = JSON.parse(String(data)) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      if (!json || typeof json !== 'object') return;
+      const { type, stream, ...params } = json;
+      const name = Array.isArray(stream) ? String(stream[0]) : String(stream ?? '');
+      if (type === 'subscribe') void subscribe(name, params);
+      else if (type === 'unsubscribe') void unsubscribe(name, params);
+    });
+    const onEnd = () => {
+      clients.dec({ type: 'websocket' });
+      for (const s of subscriptions.values()) {
+        clearInterval(s.heartbeat);
+        for (const c of s.channels) void hub.unsubscribe(c, s.listener);
+      }
+      subscriptions.clear();
+    };
+    ws.once('close', onEnd);
+    ws.on('error', () => undefined);
+
+    const stream = url.searchParams.get('stream');
+    if (stream) void subscribe(stream, Object.fromEntries(url.searchParams));
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/api/v1/streaming' && url.pathname !== '/api/v1/streaming/') {
+      if (app.server.listenerCount('upgrade') === 1) rejectUpgrade(socket, 404, 'Not found');
+      return;
+    }
+    socket.on('error', () => undefined);
+    const token = tokenFromUpgrade(req, url);
+    if (!token) return rejectUpgrade(socket, 401, 'Missing access token');
+    tokens
+      .lookup(token)
+      .then((auth) => {
+        if (!auth) return rejectUpgrade(socket, 401, 'Invalid access token');
+        wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, auth, url));
+      })
+      .catch(() => rejectUpgrade(socket, 503, 'Service unavailable'));
+  };
+  app.server.on('upgrade', onUpgrade);
+
+  const ping = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, 30_000);
+  ping.unref();
+
+  app.get('/api/v1/streaming/health', { config: { controller: 'streaming', action: 'health' } }, async (_req, reply) =>
+    reply.type('text/plain').send('OK'),
+  );
+
+  app.addHook('preClose', async () => {
+    clearInterval(ping);
+    app.server.off('upgrade', onUpgrade);
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    hub.close();
+  });
+}
