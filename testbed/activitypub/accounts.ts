@@ -22,29 +22,10 @@ import {
   parseLocalUri,
   valueOrId,
 } from './uris.js';
+import type { AccountRow } from '../db/rows.js';
 
-export interface AccountRow {
-  id: string;
-  username: string;
-  domain: string | null;
-  display_name: string;
-  note: string;
-  uri: string;
-  url: string | null;
-  inbox_url: string | null;
-  shared_inbox_url: string | null;
-  outbox_url: string | null;
-  followers_url: string | null;
-  key_id: string | null;
-  public_key: string;
-  private_key: string | null;
-  actor_type: string;
-  followers_count: number;
-  following_count: number;
-  statuses_count: number;
-  last_webfingered_at: Date | null;
-  created_at: Date;
-}
+export type { AccountRow };
+
 
 /** An account that verified a request (KeyHolder for signatures.ts). */
 export interface SignedActor extends KeyHolder {

@@ -24,35 +24,15 @@ import {
   statusUriFor,
 } from './uris.js';
 
+import type { MediaAttachmentRow as MediaRowFull, StatusRow } from '../db/rows.js';
+
+export type { StatusRow };
+/** The columns an outgoing Note's attachments need. */
+export type MediaAttachmentRow = Pick<MediaRowFull, 'id' | 'type' | 'file_path' | 'remote_url' | 'description' | 'meta'>;
+
 export type Json = Record<string, unknown>;
 
-export interface StatusRow {
-  id: string;
-  uri: string;
-  url: string | null;
-  text: string;
-  spoiler_text: string;
-  sensitive: boolean;
-  language: string | null;
-  visibility: number;
-  account_id: string;
-  in_reply_to_id: string | null;
-  in_reply_to_account_id: string | null;
-  reblog_of_id: string | null;
-  local: boolean;
-  created_at: Date;
-  updated_at: Date;
-  deleted_at: Date | null;
-}
 
-export interface MediaAttachmentRow {
-  id: string;
-  type: number;
-  file_path: string | null;
-  remote_url: string;
-  description: string | null;
-  meta: { original?: { width?: number; height?: number } } & Record<string, unknown>;
-}
 
 /** The JSON-LD context Mastodon puts on actors. */
 export const ACTOR_CONTEXT: unknown[] = [

@@ -1,4 +1,5 @@
 import type { Testbed } from '../context.js';
+import type * as Row from '../db/rows.js';
 import { MEDIA_TYPE_NAME, PROCESSING, VISIBILITY_NAME } from '../db/pool.js';
 import { extractHashtags, renderContent, escapeHtml } from './text.js';
 
@@ -15,68 +16,19 @@ import { extractHashtags, renderContent, escapeHtml } from './text.js';
  * viewer's favourites and reblogs).
  */
 
-export interface AccountRow {
-  id: string;
-  username: string;
-  domain: string | null;
-  display_name: string;
-  note: string;
-  uri: string;
-  url: string | null;
-  inbox_url: string | null;
-  shared_inbox_url: string | null;
-  actor_type: string;
-  followers_count: number;
-  following_count: number;
-  statuses_count: number;
-  created_at: Date;
-}
 
-export interface StatusRow {
-  id: string;
-  uri: string;
-  url: string | null;
-  text: string;
-  spoiler_text: string;
-  sensitive: boolean;
-  language: string | null;
-  visibility: number;
-  account_id: string;
-  in_reply_to_id: string | null;
-  in_reply_to_account_id: string | null;
-  reblog_of_id: string | null;
-  local: boolean;
-  replies_count: number;
-  reblogs_count: number;
-  favourites_count: number;
-  created_at: Date;
-  deleted_at: Date | null;
-}
 
-export interface MediaRow {
-  id: string;
-  status_id: string | null;
-  account_id: string;
-  type: number;
-  file_path: string | null;
-  file_size: string;
-  thumbnail_path: string | null;
-  thumbnail_size: string;
-  remote_url: string;
-  processing: number;
-  description: string | null;
-  meta: Record<string, unknown>;
-  created_at: Date;
-}
 
-export interface NotificationRow {
-  id: string;
-  account_id: string;
-  from_account_id: string;
-  type: string;
-  status_id: string | null;
-  created_at: Date;
-}
+
+/** The columns ACCOUNT_COLUMNS and STATUS_COLUMNS select. */
+export type AccountRow = Pick<
+  Row.AccountRow,
+  | 'id' | 'username' | 'domain' | 'display_name' | 'note' | 'uri' | 'url' | 'inbox_url' | 'shared_inbox_url'
+  | 'actor_type' | 'followers_count' | 'following_count' | 'statuses_count' | 'created_at'
+>;
+export type StatusRow = Omit<Row.StatusRow, 'updated_at'>;
+export type MediaRow = Omit<Row.MediaAttachmentRow, 'updated_at'>;
+export type NotificationRow = Row.NotificationRow;
 
 type Json = Record<string, unknown>;
 
