@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import httpSignature from 'http-signature';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountRow } from '../../testbed/activitypub/accounts.js';
-import { digestHeader, verifyRequest } from '../../testbed/activitypub/signatures.js';
+import { digestHeader, verifyRequest } from '../../src/activitypub/signatures.js';
 import { accountUri } from '../../testbed/activitypub/uris.js';
 import {
   AS,

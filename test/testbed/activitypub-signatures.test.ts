@@ -12,7 +12,7 @@ import {
   verifyRequest,
   type IncomingSignedRequest,
   type KeyHolder,
-} from '../../testbed/activitypub/signatures.js';
+} from '../../src/activitypub/signatures.js';
 import { newRsaKeyPair, type KeyPair } from '../../testbed/keys.js';
 
 /** The request a server would see for headers produced by signRequest. */

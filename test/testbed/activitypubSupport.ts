@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { expect } from 'vitest';
 import { createLocalAccount as seedLocalAccount } from '../../testbed/accounts.js';
 import type { AccountRow } from '../../testbed/activitypub/accounts.js';
-import { signRequest, verifyRequest, type KeyHolder } from '../../testbed/activitypub/signatures.js';
+import { signRequest, verifyRequest, type KeyHolder } from '../../src/activitypub/signatures.js';
 import { accountUri, statusUriFor } from '../../testbed/activitypub/uris.js';
 import type { Testbed } from '../../testbed/context.js';
 import { VISIBILITY, type Visibility } from '../../testbed/db/pool.js';

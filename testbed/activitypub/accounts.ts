@@ -9,7 +9,7 @@ import type { Testbed } from '../context.js';
 import { newRsaKeyPair } from '../keys.js';
 import { HttpClientError } from './http.js';
 import { downloadProfileImage } from './media.js';
-import { SignatureError, type KeyHolder, type KeyResolver } from './signatures.js';
+import { SignatureError, type KeyHolder, type KeyResolver } from '../../src/activitypub/signatures.js';
 import { federation } from './state.js';
 import {
   INSTANCE_ACTOR_ID,

@@ -20,7 +20,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { ResolveRule } from '../config.js';
-import { signRequest } from './signatures.js';
+import { signRequest } from '../../src/activitypub/signatures.js';
 
 export const ONE_MEGABYTE = 1024 * 1024;
 export const MAX_REDIRECTS = 3;

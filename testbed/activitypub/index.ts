@@ -45,10 +45,3 @@ export function federationWorkers(tb: Testbed): WorkerRegistry {
     [VACUUM_SCHEDULER]: vacuumScheduler(tb),
   };
 }
-
-export { followRelay, unfollowRelay, RELAY_STATE, circuitLight, statusInboxes, enqueueDelivery } from './delivery.js';
-export { deliveryLog, type DeliveryRecord, type DeliveryOutcome } from './state.js';
-export { signRequest, verifyRequest, checkSignature, digestHeader, parseSignatureHeader } from './signatures.js';
-export { ensureInstanceActor, fetchRemoteActor, findOrFetchActor } from './accounts.js';
-export { vacuumCachedMedia } from './media.js';
-export { fetchLinkCard } from './linkCrawl.js';

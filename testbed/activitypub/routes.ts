@@ -19,7 +19,7 @@ import {
   noteDocument,
   type StatusRow,
 } from './serialize.js';
-import { verifyRequest } from './signatures.js';
+import { verifyRequest } from '../../src/activitypub/signatures.js';
 import {
   AS_CONTEXT,
   followersUrlFor,
