@@ -1,0 +1,54 @@
+/**
+ * The fleet manifest: what `fedicap fleet` writes (mode 0600, never
+ * committed: it holds private keys) and what the k6 scenarios read through
+ * `__ENV.FLEET` with open(). Plain JSON, no functions, so k6 can parse it.
+ */
+export interface FleetManifest {
+  version: 1;
+  /** Where every simulated host is served, e.g. http://127.0.0.1:4100. */
+  fleetUrl: string;
+  /** Scheme used in actor ids and inbox URLs (https with --tls). */
+  scheme: 'http' | 'https';
+  /** All simulated hosts end with this suffix: give the target `--resolve SUFFIX=127.0.0.1:PORT`. */
+  hostSuffix: string;
+  instances: FleetInstance[];
+  actors: FleetActor[];
+  relay: FleetActor;
+  /** Media files the fleet serves (real generated images), for attachments. */
+  media: { url: string; bytes: number; mediaType: string; width: number; height: number }[];
+  /** Pages with OpenGraph tags, for links in posts (LinkCrawlWorker). */
+  pages: { url: string; title: string }[];
+}
+
+export interface FleetInstance {
+  host: string;
+  sharedInbox: string;
+  /** slow: answers after the target's read timeout; failing: answers 5xx. */
+  behaviour: 'normal' | 'slow' | 'failing';
+}
+
+export interface FleetActor {
+  id: string;
+  keyId: string;
+  privateKeyPem: string;
+  inbox: string;
+  sharedInbox: string;
+  host: string;
+  username: string;
+  /** cold actors are never contacted by setup, so their first activity forces a key fetch. */
+  population: 'warm' | 'cold';
+}
+
+/** One delivery the fleet received, as a line of the deliveries file (NDJSON). */
+export interface DeliveryRecord {
+  activityId: string | null;
+  type: string | null;
+  inbox: string;
+  host: string;
+  /** `published` of the activity (or its object) in ms since the epoch, when present. */
+  originTimeMs: number | null;
+  receivedAtMs: number;
+  signatureOk: boolean;
+  keyId: string | null;
+  status: number;
+}
