@@ -2,9 +2,12 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { InputError } from '../errors.js';
+import { fleetCommand } from './fleet.js';
 import { forecastCommand } from './forecast.js';
 import { profileCommand } from './profile.js';
 import { queueCommand } from './queue.js';
+import { runCommand } from './run.js';
+import { seedCommand } from './seed.js';
 import { testbedCommand } from './testbed.js';
 import { whatifCommand } from './whatif.js';
 
@@ -54,6 +57,9 @@ async function main(): Promise<void> {
   queueCommand(cli);
   profileCommand(cli);
   testbedCommand(cli);
+  runCommand(cli);
+  seedCommand(cli);
+  fleetCommand(cli);
   await cli.parseAsync();
 }
 

@@ -15,9 +15,44 @@ export interface FleetManifest {
   actors: FleetActor[];
   relay: FleetActor;
   /** Media files the fleet serves (real generated images), for attachments. */
-  media: { url: string; bytes: number; mediaType: string; width: number; height: number }[];
+  media: FleetMedia[];
   /** Pages with OpenGraph tags, for links in posts (LinkCrawlWorker). */
-  pages: { url: string; title: string }[];
+  pages: FleetPage[];
+  // ---- optional extensions (added by `fedicap fleet`; older readers ignore them)
+  /** When the manifest was written (ms since the epoch). */
+  createdAtMs?: number;
+  /** With --tls: absolute path of the CA certificate (PEM) the target must trust. */
+  caFile?: string;
+  /** How long slow instances hold an inbox POST before answering (ms). */
+  slowDelayMs?: number;
+  /** Status failing instances answer at their inboxes. */
+  failStatus?: number;
+  /** How many distinct RSA key pairs the actors share (round robin; the relay has its own). */
+  keyPoolSize?: number;
+}
+
+/**
+ * A generated image. The same path is served on every fleet host (and the
+ * query string is ignored), so `${scheme}://${actor.host}${path}?n=${unique}`
+ * is an attachment URL on the actor's own instance that the target has not
+ * cached yet.
+ */
+export interface FleetMedia {
+  url: string;
+  bytes: number;
+  mediaType: string;
+  width: number;
+  height: number;
+  /** Path part of `url`, e.g. /media/512KB.jpg (extension). */
+  path?: string;
+}
+
+/** An HTML page with og:title, og:description and og:image. Any /pages/<n> (n ≥ 1) is served on every host. */
+export interface FleetPage {
+  url: string;
+  title: string;
+  /** Host serving this entry's URL (extension). */
+  host?: string;
 }
 
 export interface FleetInstance {
@@ -37,6 +72,10 @@ export interface FleetActor {
   username: string;
   /** cold actors are never contacted by setup, so their first activity forces a key fetch. */
   population: 'warm' | 'cold';
+  /** Display name (extension). */
+  displayName?: string;
+  /** `${id}/followers`, for `cc` of public posts (extension). */
+  followers?: string;
 }
 
 /** One delivery the fleet received, as a line of the deliveries file (NDJSON). */

@@ -1,0 +1,63 @@
+/**
+ * Outbound federation: local accounts post, and Mastodon delivers each post
+ * to the inboxes of its remote followers (ActivityPub::DeliveryWorker on the
+ * push queue); the fleet checks each delivery's signature and records it in
+ * its deliveries file.
+ *
+ * setup() makes fleet actors follow the posting accounts by sending Follow
+ * activities: warm actor i follows poster i mod POSTERS (the first POSTERS
+ * accounts of TOKENS, default 10), so each poster has followers on many
+ * fleet instances: one delivery per distinct shared inbox and post.
+ *
+ * Rates: statuses/create of the profile × SCALE (peak hour unless
+ * LOAD=mean), and statuses/interact × SCALE: favourites and boosts of
+ * statuses from the federated timeline (remote ones are delivered to their
+ * authors' instances as Like / Announce).
+ */
+import type { Options } from 'k6/options';
+import { api, jsonBody } from './lib/client.ts';
+import { baseUrl, durationSec, loadCorpus, loadFleet, loadRates, loadTokens, numberEnv, scale } from './lib/env.ts';
+import { introduceWarmActors, newRunId, seedLocalStatuses, type FederationContext } from './lib/federation.ts';
+import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
+import { publicTimeline } from './lib/requests.ts';
+import { interact as interactOnce, postStatus } from './lib/workloads.ts';
+
+const CTX: FederationContext = { base: baseUrl(), tokens: loadTokens(), fleet: loadFleet(), corpus: loadCorpus(), rates: loadRates() };
+const SCALE = scale();
+const DURATION = durationSec();
+const POSTERS = Math.max(1, Math.min(CTX.tokens.length, Math.floor(numberEnv('POSTERS', 10))));
+
+export const options: Options = {
+  // setup() introduces up to WARM_ACTORS actors, each fetched by the target
+  setupTimeout: '5m',
+  scenarios: scenarios({
+    posts: constantRate('post', (CTX.rates.web['statuses/create'] ?? 0) * SCALE, DURATION, { iterationSec: 1 }),
+    interactions: constantRate('interact', (CTX.rates.web['statuses/interact'] ?? 0) * SCALE, DURATION, { iterationSec: 1 }),
+  }),
+  thresholds: sloThresholds(CTX.rates, ['statuses/create', 'statuses/interact']),
+};
+
+export interface OutboundSetup {
+  runId: string;
+  /** Follows accepted by the target (fleet actors following posters). */
+  followers: number;
+  /** Statuses to favourite or boost: remote ones from the federated timeline, else local seeds. */
+  statusIds: string[];
+}
+
+export async function setup(): Promise<OutboundSetup> {
+  const runId = newRunId();
+  const followers = await introduceWarmActors(CTX, runId, POSTERS, Math.floor(numberEnv('WARM_ACTORS', 2000)));
+  const res = await api(CTX.base, publicTimeline({ remote: true, limit: 40 }), CTX.tokens[0]!.token);
+  let statusIds = (jsonBody<{ id?: string }[]>(res) ?? []).map((s) => String(s.id ?? '')).filter(Boolean);
+  if (statusIds.length === 0) statusIds = (await seedLocalStatuses(CTX, 5, runId)).map((s) => s.id);
+  return { runId, followers, statusIds };
+}
+
+export async function post(data: OutboundSetup): Promise<void> {
+  await postStatus(CTX, data.runId, POSTERS, CTX.fleet.pages);
+}
+
+export async function interact(data: OutboundSetup): Promise<void> {
+  await interactOnce(CTX, data.statusIds);
+}

@@ -1,0 +1,142 @@
+/**
+ * The scenarios' inputs, read in the init context (open() works only there):
+ *
+ *   BASE_URL  the target, e.g. https://staging.example.org        (required)
+ *   TOKENS    tokens file: [{username, accountId, token}]          (client API scenarios)
+ *   FLEET     fleet manifest written by `fedicap fleet`            (federation scenarios)
+ *   PROFILE   instance profile JSON (the file the forecast reads)  (default: none → built-in rates where allowed)
+ *   SCALE     multiplier of the profile's rates (default 1)
+ *   DURATION  how long each constant-rate scenario runs (default 1m)
+ *   LOAD      peak (default) or mean: peak-hour or daily-mean rates
+ *   CONTENT   content corpus (content.json from `fedicap seed`); built-in fallback
+ *
+ * File paths must be absolute: k6 resolves open() relative to the script.
+ * A missing or malformed input throws an Error naming the variable and the
+ * file (the local executor reports it and exits 2; k6 aborts the init).
+ * Large, shared data (tokens, actors with keys, the corpus) lives in
+ * SharedArray: one copy for all VUs.
+ */
+import { SharedArray } from 'k6/data';
+import type { FleetActor, FleetManifest } from '../../src/fleet/manifest.ts';
+import { BUILTIN_CORPUS, parseCorpus, type CorpusPost } from './content.ts';
+import { isAbsolutePath, parseDuration, parseFleet, parseJsonText, parsePositive, parseProfileText, parseTokens, type TokenEntry } from './inputs.ts';
+import { profileRates, type ProfileRates } from './rates.ts';
+
+export type { TokenEntry, FleetActor, ProfileRates, CorpusPost };
+
+function env(name: string): string | undefined {
+  const v = __ENV[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function filePath(variable: string, what: string): string {
+  const path = env(variable);
+  if (!path) throw new Error(`${variable} is not set: give -e ${variable}=/absolute/path (${what})`);
+  if (!isAbsolutePath(path)) throw new Error(`${variable}=${path}: give an absolute path (k6 resolves files relative to the script, not to the working directory)`);
+  return path;
+}
+
+function readText(variable: string, path: string): string {
+  let text: string;
+  try {
+    text = open(path);
+  } catch (err) {
+    throw new Error(`${variable}=${path}: cannot read the file (${String((err as Error).message ?? err)})`);
+  }
+  return text;
+}
+
+/** BASE_URL without a trailing slash. */
+export function baseUrl(): string {
+  const v = env('BASE_URL');
+  if (!v) throw new Error('BASE_URL is not set: give -e BASE_URL=https://your-staging-instance (fedicap run sets it from --target)');
+  if (!/^https?:\/\/[^/]+/i.test(v)) throw new Error(`BASE_URL=${v}: expected an http(s) URL such as https://staging.example.org`);
+  return v.replace(/\/+$/, '');
+}
+
+/** SCALE (default 1). */
+export function scale(): number {
+  const v = env('SCALE');
+  return v === undefined ? 1 : parsePositive(v, 'SCALE');
+}
+
+/** DURATION in seconds (default 60). */
+export function durationSec(fallback = '1m'): number {
+  return parseDuration(env('DURATION') ?? fallback, 'DURATION');
+}
+
+/** A duration from the environment ("90s", "1m30s") in seconds, with a default in seconds. */
+export function durationEnv(name: string, fallbackSec: number): number {
+  const v = env(name);
+  return v === undefined ? fallbackSec : parseDuration(v, name);
+}
+
+/** A positive number from the environment with a default. */
+export function numberEnv(name: string, fallback: number): number {
+  const v = env(name);
+  return v === undefined ? fallback : parsePositive(v, name);
+}
+
+export function stringEnv(name: string, fallback: string): string {
+  return env(name) ?? fallback;
+}
+
+/** The tokens file (SharedArray). */
+export function loadTokens(): TokenEntry[] {
+  const path = filePath('TOKENS', 'the tokens file from `fedicap testbed --tokens-out` or seed.rb');
+  return new SharedArray('fedicap:tokens', () => parseTokens(readText('TOKENS', path), path)) as unknown as TokenEntry[];
+}
+
+/** TOKENS when set, else no accounts (scenarios that can run without local accounts). */
+export function loadTokensIfGiven(): TokenEntry[] {
+  return env('TOKENS') ? loadTokens() : [];
+}
+
+let manifestCache: FleetManifest | undefined;
+function manifest(): FleetManifest {
+  if (!manifestCache) {
+    const path = filePath('FLEET', 'the manifest `fedicap fleet` writes');
+    manifestCache = parseFleet(readText('FLEET', path), path);
+  }
+  return manifestCache;
+}
+
+export interface FleetInputs {
+  warm: FleetActor[];
+  cold: FleetActor[];
+  relay: FleetActor | null;
+  media: FleetManifest['media'];
+  pages: string[];
+}
+
+/** Fleet actors by population, relay, media and page URLs (SharedArray: keys are loaded once). */
+export function loadFleet(): FleetInputs {
+  const warm = new SharedArray('fedicap:fleet-warm', () => manifest().actors.filter((a) => a.population === 'warm')) as unknown as FleetActor[];
+  const cold = new SharedArray('fedicap:fleet-cold', () => manifest().actors.filter((a) => a.population === 'cold')) as unknown as FleetActor[];
+  const meta = new SharedArray('fedicap:fleet-meta', () => {
+    const m = manifest();
+    return [{ relay: m.relay ?? null, media: m.media, pages: m.pages.map((p) => p.url) }];
+  })[0] as { relay: FleetActor | null; media: FleetManifest['media']; pages: string[] };
+  return { warm, cold, relay: meta.relay, media: meta.media, pages: meta.pages };
+}
+
+/** Rates from PROFILE (required). */
+export function loadRates(): ProfileRates {
+  const path = filePath('PROFILE', 'an instance profile, e.g. fixtures/default-profile.json');
+  const doc = parseProfileText(readText('PROFILE', path), path);
+  const load = stringEnv('LOAD', 'peak');
+  if (load !== 'peak' && load !== 'mean') throw new Error(`LOAD=${load}: expected peak or mean`);
+  try {
+    return profileRates(doc, load);
+  } catch (err) {
+    throw new Error(`PROFILE=${path}: cannot derive rates (${(err as Error).message}); \`fedicap profile check ${path}\` explains what is wrong`);
+  }
+}
+
+/** CONTENT corpus when given, else the built-in one. */
+export function loadCorpus(): CorpusPost[] {
+  const path = env('CONTENT');
+  if (!path) return BUILTIN_CORPUS as CorpusPost[];
+  if (!isAbsolutePath(path)) throw new Error(`CONTENT=${path}: give an absolute path (k6 resolves files relative to the script)`);
+  return new SharedArray('fedicap:content', () => parseCorpus(parseJsonText(readText('CONTENT', path), 'CONTENT', path), `CONTENT=${path}`)) as unknown as CorpusPost[];
+}

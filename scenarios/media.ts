@@ -1,0 +1,44 @@
+/**
+ * Image uploads as the web UI makes them: POST /api/v2/media (multipart,
+ * built by hand with a boundary), poll GET /api/v1/media/:id while it
+ * answers 202/206 (at most POLLS times, default 10, POLL_INTERVAL seconds
+ * apart, default 1), then POST /api/v1/statuses with the attachment. Images
+ * are generated PNGs of MEDIA_SIZE (default 640x480, about 0.9 MB), every
+ * one different. The Trend media_processing_seconds is upload → processed.
+ *
+ * Rate: the profile's media/create rate × SCALE. POST /api/v2/media is rate
+ * limited to 30 per 30 min per user by Rack::Attack: use many tokens or the
+ * staging initializer (README); 429s are counted in rate_limited.
+ */
+import type { Options } from 'k6/options';
+import { baseUrl, durationSec, loadCorpus, loadRates, loadTokens, numberEnv, scale, stringEnv } from './lib/env.ts';
+import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
+import { uploadAndPost, type ClientContext, type MediaOptions } from './lib/workloads.ts';
+
+const CTX: ClientContext = { base: baseUrl(), tokens: loadTokens(), corpus: loadCorpus(), rates: loadRates() };
+const SCALE = scale();
+const DURATION = durationSec();
+
+/** MEDIA_SIZE=WIDTHxHEIGHT (default 640x480), POLLS, POLL_INTERVAL. */
+export function mediaOptions(): MediaOptions {
+  const size = /^(\d+)x(\d+)$/.exec(stringEnv('MEDIA_SIZE', '640x480'));
+  if (!size) throw new Error(`MEDIA_SIZE=${stringEnv('MEDIA_SIZE', '')}: expected WIDTHxHEIGHT, e.g. 640x480`);
+  return {
+    width: Math.min(4096, Math.max(1, Number(size[1]))),
+    height: Math.min(4096, Math.max(1, Number(size[2]))),
+    polls: Math.max(1, Math.floor(numberEnv('POLLS', 10))),
+    pollIntervalSec: numberEnv('POLL_INTERVAL', 1),
+  };
+}
+const MEDIA = mediaOptions();
+
+export const options: Options = {
+  scenarios: scenarios({
+    media: constantRate('upload', (CTX.rates.web['media/create'] ?? 0) * SCALE, DURATION, { iterationSec: 3 }),
+  }),
+  thresholds: sloThresholds(CTX.rates, ['statuses/create']),
+};
+
+export async function upload(): Promise<void> {
+  await uploadAndPost(CTX, MEDIA);
+}

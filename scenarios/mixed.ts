@@ -1,0 +1,133 @@
+/**
+ * The whole instance at once, at the profile's rates × SCALE (peak hour
+ * unless LOAD=mean), each workload class its own constant-arrival-rate
+ * scenario so its rate holds whatever the others do:
+ *
+ *   home, public_timelines, notifications   timeline reads (Link pagination)
+ *   posts                                   statuses/create without media
+ *   media                                   upload + poll + post (media/create)
+ *   interactions                            favourites and boosts (statuses/interact)
+ *   inbound_warm, inbound_cold              federation from fleet actors (inbox, inbox-cold-actor)
+ *   relay                                   relayed Creates/Announces (profile relays, or RATE)
+ *   listeners                               streaming connections held for DURATION
+ *
+ * Inputs: BASE_URL, TOKENS, FLEET, PROFILE, SCALE, DURATION, LOAD, CONTENT,
+ * POSTERS, MEDIA_SIZE (see the single scenarios). Thresholds state the
+ * profile's SLOs per station; `fedicap run` exits 99 when one fails.
+ */
+import exec from 'k6/execution';
+import type { Options } from 'k6/options';
+import { baseUrl, durationSec, loadCorpus, loadFleet, loadRates, loadTokens, numberEnv, scale, stringEnv } from './lib/env.ts';
+import { inboundIteration, introduceWarmActors, newRunId, relayIteration, seedLocalStatuses, type FederationContext, type SetupData } from './lib/federation.ts';
+import { constantRate, oncePerVu, scenarios, sloThresholds } from './lib/options.ts';
+import { holdUserStream, interact, postStatus, readHome, readNotifications, readPublic, uploadAndPost, type MediaOptions } from './lib/workloads.ts';
+
+export const CTX: FederationContext = { base: baseUrl(), tokens: loadTokens(), fleet: loadFleet(), corpus: loadCorpus(), rates: loadRates() };
+const SCALE = scale();
+const DURATION = durationSec();
+const POSTERS = Math.max(1, Math.min(CTX.tokens.length, Math.floor(numberEnv('POSTERS', 10))));
+const size = /^(\d+)x(\d+)$/.exec(stringEnv('MEDIA_SIZE', '640x480'));
+if (!size) throw new Error(`MEDIA_SIZE=${stringEnv('MEDIA_SIZE', '')}: expected WIDTHxHEIGHT, e.g. 640x480`);
+const MEDIA: MediaOptions = { width: Number(size[1]), height: Number(size[2]), polls: 10, pollIntervalSec: 1 };
+
+/** Iterations per second of each workload class at SCALE 1 (the profile's rates). */
+export function workloadRates(): Record<string, number> {
+  const w = CTX.rates.web;
+  const inbound = CTX.rates.inbound;
+  const media = w['media/create'] ?? 0;
+  return {
+    home: w['timelines/home'] ?? 0,
+    public_timelines: w['timelines/public'] ?? 0,
+    notifications: w.notifications ?? 0,
+    // posts with an image are made by the media workload (one image per post)
+    posts: Math.max(0, (w['statuses/create'] ?? 0) - media),
+    media,
+    interactions: w['statuses/interact'] ?? 0,
+    inbound_warm: Math.max(0, inbound.createsPerSec + inbound.otherPerSec - inbound.coldPerSec),
+    inbound_cold: inbound.coldPerSec,
+    relay: inbound.relayPerSec,
+  };
+}
+
+/** exec function of each workload class. */
+export const EXEC: Record<string, string> = {
+  home: 'home',
+  public_timelines: 'publicTimelines',
+  notifications: 'notificationsRead',
+  posts: 'post',
+  media: 'upload',
+  interactions: 'interactions',
+  inbound_warm: 'inboundWarm',
+  inbound_cold: 'inboundCold',
+  relay: 'relayed',
+};
+/** Expected iteration seconds (VU pre-allocation). */
+export const ITERATION_SEC: Record<string, number> = { media: 3, inbound_cold: 3 };
+
+/** Iterations per second of each workload class in this run: × SCALE; RATE (per second, not scaled) overrides the relay's. */
+export function scaledRates(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, perSec] of Object.entries(workloadRates())) out[name] = perSec * SCALE;
+  if (stringEnv('RATE', '')) out.relay = numberEnv('RATE', 1);
+  return out;
+}
+
+const constant: Record<string, ReturnType<typeof constantRate>> = {};
+for (const [name, perSec] of Object.entries(scaledRates())) {
+  constant[name] = constantRate(EXEC[name]!, perSec, DURATION, { iterationSec: ITERATION_SEC[name] ?? 1 });
+}
+export const LISTENERS = Math.max(1, Math.min(CTX.tokens.length, Math.floor(numberEnv('MAX_LISTENERS', 500)), Math.ceil(CTX.rates.streaming.connections * SCALE)));
+
+export const options: Options = {
+  // setup() introduces up to WARM_ACTORS actors, each fetched by the target
+  setupTimeout: '5m',
+  scenarios: scenarios({ ...constant, listeners: oncePerVu('listen', LISTENERS, DURATION + 15) }),
+  thresholds: {
+    ...sloThresholds(CTX.rates, ['timelines/home', 'timelines/public', 'notifications', 'statuses/create', 'statuses/interact', 'inbox']),
+    'http_req_duration{station:inbox-cold-actor}': ['p(95)<10000'],
+  },
+};
+
+export interface MixedSetup extends SetupData {
+  statusIds: string[];
+}
+
+export async function setup(): Promise<MixedSetup> {
+  const runId = newRunId();
+  const localStatuses = await seedLocalStatuses(CTX, Math.floor(numberEnv('SEED_POSTS', 5)), runId);
+  const introduced = await introduceWarmActors(CTX, runId, POSTERS, Math.floor(numberEnv('WARM_ACTORS', 2000)));
+  return { runId, localStatuses, introduced, statusIds: localStatuses.map((s) => s.id) };
+}
+
+export async function home(): Promise<void> {
+  await readHome(CTX);
+}
+export async function publicTimelines(): Promise<void> {
+  await readPublic(CTX);
+}
+export async function notificationsRead(): Promise<void> {
+  await readNotifications(CTX);
+}
+export async function post(data: MixedSetup): Promise<void> {
+  await postStatus(CTX, data.runId, POSTERS, CTX.fleet.pages);
+}
+export async function upload(): Promise<void> {
+  await uploadAndPost(CTX, MEDIA);
+}
+export async function interactions(data: MixedSetup): Promise<void> {
+  await interact(CTX, data.statusIds);
+}
+// cold actors are shared by inbound_cold (even indexes) and relay (odd ones): each is still used once
+export async function inboundWarm(data: MixedSetup): Promise<void> {
+  await inboundIteration(CTX, data, 'warm', 'w');
+}
+export async function inboundCold(data: MixedSetup): Promise<void> {
+  await inboundIteration(CTX, data, 'cold', 'c', 0, 2);
+}
+export async function relayed(data: MixedSetup): Promise<void> {
+  await relayIteration(CTX, data, 'r', 1, 2);
+}
+export async function listen(): Promise<void> {
+  const t = CTX.tokens[exec.scenario.iterationInTest % CTX.tokens.length]!;
+  await holdUserStream(CTX, t.token, DURATION);
+}

@@ -1,0 +1,44 @@
+/**
+ * A relay subscription: the fleet's relay actor pushes public activities to
+ * the target's shared inbox at RATE per second (default: the profile's
+ * relays, peak hour unless LOAD=mean, × SCALE; 1/s when the profile has no
+ * relay), for DURATION:
+ * - relayed Creates, HTTP-signed by the relay, whose `actor` is a fleet
+ *   account (cold with the relay's coldActorFraction: Mastodon then fetches
+ *   that actor inside the ingress job);
+ * - Announces by the relay (announceFraction), for which Mastodon fetches the
+ *   original note from the fleet (pull work) without creating a boost.
+ *
+ * The target must have subscribed to the relay first (Administration →
+ * Relays → the manifest's relay.inbox; the fleet accepts the Follow):
+ * unsubscribed, Mastodon ignores relayed content signed by someone else.
+ */
+import type { Options } from 'k6/options';
+import { baseUrl, durationSec, loadCorpus, loadFleet, loadRates, loadTokensIfGiven, numberEnv, scale } from './lib/env.ts';
+import { newRunId, relayIteration, type FederationContext, type SetupData } from './lib/federation.ts';
+import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
+
+const CTX: FederationContext = {
+  base: baseUrl(),
+  tokens: loadTokensIfGiven(),
+  fleet: loadFleet(),
+  corpus: loadCorpus(),
+  rates: loadRates(),
+};
+if (!CTX.fleet.relay) throw new Error('FLEET: the manifest has no relay actor (start the fleet with its relay)');
+const DURATION = durationSec();
+const profileRate = CTX.rates.inbound.relayPerSec * scale();
+const RATE = numberEnv('RATE', profileRate > 0 ? profileRate : 1);
+
+export const options: Options = {
+  scenarios: scenarios({ relay: constantRate('relayed', RATE, DURATION, { iterationSec: 1 }) }),
+  thresholds: sloThresholds(CTX.rates, ['inbox']),
+};
+
+export function setup(): SetupData {
+  return { runId: newRunId(), localStatuses: [], introduced: 0 };
+}
+
+export async function relayed(data: SetupData): Promise<void> {
+  await relayIteration(CTX, data, 'r');
+}

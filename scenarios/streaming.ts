@@ -1,0 +1,49 @@
+/**
+ * Streaming: LISTENERS WebSocket connections (default: the profile's mean
+ * streaming connections at the peak hour × SCALE, at most one per token and
+ * at most MAX_LISTENERS, default 500) to /api/v1/streaming?stream=user,
+ * each held for DURATION, counting the events received in the Counter
+ * `streaming_events` (tagged event: update, notification, delete, …). The
+ * token goes in the Authorization header, never in the URL (URLs end up in
+ * the results as tags).
+ *
+ * So that there is something to stream, the `posters` scenario (starting a
+ * second later) posts statuses mentioning listeners at the profile's
+ * streaming event rate × SCALE (at least one per DURATION): each mention is
+ * a `notification` event for the mentioned listener, and an `update` in the
+ * home streams of the poster's followers. In mixed.ts the other workloads
+ * make the events.
+ */
+import exec from 'k6/execution';
+import type { Options } from 'k6/options';
+import { baseUrl, durationSec, loadCorpus, loadRates, loadTokens, numberEnv, scale } from './lib/env.ts';
+import { constantRate, oncePerVu, scenarios } from './lib/options.ts';
+import { holdUserStream, postMentions, type ClientContext } from './lib/workloads.ts';
+
+const CTX: ClientContext = { base: baseUrl(), tokens: loadTokens(), corpus: loadCorpus(), rates: loadRates() };
+const SCALE = scale();
+const DURATION = durationSec();
+const MAX_LISTENERS = Math.floor(numberEnv('MAX_LISTENERS', 500));
+const LISTENERS = Math.max(1, Math.min(CTX.tokens.length, MAX_LISTENERS, Math.ceil(numberEnv('LISTENERS', CTX.rates.streaming.connections * SCALE))));
+
+export const options: Options = {
+  scenarios: scenarios({
+    listeners: oncePerVu('listen', LISTENERS, DURATION + 15),
+    posters: constantRate('mention', Math.max(CTX.rates.streaming.eventsPerSec * SCALE, 1 / DURATION), Math.max(1, DURATION - 1), { startTime: '1s', iterationSec: 1 }),
+  }),
+  thresholds: {
+    // listeners that receive nothing while statuses mention them: streaming is broken, not slow
+    streaming_events: ['count>0'],
+    capacity_errors: ['rate<0.01'],
+  },
+};
+
+export async function listen(): Promise<void> {
+  // per-vu-iterations, one iteration per VU: iterationInTest is 0 … LISTENERS-1
+  const t = CTX.tokens[exec.scenario.iterationInTest % CTX.tokens.length]!;
+  await holdUserStream(CTX, t.token, DURATION);
+}
+
+export async function mention(): Promise<void> {
+  await postMentions(CTX, LISTENERS);
+}

@@ -1,0 +1,43 @@
+/**
+ * The k6 API the local executor implements: module → named exports. The
+ * bundler resolves only these modules and fails on any other `k6/...` import
+ * or any named export missing here; every module also has a default export
+ * (the module object) that throws when a missing member is read.
+ */
+export const SUPPORTED_MODULES: Record<string, readonly string[]> = {
+  k6: ['check', 'fail', 'group', 'sleep', 'randomSeed'],
+  'k6/http': [
+    'asyncRequest',
+    'request',
+    'get',
+    'head',
+    'post',
+    'put',
+    'patch',
+    'del',
+    'options',
+    'url',
+    'file',
+    'expectedStatuses',
+    'setResponseCallback',
+  ],
+  'k6/metrics': ['Counter', 'Gauge', 'Rate', 'Trend'],
+  'k6/data': ['SharedArray'],
+  'k6/execution': ['scenario', 'instance', 'test', 'vu'],
+  'k6/timers': ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
+  'k6/encoding': ['b64encode', 'b64decode'],
+  'k6/websockets': ['WebSocket'],
+  'k6/experimental/websockets': ['WebSocket'],
+};
+
+/** A module object whose unknown members throw, naming the API (for `import http from 'k6/http'; http.batch(...)`). */
+export function strictModule(name: string, members: Record<string, unknown>): Record<string, unknown> {
+  return new Proxy(members, {
+    get(target, prop, receiver) {
+      if (typeof prop !== 'string' || prop in target || prop === 'then' || prop === '__esModule' || prop === 'toJSON') {
+        return Reflect.get(target, prop, receiver);
+      }
+      throw new Error(`unsupported k6 API: ${name === 'k6' ? '' : `${name.split('/').pop()}.`}${prop} (from "${name}") is not implemented by the local executor; run this scenario with k6 (--engine k6)`);
+    },
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * The target a run sends load to: the user names it (--target) and confirms
+ * its host (--confirm-target); the local executor only ever sends load to
+ * loopback addresses; and the target must answer a TCP connect before any
+ * load starts.
+ */
+import { isIP, connect } from 'node:net';
+
+/** 127.0.0.0/8, ::1 (and ::ffff:127.x), or "localhost" (RFC 6761 reserves it for loopback). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) {
+    if (h === '::1' || /^0*:(0*:){0,6}0*1$/.test(h) || h === '0:0:0:0:0:0:0:1') return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+    return mapped ? mapped[1]!.startsWith('127.') : false;
+  }
+  return false;
+}
+
+/** Parse --target: an http(s) URL without credentials. Returns the URL or an error message. */
+export function parseTarget(text: string): URL | string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `--target "${text}" is not a URL; expected e.g. http://127.0.0.1:3000`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `--target "${text}": expected an http:// or https:// URL`;
+  if (url.username || url.password) return '--target must not carry credentials (user:password@); pass tokens to the scenario with -e';
+  return url;
+}
+
+/** Can we open a TCP connection to the target? Resolves to null, or a message saying why not. */
+export function probeTarget(url: URL, timeoutMs = 3000): Promise<string | null> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (message: string | null) => {
+      socket.destroy();
+      resolve(message);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer from ${url.host} within ${timeoutMs / 1000} s`));
+    socket.once('connect', () => done(null));
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED') done(`connection refused at ${url.host} (is the instance running?)`);
+      else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') done(`cannot resolve ${url.hostname}`);
+      else done(`cannot connect to ${url.host}: ${err.code ?? err.message}`);
+    });
+  });
+}

@@ -1,0 +1,240 @@
+/**
+ * Every scenario, run by `fedicap run --engine local` (the built CLI, as a
+ * user runs it) against a testbed (Sidekiq running, rate limits off, the
+ * fleet's hosts resolved to the fleet) and a fleet, for a few seconds at
+ * small rates. The assertions check what the traffic did to the instance
+ * (statuses stored, actors fetched, deliveries the fleet verified, media
+ * processed, streaming events, timeline pages), not only response codes.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeliveryRecord } from '../../src/fleet/manifest.js';
+import { startFleet, type RunningFleet } from '../../src/fleet/server.js';
+import { createLocalAccounts, followMany, type LocalAccount } from '../../testbed/accounts.js';
+import { RELAY_STATE, followRelay } from '../../testbed/activitypub/delivery.js';
+import { PROCESSING } from '../../testbed/db/pool.js';
+import { startTestTestbed, type TestbedFixture } from '../testbed/support.js';
+
+const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+const MAIN = join(ROOT, 'dist/src/cli/main.js');
+const DEFAULT_PROFILE = join(ROOT, 'fixtures/default-profile.json');
+
+interface RunResult {
+  code: number | null;
+  stderr: string;
+  out: string;
+  summary: { metrics: Record<string, Record<string, number>> };
+  /** k6.ndjson Point lines. */
+  points: { metric: string; value: number; tags: Record<string, string> }[];
+}
+
+/** `fedicap run` in a child process: asynchronous, so the testbed and fleet in this process keep serving. */
+function run(fx: TestbedFixture, scenario: string, env: Record<string, string>, outDir: string): Promise<RunResult> {
+  const host = new URL(fx.url).host;
+  const args = [MAIN, 'run', join(ROOT, 'scenarios', scenario), '--engine', 'local', '--target', fx.url, '--confirm-target', host, '--out', outDir];
+  for (const [k, v] of Object.entries(env)) args.push('-e', `${k}=${v}`);
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      let summary: RunResult['summary'] = { metrics: {} };
+      let points: RunResult['points'] = [];
+      try {
+        summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')) as RunResult['summary'];
+        points = readFileSync(join(outDir, 'k6.ndjson'), 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{"type":"Point"'))
+          .map((l) => {
+            const p = JSON.parse(l) as { metric: string; data: { value: number; tags: Record<string, string> } };
+            return { metric: p.metric, value: p.data.value, tags: p.data.tags };
+          });
+      } catch {
+        // no outputs (input errors): the caller looks at code and stderr
+      }
+      resolveRun({ code, stderr, out: outDir, summary, points });
+    });
+  });
+}
+
+async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** http_reqs points matching the tags. */
+const requests = (r: RunResult, tags: Record<string, string>) =>
+  r.points.filter((p) => p.metric === 'http_reqs' && Object.entries(tags).every(([k, v]) => p.tags[k] === v));
+
+describe('the scenarios through the local executor, against the testbed and the fleet', () => {
+  let fleet: RunningFleet;
+  let fx: TestbedFixture;
+  let accounts: LocalAccount[];
+  let dir: string;
+  let env: Record<string, string>;
+  const ok = (r: RunResult) => expect(r.code, r.stderr.slice(-4000)).toBe(0);
+  const count = async (sql: string, args: unknown[] = []) => Number((await fx.tb.db.query<{ n: string }>(sql, args)).rows[0]!.n);
+  const fleetHosts = "a.domain LIKE '%.fleet.test'";
+
+  beforeAll(async () => {
+    fleet = await startFleet({ instances: 3, actorsPerInstance: 8, coldFraction: 0.5, mediaSizesBytes: [24 * 1024], pagesPerInstance: 2 });
+    fx = await startTestTestbed({ resolve: [{ suffix: fleet.manifest.hostSuffix, host: '127.0.0.1', port: fleet.port }], rateLimits: false });
+    accounts = await createLocalAccounts(fx.tb, 12, 'user');
+    // a small local follow graph: everyone follows the next three accounts (home feeds and streaming updates)
+    const pairs: [string, string][] = [];
+    accounts.forEach((a, i) => {
+      for (let k = 1; k <= 3; k++) pairs.push([a.accountId, accounts[(i + k) % accounts.length]!.accountId]);
+    });
+    await followMany(fx.tb, pairs);
+    dir = mkdtempSync(join(tmpdir(), 'fedicap-scenarios-'));
+    const tokens = join(dir, 'tokens.json');
+    writeFileSync(tokens, JSON.stringify(accounts.map((a) => ({ username: a.username, accountId: a.accountId, token: a.token }))), { mode: 0o600 });
+    chmodSync(tokens, 0o600);
+    const manifest = join(dir, 'fleet.json');
+    writeFileSync(manifest, JSON.stringify(fleet.manifest), { mode: 0o600 });
+    // the default profile, with a web SLO a shared CI machine running other suites meets (thresholds are still evaluated)
+    const profile = JSON.parse(readFileSync(DEFAULT_PROFILE, 'utf8')) as { slo: { webResponseSec: number } };
+    profile.slo.webResponseSec = 10;
+    const profilePath = join(dir, 'profile.json');
+    writeFileSync(profilePath, JSON.stringify(profile));
+    env = { TOKENS: tokens, FLEET: manifest, PROFILE: profilePath, DURATION: '3s' };
+  }, 90_000);
+
+  afterAll(async () => {
+    await fx?.stop();
+    await fleet?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true }); // tokens and keys do not outlive the test
+  });
+
+  it('federation-inbound: warm and cold actors deliver; statuses are stored, cold actors fetched, attachments downloaded', async () => {
+    const fetchedBefore = fleet.stats().actorsFetched;
+    const before = await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`);
+    const r = await run(fx, 'federation-inbound.ts', { ...env, SCALE: '10', DURATION: '4s' }, join(dir, 'inbound'));
+    ok(r);
+    const cold = requests(r, { station: 'inbox-cold-actor', population: 'cold' });
+    const warm = requests(r, { station: 'inbox', population: 'warm', scenario: 'inbound_warm' });
+    expect(cold.length).toBeGreaterThanOrEqual(1);
+    expect(warm.length).toBeGreaterThan(10);
+    expect([...cold, ...warm].every((p) => p.tags.status === '202')).toBe(true);
+    expect(new Set(warm.map((p) => p.tags.activity))).toContain('Create');
+    expect(new Set(warm.map((p) => p.tags.name))).toEqual(new Set(['/inbox', '/users/{username}/inbox']));
+    // setup introduced every warm actor, the cold iterations fetched cold ones: all through the fleet
+    const warmActors = fleet.manifest.actors.filter((a) => a.population === 'warm').length;
+    expect(fleet.stats().actorsFetched - fetchedBefore).toBeGreaterThanOrEqual(warmActors + 1);
+    const coldUris = fleet.manifest.actors.filter((a) => a.population === 'cold').map((a) => a.id);
+    expect(await count('SELECT count(*) AS n FROM accounts WHERE uri = ANY($1)', [coldUris])).toBeGreaterThanOrEqual(1);
+    // Creates processed by ingress: remote statuses stored, with mentions of local accounts and fleet media
+    await waitFor(async () => (await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)) >= before + 5, 'inbound statuses');
+    expect(await count(`SELECT count(*) AS n FROM mentions m JOIN statuses s ON s.id = m.status_id JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)).toBeGreaterThan(0);
+    await waitFor(() => fleet.stats().requests.media, 'attachments downloaded from the fleet');
+    // Follow introductions were accepted: the target sent Accepts the fleet verified
+    const accepts = fleet.deliveries().filter((d) => d.type === 'Accept' && d.signatureOk);
+    expect(accepts.length).toBeGreaterThanOrEqual(warmActors);
+  }, 60_000);
+
+  it('federation-outbound: local posts are delivered to the fleet, signed', async () => {
+    const since = Date.now();
+    const r = await run(fx, 'federation-outbound.ts', { ...env, SCALE: '10', POSTERS: '3' }, join(dir, 'outbound'));
+    ok(r);
+    expect(requests(r, { station: 'statuses/create', status: '200' }).length).toBeGreaterThanOrEqual(1);
+    expect(requests(r, { station: 'statuses/interact', status: '200' }).length).toBeGreaterThanOrEqual(1);
+    const creates = await waitFor(() => {
+      const d = fleet.deliveries().filter((x: DeliveryRecord) => x.type === 'Create' && x.receivedAtMs >= since);
+      return d.length >= 3 ? d : undefined;
+    }, 'Creates delivered to the fleet');
+    expect(creates.every((d) => d.signatureOk && d.status === 202)).toBe(true);
+    // each poster has followers on the three instances: deliveries reach several shared inboxes
+    expect(new Set(creates.map((d) => d.host)).size).toBeGreaterThanOrEqual(2);
+    expect(creates.every((d) => d.keyId?.startsWith(`${fx.tb.baseUrl}/users/`))).toBe(true);
+  }, 60_000);
+
+  it('timelines: home, public and notification pages answer 200 with statuses, paging by max_id', async () => {
+    const r = await run(fx, 'timelines.ts', { ...env, SCALE: '3', SCROLL: '1', LIMIT: '2' }, join(dir, 'timelines'));
+    ok(r);
+    for (const station of ['timelines/home', 'timelines/public', 'notifications']) {
+      const reqs = requests(r, { station });
+      expect(reqs.length, station).toBeGreaterThanOrEqual(1);
+      expect(reqs.every((p) => p.tags.status === '200'), station).toBe(true);
+      expect(new Set(reqs.map((p) => p.tags.name)), station).toEqual(new Set([`/api/v1/${station}`]));
+    }
+    // pages were read on by max_id: the url tag carries it (the name tag does not)
+    expect(requests(r, { station: 'timelines/home' }).some((p) => /max_id=/.test(p.tags.url ?? ''))).toBe(true);
+    expect(r.summary.metrics.capacity_errors?.value).toBe(0);
+  }, 60_000);
+
+  it('media: images are uploaded, processed (thumbnails on disk) and attached to posts', async () => {
+    const processed = `SELECT count(*) AS n FROM media_attachments m JOIN accounts a ON a.id = m.account_id
+      WHERE a.domain IS NULL AND m.status_id IS NOT NULL AND m.processing = $1 AND m.thumbnail_path IS NOT NULL AND (m.meta->'original'->>'width') = '160'`;
+    const before = await count(processed, [PROCESSING.complete]);
+    const r = await run(fx, 'media.ts', { ...env, SCALE: '50', MEDIA_SIZE: '160x120' }, join(dir, 'media'));
+    ok(r);
+    expect(requests(r, { station: 'media/create' }).every((p) => p.tags.status === '200' || p.tags.status === '202')).toBe(true);
+    expect(await count(processed, [PROCESSING.complete])).toBeGreaterThan(before);
+    expect(r.summary.metrics.media_processing_seconds?.count ?? r.points.filter((p) => p.metric === 'media_processing_seconds').length).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('streaming: listeners receive the notifications of the statuses mentioning them', async () => {
+    const r = await run(fx, 'streaming.ts', { ...env, LISTENERS: '3', SCALE: '0.05' }, join(dir, 'streaming'));
+    ok(r);
+    expect(r.summary.metrics.streaming_events?.count).toBeGreaterThan(0);
+    const events = new Set(r.points.filter((p) => p.metric === 'streaming_events').map((p) => p.tags.event));
+    expect(events).toContain('notification');
+    // the token went in a header: no URL in the results carries it
+    const raw = readFileSync(join(dir, 'streaming', 'k6.ndjson'), 'utf8');
+    for (const a of accounts) expect(raw).not.toContain(a.token);
+  }, 60_000);
+
+  it('relay: relayed Creates are stored and relayed Announces fetched from the fleet', async () => {
+    const relayInbox = fleet.manifest.relay.inbox;
+    await followRelay(fx.tb, relayInbox);
+    await waitFor(async () => (await fx.tb.db.query('SELECT 1 FROM relays WHERE inbox_url = $1 AND state = $2', [relayInbox, RELAY_STATE.accepted])).rowCount, 'the relay subscription');
+    const notesBefore = fleet.stats().requests.note ?? 0;
+    const before = await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`);
+    const r = await run(fx, 'relay.ts', { ...env, RATE: '4' }, join(dir, 'relay'));
+    ok(r);
+    const sent = requests(r, { station: 'inbox' });
+    expect(sent.length).toBeGreaterThanOrEqual(8);
+    expect(sent.every((p) => p.tags.status === '202')).toBe(true);
+    await waitFor(async () => (await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)) > before, 'relayed statuses stored');
+    if (sent.some((p) => p.tags.activity === 'Announce')) await waitFor(() => (fleet.stats().requests.note ?? 0) > notesBefore, 'announced notes fetched from the fleet');
+  }, 60_000);
+
+  it('mixed and mixed-step: every workload at once, thresholds evaluated', async () => {
+    const m = await run(fx, 'mixed.ts', { ...env, SCALE: '0.5', MEDIA_SIZE: '80x60', RATE: '1' }, join(dir, 'mixed'));
+    ok(m);
+    const stations = new Set(m.points.filter((p) => p.metric === 'http_reqs').map((p) => p.tags.station));
+    for (const s of ['timelines/home', 'timelines/public', 'notifications', 'statuses/create', 'media/create', 'inbox', 'inbox-cold-actor']) expect(stations, s).toContain(s);
+    expect(m.summary.metrics['http_req_duration{station:timelines/home}']).toBeDefined();
+    const step = await run(fx, 'mixed-step.ts', { ...env, SCALE: '0.3', STEPS: '2', STEP_DURATION: '1.5s', MEDIA_SIZE: '80x60', RATE: '1' }, join(dir, 'mixed-step'));
+    ok(step);
+    expect(step.points.filter((p) => p.metric === 'http_reqs').length).toBeGreaterThan(5);
+  }, 90_000);
+
+  it('bad inputs: a malformed TOKENS file or a missing FLEET stop the run with exit 2, naming them', async () => {
+    const bad = join(dir, 'bad-tokens.json');
+    writeFileSync(bad, '{"not": "an array"}', { mode: 0o600 });
+    const r1 = await run(fx, 'timelines.ts', { ...env, TOKENS: bad }, join(dir, 'bad1'));
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toContain(`TOKENS=${bad}: expected a JSON array`);
+    const { FLEET: _f, ...noFleet } = env;
+    const r2 = await run(fx, 'federation-inbound.ts', noFleet, join(dir, 'bad2'));
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/FLEET is not set/);
+    const r3 = await run(fx, 'federation-inbound.ts', { ...env, FLEET: join(dir, 'missing.json') }, join(dir, 'bad3'));
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain(`FLEET=${join(dir, 'missing.json')}: cannot read the file`);
+    expect(r3.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});
