@@ -14,3 +14,19 @@ export function modelProfile(edit?: (p: ModelProfile) => void): ModelProfile {
   edit?.(p);
   return p;
 }
+
+/** Poll `check` until it returns a truthy value; bounded in time (every wait in the tests is). */
+export async function waitFor<T>(
+  check: () => Promise<T> | T,
+  what: string,
+  timeoutMs = 10_000,
+  intervalMs = 25,
+): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as Exclude<T, false | null | undefined | 0 | ''>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

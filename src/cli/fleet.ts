@@ -93,12 +93,12 @@ export function fleetCommand(y: Argv) {
       const m = fleet.manifest;
       const by = (b: string) => m.instances.filter((i) => i.behaviour === b).length;
       const cold = m.actors.filter((a) => a.population === 'cold').length;
-      process.stderr.write(
+      // One write: readers (and tests) see the address and the instructions together.
+      let banner =
         `fleet listening on ${fleet.url}: ${m.instances.length} instances *.${m.hostSuffix} (${by('normal')} normal, ${by('slow')} slow, ${by('failing')} failing), ` +
           `relay ${m.relay.host}, ${m.actors.length} actors (${m.actors.length - cold} warm, ${cold} cold)\n` +
           `manifest: ${fleet.manifestPath} (mode 0600: it holds private keys; never commit it)\n` +
-          `deliveries: ${resolvePath(options.deliveriesOut)} (NDJSON, appended)\n`,
-      );
+          `deliveries: ${resolvePath(options.deliveriesOut)} (NDJSON, appended)\n`;
       if (fleet.caFile && fleet.manifestPath) {
         const lines = hostsLines(m, fleet.port === 443 ? args.host : '127.0.0.2');
         let hostsFile: string | undefined;
@@ -106,8 +106,9 @@ export function fleetCommand(y: Argv) {
           hostsFile = join(dirname(fleet.manifestPath), 'fleet-hosts.txt');
           writeAtomic(hostsFile, `${lines.join('\n')}\n`, 0o644);
         }
-        process.stderr.write(tlsInstructions(m, { caFile: fleet.caFile, port: fleet.port, caCreated: fleet.caCreated ?? true, hostsFile }));
-      } else process.stderr.write(testbedInstructions(m, fleet.port));
+        banner += tlsInstructions(m, { caFile: fleet.caFile, port: fleet.port, caCreated: fleet.caCreated ?? true, hostsFile });
+      } else banner += testbedInstructions(m, fleet.port);
+      process.stderr.write(banner);
 
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

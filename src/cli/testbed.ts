@@ -1,18 +1,18 @@
 import type { Argv } from 'yargs';
 import { InputError } from '../errors.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import { loadProfile } from '../profile/load.js';
 import { parseSidekiqCommand } from '../profile/sidekiqCommand.js';
 import { defaultConfig, type ResolveRule } from '../../testbed/config.js';
 import type { SidekiqUnitConfig } from '../../testbed/sidekiq/types.js';
 import { writeSecretFile } from './output.js';
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 function parseResolve(text: string): ResolveRule {
   const m = /^([A-Za-z0-9.-]+)=([A-Za-z0-9.:[\]-]+):(\d+)$/.exec(text);
   if (!m) throw new InputError(`--resolve "${text}": expected SUFFIX=HOST:PORT, e.g. remote.test=127.0.0.1:4000`);
   const host = m[2]!.replace(/^\[|\]$/g, '');
-  if (!LOOPBACK.test(host)) throw new InputError(`--resolve "${text}": ${host} is not a loopback address; the testbed only federates with loopback`);
+  if (!isLoopbackHost(host)) throw new InputError(`--resolve "${text}": ${host} is not a loopback address; the testbed only federates with loopback`);
   return { suffix: m[1]!, host, port: Number(m[3]) };
 }
 
@@ -43,7 +43,7 @@ export function testbedCommand(y: Argv) {
         .option('rate-limits', { type: 'boolean', default: true, describe: 'Mastodon\'s Rack::Attack limits (--no-rate-limits for load tests)' })
         .option('media-cache-days', { type: 'number', default: 7, describe: 'Remote media cache retention' }),
     async (args) => {
-      if (!LOOPBACK.test(args.host)) throw new InputError(`--host ${args.host}: the testbed binds to loopback only`);
+      if (!isLoopbackHost(args.host)) throw new InputError(`--host ${args.host}: the testbed binds to loopback only`);
       for (const [name, value] of [['port', args.port], ['web-threads', args['web-threads']], ['db-pool', args['db-pool']], ['seed-accounts', args['seed-accounts']], ['media-cache-days', args['media-cache-days']]] as const) {
         if (!Number.isInteger(value) || value < (name === 'port' || name === 'seed-accounts' ? 0 : 1)) throw new InputError(`--${name} must be a non-negative integer, got ${value}`);
       }

@@ -19,7 +19,8 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { isLoopbackAddress, type TargetRule } from './options.js';
+import { isLoopbackAddress } from '../net/loopback.js';
+import type { TargetRule } from './options.js';
 
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 

@@ -4,7 +4,7 @@
  * the manifest holds one private key per actor, held inbox requests hold
  * sockets, generated media live in memory.
  */
-import { isIP } from 'node:net';
+import { isLoopbackAddress } from '../net/loopback.js';
 import { InputError } from '../errors.js';
 
 /** `--target-resolve HOST=ADDR:PORT`: the fleet reaches HOST (the target) at ADDR:PORT; ADDR must be loopback. */
@@ -112,13 +112,6 @@ export function byteSizeLabel(bytes: number): string {
   return `${bytes}B`;
 }
 
-export function isLoopbackAddress(address: string): boolean {
-  const a = address.replace(/^\[|\]$/g, '').toLowerCase();
-  if (isIP(a) === 4) return a.startsWith('127.');
-  if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  return mapped ? mapped[1]!.startsWith('127.') : false;
-}
 
 const DNS_NAME = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 

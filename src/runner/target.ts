@@ -4,20 +4,11 @@
  * loopback addresses; and the target must answer a TCP connect before any
  * load starts.
  */
-import { isIP, connect } from 'node:net';
+import { connect } from 'node:net';
+import { isLoopbackHost } from '../net/loopback.js';
 
-/** 127.0.0.0/8, ::1 (and ::ffff:127.x), or "localhost" (RFC 6761 reserves it for loopback). */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) {
-    if (h === '::1' || /^0*:(0*:){0,6}0*1$/.test(h) || h === '0:0:0:0:0:0:0:1') return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    return mapped ? mapped[1]!.startsWith('127.') : false;
-  }
-  return false;
-}
+export { isLoopbackHost };
+
 
 /** Parse --target: an http(s) URL without credentials. Returns the URL or an error message. */
 export function parseTarget(text: string): URL | string {

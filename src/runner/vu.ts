@@ -7,6 +7,7 @@
  * (requests, timers, sockets) is still pending — k6's per-VU event loop rule.
  */
 import { readFileSync } from 'node:fs';
+import { seededRng } from '../model/random.js';
 import http from 'node:http';
 import https from 'node:https';
 import { resolve as resolvePath } from 'node:path';
@@ -18,6 +19,32 @@ import { DEFAULT_EXPECTED, ExpectedStatuses, FileData, HttpUrl, expectedStatuses
 import { sortTags, type Metric, type MetricType, type Registry, type Tags } from './metrics.js';
 import { strictModule } from './modules.js';
 import { makeWebSocketClass } from './websocket.js';
+
+
+/**
+ * Node's WebCrypto rejects an ArrayBuffer made in another realm (a VU's vm
+ * context), which k6's does not: copy buffer arguments into this realm.
+ */
+function toThisRealm(arg: unknown): unknown {
+  if (arg instanceof ArrayBuffer || ArrayBuffer.isView(arg)) return arg;
+  const tag = Object.prototype.toString.call(arg);
+  if (tag === '[object ArrayBuffer]') return new Uint8Array(new Uint8Array(arg as ArrayBuffer));
+  return arg;
+}
+
+const realmSafeSubtle = new Proxy(globalThis.crypto.subtle, {
+  get(target, prop) {
+    const value = Reflect.get(target, prop, target) as unknown;
+    if (typeof value !== 'function') return value;
+    return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args.map(toThisRealm));
+  },
+});
+
+const realmSafeCrypto = {
+  subtle: realmSafeSubtle,
+  getRandomValues: <T extends ArrayBufferView>(array: T): T => globalThis.crypto.getRandomValues(array as never),
+  randomUUID: () => globalThis.crypto.randomUUID(),
+};
 
 export interface GroupNode {
   name: string;
@@ -91,17 +118,6 @@ function ensureGroup(root: GroupNode, path: string): GroupNode {
   return node;
 }
 
-/** mulberry32: Math.random for randomSeed(). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
@@ -359,7 +375,7 @@ export class Vu {
     g.__ENV = { ...this.engine.baseEnv };
     g.__VU = this.id;
     g.__ITER = 0;
-    g.crypto = globalThis.crypto;
+    g.crypto = realmSafeCrypto;
     g.TextEncoder = TextEncoder;
     g.TextDecoder = TextDecoder;
     const write = (level: string) =>
@@ -492,7 +508,8 @@ export class Vu {
       throw new Error(message === undefined ? 'fail() called' : String(message));
     };
     const randomSeed = (seed: unknown) => {
-      (vm.runInContext('Math', vu.ctx) as { random: () => number }).random = seeded(Number(seed) || 0);
+      const rng = seededRng(Number(seed) || 0);
+      (vm.runInContext('Math', vu.ctx) as { random: () => number }).random = () => rng.next();
     };
 
     // k6/http

@@ -15,14 +15,15 @@ function fedicap(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function runUntilListening(args: string[]) {
+/** Start `fedicap fleet` and wait (bounded) until its stderr matches `until`: the last thing it prints at start-up. */
+async function runUntilListening(args: string[], until: RegExp) {
   const child = spawn(process.execPath, [MAIN, 'fleet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
   child.stdout.on('data', (d) => (stdout += String(d)));
   const deadline = Date.now() + 30_000;
-  while (!/fleet listening on/.test(stderr) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  while (!until.test(stderr) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
   return { child, stderr: () => stderr, stdout: () => stdout };
 }
 
@@ -31,7 +32,7 @@ describe('fedicap fleet', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedicap-fleet-cli-'));
     const manifestFile = join(dir, 'fleet.json');
     const deliveriesFile = join(dir, 'deliveries.ndjson');
-    const run = await runUntilListening(['--port', '0', '--instances', '3', '--actors-per-instance', '2', '--media-sizes', '8KB,16KB', '--failing-instances', '1', '--manifest-out', manifestFile, '--deliveries-out', deliveriesFile]);
+    const run = await runUntilListening(['--port', '0', '--instances', '3', '--actors-per-instance', '2', '--media-sizes', '8KB,16KB', '--failing-instances', '1', '--manifest-out', manifestFile, '--deliveries-out', deliveriesFile], /fedicap testbed --resolve fleet\.test=/);
     try {
       expect(run.stderr(), run.stderr()).toMatch(/fleet listening on http:\/\/127\.0\.0\.1:\d+: 3 instances \*\.fleet\.test \(2 normal, 0 slow, 1 failing\), relay relay\.fleet\.test, 6 actors \(3 warm, 3 cold\)/);
       expect(run.stderr()).toContain(`manifest: ${manifestFile}`);
@@ -61,7 +62,7 @@ describe('fedicap fleet', () => {
 
   it('with --tls writes ca.pem next to the manifest and prints how to trust it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedicap-fleet-cli-tls-'));
-    const run = await runUntilListening(['--port', '0', '--tls', '--instances', '2', '--actors-per-instance', '1', '--media-sizes', '4KB', '--manifest-out', join(dir, 'fleet.json'), '--deliveries-out', join(dir, 'd.ndjson')]);
+    const run = await runUntilListening(['--port', '0', '--tls', '--instances', '2', '--actors-per-instance', '1', '--media-sizes', '4KB', '--manifest-out', join(dir, 'fleet.json'), '--deliveries-out', join(dir, 'd.ndjson')], /ALLOWED_PRIVATE_ADDRESSES=/);
     try {
       const ca = readFileSync(join(dir, 'ca.pem'), 'utf8');
       expect(ca).toMatch(/^-----BEGIN CERTIFICATE-----/);

@@ -353,6 +353,8 @@ describe('k6 API', () => {
         const key = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
         const sig = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode('body'));
         const digest = sha256Hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode('abc')));
+        // An ArrayBuffer made in the VU's realm, as k6 scripts pass them.
+        const digestOfBuffer = sha256Hex(await crypto.subtle.digest('SHA-256', new Uint8Array([97, 98, 99]).buffer));
         check(null, {
           'VU ids': () => __VU === exec.vu.idInTest && __VU >= 1,
           'ITER per VU': () => __ITER === perVuCounter - 1 && exec.vu.iterationInScenario === __ITER,
@@ -363,6 +365,7 @@ describe('k6 API', () => {
           'b64': () => b64decode(b64encode('hé'), 'std', 's') === 'hé',
           'hmac': () => sig.byteLength === 32,
           'digest': () => digest === 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+          'digest of an ArrayBuffer': () => digestOfBuffer === digest,
           'scenario name': () => exec.scenario.name === 's',
           'vu tags': () => exec.vu.tags.scenario === 's',
         });
@@ -374,7 +377,7 @@ describe('k6 API', () => {
     const summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
     const checks = summary.root_group.checks as Record<string, { passes: number; fails: number }>;
     for (const [name, c] of Object.entries(checks)) expect(c, `${name}\n${stderr}`).toEqual(expect.objectContaining({ passes: 6, fails: 0 }));
-    expect(Object.keys(checks)).toHaveLength(11);
+    expect(Object.keys(checks)).toHaveLength(12);
     expect(result.iterationErrors).toBe(0);
   }, 30_000);
 

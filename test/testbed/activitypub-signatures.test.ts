@@ -1,7 +1,8 @@
 import http from 'node:http';
 import httpSignature from 'http-signature';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FederationHttp, HttpClientError, isLoopbackAddress, targetFor } from '../../testbed/activitypub/http.js';
+import { isLoopbackAddress } from '../../src/net/loopback.js';
+import { FederationHttp, HttpClientError, targetFor } from '../../testbed/activitypub/http.js';
 import {
   buildSigningString,
   checkSignature,

@@ -372,16 +372,7 @@ export async function settle(tb: Testbed, queues: string[] = ['ingress', 'defaul
   return all;
 }
 
-/** Poll `check` until it returns a truthy value, at most `timeoutMs` (bounded wait for the real Sidekiq engine). */
-export async function waitFor<T>(check: () => Promise<T>, what: string, timeoutMs = 10_000, intervalMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+export { waitFor } from '../helpers.js';
 
 /** Errors of performed jobs, as "Class: message" (empty when all succeeded). */
 export const errorsOf = (performed: Performed[]) => performed.filter((p) => p.error).map((p) => `${p.job.class}: ${p.error!.message}`);

@@ -1,18 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { seededRng } from '../../src/model/random.js';
 import { DEFAULT_SIDEKIQ } from '../../testbed/config.js';
 import { expandQueues, fetchOrder, maxRetryAttempts, retryDelaySec, rubyTruthy, utcDate } from '../../testbed/sidekiq/layout.js';
 
-/** A small deterministic generator (mulberry32) so the distribution check is exact run to run. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator so the distribution check is exact run to run. */
+const seeded = (seed: number) => {
+  const rng = seededRng(seed);
+  return () => rng.next();
+};
 
 describe('Sidekiq layout rules', () => {
   it('expands queues by weight as CLI#parse_queue and draws a fresh uniq order per fetch', () => {

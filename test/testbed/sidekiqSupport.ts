@@ -37,21 +37,7 @@ export async function openSidekiqDb(): Promise<SidekiqDb> {
   };
 }
 
-/** Poll `check` until it returns a truthy value; bounded in time. */
-export async function waitFor<T>(
-  check: () => Promise<T> | T,
-  what: string,
-  timeoutMs = 5_000,
-  everyMs = 20,
-): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as Exclude<T, false | null | undefined | 0 | ''>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { waitFor } from '../helpers.js';
 
 /** A latch jobs can wait on; `open()` lets them all through. */
 export function gate() {

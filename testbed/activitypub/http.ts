@@ -19,6 +19,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+import { isLoopbackAddress } from '../../src/net/loopback.js';
 import type { ResolveRule } from '../config.js';
 import { signRequest } from '../../src/activitypub/signatures.js';
 
@@ -88,13 +89,6 @@ export interface Target {
   checkDns: boolean;
 }
 
-export function isLoopbackAddress(address: string): boolean {
-  const a = address.replace(/^\[|\]$/g, '').toLowerCase();
-  if (isIP(a) === 4) return a.startsWith('127.');
-  if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  return mapped ? mapped[1]!.startsWith('127.') : false;
-}
 
 /** The rule for `hostname`, if any: the host equals the suffix or ends with `.suffix`. */
 export function matchResolveRule(rules: readonly ResolveRule[], hostname: string): ResolveRule | undefined {
