@@ -587,8 +587,19 @@ export class Vu {
       const data = (fn as () => unknown)();
       if (!Array.isArray(data)) throw new Error(`SharedArray "${name}": the function must return an array`);
       const frozen = deepFreeze(JSON.parse(JSON.stringify(data)) as unknown[]);
-      engine.sharedArrays.set(name, frozen);
-      return frozen;
+      // k6's SharedArray offers only length, [index] and for…of: anything else
+      // (slice, map, forEach…) would pass here and fail under k6, so refuse it.
+      const view = new Proxy(frozen, {
+        get(target, prop, receiver) {
+          if (prop === 'length' || prop === Symbol.iterator || (typeof prop === 'string' && /^\d+$/.test(prop))) {
+            return Reflect.get(target, prop, receiver);
+          }
+          if (typeof prop === 'symbol' || prop === 'then' || prop === 'toJSON') return undefined;
+          throw new Error(`SharedArray "${name}": .${prop} is not available in k6 (a SharedArray supports length, [index] and for…of)`);
+        },
+      });
+      engine.sharedArrays.set(name, view);
+      return view;
     }
 
     // k6/execution

@@ -360,7 +360,15 @@ describe('k6 API', () => {
           'ITER per VU': () => __ITER === perVuCounter - 1 && exec.vu.iterationInScenario === __ITER,
           'scenario env': () => __ENV.EXTRA === 'yes' && __ENV.BASE_URL.startsWith('http://127.0.0.1'),
           'setup data': () => data.token === 'from-setup',
-          'shared array': () => users.length === 2 && users[1].user === 'bob',
+          'shared array': () => users.length === 2 && users[1].user === 'bob' && [...users].length === 2,
+          'shared array is k6-strict': () => {
+            try {
+              users.slice(0);
+              return false;
+            } catch (err) {
+              return /not available in k6/.test(String(err));
+            }
+          },
           'binary open': () => raw.byteLength > 10,
           'b64': () => b64decode(b64encode('hé'), 'std', 's') === 'hé',
           'hmac': () => sig.byteLength === 32,
@@ -377,7 +385,7 @@ describe('k6 API', () => {
     const summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
     const checks = summary.root_group.checks as Record<string, { passes: number; fails: number }>;
     for (const [name, c] of Object.entries(checks)) expect(c, `${name}\n${stderr}`).toEqual(expect.objectContaining({ passes: 6, fails: 0 }));
-    expect(Object.keys(checks)).toHaveLength(12);
+    expect(Object.keys(checks)).toHaveLength(13);
     expect(result.iterationErrors).toBe(0);
   }, 30_000);
 
