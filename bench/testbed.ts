@@ -32,7 +32,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import sharp from 'sharp';
 import { seededRng } from '../src/model/random.js';
-import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../test/testbed/support.js';
+import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../testbed/isolation.js';
 import { createLocalAccounts, followMany, type LocalAccount } from '../testbed/accounts.js';
 import { signRequest } from '../src/activitypub/signatures.js';
 import { feedKey } from '../testbed/api/feeds.js';
