@@ -95,7 +95,7 @@ export function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array<ArrayBuffer> {
  */
 export function privateKeyPemToPkcs8(pem: string): Uint8Array<ArrayBuffer> {
   const m = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
-  if (!m) throw new Error('not a PEM block (expected -----BEGIN PRIVATE KEY-----)');
+  if (!m) throw new Error('not a PEM block (expected a PEM "PRIVATE KEY" block, PKCS#8)');
   const der = base64Decode(m[2]!);
   if (m[1] === 'PRIVATE KEY') return der;
   if (m[1] === 'RSA PRIVATE KEY') return pkcs1ToPkcs8(der);

@@ -112,7 +112,8 @@ describe('input validation names the variable and the file, never the secret', (
   });
 
   it('fleet manifest', () => {
-    const actorJson = { id: 'https://i1.fleet.test/users/a', keyId: 'k', privateKeyPem: '-----BEGIN PRIVATE KEY-----x', inbox: 'i', host: 'i1.fleet.test', username: 'a', population: 'warm' };
+    // The manifest parser checks structure, not key material: a placeholder, never a key.
+    const actorJson = { id: 'https://i1.fleet.test/users/a', keyId: 'k', privateKeyPem: 'placeholder PRIVATE KEY, not a key', inbox: 'i', host: 'i1.fleet.test', username: 'a', population: 'warm' };
     const good = JSON.stringify({ version: 1, actors: [actorJson], relay: actorJson, media: [], pages: [] });
     expect(parseFleet(good, '/f.json').actors).toHaveLength(1);
     expect(() => parseFleet('[1]', '/f.json')).toThrow(/^FLEET=\/f\.json: not a JSON object/);
