@@ -19,10 +19,10 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+import { MAX_FETCHED_BODY_BYTES as MAX_RESPONSE_BYTES } from '../activitypub/limits.js';
 import { isLoopbackAddress } from '../net/loopback.js';
 import type { TargetRule } from './options.js';
 
-export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export class RefusedTargetError extends Error {
   override readonly name = 'RefusedTargetError';

@@ -11,6 +11,7 @@
  *
  * `startFleet(options)` → { url, port, manifest, deliveries(), stop() }.
  */
+import { MAX_ACTIVITY_JSON_BYTES } from '../activitypub/limits.js';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -42,8 +43,6 @@ import { resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } fro
 import { buildPopulation, type Population, type SimActor, type SimInstance } from './population.js';
 import { MAX_EXACT_SANS, createFleetCa, issueServerCertificate, loadOrCreateCa, type FleetCa } from './tls.js';
 
-/** ActivityPub::Activity::MAX_JSON_SIZE: inbox bodies above 1 MB are refused (413). */
-export const MAX_INBOX_BYTES = 1024 * 1024;
 /** Status recorded when the client hung up before a held (slow) answer was sent (nginx's "client closed request"). */
 export const CLIENT_CLOSED = 499;
 /** Accepts sent at once, and waiting at most. */
@@ -577,7 +576,7 @@ class Fleet {
         /* malformed: keyId stays null, verification below says why */
       }
     }
-    const body = await readBody(req, MAX_INBOX_BYTES);
+    const body = await readBody(req, MAX_ACTIVITY_JSON_BYTES);
     const finish = (status: number, payload?: Json, captureBody: Buffer = body ?? Buffer.alloc(0)) => {
       record.status = status;
       if (!res.headersSent && !res.destroyed) {

@@ -124,12 +124,3 @@ export function firstBrokenMonths(profile: ModelProfile, options: Omit<ForecastO
   search(0, last, pending);
   return first;
 }
-
-/** The first month a component's utilization exceeds `limit`, or null within the horizon. */
-export function monthWhenUtilizationExceeds(result: Forecast, componentId: string, limit: number): number | null {
-  for (const month of result.months) {
-    const c = month.components.find((x) => x.id === componentId);
-    if (c && c.utilization > limit) return month.month;
-  }
-  return null;
-}

@@ -172,6 +172,18 @@ export function waitPercentileSec(station: Station, percentile: number): number 
   return waitPercentileFromC(erlangC(servers, a), serviceTimeSec, servers - a, percentile);
 }
 
+/**
+ * The same tail written with the mean wait: P(W > t) = C·exp(−t·C/W̄), so the
+ * p-th percentile is (W̄/C)·ln(C/(1−p)) [Gross & Harris §2.3]. Used where only
+ * a mean wait and P(wait) are known (a queue's share of a shared Sidekiq pool).
+ */
+export function tailPercentileSec(meanWaitSec: number, probabilityOfWait: number, percentile: number): number {
+  const tail = 1 - percentile / 100;
+  if (!Number.isFinite(meanWaitSec)) return Infinity;
+  if (probabilityOfWait <= tail || meanWaitSec <= 0) return 0;
+  return (meanWaitSec / probabilityOfWait) * Math.log(probabilityOfWait / tail);
+}
+
 function waitPercentileFromC(
   probabilityOfWait: number,
   serviceTimeSec: number,

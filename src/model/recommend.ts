@@ -32,7 +32,8 @@ function hostOf(profile: ModelProfile, component: ComponentState): string | null
   if (component.kind === 'streaming') return infra.streaming.host;
   if (component.kind === 'postgres' && component.id === 'postgres') return infra.postgres.host;
   if (component.kind === 'sidekiq-queue' || component.kind === 'sidekiq-process') {
-    const queue = component.kind === 'sidekiq-queue' ? component.id.split(':')[1] : component.id.split(':')[1]?.split('+')[0];
+    // sidekiq-queue:push or sidekiq-process:default+push+…: any queue names the pool.
+    const queue = component.id.split(':')[1]?.split('+')[0];
     const pool = sidekiqPools(profile).find((p) => p.queues.has(queue as never));
     const unit = pool ? infra.sidekiq[pool.units[0]!] : undefined;
     return unit?.host ?? null;

@@ -51,7 +51,7 @@
  * 0.4–2 s: within ~15 %; spread ~10×: within a factor ~1.7 — confirm such
  * pools with simulatePool.
  */
-import { metricsAt, type StationMetrics } from './queueing.js';
+import { metricsAt, tailPercentileSec, type StationMetrics } from './queueing.js';
 
 export interface WeightedQueueLoad {
   /** Sidekiq queue name (`push`, `ingress`, …). */
@@ -254,13 +254,6 @@ export function pooledMetricsAt(queues: readonly WeightedQueueLoad[], threads: n
   };
 }
 
-/** Waiting time exceeded with probability 1 − p, for P(W > t) = C·exp(−t·C/W) (see module comment). */
-function tailPercentileSec(probabilityOfWait: number, meanWaitSec: number, percentile: number): number {
-  const tail = 1 - percentile / 100;
-  if (probabilityOfWait <= tail) return 0;
-  return (meanWaitSec / probabilityOfWait) * Math.log(probabilityOfWait / tail);
-}
-
 function checkQueues(queues: readonly WeightedQueueLoad[], threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) {
     throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
@@ -291,9 +284,13 @@ function checkQueues(queues: readonly WeightedQueueLoad[], threads: number): voi
  * Σρ_i·W_i = ρ·W_pool. When the pool is overloaded (ρ ≥ 1) every queue reports
  * Infinity — a high-weight queue may in fact still be served; simulatePool
  * shows which. A queue without arrivals gets the wait its first job would see.
+ * `pool` may be passed when the caller already computed it (pooledMetricsAt).
  */
-export function sharedPoolWaits(queues: WeightedQueueLoad[], threads: number): SharedPoolResult {
-  const pool = pooledMetricsAt(queues, threads);
+export function sharedPoolWaits(
+  queues: WeightedQueueLoad[],
+  threads: number,
+  pool: StationMetrics = pooledMetricsAt(queues, threads),
+): SharedPoolResult {
   const uniform = (sec: number): QueueWait[] =>
     queues.map((q) => ({ queue: q.queue, meanWaitSec: sec, p95WaitSec: sec, p99WaitSec: sec }));
   if (!pool.stable) return { pool, perQueue: uniform(Infinity) };
@@ -326,8 +323,8 @@ export function sharedPoolWaits(queues: WeightedQueueLoad[], threads: number): S
       return {
         queue: q.queue,
         meanWaitSec,
-        p95WaitSec: tailPercentileSec(c, meanWaitSec, 95),
-        p99WaitSec: tailPercentileSec(c, meanWaitSec, 99),
+        p95WaitSec: tailPercentileSec(meanWaitSec, c, 95),
+        p99WaitSec: tailPercentileSec(meanWaitSec, c, 99),
       };
     }),
   };

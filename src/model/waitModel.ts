@@ -1,3 +1,4 @@
+import { tailPercentileSec } from './queueing.js';
 import { pooledMetricsAt, sharedPoolWaits, type WeightedQueueLoad } from './sidekiq.js';
 import { simulatePool } from './simulate.js';
 import type { Rng } from './random.js';
@@ -20,17 +21,6 @@ export interface PoolWaits {
 export type WaitModel = (queues: WeightedQueueLoad[], threads: number, percentile: number) => PoolWaits;
 
 /**
- * Waiting time at percentile p when P(W > t) = C·exp(−t/θ), θ = mean/C
- * (the M/M/c waiting-time tail, Gross & Harris §2.3): t = θ·ln(C/(1−p)).
- */
-export function tailPercentileSec(meanWaitSec: number, probabilityOfWait: number, percentile: number): number {
-  const q = 1 - percentile / 100;
-  if (!Number.isFinite(meanWaitSec)) return Infinity;
-  if (probabilityOfWait <= q || meanWaitSec <= 0) return 0;
-  return (meanWaitSec / probabilityOfWait) * Math.log(probabilityOfWait / q);
-}
-
-/**
  * Erlang C for the pool, waits apportioned to queues by Sidekiq's weighted
  * fetch (sidekiq.ts). Every queue keeps the pool's probability of waiting, so
  * when that is below the percentile's tail all percentiles are 0 and the
@@ -43,7 +33,7 @@ export const analyticWaits: WaitModel = (queues, threads, percentile) => {
   const base = { utilization: pool.utilization, meanQueueLength: pool.meanQueueLength };
   if (!pool.stable) return { ...base, perQueue: uniform(Infinity) };
   if (pool.probabilityOfWait <= 1 - percentile / 100) return { ...base, perQueue: uniform(0) };
-  const { perQueue } = sharedPoolWaits(queues, threads);
+  const { perQueue } = sharedPoolWaits(queues, threads, pool);
   return {
     ...base,
     perQueue: perQueue.map((q) => ({

@@ -19,11 +19,11 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+import { MAX_FETCHED_BODY_BYTES } from '../../src/activitypub/limits.js';
 import { isLoopbackAddress } from '../../src/net/loopback.js';
 import type { ResolveRule } from '../config.js';
 import { signRequest } from '../../src/activitypub/signatures.js';
 
-export const ONE_MEGABYTE = 1024 * 1024;
 export const MAX_REDIRECTS = 3;
 export const POOL_SIZE = 512;
 
@@ -198,7 +198,7 @@ export class FederationHttp {
       headers.Date ??= new Date().toUTCString();
     }
     if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
-    const maxBytes = req.maxBytes ?? ONE_MEGABYTE;
+    const maxBytes = req.maxBytes ?? MAX_FETCHED_BODY_BYTES;
     const { connect, read } = this.opts.timeoutsMs;
     const href = url.href;
 

@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import type { Testbed } from '../context.js';
 import type { WorkerClass } from '../sidekiq/types.js';
-import { ONE_MEGABYTE } from './http.js';
+import { MAX_FETCHED_BODY_BYTES } from '../../src/activitypub/limits.js';
 import { absoluteMediaPath, downloadPreviewCardImage } from './media.js';
 import { federation } from './state.js';
 
@@ -109,7 +109,7 @@ export async function fetchLinkCard(tb: Testbed, statusId: string): Promise<stri
   let card = (await tb.db.query<CardRow>('SELECT id, url, image_path, created_at FROM preview_cards WHERE url = $1', [url])).rows[0];
   const fresh = card && Date.now() - new Date(card.created_at).getTime() < CARD_REFRESH_AFTER_MS && card.image_path !== null;
   if (!fresh) {
-    const res = await federation(tb).http.request({ url, headers: { Accept: 'text/html' }, maxBytes: ONE_MEGABYTE, truncate: true });
+    const res = await federation(tb).http.request({ url, headers: { Accept: 'text/html' }, maxBytes: MAX_FETCHED_BODY_BYTES, truncate: true });
     if (res.status !== 200 || res.mimeType !== 'text/html') return card ? card.id : null;
     const details = extractLinkDetails(res.body.toString('utf8'), res.url);
     if (!details.title) return card ? card.id : null;

@@ -5,6 +5,7 @@
  * the HTTP signature inside the request (fetching unknown keys
  * synchronously) and answer 202 after enqueueing ActivityPub::ProcessingWorker.
  */
+import { MAX_ACTIVITY_JSON_BYTES } from '../../src/activitypub/limits.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Testbed } from '../context.js';
 import { VISIBILITY } from '../db/pool.js';
@@ -30,8 +31,6 @@ import {
   profileUrlFor,
 } from './uris.js';
 
-/** ActivityPub::Activity::MAX_JSON_SIZE. */
-export const MAX_JSON_SIZE = 1024 * 1024;
 /** Outbox page size (ActivityPub::OutboxesController LIMIT). */
 export const OUTBOX_PAGE_SIZE = 20;
 /** Follower/following collection page size. */
@@ -206,7 +205,7 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
 
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_JSON_SIZE }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_ACTIVITY_JSON_BYTES }, (_request, body, done) => done(null, body));
     scope.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
       if (error.statusCode === 413) return reply.code(413).send(); // head 413
       if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
