@@ -7,7 +7,7 @@ import { registerClientApi, localWorkers } from './api/index.js';
 import type { TestbedConfig } from './config.js';
 import type { Testbed } from './context.js';
 import { migrate } from './db/migrations.js';
-import { createPool, ensureDatabase } from './db/pool.js';
+import { createPool, endPool, ensureDatabase } from './db/pool.js';
 import { SidekiqClient } from './sidekiq/client.js';
 import { registerSidekiqMetrics } from './sidekiq/metrics.js';
 import { startSidekiq } from './sidekiq/processor.js';
@@ -166,7 +166,7 @@ export async function startTestbed(config: TestbedConfig): Promise<RunningTestbe
       await app.close();
       await sidekiq.stop();
       redis.disconnect();
-      await db.end();
+      await endPool(db);
     },
   };
 }

@@ -16,7 +16,36 @@ export const PROCESSING = { queued: 0, in_progress: 1, complete: 2, failed: 3 } 
  * server-side prepared statements survive between transactions).
  */
 export function createPool(databaseUrl: string, size: number): pg.Pool {
-  return new pg.Pool({ connectionString: databaseUrl, max: size, idleTimeoutMillis: 10_000 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: size, idleTimeoutMillis: 10_000 });
+  // An idle connection the server ends (restart, pg_terminate_backend) is dropped and
+  // replaced by the pool, as Rails reconnects; without a listener pg would crash the process.
+  // Only the first loss is printed: a restart ends every idle connection at once.
+  let reported = false;
+  pool.on('error', (err) => {
+    if (!reported) console.error(`testbed: PostgreSQL closed an idle connection (${err.message}); the pool reconnects`);
+    reported = true;
+  });
+  return pool;
+}
+
+/**
+ * End the pool and wait (at most `timeoutMs`) until every connection has
+ * really closed: pg's Pool#end resolves once no client is left in the pool,
+ * before their sockets are gone, so a DROP DATABASE right after it would
+ * still find (and kill) them.
+ */
+export async function endPool(pool: pg.Pool, timeoutMs = 5_000): Promise<void> {
+  let open = pool.totalCount;
+  const closed = new Promise<void>((resolve) => {
+    if (open === 0) resolve();
+    pool.on('remove', () => {
+      if (--open <= 0) resolve();
+    });
+  });
+  await pool.end();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+  clearTimeout(timer);
 }
 
 /** Create the database named in `databaseUrl` if it does not exist (connecting to `postgres`). */
