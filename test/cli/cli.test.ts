@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILE_PATH } from '../../src/profile/load.js';
+import { tempDir } from '../helpers.js';
 
 /** The built CLI, as users run it (the test command builds first). */
 const MAIN = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
@@ -13,7 +13,7 @@ function fedicap(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'fedicap-cli-'));
+const tmp = () => tempDir('fedicap-cli-');
 const defaultDoc = () => JSON.parse(readFileSync(DEFAULT_PROFILE_PATH, 'utf8'));
 
 function expectInputError(r: ReturnType<typeof fedicap>, pattern: RegExp) {

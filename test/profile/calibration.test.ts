@@ -1,15 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyCalibration, loadCalibration } from '../../src/profile/calibration.js';
 import { forecastReport } from '../../src/report/pipeline.js';
-import { defaultProfile } from '../helpers.js';
+import { defaultProfile, tempDir } from '../helpers.js';
 
 const run = { id: 'r1', target: 'staging.example', scenario: 'mixed', startedAt: '2026-11-20T10:00:00Z', endedAt: '2026-11-20T11:00:00Z' };
 
 function writeCalibration(doc: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'fedicap-cal-')), 'calibration.json');
+  const file = join(tempDir('fedicap-cal-'), 'calibration.json');
   writeFileSync(file, JSON.stringify(doc));
   return file;
 }

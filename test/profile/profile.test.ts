@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
@@ -7,6 +6,7 @@ import { DEFAULT_PROFILE_PATH, loadProfile, parseProfile } from '../../src/profi
 import { ASSUMPTION, isAssumption, listQuantities } from '../../src/profile/quantity.js';
 import { parseSidekiqCommand } from '../../src/profile/sidekiqCommand.js';
 import { profileReference } from '../../src/profile/docs.js';
+import { tempDir } from '../helpers.js';
 
 const rawDefault = () => JSON.parse(readFileSync(DEFAULT_PROFILE_PATH, 'utf8'));
 
@@ -83,7 +83,7 @@ describe('instance profile', () => {
   });
 
   it('names the file on malformed JSON and on a missing file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fedicap-'));
+    const dir = tempDir('fedicap-');
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{ "name": ');
     expect(() => loadProfile(bad)).toThrow(new RegExp(`profile ${bad}: not valid JSON`));

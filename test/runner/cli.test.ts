@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers.js';
 import { startServer, writeScenario, type TestServer } from './support.js';
 
 /** The built CLI, as users run it (the test command builds first). */
@@ -52,7 +53,7 @@ const target = () => ['--target', server.url, '--confirm-target', server.host];
 describe('fedicap run', () => {
   it('runs a scenario with the local executor when k6 is not on PATH and writes k6.ndjson, summary.json and run.json', async () => {
     const scenario = writeScenario(OK_SCENARIO);
-    const out = mkdtempSync(join(tmpdir(), 'fedicap-run-'));
+    const out = tempDir('fedicap-run-');
     const r = await fedicap(['run', scenario, ...target(), '--out', out, '-e', 'TOKEN=super-secret-token', '--scale', '0.5', '--duration', '10s']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('engine: local executor (k6 is not on PATH');
@@ -76,7 +77,7 @@ describe('fedicap run', () => {
       };
       export default async function () { await http.asyncRequest('GET', __ENV.BASE_URL + '/status/500'); }
     `);
-    const out = mkdtempSync(join(tmpdir(), 'fedicap-run-'));
+    const out = tempDir('fedicap-run-');
     const r = await fedicap(['run', scenario, ...target(), '--out', out]);
     expect(r.code, r.stderr).toBe(99);
     expect(r.stdout).toMatch(/✗ 'rate<0\.01' rate=100\.00%/);
@@ -88,7 +89,7 @@ describe('fedicap run', () => {
 
   it('refuses an unsupported k6 module, naming it and the file, before any output', async () => {
     const scenario = writeScenario(`import browser from 'k6/browser';\nexport default async function () {}\n`);
-    const out = join(mkdtempSync(join(tmpdir(), 'fedicap-run-')), 'out');
+    const out = join(tempDir('fedicap-run-'), 'out');
     const r = await fedicap(['run', scenario, ...target(), '--out', out]);
     expectInputError(r, /unsupported k6 module "k6\/browser" imported by .*scenario\.ts/);
     expect(existsSync(out)).toBe(false);
@@ -126,7 +127,7 @@ describe('fedicap run', () => {
 
   it('hands the run to k6 when it is on PATH: k6 run --out json --summary-export -e …, outputs renamed into place, exit code passed through', async () => {
     // A stand-in k6 that records its arguments, writes the two outputs where told, and exits 99.
-    const bin = mkdtempSync(join(tmpdir(), 'fedicap-fake-k6-'));
+    const bin = tempDir('fedicap-fake-k6-');
     const argsFile = join(bin, 'args.txt');
     writeFileSync(
       join(bin, 'k6'),
@@ -134,7 +135,7 @@ describe('fedicap run', () => {
     );
     chmodSync(join(bin, 'k6'), 0o755);
     const scenario = writeScenario(OK_SCENARIO);
-    const out = mkdtempSync(join(tmpdir(), 'fedicap-run-'));
+    const out = tempDir('fedicap-run-');
     const r = await fedicap(['run', scenario, ...target(), '--out', out, '-e', 'TOKEN=super-secret-token', '--scale', '2'], `${bin}:${dirname(process.execPath)}`);
     expect(r.code, r.stderr).toBe(99);
     expect(r.stderr).toContain(`engine: k6 (found ${join(bin, 'k6')})`);

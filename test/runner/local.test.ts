@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrivalTimes, parseOptions } from '../../src/runner/options.js';
 import { runLocal, type LocalRunResult } from '../../src/runner/runner.js';
+import { tempDir } from '../helpers.js';
 import { readNdjson, startServer, writeScenario, type TestServer } from './support.js';
 
 let server: TestServer;
@@ -325,7 +325,7 @@ describe('k6 API', () => {
   it('per-VU globals, setup data, SharedArray, open(), timers, encoding, crypto, exec', async () => {
     const scenarioPath = writeScenario('[{"user":"alice"},{"user":"bob"}]', 'users.json');
     const dir = dirname(scenarioPath);
-    const outDir = mkdtempSync(join(tmpdir(), 'fedicap-runner-out-'));
+    const outDir = tempDir('fedicap-runner-out-');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(
       join(dir, 'lib.ts'),

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
+import { tempDir } from '../helpers.js';
 
 export interface TestServer {
   url: string;
@@ -69,7 +69,7 @@ export async function startServer(): Promise<TestServer> {
 
 /** Write a scenario file into a fresh temporary directory; returns its path. */
 export function writeScenario(source: string, name = 'scenario.ts'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fedicap-runner-'));
+  const dir = tempDir('fedicap-runner-');
   const file = join(dir, name);
   writeFileSync(file, source);
   return file;
