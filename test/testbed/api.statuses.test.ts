@@ -176,10 +176,14 @@ describe('client API: statuses, interactions, follows, notifications, admin', ()
     expect((await api(fx, 'GET', `/api/v1/statuses/${dm.id}`, { token: dave.token })).status).toBe(200);
     expect((await api(fx, 'GET', `/api/v1/statuses/${dm.id}`, { token: bob.token })).status).toBe(404);
     expect((await api(fx, 'POST', `/api/v1/statuses/${priv.id}/reblog`, { token: dave.token })).status).toBe(403);
-    // direct statuses are not handed to ActivityPub::DistributionWorker
+    // every status goes to ActivityPub::DistributionWorker (PostStatusService#postprocess_status!);
+    // for a direct one StatusReachFinder reaches only mentioned remote accounts: none here
     const push = (await queuedJobs(fx, 'push')).filter((j) => j.class === 'ActivityPub::DistributionWorker').map((j) => j.args[0]);
     expect(push).toContain(priv.id);
-    expect(push).not.toContain(dm.id);
+    expect(push).toContain(dm.id);
+    await fx.tb.redis.del('queue:push');
+    await fx.tb.workers['ActivityPub::DistributionWorker']!.perform([dm.id], { jid: 'dm', queue: 'push', retryCount: 0 });
+    expect(await queuedJobs(fx, 'push')).toEqual([]);
     await runLocalJobs(fx);
     const daveNotes = await api(fx, 'GET', '/api/v1/notifications', { token: dave.token });
     expect(daveNotes.body.map((n: { type: string; status?: { id: string } }) => [n.type, n.status?.id])).toEqual([['mention', dm.id]]);

@@ -200,7 +200,8 @@ async function createStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams)
   // postprocess_status!
   if (hasLinks(p.text)) await enqueue(tb, 'LinkCrawlWorker', [id]);
   await enqueue(tb, 'DistributionWorker', [id]);
-  if (visibility !== 'direct') await enqueue(tb, 'ActivityPub::DistributionWorker', [id]);
+  // every visibility: StatusReachFinder sends a direct status to its mentioned remote inboxes only
+  await enqueue(tb, 'ActivityPub::DistributionWorker', [id]);
   return { id, limiter };
 }
 
