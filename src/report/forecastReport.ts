@@ -47,6 +47,8 @@ export interface ComponentReport {
   saturationProbability: number | null;
   /** Earliest plausible date (P10 of the draws) even when the central forecast does not saturate. */
   p10Date: string | null;
+  /** Median date of the draws (null when fewer than half saturate within the horizon), whatever the central forecast says. */
+  p50Date: string | null;
 }
 
 export interface MonthReport {
@@ -105,6 +107,7 @@ export function buildForecastReport(input: {
       },
       saturationProbability: s ? s.probabilityWithinHorizon : null,
       p10Date: s ? dateOf(s.p10Month) : (sat?.date ?? null),
+      p50Date: s ? dateOf(s.p50Month) : (sat?.date ?? null),
     };
   });
 

@@ -160,7 +160,7 @@ export function sortComponents(components: readonly ComponentReport[]): Componen
   return [...components].sort((a, b) => satMonth(a) - satMonth(b) || util(b) - util(a) || a.id.localeCompare(b.id));
 }
 
-/** The saturation cell: "2027-03 (P10 2026-12, P90 after horizon)" or "not within 24 months". */
+/** The saturation cell: "2027-03 (P10 2026-12, P90 after horizon)", "not within 24 months (P10 2027-07, P50 2028-06; 58% of draws saturate)" or "not within 24 months". */
 export function saturationText(report: ForecastReport, c: ComponentReport): string {
   const range = (d: string | null) => d ?? 'after horizon';
   if (c.saturation) {
@@ -170,7 +170,9 @@ export function saturationText(report: ForecastReport, c: ComponentReport): stri
   }
   // The central forecast holds, but some Monte Carlo draws may still saturate.
   const extras: string[] = [];
-  if (c.p10Date !== null) extras.push(`P10 ${c.p10Date}`);
+  // Central (modal) values can hold while the median draw saturates: the assumption ranges lean to more load.
+  const dates = [c.p10Date && `P10 ${c.p10Date}`, c.p50Date && `P50 ${c.p50Date}`].filter(Boolean);
+  if (dates.length) extras.push(dates.join(', '));
   if (c.saturationProbability !== null && c.saturationProbability > 0) {
     extras.push(`${formatPercent(c.saturationProbability)} of draws saturate`);
   }

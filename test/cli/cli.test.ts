@@ -44,6 +44,8 @@ describe('fedicap forecast', () => {
       if (c.saturation !== null) {
         expect(Object.keys(c.saturation).sort()).toEqual(['date', 'month', 'p10Date', 'p50Date', 'p90Date', 'reason']);
       }
+      // the draws' median date exists exactly when more than half of the draws saturate
+      expect(c.p50Date !== null, c.id).toBe(c.saturationProbability > 0.5);
     }
     for (const a of report.assumptions) {
       expect(typeof a.path).toBe('string');

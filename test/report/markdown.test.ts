@@ -161,6 +161,12 @@ describe('forecastMarkdown', () => {
     expect(rows.get('streaming')![3]).toBe('not within 24 months');
     // The central forecast holds but some draws saturate: say so.
     expect(rows.get('redis')![3]).toBe('not within 24 months (P10 2028-06; 15% of draws saturate)');
+    // ... and when most draws saturate, their median date too (the central values are the modes).
+    const leaning = sampleReport();
+    const redis = leaning.components.find((c) => c.id === 'redis')!;
+    Object.assign(redis, { p10Date: '2027-07', p50Date: '2028-08', saturationProbability: 0.58 });
+    const leaningRows = new Map(tableRows(section(forecastMarkdown(leaning), 'Summary')).map((r) => [componentOf(r), r]));
+    expect(leaningRows.get('redis')![3]).toBe('not within 24 months (P10 2027-07, P50 2028-08; 58% of draws saturate)');
     expect(rows.get('storage')![3]).toBe('**2027-12 (P10 2027-09, P90 2028-05)**');
     expect(rows.get('postgres')![1]).toBe('62%');
     expect(rows.get('web')![2]).toBe('246 ms (limit 1 s)');

@@ -250,6 +250,7 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
             },
       saturationProbability: monteCarlo ? (satMonth !== null ? 0.9 : p10 !== null ? 0.15 : 0) : null,
       p10Date: p10,
+      p50Date: satMonth === null ? null : date(satMonth),
     };
   });
 
