@@ -132,6 +132,31 @@ describe('fleet ↔ testbed federation', () => {
     expect(httpSignature.verifySignature(parsed, otherKey)).toBe(false);
   });
 
+  it('a local account following a fleet actor is requested until the fleet\'s Accept arrives, then follows', async () => {
+    // Any signed delivery from an unknown actor makes the testbed fetch and store it (its key).
+    const target = fleet.manifest.actors.filter((a) => a.host === 'i1.fleet.test' && a.population === 'warm').at(-1)!;
+    expect(await deliver(target, { '@context': AS, id: `${target.id}#likes/${Date.now()}`, type: 'Like', actor: target.id, object: `${aliceUri}/statuses/1` })).toBe(202);
+    const targetId = (await fx.tb.db.query<{ id: string }>('SELECT id FROM accounts WHERE uri = $1', [target.id])).rows[0]!.id;
+    const bob = await createLocalAccount(fx.tb, { username: 'bob' });
+    const api = async (method: string, path: string) => {
+      const res = await fetch(`${fx.url}${path}`, { method, headers: { Authorization: `Bearer ${bob.token}` } });
+      expect(res.status, path).toBe(200);
+      return (await res.json()) as any;
+    };
+    const requested = await api('POST', `/api/v1/accounts/${targetId}/follow`);
+    expect([requested.following, requested.requested]).toEqual([false, true]);
+    const follow = await waitFor(() => fleet.deliveries().find((d) => d.type === 'Follow' && d.inbox === target.inbox), 'the Follow at the fleet', 15_000);
+    expect(follow).toMatchObject({ signatureOk: true, status: 202, keyId: `${fx.tb.baseUrl}/users/bob#main-key` });
+    // The fleet answers with a signed Accept to bob's inbox; the ingress job turns the request into a follow.
+    const rel = await waitFor(async () => {
+      const [r] = await api('GET', `/api/v1/accounts/relationships?id[]=${targetId}`);
+      return r.following && r;
+    }, 'the follow after the Accept', 15_000);
+    expect(rel.requested).toBe(false);
+    const row = (await fx.tb.db.query('SELECT uri FROM follows WHERE account_id = $1 AND target_account_id = $2', [bob.accountId, targetId])).rows[0];
+    expect(row.uri).toBe(follow.activityId);
+  });
+
   it('the relay accepts the testbed instance actor\'s Follow of Public, and then receives its public posts', async () => {
     const relayInbox = fleet.manifest.relay.inbox;
     await followRelay(fx.tb, relayInbox);

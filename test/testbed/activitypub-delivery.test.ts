@@ -149,23 +149,30 @@ describe('ActivityPub distribution and delivery', () => {
     expect(await circuitLight(f.tb, down)).toBe('green');
   });
 
-  it("records the follow when a remote account Accepts a local account's Follow", async () => {
+  it("turns a local account's follow request into a follow when the remote account Accepts it, and ignores unrequested Accepts", async () => {
     const target = followers[0]!;
     const targetRow = (await f.tb.db.query<AccountRow>('SELECT * FROM accounts WHERE uri = $1', [target.uri])).rows[0]!;
     const bobLocal = await createLocalAccount(f.tb, 'bob');
+    const carolLocal = await createLocalAccount(f.tb, 'carol');
     const followId = `${f.tb.baseUrl}/follows/1`;
-    const accept = {
+    await f.tb.db.query('INSERT INTO follow_requests (account_id, target_account_id, uri) VALUES ($1, $2, $3)', [bobLocal.id, targetRow.id, followId]);
+    const acceptOf = (n: number, who: string, id: string) => ({
       '@context': AS,
-      id: `${target.uri}#accepts/follows/1`,
+      id: `${target.uri}#accepts/follows/${n}`,
       type: 'Accept',
       actor: target.uri,
-      object: { id: followId, type: 'Follow', actor: accountUri(f.tb, 'bob'), object: target.uri },
-    };
-    expect((await postSigned(f.fx, '/users/bob/inbox', accept, target)).status).toBe(202);
-    expect((await drain(f.tb, 'ingress')).map((p) => p.error)).toEqual([undefined]);
-    expect((await f.tb.db.query('SELECT uri FROM follows WHERE account_id = $1 AND target_account_id = $2', [bobLocal.id, targetRow.id])).rows).toEqual([
-      { uri: followId },
+      object: { id, type: 'Follow', actor: accountUri(f.tb, who), object: target.uri },
+    });
+    expect((await postSigned(f.fx, '/users/bob/inbox', acceptOf(1, 'bob', followId), target)).status).toBe(202);
+    // carol never asked: her Accept must not create a follow
+    expect((await postSigned(f.fx, '/users/carol/inbox', acceptOf(2, 'carol', `${f.tb.baseUrl}/follows/2`), target)).status).toBe(202);
+    expect((await drain(f.tb, 'ingress')).map((p) => p.error)).toEqual([undefined, undefined]);
+    const follows = await f.tb.db.query('SELECT account_id, uri FROM follows WHERE target_account_id = $1 AND account_id = ANY($2::bigint[])', [
+      targetRow.id,
+      [bobLocal.id, carolLocal.id],
     ]);
+    expect(follows.rows).toEqual([{ account_id: bobLocal.id, uri: followId }]);
+    expect((await f.tb.db.query('SELECT 1 FROM follow_requests WHERE account_id = $1', [bobLocal.id])).rowCount).toBe(0);
   });
 
   it('uses Mastodon retry counts and backoff', () => {

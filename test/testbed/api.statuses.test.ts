@@ -219,18 +219,42 @@ describe('client API: statuses, interactions, follows, notifications, admin', ()
          VALUES ('zed', 'remote.example', 'https://remote.example/users/zed', 'https://remote.example/users/zed/inbox', 'https://remote.example/inbox') RETURNING id`,
       )
     ).rows[0].id as string;
+    // FollowService#request_follow!: a remote follow is requested until the remote Accept arrives
     const fr = await api(fx, 'POST', `/api/v1/accounts/${remote}/follow`, { token: bob.token });
-    expect(fr.body.following).toBe(true);
+    expect([fr.body.following, fr.body.requested]).toEqual([false, true]);
     const delivery = (await queuedJobs(fx, 'push')).filter((j) => j.class === 'ActivityPub::DeliveryWorker').at(-1)!;
     const [json, sender, inbox] = delivery.args as [string, string, string];
     expect([sender, inbox]).toEqual([bob.accountId, 'https://remote.example/users/zed/inbox']);
     const activity = JSON.parse(json);
     expect(activity).toMatchObject({ type: 'Follow', actor: `${fx.tb.baseUrl}/users/bob`, object: 'https://remote.example/users/zed' });
+    const requestRow = (await fx.tb.db.query('SELECT uri FROM follow_requests WHERE account_id = $1 AND target_account_id = $2', [bob.accountId, remote])).rows[0];
+    expect(requestRow.uri).toBe(activity.id);
+    expect((await api(fx, 'POST', `/api/v1/accounts/${remote}/follow`, { token: bob.token })).body.requested).toBe(true);
+    expect((await queuedJobs(fx, 'push')).filter((j) => j.class === 'ActivityPub::DeliveryWorker')).toHaveLength(1);
+
+    // the Accept (ActivityPub::ProcessingWorker, as the inbox enqueues it) turns the request into a follow
+    const accept = { '@context': 'https://www.w3.org/ns/activitystreams', id: 'https://remote.example/users/zed#accepts/1', type: 'Accept', actor: 'https://remote.example/users/zed', object: activity };
+    await fx.tb.workers['ActivityPub::ProcessingWorker']!.perform([remote, JSON.stringify(accept), bob.accountId], { jid: 'accept', queue: 'ingress', retryCount: 0 });
+    const accepted = await api(fx, 'GET', `/api/v1/accounts/relationships?id[]=${remote}`, { token: bob.token });
+    expect([accepted.body[0].following, accepted.body[0].requested]).toEqual([true, false]);
     const row = (await fx.tb.db.query('SELECT uri FROM follows WHERE account_id = $1 AND target_account_id = $2', [bob.accountId, remote])).rows[0];
     expect(row.uri).toBe(activity.id);
+    expect((await queuedJobs(fx)).map((j) => [j.class, j.args])).toContainEqual(['MergeWorker', [remote, bob.accountId, 'home']]);
+    const zedCounts = (await fx.tb.db.query('SELECT followers_count FROM accounts WHERE id = $1', [remote])).rows[0];
+    expect(zedCounts.followers_count).toBe(1);
+
     await api(fx, 'POST', `/api/v1/accounts/${remote}/unfollow`, { token: bob.token });
     const undo = JSON.parse(((await queuedJobs(fx, 'push')).filter((j) => j.class === 'ActivityPub::DeliveryWorker').at(-1)!.args as string[])[0]!);
     expect(undo).toMatchObject({ type: 'Undo', object: { type: 'Follow', id: activity.id } });
+
+    // withdrawing a request that was never answered also sends an Undo, and leaves no follow behind
+    const again = await api(fx, 'POST', `/api/v1/accounts/${remote}/follow`, { token: bob.token });
+    expect(again.body.requested).toBe(true);
+    const withdrawn = await api(fx, 'POST', `/api/v1/accounts/${remote}/unfollow`, { token: bob.token });
+    expect([withdrawn.body.following, withdrawn.body.requested]).toEqual([false, false]);
+    const undoRequest = JSON.parse(((await queuedJobs(fx, 'push')).filter((j) => j.class === 'ActivityPub::DeliveryWorker').at(-1)!.args as string[])[0]!);
+    expect(undoRequest).toMatchObject({ type: 'Undo', object: { type: 'Follow', object: 'https://remote.example/users/zed' } });
+    expect(undoRequest.object.id).not.toBe(activity.id);
     await runLocalJobs(fx);
   });
 

@@ -599,18 +599,43 @@ async function onAccept(c: Ctx): Promise<void> {
     ]);
     if (relay.rowCount) return;
   }
-  if (!isObject(object)) return;
-  const follower = await accountFromUri(tb, valueOrId(object.actor));
-  const target = await accountFromUri(tb, valueOrId(object.object));
-  if (!follower || follower.domain !== null || !target || target.id !== actor.id) return;
-  const { rowCount } = await tb.db.query(
-    'INSERT INTO follows (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, target_account_id) DO NOTHING',
-    [follower.id, target.id, objectId ?? null],
+  // accept_follow: the follow request of a local account to this actor, found by the Follow's id or by the pair
+  const follower = isObject(object) ? await accountFromUri(tb, valueOrId(object.actor)) : null;
+  const { rows } = await tb.db.query<{ id: string; account_id: string; uri: string | null }>(
+    `SELECT id, account_id, uri FROM follow_requests
+      WHERE target_account_id = $1 AND ((uri IS NOT NULL AND uri = $2) OR account_id = $3)`,
+    [actor.id, objectId ?? null, follower?.domain === null ? follower.id : null],
   );
-  if (rowCount) {
-    await tb.db.query('UPDATE accounts SET followers_count = followers_count + 1 WHERE id = $1', [target.id]);
-    await tb.db.query('UPDATE accounts SET following_count = following_count + 1 WHERE id = $1', [follower.id]);
+  const request = rows[0];
+  if (request) await authorizeFollowRequest(tb, request, actor.id);
+}
+
+/** FollowRequest#authorize!: the follow (with the request's URI), counters, and MergeWorker into the follower's home feed. */
+async function authorizeFollowRequest(tb: Testbed, request: { id: string; account_id: string; uri: string | null }, targetId: string): Promise<void> {
+  const client = await tb.db.connect();
+  let followed = false;
+  try {
+    await client.query('BEGIN');
+    const del = await client.query('DELETE FROM follow_requests WHERE id = $1', [request.id]);
+    if (del.rowCount) {
+      const ins = await client.query(
+        'INSERT INTO follows (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, target_account_id) DO NOTHING',
+        [request.account_id, targetId, request.uri],
+      );
+      if (ins.rowCount) {
+        await client.query('UPDATE accounts SET followers_count = followers_count + 1 WHERE id = $1', [targetId]);
+        await client.query('UPDATE accounts SET following_count = following_count + 1 WHERE id = $1', [request.account_id]);
+        followed = true;
+      }
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
   }
+  if (followed) await pushJob(tb, 'MergeWorker', [targetId, request.account_id, 'home']);
 }
 
 /** ActivityPub::Activity::Reject: of our relay Follow (→ rejected) or of a local account's Follow. */
@@ -623,6 +648,11 @@ async function onReject(c: Ctx): Promise<void> {
     if (relay.rowCount) return;
   }
   const follower = isObject(object) ? await accountFromUri(tb, valueOrId(object.actor)) : null;
+  await tb.db.query('DELETE FROM follow_requests WHERE target_account_id = $1 AND ((uri IS NOT NULL AND uri = $2) OR account_id = $3)', [
+    actor.id,
+    objectId ?? null,
+    follower?.domain === null ? follower.id : null,
+  ]);
   if (follower && follower.domain === null) await removeFollow(tb, follower.id, actor.id);
   else if (objectId) {
     const { rows } = await tb.db.query<{ account_id: string }>('SELECT account_id FROM follows WHERE uri = $1 AND target_account_id = $2', [objectId, actor.id]);

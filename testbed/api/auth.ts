@@ -126,3 +126,4 @@ export const WRITE_MEDIA = ['write', 'write:media'];
 export const WRITE_FAVOURITES = ['write', 'write:favourites'];
 export const FOLLOW_SCOPES = ['follow', 'write', 'write:follows'];
 export const READ_ACCOUNTS = ['read', 'read:accounts', 'profile'];
+export const READ_FOLLOWS = ['read', 'read:follows'];

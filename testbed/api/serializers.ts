@@ -135,7 +135,7 @@ export function serializeMedia(m: MediaRow, base: string): Json {
   };
 }
 
-export function serializeRelationship(targetId: string, rel: { following: boolean; followedBy: boolean }): Json {
+export function serializeRelationship(targetId: string, rel: { following: boolean; followedBy: boolean; requested: boolean }): Json {
   return {
     id: targetId,
     following: rel.following,
@@ -147,7 +147,7 @@ export function serializeRelationship(targetId: string, rel: { following: boolea
     blocked_by: false,
     muting: false,
     muting_notifications: false,
-    requested: false,
+    requested: rel.requested,
     requested_by: false,
     domain_blocking: false,
     endorsed: false,

@@ -390,36 +390,60 @@ export async function removeFavourite(tb: Testbed, accountId: string, statusId: 
 
 // ---------------------------------------------------------------- follows
 
-export async function relationship(tb: Testbed, accountId: string, targetId: string): Promise<{ following: boolean; followedBy: boolean }> {
-  const res = await tb.db.query<{ following: boolean; followed_by: boolean }>(
+export interface Relationship {
+  following: boolean;
+  followedBy: boolean;
+  /** A Follow sent to a remote account that has not answered with Accept yet. */
+  requested: boolean;
+}
+
+export async function relationship(tb: Testbed, accountId: string, targetId: string): Promise<Relationship> {
+  const res = await tb.db.query<{ following: boolean; followed_by: boolean; requested: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2) AS following,
-            EXISTS (SELECT 1 FROM follows WHERE account_id = $2 AND target_account_id = $1) AS followed_by`,
+            EXISTS (SELECT 1 FROM follows WHERE account_id = $2 AND target_account_id = $1) AS followed_by,
+            EXISTS (SELECT 1 FROM follow_requests WHERE account_id = $1 AND target_account_id = $2) AS requested`,
     [accountId, targetId],
   );
-  return { following: res.rows[0]!.following, followedBy: res.rows[0]!.followed_by };
+  const row = res.rows[0]!;
+  return { following: row.following, followedBy: row.followed_by, requested: row.requested };
 }
 
 /**
  * FollowService. Local target: follow row, counters, a `follow`
  * notification (LocalNotificationWorker) and MergeWorker to fill the home
- * feed. Remote target: follow row and a Follow activity for
- * ActivityPub::DeliveryWorker [json, sender_account_id, inbox_url].
- * Simplification: Mastodon keeps a FollowRequest until the remote Accept
- * arrives; the testbed records the follow at once.
+ * feed. Remote target (request_follow!): a follow request and a Follow
+ * activity for ActivityPub::DeliveryWorker [json, sender_account_id,
+ * inbox_url]; the follow exists once the remote Accept arrives
+ * (ActivityPub::Activity::Accept → FollowRequest#authorize!).
  */
 export async function followAccount(tb: Testbed, auth: AuthContext, targetId: string): Promise<{ limiter?: RateLimiter }> {
   const target = await findAccount(tb, targetId);
   if (target.id === auth.accountId) throw notAllowed();
-  const existing = await tb.db.query('SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2', [auth.accountId, target.id]);
-  if (existing.rowCount) return {};
+  const rel = await relationship(tb, auth.accountId, target.id);
+  if (rel.following || rel.requested) return {};
   const limiter = new RateLimiter(tb, auth.accountId, 'follows');
   await limiter.record();
-  const source = await findAccount(tb, auth.accountId);
-  const uri = target.domain ? `${tb.baseUrl}/${randomUUID()}` : null;
+  if (target.domain) {
+    const uri = `${tb.baseUrl}/${randomUUID()}`;
+    const ins = await tb.db.query(
+      'INSERT INTO follow_requests (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, target_account_id) DO NOTHING',
+      [auth.accountId, target.id, uri],
+    );
+    if (!ins.rowCount) {
+      await limiter.rollback();
+      return {};
+    }
+    if (target.inbox_url) {
+      const source = await findAccount(tb, auth.accountId);
+      const activity = { '@context': AS_CONTEXT, id: uri, type: 'Follow', actor: source.uri, object: target.uri };
+      await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(activity), auth.accountId, target.inbox_url]);
+    }
+    return { limiter };
+  }
   const followId = await inTransaction(tb, async (c) => {
     const ins = await c.query<{ id: string }>(
-      'INSERT INTO follows (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, target_account_id) DO NOTHING RETURNING id',
-      [auth.accountId, target.id, uri],
+      'INSERT INTO follows (account_id, target_account_id) VALUES ($1, $2) ON CONFLICT (account_id, target_account_id) DO NOTHING RETURNING id',
+      [auth.accountId, target.id],
     );
     if (!ins.rows[0]) return undefined;
     await c.query('UPDATE accounts SET following_count = following_count + 1 WHERE id = $1', [auth.accountId]);
@@ -430,19 +454,15 @@ export async function followAccount(tb: Testbed, auth: AuthContext, targetId: st
     await limiter.rollback();
     return {};
   }
-  if (target.domain) {
-    if (target.inbox_url) {
-      const activity = { '@context': AS_CONTEXT, id: uri, type: 'Follow', actor: source.uri, object: target.uri };
-      await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(activity), auth.accountId, target.inbox_url]);
-    }
-  } else {
-    await enqueue(tb, 'LocalNotificationWorker', [target.id, followId, 'Follow', 'follow']);
-    await enqueue(tb, 'MergeWorker', [target.id, auth.accountId, 'home']);
-  }
+  await enqueue(tb, 'LocalNotificationWorker', [target.id, followId, 'Follow', 'follow']);
+  await enqueue(tb, 'MergeWorker', [target.id, auth.accountId, 'home']);
   return { limiter };
 }
 
-/** UnfollowService: remove the row and counters; Undo Follow to a remote target; UnmergeWorker. */
+/**
+ * UnfollowService: remove the follow (counters, UnmergeWorker) or else the
+ * pending follow request; a remote target gets an Undo of the Follow.
+ */
 export async function unfollowAccount(tb: Testbed, auth: AuthContext, targetId: string): Promise<void> {
   const target = await findAccount(tb, targetId);
   const removed = await inTransaction(tb, async (c) => {
@@ -455,10 +475,19 @@ export async function unfollowAccount(tb: Testbed, auth: AuthContext, targetId: 
     await c.query('UPDATE accounts SET followers_count = GREATEST(followers_count - 1, 0) WHERE id = $1', [target.id]);
     return del.rows[0];
   });
-  if (!removed) return;
+  const request = removed
+    ? undefined
+    : (
+        await tb.db.query<{ id: string; uri: string | null }>(
+          'DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2 RETURNING id, uri',
+          [auth.accountId, target.id],
+        )
+      ).rows[0];
+  const gone = removed ?? request;
+  if (!gone) return;
   if (target.domain && target.inbox_url) {
     const source = await findAccount(tb, auth.accountId);
-    const followUri = removed.uri ?? `${source.uri}#follows/${removed.id}`;
+    const followUri = gone.uri ?? `${source.uri}#follows/${gone.id}`;
     const undo = {
       '@context': AS_CONTEXT,
       id: `${followUri}/undo`,
@@ -468,7 +497,7 @@ export async function unfollowAccount(tb: Testbed, auth: AuthContext, targetId: 
     };
     await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(undo), auth.accountId, target.inbox_url]);
   }
-  await enqueue(tb, 'UnmergeWorker', [target.id, auth.accountId, 'home']);
+  if (removed) await enqueue(tb, 'UnmergeWorker', [target.id, auth.accountId, 'home']);
 }
 
 // ---------------------------------------------------------------- notifications

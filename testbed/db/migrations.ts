@@ -178,6 +178,21 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     sql: `
       ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'user';`,
   },
+  {
+    version: 6,
+    name: 'follow requests',
+    // Mastodon's FollowService requests every ActivityPub follow; the remote Accept turns it into a follow.
+    sql: `
+      CREATE TABLE follow_requests (
+        id bigint PRIMARY KEY DEFAULT timestamp_id(),
+        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        target_account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        uri text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (account_id, target_account_id)
+      );
+      CREATE INDEX index_follow_requests_on_target_account_id ON follow_requests (target_account_id);`,
+  },
 ];
 
 /**
