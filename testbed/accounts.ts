@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Testbed } from './context.js';
+import { inTransaction } from './db/pool.js';
 import { KeyPool, type KeyPair } from './keys.js';
 
 /**
@@ -97,9 +98,7 @@ async function insertAccounts(tb: Testbed, specs: CreateLocalAccountOptions[]): 
   const tokens = specs.map(() => newAccessToken());
   const scopes = specs.map((s) => (s.admin ? ADMIN_SCOPES : DEFAULT_SCOPES));
 
-  const client = await tb.db.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(tb.db, async (client) => {
     const accounts = await client.query<{ id: string; username: string }>(
       `INSERT INTO accounts (username, display_name, uri, url, inbox_url, shared_inbox_url, outbox_url, followers_url, key_id, public_key, private_key)
        SELECT t.u, t.d, $4 || '/users/' || t.u, $4 || '/@' || t.u, $4 || '/users/' || t.u || '/inbox', $4 || '/inbox',
@@ -125,14 +124,8 @@ async function insertAccounts(tb: Testbed, specs: CreateLocalAccountOptions[]): 
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`,
       [tokens, userIds, scopes],
     );
-    await client.query('COMMIT');
     return specs.map((s, i) => ({ accountId: accountIds[i]!, userId: userIds[i]!, username: s.username, token: tokens[i]! }));
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

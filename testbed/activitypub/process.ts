@@ -7,7 +7,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Testbed } from '../context.js';
-import { MEDIA_TYPE, PROCESSING, VISIBILITY } from '../db/pool.js';
+import { inTransaction, MEDIA_TYPE, PROCESSING, VISIBILITY } from '../db/pool.js';
 import type { WorkerClass } from '../sidekiq/types.js';
 import {
   accountById,
@@ -612,29 +612,18 @@ async function onAccept(c: Ctx): Promise<void> {
 
 /** FollowRequest#authorize!: the follow (with the request's URI), counters, and MergeWorker into the follower's home feed. */
 async function authorizeFollowRequest(tb: Testbed, request: { id: string; account_id: string; uri: string | null }, targetId: string): Promise<void> {
-  const client = await tb.db.connect();
-  let followed = false;
-  try {
-    await client.query('BEGIN');
+  const followed = await inTransaction(tb.db, async (client) => {
     const del = await client.query('DELETE FROM follow_requests WHERE id = $1', [request.id]);
-    if (del.rowCount) {
-      const ins = await client.query(
-        'INSERT INTO follows (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, target_account_id) DO NOTHING',
-        [request.account_id, targetId, request.uri],
-      );
-      if (ins.rowCount) {
-        await client.query('UPDATE accounts SET followers_count = followers_count + 1 WHERE id = $1', [targetId]);
-        await client.query('UPDATE accounts SET following_count = following_count + 1 WHERE id = $1', [request.account_id]);
-        followed = true;
-      }
-    }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+    if (!del.rowCount) return false;
+    const ins = await client.query(
+      'INSERT INTO follows (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, target_account_id) DO NOTHING',
+      [request.account_id, targetId, request.uri],
+    );
+    if (!ins.rowCount) return false;
+    await client.query('UPDATE accounts SET followers_count = followers_count + 1 WHERE id = $1', [targetId]);
+    await client.query('UPDATE accounts SET following_count = following_count + 1 WHERE id = $1', [request.account_id]);
+    return true;
+  });
   if (followed) await pushJob(tb, 'MergeWorker', [targetId, request.account_id, 'home']);
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Testbed } from '../context.js';
-import { PROCESSING, VISIBILITY, type Visibility } from '../db/pool.js';
+import { inTransaction, PROCESSING, VISIBILITY, type Visibility } from '../db/pool.js';
 import type { AuthContext } from './auth.js';
 import { ApiError, notAllowed, notFound, raceCondition, validationFailed } from './http.js';
 import { enqueue } from './jobs.js';
@@ -46,21 +46,6 @@ export async function findAccount(tb: Testbed, id: string): Promise<AccountRow> 
   const res = await tb.db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id]);
   if (!res.rows[0]) throw notFound();
   return res.rows[0];
-}
-
-async function inTransaction<T>(tb: Testbed, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await tb.db.connect();
-  try {
-    await client.query('BEGIN');
-    const out = await fn(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -159,7 +144,7 @@ async function createStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams)
   await limiter.record();
   let id: string;
   try {
-    id = await inTransaction(tb, async (c) => {
+    id = await inTransaction(tb.db, async (c) => {
       const ins = await c.query<{ id: string }>(
         `WITH i AS (SELECT timestamp_id() AS id)
          INSERT INTO statuses (id, uri, url, text, spoiler_text, sensitive, language, visibility, account_id, in_reply_to_id, in_reply_to_account_id, local)
@@ -231,7 +216,7 @@ async function resolveMentions(tb: Testbed, text: string): Promise<AccountRow[]>
  * hard delete). Returns false if it was already discarded.
  */
 export async function discardStatus(tb: Testbed, s: Pick<StatusRow, 'id' | 'account_id' | 'in_reply_to_id' | 'reblog_of_id'>): Promise<boolean> {
-  return inTransaction(tb, async (c) => {
+  return inTransaction(tb.db, async (c) => {
     const upd = await c.query('UPDATE statuses SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL', [s.id]);
     if (upd.rowCount === 0) return false;
     await c.query('UPDATE statuses SET deleted_at = now() WHERE reblog_of_id = $1 AND deleted_at IS NULL', [s.id]);
@@ -270,7 +255,7 @@ export async function reblog(tb: Testbed, auth: AuthContext, statusId: string, v
   await limiter.record();
   let id: string | undefined;
   try {
-    id = await inTransaction(tb, async (c) => {
+    id = await inTransaction(tb.db, async (c) => {
       const ins = await c.query<{ id: string }>(
         `WITH i AS (SELECT timestamp_id() AS id)
          INSERT INTO statuses (id, uri, url, visibility, account_id, reblog_of_id, local)
@@ -335,7 +320,7 @@ async function remoteInboxOf(tb: Testbed, accountId: string): Promise<{ uri: str
 /** FavouriteService: a favourite row, the counter, and a notification (local author) or a Like (remote author). */
 export async function favourite(tb: Testbed, auth: AuthContext, statusId: string): Promise<string> {
   const s = await findVisibleStatus(tb, statusId, auth.accountId);
-  const fav = await inTransaction(tb, async (c) => {
+  const fav = await inTransaction(tb.db, async (c) => {
     const ins = await c.query<{ id: string }>(
       'INSERT INTO favourites (account_id, status_id) VALUES ($1, $2) ON CONFLICT (account_id, status_id) DO NOTHING RETURNING id',
       [auth.accountId, s.id],
@@ -371,7 +356,7 @@ export async function unfavourite(tb: Testbed, auth: AuthContext, statusId: stri
 
 /** UnfavouriteWorker's work. */
 export async function removeFavourite(tb: Testbed, accountId: string, statusId: string): Promise<void> {
-  const removed = await inTransaction(tb, async (c) => {
+  const removed = await inTransaction(tb.db, async (c) => {
     const del = await c.query<{ id: string }>('DELETE FROM favourites WHERE account_id = $1 AND status_id = $2 RETURNING id', [accountId, statusId]);
     if (del.rows[0]) await c.query('UPDATE statuses SET favourites_count = GREATEST(favourites_count - 1, 0) WHERE id = $1', [statusId]);
     return del.rows[0]?.id;
@@ -440,7 +425,7 @@ export async function followAccount(tb: Testbed, auth: AuthContext, targetId: st
     }
     return { limiter };
   }
-  const followId = await inTransaction(tb, async (c) => {
+  const followId = await inTransaction(tb.db, async (c) => {
     const ins = await c.query<{ id: string }>(
       'INSERT INTO follows (account_id, target_account_id) VALUES ($1, $2) ON CONFLICT (account_id, target_account_id) DO NOTHING RETURNING id',
       [auth.accountId, target.id],
@@ -465,7 +450,7 @@ export async function followAccount(tb: Testbed, auth: AuthContext, targetId: st
  */
 export async function unfollowAccount(tb: Testbed, auth: AuthContext, targetId: string): Promise<void> {
   const target = await findAccount(tb, targetId);
-  const removed = await inTransaction(tb, async (c) => {
+  const removed = await inTransaction(tb.db, async (c) => {
     const del = await c.query<{ id: string; uri: string | null }>('DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2 RETURNING id, uri', [
       auth.accountId,
       target.id,

@@ -1,4 +1,5 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from './pool.js';
 
 /**
  * The testbed's schema: the subset of Mastodon's tables that its load and
@@ -203,20 +204,11 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
  */
 export async function migrate(pool: Pool): Promise<number[]> {
   const applied: number[] = [];
-  const inLockedTransaction = async (work: (client: import('pg').PoolClient) => Promise<void>) => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+  const inLockedTransaction = (work: (client: PoolClient) => Promise<void>) =>
+    inTransaction(pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(7412034)');
       await work(client);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  };
+    });
   await inLockedTransaction(async (client) => {
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
