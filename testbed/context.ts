@@ -20,4 +20,10 @@ export interface Testbed {
   sidekiq: SidekiqClient;
   workers: WorkerRegistry;
   metrics: Registry;
+  /**
+   * ResolveAccountService for `@username@domain` (WebFinger, then the actor):
+   * the account id, or null when it cannot be resolved. Set by the
+   * ActivityPub side; without it remote mentions stay plain text.
+   */
+  resolveAccount?(username: string, domain: string): Promise<string | null>;
 }

@@ -157,6 +157,31 @@ describe('fleet ↔ testbed federation', () => {
     expect(row.uri).toBe(follow.activityId);
   });
 
+  it('a local post mentioning an unknown fleet account resolves it inside the request (WebFinger, actor) and delivers to it', async () => {
+    const target = fleet.manifest.actors.filter((a) => a.population === 'cold' && a.host === 'i2.fleet.test').at(-1)!;
+    expect((await fx.tb.db.query('SELECT 1 FROM accounts WHERE uri = $1', [target.id])).rowCount).toBe(0);
+    const carol = await createLocalAccount(fx.tb, { username: 'carol' });
+    const before = fleet.stats();
+    const res = await fetch(`${fx.url}/api/v1/statuses`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${carol.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ status: `hello @${target.username}@${target.host}, and @nobody@${target.host} and @x@unknown.invalid`, visibility: 'public' }),
+    });
+    expect(res.status).toBe(200);
+    const posted = (await res.json()) as { uri: string; mentions: { acct: string; url: string }[] };
+    // only the resolvable handle is a mention; the others stay text
+    expect(posted.mentions.map((m) => m.acct)).toEqual([`${target.username}@${target.host}`]);
+    const after = fleet.stats();
+    expect(after.actorsFetched - before.actorsFetched).toBe(1);
+    expect((after.requests.webfinger ?? 0) - (before.requests.webfinger ?? 0)).toBeGreaterThanOrEqual(2);
+    const delivery = await waitFor(
+      () => fleet.deliveries().find((d) => d.activityId === `${posted.uri}/activity` && d.host === target.host),
+      'the Create delivered to the mentioned account',
+      15_000,
+    );
+    expect(delivery).toMatchObject({ type: 'Create', signatureOk: true, status: 202 });
+  });
+
   it('the relay accepts the testbed instance actor\'s Follow of Public, and then receives its public posts', async () => {
     const relayInbox = fleet.manifest.relay.inbox;
     await followRelay(fx.tb, relayInbox);

@@ -270,6 +270,17 @@ export async function webfinger(tb: Testbed, acct: string): Promise<Jrd> {
   }
 }
 
+/**
+ * ResolveAccountService for an unknown `username@domain`: WebFinger for the
+ * actor's URI, then FetchRemoteActorService (which checks WebFinger again,
+ * as Mastodon's does). Runs inside the request that needed the account.
+ */
+export async function resolveAccount(tb: Testbed, username: string, domain: string): Promise<AccountRow> {
+  const href = selfLink(await webfinger(tb, `${username}@${domain}`));
+  if (!href) throw new ResolveError(`Webfinger response for ${username}@${domain} has no ActivityPub self link`);
+  return fetchRemoteActor(tb, href);
+}
+
 const selfLink = (jrd: Jrd) =>
   jrd.links?.find((l) => l.rel === 'self' && (l.type === 'application/activity+json' || (l.type ?? '').startsWith('application/ld+json')))?.href;
 

@@ -16,7 +16,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Testbed } from '../context.js';
 import type { WorkerRegistry } from '../sidekiq/types.js';
+import { ResolveError, resolveAccount } from './accounts.js';
 import { DELIVERY_WORKER, DISTRIBUTION_WORKER, deliveryWorker, distributionWorker } from './delivery.js';
+import { HttpClientError } from './http.js';
 import { LINK_CRAWL_WORKER, linkCrawlWorker } from './linkCrawl.js';
 import { redownloadMediaWorker, vacuumScheduler } from './media.js';
 import { PROCESSING_WORKER, REDOWNLOAD_MEDIA_WORKER, THREAD_RESOLVE_WORKER, processingWorker, threadResolveWorker } from './process.js';
@@ -28,6 +30,15 @@ export const VACUUM_SCHEDULER = 'Scheduler::VacuumScheduler';
 /** Routes: WebFinger, host-meta, actors, collections, statuses, inboxes. */
 export async function registerActivityPub(app: FastifyInstance, tb: Testbed): Promise<void> {
   await registerRoutes(app, tb);
+  // ProcessMentionsService: an unresolvable account (no WebFinger, refused host, bad actor) is no mention.
+  tb.resolveAccount = async (username, domain) => {
+    try {
+      return (await resolveAccount(tb, username, domain)).id;
+    } catch (err) {
+      if (err instanceof ResolveError || err instanceof HttpClientError) return null;
+      throw err;
+    }
+  };
   app.addHook('onClose', async () => {
     federation(tb).http.close();
   });

@@ -191,21 +191,27 @@ async function createStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams)
 }
 
 /**
- * ProcessMentionsService, minus the network: `@user` is a local account,
- * `@user@domain` a remote account the instance already knows. (Mastodon
- * resolves unknown remote accounts synchronously with WebFinger; the
- * testbed leaves such mentions as plain text.)
+ * ProcessMentionsService: `@user` is a local account, `@user@domain` a
+ * known remote account or, if unknown, one resolved inside this request by
+ * WebFinger and an actor fetch (tb.resolveAccount), as Mastodon does; a
+ * handle that cannot be resolved stays plain text.
  */
 async function resolveMentions(tb: Testbed, text: string): Promise<AccountRow[]> {
   const found = new Map<string, AccountRow>();
   const local = tb.domain.toLowerCase();
+  const byHandle = (username: string, domain: string | null) =>
+    tb.db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = COALESCE($2, '')`, [
+      username,
+      domain,
+    ]);
   for (const m of extractMentions(text)) {
     const domain = m.domain && m.domain.toLowerCase() !== local ? m.domain.toLowerCase() : null;
-    const res = await tb.db.query<AccountRow>(
-      `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = COALESCE($2, '')`,
-      [m.username, domain],
-    );
-    if (res.rows[0]) found.set(res.rows[0].id, res.rows[0]);
+    let row = (await byHandle(m.username, domain)).rows[0];
+    if (!row && domain && tb.resolveAccount) {
+      const id = await tb.resolveAccount(m.username, domain);
+      if (id) row = (await tb.db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id])).rows[0];
+    }
+    if (row) found.set(row.id, row);
   }
   return [...found.values()];
 }
