@@ -112,17 +112,19 @@ export function evaluateMonth(
   const hostCores = new Map(infra.hosts.map((h) => [h.name, h.cores]));
   const hostDemand = new Map(infra.hosts.map((h) => [h.name, 0]));
   const addCpu = (host: string, cores: number) => hostDemand.set(host, (hostDemand.get(host) ?? 0) + cores);
-  // One pass over the job classes: per queue, jobs/s and CPU and wait seconds per second (mean rates).
-  const byQueue = new Map<QueueName, { rate: number; cpu: number; wait: number; jobClasses: string[] }>();
+  // One pass over the job classes: per queue, jobs/s and CPU, child-process CPU and wait seconds per second (mean rates).
+  type QueueSums = { rate: number; cpu: number; childCpu: number; wait: number; jobClasses: string[] };
+  const byQueue = new Map<QueueName, QueueSums>();
   for (const j of workload.jobs) {
     let q = byQueue.get(j.queue);
-    if (!q) byQueue.set(j.queue, (q = { rate: 0, cpu: 0, wait: 0, jobClasses: [] }));
+    if (!q) byQueue.set(j.queue, (q = { rate: 0, cpu: 0, childCpu: 0, wait: 0, jobClasses: [] }));
     q.rate += j.ratePerSec;
     q.cpu += j.ratePerSec * j.cpuSec;
+    q.childCpu += j.ratePerSec * j.childCpuSec;
     q.wait += j.ratePerSec * j.waitSec;
     q.jobClasses.push(j.jobClass);
   }
-  const poolSum = (pool: SidekiqPool, f: (q: { rate: number; cpu: number; wait: number }) => number) => {
+  const poolSum = (pool: SidekiqPool, f: (q: QueueSums) => number) => {
     let total = 0;
     for (const queue of pool.queues.keys()) {
       const q = byQueue.get(queue);
@@ -131,10 +133,12 @@ export function evaluateMonth(
     return peak * total;
   };
   const poolCpu = pools.map((pool) => poolSum(pool, (q) => q.cpu));
+  // ffmpeg and the like run beside Ruby: host cores, not the interpreter lock.
+  const poolChildCpu = pools.map((pool) => poolSum(pool, (q) => q.childCpu));
   pools.forEach((pool, p) => {
     for (const i of pool.units) {
       const unit = infra.sidekiq[i]!;
-      addCpu(unit.host, (poolCpu[p]! * unit.processes) / pool.processes);
+      addCpu(unit.host, ((poolCpu[p]! + poolChildCpu[p]!) * unit.processes) / pool.processes);
     }
   });
   const webCpu = peak * sumRate(workload.web, (w) => w.cpuSec);
@@ -155,10 +159,14 @@ export function evaluateMonth(
     const hostsUtil = Math.max(...[...pool.hosts].map(hostUtil));
     const stretch = cpuStretch(Math.max(gvlUtil, hostsUtil));
     const queueLoads = [...pool.queues].map(([queue, weight]) => {
-      const q = byQueue.get(queue) ?? { rate: 0, cpu: 0, wait: 0, jobClasses: [] };
+      const q = byQueue.get(queue) ?? { rate: 0, cpu: 0, childCpu: 0, wait: 0, jobClasses: [] };
       const rate = peak * q.rate;
       const busy = peak * (q.cpu * stretch + q.wait);
-      return { queue, weight, arrivalRatePerSec: rate, serviceTimeSec: rate > 0 ? busy / rate : 0, jobClasses: q.jobClasses };
+      const demandPaths = () => [
+        ...q.jobClasses.map((c) => `serviceDemands.jobs.${c}`),
+        ...(q.childCpu > 0 ? ['serviceDemands.videoTranscodeCpuSec'] : []),
+      ];
+      return { queue, weight, arrivalRatePerSec: rate, serviceTimeSec: rate > 0 ? busy / rate : 0, demandPaths };
     });
     const active = queueLoads.filter((q) => q.arrivalRatePerSec > 0);
     const waits = Number.isFinite(stretch) ? waitModel(active, pool.threads, percentile) : null;
@@ -178,7 +186,7 @@ export function evaluateMonth(
         latencyLimitSec: limit,
         broken: latency > limit,
         binding: explain ? `${q.queue} p${percentile} latency ${secs(latency)} (limit ${secs(limit)}); pool ${pool.label} threads ${pct(threadUtil)} busy` : '',
-        demandPaths: paths(() => q.jobClasses.map((c) => `serviceDemands.jobs.${c}`)),
+        demandPaths: paths(q.demandPaths),
       });
     }
     const limits: Limit[] = [
@@ -188,7 +196,7 @@ export function evaluateMonth(
     ];
     components.push(limitComponent(`sidekiq-process:${pool.label}`, 'sidekiq-process', limits, maxUtil, {
       explain,
-      demandPaths: paths(() => queueLoads.flatMap((q) => q.jobClasses.map((c) => `serviceDemands.jobs.${c}`))),
+      demandPaths: paths(() => queueLoads.flatMap((q) => q.demandPaths())),
     }));
   });
 

@@ -14,6 +14,8 @@ export interface Demand {
 export interface JobLoad extends Demand {
   jobClass: JobClass;
   queue: QueueName;
+  /** CPU seconds in child processes (ffmpeg): on the host's cores, outside the interpreter lock. */
+  childCpuSec: number;
   /** Mean over the day; stations multiply by the peak-to-mean ratio. */
   ratePerSec: number;
 }
@@ -156,6 +158,7 @@ export function workloadAt(profile: ModelProfile, month: number): Workload {
       cpuSec: d.cpuSec,
       waitSec: jobClass === 'ActivityPub::ProcessingWorker' ? processing.waitSec + processingExtraWaitSec : d.waitSec,
       dbSec: d.dbSec,
+      childCpuSec: jobClass === 'PostProcessMediaWorker' ? demands.videoTranscodeCpuSec : 0,
     };
   });
 

@@ -15,11 +15,16 @@ const measured = z
     cpuSec: z.number().min(0).optional().describe('Measured Ruby CPU seconds per job or request.'),
     waitSec: z.number().min(0).optional().describe('Measured I/O wait seconds per job or request.'),
     dbSec: z.number().min(0).optional().describe('Measured PostgreSQL CPU seconds per job or request.'),
+    childCpuSec: z
+      .number()
+      .min(0)
+      .optional()
+      .describe('Measured CPU seconds of child processes per job (ffmpeg); PostProcessMediaWorker only, where it sets serviceDemands.videoTranscodeCpuSec.'),
     run: z.string().min(1).describe('Id of the run (in `runs`) this was measured in.'),
     samples: z.number().int().min(1).describe('Jobs or requests the value is averaged over.'),
   })
-  .refine((m) => m.cpuSec !== undefined || m.waitSec !== undefined || m.dbSec !== undefined, {
-    message: 'give at least one of cpuSec, waitSec, dbSec',
+  .refine((m) => m.cpuSec !== undefined || m.waitSec !== undefined || m.dbSec !== undefined || m.childCpuSec !== undefined, {
+    message: 'give at least one of cpuSec, waitSec, dbSec, childCpuSec',
   });
 
 export const calibrationSchema = z
@@ -52,8 +57,16 @@ export const calibrationSchema = z
     const check = (run: string, path: (string | number)[]) => {
       if (!ids.has(run)) ctx.addIssue({ code: 'custom', path, message: `unknown run "${run}" (runs: ${[...ids].join(', ')})` });
     };
-    for (const [name, m] of Object.entries(cal.jobs)) if (m) check(m.run, ['jobs', name, 'run']);
-    for (const [name, m] of Object.entries(cal.web)) if (m) check(m.run, ['web', name, 'run']);
+    for (const [name, m] of Object.entries(cal.jobs)) {
+      if (m) check(m.run, ['jobs', name, 'run']);
+      if (m?.childCpuSec !== undefined && name !== 'PostProcessMediaWorker') {
+        ctx.addIssue({ code: 'custom', path: ['jobs', name, 'childCpuSec'], message: 'only PostProcessMediaWorker runs a child process (ffmpeg)' });
+      }
+    }
+    for (const [name, m] of Object.entries(cal.web)) {
+      if (m) check(m.run, ['web', name, 'run']);
+      if (m?.childCpuSec !== undefined) ctx.addIssue({ code: 'custom', path: ['web', name, 'childCpuSec'], message: 'web requests run no child process' });
+    }
     if (cal.postgres) check(cal.postgres.run, ['postgres', 'run']);
   });
 
@@ -76,6 +89,7 @@ export function applyCalibration(profile: Profile, calibration: Calibration): Pr
   };
   for (const [name, m] of Object.entries(calibration.jobs)) {
     if (m) apply(out.serviceDemands.jobs[name as keyof typeof out.serviceDemands.jobs], m);
+    if (m?.childCpuSec !== undefined) out.serviceDemands.videoTranscodeCpuSec = exact(m.childCpuSec, source(m.run, m.samples));
   }
   for (const [name, m] of Object.entries(calibration.web)) {
     if (m) apply(out.serviceDemands.web[name as keyof typeof out.serviceDemands.web], m);

@@ -238,6 +238,9 @@ const serviceDemands = z
     web: webDemands,
     remoteMediaDownloadWaitSec: count('Extra wait inside ActivityPub::ProcessingWorker per remote attachment downloaded synchronously.'),
     remoteFetchWaitSec: count('Extra wait inside ActivityPub::ProcessingWorker to fetch an Announce\'s original status.'),
+    videoTranscodeCpuSec: count(
+      'CPU seconds per video, gifv or audio upload spent by ffmpeg, which PostProcessMediaWorker runs as a child process: it uses the Sidekiq host\'s cores, not the Ruby process\'s interpreter lock (the job\'s thread waits for it: waitSec).',
+    ),
     streamingCpuSecPerEvent: count('Streaming server CPU seconds per event written to one connection.'),
     postgresConnectionHoldFactor: quantity('Server connection holding time divided by PostgreSQL CPU time (round trips, I/O).', { min: 1 }),
     redisBytesPerFeedEntry: count('Redis bytes per home-feed sorted-set entry.'),

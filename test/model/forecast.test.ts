@@ -93,6 +93,46 @@ describe('forecast', () => {
     expect(pg.binding).toMatch(/PostgreSQL CPU|host app CPU|server connections/);
   });
 
+  it("ffmpeg's transcode CPU lands on the Sidekiq host's cores, not on the Ruby process's interpreter lock", () => {
+    const month0 = (transcodeSec: number) =>
+      forecast(
+        modelProfile((p) => {
+          p.activity.mediaPerPost.video = 1; // every post carries a video
+          p.serviceDemands.videoTranscodeCpuSec = transcodeSec;
+        }),
+        { months: 1, start: '2026-11' },
+      ).months[0]!;
+    const none = month0(0);
+    const heavy = month0(60);
+    const pool = (m: typeof none) => m.components.find((c) => c.kind === 'sidekiq-process')!;
+    const web = (m: typeof none) => m.components.find((c) => c.id === 'web')!;
+    // each job carries the transcode's CPU; at the peak it needs (videos/s × 60 s) cores of the app host
+    const transcode = heavy.workload.jobs.find((j) => j.jobClass === 'PostProcessMediaWorker')!;
+    expect(transcode.childCpuSec).toBe(60);
+    const appCores = modelProfile().infrastructure.hosts.find((h) => h.name === 'app')!.cores;
+    const hostShare = (transcode.ratePerSec * modelProfile().activity.peakToMeanRatio * 60) / appCores;
+    const hostCpu = Number(/host app CPU (\d+)%/.exec(pool(heavy).binding)?.[1]) / 100;
+    expect(hostCpu).toBeGreaterThanOrEqual(hostShare - 0.005);
+    expect(pool(heavy).utilization).toBeGreaterThan(pool(none).utilization);
+    // Puma shares that host: its CPU is stretched too
+    expect(web(heavy).utilization).toBeGreaterThan(web(none).utilization);
+    // the interpreter lock does not see it: with cores to spare the Sidekiq process is as busy either way
+    const spare = (transcodeSec: number) =>
+      pool(
+        forecast(
+          modelProfile((p) => {
+            p.activity.mediaPerPost.video = 1;
+            p.serviceDemands.videoTranscodeCpuSec = transcodeSec;
+            p.infrastructure.hosts.find((h) => h.name === 'app')!.cores = 1_000;
+          }),
+          { months: 1, start: '2026-11' },
+        ).months[0]!,
+      );
+    expect(spare(60).utilization).toBe(spare(0).utilization);
+    expect(spare(60).binding).not.toMatch(/host app CPU/);
+    expect(pool(heavy).demandPaths).toContain('serviceDemands.videoTranscodeCpuSec');
+  });
+
   it('flags clients that may open more connections than max_connections', () => {
     const m = forecast(
       modelProfile((p) => {

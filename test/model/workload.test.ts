@@ -43,6 +43,15 @@ describe('workload: Mastodon fan-out structure', () => {
     expect(rateOf(w, 'ActivityPub::DeliveryWorker')).toBeCloseTo(20_000 + 300, 6);
   });
 
+  it('video uploads: one PostProcessMediaWorker each, carrying ffmpeg\'s CPU as child-process CPU; no other job has any', () => {
+    const profile = small();
+    profile.serviceDemands.videoTranscodeCpuSec = 12;
+    const w = workloadAt(profile, 0);
+    // 100 DAU × (2 posts + 1 reply) × 0.1 videos per post
+    expect(rateOf(w, 'PostProcessMediaWorker')).toBeCloseTo(30, 6);
+    for (const j of w.jobs) expect([j.jobClass, j.childCpuSec]).toEqual([j.jobClass, j.jobClass === 'PostProcessMediaWorker' ? 12 : 0]);
+  });
+
   it('inbound: one ProcessingWorker per activity, pull work for links, threads and failed downloads', () => {
     const w = workloadAt(small(), 0);
     expect(rateOf(w, 'ActivityPub::ProcessingWorker')).toBeCloseTo(2000 + 1000, 6);

@@ -51,6 +51,7 @@ describe('calibration', () => {
         NotAWorker: { cpuSec: 1, run: 'r1', samples: 1 },
         LinkCrawlWorker: { run: 'r1', samples: 1 },
         FeedInsertWorker: { cpuSec: 0.001, run: 'r9', samples: 1 },
+        DistributionWorker: { childCpuSec: 1, run: 'r1', samples: 1 },
       },
     });
     let message = '';
@@ -63,5 +64,28 @@ describe('calibration', () => {
     expect(message).toMatch(/jobs: Unrecognized key: "NotAWorker"/);
     expect(message).toMatch(/jobs\.LinkCrawlWorker: give at least one of cpuSec, waitSec, dbSec/);
     expect(message).toMatch(/jobs\.FeedInsertWorker\.run: unknown run "r9"/);
+    expect(message).toMatch(/jobs\.DistributionWorker\.childCpuSec: only PostProcessMediaWorker runs a child process/);
+  });
+
+  it("a Sidekiq pool is calibrated only when ffmpeg's transcode CPU is measured too", () => {
+    const profile = defaultProfile();
+    const all = (extra: Record<string, number>) =>
+      Object.fromEntries(
+        Object.keys(profile.serviceDemands.jobs).map((c) => [c, { cpuSec: 0.01, waitSec: 0.02, dbSec: 0.001, ...(c === 'PostProcessMediaWorker' ? extra : {}), run: 'r1', samples: 50 }]),
+      );
+    const report = (jobs: unknown) =>
+      forecastReport(applyCalibration(profile, loadCalibration(writeCalibration({ fedicapCalibration: 1, runs: [run], jobs }))), {
+        months: 3,
+        start: '2026-11',
+        method: 'analytic',
+        draws: 0,
+        seed: 1,
+      });
+    const without = report(all({}));
+    expect(without.components.find((c) => c.id === 'sidekiq-queue:default')!.calibrated).toBe(false);
+    expect(without.components.find((c) => c.id === 'sidekiq-queue:push')!.calibrated).toBe(true);
+    const withChild = report(all({ childCpuSec: 9.5 }));
+    expect(withChild.components.find((c) => c.id === 'sidekiq-queue:default')!.calibrated).toBe(true);
+    expect(withChild.assumptions.find((a) => a.path === 'serviceDemands.videoTranscodeCpuSec')).toMatchObject({ value: 9.5, source: 'measured: run r1 (50 samples)' });
   });
 });
