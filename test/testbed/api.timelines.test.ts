@@ -136,6 +136,39 @@ describe('client API: fan-out and timelines', () => {
     expect(empty.headers.get('link')).toBeNull();
   });
 
+  it('rebuilds the home feed of a user back after USER_ACTIVE_DAYS: 206 while RegenerationWorker runs, then 200', async () => {
+    const author = await createLocalAccount(fx.tb, { username: 'writer' });
+    const away = await createLocalAccount(fx.tb, { username: 'traveller' });
+    const recent = await createLocalAccount(fx.tb, { username: 'regular' });
+    await follow(fx.tb, away.accountId, author.accountId);
+    await follow(fx.tb, recent.accountId, author.accountId);
+    const day = 86_400_000;
+    // away for 30 days: fan-out skipped them, so their feed has none of these
+    await setSignedInAt(fx.tb, [away.accountId], new Date(Date.now() - 30 * day));
+    await setSignedInAt(fx.tb, [recent.accountId], new Date(Date.now() - 2 * day));
+    const ids = await postMany(author, 3, 'while away');
+    const own = (await api(fx, 'POST', '/api/v1/statuses', { token: away.token, json: { status: 'mine' } })).body.id as string;
+    expect(await fx.tb.redis.zrange(feedKey(away.accountId), 0, -1)).toEqual([]);
+
+    // The request that signed them back in (the POST above) marked the feed for regeneration.
+    const during = await api(fx, 'GET', '/api/v1/timelines/home', { token: away.token, noValidateResponse: true });
+    expect(during.status).toBe(206);
+    expect(await fx.tb.redis.get(`account:${away.accountId}:regeneration`)).toBe('1');
+    expect((await queuedJobs(fx)).filter((j) => j.class === 'RegenerationWorker').map((j) => j.args)).toEqual([[away.accountId]]);
+
+    expect((await runLocalJobs(fx)).RegenerationWorker).toBe(1);
+    const after = await api(fx, 'GET', '/api/v1/timelines/home', { token: away.token });
+    expect(after.status).toBe(200);
+    expect(after.body.map((st: { id: string }) => st.id)).toEqual([own, ...[...ids].reverse()]);
+    expect(await fx.tb.redis.exists(`account:${away.accountId}:regeneration`)).toBe(0);
+
+    // active within USER_ACTIVE_DAYS: sign-in refreshed, feed kept, no regeneration
+    const regular = await api(fx, 'GET', '/api/v1/timelines/home', { token: recent.token });
+    expect(regular.status).toBe(200);
+    expect(regular.body.map((st: { id: string }) => st.id)).toEqual([...ids].reverse());
+    expect((await queuedJobs(fx)).filter((j) => j.class === 'RegenerationWorker')).toEqual([]);
+  });
+
   it('caps a home feed at 800 entries, dropping the oldest', async () => {
     const author = await createLocalAccount(fx.tb, { username: 'flood' });
     const reader = await createLocalAccount(fx.tb, { username: 'flooded' });

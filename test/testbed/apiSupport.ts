@@ -12,6 +12,7 @@ export const LOCAL_JOB_CLASSES = [
   'LocalNotificationWorker',
   'MergeWorker',
   'UnmergeWorker',
+  'RegenerationWorker',
   'RemovalWorker',
   'UnfavouriteWorker',
   'PostProcessMediaWorker',

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Testbed } from '../context.js';
 import { ApiError, invalidToken, outsideScopes } from './http.js';
+import { regenerateHomeFeed } from './feeds.js';
 
 /** Who a Bearer token belongs to (Doorkeeper token + its User + Account). */
 export interface AuthContext {
@@ -73,8 +74,11 @@ export class TokenCache {
     const row = res.rows[0];
     if (!row) return undefined;
     if (!row.current_sign_in_at || now - row.current_sign_in_at.getTime() > SIGN_IN_UPDATE_FREQUENCY_MS) {
-      // Api::BaseController#require_user! → set_user_activity: a returning user becomes active again.
+      // Api::BaseController#require_user! → set_user_activity: a returning user becomes active again,
+      // and one away longer than USER_ACTIVE_DAYS gets the home feed rebuilt (prepare_returning_user!).
       await this.tb.db.query('UPDATE users SET current_sign_in_at = now() WHERE id = $1', [row.user_id]);
+      const awayMs = row.current_sign_in_at ? now - row.current_sign_in_at.getTime() : 0;
+      if (awayMs > this.tb.config.userActiveDays * 86_400_000) await regenerateHomeFeed(this.tb, row.account_id);
     }
     const auth: AuthContext = {
       tokenId: row.id,

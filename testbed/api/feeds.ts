@@ -17,6 +17,17 @@ export const MAX_ITEMS = 800;
 export const REBLOG_FALLOFF = 40;
 
 export const feedKey = (accountId: string) => `feed:home:${accountId}`;
+/** HomeFeed#regenerating?: set while RegenerationWorker rebuilds the feed (the home timeline answers 206). */
+export const regenerationKey = (accountId: string) => `account:${accountId}:regeneration`;
+
+/**
+ * User#regenerate_feed!: a user back after USER_ACTIVE_DAYS finds the home
+ * feed emptied (FeedCleanupScheduler) and RegenerationWorker rebuilds it;
+ * the marker expires after a day, as Mastodon's does.
+ */
+export async function regenerateHomeFeed(tb: Testbed, accountId: string): Promise<void> {
+  if (await tb.redis.set(regenerationKey(accountId), '1', 'EX', 86_400, 'NX')) await enqueue(tb, 'RegenerationWorker', [accountId]);
+}
 const reblogKey = (accountId: string) => `feed:home:${accountId}:reblogs`;
 const reblogSetKey = (accountId: string, originalId: string) => `feed:home:${accountId}:reblogs:${originalId}`;
 

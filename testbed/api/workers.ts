@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Testbed } from '../context.js';
 import { VISIBILITY } from '../db/pool.js';
 import type { JobContext, WorkerRegistry } from '../sidekiq/types.js';
-import { feedKey, MAX_ITEMS, pushToHome, unpushFromHome, type FeedStatus } from './feeds.js';
+import { feedKey, MAX_ITEMS, pushToHome, regenerationKey, unpushFromHome, type FeedStatus } from './feeds.js';
 import { enqueueBulk } from './jobs.js';
 import { destroyMedia, postProcessMedia } from './media.js';
 import { renderStatus, type MediaRow } from './serializers.js';
@@ -20,6 +20,7 @@ import { extractHashtags } from './text.js';
  * PushUpdateWorker [account_id, status_id, timeline_id, {update}?]   renders + PUBLISHes one update
  * LocalNotificationWorker [receiver_id, activity_id, activity_class, type]
  * MergeWorker / UnmergeWorker [from_account_id, into_account_id, 'home']
+ * RegenerationWorker [account_id]   PrecomputeFeedService (a user back after USER_ACTIVE_DAYS)
  * RemovalWorker [status_id, {redraft}]  RemoveStatusService
  * UnfavouriteWorker [account_id, status_id]
  * PostProcessMediaWorker [media_attachment_id] (retry 1)
@@ -249,6 +250,39 @@ async function merge(tb: Testbed, [fromArg, intoArg, type = 'home']: unknown[]):
   }
 }
 
+/**
+ * RegenerationWorker [account_id] → PrecomputeFeedService → FeedManager#populate_home:
+ * the account's own latest statuses, then each followed account's latest
+ * (skipping accounts with nothing newer than a full feed's oldest entry),
+ * MAX_ITEMS / 2 at most each; the regeneration marker goes at the end.
+ */
+async function regenerate(tb: Testbed, [accountArg]: unknown[]): Promise<void> {
+  const accountId = String(accountArg);
+  const limit = MAX_ITEMS / 2;
+  const columns = 'id, reblog_of_id, account_id, in_reply_to_id, in_reply_to_account_id';
+  try {
+    const own = await tb.db.query<FanOutRow>(`SELECT ${columns} FROM statuses WHERE account_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT ${limit}`, [accountId]);
+    for (const s of own.rows) await pushToHome(tb, accountId, s);
+    const following = await tb.db.query<{ target_account_id: string }>('SELECT target_account_id FROM follows WHERE account_id = $1', [accountId]);
+    for (const { target_account_id: target } of following.rows) {
+      let floor = '0';
+      if ((await tb.redis.zcard(feedKey(accountId))) >= limit) floor = (await tb.redis.zrange(feedKey(accountId), 0, 0))[0] ?? '0';
+      const res = await tb.db.query<FanOutRow>(
+        `SELECT ${columns} FROM statuses
+         WHERE account_id = $1 AND visibility IN (0, 1, 2) AND deleted_at IS NULL AND id > $2
+         ORDER BY id DESC LIMIT ${limit}`,
+        [target, floor],
+      );
+      for (const s of res.rows) {
+        if (await filteredFromHome(tb, s, accountId)) continue;
+        await pushToHome(tb, accountId, s);
+      }
+    }
+  } finally {
+    await tb.redis.del(regenerationKey(accountId));
+  }
+}
+
 /** FeedManager#unmerge_from_home. */
 async function unmerge(tb: Testbed, [fromArg, intoArg, type = 'home']: unknown[]): Promise<void> {
   if (type !== 'home') return;
@@ -349,6 +383,7 @@ export function clientApiWorkers(tb: Testbed): WorkerRegistry {
     LocalNotificationWorker: { queue: 'default', retry: true, perform: (args) => localNotification(tb, args) },
     MergeWorker: { queue: 'default', retry: true, perform: (args) => merge(tb, args) },
     UnmergeWorker: { queue: 'default', retry: true, perform: (args) => unmerge(tb, args) },
+    RegenerationWorker: { queue: 'default', retry: true, perform: (args) => regenerate(tb, args) },
     RemovalWorker: { queue: 'default', retry: true, perform: (args) => removal(tb, args) },
     UnfavouriteWorker: { queue: 'default', retry: true, perform: (args) => removeFavourite(tb, String(args[0]), String(args[1])) },
     // retry 1: the second attempt (retryCount 1) is the last; only then is the attachment marked failed

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Testbed } from '../../context.js';
 import { optionalAuth, READ_NOTIFICATIONS, READ_STATUSES, requireAuth } from '../auth.js';
-import { homeFeedIds } from '../feeds.js';
+import { homeFeedIds, regenerationKey } from '../feeds.js';
 import { bool, isId, limitParam, params, requestBase, setPaginationHeaders, str, strArray } from '../http.js';
 import { renderNotifications, renderStatuses, type NotificationRow } from '../serializers.js';
 
@@ -16,9 +16,9 @@ const idOrUndefined = (v: unknown) => {
 /** Api::V1::Timelines::HomeController, PublicController and Api::V1::NotificationsController. */
 export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
   /**
-   * HomeFeed: ids from `feed:home:<account_id>`, hydrated from PostgreSQL.
-   * (Mastodon answers 206 while RegenerationWorker rebuilds the feed of a
-   * user back after USER_ACTIVE_DAYS; the testbed does not regenerate feeds.)
+   * HomeFeed: ids from `feed:home:<account_id>`, hydrated from PostgreSQL;
+   * 206 (Partial Content) while RegenerationWorker rebuilds the feed of a
+   * user back after USER_ACTIVE_DAYS.
    */
   app.get('/api/v1/timelines/home', { config: { controller: 'api/v1/timelines/home', action: 'show' } }, async (request, reply) => {
     const auth = requireAuth(request, READ_STATUSES);
@@ -34,6 +34,7 @@ export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
       statuses.length === limit && statuses.length > 0 ? { max_id: statuses[statuses.length - 1]!.id as string } : undefined,
       statuses.length > 0 ? { min_id: statuses[0]!.id as string } : undefined,
     );
+    if ((await tb.redis.exists(regenerationKey(auth.accountId))) > 0) reply.code(206);
     return statuses;
   });
 
