@@ -169,6 +169,64 @@ describe('client API: fan-out and timelines', () => {
     expect((await queuedJobs(fx)).filter((j) => j.class === 'RegenerationWorker')).toEqual([]);
   });
 
+  it('filters the home feed as FeedManager does: mutes, blocks both ways, hidden reblogs, blocked domains, muted mentions', async () => {
+    const reader = await createLocalAccount(fx.tb, { username: 'picky' });
+    const [friend, noisy, rude, grumpy] = (await Promise.all(['friend', 'noisy', 'rude', 'grumpy'].map((username) => createLocalAccount(fx.tb, { username })))) as [
+      LocalAccount,
+      LocalAccount,
+      LocalAccount,
+      LocalAccount,
+    ];
+    for (const a of [friend, noisy, rude, grumpy]) await follow(fx.tb, reader.accountId, a.accountId);
+    await follow(fx.tb, rude.accountId, reader.accountId);
+    const post = async (who: LocalAccount, text: string) => (await api(fx, 'POST', '/api/v1/statuses', { token: who.token, json: { status: text } })).body.id as string;
+    const home = async () => (await fx.tb.redis.zrevrange(feedKey(reader.accountId), 0, -1)).sort();
+    const noisyOld = await post(noisy, 'before the mute');
+    const rudeOld = await post(rude, 'before the block');
+    await runLocalJobs(fx);
+    expect(await home()).toEqual([noisyOld, rudeOld].sort());
+
+    const muted = await api(fx, 'POST', `/api/v1/accounts/${noisy.accountId}/mute`, { token: reader.token, json: { notifications: false } });
+    expect([muted.body.muting, muted.body.muting_notifications, muted.body.following]).toEqual([true, false, true]);
+    const blocked = await api(fx, 'POST', `/api/v1/accounts/${rude.accountId}/block`, { token: reader.token });
+    expect([blocked.body.blocking, blocked.body.following, blocked.body.followed_by]).toEqual([true, false, false]);
+    await runLocalJobs(fx); // MuteWorker and BlockWorker clear their statuses from the feed
+    expect(await home()).toEqual([]);
+
+    // grumpy blocks the reader; the reader hides friend's reblogs of nobody in particular
+    await api(fx, 'POST', `/api/v1/accounts/${reader.accountId}/block`, { token: grumpy.token });
+    expect((await api(fx, 'GET', `/api/v1/accounts/relationships?id[]=${grumpy.accountId}`, { token: reader.token })).body[0]).toMatchObject({ blocked_by: true, following: false });
+    const remoteAuthor = (
+      await fx.tb.db.query(
+        `INSERT INTO accounts (username, domain, uri, inbox_url) VALUES ('troll', 'evil.example', 'https://evil.example/users/troll', 'https://evil.example/users/troll/inbox') RETURNING id`,
+      )
+    ).rows[0].id as string;
+    const remoteStatus = (
+      await fx.tb.db.query(`INSERT INTO statuses (account_id, uri, text, visibility, local) VALUES ($1, 'https://evil.example/s/1', 'far away', 0, false) RETURNING id`, [remoteAuthor])
+    ).rows[0].id as string;
+    await fx.tb.db.query("INSERT INTO account_domain_blocks (account_id, domain) VALUES ($1, 'evil.example')", [reader.accountId]);
+
+    const kept = await post(friend, 'plain post');
+    await post(friend, `hey @noisy`); // mentions a muted account: stays out
+    await post(noisy, 'after the mute');
+    const grumpyPost = await post(grumpy, 'grumpy says');
+    await api(fx, 'POST', `/api/v1/statuses/${grumpyPost}/reblog`, { token: friend.token }); // author blocks the reader
+    await api(fx, 'POST', `/api/v1/statuses/${remoteStatus}/reblog`, { token: friend.token }); // author's domain is blocked
+    await runLocalJobs(fx);
+    expect(await home()).toEqual([kept]);
+
+    // friend's own reblogs, once hidden, stay out too; unmuting lets noisy back in
+    await fx.tb.db.query('UPDATE follows SET show_reblogs = false WHERE account_id = $1 AND target_account_id = $2', [reader.accountId, friend.accountId]);
+    await api(fx, 'POST', `/api/v1/statuses/${kept}/reblog`, { token: noisy.token });
+    const unmuted = await api(fx, 'POST', `/api/v1/accounts/${noisy.accountId}/unmute`, { token: reader.token });
+    expect(unmuted.body.muting).toBe(false);
+    const back = await post(noisy, 'back again');
+    const friendOwn = await post(friend, 'still here');
+    await runLocalJobs(fx);
+    expect(await home()).toEqual([kept, back, friendOwn].sort());
+    expect((await api(fx, 'POST', `/api/v1/accounts/${rude.accountId}/unblock`, { token: reader.token })).body.blocking).toBe(false);
+  });
+
   it('caps a home feed at 800 entries, dropping the oldest', async () => {
     const author = await createLocalAccount(fx.tb, { username: 'flood' });
     const reader = await createLocalAccount(fx.tb, { username: 'flooded' });

@@ -13,6 +13,8 @@ export const LOCAL_JOB_CLASSES = [
   'MergeWorker',
   'UnmergeWorker',
   'RegenerationWorker',
+  'BlockWorker',
+  'MuteWorker',
   'RemovalWorker',
   'UnfavouriteWorker',
   'PostProcessMediaWorker',

@@ -129,5 +129,7 @@ export const READ_NOTIFICATIONS = ['read', 'read:notifications'];
 export const WRITE_MEDIA = ['write', 'write:media'];
 export const WRITE_FAVOURITES = ['write', 'write:favourites'];
 export const FOLLOW_SCOPES = ['follow', 'write', 'write:follows'];
+export const BLOCK_SCOPES = ['follow', 'write', 'write:blocks'];
+export const MUTE_SCOPES = ['follow', 'write', 'write:mutes'];
 export const READ_ACCOUNTS = ['read', 'read:accounts', 'profile'];
 export const READ_FOLLOWS = ['read', 'read:follows'];

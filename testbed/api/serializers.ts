@@ -1,6 +1,7 @@
 import type { Testbed } from '../context.js';
 import type * as Row from '../db/rows.js';
 import { MEDIA_TYPE_NAME, PROCESSING, VISIBILITY_NAME } from '../db/pool.js';
+import type { Relationship } from './services.js';
 import { extractHashtags, renderContent, escapeHtml } from './text.js';
 
 /**
@@ -135,7 +136,7 @@ export function serializeMedia(m: MediaRow, base: string): Json {
   };
 }
 
-export function serializeRelationship(targetId: string, rel: { following: boolean; followedBy: boolean; requested: boolean }): Json {
+export function serializeRelationship(targetId: string, rel: Relationship): Json {
   return {
     id: targetId,
     following: rel.following,
@@ -143,10 +144,10 @@ export function serializeRelationship(targetId: string, rel: { following: boolea
     notifying: false,
     languages: null,
     followed_by: rel.followedBy,
-    blocking: false,
-    blocked_by: false,
-    muting: false,
-    muting_notifications: false,
+    blocking: rel.blocking,
+    blocked_by: rel.blockedBy,
+    muting: rel.muting,
+    muting_notifications: rel.mutingNotifications,
     requested: rel.requested,
     requested_by: false,
     domain_blocking: false,

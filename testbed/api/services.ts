@@ -386,17 +386,41 @@ export interface Relationship {
   followedBy: boolean;
   /** A Follow sent to a remote account that has not answered with Accept yet. */
   requested: boolean;
+  blocking: boolean;
+  blockedBy: boolean;
+  muting: boolean;
+  mutingNotifications: boolean;
 }
 
 export async function relationship(tb: Testbed, accountId: string, targetId: string): Promise<Relationship> {
-  const res = await tb.db.query<{ following: boolean; followed_by: boolean; requested: boolean }>(
+  const res = await tb.db.query<{
+    following: boolean;
+    followed_by: boolean;
+    requested: boolean;
+    blocking: boolean;
+    blocked_by: boolean;
+    muting: boolean;
+    muting_notifications: boolean;
+  }>(
     `SELECT EXISTS (SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2) AS following,
             EXISTS (SELECT 1 FROM follows WHERE account_id = $2 AND target_account_id = $1) AS followed_by,
-            EXISTS (SELECT 1 FROM follow_requests WHERE account_id = $1 AND target_account_id = $2) AS requested`,
+            EXISTS (SELECT 1 FROM follow_requests WHERE account_id = $1 AND target_account_id = $2) AS requested,
+            EXISTS (SELECT 1 FROM blocks WHERE account_id = $1 AND target_account_id = $2) AS blocking,
+            EXISTS (SELECT 1 FROM blocks WHERE account_id = $2 AND target_account_id = $1) AS blocked_by,
+            EXISTS (SELECT 1 FROM mutes WHERE account_id = $1 AND target_account_id = $2) AS muting,
+            EXISTS (SELECT 1 FROM mutes WHERE account_id = $1 AND target_account_id = $2 AND hide_notifications) AS muting_notifications`,
     [accountId, targetId],
   );
-  const row = res.rows[0]!;
-  return { following: row.following, followedBy: row.followed_by, requested: row.requested };
+  const r = res.rows[0]!;
+  return {
+    following: r.following,
+    followedBy: r.followed_by,
+    requested: r.requested,
+    blocking: r.blocking,
+    blockedBy: r.blocked_by,
+    muting: r.muting,
+    mutingNotifications: r.muting_notifications,
+  };
 }
 
 /**
@@ -489,6 +513,70 @@ export async function unfollowAccount(tb: Testbed, auth: AuthContext, targetId: 
     await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(undo), auth.accountId, target.inbox_url]);
   }
   if (removed) await enqueue(tb, 'UnmergeWorker', [target.id, auth.accountId, 'home']);
+}
+
+// ---------------------------------------------------------------- blocks and mutes
+
+/** Remove a follow row (either direction) with its counters; the follow's URI, or undefined if there was none. */
+async function dropFollow(tb: Testbed, followerId: string, targetId: string): Promise<{ id: string; uri: string | null } | undefined> {
+  return inTransaction(tb.db, async (c) => {
+    const del = await c.query<{ id: string; uri: string | null }>('DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2 RETURNING id, uri', [followerId, targetId]);
+    if (!del.rows[0]) return undefined;
+    await c.query('UPDATE accounts SET following_count = GREATEST(following_count - 1, 0) WHERE id = $1', [followerId]);
+    await c.query('UPDATE accounts SET followers_count = GREATEST(followers_count - 1, 0) WHERE id = $1', [targetId]);
+    return del.rows[0];
+  });
+}
+
+/**
+ * BlockService: unfollow both ways (and drop pending requests), the block
+ * row, BlockWorker to clear the target's statuses from the home feed, and a
+ * Block activity to a remote target.
+ */
+export async function blockAccount(tb: Testbed, auth: AuthContext, targetId: string): Promise<void> {
+  const target = await findAccount(tb, targetId);
+  if (target.id === auth.accountId) throw notAllowed();
+  await unfollowAccount(tb, auth, target.id);
+  if (await dropFollow(tb, target.id, auth.accountId)) await enqueue(tb, 'UnmergeWorker', [auth.accountId, target.id, 'home']);
+  await tb.db.query('DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2', [target.id, auth.accountId]);
+  const uri = `${tb.baseUrl}/${randomUUID()}`;
+  const ins = await tb.db.query('INSERT INTO blocks (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [auth.accountId, target.id, uri]);
+  if (!ins.rowCount) return;
+  await enqueue(tb, 'BlockWorker', [auth.accountId, target.id]);
+  if (target.domain && target.inbox_url) {
+    const source = await findAccount(tb, auth.accountId);
+    const block = { '@context': AS_CONTEXT, id: uri, type: 'Block', actor: source.uri, object: target.uri };
+    await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(block), auth.accountId, target.inbox_url]);
+  }
+}
+
+/** UnblockService: the row goes; a remote target gets an Undo of the Block. */
+export async function unblockAccount(tb: Testbed, auth: AuthContext, targetId: string): Promise<void> {
+  const target = await findAccount(tb, targetId);
+  const del = await tb.db.query<{ uri: string | null }>('DELETE FROM blocks WHERE account_id = $1 AND target_account_id = $2 RETURNING uri', [auth.accountId, target.id]);
+  const removed = del.rows[0];
+  if (!removed || !target.domain || !target.inbox_url) return;
+  const source = await findAccount(tb, auth.accountId);
+  const blockUri = removed.uri ?? `${source.uri}#blocks/${target.id}`;
+  const undo = { '@context': AS_CONTEXT, id: `${blockUri}/undo`, type: 'Undo', actor: source.uri, object: { id: blockUri, type: 'Block', actor: source.uri, object: target.uri } };
+  await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(undo), auth.accountId, target.inbox_url]);
+}
+
+/** MuteService: the row (notifications hidden unless told otherwise), then MuteWorker clears the home feed. */
+export async function muteAccount(tb: Testbed, auth: AuthContext, targetId: string, hideNotifications: boolean): Promise<void> {
+  const target = await findAccount(tb, targetId);
+  if (target.id === auth.accountId) throw notAllowed();
+  await tb.db.query(
+    `INSERT INTO mutes (account_id, target_account_id, hide_notifications) VALUES ($1, $2, $3)
+     ON CONFLICT (account_id, target_account_id) DO UPDATE SET hide_notifications = EXCLUDED.hide_notifications`,
+    [auth.accountId, target.id, hideNotifications],
+  );
+  await enqueue(tb, 'MuteWorker', [auth.accountId, target.id]);
+}
+
+export async function unmuteAccount(tb: Testbed, auth: AuthContext, targetId: string): Promise<void> {
+  const target = await findAccount(tb, targetId);
+  await tb.db.query('DELETE FROM mutes WHERE account_id = $1 AND target_account_id = $2', [auth.accountId, target.id]);
 }
 
 // ---------------------------------------------------------------- notifications

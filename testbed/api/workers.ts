@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Testbed } from '../context.js';
 import { VISIBILITY } from '../db/pool.js';
 import type { JobContext, WorkerRegistry } from '../sidekiq/types.js';
+import { buildCrutches, filterFromHome } from './feedFilter.js';
 import { feedKey, MAX_ITEMS, pushToHome, regenerationKey, unpushFromHome, type FeedStatus } from './feeds.js';
 import { enqueueBulk } from './jobs.js';
 import { destroyMedia, postProcessMedia } from './media.js';
@@ -21,6 +22,7 @@ import { extractHashtags } from './text.js';
  * LocalNotificationWorker [receiver_id, activity_id, activity_class, type]
  * MergeWorker / UnmergeWorker [from_account_id, into_account_id, 'home']
  * RegenerationWorker [account_id]   PrecomputeFeedService (a user back after USER_ACTIVE_DAYS)
+ * BlockWorker / MuteWorker [account_id, target_account_id]   the target's statuses leave the home feed
  * RemovalWorker [status_id, {redraft}]  RemoveStatusService
  * UnfavouriteWorker [account_id, status_id]
  * PostProcessMediaWorker [media_attachment_id] (retry 1)
@@ -69,16 +71,6 @@ async function forEachActiveFollowerBatch(tb: Testbed, accountId: string, fn: (i
     if (res.rows.length < FOLLOWER_BATCH) return;
     after = res.rows[res.rows.length - 1]!.id;
   }
-}
-
-/** FeedManager#filter_from_home, the part the testbed models: replies to people the receiver does not follow. */
-async function filteredFromHome(tb: Testbed, s: Pick<FanOutRow, 'account_id' | 'in_reply_to_id' | 'in_reply_to_account_id'>, receiverId: string): Promise<boolean> {
-  if (receiverId === s.account_id) return false;
-  if (s.in_reply_to_id === null) return false;
-  if (s.in_reply_to_account_id === null) return true;
-  if (s.in_reply_to_account_id === receiverId || s.in_reply_to_account_id === s.account_id) return false;
-  const f = await tb.db.query('SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2', [receiverId, s.in_reply_to_account_id]);
-  return !f.rowCount;
 }
 
 /**
@@ -168,9 +160,7 @@ async function distribute(tb: Testbed, [idArg, opts]: unknown[], ctx: JobContext
 
 async function feedInsert(tb: Testbed, [statusArg, accountArg, type = 'home', opts]: unknown[]): Promise<void> {
   if (type !== 'home') return; // lists are not modelled
-  // Mastodon: Status.find, Account.find, then build_crutches (~6 small queries: following, blocking,
-  // muting, blocked_by, hiding_reblogs, active mentions). The testbed has no blocks or mutes: one query,
-  // plus one more for replies.
+  // Status.find, then build_crutches and filter_from_home, as Mastodon's FeedInsertWorker does.
   const res = await tb.db.query<FeedStatus & Pick<FanOutRow, 'account_id' | 'in_reply_to_id' | 'in_reply_to_account_id'>>(
     'SELECT id, reblog_of_id, account_id, in_reply_to_id, in_reply_to_account_id FROM statuses WHERE id = $1 AND deleted_at IS NULL',
     [String(statusArg)],
@@ -178,7 +168,7 @@ async function feedInsert(tb: Testbed, [statusArg, accountArg, type = 'home', op
   const s = res.rows[0];
   if (!s) return;
   const accountId = String(accountArg);
-  if (await filteredFromHome(tb, s, accountId)) return;
+  if (filterFromHome(s, accountId, await buildCrutches(tb, accountId, [s]))) return;
   await pushToHome(tb, accountId, s, updateOption(opts));
 }
 
@@ -244,8 +234,9 @@ async function merge(tb: Testbed, [fromArg, intoArg, type = 'home']: unknown[]):
      ORDER BY id DESC LIMIT ${limit}`,
     [from, floor],
   );
+  const crutches = await buildCrutches(tb, into, res.rows);
   for (const s of res.rows) {
-    if (await filteredFromHome(tb, s, into)) continue;
+    if (filterFromHome(s, into, crutches)) continue;
     await pushToHome(tb, into, s);
   }
 }
@@ -273,8 +264,9 @@ async function regenerate(tb: Testbed, [accountArg]: unknown[]): Promise<void> {
          ORDER BY id DESC LIMIT ${limit}`,
         [target, floor],
       );
+      const crutches = await buildCrutches(tb, accountId, res.rows);
       for (const s of res.rows) {
-        if (await filteredFromHome(tb, s, accountId)) continue;
+        if (filterFromHome(s, accountId, crutches)) continue;
         await pushToHome(tb, accountId, s);
       }
     }
@@ -283,12 +275,33 @@ async function regenerate(tb: Testbed, [accountArg]: unknown[]): Promise<void> {
   }
 }
 
-/** FeedManager#unmerge_from_home. */
+/** FeedManager#unmerge_from_home: the followed account's statuses among those in the feed. */
 async function unmerge(tb: Testbed, [fromArg, intoArg, type = 'home']: unknown[]): Promise<void> {
   if (type !== 'home') return;
   const into = String(intoArg);
-  const oldest = (await tb.redis.zrange(feedKey(into), 0, 0))[0] ?? '0';
-  const res = await tb.db.query<FeedStatus>('SELECT id, reblog_of_id FROM statuses WHERE account_id = $1 AND id > $2', [String(fromArg), oldest]);
+  const inFeed = await tb.redis.zrange(feedKey(into), 0, -1);
+  if (inFeed.length === 0) return;
+  const res = await tb.db.query<FeedStatus>('SELECT id, reblog_of_id FROM statuses WHERE account_id = $1 AND id = ANY($2::bigint[])', [String(fromArg), inFeed]);
+  for (const s of res.rows) await unpushFromHome(tb, into, s);
+}
+
+/**
+ * FeedManager#clear_from_home (BlockWorker, MuteWorker): out of the feed go the
+ * target's statuses, reblogs of them, and statuses mentioning the target.
+ */
+async function clearFromHome(tb: Testbed, [accountArg, targetArg]: unknown[]): Promise<void> {
+  const into = String(accountArg);
+  const target = String(targetArg);
+  const inFeed = await tb.redis.zrange(feedKey(into), 0, -1);
+  if (inFeed.length === 0) return;
+  const res = await tb.db.query<FeedStatus>(
+    `SELECT s.id, s.reblog_of_id FROM statuses s
+      WHERE s.id = ANY($1::bigint[])
+        AND (s.account_id = $2
+             OR s.reblog_of_id IN (SELECT id FROM statuses WHERE account_id = $2)
+             OR EXISTS (SELECT 1 FROM mentions m WHERE m.account_id = $2 AND m.status_id IN (s.id, s.reblog_of_id)))`,
+    [inFeed, target],
+  );
   for (const s of res.rows) await unpushFromHome(tb, into, s);
 }
 
@@ -384,6 +397,8 @@ export function clientApiWorkers(tb: Testbed): WorkerRegistry {
     MergeWorker: { queue: 'default', retry: true, perform: (args) => merge(tb, args) },
     UnmergeWorker: { queue: 'default', retry: true, perform: (args) => unmerge(tb, args) },
     RegenerationWorker: { queue: 'default', retry: true, perform: (args) => regenerate(tb, args) },
+    BlockWorker: { queue: 'default', retry: true, perform: (args) => clearFromHome(tb, args) },
+    MuteWorker: { queue: 'default', retry: true, perform: (args) => clearFromHome(tb, args) },
     RemovalWorker: { queue: 'default', retry: true, perform: (args) => removal(tb, args) },
     UnfavouriteWorker: { queue: 'default', retry: true, perform: (args) => removeFavourite(tb, String(args[0]), String(args[1])) },
     // retry 1: the second attempt (retryCount 1) is the last; only then is the attachment marked failed

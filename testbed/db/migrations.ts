@@ -194,6 +194,37 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       );
       CREATE INDEX index_follow_requests_on_target_account_id ON follow_requests (target_account_id);`,
   },
+  {
+    version: 7,
+    name: 'blocks, mutes, domain blocks, reblog-hiding follows',
+    // What FeedManager#build_crutches looks up for every home-feed insert.
+    sql: `
+      ALTER TABLE follows ADD COLUMN show_reblogs boolean NOT NULL DEFAULT true;
+      CREATE TABLE blocks (
+        id bigint PRIMARY KEY DEFAULT timestamp_id(),
+        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        target_account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        uri text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (account_id, target_account_id)
+      );
+      CREATE INDEX index_blocks_on_target_account_id ON blocks (target_account_id);
+      CREATE TABLE mutes (
+        id bigint PRIMARY KEY DEFAULT timestamp_id(),
+        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        target_account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        hide_notifications boolean NOT NULL DEFAULT true,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (account_id, target_account_id)
+      );
+      CREATE TABLE account_domain_blocks (
+        id bigint PRIMARY KEY DEFAULT timestamp_id(),
+        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        domain text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (account_id, domain)
+      );`,
+  },
 ];
 
 /**

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Testbed } from '../../context.js';
-import { FOLLOW_SCOPES, READ_ACCOUNTS, READ_FOLLOWS, requireAuth } from '../auth.js';
-import { idParam, params, strArray } from '../http.js';
+import { BLOCK_SCOPES, FOLLOW_SCOPES, MUTE_SCOPES, READ_ACCOUNTS, READ_FOLLOWS, requireAuth } from '../auth.js';
+import { bool, idParam, params, strArray } from '../http.js';
 import { serializeCredentialAccount, serializeRelationship } from '../serializers.js';
-import { findAccount, followAccount, relationship, unfollowAccount } from '../services.js';
+import { blockAccount, findAccount, followAccount, muteAccount, relationship, unblockAccount, unfollowAccount, unmuteAccount } from '../services.js';
 
-/** Api::V1::Accounts::CredentialsController#show, RelationshipsController#index and Api::V1::AccountsController#follow/#unfollow. */
+/** Api::V1::Accounts::CredentialsController#show, RelationshipsController#index and Api::V1::AccountsController#follow/#unfollow/#block/#unblock/#mute/#unmute. */
 const RELATIONSHIPS_LIMIT = 40;
 
 export function accountRoutes(app: FastifyInstance, tb: Testbed): void {
@@ -36,4 +36,16 @@ export function accountRoutes(app: FastifyInstance, tb: Testbed): void {
     await unfollowAccount(tb, auth, targetId);
     return serializeRelationship(targetId, await relationship(tb, auth.accountId, targetId));
   });
+
+  const relationshipAction = (action: string, scopes: string[], run: (auth: ReturnType<typeof requireAuth>, targetId: string, p: Record<string, unknown>) => Promise<void>) =>
+    app.post(`/api/v1/accounts/:id/${action}`, { config: { controller: 'api/v1/accounts', action } }, async (request) => {
+      const auth = requireAuth(request, scopes);
+      const targetId = idParam(request);
+      await run(auth, targetId, params(request));
+      return serializeRelationship(targetId, await relationship(tb, auth.accountId, targetId));
+    });
+  relationshipAction('block', BLOCK_SCOPES, (auth, id) => blockAccount(tb, auth, id));
+  relationshipAction('unblock', BLOCK_SCOPES, (auth, id) => unblockAccount(tb, auth, id));
+  relationshipAction('mute', MUTE_SCOPES, (auth, id, p) => muteAccount(tb, auth, id, bool(p.notifications) ?? true));
+  relationshipAction('unmute', MUTE_SCOPES, (auth, id) => unmuteAccount(tb, auth, id));
 }
