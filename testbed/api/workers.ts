@@ -217,17 +217,15 @@ async function localNotification(tb: Testbed, [receiverArg, activityArg, classAr
   await notify(tb, receiver, type, from, statusId);
 }
 
-/** FeedManager#merge_into_home: up to MAX_ITEMS / 4 of the followed account's statuses. */
-async function merge(tb: Testbed, [fromArg, intoArg, type = 'home']: unknown[]): Promise<void> {
-  if (type !== 'home') return;
-  const from = String(fromArg);
-  const into = String(intoArg);
-  const limit = MAX_ITEMS / 4;
+/**
+ * Up to `limit` of `from`'s latest statuses (not direct) into `into`'s home
+ * feed, filtered as FeedManager does with one set of crutches for the batch;
+ * when the feed already holds `limit` entries only statuses newer than its
+ * oldest are worth reading.
+ */
+async function addLatestToHome(tb: Testbed, from: string, into: string, limit: number): Promise<void> {
   let floor = '0';
-  if ((await tb.redis.zcard(feedKey(into))) >= limit) {
-    const oldest = await tb.redis.zrange(feedKey(into), 0, 0);
-    if (oldest[0]) floor = oldest[0];
-  }
+  if ((await tb.redis.zcard(feedKey(into))) >= limit) floor = (await tb.redis.zrange(feedKey(into), 0, 0))[0] ?? '0';
   const res = await tb.db.query<FanOutRow>(
     `SELECT id, reblog_of_id, account_id, in_reply_to_id, in_reply_to_account_id FROM statuses
      WHERE account_id = $1 AND visibility IN (0, 1, 2) AND deleted_at IS NULL AND id > $2
@@ -241,35 +239,25 @@ async function merge(tb: Testbed, [fromArg, intoArg, type = 'home']: unknown[]):
   }
 }
 
+/** FeedManager#merge_into_home: up to MAX_ITEMS / 4 of the followed account's statuses. */
+async function merge(tb: Testbed, [fromArg, intoArg, type = 'home']: unknown[]): Promise<void> {
+  if (type !== 'home') return;
+  await addLatestToHome(tb, String(fromArg), String(intoArg), MAX_ITEMS / 4);
+}
+
 /**
  * RegenerationWorker [account_id] → PrecomputeFeedService → FeedManager#populate_home:
- * the account's own latest statuses, then each followed account's latest
- * (skipping accounts with nothing newer than a full feed's oldest entry),
+ * the account's own latest statuses, then each followed account's latest,
  * MAX_ITEMS / 2 at most each; the regeneration marker goes at the end.
  */
 async function regenerate(tb: Testbed, [accountArg]: unknown[]): Promise<void> {
   const accountId = String(accountArg);
   const limit = MAX_ITEMS / 2;
-  const columns = 'id, reblog_of_id, account_id, in_reply_to_id, in_reply_to_account_id';
   try {
-    const own = await tb.db.query<FanOutRow>(`SELECT ${columns} FROM statuses WHERE account_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT ${limit}`, [accountId]);
+    const own = await tb.db.query<FeedStatus>(`SELECT id, reblog_of_id FROM statuses WHERE account_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT ${limit}`, [accountId]);
     for (const s of own.rows) await pushToHome(tb, accountId, s);
     const following = await tb.db.query<{ target_account_id: string }>('SELECT target_account_id FROM follows WHERE account_id = $1', [accountId]);
-    for (const { target_account_id: target } of following.rows) {
-      let floor = '0';
-      if ((await tb.redis.zcard(feedKey(accountId))) >= limit) floor = (await tb.redis.zrange(feedKey(accountId), 0, 0))[0] ?? '0';
-      const res = await tb.db.query<FanOutRow>(
-        `SELECT ${columns} FROM statuses
-         WHERE account_id = $1 AND visibility IN (0, 1, 2) AND deleted_at IS NULL AND id > $2
-         ORDER BY id DESC LIMIT ${limit}`,
-        [target, floor],
-      );
-      const crutches = await buildCrutches(tb, accountId, res.rows);
-      for (const s of res.rows) {
-        if (filterFromHome(s, accountId, crutches)) continue;
-        await pushToHome(tb, accountId, s);
-      }
-    }
+    for (const { target_account_id: target } of following.rows) await addLatestToHome(tb, target, accountId, limit);
   } finally {
     await tb.redis.del(regenerationKey(accountId));
   }
