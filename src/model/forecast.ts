@@ -93,16 +93,26 @@ export function firstBrokenMonths(profile: ModelProfile, options: Omit<ForecastO
     return new Map([...full].map(([id, sat]) => [id, sat ? sat.month : null]));
   }
   const waitModel = options.waitModel ?? analyticWaits;
-  const stationOptions = { pools: sidekiqPools(profile), explain: false };
+  const pools = sidekiqPools(profile);
   const workloads = Array.from({ length: options.months }, (_, m) => workloadAt(profile, m));
-  const brokenAt = (m: number) => {
-    const components = evaluateMonth(profile, workloads[m]!, storageAfter(profile, workloads.slice(0, m + 1)), waitModel, stationOptions);
-    return new Map(components.map((c) => [c.id, c.broken]));
+  // Full evaluations are kept: a cheap question about a month already judged in full costs nothing.
+  const full = new Map<number, Map<string, boolean>>();
+  const brokenAt = (m: number, withSidekiqWaits: boolean): Map<string, boolean> => {
+    const known = full.get(m);
+    if (known) return known;
+    const components = evaluateMonth(profile, workloads[m]!, storageAfter(profile, workloads.slice(0, m + 1)), waitModel, {
+      pools,
+      explain: false,
+      withSidekiqWaits,
+    });
+    const broken = new Map(components.map((c) => [c.id, c.broken]));
+    if (withSidekiqWaits) full.set(m, broken);
+    return broken;
   };
   const first = new Map<string, number | null>();
   const last = options.months - 1;
-  const atStart = brokenAt(0);
-  const atEnd = last > 0 ? brokenAt(last) : atStart;
+  const atStart = brokenAt(0, true);
+  const atEnd = last > 0 ? brokenAt(last, true) : atStart;
   const pending: string[] = [];
   for (const [id, broken] of atStart) {
     if (broken) first.set(id, 0);
@@ -110,17 +120,20 @@ export function firstBrokenMonths(profile: ModelProfile, options: Omit<ForecastO
     else pending.push(id);
   }
   // Invariant: every id in `ids` is intact at `lo` and broken at `hi`.
-  const search = (lo: number, hi: number, ids: string[]): void => {
+  const search = (lo: number, hi: number, ids: string[], withSidekiqWaits: boolean): void => {
     if (ids.length === 0) return;
     if (hi - lo === 1) {
       for (const id of ids) first.set(id, hi);
       return;
     }
     const mid = (lo + hi) >> 1;
-    const atMid = brokenAt(mid);
-    search(lo, mid, ids.filter((id) => atMid.get(id)));
-    search(mid, hi, ids.filter((id) => !atMid.get(id)));
+    const atMid = brokenAt(mid, withSidekiqWaits);
+    search(lo, mid, ids.filter((id) => atMid.get(id)), withSidekiqWaits);
+    search(mid, hi, ids.filter((id) => !atMid.get(id)), withSidekiqWaits);
   };
-  search(0, last, pending);
+  // Storage, streaming, Puma and PostgreSQL need no Sidekiq waits: search them with the cheaper pass.
+  const needsWaits = (id: string) => id.startsWith('sidekiq-') || id === 'redis';
+  search(0, last, pending.filter(needsWaits), true);
+  search(0, last, pending.filter((id) => !needsWaits(id)), false);
   return first;
 }

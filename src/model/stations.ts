@@ -97,9 +97,11 @@ export function evaluateMonth(
   workload: Workload,
   storage: StorageState,
   waitModel: WaitModel,
-  options: { pools?: SidekiqPool[]; explain?: boolean } = {},
+  options: { pools?: SidekiqPool[]; explain?: boolean; withSidekiqWaits?: boolean } = {},
 ): ComponentState[] {
   const explain = options.explain ?? true;
+  // Without them (a cheaper pass the Monte Carlo uses) the Sidekiq components and Redis, whose backlog needs them, are left out.
+  const withSidekiqWaits = options.withSidekiqWaits ?? true;
   const paths = (f: () => string[]) => (explain ? f() : []);
   const { infrastructure: infra, slo } = profile;
   const peak = profile.activity.peakToMeanRatio;
@@ -155,6 +157,7 @@ export function evaluateMonth(
   const queueBacklogJobs: number[] = [];
 
   pools.forEach((pool, p) => {
+    if (!withSidekiqWaits) return;
     const gvlUtil = poolCpu[p]! / pool.processes;
     const hostsUtil = Math.max(...[...pool.hosts].map(hostUtil));
     const stretch = cpuStretch(Math.max(gvlUtil, hostsUtil));
@@ -286,7 +289,7 @@ export function evaluateMonth(
     const backlogMB = (backlog * profile.serviceDemands.redisBytesPerQueuedJob) / MB;
     const baseOnMain = r.cacheMaxmemoryMB === null ? r.baseUsageMB : 0;
     const usedMB = baseOnMain + feedsMB + backlogMB;
-    components.push(limitComponent('redis', 'redis', [
+    if (withSidekiqWaits) components.push(limitComponent('redis', 'redis', [
       [usedMB / r.maxmemoryMB, () => `${usedMB.toFixed(0)} MB of maxmemory ${r.maxmemoryMB} MB (home feeds ${feedsMB.toFixed(0)} MB, queues ${Number.isFinite(backlogMB) ? backlogMB.toFixed(0) : 'unbounded'} MB)`],
     ], maxUtil, { explain, demandPaths: ['serviceDemands.redisBytesPerFeedEntry', 'serviceDemands.redisBytesPerQueuedJob', 'infrastructure.redis.baseUsageMB'] }));
     if (r.cacheMaxmemoryMB !== null) {
