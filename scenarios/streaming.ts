@@ -2,13 +2,14 @@
  * Streaming: LISTENERS WebSocket connections (default: the profile's mean
  * streaming connections at the peak hour × SCALE, at most one per token and
  * at most MAX_LISTENERS, default 500) to /api/v1/streaming?stream=user,
- * each held for DURATION + STREAM_DRAIN (default 5 s), counting the events received in the Counter
+ * each held for STREAM_WARMUP + DURATION + STREAM_DRAIN (defaults 2 s and 5 s), counting the events received in the Counter
  * `streaming_events` (tagged event: update, notification, delete, …). The
  * token goes in the Authorization header, never in the URL (URLs end up in
  * the results as tags).
  *
- * So that there is something to stream, the `posters` scenario (starting a
- * second later) posts statuses mentioning listeners at the profile's
+ * So that there is something to stream, the `posters` scenario (starting
+ * STREAM_WARMUP later, once the listeners have subscribed: an event published
+ * before a subscription exists reaches nobody) posts statuses mentioning listeners at the profile's
  * streaming event rate × SCALE (at least one per DURATION): each mention is
  * a `notification` event for the mentioned listener, and an `update` in the
  * home streams of the poster's followers. In mixed.ts the other workloads
@@ -24,14 +25,16 @@ const CTX: ClientContext = { base: baseUrl(), tokens: loadTokens(), corpus: load
 const SCALE = scale();
 const DURATION = durationSec();
 const MAX_LISTENERS = Math.floor(numberEnv('MAX_LISTENERS', 500));
+/** Posters wait this long for the listeners to connect and subscribe. */
+const WARMUP_SEC = numberEnv('STREAM_WARMUP', 2);
 /** Listeners stay this long after the posters stop, so events of the last posts (fan-out runs in Sidekiq) still arrive. */
 const DRAIN_SEC = numberEnv('STREAM_DRAIN', 5);
 const LISTENERS = Math.max(1, Math.min(CTX.tokens.length, MAX_LISTENERS, Math.ceil(numberEnv('LISTENERS', CTX.rates.streaming.connections * SCALE))));
 
 export const options: Options = {
   scenarios: scenarios({
-    listeners: oncePerVu('listen', LISTENERS, DURATION + DRAIN_SEC + 15),
-    posters: constantRate('mention', Math.max(CTX.rates.streaming.eventsPerSec * SCALE, 1 / DURATION), Math.max(1, DURATION - 1), { startTime: '1s', iterationSec: 1 }),
+    listeners: oncePerVu('listen', LISTENERS, WARMUP_SEC + DURATION + DRAIN_SEC + 15),
+    posters: constantRate('mention', Math.max(CTX.rates.streaming.eventsPerSec * SCALE, 1 / DURATION), DURATION, { startTime: `${WARMUP_SEC}s`, iterationSec: 1 }),
   }),
   thresholds: {
     // listeners that receive nothing while statuses mention them: streaming is broken, not slow
@@ -43,7 +46,7 @@ export const options: Options = {
 export async function listen(): Promise<void> {
   // per-vu-iterations, one iteration per VU: iterationInTest is 0 … LISTENERS-1
   const t = CTX.tokens[exec.scenario.iterationInTest % CTX.tokens.length]!;
-  await holdUserStream(CTX, t.token, DURATION + DRAIN_SEC);
+  await holdUserStream(CTX, t.token, WARMUP_SEC + DURATION + DRAIN_SEC);
 }
 
 export async function mention(): Promise<void> {

@@ -187,6 +187,16 @@ describe('the scenarios through the local executor, against the testbed and the 
 
   it('streaming: listeners receive the notifications of the statuses mentioning them', async () => {
     const r = await run(fx, 'streaming.ts', { ...env, LISTENERS: '3', SCALE: '0.05' }, join(dir, 'streaming'));
+    if (r.code !== 0) {
+      // say what the listeners and posters saw, and what the testbed did, before failing
+      const seen: Record<string, number> = {};
+      for (const p of r.points) {
+        const key = [p.metric, p.tags.status, p.tags.name, p.tags.event].filter(Boolean).join(' ');
+        seen[key] = (seen[key] ?? 0) + 1;
+      }
+      const notifications = (await fx.tb.db.query('SELECT type, count(*)::int AS n FROM notifications GROUP BY type')).rows;
+      expect.fail(`${r.stderr.slice(-2000)}\npoints: ${JSON.stringify(seen)}\nnotifications: ${JSON.stringify(notifications)}`);
+    }
     ok(r);
     expect(r.summary.metrics.streaming_events?.count).toBeGreaterThan(0);
     const events = new Set(r.points.filter((p) => p.metric === 'streaming_events').map((p) => p.tags.event));

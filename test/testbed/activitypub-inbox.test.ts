@@ -286,6 +286,42 @@ describe('ActivityPub inbox and processing', () => {
     expect((await f.tb.db.query('SELECT followers_count FROM accounts WHERE id = $1', [alice.id])).rows[0].followers_count).toBe(0);
   });
 
+  it('Block → follows both ways gone and a block row; its Follow is then answered with Reject; Undo Block lifts it', async () => {
+    const fred = await f.remote.addActor('c.remote.test', 'fred', { sharedInbox: false });
+    const follow = { '@context': AS, id: `${fred.uri}#follows/1`, type: 'Follow', actor: fred.uri, object: aliceUri };
+    expect((await postSigned(f.fx, '/users/alice/inbox', follow, fred)).status).toBe(202);
+    expect(errorsOf(await settle(f.tb))).toEqual([]);
+    const fredId = await accountIdOf(fred.uri);
+    await f.tb.db.query('INSERT INTO follows (account_id, target_account_id) VALUES ($1, $2)', [alice.id, fredId]);
+    const follows = async () =>
+      (await f.tb.db.query('SELECT count(*)::int AS n FROM follows WHERE (account_id = $1 AND target_account_id = $2) OR (account_id = $2 AND target_account_id = $1)', [fredId, alice.id])).rows[0].n;
+    expect(await follows()).toBe(2);
+
+    // fred blocks alice: the follows go both ways and the block is recorded with its URI
+    const block = { '@context': AS, id: `${fred.uri}#blocks/1`, type: 'Block', actor: fred.uri, object: aliceUri };
+    expect((await postSigned(f.fx, '/inbox', block, fred)).status).toBe(202);
+    expect((await drain(f.tb, 'ingress')).map((p) => p.error)).toEqual([undefined]);
+    expect(await follows()).toBe(0);
+    expect((await f.tb.db.query('SELECT uri FROM blocks WHERE account_id = $1 AND target_account_id = $2', [fredId, alice.id])).rows).toEqual([{ uri: block.id }]);
+
+    // alice blocks fred (as the client API's block does): fred's next Follow is answered with a Reject
+    await f.tb.db.query('INSERT INTO blocks (account_id, target_account_id) VALUES ($1, $2)', [alice.id, fredId]);
+    await f.tb.redis.del('queue:push');
+    const again = { ...follow, id: `${fred.uri}#follows/2` };
+    expect((await postSigned(f.fx, '/users/alice/inbox', again, fred)).status).toBe(202);
+    expect((await drain(f.tb, 'ingress')).map((p) => p.error)).toEqual([undefined]);
+    expect(await follows()).toBe(0);
+    f.remote.clearLog();
+    expect((await drain(f.tb, 'push')).map((p) => p.error)).toEqual([undefined]);
+    expect(f.remote.deliveries.map((d) => d.activity)).toMatchObject([{ type: 'Reject', actor: aliceUri, object: { id: again.id, type: 'Follow', actor: fred.uri } }]);
+
+    const undo = { '@context': AS, id: `${block.id}/undo`, type: 'Undo', actor: fred.uri, object: block.id };
+    expect((await postSigned(f.fx, '/inbox', undo, fred)).status).toBe(202);
+    await drain(f.tb, 'ingress');
+    expect((await f.tb.db.query('SELECT count(*)::int AS n FROM blocks WHERE account_id = $1', [fredId])).rows[0].n).toBe(0);
+    await f.tb.db.query('DELETE FROM blocks WHERE account_id = $1', [alice.id]);
+  });
+
   it('Like → favourite and notification; Undo Like removes it; Announce → reblog and notification', async () => {
     const post = await createLocalStatus(f.tb, alice, 'a local post');
     const like = { '@context': AS, id: `${bob.uri}#likes/1`, type: 'Like', actor: bob.uri, object: post.uri };

@@ -5,7 +5,7 @@
  * handled as Mastodon's ActivityPub::Activity::* classes do, reduced to the
  * tables the testbed has.
  */
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Testbed } from '../context.js';
 import { inTransaction, MEDIA_TYPE, PROCESSING, VISIBILITY } from '../db/pool.js';
 import type { WorkerClass } from '../sidekiq/types.js';
@@ -22,7 +22,7 @@ import { RELAY_STATE, enqueueDelivery } from './delivery.js';
 import { HttpClientError } from './http.js';
 import { LINK_CRAWL_WORKER, statusLinks } from './linkCrawl.js';
 import { downloadRemoteMedia, isSupportedMediaType, mediaTypeFor, removeMediaFiles } from './media.js';
-import { acceptFollowActivity, type StatusRow } from './serialize.js';
+import { acceptFollowActivity, answerFollowActivity, type StatusRow } from './serialize.js';
 import { PUBLIC_COLLECTION, asArray, equalsOrIncludes, hostOf, isLocalUri, parseLocalUri, valueOrId } from './uris.js';
 
 export const PROCESSING_WORKER = 'ActivityPub::ProcessingWorker';
@@ -143,12 +143,14 @@ export async function processActivity(tb: Testbed, json: Json, signer: AccountRo
       return onDelete(ctx);
     case 'Update':
       return onUpdate(ctx);
+    case 'Block':
+      return onBlock(ctx);
     case 'Accept':
       return onAccept(ctx);
     case 'Reject':
       return onReject(ctx);
     default:
-      return; // Add, Remove, Move, Block, Flag, EmojiReact...: not modelled
+      return; // Add, Remove, Move, Flag, EmojiReact...: not modelled
   }
 }
 
@@ -454,6 +456,16 @@ async function onFollow(c: Ctx): Promise<void> {
   const target = await accountFromUri(tb, valueOrId(json.object));
   if (!target || target.domain !== null || String(target.id) === '-99') return;
   const followActivityId = str(json.id);
+  // A local account that blocks the actor, or its domain, answers with Reject.
+  const refused = await tb.db.query(
+    `SELECT 1 FROM blocks WHERE account_id = $1 AND target_account_id = $2
+     UNION ALL SELECT 1 FROM account_domain_blocks WHERE account_id = $1 AND domain = $3`,
+    [target.id, actor.id, actor.domain],
+  );
+  if (refused.rowCount) {
+    if (actor.inbox_url) await enqueueDelivery(tb, answerFollowActivity(tb, 'Reject', target, actor, randomUUID(), followActivityId), target, actor.inbox_url);
+    return;
+  }
   const { rows } = await tb.db.query<{ id: string; inserted: boolean }>(
     `INSERT INTO follows (account_id, target_account_id, uri) VALUES ($1, $2, $3)
      ON CONFLICT (account_id, target_account_id) DO UPDATE SET uri = EXCLUDED.uri
@@ -469,6 +481,25 @@ async function onFollow(c: Ctx): Promise<void> {
   if (actor.inbox_url) {
     await enqueueDelivery(tb, acceptFollowActivity(tb, target, actor, follow.id, followActivityId), target, actor.inbox_url);
   }
+}
+
+/**
+ * ActivityPub::Activity::Block: a remote account blocks a local one. Follows
+ * go both ways (and pending requests), then the block row with the
+ * activity's URI. (Mastodon also sends an Undo of the local account's Follow.)
+ */
+async function onBlock(c: Ctx): Promise<void> {
+  const { tb, json, actor } = c;
+  const target = await accountFromUri(tb, valueOrId(json.object));
+  if (!target || target.domain !== null) return;
+  await removeFollow(tb, actor.id, target.id);
+  await removeFollow(tb, target.id, actor.id);
+  await tb.db.query('DELETE FROM follow_requests WHERE (account_id = $1 AND target_account_id = $2) OR (account_id = $2 AND target_account_id = $1)', [actor.id, target.id]);
+  await tb.db.query('INSERT INTO blocks (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, target_account_id) DO UPDATE SET uri = EXCLUDED.uri', [
+    actor.id,
+    target.id,
+    str(json.id) || null,
+  ]);
 }
 
 async function removeFollow(tb: Testbed, followerId: string, targetId: string): Promise<void> {
@@ -513,6 +544,7 @@ async function onUndo(c: Ctx): Promise<void> {
   let kind = isObject(object) ? asArray(object.type).find((t): t is string => typeof t === 'string') : undefined;
   if (!kind && objectId) {
     if ((await tb.db.query('SELECT 1 FROM follows WHERE uri = $1', [objectId])).rowCount) kind = 'Follow';
+    else if ((await tb.db.query('SELECT 1 FROM blocks WHERE uri = $1', [objectId])).rowCount) kind = 'Block';
     else if ((await tb.db.query('SELECT 1 FROM favourites WHERE uri = $1', [objectId])).rowCount) kind = 'Like';
     else kind = 'Announce';
   }
@@ -521,6 +553,9 @@ async function onUndo(c: Ctx): Promise<void> {
     const byUri = objectId ? await tb.db.query<{ target_account_id: string }>('SELECT target_account_id FROM follows WHERE uri = $1 AND account_id = $2', [objectId, actor.id]) : null;
     const targetId = target?.id ?? byUri?.rows[0]?.target_account_id;
     if (targetId) await removeFollow(tb, actor.id, String(targetId));
+  } else if (kind === 'Block') {
+    const target = isObject(object) ? await accountFromUri(tb, valueOrId(object.object)) : null;
+    await tb.db.query('DELETE FROM blocks WHERE account_id = $1 AND (uri = $2 OR target_account_id = $3)', [actor.id, objectId ?? null, target?.id ?? null]);
   } else if (kind === 'Like') {
     const status = isObject(object) ? await statusFromUri(tb, valueOrId(object.object)) : null;
     const { rows } = await tb.db.query<{ status_id: string }>(

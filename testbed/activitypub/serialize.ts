@@ -305,11 +305,16 @@ export async function announceActivity(tb: Testbed, reblog: StatusRow, author: A
 
 /** ActivityPub::AcceptFollowSerializer. */
 export function acceptFollowActivity(tb: Testbed, target: AccountRow, follower: AccountRow, followId: string, followActivityId: string): Json {
+  return answerFollowActivity(tb, 'Accept', target, follower, followId, followActivityId);
+}
+
+/** ActivityPub::AcceptFollowSerializer / RejectFollowSerializer. */
+export function answerFollowActivity(tb: Testbed, type: 'Accept' | 'Reject', target: AccountRow, follower: AccountRow, followId: string, followActivityId: string): Json {
   const targetUri = actorUriOf(tb, target);
   return {
     '@context': AS_CONTEXT,
-    id: `${targetUri}#accepts/follows/${followId}`,
-    type: 'Accept',
+    id: `${targetUri}#${type === 'Accept' ? 'accepts' : 'rejects'}/follows/${followId}`,
+    type,
     actor: targetUri,
     object: { id: followActivityId, type: 'Follow', actor: follower.uri, object: targetUri },
   };
