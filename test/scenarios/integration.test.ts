@@ -16,6 +16,7 @@ import { startFleet, type RunningFleet } from '../../src/fleet/server.js';
 import { createLocalAccounts, followMany, type LocalAccount } from '../../testbed/accounts.js';
 import { RELAY_STATE, followRelay } from '../../testbed/activitypub/delivery.js';
 import { PROCESSING } from '../../testbed/db/pool.js';
+import { waitFor } from '../helpers.js';
 import { startTestTestbed, type TestbedFixture } from '../testbed/support.js';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
@@ -62,16 +63,6 @@ function run(fx: TestbedFixture, scenario: string, env: Record<string, string>, 
       resolveRun({ code, stderr, out: outDir, summary, points });
     });
   });
-}
-
-async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** http_reqs points matching the tags. */
@@ -136,9 +127,9 @@ describe('the scenarios through the local executor, against the testbed and the 
     const coldUris = fleet.manifest.actors.filter((a) => a.population === 'cold').map((a) => a.id);
     expect(await count('SELECT count(*) AS n FROM accounts WHERE uri = ANY($1)', [coldUris])).toBeGreaterThanOrEqual(1);
     // Creates processed by ingress: remote statuses stored, with mentions of local accounts and fleet media
-    await waitFor(async () => (await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)) >= before + 5, 'inbound statuses');
+    await waitFor(async () => (await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)) >= before + 5, 'inbound statuses', 20_000);
     expect(await count(`SELECT count(*) AS n FROM mentions m JOIN statuses s ON s.id = m.status_id JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)).toBeGreaterThan(0);
-    await waitFor(() => fleet.stats().requests.media, 'attachments downloaded from the fleet');
+    await waitFor(() => fleet.stats().requests.media, 'attachments downloaded from the fleet', 20_000);
     // Follow introductions were accepted: the target sent Accepts the fleet verified
     const accepts = fleet.deliveries().filter((d) => d.type === 'Accept' && d.signatureOk);
     expect(accepts.length).toBeGreaterThanOrEqual(warmActors);
@@ -153,7 +144,7 @@ describe('the scenarios through the local executor, against the testbed and the 
     const creates = await waitFor(() => {
       const d = fleet.deliveries().filter((x: DeliveryRecord) => x.type === 'Create' && x.receivedAtMs >= since);
       return d.length >= 3 ? d : undefined;
-    }, 'Creates delivered to the fleet');
+    }, 'Creates delivered to the fleet', 20_000);
     expect(creates.every((d) => d.signatureOk && d.status === 202)).toBe(true);
     // each poster has followers on the three instances: deliveries reach several shared inboxes
     expect(new Set(creates.map((d) => d.host)).size).toBeGreaterThanOrEqual(2);
@@ -186,6 +177,9 @@ describe('the scenarios through the local executor, against the testbed and the 
   }, 60_000);
 
   it('streaming: listeners receive the notifications of the statuses mentioning them', async () => {
+    // A backlog left by the scenarios before would hold the notifications back past the listeners' hold.
+    const queues = ['default', 'push', 'ingress', 'pull'];
+    await waitFor(async () => (await Promise.all(queues.map((q) => fx.tb.redis.llen(`queue:${q}`)))).every((n) => n === 0), 'the testbed queues to drain', 30_000);
     const r = await run(fx, 'streaming.ts', { ...env, LISTENERS: '3', SCALE: '0.05' }, join(dir, 'streaming'));
     if (r.code !== 0) {
       // say what the listeners and posters saw, and what the testbed did, before failing
@@ -209,7 +203,7 @@ describe('the scenarios through the local executor, against the testbed and the 
   it('relay: relayed Creates are stored and relayed Announces fetched from the fleet', async () => {
     const relayInbox = fleet.manifest.relay.inbox;
     await followRelay(fx.tb, relayInbox);
-    await waitFor(async () => (await fx.tb.db.query('SELECT 1 FROM relays WHERE inbox_url = $1 AND state = $2', [relayInbox, RELAY_STATE.accepted])).rowCount, 'the relay subscription');
+    await waitFor(async () => (await fx.tb.db.query('SELECT 1 FROM relays WHERE inbox_url = $1 AND state = $2', [relayInbox, RELAY_STATE.accepted])).rowCount, 'the relay subscription', 20_000);
     const notesBefore = fleet.stats().requests.note ?? 0;
     const before = await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`);
     const r = await run(fx, 'relay.ts', { ...env, RATE: '4' }, join(dir, 'relay'));
@@ -217,8 +211,8 @@ describe('the scenarios through the local executor, against the testbed and the 
     const sent = requests(r, { station: 'inbox' });
     expect(sent.length).toBeGreaterThanOrEqual(8);
     expect(sent.every((p) => p.tags.status === '202')).toBe(true);
-    await waitFor(async () => (await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)) > before, 'relayed statuses stored');
-    if (sent.some((p) => p.tags.activity === 'Announce')) await waitFor(() => (fleet.stats().requests.note ?? 0) > notesBefore, 'announced notes fetched from the fleet');
+    await waitFor(async () => (await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)) > before, 'relayed statuses stored', 20_000);
+    if (sent.some((p) => p.tags.activity === 'Announce')) await waitFor(() => (fleet.stats().requests.note ?? 0) > notesBefore, 'announced notes fetched from the fleet', 20_000);
   }, 60_000);
 
   it('mixed and mixed-step: every workload at once, thresholds evaluated', async () => {
