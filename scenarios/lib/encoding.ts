@@ -90,8 +90,8 @@ export function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * DER bytes of a PEM private key as PKCS#8: `BEGIN PRIVATE KEY` as is,
- * `BEGIN RSA PRIVATE KEY` (PKCS#1) wrapped. Throws with a plain message otherwise.
+ * DER bytes of a PEM private key as PKCS#8: a PKCS#8 block as is, a PKCS#1
+ * (RSA) block wrapped. Throws with a plain message otherwise.
  */
 export function privateKeyPemToPkcs8(pem: string): Uint8Array<ArrayBuffer> {
   const m = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
