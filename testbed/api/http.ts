@@ -117,16 +117,17 @@ export function requestBase(request: FastifyRequest, fallback: string): string {
 }
 
 /**
- * Api::BaseController#set_pagination_headers: `<url>; rel="next", <url>; rel="prev"`.
- * `keep` is the subset of request params Mastodon carries over (e.g. limit, local).
+ * Api::BaseController#set_pagination_headers for a page of ids, newest first:
+ * `<url>; rel="next", <url>; rel="prev"`. `keep` is the subset of request
+ * params Mastodon carries over (e.g. limit, local).
  */
 export function setPaginationHeaders(
   reply: FastifyReply,
   base: string,
   path: string,
   keep: Record<string, string | undefined>,
-  next?: Record<string, string>,
-  prev?: Record<string, string>,
+  pageIds: readonly string[],
+  limit: number,
 ): void {
   const link = (core: Record<string, string>) => {
     const q = new URLSearchParams();
@@ -135,8 +136,9 @@ export function setPaginationHeaders(
     return `<${base}${path}?${q.toString()}>`;
   };
   const links: string[] = [];
-  if (next) links.push(`${link(next)}; rel="next"`);
-  if (prev) links.push(`${link(prev)}; rel="prev"`);
+  // next: older than the last, only after a full page; prev: newer than the first
+  if (pageIds.length > 0 && pageIds.length === limit) links.push(`${link({ max_id: pageIds[pageIds.length - 1]! })}; rel="next"`);
+  if (pageIds.length > 0) links.push(`${link({ min_id: pageIds[0]! })}; rel="prev"`);
   if (links.length > 0) reply.header('Link', links.join(', '));
 }
 

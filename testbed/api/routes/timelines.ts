@@ -31,8 +31,8 @@ export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
       requestBase(request, tb.baseUrl),
       '/api/v1/timelines/home',
       { limit: str(p.limit) },
-      statuses.length === limit && statuses.length > 0 ? { max_id: statuses[statuses.length - 1]!.id as string } : undefined,
-      statuses.length > 0 ? { min_id: statuses[0]!.id as string } : undefined,
+      statuses.map((st) => st.id as string),
+      limit,
     );
     if ((await tb.redis.exists(regenerationKey(auth.accountId))) > 0) reply.code(206);
     return statuses;
@@ -74,8 +74,8 @@ export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
       requestBase(request, tb.baseUrl),
       '/api/v1/timelines/public',
       { local: str(p.local), remote: str(p.remote), only_media: str(p.only_media), limit: str(p.limit) },
-      statuses.length === limit && statuses.length > 0 ? { max_id: statuses[statuses.length - 1]!.id as string } : undefined,
-      statuses.length > 0 ? { min_id: statuses[0]!.id as string } : undefined,
+      statuses.map((st) => st.id as string),
+      limit,
     );
     return statuses;
   });
@@ -111,8 +111,8 @@ export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
       requestBase(request, tb.baseUrl),
       '/api/v1/notifications',
       { limit: str(p.limit) },
-      rows.length === limit && rows.length > 0 ? { max_id: rows[rows.length - 1]!.id } : undefined,
-      rows.length > 0 ? { min_id: rows[0]!.id } : undefined,
+      rows.map((r) => r.id),
+      limit,
     );
     return notifications;
   });
