@@ -166,6 +166,17 @@ export async function followMany(tb: Testbed, pairs: [string, string][]): Promis
   return created;
 }
 
+/** Remove a follow row with the follower/following counters, in one transaction; the removed row, if there was one. */
+export async function unfollow(tb: Testbed, followerId: string, targetId: string): Promise<{ id: string; uri: string | null } | undefined> {
+  return inTransaction(tb.db, async (c) => {
+    const del = await c.query<{ id: string; uri: string | null }>('DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2 RETURNING id, uri', [followerId, targetId]);
+    if (!del.rows[0]) return undefined;
+    await c.query('UPDATE accounts SET following_count = GREATEST(following_count - 1, 0) WHERE id = $1', [followerId]);
+    await c.query('UPDATE accounts SET followers_count = GREATEST(followers_count - 1, 0) WHERE id = $1', [targetId]);
+    return del.rows[0];
+  });
+}
+
 /** Set users.current_sign_in_at: who counts as an active follower for fan-out. */
 export async function setSignedInAt(tb: Testbed, accountIds: string[], at: Date): Promise<void> {
   await tb.db.query('UPDATE users SET current_sign_in_at = $2 WHERE account_id = ANY($1::bigint[])', [accountIds, at.toISOString()]);

@@ -24,6 +24,7 @@ import { LINK_CRAWL_WORKER, statusLinks } from './linkCrawl.js';
 import { downloadRemoteMedia, isSupportedMediaType, mediaTypeFor, removeMediaFiles } from './media.js';
 import { acceptFollowActivity, answerFollowActivity, type StatusRow } from './serialize.js';
 import { PUBLIC_COLLECTION, asArray, equalsOrIncludes, hostOf, isLocalUri, parseLocalUri, valueOrId } from './uris.js';
+import { unfollow } from '../accounts.js';
 
 export const PROCESSING_WORKER = 'ActivityPub::ProcessingWorker';
 export const REDOWNLOAD_MEDIA_WORKER = 'RedownloadMediaWorker';
@@ -492,22 +493,14 @@ async function onBlock(c: Ctx): Promise<void> {
   const { tb, json, actor } = c;
   const target = await accountFromUri(tb, valueOrId(json.object));
   if (!target || target.domain !== null) return;
-  await removeFollow(tb, actor.id, target.id);
-  await removeFollow(tb, target.id, actor.id);
+  await unfollow(tb, actor.id, target.id);
+  await unfollow(tb, target.id, actor.id);
   await tb.db.query('DELETE FROM follow_requests WHERE (account_id = $1 AND target_account_id = $2) OR (account_id = $2 AND target_account_id = $1)', [actor.id, target.id]);
   await tb.db.query('INSERT INTO blocks (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, target_account_id) DO UPDATE SET uri = EXCLUDED.uri', [
     actor.id,
     target.id,
     str(json.id) || null,
   ]);
-}
-
-async function removeFollow(tb: Testbed, followerId: string, targetId: string): Promise<void> {
-  const { rowCount } = await tb.db.query('DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2', [followerId, targetId]);
-  if (rowCount) {
-    await tb.db.query('UPDATE accounts SET followers_count = GREATEST(followers_count - 1, 0) WHERE id = $1', [targetId]);
-    await tb.db.query('UPDATE accounts SET following_count = GREATEST(following_count - 1, 0) WHERE id = $1', [followerId]);
-  }
 }
 
 /**
@@ -552,7 +545,7 @@ async function onUndo(c: Ctx): Promise<void> {
     const target = isObject(object) ? await accountFromUri(tb, valueOrId(object.object)) : null;
     const byUri = objectId ? await tb.db.query<{ target_account_id: string }>('SELECT target_account_id FROM follows WHERE uri = $1 AND account_id = $2', [objectId, actor.id]) : null;
     const targetId = target?.id ?? byUri?.rows[0]?.target_account_id;
-    if (targetId) await removeFollow(tb, actor.id, String(targetId));
+    if (targetId) await unfollow(tb, actor.id, String(targetId));
   } else if (kind === 'Block') {
     const target = isObject(object) ? await accountFromUri(tb, valueOrId(object.object)) : null;
     await tb.db.query('DELETE FROM blocks WHERE account_id = $1 AND (uri = $2 OR target_account_id = $3)', [actor.id, objectId ?? null, target?.id ?? null]);
@@ -677,10 +670,10 @@ async function onReject(c: Ctx): Promise<void> {
     objectId ?? null,
     follower?.domain === null ? follower.id : null,
   ]);
-  if (follower && follower.domain === null) await removeFollow(tb, follower.id, actor.id);
+  if (follower && follower.domain === null) await unfollow(tb, follower.id, actor.id);
   else if (objectId) {
     const { rows } = await tb.db.query<{ account_id: string }>('SELECT account_id FROM follows WHERE uri = $1 AND target_account_id = $2', [objectId, actor.id]);
-    if (rows[0]) await removeFollow(tb, rows[0].account_id, actor.id);
+    if (rows[0]) await unfollow(tb, rows[0].account_id, actor.id);
   }
 }
 

@@ -8,6 +8,7 @@ import { enqueue } from './jobs.js';
 import { RateLimiter } from './rateLimit.js';
 import { ACCOUNT_COLUMNS, renderNotifications, type AccountRow, type NotificationRow, type StatusRow } from './serializers.js';
 import { MAX_CHARS, countableLength, extractMentions, hasLinks } from './text.js';
+import { unfollow } from '../accounts.js';
 
 /**
  * The services behind the client API's write endpoints, after Mastodon's
@@ -480,16 +481,7 @@ export async function followAccount(tb: Testbed, auth: AuthContext, targetId: st
  */
 export async function unfollowAccount(tb: Testbed, auth: AuthContext, targetId: string): Promise<void> {
   const target = await findAccount(tb, targetId);
-  const removed = await inTransaction(tb.db, async (c) => {
-    const del = await c.query<{ id: string; uri: string | null }>('DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2 RETURNING id, uri', [
-      auth.accountId,
-      target.id,
-    ]);
-    if (!del.rows[0]) return undefined;
-    await c.query('UPDATE accounts SET following_count = GREATEST(following_count - 1, 0) WHERE id = $1', [auth.accountId]);
-    await c.query('UPDATE accounts SET followers_count = GREATEST(followers_count - 1, 0) WHERE id = $1', [target.id]);
-    return del.rows[0];
-  });
+  const removed = await unfollow(tb, auth.accountId, target.id);
   const request = removed
     ? undefined
     : (
@@ -517,17 +509,6 @@ export async function unfollowAccount(tb: Testbed, auth: AuthContext, targetId: 
 
 // ---------------------------------------------------------------- blocks and mutes
 
-/** Remove a follow row (either direction) with its counters; the follow's URI, or undefined if there was none. */
-async function dropFollow(tb: Testbed, followerId: string, targetId: string): Promise<{ id: string; uri: string | null } | undefined> {
-  return inTransaction(tb.db, async (c) => {
-    const del = await c.query<{ id: string; uri: string | null }>('DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2 RETURNING id, uri', [followerId, targetId]);
-    if (!del.rows[0]) return undefined;
-    await c.query('UPDATE accounts SET following_count = GREATEST(following_count - 1, 0) WHERE id = $1', [followerId]);
-    await c.query('UPDATE accounts SET followers_count = GREATEST(followers_count - 1, 0) WHERE id = $1', [targetId]);
-    return del.rows[0];
-  });
-}
-
 /**
  * BlockService: unfollow both ways (and drop pending requests), the block
  * row, BlockWorker to clear the target's statuses from the home feed, and a
@@ -537,7 +518,7 @@ export async function blockAccount(tb: Testbed, auth: AuthContext, targetId: str
   const target = await findAccount(tb, targetId);
   if (target.id === auth.accountId) throw notAllowed();
   await unfollowAccount(tb, auth, target.id);
-  if (await dropFollow(tb, target.id, auth.accountId)) await enqueue(tb, 'UnmergeWorker', [auth.accountId, target.id, 'home']);
+  if (await unfollow(tb, target.id, auth.accountId)) await enqueue(tb, 'UnmergeWorker', [auth.accountId, target.id, 'home']);
   await tb.db.query('DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2', [target.id, auth.accountId]);
   const uri = `${tb.baseUrl}/${randomUUID()}`;
   const ins = await tb.db.query('INSERT INTO blocks (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [auth.accountId, target.id, uri]);

@@ -30,13 +30,7 @@ export function accountRoutes(app: FastifyInstance, tb: Testbed): void {
     return serializeRelationship(targetId, await relationship(tb, auth.accountId, targetId));
   });
 
-  app.post('/api/v1/accounts/:id/unfollow', { config: { controller: 'api/v1/accounts', action: 'unfollow' } }, async (request) => {
-    const auth = requireAuth(request, FOLLOW_SCOPES);
-    const targetId = idParam(request);
-    await unfollowAccount(tb, auth, targetId);
-    return serializeRelationship(targetId, await relationship(tb, auth.accountId, targetId));
-  });
-
+  /** POST /api/v1/accounts/:id/ACTION answering the relationship afterwards (AccountsController#unfollow, #block, …). */
   const relationshipAction = (action: string, scopes: string[], run: (auth: ReturnType<typeof requireAuth>, targetId: string, p: Record<string, unknown>) => Promise<void>) =>
     app.post(`/api/v1/accounts/:id/${action}`, { config: { controller: 'api/v1/accounts', action } }, async (request) => {
       const auth = requireAuth(request, scopes);
@@ -44,6 +38,7 @@ export function accountRoutes(app: FastifyInstance, tb: Testbed): void {
       await run(auth, targetId, params(request));
       return serializeRelationship(targetId, await relationship(tb, auth.accountId, targetId));
     });
+  relationshipAction('unfollow', FOLLOW_SCOPES, (auth, id) => unfollowAccount(tb, auth, id));
   relationshipAction('block', BLOCK_SCOPES, (auth, id) => blockAccount(tb, auth, id));
   relationshipAction('unblock', BLOCK_SCOPES, (auth, id) => unblockAccount(tb, auth, id));
   relationshipAction('mute', MUTE_SCOPES, (auth, id, p) => muteAccount(tb, auth, id, bool(p.notifications) ?? true));
