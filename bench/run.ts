@@ -24,12 +24,29 @@ function wholeProcessSec(args: string[], runs: number): number {
 
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
 
-const forecastArgs = ['forecast', '--months', '24', '--draws', '1000', '--format', 'json', '--start', '2026-11'];
+const forecastArgs = [
+  'forecast',
+  '--months',
+  '24',
+  '--draws',
+  '1000',
+  '--format',
+  'json',
+  '--start',
+  '2026-11',
+];
 const withMc = wholeProcessSec(forecastArgs, 5);
-const withoutMc = wholeProcessSec(['forecast', '--months', '24', '--draws', '0', '--format', 'json', '--start', '2026-11'], 5);
+const withoutMc = wholeProcessSec(
+  ['forecast', '--months', '24', '--draws', '0', '--format', 'json', '--start', '2026-11'],
+  5,
+);
 const startup = wholeProcessSec(['--version'], 5);
-console.log(`forecast, default profile, 24 months, 1,000 draws: ${withMc.toFixed(3)} s whole process (median of 5; target < 1 s: ${(withMc / 1).toFixed(2)}× the target)`);
-console.log(`  of which: CLI start ${startup.toFixed(3)} s, central forecast + recommendations ${(withoutMc - startup).toFixed(3)} s, Monte Carlo ${(withMc - withoutMc).toFixed(3)} s (${(((withMc - withoutMc) / 1000) * 1e3).toFixed(2)} ms per draw)`);
+console.log(
+  `forecast, default profile, 24 months, 1,000 draws: ${withMc.toFixed(3)} s whole process (median of 5; target < 1 s: ${(withMc / 1).toFixed(2)}× the target)`,
+);
+console.log(
+  `  of which: CLI start ${startup.toFixed(3)} s, central forecast + recommendations ${(withoutMc - startup).toFixed(3)} s, Monte Carlo ${(withMc - withoutMc).toFixed(3)} s (${(((withMc - withoutMc) / 1000) * 1e3).toFixed(2)} ms per draw)`,
+);
 
 // The discrete-event simulation: a Mastodon-like pool at 90 % utilization.
 const queues = [
@@ -42,4 +59,6 @@ const threads = Math.ceil(queues.reduce((a, q) => a + q.arrivalRatePerSec * q.se
 const t0 = process.hrtime.bigint();
 const sim = simulatePool({ threads, queues, jobs: 2_000_000, rng: seededRng(1) });
 const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-console.log(`simulation: ${sim.events.toLocaleString('en')} events in ${sec.toFixed(2)} s = ${(sim.events / sec / 1e6).toFixed(2)} M events/s (${threads} threads, 4 weighted queues, retries, utilization ${(sim.utilization * 100).toFixed(1)} %)`);
+console.log(
+  `simulation: ${sim.events.toLocaleString('en')} events in ${sec.toFixed(2)} s = ${(sim.events / sec / 1e6).toFixed(2)} M events/s (${threads} threads, 4 weighted queues, retries, utilization ${(sim.utilization * 100).toFixed(1)} %)`,
+);

@@ -49,7 +49,13 @@ async function child(kind: string, baseUrl: string): Promise<void> {
          export const options = { scenarios: { open: { executor: 'constant-arrival-rate', rate: 500, timeUnit: '1s', duration: '10s', preAllocatedVUs: 50, maxVUs: 200 } } };
          export default async function () { await http.asyncRequest('GET', __ENV.BASE_URL + '/api/v1/timelines/home'); }`,
   );
-  const result = await runLocal({ scenarioPath: scenario, env: { BASE_URL: baseUrl }, outDir: join(dir, 'out'), stdout: () => {}, stderr: () => {} });
+  const result = await runLocal({
+    scenarioPath: scenario,
+    env: { BASE_URL: baseUrl },
+    outDir: join(dir, 'out'),
+    stdout: () => {},
+    stderr: () => {},
+  });
   const s = result.scenarios[0]!;
   const m = result.summary.metrics;
   process.stdout.write(
@@ -75,12 +81,16 @@ async function startServer(): Promise<{ url: string; stop: () => void }> {
   writeFileSync(file, SERVER);
   const args = hasTaskset ? ['taskset', '-c', '1', process.execPath, file] : [process.execPath, file];
   const proc = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((resolve) => proc.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const port = await new Promise<string>((resolve) =>
+    proc.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())),
+  );
   return { url: `http://127.0.0.1:${port}`, stop: () => proc.kill() };
 }
 
 function runChild(kind: string, url: string): Record<string, number> {
-  const args = hasTaskset ? ['taskset', '-c', '0', process.execPath, SELF, '--child', kind, url] : [process.execPath, SELF, '--child', kind, url];
+  const args = hasTaskset
+    ? ['taskset', '-c', '0', process.execPath, SELF, '--child', kind, url]
+    : [process.execPath, SELF, '--child', kind, url];
   const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`bench child ${kind} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
@@ -89,7 +99,12 @@ function runChild(kind: string, url: string): Record<string, number> {
 async function signing(): Promise<void> {
   const { subtle } = globalThis.crypto;
   const keys = await subtle.generateKey(
-    { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+    {
+      name: 'RSASSA-PKCS1-v1_5',
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: 'SHA-256',
+    },
     true,
     ['sign', 'verify'],
   );
@@ -123,10 +138,16 @@ async function signing(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; executor ${hasTaskset ? 'pinned with taskset -c 0, server on core 1' : 'not pinned (no taskset)'}`);
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; executor ${hasTaskset ? 'pinned with taskset -c 0, server on core 1' : 'not pinned (no taskset)'}`,
+  );
   const server = await startServer();
   try {
-    const tputRuns = [runChild('throughput', server.url), runChild('throughput', server.url), runChild('throughput', server.url)];
+    const tputRuns = [
+      runChild('throughput', server.url),
+      runChild('throughput', server.url),
+      runChild('throughput', server.url),
+    ];
     const rate = median(tputRuns.map((r) => r.reqRate!));
     const best = tputRuns.find((r) => r.reqRate === rate)!;
     console.log(
@@ -134,7 +155,7 @@ async function main(): Promise<void> {
         `(median of 3 × 10 s; ${(rate / 2000).toFixed(2)}× the 2,000 requests/s target; p95 latency ${best.p95!.toFixed(2)} ms, ${best.errors} errors)`,
     );
     const arr = runChild('arrival', server.url);
-    const achievedRate = (arr.started! / 10);
+    const achievedRate = arr.started! / 10;
     const countError = Math.abs(arr.started! - 5000) / 5000;
     console.log(
       `arrival-rate accuracy, constant-arrival-rate 500/s for 10 s: ${arr.started} iterations started of 5000 scheduled ` +

@@ -100,7 +100,8 @@ const KNEE_SIDEKIQ: SidekiqUnitConfig[] = [
     ],
   },
 ];
-const KNEE_SIDEKIQ_TEXT = 'sidekiq -c 2 -q ingress  +  sidekiq -c 5 -q default,8 -q push,6 -q mailers,2 -q pull -q scheduler';
+const KNEE_SIDEKIQ_TEXT =
+  'sidekiq -c 2 -q ingress  +  sidekiq -c 5 -q default,8 -q push,6 -q mailers,2 -q pull -q scheduler';
 
 const AS = 'https://www.w3.org/ns/activitystreams';
 const PUBLIC = `${AS}#Public`;
@@ -202,7 +203,9 @@ function worldMain(): void {
 
   const server = http.createServer((req, res) => {
     req.resume();
-    const host = String(req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
+    const host = String(req.headers.host ?? '')
+      .toLowerCase()
+      .replace(/:\d+$/, '');
     const u = new URL(req.url ?? '/', 'http://remote.invalid');
     const send = (status: number, body: string | Buffer = '', type = 'application/activity+json') => {
       res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
@@ -218,10 +221,15 @@ function worldMain(): void {
       const acct = (u.searchParams.get('resource') ?? '').replace(/^acct:/, '');
       const [user, domain] = acct.split('@');
       if (!user || domain !== host) return send(404);
-      const jrd = { subject: `acct:${user}@${host}`, links: [{ rel: 'self', type: 'application/activity+json', href: actorUri({ host, user }) }] };
+      const jrd = {
+        subject: `acct:${user}@${host}`,
+        links: [{ rel: 'self', type: 'application/activity+json', href: actorUri({ host, user }) }],
+      };
       return send(200, JSON.stringify(jrd), 'application/jrd+json');
     }
-    const m = /^\/users\/([A-Za-z0-9_]+)(?:\/(outbox|followers|following|avatar\.jpg|header\.jpg))?$/.exec(u.pathname);
+    const m = /^\/users\/([A-Za-z0-9_]+)(?:\/(outbox|followers|following|avatar\.jpg|header\.jpg))?$/.exec(
+      u.pathname,
+    );
     if (!m) {
       served.other++;
       return send(404);
@@ -234,7 +242,15 @@ function worldMain(): void {
     }
     if (sub) {
       served.collection++;
-      return send(200, JSON.stringify({ '@context': AS, id: `${actorUri(actor)}/${sub}`, type: 'OrderedCollection', totalItems: 42 }));
+      return send(
+        200,
+        JSON.stringify({
+          '@context': AS,
+          id: `${actorUri(actor)}/${sub}`,
+          type: 'OrderedCollection',
+          totalItems: 42,
+        }),
+      );
     }
     served.actor++;
     return send(200, JSON.stringify(actorDocument(actor)));
@@ -296,7 +312,10 @@ function worldMain(): void {
     return { requests, signMs: msBetween(t0, nowNs()) };
   }
 
-  function sendOne(agent: http.Agent, r: { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; error?: string }> {
+  function sendOne(
+    agent: http.Agent,
+    r: { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string },
+  ): Promise<{ status: number; error?: string }> {
     const t = target!;
     return new Promise((resolve) => {
       let settled = false;
@@ -306,18 +325,31 @@ function worldMain(): void {
           resolve(v);
         }
       };
-      const req = http.request({ host: t.hostname, port: t.port, method: r.method, path: r.path, headers: r.headers, agent }, (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => done({ status: res.statusCode ?? 0 }));
-        res.on('error', (e) => done({ status: 0, error: e.message }));
-      });
+      const req = http.request(
+        { host: t.hostname, port: t.port, method: r.method, path: r.path, headers: r.headers, agent },
+        (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => done({ status: res.statusCode ?? 0 }));
+          res.on('error', (e) => done({ status: 0, error: e.message }));
+        },
+      );
       req.on('error', (e) => done({ status: 0, error: e.message }));
-      req.setTimeout(CLIENT_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${CLIENT_TIMEOUT_MS / 1000} s`)));
+      req.setTimeout(CLIENT_TIMEOUT_MS, () =>
+        req.destroy(new Error(`no answer within ${CLIENT_TIMEOUT_MS / 1000} s`)),
+      );
       req.end(r.body);
     });
   }
 
-  const newStats = (): SendStats => ({ sent: 0, byStatus: {}, errors: 0, dropped: 0, startNs: String(nowNs()), lastDoneNs: String(nowNs()), latenciesMs: [] });
+  const newStats = (): SendStats => ({
+    sent: 0,
+    byStatus: {},
+    errors: 0,
+    dropped: 0,
+    startNs: String(nowNs()),
+    lastDoneNs: String(nowNs()),
+    latenciesMs: [],
+  });
   const record = (s: SendStats, t0: bigint, r: { status: number; error?: string }) => {
     const t1 = nowNs();
     s.latenciesMs.push(msBetween(t0, t1));
@@ -353,7 +385,11 @@ function worldMain(): void {
    * steps back to back, whatever the answers take; an arrival finding
    * maxInFlight requests outstanding is dropped and counted.
    */
-  async function steps(requests: Prepared[], plan: { ratePerSec: number; durationSec: number }[], maxInFlight: number): Promise<StepStats[]> {
+  async function steps(
+    requests: Prepared[],
+    plan: { ratePerSec: number; durationSec: number }[],
+    maxInFlight: number,
+  ): Promise<StepStats[]> {
     const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
     const schedule: { dueNs: bigint; step: number }[] = [];
     const t0 = nowNs() + 20_000_000n;
@@ -361,11 +397,18 @@ function worldMain(): void {
     const out: StepStats[] = [];
     plan.forEach((p, k) => {
       const n = Math.round(p.ratePerSec * p.durationSec);
-      for (let j = 0; j < n; j++) schedule.push({ dueNs: t0 + offsetNs + BigInt(Math.round((j / p.ratePerSec) * 1e9)), step: k });
-      out.push({ ...newStats(), startNs: String(t0 + offsetNs), endNs: String(t0 + offsetNs + BigInt(Math.round(p.durationSec * 1e9))), ratePerSec: p.ratePerSec });
+      for (let j = 0; j < n; j++)
+        schedule.push({ dueNs: t0 + offsetNs + BigInt(Math.round((j / p.ratePerSec) * 1e9)), step: k });
+      out.push({
+        ...newStats(),
+        startNs: String(t0 + offsetNs),
+        endNs: String(t0 + offsetNs + BigInt(Math.round(p.durationSec * 1e9))),
+        ratePerSec: p.ratePerSec,
+      });
       offsetNs += BigInt(Math.round(p.durationSec * 1e9));
     });
-    if (schedule.length > requests.length) throw new Error(`steps need ${schedule.length} requests, ${requests.length} prepared`);
+    if (schedule.length > requests.length)
+      throw new Error(`steps need ${schedule.length} requests, ${requests.length} prepared`);
     let i = 0;
     let inFlight = 0;
     const pending = new Set<Promise<void>>();
@@ -426,12 +469,24 @@ function worldMain(): void {
         const made = await Promise.all(Array.from({ length: 8 }, () => newRsaKeyPair()));
         keys.push(...made);
         const noise = (width: number, height: number) =>
-          sharp({ create: { width, height, channels: 3, background: { r: 128, g: 128, b: 128 }, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+          sharp({
+            create: {
+              width,
+              height,
+              channels: 3,
+              background: { r: 128, g: 128, b: 128 },
+              noise: { type: 'gaussian', mean: 128, sigma: 40 },
+            },
+          })
             .jpeg({ quality: 80 })
             .toBuffer();
         [avatar, header] = await Promise.all([noise(400, 400), noise(1500, 500)]);
         await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        return { port: (server.address() as { port: number }).port, avatarBytes: avatar.length, headerBytes: header.length };
+        return {
+          port: (server.address() as { port: number }).port,
+          avatarBytes: avatar.length,
+          headerBytes: header.length,
+        };
       }
       case 'target':
         target = new URL(cmd.url);
@@ -503,7 +558,10 @@ class RemoteWorld {
 }
 
 const out = (line = '') => console.log(line);
-const f = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
+const f = (x: number, digits = 0) =>
+  Number.isFinite(x)
+    ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : 'n/a';
 const statusText = (s: SendStats) =>
   Object.entries(s.byStatus)
     .map(([k, v]) => `${v}×${k}`)
@@ -518,7 +576,12 @@ const summary: SummaryRow[] = [];
 
 /** Reachability of PostgreSQL and Redis before anything else (exit 2 when not). */
 async function preflight(): Promise<string | undefined> {
-  const r = new Redis(`${REDIS_URL}/0`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3_000 });
+  const r = new Redis(`${REDIS_URL}/0`, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 3_000,
+  });
   let cause = '';
   r.on('error', (e: Error) => (cause ||= e.message));
   try {
@@ -556,12 +619,19 @@ async function dropDatabase(name: string): Promise<void> {
 
 /** Measurement queries go through their own connections, not the testbed's DB_POOL. */
 async function countStatuses(db: pg.Pool, accountIds: string[]): Promise<number> {
-  const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM statuses WHERE account_id = ANY($1::bigint[])', [accountIds]);
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM statuses WHERE account_id = ANY($1::bigint[])',
+    [accountIds],
+  );
   return Number(rows[0]!.n);
 }
 
 /** Poll until `count` reaches `target` (every 20 ms, bounded): the hrtime it was first seen there, or undefined. */
-async function waitForCount(count: () => Promise<number>, target: number, deadlineMs: number): Promise<{ atNs?: bigint; last: number }> {
+async function waitForCount(
+  count: () => Promise<number>,
+  target: number,
+  deadlineMs: number,
+): Promise<{ atNs?: bigint; last: number }> {
   const deadline = nowNs() + BigInt(deadlineMs) * 1_000_000n;
   let last = 0;
   for (let i = 0; i < deadlineMs / 20 + 1 && nowNs() < deadline; i++) {
@@ -582,22 +652,32 @@ async function waitIdle(stats: SidekiqStats, deadlineMs: number): Promise<number
   let lastProcessed = -1;
   let stableSince = nowNs();
   for (let i = 0; i < deadlineMs / 50 + 1 && msBetween(t0, nowNs()) < deadlineMs; i++) {
-    const [enqueued, retries, processed] = await Promise.all([stats.enqueued(), stats.retrySize(), stats.processed()]);
+    const [enqueued, retries, processed] = await Promise.all([
+      stats.enqueued(),
+      stats.retrySize(),
+      stats.processed(),
+    ]);
     if (processed !== lastProcessed) {
       lastProcessed = processed;
       stableSince = nowNs();
     }
-    if (enqueued === 0 && retries === 0 && msBetween(stableSince, nowNs()) >= 300) return msBetween(t0, nowNs());
+    if (enqueued === 0 && retries === 0 && msBetween(stableSince, nowNs()) >= 300)
+      return msBetween(t0, nowNs());
     await sleep(50);
   }
   return undefined;
 }
 
-async function startBenchTestbed(base: Omit<TestbedConfig, 'sidekiq' | 'port'>, sidekiq: SidekiqUnitConfig[], port: number): Promise<RunningTestbed> {
+async function startBenchTestbed(
+  base: Omit<TestbedConfig, 'sidekiq' | 'port'>,
+  sidekiq: SidekiqUnitConfig[],
+  port: number,
+): Promise<RunningTestbed> {
   try {
     return await startTestbed({ ...base, sidekiq, port });
   } catch (e) {
-    if (port !== 0 && (e as { code?: string }).code === 'EADDRINUSE') return startTestbed({ ...base, sidekiq, port: 0 });
+    if (port !== 0 && (e as { code?: string }).code === 'EADDRINUSE')
+      return startTestbed({ ...base, sidekiq, port: 0 });
     throw e;
   }
 }
@@ -642,7 +722,10 @@ async function seedLocal(tb: Testbed): Promise<Seeded> {
      RETURNING id, account_id`,
     [ids, STATUSES_PER_ACCOUNT, tb.baseUrl],
   );
-  await tb.db.query('UPDATE accounts SET statuses_count = $2 WHERE id = ANY($1::bigint[])', [ids, STATUSES_PER_ACCOUNT]);
+  await tb.db.query('UPDATE accounts SET statuses_count = $2 WHERE id = ANY($1::bigint[])', [
+    ids,
+    STATUSES_PER_ACCOUNT,
+  ]);
   const byAuthor = new Map<string, string[]>();
   for (const r of rows) byAuthor.set(r.account_id, [...(byAuthor.get(r.account_id) ?? []), r.id]);
   let feedEntries = 0;
@@ -681,10 +764,27 @@ interface EndToEnd {
  * time from the first POST until `count` statuses of those actors exist
  * beyond `baseline`.
  */
-async function endToEnd(world: RemoteWorld, measureDb: pg.Pool, actors: ActorRef[], actorIds: string[], count: number, tag: string): Promise<EndToEnd> {
-  const prep = await world.call<{ count: number; signMs: number }>({ op: 'prepare', batch: tag, actors, count, tag });
+async function endToEnd(
+  world: RemoteWorld,
+  measureDb: pg.Pool,
+  actors: ActorRef[],
+  actorIds: string[],
+  count: number,
+  tag: string,
+): Promise<EndToEnd> {
+  const prep = await world.call<{ count: number; signMs: number }>({
+    op: 'prepare',
+    batch: tag,
+    actors,
+    count,
+    tag,
+  });
   const baseline = await countStatuses(measureDb, actorIds);
-  const waiting = waitForCount(() => countStatuses(measureDb, actorIds), baseline + count, PROCESS_DEADLINE_MS);
+  const waiting = waitForCount(
+    () => countStatuses(measureDb, actorIds),
+    baseline + count,
+    PROCESS_DEADLINE_MS,
+  );
   const sent = await world.call<SendStats>({ op: 'closed', batch: tag, concurrency: INBOX_CONCURRENCY });
   const quietNs = nowNs();
   const storedWhenQuiet = (await countStatuses(measureDb, actorIds)) - baseline;
@@ -712,7 +812,9 @@ async function endToEnd(world: RemoteWorld, measureDb: pg.Pool, actors: ActorRef
 }
 
 async function remoteAccountIds(tb: Testbed, actors: ActorRef[]): Promise<string[]> {
-  const { rows } = await tb.db.query<{ id: string }>('SELECT id FROM accounts WHERE uri = ANY($1::text[])', [actors.map(actorUri)]);
+  const { rows } = await tb.db.query<{ id: string }>('SELECT id FROM accounts WHERE uri = ANY($1::text[])', [
+    actors.map(actorUri),
+  ]);
   return rows.map((r) => r.id);
 }
 
@@ -725,8 +827,13 @@ async function main(): Promise<number> {
     console.error(`bench:testbed: ${problem}`);
     return 2;
   }
-  const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-  out(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${load()} (other processes on this machine perturb the figures)`);
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
+  out(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${load()} (other processes on this machine perturb the figures)`,
+  );
 
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
@@ -748,7 +855,9 @@ async function main(): Promise<number> {
   try {
     const world = new RemoteWorld();
     cleanups.push(() => world.stop());
-    const started = await world.call<{ port: number; avatarBytes: number; headerBytes: number }>({ op: 'start' });
+    const started = await world.call<{ port: number; avatarBytes: number; headerBytes: number }>({
+      op: 'start',
+    });
 
     const redisDb = await claimRedisDb();
     cleanups.push(() => redisDb.release());
@@ -783,7 +892,9 @@ async function main(): Promise<number> {
       `testbed A: ${running.url}, database ${dbName}, Redis DB ${redisDb.index}, web threads ${base.webThreads}, DB_POOL ${base.dbPool}, rate limits off, ` +
         `sidekiq -c ${DEFAULT_SIDEKIQ[0]!.threads} ${MASTODON_QUEUES}`,
     );
-    out(`remote world (worker thread): *.remote.test on 127.0.0.1:${started.port}, 8 shared RSA-2048 keys, avatar ${f(started.avatarBytes / 1024)} KB, header ${f(started.headerBytes / 1024)} KB JPEG`);
+    out(
+      `remote world (worker thread): *.remote.test on 127.0.0.1:${started.port}, 8 shared RSA-2048 keys, avatar ${f(started.avatarBytes / 1024)} KB, header ${f(started.headerBytes / 1024)} KB JPEG`,
+    );
 
     // ------------------------------------------------------------ seeding
     let t = nowNs();
@@ -795,19 +906,30 @@ async function main(): Promise<number> {
 
     // ------------------------------------------------------------ part 1: warm
     out();
-    out('== 1. Inbound activities, end to end (shared inbox → ActivityPub::ProcessingWorker → statuses row) ==');
-    const warm: ActorRef[] = Array.from({ length: WARM_ACTORS }, (_, i) => ({ host: `w${(i % WARM_HOSTS) + 1}.remote.test`, user: `warm${i + 1}` }));
+    out(
+      '== 1. Inbound activities, end to end (shared inbox → ActivityPub::ProcessingWorker → statuses row) ==',
+    );
+    const warm: ActorRef[] = Array.from({ length: WARM_ACTORS }, (_, i) => ({
+      host: `w${(i % WARM_HOSTS) + 1}.remote.test`,
+      user: `warm${i + 1}`,
+    }));
     t = nowNs();
     await world.call({ op: 'prepare', batch: 'warmup', actors: warm, count: warm.length, tag: 'warmup' });
     const warmup = await world.call<SendStats>({ op: 'closed', batch: 'warmup', concurrency: warm.length });
     await world.call({ op: 'drop', batch: 'warmup' });
     const warmIds = await remoteAccountIds(tb, warm);
     if ((warmup.byStatus['202'] ?? 0) !== warm.length || warmIds.length !== warm.length) {
-      throw new Error(`warm-up failed: ${statusText(warmup)}; ${warmIds.length}/${warm.length} remote accounts stored`);
+      throw new Error(
+        `warm-up failed: ${statusText(warmup)}; ${warmIds.length}/${warm.length} remote accounts stored`,
+      );
     }
     const followPairs: [string, string][] = [];
     warmIds.forEach((id, i) => {
-      for (let k = 0; k < LOCAL_FOLLOWERS_PER_REMOTE; k++) followPairs.push([seeded.locals[(i * LOCAL_FOLLOWERS_PER_REMOTE + k) % seeded.locals.length]!.accountId, id]);
+      for (let k = 0; k < LOCAL_FOLLOWERS_PER_REMOTE; k++)
+        followPairs.push([
+          seeded.locals[(i * LOCAL_FOLLOWERS_PER_REMOTE + k) % seeded.locals.length]!.accountId,
+          id,
+        ]);
     });
     await followMany(tb, followPairs);
     await waitIdle(stats, IDLE_DEADLINE_MS);
@@ -823,37 +945,78 @@ async function main(): Promise<number> {
     const allQueuesMs = drainMs === undefined ? Number.NaN : w.elapsedMs + drainMs;
     const jobsRun = (await stats.processed()) - processedBefore;
     const jobsFailed = (await stats.failed()) - failedBefore;
-    out(`${f(WARM_ACTIVITIES)} signed Create(Note) activities from ${warm.length} warm actors, ${INBOX_CONCURRENCY} concurrent POSTs (pre-signed in ${f(w.signMs)} ms, outside the window): ${statusText(w.sent)}`);
-    out(`  accepted at the inbox: ${f(w.acceptedPerSec)} activities/s (202s per second, first POST → last 202)`);
+    out(
+      `${f(WARM_ACTIVITIES)} signed Create(Note) activities from ${warm.length} warm actors, ${INBOX_CONCURRENCY} concurrent POSTs (pre-signed in ${f(w.signMs)} ms, outside the window): ${statusText(w.sent)}`,
+    );
+    out(
+      `  accepted at the inbox: ${f(w.acceptedPerSec)} activities/s (202s per second, first POST → last 202)`,
+    );
     out(
       `  processed end to end: ${f(w.processedPerSec)} activities/s (${f(w.processed)} statuses stored ${f(w.elapsedMs)} ms after the first POST` +
         `${w.processed < WARM_ACTIVITIES ? `; ONLY ${w.processed} of ${WARM_ACTIVITIES} within ${PROCESS_DEADLINE_MS / 1000} s` : ''})`,
     );
-    out(`  processed / accepted: ${f(w.processedPerSec / w.acceptedPerSec, 2)} (below 1: the ingress queue absorbs the difference)`);
-    out(`  once the last POST was answered (${f(w.storedWhenQuiet)} stored by then), the backlog drained at ${f(w.drainPerSec)} activities/s: the pool without the inbox competing for the same event loop`);
+    out(
+      `  processed / accepted: ${f(w.processedPerSec / w.acceptedPerSec, 2)} (below 1: the ingress queue absorbs the difference)`,
+    );
+    out(
+      `  once the last POST was answered (${f(w.storedWhenQuiet)} stored by then), the backlog drained at ${f(w.drainPerSec)} activities/s: the pool without the inbox competing for the same event loop`,
+    );
     out(
       `  all queues empty (fan-out included) after ${f(allQueuesMs)} ms: ${f(jobsRun)} jobs, ${jobsFailed} failed, ` +
         `${f(jobsRun / (allQueuesMs / 1000))} jobs/s`,
     );
     out(`  inbox response time: p50 ${f(w.p50, 1)} ms, p95 ${f(w.p95, 1)} ms, p99 ${f(w.p99, 1)} ms`);
-    out(`  no numeric target was set for this figure; a busy relay brings ~${BUSY_RELAY_POSTS_PER_SEC} posts/s: ${f(w.processedPerSec / BUSY_RELAY_POSTS_PER_SEC)}× that`);
+    out(
+      `  no numeric target was set for this figure; a busy relay brings ~${BUSY_RELAY_POSTS_PER_SEC} posts/s: ${f(w.processedPerSec / BUSY_RELAY_POSTS_PER_SEC)}× that`,
+    );
     summary.push(
-      { what: 'inbound, warm actors: accepted at the inbox', figure: `${f(w.acceptedPerSec)} /s`, target: '' },
-      { what: 'inbound, warm actors: processed end to end', figure: `${f(w.processedPerSec)} /s`, target: `${f(w.processedPerSec / BUSY_RELAY_POSTS_PER_SEC)}× a busy relay (3/s)` },
-      { what: 'inbound, warm: backlog drain, inbox quiet', figure: `${f(w.drainPerSec)} /s`, target: `${f(w.drainPerSec / w.processedPerSec, 2)}× end to end` },
-      { what: 'inbox response time, warm (p50 / p95)', figure: `${f(w.p50, 1)} / ${f(w.p95, 1)} ms`, target: '' },
+      {
+        what: 'inbound, warm actors: accepted at the inbox',
+        figure: `${f(w.acceptedPerSec)} /s`,
+        target: '',
+      },
+      {
+        what: 'inbound, warm actors: processed end to end',
+        figure: `${f(w.processedPerSec)} /s`,
+        target: `${f(w.processedPerSec / BUSY_RELAY_POSTS_PER_SEC)}× a busy relay (3/s)`,
+      },
+      {
+        what: 'inbound, warm: backlog drain, inbox quiet',
+        figure: `${f(w.drainPerSec)} /s`,
+        target: `${f(w.drainPerSec / w.processedPerSec, 2)}× end to end`,
+      },
+      {
+        what: 'inbox response time, warm (p50 / p95)',
+        figure: `${f(w.p50, 1)} / ${f(w.p95, 1)} ms`,
+        target: '',
+      },
     );
 
     // ------------------------------------------------------------ part 1: cold
-    const cold: ActorRef[] = Array.from({ length: COLD_ACTIVITIES }, (_, i) => ({ host: `c${(i % 10) + 1}.remote.test`, user: `cold${i + 1}` }));
+    const cold: ActorRef[] = Array.from({ length: COLD_ACTIVITIES }, (_, i) => ({
+      host: `c${(i % 10) + 1}.remote.test`,
+      user: `cold${i + 1}`,
+    }));
     const servedBefore = await world.call<Record<string, number>>({ op: 'remoteStats' });
-    const coldPrep = await world.call<{ count: number; signMs: number }>({ op: 'prepare', batch: 'cold', actors: cold, count: cold.length, tag: 'cold' });
-    const coldSent = await world.call<SendStats>({ op: 'closed', batch: 'cold', concurrency: INBOX_CONCURRENCY });
+    const coldPrep = await world.call<{ count: number; signMs: number }>({
+      op: 'prepare',
+      batch: 'cold',
+      actors: cold,
+      count: cold.length,
+      tag: 'cold',
+    });
+    const coldSent = await world.call<SendStats>({
+      op: 'closed',
+      batch: 'cold',
+      concurrency: INBOX_CONCURRENCY,
+    });
     await world.call({ op: 'drop', batch: 'cold' });
     const servedAfter = await world.call<Record<string, number>>({ op: 'remoteStats' });
     const coldStored = (await remoteAccountIds(tb, cold)).length;
     const coldLat = sortedCopy(coldSent.latenciesMs);
-    const coldPerSec = (coldSent.byStatus['202'] ?? 0) / (msBetween(BigInt(coldSent.startNs), BigInt(coldSent.lastDoneNs)) / 1000);
+    const coldPerSec =
+      (coldSent.byStatus['202'] ?? 0) /
+      (msBetween(BigInt(coldSent.startNs), BigInt(coldSent.lastDoneNs)) / 1000);
     const coldP50 = percentile(coldLat, 50);
     const coldP95 = percentile(coldLat, 95);
     const perCold = (k: string) => ((servedAfter[k] ?? 0) - (servedBefore[k] ?? 0)) / COLD_ACTIVITIES;
@@ -868,24 +1031,39 @@ async function main(): Promise<number> {
     out(
       `  cold/warm cost: ${f(w.acceptedPerSec / coldPerSec, 1)}× fewer requests/s at the same concurrency, ${f(coldP50 / w.p50, 1)}× the p50, ${f(coldP95 / w.p95, 1)}× the p95`,
     );
-    summary.push(
-      { what: 'inbound, cold actors (new actor each)', figure: `${f(coldPerSec)} req/s, p95 ${f(coldP95, 1)} ms`, target: `cold/warm: ${f(w.acceptedPerSec / coldPerSec, 1)}× per request` },
-    );
+    summary.push({
+      what: 'inbound, cold actors (new actor each)',
+      figure: `${f(coldPerSec)} req/s, p95 ${f(coldP95, 1)} ms`,
+      target: `cold/warm: ${f(w.acceptedPerSec / coldPerSec, 1)}× per request`,
+    });
     await waitIdle(stats, IDLE_DEADLINE_MS);
 
     // ------------------------------------------------------------ part 2
     out();
-    out(`== 2. Home timeline reads (GET /api/v1/timelines/home, 20 statuses, one token per reader, closed loop, ${READER_LEVEL_MS / 1000} s per level) ==`);
-    const probe = await fetch(`${running.url}/api/v1/timelines/home`, { headers: { Authorization: `Bearer ${seeded.locals[0]!.token}` } });
+    out(
+      `== 2. Home timeline reads (GET /api/v1/timelines/home, 20 statuses, one token per reader, closed loop, ${READER_LEVEL_MS / 1000} s per level) ==`,
+    );
+    const probe = await fetch(`${running.url}/api/v1/timelines/home`, {
+      headers: { Authorization: `Bearer ${seeded.locals[0]!.token}` },
+    });
     const probeBody = (await probe.json()) as unknown[];
     if (probe.status !== 200 || !Array.isArray(probeBody) || probeBody.length !== 20) {
-      throw new Error(`home timeline probe answered ${probe.status} with ${Array.isArray(probeBody) ? probeBody.length : 'no'} statuses (expected 200 with 20)`);
+      throw new Error(
+        `home timeline probe answered ${probe.status} with ${Array.isArray(probeBody) ? probeBody.length : 'no'} statuses (expected 200 with 20)`,
+      );
     }
-    out(`probe: 200 with ${probeBody.length} statuses. concurrency → reads/s, p50 / p95 / p99 ms (p95 / ${READ_P95_TARGET_MS} ms)`);
+    out(
+      `probe: 200 with ${probeBody.length} statuses. concurrency → reads/s, p50 / p95 / p99 ms (p95 / ${READ_P95_TARGET_MS} ms)`,
+    );
     let best: { c: number; rps: number; p95: number } | undefined;
     for (const c of READER_LEVELS) {
       const tokens = seeded.locals.slice(0, c).map((l) => l.token);
-      const r = await world.call<SendStats>({ op: 'readers', path: '/api/v1/timelines/home', tokens, durationMs: READER_LEVEL_MS });
+      const r = await world.call<SendStats>({
+        op: 'readers',
+        path: '/api/v1/timelines/home',
+        tokens,
+        durationMs: READER_LEVEL_MS,
+      });
       const lat = sortedCopy(r.latenciesMs);
       const rps = (r.byStatus['200'] ?? 0) / (msBetween(BigInt(r.startNs), BigInt(r.lastDoneNs)) / 1000);
       const [p50, p95, p99] = [percentile(lat, 50), percentile(lat, 95), percentile(lat, 99)];
@@ -897,12 +1075,16 @@ async function main(): Promise<number> {
       if (ok && p95 < READ_P95_TARGET_MS && (!best || rps > best.rps)) best = { c, rps, p95 };
     }
     if (best) {
-      out(`  highest throughput with p95 < ${READ_P95_TARGET_MS} ms: ${f(best.rps)} reads/s at ${best.c} readers (p95 ${f(best.p95, 1)} ms = ${f(best.p95 / READ_P95_TARGET_MS, 2)}× the limit)`);
+      out(
+        `  highest throughput with p95 < ${READ_P95_TARGET_MS} ms: ${f(best.rps)} reads/s at ${best.c} readers (p95 ${f(best.p95, 1)} ms = ${f(best.p95 / READ_P95_TARGET_MS, 2)}× the limit)`,
+      );
     } else out(`  no level kept p95 under ${READ_P95_TARGET_MS} ms`);
     summary.push({
       what: `home timeline reads at p95 < ${READ_P95_TARGET_MS} ms`,
       figure: best ? `${f(best.rps)} reads/s (${best.c} readers)` : 'none',
-      target: best ? `p95 ${f(best.p95, 1)} ms = ${f(best.p95 / READ_P95_TARGET_MS, 2)}× the limit` : `p95 < ${READ_P95_TARGET_MS} ms missed`,
+      target: best
+        ? `p95 ${f(best.p95, 1)} ms = ${f(best.p95 / READ_P95_TARGET_MS, 2)}× the limit`
+        : `p95 < ${READ_P95_TARGET_MS} ms missed`,
     });
 
     // ------------------------------------------------------------ part 3
@@ -917,7 +1099,9 @@ async function main(): Promise<number> {
     const sampler = new SidekiqStats(samplerRedis);
     cleanups.push(async () => samplerRedis.disconnect());
     await world.call({ op: 'target', url: running.url });
-    out(`testbed B (same database and Redis DB, warm actors kept): ${running.url}, web threads ${base.webThreads}, DB_POOL ${base.dbPool}, ${KNEE_SIDEKIQ_TEXT}`);
+    out(
+      `testbed B (same database and Redis DB, warm actors kept): ${running.url}, web threads ${base.webThreads}, DB_POOL ${base.dbPool}, ${KNEE_SIDEKIQ_TEXT}`,
+    );
 
     const cal = await endToEnd(world, measureDb, warm, warmIds, KNEE_CALIBRATION_ACTIVITIES, 'cal');
     await waitIdle(stats, IDLE_DEADLINE_MS);
@@ -931,16 +1115,33 @@ async function main(): Promise<number> {
     const drainRate = Number.isFinite(cal.drainPerSec) ? cal.drainPerSec : cal.processedPerSec;
     let lo = KNEE_PROBE_RANGE[0] * drainRate;
     let hi = KNEE_PROBE_RANGE[1] * drainRate;
-    out(`sustainable open-loop rate, bisected between ${f(lo)} and ${f(hi)}/s (${KNEE_PROBES} probes × ${KNEE_PROBE_SEC} s; overloaded = ingress latency > ${HEALTHY_QUEUE_LATENCY_SEC * 1000} ms at the probe's end):`);
+    out(
+      `sustainable open-loop rate, bisected between ${f(lo)} and ${f(hi)}/s (${KNEE_PROBES} probes × ${KNEE_PROBE_SEC} s; overloaded = ingress latency > ${HEALTHY_QUEUE_LATENCY_SEC * 1000} ms at the probe's end):`,
+    );
     for (let k = 0; k < KNEE_PROBES; k++) {
       const rate = (lo + hi) / 2;
       const tag = `probe${k}`;
-      await world.call({ op: 'prepare', batch: tag, actors: warm, count: Math.round(rate * KNEE_PROBE_SEC), tag });
+      await world.call({
+        op: 'prepare',
+        batch: tag,
+        actors: warm,
+        count: Math.round(rate * KNEE_PROBE_SEC),
+        tag,
+      });
       await waitIdle(stats, IDLE_DEADLINE_MS);
       const before = await countStatuses(measureDb, warmIds);
       const t0 = nowNs();
-      const [st] = await world.call<StepStats[]>({ op: 'steps', batch: tag, steps: [{ ratePerSec: rate, durationSec: KNEE_PROBE_SEC }], maxInFlight: OPEN_LOOP_MAX_IN_FLIGHT });
-      const [latencySec, backlog, after] = await Promise.all([sampler.queueLatencySec('ingress'), sampler.queueSize('ingress'), countStatuses(measureDb, warmIds)]);
+      const [st] = await world.call<StepStats[]>({
+        op: 'steps',
+        batch: tag,
+        steps: [{ ratePerSec: rate, durationSec: KNEE_PROBE_SEC }],
+        maxInFlight: OPEN_LOOP_MAX_IN_FLIGHT,
+      });
+      const [latencySec, backlog, after] = await Promise.all([
+        sampler.queueLatencySec('ingress'),
+        sampler.queueSize('ingress'),
+        countStatuses(measureDb, warmIds),
+      ]);
       await world.call({ op: 'drop', batch: tag });
       const overloaded = latencySec > HEALTHY_QUEUE_LATENCY_SEC;
       out(
@@ -955,15 +1156,32 @@ async function main(): Promise<number> {
     const vsPart1 = capacity / w.processedPerSec;
     out(
       `  capacity of this pool: ${f(capacity)} activities/s sustained, ${f(vsPart1, 2)}× part 1's end-to-end figure with -c 10` +
-        (vsPart1 > 0.8 ? ` (threads beyond these buy little: the testbed's jobs and inbox share one event loop, so its CPU, not Sidekiq's threads, bounds ingress)` : '') +
+        (vsPart1 > 0.8
+          ? ` (threads beyond these buy little: the testbed's jobs and inbox share one event loop, so its CPU, not Sidekiq's threads, bounds ingress)`
+          : '') +
         `; the steps are percentages of it`,
     );
 
-    const plan = KNEE_STEPS_PCT.map((pct) => ({ pct, ratePerSec: (pct / 100) * capacity, durationSec: KNEE_STEP_SEC }));
+    const plan = KNEE_STEPS_PCT.map((pct) => ({
+      pct,
+      ratePerSec: (pct / 100) * capacity,
+      durationSec: KNEE_STEP_SEC,
+    }));
     const needed = plan.reduce((a, p) => a + Math.round(p.ratePerSec * p.durationSec), 0);
-    if (needed > KNEE_MAX_REQUESTS) throw new Error(`the steps would need ${needed} requests (> ${KNEE_MAX_REQUESTS}): the pool is too fast for this bench's bounds`);
-    const kneePrep = await world.call<{ count: number; signMs: number }>({ op: 'prepare', batch: 'knee', actors: warm, count: needed, tag: 'knee' });
-    out(`${f(needed)} activities pre-signed in ${f(kneePrep.signMs)} ms; ${KNEE_STEPS_PCT.length} steps × ${KNEE_STEP_SEC} s, constant arrival rate, at most ${OPEN_LOOP_MAX_IN_FLIGHT} in flight`);
+    if (needed > KNEE_MAX_REQUESTS)
+      throw new Error(
+        `the steps would need ${needed} requests (> ${KNEE_MAX_REQUESTS}): the pool is too fast for this bench's bounds`,
+      );
+    const kneePrep = await world.call<{ count: number; signMs: number }>({
+      op: 'prepare',
+      batch: 'knee',
+      actors: warm,
+      count: needed,
+      tag: 'knee',
+    });
+    out(
+      `${f(needed)} activities pre-signed in ${f(kneePrep.signMs)} ms; ${KNEE_STEPS_PCT.length} steps × ${KNEE_STEP_SEC} s, constant arrival rate, at most ${OPEN_LOOP_MAX_IN_FLIGHT} in flight`,
+    );
 
     interface Sample {
       tNs: bigint;
@@ -976,9 +1194,16 @@ async function main(): Promise<number> {
     const baselineStored = await countStatuses(measureDb, warmIds);
     const samplerLoop = (async () => {
       const t0 = nowNs();
-      const maxSamples = Math.ceil((KNEE_STEPS_PCT.length * KNEE_STEP_SEC * 1000 + IDLE_DEADLINE_MS + PROCESS_DEADLINE_MS) / KNEE_SAMPLE_MS);
+      const maxSamples = Math.ceil(
+        (KNEE_STEPS_PCT.length * KNEE_STEP_SEC * 1000 + IDLE_DEADLINE_MS + PROCESS_DEADLINE_MS) /
+          KNEE_SAMPLE_MS,
+      );
       for (let k = 0; sampling && k < maxSamples; k++) {
-        const [latencySec, backlog, stored] = await Promise.all([sampler.queueLatencySec('ingress'), sampler.queueSize('ingress'), countStatuses(measureDb, warmIds)]);
+        const [latencySec, backlog, stored] = await Promise.all([
+          sampler.queueLatencySec('ingress'),
+          sampler.queueSize('ingress'),
+          countStatuses(measureDb, warmIds),
+        ]);
         samples.push({ tNs: nowNs(), latencySec, backlog, stored: stored - baselineStored });
         const nextMs = (k + 1) * KNEE_SAMPLE_MS - msBetween(t0, nowNs());
         if (nextMs > 0) await sleep(nextMs);
@@ -992,12 +1217,18 @@ async function main(): Promise<number> {
     });
     await world.call({ op: 'drop', batch: 'knee' });
     const loadEnd = BigInt(stepStats[stepStats.length - 1]!.endNs);
-    const kneeDrained = await waitForCount(() => sampler.queueSize('ingress').then((n) => (n === 0 ? 1 : 0)), 1, IDLE_DEADLINE_MS);
+    const kneeDrained = await waitForCount(
+      () => sampler.queueSize('ingress').then((n) => (n === 0 ? 1 : 0)),
+      1,
+      IDLE_DEADLINE_MS,
+    );
     sampling = false;
     await samplerLoop;
     const drainAfterMs = kneeDrained.atNs ? msBetween(loadEnd, kneeDrained.atNs) : Number.NaN;
 
-    out('  offered  (% cap) | sent/s  dropped  inbox p95 | processed/s | ingress latency max / final | backlog max / final | backlog ↑ in step');
+    out(
+      '  offered  (% cap) | sent/s  dropped  inbox p95 | processed/s | ingress latency max / final | backlog max / final | backlog ↑ in step',
+    );
     interface StepRow {
       pct: number;
       offered: number;
@@ -1018,7 +1249,10 @@ async function main(): Promise<number> {
       const before = samples.filter((x) => x.tNs < start).pop();
       const first = before ?? inStep[0];
       const last = inStep[inStep.length - 1];
-      const processed = first && last && last !== first ? (last.stored - first.stored) / (msBetween(first.tNs, last.tNs) / 1000) : Number.NaN;
+      const processed =
+        first && last && last !== first
+          ? (last.stored - first.stored) / (msBetween(first.tNs, last.tNs) / 1000)
+          : Number.NaN;
       const backlogs = inStep.map((x) => x.backlog);
       let rises = 0;
       let falls = 0;
@@ -1073,7 +1307,14 @@ async function main(): Promise<number> {
       }
       const tolerance = Math.max(2, 0.1 * r.offered * (KNEE_SAMPLE_MS / 1000));
       const ends = b.length > 1 && b[b.length - 1]! > b[0]!;
-      return { r, falls, maxDip, tolerance, strict: falls === 0 && ends, tolerant: maxDip <= tolerance && ends };
+      return {
+        r,
+        falls,
+        maxDip,
+        tolerance,
+        strict: falls === 0 && ends,
+        tolerant: maxDip <= tolerance && ends,
+      };
     });
     const strictly = overDetail.length > 0 && overDetail.every((d) => d.strict);
     const tolerably = overDetail.length > 0 && overDetail.every((d) => d.tolerant);
@@ -1103,13 +1344,29 @@ async function main(): Promise<number> {
       peak === last
         ? `  processing rate highest in the last step: ${f(last.processed)}/s at ${last.pct} % offered (${f(last.processed / capacity, 2)}× the sustained rate), still short of the arrivals`
         : `  peak processing rate ${f(peak.processed)}/s at ${peak.pct} % offered; at ${last.pct} % it is ${f(last.processed)}/s (${f(last.processed / peak.processed, 2)}× the peak)` +
-            (last.processed < 0.9 * peak.processed ? ': throughput falls under overload, because the inbox and the Sidekiq threads share one event loop (one core) in the testbed' : ''),
+            (last.processed < 0.9 * peak.processed
+              ? ': throughput falls under overload, because the inbox and the Sidekiq threads share one event loop (one core) in the testbed'
+              : ''),
     );
-    out(`  verdict: ${flat && grows ? 'latency stays flat below capacity and grows without bound above it' : 'the expected knee shape was NOT (fully) seen: see the criteria above'}`);
+    out(
+      `  verdict: ${flat && grows ? 'latency stays flat below capacity and grows without bound above it' : 'the expected knee shape was NOT (fully) seen: see the criteria above'}`,
+    );
     summary.push(
-      { what: `sustained inbound rate, ${KNEE_SIDEKIQ_TEXT.split('  +')[0]}`, figure: `${f(capacity)} /s`, target: `${f(capacity / w.processedPerSec, 2)}× the -c 10 pool's e2e` },
-      { what: 'knee: peak processing rate in the steps', figure: `${f(peak.processed)} /s at ${peak.pct} %`, target: `150 %: ${f(last.processed)} /s (${f(last.processed / peak.processed, 2)}×)` },
-      { what: 'knee: max ingress latency ≤ 70 % of capacity', figure: `${f(maxBelow, 3)} s`, target: `< 0.25 s: ${f(maxBelow / HEALTHY_QUEUE_LATENCY_SEC, 2)}× → ${flat ? 'flat' : 'not flat'}` },
+      {
+        what: `sustained inbound rate, ${KNEE_SIDEKIQ_TEXT.split('  +')[0]}`,
+        figure: `${f(capacity)} /s`,
+        target: `${f(capacity / w.processedPerSec, 2)}× the -c 10 pool's e2e`,
+      },
+      {
+        what: 'knee: peak processing rate in the steps',
+        figure: `${f(peak.processed)} /s at ${peak.pct} %`,
+        target: `150 %: ${f(last.processed)} /s (${f(last.processed / peak.processed, 2)}×)`,
+      },
+      {
+        what: 'knee: max ingress latency ≤ 70 % of capacity',
+        figure: `${f(maxBelow, 3)} s`,
+        target: `< 0.25 s: ${f(maxBelow / HEALTHY_QUEUE_LATENCY_SEC, 2)}× → ${flat ? 'flat' : 'not flat'}`,
+      },
       {
         what: 'knee: final latency 150 % vs 50 %',
         figure: `${f(growth, 1)}×`,
@@ -1125,7 +1382,9 @@ async function main(): Promise<number> {
     out(`${'what'.padEnd(w1)} | ${'figure'.padEnd(w2)} | ratio / target`);
     out(`${'-'.repeat(w1)}-|-${'-'.repeat(w2)}-|-${'-'.repeat(30)}`);
     for (const r of summary) out(`${r.what.padEnd(w1)} | ${r.figure.padEnd(w2)} | ${r.target}`);
-    out(`whole bench: ${f(msBetween(benchStart, nowNs()) / 1000, 1)} s (target < ~180 s); load average now ${load()}`);
+    out(
+      `whole bench: ${f(msBetween(benchStart, nowNs()) / 1000, 1)} s (target < ~180 s); load average now ${load()}`,
+    );
     return 0;
   } catch (e) {
     if (e instanceof TestbedStartupError) {

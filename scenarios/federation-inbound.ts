@@ -21,8 +21,24 @@
  *          -e PROFILE=/abs/profile.json scenarios/federation-inbound.ts
  */
 import type { Options } from 'k6/options';
-import { baseUrl, durationSec, loadCorpus, loadFleet, loadRates, loadTokens, numberEnv, scale } from './lib/env.ts';
-import { inboundIteration, introduceWarmActors, newRunId, seedLocalStatuses, type FederationContext, type SetupData } from './lib/federation.ts';
+import {
+  baseUrl,
+  durationSec,
+  loadCorpus,
+  loadFleet,
+  loadRates,
+  loadTokens,
+  numberEnv,
+  scale,
+} from './lib/env.ts';
+import {
+  inboundIteration,
+  introduceWarmActors,
+  newRunId,
+  seedLocalStatuses,
+  type FederationContext,
+  type SetupData,
+} from './lib/federation.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
 
 const CTX: FederationContext = {
@@ -55,7 +71,12 @@ export const options: Options = {
 export async function setup(): Promise<SetupData> {
   const runId = newRunId();
   const localStatuses = await seedLocalStatuses(CTX, Math.floor(numberEnv('SEED_POSTS', 5)), runId);
-  const introduced = await introduceWarmActors(CTX, runId, CTX.tokens.length, Math.floor(numberEnv('WARM_ACTORS', 2000)));
+  const introduced = await introduceWarmActors(
+    CTX,
+    runId,
+    CTX.tokens.length,
+    Math.floor(numberEnv('WARM_ACTORS', 2000)),
+  );
   return { runId, localStatuses, introduced };
 }
 

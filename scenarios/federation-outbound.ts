@@ -16,13 +16,33 @@
  */
 import type { Options } from 'k6/options';
 import { api, jsonBody } from './lib/client.ts';
-import { baseUrl, durationSec, loadCorpus, loadFleet, loadRates, loadTokens, numberEnv, scale } from './lib/env.ts';
-import { introduceWarmActors, newRunId, seedLocalStatuses, type FederationContext } from './lib/federation.ts';
+import {
+  baseUrl,
+  durationSec,
+  loadCorpus,
+  loadFleet,
+  loadRates,
+  loadTokens,
+  numberEnv,
+  scale,
+} from './lib/env.ts';
+import {
+  introduceWarmActors,
+  newRunId,
+  seedLocalStatuses,
+  type FederationContext,
+} from './lib/federation.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
 import { publicTimeline } from './lib/requests.ts';
 import { interact as interactOnce, postStatus } from './lib/workloads.ts';
 
-const CTX: FederationContext = { base: baseUrl(), tokens: loadTokens(), fleet: loadFleet(), corpus: loadCorpus(), rates: loadRates() };
+const CTX: FederationContext = {
+  base: baseUrl(),
+  tokens: loadTokens(),
+  fleet: loadFleet(),
+  corpus: loadCorpus(),
+  rates: loadRates(),
+};
 const SCALE = scale();
 const DURATION = durationSec();
 const POSTERS = Math.max(1, Math.min(CTX.tokens.length, Math.floor(numberEnv('POSTERS', 10))));
@@ -31,8 +51,12 @@ export const options: Options = {
   // setup() introduces up to WARM_ACTORS actors, each fetched by the target
   setupTimeout: '5m',
   scenarios: scenarios({
-    posts: constantRate('post', (CTX.rates.web['statuses/create'] ?? 0) * SCALE, DURATION, { iterationSec: 1 }),
-    interactions: constantRate('interact', (CTX.rates.web['statuses/interact'] ?? 0) * SCALE, DURATION, { iterationSec: 1 }),
+    posts: constantRate('post', (CTX.rates.web['statuses/create'] ?? 0) * SCALE, DURATION, {
+      iterationSec: 1,
+    }),
+    interactions: constantRate('interact', (CTX.rates.web['statuses/interact'] ?? 0) * SCALE, DURATION, {
+      iterationSec: 1,
+    }),
   }),
   thresholds: sloThresholds(CTX.rates, ['statuses/create', 'statuses/interact']),
 };
@@ -47,7 +71,12 @@ export interface OutboundSetup {
 
 export async function setup(): Promise<OutboundSetup> {
   const runId = newRunId();
-  const followers = await introduceWarmActors(CTX, runId, POSTERS, Math.floor(numberEnv('WARM_ACTORS', 2000)));
+  const followers = await introduceWarmActors(
+    CTX,
+    runId,
+    POSTERS,
+    Math.floor(numberEnv('WARM_ACTORS', 2000)),
+  );
   const res = await api(CTX.base, publicTimeline({ remote: true, limit: 40 }), CTX.tokens[0]!.token);
   let statusIds = (jsonBody<{ id?: string }[]>(res) ?? []).map((s) => String(s.id ?? '')).filter(Boolean);
   if (statusIds.length === 0) statusIds = (await seedLocalStatuses(CTX, 5, runId)).map((s) => s.id);

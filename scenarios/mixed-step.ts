@@ -18,7 +18,18 @@ import { oncePerVu, rampingSteps, scenarios, sloThresholds } from './lib/options
 import { holdUserStream } from './lib/workloads.ts';
 import { CTX, EXEC, ITERATION_SEC, LISTENERS, scaledRates } from './mixed.ts';
 
-export { setup, home, publicTimelines, notificationsRead, post, upload, interactions, inboundWarm, inboundCold, relayed } from './mixed.ts';
+export {
+  setup,
+  home,
+  publicTimelines,
+  notificationsRead,
+  post,
+  upload,
+  interactions,
+  inboundWarm,
+  inboundCold,
+  relayed,
+} from './mixed.ts';
 
 const STEPS = Math.max(1, Math.floor(numberEnv('STEPS', 5)));
 const FROM = numberEnv('STEP_FROM', 0.5);
@@ -28,14 +39,25 @@ const TOTAL_SEC = STEPS * STEP_SEC;
 
 const ramps: Record<string, ReturnType<typeof rampingSteps>> = {};
 for (const [name, perSec] of Object.entries(scaledRates())) {
-  ramps[name] = rampingSteps(EXEC[name]!, perSec, STEP_SEC, STEPS, FROM, TO, { iterationSec: ITERATION_SEC[name] ?? 1 });
+  ramps[name] = rampingSteps(EXEC[name]!, perSec, STEP_SEC, STEPS, FROM, TO, {
+    iterationSec: ITERATION_SEC[name] ?? 1,
+  });
 }
 
 export const options: Options = {
   scenarios: scenarios({ ...ramps, listeners: oncePerVu('listen', LISTENERS, TOTAL_SEC + 15) }),
   thresholds: {
-    ...sloThresholds(CTX.rates, ['timelines/home', 'timelines/public', 'notifications', 'statuses/create', 'statuses/interact', 'inbox']),
-    capacity_errors: [{ threshold: 'rate<0.05', abortOnFail: true, delayAbortEval: `${Math.ceil(STEP_SEC)}s` }],
+    ...sloThresholds(CTX.rates, [
+      'timelines/home',
+      'timelines/public',
+      'notifications',
+      'statuses/create',
+      'statuses/interact',
+      'inbox',
+    ]),
+    capacity_errors: [
+      { threshold: 'rate<0.05', abortOnFail: true, delayAbortEval: `${Math.ceil(STEP_SEC)}s` },
+    ],
   },
 };
 

@@ -17,18 +17,56 @@
  */
 import exec from 'k6/execution';
 import type { Options } from 'k6/options';
-import { baseUrl, durationSec, loadCorpus, loadFleet, loadRates, loadTokens, numberEnv, scale, stringEnv } from './lib/env.ts';
-import { inboundIteration, introduceWarmActors, newRunId, relayIteration, seedLocalStatuses, type FederationContext, type SetupData } from './lib/federation.ts';
+import {
+  baseUrl,
+  durationSec,
+  loadCorpus,
+  loadFleet,
+  loadRates,
+  loadTokens,
+  numberEnv,
+  scale,
+  stringEnv,
+} from './lib/env.ts';
+import {
+  inboundIteration,
+  introduceWarmActors,
+  newRunId,
+  relayIteration,
+  seedLocalStatuses,
+  type FederationContext,
+  type SetupData,
+} from './lib/federation.ts';
 import { constantRate, oncePerVu, scenarios, sloThresholds } from './lib/options.ts';
-import { holdUserStream, interact, postStatus, readHome, readNotifications, readPublic, uploadAndPost, type MediaOptions } from './lib/workloads.ts';
+import {
+  holdUserStream,
+  interact,
+  postStatus,
+  readHome,
+  readNotifications,
+  readPublic,
+  uploadAndPost,
+  type MediaOptions,
+} from './lib/workloads.ts';
 
-export const CTX: FederationContext = { base: baseUrl(), tokens: loadTokens(), fleet: loadFleet(), corpus: loadCorpus(), rates: loadRates() };
+export const CTX: FederationContext = {
+  base: baseUrl(),
+  tokens: loadTokens(),
+  fleet: loadFleet(),
+  corpus: loadCorpus(),
+  rates: loadRates(),
+};
 const SCALE = scale();
 const DURATION = durationSec();
 const POSTERS = Math.max(1, Math.min(CTX.tokens.length, Math.floor(numberEnv('POSTERS', 10))));
 const size = /^(\d+)x(\d+)$/.exec(stringEnv('MEDIA_SIZE', '640x480'));
 if (!size) throw new Error(`MEDIA_SIZE=${stringEnv('MEDIA_SIZE', '')}: expected WIDTHxHEIGHT, e.g. 640x480`);
-const MEDIA: MediaOptions = { width: Number(size[1]), height: Number(size[2]), polls: 10, pollIntervalSec: 1 };
+const MEDIA: MediaOptions = {
+  width: Number(size[1]),
+  height: Number(size[2]),
+  polls: 10,
+  pollIntervalSec: 1,
+};
 
 /** Iterations per second of each workload class at SCALE 1 (the profile's rates). */
 export function workloadRates(): Record<string, number> {
@@ -76,14 +114,28 @@ const constant: Record<string, ReturnType<typeof constantRate>> = {};
 for (const [name, perSec] of Object.entries(scaledRates())) {
   constant[name] = constantRate(EXEC[name]!, perSec, DURATION, { iterationSec: ITERATION_SEC[name] ?? 1 });
 }
-export const LISTENERS = Math.max(1, Math.min(CTX.tokens.length, Math.floor(numberEnv('MAX_LISTENERS', 500)), Math.ceil(CTX.rates.streaming.connections * SCALE)));
+export const LISTENERS = Math.max(
+  1,
+  Math.min(
+    CTX.tokens.length,
+    Math.floor(numberEnv('MAX_LISTENERS', 500)),
+    Math.ceil(CTX.rates.streaming.connections * SCALE),
+  ),
+);
 
 export const options: Options = {
   // setup() introduces up to WARM_ACTORS actors, each fetched by the target
   setupTimeout: '5m',
   scenarios: scenarios({ ...constant, listeners: oncePerVu('listen', LISTENERS, DURATION + 15) }),
   thresholds: {
-    ...sloThresholds(CTX.rates, ['timelines/home', 'timelines/public', 'notifications', 'statuses/create', 'statuses/interact', 'inbox']),
+    ...sloThresholds(CTX.rates, [
+      'timelines/home',
+      'timelines/public',
+      'notifications',
+      'statuses/create',
+      'statuses/interact',
+      'inbox',
+    ]),
     'http_req_duration{station:inbox-cold-actor}': ['p(95)<10000'],
   },
 };
@@ -95,7 +147,12 @@ export interface MixedSetup extends SetupData {
 export async function setup(): Promise<MixedSetup> {
   const runId = newRunId();
   const localStatuses = await seedLocalStatuses(CTX, Math.floor(numberEnv('SEED_POSTS', 5)), runId);
-  const introduced = await introduceWarmActors(CTX, runId, POSTERS, Math.floor(numberEnv('WARM_ACTORS', 2000)));
+  const introduced = await introduceWarmActors(
+    CTX,
+    runId,
+    POSTERS,
+    Math.floor(numberEnv('WARM_ACTORS', 2000)),
+  );
   return { runId, localStatuses, introduced, statusIds: localStatuses.map((s) => s.id) };
 }
 

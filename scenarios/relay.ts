@@ -14,7 +14,16 @@
  * unsubscribed, Mastodon ignores relayed content signed by someone else.
  */
 import type { Options } from 'k6/options';
-import { baseUrl, durationSec, loadCorpus, loadFleet, loadRates, loadTokensIfGiven, numberEnv, scale } from './lib/env.ts';
+import {
+  baseUrl,
+  durationSec,
+  loadCorpus,
+  loadFleet,
+  loadRates,
+  loadTokensIfGiven,
+  numberEnv,
+  scale,
+} from './lib/env.ts';
 import { newRunId, relayIteration, type FederationContext, type SetupData } from './lib/federation.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
 
@@ -25,7 +34,8 @@ const CTX: FederationContext = {
   corpus: loadCorpus(),
   rates: loadRates(),
 };
-if (!CTX.fleet.relay) throw new Error('FLEET: the manifest has no relay actor (start the fleet with its relay)');
+if (!CTX.fleet.relay)
+  throw new Error('FLEET: the manifest has no relay actor (start the fleet with its relay)');
 const DURATION = durationSec();
 const profileRate = CTX.rates.inbound.relayPerSec * scale();
 const RATE = numberEnv('RATE', profileRate > 0 ? profileRate : 1);

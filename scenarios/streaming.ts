@@ -21,7 +21,12 @@ import { baseUrl, durationSec, loadCorpus, loadRates, loadTokens, numberEnv, sca
 import { constantRate, oncePerVu, scenarios } from './lib/options.ts';
 import { holdUserStream, postMentions, type ClientContext } from './lib/workloads.ts';
 
-const CTX: ClientContext = { base: baseUrl(), tokens: loadTokens(), corpus: loadCorpus(), rates: loadRates() };
+const CTX: ClientContext = {
+  base: baseUrl(),
+  tokens: loadTokens(),
+  corpus: loadCorpus(),
+  rates: loadRates(),
+};
 const SCALE = scale();
 const DURATION = durationSec();
 const MAX_LISTENERS = Math.floor(numberEnv('MAX_LISTENERS', 500));
@@ -29,12 +34,24 @@ const MAX_LISTENERS = Math.floor(numberEnv('MAX_LISTENERS', 500));
 const WARMUP_SEC = numberEnv('STREAM_WARMUP', 2);
 /** Listeners stay this long after the posters stop, so events of the last posts (fan-out runs in Sidekiq) still arrive. */
 const DRAIN_SEC = numberEnv('STREAM_DRAIN', 5);
-const LISTENERS = Math.max(1, Math.min(CTX.tokens.length, MAX_LISTENERS, Math.ceil(numberEnv('LISTENERS', CTX.rates.streaming.connections * SCALE))));
+const LISTENERS = Math.max(
+  1,
+  Math.min(
+    CTX.tokens.length,
+    MAX_LISTENERS,
+    Math.ceil(numberEnv('LISTENERS', CTX.rates.streaming.connections * SCALE)),
+  ),
+);
 
 export const options: Options = {
   scenarios: scenarios({
     listeners: oncePerVu('listen', LISTENERS, WARMUP_SEC + DURATION + DRAIN_SEC + 15),
-    posters: constantRate('mention', Math.max(CTX.rates.streaming.eventsPerSec * SCALE, 1 / DURATION), DURATION, { startTime: `${WARMUP_SEC}s`, iterationSec: 1 }),
+    posters: constantRate(
+      'mention',
+      Math.max(CTX.rates.streaming.eventsPerSec * SCALE, 1 / DURATION),
+      DURATION,
+      { startTime: `${WARMUP_SEC}s`, iterationSec: 1 },
+    ),
   }),
   thresholds: {
     // listeners that receive nothing while statuses mention them: streaming is broken, not slow

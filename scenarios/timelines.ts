@@ -17,9 +17,21 @@
 import type { Options } from 'k6/options';
 import { baseUrl, durationSec, loadCorpus, loadRates, loadTokens, numberEnv, scale } from './lib/env.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
-import { readHome, readNotifications, readPublic, seedTimelines, type ClientContext, type ReadOptions } from './lib/workloads.ts';
+import {
+  readHome,
+  readNotifications,
+  readPublic,
+  seedTimelines,
+  type ClientContext,
+  type ReadOptions,
+} from './lib/workloads.ts';
 
-const CTX: ClientContext = { base: baseUrl(), tokens: loadTokens(), corpus: loadCorpus(), rates: loadRates() };
+const CTX: ClientContext = {
+  base: baseUrl(),
+  tokens: loadTokens(),
+  corpus: loadCorpus(),
+  rates: loadRates(),
+};
 const SCALE = scale();
 const DURATION = durationSec();
 const READ: ReadOptions = {
@@ -33,10 +45,19 @@ const web = CTX.rates.web;
 export const options: Options = {
   scenarios: scenarios({
     home: constantRate('home', (web['timelines/home'] ?? 0) * SCALE, DURATION, { iterationSec: 1 }),
-    public_timelines: constantRate('publicTimelines', (web['timelines/public'] ?? 0) * SCALE, DURATION, { iterationSec: 1 }),
-    notifications: constantRate('notificationsRead', (web.notifications ?? 0) * SCALE, DURATION, { iterationSec: 1 }),
+    public_timelines: constantRate('publicTimelines', (web['timelines/public'] ?? 0) * SCALE, DURATION, {
+      iterationSec: 1,
+    }),
+    notifications: constantRate('notificationsRead', (web.notifications ?? 0) * SCALE, DURATION, {
+      iterationSec: 1,
+    }),
   }),
-  thresholds: sloThresholds(CTX.rates, ['timelines/home', 'timelines/public', 'notifications', 'statuses/context']),
+  thresholds: sloThresholds(CTX.rates, [
+    'timelines/home',
+    'timelines/public',
+    'notifications',
+    'statuses/context',
+  ]),
 };
 
 export async function setup(): Promise<{ posted: number }> {

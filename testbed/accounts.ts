@@ -48,7 +48,9 @@ export const newAccessToken = () => randomBytes(32).toString('base64url');
 
 function checkUsername(username: string): void {
   if (!USERNAME_RE.test(username) || username.length > 30) {
-    throw new Error(`username "${username}" must be 1–30 letters, digits, _ (and . or - inside), as Mastodon requires`);
+    throw new Error(
+      `username "${username}" must be 1–30 letters, digits, _ (and . or - inside), as Mastodon requires`,
+    );
   }
 }
 
@@ -57,7 +59,10 @@ function emailHost(tb: Testbed): string {
 }
 
 /** Create one local account with user and token. */
-export async function createLocalAccount(tb: Testbed, opts: CreateLocalAccountOptions): Promise<LocalAccount> {
+export async function createLocalAccount(
+  tb: Testbed,
+  opts: CreateLocalAccountOptions,
+): Promise<LocalAccount> {
   const [account] = await insertAccounts(tb, [opts]);
   return account!;
 }
@@ -76,7 +81,8 @@ export async function createLocalAccounts(
   const all: LocalAccount[] = [];
   for (let start = 1; start <= n; start += 1000) {
     const batch: CreateLocalAccountOptions[] = [];
-    for (let i = start; i < Math.min(n + 1, start + 1000); i++) batch.push({ ...opts, username: `${prefix}${i}` });
+    for (let i = start; i < Math.min(n + 1, start + 1000); i++)
+      batch.push({ ...opts, username: `${prefix}${i}` });
     all.push(...(await insertAccounts(tb, batch)));
   }
   return all;
@@ -106,7 +112,14 @@ async function insertAccounts(tb: Testbed, specs: CreateLocalAccountOptions[]): 
               ($5::text[])[t.k], ($6::text[])[t.k]
        FROM unnest($1::text[], $2::text[], $3::int[]) AS t(u, d, k)
        RETURNING id, username`,
-      [usernames, displayNames, keyIndex, base, keys.map((k) => k.publicKeyPem), keys.map((k) => k.privateKeyPem)],
+      [
+        usernames,
+        displayNames,
+        keyIndex,
+        base,
+        keys.map((k) => k.publicKeyPem),
+        keys.map((k) => k.privateKeyPem),
+      ],
     );
     const accountIdByName = new Map(accounts.rows.map((r) => [r.username, r.id]));
     const accountIds = usernames.map((u) => accountIdByName.get(u)!);
@@ -124,7 +137,12 @@ async function insertAccounts(tb: Testbed, specs: CreateLocalAccountOptions[]): 
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`,
       [tokens, userIds, scopes],
     );
-    return specs.map((s, i) => ({ accountId: accountIds[i]!, userId: userIds[i]!, username: s.username, token: tokens[i]! }));
+    return specs.map((s, i) => ({
+      accountId: accountIds[i]!,
+      userId: userIds[i]!,
+      username: s.username,
+      token: tokens[i]!,
+    }));
   });
 }
 
@@ -167,17 +185,31 @@ export async function followMany(tb: Testbed, pairs: [string, string][]): Promis
 }
 
 /** Remove a follow row with the follower/following counters, in one transaction; the removed row, if there was one. */
-export async function unfollow(tb: Testbed, followerId: string, targetId: string): Promise<{ id: string; uri: string | null } | undefined> {
+export async function unfollow(
+  tb: Testbed,
+  followerId: string,
+  targetId: string,
+): Promise<{ id: string; uri: string | null } | undefined> {
   return inTransaction(tb.db, async (c) => {
-    const del = await c.query<{ id: string; uri: string | null }>('DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2 RETURNING id, uri', [followerId, targetId]);
+    const del = await c.query<{ id: string; uri: string | null }>(
+      'DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2 RETURNING id, uri',
+      [followerId, targetId],
+    );
     if (!del.rows[0]) return undefined;
-    await c.query('UPDATE accounts SET following_count = GREATEST(following_count - 1, 0) WHERE id = $1', [followerId]);
-    await c.query('UPDATE accounts SET followers_count = GREATEST(followers_count - 1, 0) WHERE id = $1', [targetId]);
+    await c.query('UPDATE accounts SET following_count = GREATEST(following_count - 1, 0) WHERE id = $1', [
+      followerId,
+    ]);
+    await c.query('UPDATE accounts SET followers_count = GREATEST(followers_count - 1, 0) WHERE id = $1', [
+      targetId,
+    ]);
     return del.rows[0];
   });
 }
 
 /** Set users.current_sign_in_at: who counts as an active follower for fan-out. */
 export async function setSignedInAt(tb: Testbed, accountIds: string[], at: Date): Promise<void> {
-  await tb.db.query('UPDATE users SET current_sign_in_at = $2 WHERE account_id = ANY($1::bigint[])', [accountIds, at.toISOString()]);
+  await tb.db.query('UPDATE users SET current_sign_in_at = $2 WHERE account_id = ANY($1::bigint[])', [
+    accountIds,
+    at.toISOString(),
+  ]);
 }

@@ -39,4 +39,3 @@ export async function claimRedisDb(): Promise<{ index: number; release(): Promis
     lock.disconnect();
   }
 }
-

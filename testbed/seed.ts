@@ -35,7 +35,12 @@ function standardNormal(rng: Rng): number {
  * and P90 of active local followers per post (capped at the other accounts),
  * followers chosen uniformly. Seeded: the same seed gives the same graph.
  */
-export async function seedTestbed(tb: Testbed, profile: Profile, accounts: number, seed: number): Promise<{ tokens: SeededToken[]; follows: number }> {
+export async function seedTestbed(
+  tb: Testbed,
+  profile: Profile,
+  accounts: number,
+  seed: number,
+): Promise<{ tokens: SeededToken[]; follows: number }> {
   const created = await createLocalAccounts(tb, accounts, 'user');
   const rng = seededRng(seed);
   const dist = profile.graph.activeLocalFollowersPerPost;

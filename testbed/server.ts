@@ -135,12 +135,18 @@ export async function startTestbed(config: TestbedConfig): Promise<RunningTestbe
     if (start === undefined) return;
     const cfg = request.routeOptions.config;
     duration.observe(
-      { controller: cfg.controller ?? 'unknown', action: cfg.action ?? 'unknown', status: String(reply.statusCode) },
+      {
+        controller: cfg.controller ?? 'unknown',
+        action: cfg.action ?? 'unknown',
+        status: String(reply.statusCode),
+      },
       Number(process.hrtime.bigint() - start) / 1e9,
     );
   });
 
-  app.get('/health', { config: { controller: 'health', action: 'show' } }, async (_req, reply) => reply.type('text/plain').send('OK'));
+  app.get('/health', { config: { controller: 'health', action: 'show' } }, async (_req, reply) =>
+    reply.type('text/plain').send('OK'),
+  );
   registerSidekiqMetrics(metrics, redis, workers);
   app.get('/metrics', { config: { controller: 'metrics', action: 'show' } }, async (_req, reply) =>
     reply.type(metrics.contentType).send(await metrics.metrics()),

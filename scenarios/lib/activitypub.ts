@@ -86,9 +86,22 @@ export function note(input: NoteInput): Record<string, unknown> & { id: string }
     })),
     tag: [
       ...rendered.mentions.map((m) => ({ type: 'Mention', href: m.uri, name: `@${m.acct}` })),
-      ...rendered.hashtags.map((t) => ({ type: 'Hashtag', href: `${origin}/tags/${encodeURIComponent(t.toLowerCase())}`, name: `#${t.toLowerCase()}` })),
+      ...rendered.hashtags.map((t) => ({
+        type: 'Hashtag',
+        href: `${origin}/tags/${encodeURIComponent(t.toLowerCase())}`,
+        name: `#${t.toLowerCase()}`,
+      })),
     ],
-    replies: { id: `${id}/replies`, type: 'Collection', first: { type: 'CollectionPage', next: `${id}/replies?only_other_accounts=true&page=true`, partOf: `${id}/replies`, items: [] } },
+    replies: {
+      id: `${id}/replies`,
+      type: 'Collection',
+      first: {
+        type: 'CollectionPage',
+        next: `${id}/replies?only_other_accounts=true&page=true`,
+        partOf: `${id}/replies`,
+        items: [],
+      },
+    },
   };
 }
 
@@ -108,7 +121,12 @@ export function createActivity(input: NoteInput): Activity {
 }
 
 /** Announce (boost) of a status by URI: id `<actor>/statuses/<uniq>/activity`. */
-export function announceActivity(actor: Actor, uniq: string, objectUri: string, published = new Date()): Activity {
+export function announceActivity(
+  actor: Actor,
+  uniq: string,
+  objectUri: string,
+  published = new Date(),
+): Activity {
   return {
     '@context': 'https://www.w3.org/ns/activitystreams',
     id: `${actor.id}/statuses/${uniq}/activity`,
@@ -123,24 +141,45 @@ export function announceActivity(actor: Actor, uniq: string, objectUri: string, 
 
 /** Like (favourite): id `<actor>#likes/<uniq>`. */
 export function likeActivity(actor: Actor, uniq: string, objectUri: string): Activity {
-  return { '@context': 'https://www.w3.org/ns/activitystreams', id: `${actor.id}#likes/${uniq}`, type: 'Like', actor: actor.id, object: objectUri };
+  return {
+    '@context': 'https://www.w3.org/ns/activitystreams',
+    id: `${actor.id}#likes/${uniq}`,
+    type: 'Like',
+    actor: actor.id,
+    object: objectUri,
+  };
 }
 
 /** Follow of an account by URI: id `<actor>#follows/<uniq>`. */
 export function followActivity(actor: Actor, uniq: string, targetUri: string): Activity {
-  return { '@context': 'https://www.w3.org/ns/activitystreams', id: `${actor.id}#follows/${uniq}`, type: 'Follow', actor: actor.id, object: targetUri };
+  return {
+    '@context': 'https://www.w3.org/ns/activitystreams',
+    id: `${actor.id}#follows/${uniq}`,
+    type: 'Follow',
+    actor: actor.id,
+    object: targetUri,
+  };
 }
 
 /** Undo of an earlier activity by the same actor (object embedded, as Mastodon sends it). */
 export function undoActivity(actor: Actor, activity: Activity): Activity {
   const { '@context': _ctx, ...object } = activity;
-  return { '@context': 'https://www.w3.org/ns/activitystreams', id: `${activity.id}/undo`, type: 'Undo', actor: actor.id, object };
+  return {
+    '@context': 'https://www.w3.org/ns/activitystreams',
+    id: `${activity.id}/undo`,
+    type: 'Undo',
+    actor: actor.id,
+    object,
+  };
 }
 
 /** Delete of a status: a Tombstone, id `<status>#delete`. */
 export function deleteActivity(actor: Actor, statusUri: string): Activity {
   return {
-    '@context': ['https://www.w3.org/ns/activitystreams', { ostatus: 'http://ostatus.org#', atomUri: 'ostatus:atomUri' }],
+    '@context': [
+      'https://www.w3.org/ns/activitystreams',
+      { ostatus: 'http://ostatus.org#', atomUri: 'ostatus:atomUri' },
+    ],
     id: `${statusUri}#delete`,
     type: 'Delete',
     actor: actor.id,
@@ -153,7 +192,12 @@ export function deleteActivity(actor: Actor, statusUri: string): Activity {
 export function localMention(baseUrl: string, username: string): LocalMention {
   const base = baseUrl.replace(/\/+$/, '');
   const domain = base.replace(/^https?:\/\//, '');
-  return { username, uri: `${base}/users/${username}`, url: `${base}/@${username}`, acct: `${username}@${domain}` };
+  return {
+    username,
+    uri: `${base}/users/${username}`,
+    url: `${base}/@${username}`,
+    acct: `${username}@${domain}`,
+  };
 }
 
 /** Where a target instance takes deliveries: the shared inbox or a personal one. */

@@ -78,8 +78,18 @@ export function record(res: Response, tags: Record<string, string>, expected: re
 }
 
 /** A client API request with the account's token; `expected` statuses count as success. */
-export async function api(baseUrl: string, req: ApiRequest, token: string, expected: readonly number[] = [200], extraTags: Record<string, string> = {}): Promise<Response> {
-  const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json', ...(req.headers ?? {}) };
+export async function api(
+  baseUrl: string,
+  req: ApiRequest,
+  token: string,
+  expected: readonly number[] = [200],
+  extraTags: Record<string, string> = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    Authorization: `Bearer ${token}`,
+    Accept: 'application/json',
+    ...(req.headers ?? {}),
+  };
   let body: string | ArrayBuffer | null = null;
   if (req.json !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -89,7 +99,12 @@ export async function api(baseUrl: string, req: ApiRequest, token: string, expec
     body = toArrayBuffer(req.multipart.body);
   }
   const tags = stringTags(req.tags, extraTags);
-  const res = await http.asyncRequest(req.method, requestUrl(baseUrl, req), body, { headers, tags, timeout: REQUEST_TIMEOUT, responseType: 'text' });
+  const res = await http.asyncRequest(req.method, requestUrl(baseUrl, req), body, {
+    headers,
+    tags,
+    timeout: REQUEST_TIMEOUT,
+    responseType: 'text',
+  });
   record(res, tags, expected);
   return res;
 }
@@ -118,11 +133,37 @@ export interface DeliveryTags {
  * queued); 401 means the signature or key fetch failed (counted as a client
  * error: with a working fleet it is a setup problem, not capacity).
  */
-export async function deliver(inboxUrl: string, activity: Activity, key: SigningKey, t: DeliveryTags, extraTags: Record<string, string> = {}): Promise<Response> {
+export async function deliver(
+  inboxUrl: string,
+  activity: Activity,
+  key: SigningKey,
+  t: DeliveryTags,
+  extraTags: Record<string, string> = {},
+): Promise<Response> {
   const body = JSON.stringify(activity);
-  const signed = await signRequest({ key, method: 'POST', url: inboxUrl, body, headers: { 'Content-Type': 'application/activity+json' } });
-  const tags = stringTags({ station: t.station, endpoint: 'activitypub/inboxes#create', name: t.name, activity: t.activity, population: t.population }, extraTags);
-  const res = await http.asyncRequest('POST', inboxUrl, body, { headers: { ...signed.headers, Accept: 'application/activity+json' }, tags, timeout: REQUEST_TIMEOUT, responseType: 'text' });
+  const signed = await signRequest({
+    key,
+    method: 'POST',
+    url: inboxUrl,
+    body,
+    headers: { 'Content-Type': 'application/activity+json' },
+  });
+  const tags = stringTags(
+    {
+      station: t.station,
+      endpoint: 'activitypub/inboxes#create',
+      name: t.name,
+      activity: t.activity,
+      population: t.population,
+    },
+    extraTags,
+  );
+  const res = await http.asyncRequest('POST', inboxUrl, body, {
+    headers: { ...signed.headers, Accept: 'application/activity+json' },
+    tags,
+    timeout: REQUEST_TIMEOUT,
+    responseType: 'text',
+  });
   record(res, tags, [200, 202]);
   return res;
 }

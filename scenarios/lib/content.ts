@@ -18,29 +18,60 @@ export interface CorpusPost {
 export const BUILTIN_CORPUS: readonly CorpusPost[] = [
   { text: 'Morning! Coffee first, then the backlog.', language: 'en' },
   { text: 'Finally upgraded the home server. Fan noise gone, uptime back to zero. #homelab', language: 'en' },
-  { text: '{mention} did you see the new release notes? The queue changes look promising. {link}', language: 'en' },
-  { text: 'Reading list for the weekend: three papers on queueing theory and one novel I keep postponing. #reading #books', language: 'en' },
+  {
+    text: '{mention} did you see the new release notes? The queue changes look promising. {link}',
+    language: 'en',
+  },
+  {
+    text: 'Reading list for the weekend: three papers on queueing theory and one novel I keep postponing. #reading #books',
+    language: 'en',
+  },
   { text: 'Hot take: most capacity problems are scheduling problems wearing a trench coat.', language: 'en' },
-  { text: 'Thread 🧵 1/ We moved our media to object storage last month. Costs went down, latency went up a little at the edges, and the CDN cache hit ratio is now the number I check every morning. {link} #mastodon #sysadmin', language: 'en' },
+  {
+    text: 'Thread 🧵 1/ We moved our media to object storage last month. Costs went down, latency went up a little at the edges, and the CDN cache hit ratio is now the number I check every morning. {link} #mastodon #sysadmin',
+    language: 'en',
+  },
   { text: '{mention} thanks, that fixed it!', language: 'en' },
-  { text: 'Photo from this morning’s walk. The fog lifted just in time. #photography #nature', language: 'en' },
-  { text: 'Does anyone have a good recipe for sourdough that does not need a 3am alarm? #baking', language: 'en' },
-  { text: 'Small PSA: check your backups by restoring them, not by looking at the file sizes.', language: 'en' },
-  { text: 'Our instance turns three today. Thank you all for being here, for the kindness and the weird jokes. 🎉 #fediverse', language: 'en' },
+  {
+    text: 'Photo from this morning’s walk. The fog lifted just in time. #photography #nature',
+    language: 'en',
+  },
+  {
+    text: 'Does anyone have a good recipe for sourdough that does not need a 3am alarm? #baking',
+    language: 'en',
+  },
+  {
+    text: 'Small PSA: check your backups by restoring them, not by looking at the file sizes.',
+    language: 'en',
+  },
+  {
+    text: 'Our instance turns three today. Thank you all for being here, for the kindness and the weird jokes. 🎉 #fediverse',
+    language: 'en',
+  },
   { text: '{mention} {mention} we should write this down before we forget how it works.', language: 'en' },
   { text: 'Heute im Zug: kein WLAN, aber Aussicht. #bahn', language: 'de' },
-  { text: 'Les pistes cyclables de ma ville ont enfin été reliées entre elles. Petite victoire. #vélo', language: 'fr' },
+  {
+    text: 'Les pistes cyclables de ma ville ont enfin été reliées entre elles. Petite victoire. #vélo',
+    language: 'fr',
+  },
   { text: 'Long read, worth it: {link}', language: 'en' },
-  { text: 'I keep a text file called "things I learned the hard way". It is now longer than my CV. Today\'s entry: never run migrations on a Friday afternoon, even the small ones, especially the small ones. #devops', language: 'en' },
+  {
+    text: 'I keep a text file called "things I learned the hard way". It is now longer than my CV. Today\'s entry: never run migrations on a Friday afternoon, even the small ones, especially the small ones. #devops',
+    language: 'en',
+  },
   { text: 'ok', language: 'en' },
   { text: 'Bird of the day: a robin that has decided my balcony is its office. #birds', language: 'en' },
   { text: '{mention} congratulations on the launch!', language: 'en' },
-  { text: 'Notes from the meetup: slides are up, recordings next week. Questions welcome. {link} #meetup', language: 'en' },
+  {
+    text: 'Notes from the meetup: slides are up, recordings next week. Questions welcome. {link} #meetup',
+    language: 'en',
+  },
 ];
 
 /** Validate a parsed corpus document; `where` names the variable and file in messages. */
 export function parseCorpus(doc: unknown, where: string): CorpusPost[] {
-  if (!Array.isArray(doc) || doc.length === 0) throw new Error(`${where}: expected a non-empty JSON array of {"text": "..."} posts`);
+  if (!Array.isArray(doc) || doc.length === 0)
+    throw new Error(`${where}: expected a non-empty JSON array of {"text": "..."} posts`);
   return doc.map((item, i) => {
     if (typeof item === 'string') return { text: item };
     if (!item || typeof item !== 'object' || typeof (item as CorpusPost).text !== 'string') {
@@ -88,7 +119,8 @@ export function renderText(post: CorpusPost, mentions: readonly string[], links:
   return text || 'ok';
 }
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export interface RenderedNote {
   html: string;
@@ -102,7 +134,12 @@ export interface RenderedNote {
  * nofollow links) for a Note's `content`. `tagBase` is the author's host,
  * e.g. https://a.fleet.test (hashtag links point there, as remote servers do).
  */
-export function renderNoteHtml(post: CorpusPost, mentions: readonly LocalMention[], links: readonly string[], tagBase: string): RenderedNote {
+export function renderNoteHtml(
+  post: CorpusPost,
+  mentions: readonly LocalMention[],
+  links: readonly string[],
+  tagBase: string,
+): RenderedNote {
   const used: LocalMention[] = [];
   const usedLinks: string[] = [];
   let m = 0;

@@ -19,7 +19,16 @@
 import { SharedArray } from 'k6/data';
 import type { FleetActor, FleetManifest } from '../../src/fleet/manifest.ts';
 import { BUILTIN_CORPUS, parseCorpus, type CorpusPost } from './content.ts';
-import { isAbsolutePath, parseDuration, parseFleet, parseJsonText, parsePositive, parseProfileText, parseTokens, type TokenEntry } from './inputs.ts';
+import {
+  isAbsolutePath,
+  parseDuration,
+  parseFleet,
+  parseJsonText,
+  parsePositive,
+  parseProfileText,
+  parseTokens,
+  type TokenEntry,
+} from './inputs.ts';
 import { profileRates, type ProfileRates } from './rates.ts';
 
 export type { TokenEntry, FleetActor, ProfileRates, CorpusPost };
@@ -32,7 +41,10 @@ function env(name: string): string | undefined {
 function filePath(variable: string, what: string): string {
   const path = env(variable);
   if (!path) throw new Error(`${variable} is not set: give -e ${variable}=/absolute/path (${what})`);
-  if (!isAbsolutePath(path)) throw new Error(`${variable}=${path}: give an absolute path (k6 resolves files relative to the script, not to the working directory)`);
+  if (!isAbsolutePath(path))
+    throw new Error(
+      `${variable}=${path}: give an absolute path (k6 resolves files relative to the script, not to the working directory)`,
+    );
   return path;
 }
 
@@ -49,8 +61,12 @@ function readText(variable: string, path: string): string {
 /** BASE_URL without a trailing slash. */
 export function baseUrl(): string {
   const v = env('BASE_URL');
-  if (!v) throw new Error('BASE_URL is not set: give -e BASE_URL=https://your-staging-instance (fedicap run sets it from --target)');
-  if (!/^https?:\/\/[^/]+/i.test(v)) throw new Error(`BASE_URL=${v}: expected an http(s) URL such as https://staging.example.org`);
+  if (!v)
+    throw new Error(
+      'BASE_URL is not set: give -e BASE_URL=https://your-staging-instance (fedicap run sets it from --target)',
+    );
+  if (!/^https?:\/\/[^/]+/i.test(v))
+    throw new Error(`BASE_URL=${v}: expected an http(s) URL such as https://staging.example.org`);
   return v.replace(/\/+$/, '');
 }
 
@@ -84,7 +100,9 @@ export function stringEnv(name: string, fallback: string): string {
 /** The tokens file (SharedArray). */
 export function loadTokens(): TokenEntry[] {
   const path = filePath('TOKENS', 'the tokens file from `fedicap testbed --tokens-out` or seed.rb');
-  return new SharedArray('fedicap:tokens', () => parseTokens(readText('TOKENS', path), path)) as unknown as TokenEntry[];
+  return new SharedArray('fedicap:tokens', () =>
+    parseTokens(readText('TOKENS', path), path),
+  ) as unknown as TokenEntry[];
 }
 
 /** TOKENS when set, else no accounts (scenarios that can run without local accounts). */
@@ -111,8 +129,12 @@ export interface FleetInputs {
 
 /** Fleet actors by population, relay, media and page URLs (SharedArray: keys are loaded once). */
 export function loadFleet(): FleetInputs {
-  const warm = new SharedArray('fedicap:fleet-warm', () => manifest().actors.filter((a) => a.population === 'warm')) as unknown as FleetActor[];
-  const cold = new SharedArray('fedicap:fleet-cold', () => manifest().actors.filter((a) => a.population === 'cold')) as unknown as FleetActor[];
+  const warm = new SharedArray('fedicap:fleet-warm', () =>
+    manifest().actors.filter((a) => a.population === 'warm'),
+  ) as unknown as FleetActor[];
+  const cold = new SharedArray('fedicap:fleet-cold', () =>
+    manifest().actors.filter((a) => a.population === 'cold'),
+  ) as unknown as FleetActor[];
   const meta = new SharedArray('fedicap:fleet-meta', () => {
     const m = manifest();
     return [{ relay: m.relay ?? null, media: m.media, pages: m.pages.map((p) => p.url) }];
@@ -129,7 +151,9 @@ export function loadRates(): ProfileRates {
   try {
     return profileRates(doc, load);
   } catch (err) {
-    throw new Error(`PROFILE=${path}: cannot derive rates (${(err as Error).message}); \`fedicap profile check ${path}\` explains what is wrong`);
+    throw new Error(
+      `PROFILE=${path}: cannot derive rates (${(err as Error).message}); \`fedicap profile check ${path}\` explains what is wrong`,
+    );
   }
 }
 
@@ -137,6 +161,9 @@ export function loadRates(): ProfileRates {
 export function loadCorpus(): CorpusPost[] {
   const path = env('CONTENT');
   if (!path) return BUILTIN_CORPUS as CorpusPost[];
-  if (!isAbsolutePath(path)) throw new Error(`CONTENT=${path}: give an absolute path (k6 resolves files relative to the script)`);
-  return new SharedArray('fedicap:content', () => parseCorpus(parseJsonText(readText('CONTENT', path), 'CONTENT', path), `CONTENT=${path}`)) as unknown as CorpusPost[];
+  if (!isAbsolutePath(path))
+    throw new Error(`CONTENT=${path}: give an absolute path (k6 resolves files relative to the script)`);
+  return new SharedArray('fedicap:content', () =>
+    parseCorpus(parseJsonText(readText('CONTENT', path), 'CONTENT', path), `CONTENT=${path}`),
+  ) as unknown as CorpusPost[];
 }

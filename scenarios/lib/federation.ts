@@ -83,13 +83,20 @@ export function uniqId(data: SetupData, tag: string, n: number, suffix = ''): st
 const pick = <T>(list: ArrayLike<T>, n: number): T => list[((n % list.length) + list.length) % list.length]!;
 
 /** The actor for an iteration of a population, with cold exhaustion handled. */
-export function actorFor(ctx: FederationContext, population: 'warm' | 'cold', n: number, offset = 0, stride = 1): { actor: FleetActor; population: 'warm' | 'cold' } {
+export function actorFor(
+  ctx: FederationContext,
+  population: 'warm' | 'cold',
+  n: number,
+  offset = 0,
+  stride = 1,
+): { actor: FleetActor; population: 'warm' | 'cold' } {
   if (population === 'cold') {
     const i = offset + n * stride;
     if (i < ctx.fleet.cold.length) return { actor: ctx.fleet.cold[i]!, population: 'cold' };
     coldActorsExhausted.add(1);
   }
-  if (ctx.fleet.warm.length === 0) throw new Error('FLEET: the manifest has no warm actors (start the fleet with a cold fraction below 1)');
+  if (ctx.fleet.warm.length === 0)
+    throw new Error('FLEET: the manifest has no warm actors (start the fleet with a cold fraction below 1)');
   return { actor: pick(ctx.fleet.warm, n * 7919 + exec.vu.idInTest), population: 'warm' };
 }
 
@@ -103,16 +110,26 @@ function mediaFor(ctx: FederationContext, actor: FleetActor, uniq: string, k: nu
 
 function mentionsFor(ctx: FederationContext, n: number, count: number): LocalMention[] {
   const out: LocalMention[] = [];
-  for (let k = 0; k < Math.max(1, count); k++) out.push(localMention(ctx.base, pick(ctx.tokens, n * 31 + k * 17).username));
+  for (let k = 0; k < Math.max(1, count); k++)
+    out.push(localMention(ctx.base, pick(ctx.tokens, n * 31 + k * 17).username));
   return out;
 }
 
 /** A Create{Note} shaped by the corpus and the profile's media/link/reply shares. */
-export function noteInput(ctx: FederationContext, data: SetupData, actor: FleetActor, uniq: string, n: number, addressLocal = true): NoteInput {
+export function noteInput(
+  ctx: FederationContext,
+  data: SetupData,
+  actor: FleetActor,
+  uniq: string,
+  n: number,
+  addressLocal = true,
+): NoteInput {
   let post = postAt(ctx.corpus, n * 13 + exec.vu.idInTest);
   const mix = ctx.rates.mix;
-  if (!addressLocal || ctx.tokens.length === 0) post = { ...post, text: post.text.replace(/\{mention\}\s*/g, '').trim() || 'ok' };
-  if (!post.text.includes('{link}') && Math.random() < mix.inboundLinkFraction) post = { ...post, text: `${post.text} {link}` };
+  if (!addressLocal || ctx.tokens.length === 0)
+    post = { ...post, text: post.text.replace(/\{mention\}\s*/g, '').trim() || 'ok' };
+  if (!post.text.includes('{link}') && Math.random() < mix.inboundLinkFraction)
+    post = { ...post, text: `${post.text} {link}` };
   const mentionSlots = (post.text.match(/\{mention\}/g) ?? []).length;
   const mentions = addressLocal && ctx.tokens.length ? mentionsFor(ctx, n, mentionSlots) : [];
   let attachments: NoteInput['attachments'] = [];
@@ -161,7 +178,8 @@ interface Target {
 }
 
 function inboxFor(ctx: FederationContext, localUsername: string): Target {
-  if (Math.random() < PERSONAL_INBOX_SHARE) return { url: personalInbox(ctx.base, localUsername), name: '/users/{username}/inbox' };
+  if (Math.random() < PERSONAL_INBOX_SHARE)
+    return { url: personalInbox(ctx.base, localUsername), name: '/users/{username}/inbox' };
   return { url: sharedInbox(ctx.base), name: '/inbox' };
 }
 
@@ -170,7 +188,13 @@ function inboxFor(ctx: FederationContext, localUsername: string): Target {
  * station is inbox-cold-actor for the first activity of an actor the target
  * does not know yet (`firstContact`), inbox otherwise.
  */
-async function send(activity: Activity, target: Target, population: 'warm' | 'cold', firstContact: boolean, signer: FleetActor): Promise<Response> {
+async function send(
+  activity: Activity,
+  target: Target,
+  population: 'warm' | 'cold',
+  firstContact: boolean,
+  signer: FleetActor,
+): Promise<Response> {
   const key = await keys.get(signer.keyId, signer.privateKeyPem);
   const tags: DeliveryTags = {
     station: firstContact ? 'inbox-cold-actor' : 'inbox',
@@ -185,7 +209,15 @@ async function send(activity: Activity, target: Target, population: 'warm' | 'co
  * One inbound iteration: an activity (or a pair, for Undo and Delete) from
  * an actor of `population` to the shared or a personal inbox.
  */
-export async function inboundIteration(ctx: FederationContext, data: SetupData, population: 'warm' | 'cold', tag: string, offset = 0, stride = 1, type?: ActivityType): Promise<void> {
+export async function inboundIteration(
+  ctx: FederationContext,
+  data: SetupData,
+  population: 'warm' | 'cold',
+  tag: string,
+  offset = 0,
+  stride = 1,
+  type?: ActivityType,
+): Promise<void> {
   const n = exec.scenario.iterationInTest;
   const chosen = actorFor(ctx, population, n, offset, stride);
   const { actor } = chosen;
@@ -194,34 +226,63 @@ export async function inboundIteration(ctx: FederationContext, data: SetupData, 
   const local = pick(ctx.tokens, n * 7 + exec.vu.idInTest);
   const target = inboxFor(ctx, local.username);
   const localStatus = data.localStatuses.length ? pick(data.localStatuses, n) : null;
-  const objectUri = localStatus?.uri ?? `${pick(ctx.fleet.warm.length ? ctx.fleet.warm : [actor], n + 3).id}/statuses/${uniq}-o`;
+  const objectUri =
+    localStatus?.uri ??
+    `${pick(ctx.fleet.warm.length ? ctx.fleet.warm : [actor], n + 3).id}/statuses/${uniq}-o`;
   switch (kind) {
     case 'Create': {
       const input = noteInput(ctx, data, actor, uniq, n);
-      if (target.name !== '/inbox') input.ccLocal = [...(input.ccLocal ?? []), localMention(ctx.base, local.username).uri];
+      if (target.name !== '/inbox')
+        input.ccLocal = [...(input.ccLocal ?? []), localMention(ctx.base, local.username).uri];
       await send(createActivity(input), target, chosen.population, chosen.population === 'cold', actor);
       return;
     }
     case 'Announce':
-      await send(announceActivity(actor, uniq, objectUri), target, chosen.population, chosen.population === 'cold', actor);
+      await send(
+        announceActivity(actor, uniq, objectUri),
+        target,
+        chosen.population,
+        chosen.population === 'cold',
+        actor,
+      );
       return;
     case 'Like':
-      await send(likeActivity(actor, uniq, objectUri), target, chosen.population, chosen.population === 'cold', actor);
+      await send(
+        likeActivity(actor, uniq, objectUri),
+        target,
+        chosen.population,
+        chosen.population === 'cold',
+        actor,
+      );
       return;
     case 'Follow':
-      await send(followActivity(actor, uniq, localMention(ctx.base, local.username).uri), target, chosen.population, chosen.population === 'cold', actor);
+      await send(
+        followActivity(actor, uniq, localMention(ctx.base, local.username).uri),
+        target,
+        chosen.population,
+        chosen.population === 'cold',
+        actor,
+      );
       return;
     case 'Undo': {
       const like = likeActivity(actor, uniq, objectUri);
       const first = await send(like, target, chosen.population, chosen.population === 'cold', actor);
-      if (first.status === 202 || first.status === 200) await send(undoActivity(actor, like), target, chosen.population, false, actor);
+      if (first.status === 202 || first.status === 200)
+        await send(undoActivity(actor, like), target, chosen.population, false, actor);
       return;
     }
     case 'Delete': {
       const input = noteInput(ctx, data, actor, uniq, n);
       const create = createActivity(input);
       const first = await send(create, target, chosen.population, chosen.population === 'cold', actor);
-      if (first.status === 202 || first.status === 200) await send(deleteActivity(actor, (create.object as { id: string }).id), target, chosen.population, false, actor);
+      if (first.status === 202 || first.status === 200)
+        await send(
+          deleteActivity(actor, (create.object as { id: string }).id),
+          target,
+          chosen.population,
+          false,
+          actor,
+        );
       return;
     }
   }
@@ -233,7 +294,13 @@ export async function inboundIteration(ctx: FederationContext, data: SetupData, 
  * as `actor`, an Announce is the relay's own and makes the target fetch the
  * note from the fleet.
  */
-export async function relayIteration(ctx: FederationContext, data: SetupData, tag: string, coldOffset = 0, coldStride = 1): Promise<void> {
+export async function relayIteration(
+  ctx: FederationContext,
+  data: SetupData,
+  tag: string,
+  coldOffset = 0,
+  coldStride = 1,
+): Promise<void> {
   const relay = ctx.fleet.relay;
   if (!relay) throw new Error('FLEET: the manifest has no relay actor');
   const n = exec.scenario.iterationInTest;
@@ -255,13 +322,21 @@ export async function relayIteration(ctx: FederationContext, data: SetupData, ta
 // ---------------------------------------------------------------- setup helpers
 
 /** Post `count` local statuses (for Likes, Announces and replies to point at). */
-export async function seedLocalStatuses(ctx: Pick<FederationContext, 'base' | 'tokens' | 'corpus'>, count: number, runId: string): Promise<SetupData['localStatuses']> {
+export async function seedLocalStatuses(
+  ctx: Pick<FederationContext, 'base' | 'tokens' | 'corpus'>,
+  count: number,
+  runId: string,
+): Promise<SetupData['localStatuses']> {
   const out: SetupData['localStatuses'] = [];
   const posters = Math.min(count, ctx.tokens.length);
   for (let i = 0; i < posters; i++) {
     const t = ctx.tokens[i]!;
     const text = renderText(postAt(ctx.corpus, i), [], []);
-    const res = await api(ctx.base, createStatus({ status: `${text} (${runId} seed ${i})`, idempotencyKey: `${runId}-seed-${i}` }), t.token);
+    const res = await api(
+      ctx.base,
+      createStatus({ status: `${text} (${runId} seed ${i})`, idempotencyKey: `${runId}-seed-${i}` }),
+      t.token,
+    );
     const s = jsonBody<{ id?: string; uri?: string }>(res);
     if (res.status === 200 && s?.id && s.uri) out.push({ id: s.id, uri: s.uri, username: t.username });
   }
@@ -276,7 +351,13 @@ export async function seedLocalStatuses(ctx: Pick<FederationContext, 'base' | 't
  * accepted. (Index access only: under k6, TOKENS is a SharedArray, which has
  * no slice or map.)
  */
-export async function introduceWarmActors(ctx: FederationContext, runId: string, posters: number, limit = Infinity, concurrency = 16): Promise<number> {
+export async function introduceWarmActors(
+  ctx: FederationContext,
+  runId: string,
+  posters: number,
+  limit = Infinity,
+  concurrency = 16,
+): Promise<number> {
   const warm = ctx.fleet.warm;
   const count = Math.min(warm.length, limit);
   let accepted = 0;

@@ -33,7 +33,8 @@ export function parseJsonText(text: string, variable: string, path: string): unk
 /** Validate a tokens file: a non-empty array of {username, accountId, token}. */
 export function parseTokens(text: string, path: string, variable = 'TOKENS'): TokenEntry[] {
   const doc = parseJsonText(text, variable, path);
-  const expected = 'expected a JSON array of {"username", "accountId", "token"} as `fedicap testbed --tokens-out` or seed.rb writes';
+  const expected =
+    'expected a JSON array of {"username", "accountId", "token"} as `fedicap testbed --tokens-out` or seed.rb writes';
   if (!Array.isArray(doc)) throw new Error(`${where(variable, path)}: ${expected}`);
   if (doc.length === 0) throw new Error(`${where(variable, path)}: the tokens file is empty; ${expected}`);
   return doc.map((item: unknown, i) => {
@@ -56,17 +57,21 @@ function checkActor(a: unknown, label: string, fail: (m: string) => Error): Flee
     if (!str(x[k])) throw fail(`${label} has no "${k}"`);
   }
   if (!/^https?:\/\//.test(x.id as string)) throw fail(`${label} "id" is not an http(s) URL`);
-  if (!String(x.privateKeyPem).includes('PRIVATE KEY')) throw fail(`${label} "privateKeyPem" is not a PEM private key`);
-  if (x.population !== 'warm' && x.population !== 'cold') throw fail(`${label} "population" must be "warm" or "cold"`);
+  if (!String(x.privateKeyPem).includes('PRIVATE KEY'))
+    throw fail(`${label} "privateKeyPem" is not a PEM private key`);
+  if (x.population !== 'warm' && x.population !== 'cold')
+    throw fail(`${label} "population" must be "warm" or "cold"`);
   return x as unknown as FleetActor;
 }
 
 /** Validate a fleet manifest (src/fleet/manifest.ts): version 1, actors with keys, relay, media, pages. */
 export function parseFleet(text: string, path: string, variable = 'FLEET'): FleetManifest {
   const doc = parseJsonText(text, variable, path) as Record<string, unknown> | null;
-  const fail = (m: string) => new Error(`${where(variable, path)}: ${m} (expected the manifest \`fedicap fleet\` writes)`);
+  const fail = (m: string) =>
+    new Error(`${where(variable, path)}: ${m} (expected the manifest \`fedicap fleet\` writes)`);
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw fail('not a JSON object');
-  if (doc.version !== 1) throw fail(`"version" is ${JSON.stringify(doc.version)}, this version of the scenarios reads version 1`);
+  if (doc.version !== 1)
+    throw fail(`"version" is ${JSON.stringify(doc.version)}, this version of the scenarios reads version 1`);
   if (!Array.isArray(doc.actors) || doc.actors.length === 0) throw fail('"actors" is missing or empty');
   doc.actors.forEach((a, i) => checkActor(a, `actors[${i}]`, fail));
   if (doc.relay !== undefined && doc.relay !== null) checkActor(doc.relay, 'relay', fail);
@@ -82,9 +87,13 @@ export function parseFleet(text: string, path: string, variable = 'FLEET'): Flee
 /** The profile document (quantities bare or {value, range, source}); checked enough to name what is missing. */
 export function parseProfileText(text: string, path: string, variable = 'PROFILE'): Record<string, unknown> {
   const doc = parseJsonText(text, variable, path) as Record<string, unknown> | null;
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${where(variable, path)}: expected an instance profile (a JSON object)`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new Error(`${where(variable, path)}: expected an instance profile (a JSON object)`);
   for (const k of ['accounts', 'activity', 'graph', 'relays', 'growth', 'serviceDemands', 'slo']) {
-    if (!(k in doc)) throw new Error(`${where(variable, path)}: not an instance profile: "${k}" is missing (see docs/profile.md; \`fedicap profile check FILE\` explains)`);
+    if (!(k in doc))
+      throw new Error(
+        `${where(variable, path)}: not an instance profile: "${k}" is missing (see docs/profile.md; \`fedicap profile check FILE\` explains)`,
+      );
   }
   return doc;
 }

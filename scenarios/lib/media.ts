@@ -156,7 +156,10 @@ export interface MultipartBody {
 }
 
 /** multipart/form-data (RFC 7578) with a boundary that does not occur in the parts. */
-export function buildMultipart(fields: readonly MultipartField[], boundary = `----fedicap${Date.now().toString(16)}${Math.floor(Math.random() * 1e9).toString(16)}`): MultipartBody {
+export function buildMultipart(
+  fields: readonly MultipartField[],
+  boundary = `----fedicap${Date.now().toString(16)}${Math.floor(Math.random() * 1e9).toString(16)}`,
+): MultipartBody {
   const w = new ByteWriter(1024);
   const quoteParam = (v: string) => v.replace(/["\\\r\n]/g, '_');
   for (const f of fields) {

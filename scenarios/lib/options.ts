@@ -4,7 +4,12 @@
  * saturation runs, and thresholds that state the profile's SLOs. Pure: the
  * scenario files call these in the init context; the tests call them too.
  */
-import type { ConstantArrivalRateScenario, PerVUIterationsScenario, RampingArrivalRateScenario, Scenario } from 'k6/options';
+import type {
+  ConstantArrivalRateScenario,
+  PerVUIterationsScenario,
+  RampingArrivalRateScenario,
+  Scenario,
+} from 'k6/options';
 import { formatDuration } from './inputs.ts';
 import { arrivalRate, commonTimeUnitSec, vusFor, type ProfileRates } from './rates.ts';
 
@@ -13,7 +18,12 @@ import { arrivalRate, commonTimeUnitSec, vusFor, type ProfileRates } from './rat
  * `durationSec`, or undefined when the rate is zero. `iterationSec` is the
  * expected iteration time (VUs to pre-allocate).
  */
-export function constantRate(exec: string, perSec: number, durationSec: number, opts: { iterationSec?: number; startTime?: string; tags?: Record<string, string>; maxVUs?: number } = {}): ConstantArrivalRateScenario | undefined {
+export function constantRate(
+  exec: string,
+  perSec: number,
+  durationSec: number,
+  opts: { iterationSec?: number; startTime?: string; tags?: Record<string, string>; maxVUs?: number } = {},
+): ConstantArrivalRateScenario | undefined {
   if (!(perSec > 0)) return undefined;
   const { rate, timeUnit } = arrivalRate(perSec);
   const vus = vusFor(perSec, opts.iterationSec ?? 2);
@@ -36,10 +46,20 @@ export function constantRate(exec: string, perSec: number, durationSec: number, 
  * times `perSec` in `steps` plateaus of `stepSec` (each reached by a short
  * ramp of a tenth of the step), so each plateau can be read on its own.
  */
-export function rampingSteps(exec: string, perSec: number, stepSec: number, steps: number, fromMultiple: number, toMultiple: number, opts: { iterationSec?: number; tags?: Record<string, string> } = {}): RampingArrivalRateScenario | undefined {
+export function rampingSteps(
+  exec: string,
+  perSec: number,
+  stepSec: number,
+  steps: number,
+  fromMultiple: number,
+  toMultiple: number,
+  opts: { iterationSec?: number; tags?: Record<string, string> } = {},
+): RampingArrivalRateScenario | undefined {
   if (!(perSec > 0) || steps < 1) return undefined;
   // One time unit for all stages, in which every plateau's rate is an integer within 1 %.
-  const multiples = Array.from({ length: steps }, (_, k) => (steps === 1 ? toMultiple : fromMultiple + ((toMultiple - fromMultiple) * k) / (steps - 1)));
+  const multiples = Array.from({ length: steps }, (_, k) =>
+    steps === 1 ? toMultiple : fromMultiple + ((toMultiple - fromMultiple) * k) / (steps - 1),
+  );
   const unitSec = commonTimeUnitSec([fromMultiple, ...multiples].map((m) => perSec * m));
   const timeUnit = unitSec === 1 ? '1s' : unitSec === 60 ? '1m' : '1h';
   const perUnit = (r: number) => Math.max(1, Math.round(r * unitSec));
@@ -64,7 +84,12 @@ export function rampingSteps(exec: string, perSec: number, stepSec: number, step
 }
 
 /** `vus` VUs running one iteration each (streaming listeners). */
-export function oncePerVu(exec: string, vus: number, maxDurationSec: number, startTime?: string): PerVUIterationsScenario {
+export function oncePerVu(
+  exec: string,
+  vus: number,
+  maxDurationSec: number,
+  startTime?: string,
+): PerVUIterationsScenario {
   return {
     executor: 'per-vu-iterations',
     exec,
@@ -87,7 +112,11 @@ export function scenarios(entries: Record<string, Scenario | undefined>): Record
  * at slo.latencyPercentile under slo.webResponseSec; capacity_errors (5xx
  * and failed connections, 429 excluded) under `maxErrorRate`.
  */
-export function sloThresholds(rates: ProfileRates, stations: readonly string[], maxErrorRate = 0.01): Record<string, string[]> {
+export function sloThresholds(
+  rates: ProfileRates,
+  stations: readonly string[],
+  maxErrorRate = 0.01,
+): Record<string, string[]> {
   const pct = rates.slo.latencyPercentile;
   const ms = Math.round(rates.slo.webResponseSec * 1000);
   const out: Record<string, string[]> = { capacity_errors: [`rate<${maxErrorRate}`] };

@@ -77,7 +77,8 @@ export function profileRates(doc: unknown, load: 'peak' | 'mean' = 'peak'): Prof
   for (const e of w.web) web[e.endpoint] = e.ratePerSec * factor;
   const relays = profile.relays.filter((r) => r.startMonth <= 0);
   const relayPerSec = (relays.reduce((s, r) => s + r.postsPerHour, 0) / 3600) * factor;
-  const relayColdPerSec = (relays.reduce((s, r) => s + r.postsPerHour * r.coldActorFraction, 0) / 3600) * factor;
+  const relayColdPerSec =
+    (relays.reduce((s, r) => s + r.postsPerHour * r.coldActorFraction, 0) / 3600) * factor;
   const inboxPerSec = web.inbox ?? 0;
   const createsPerSec = Math.max(0, (w.perDay.remoteStatuses / day) * factor - relayPerSec);
   const directPerSec = Math.max(0, inboxPerSec - relayPerSec);
@@ -93,7 +94,10 @@ export function profileRates(doc: unknown, load: 'peak' | 'mean' = 'peak'): Prof
       relayPerSec,
       relayColdPerSec,
     },
-    streaming: { connections: w.streaming.meanConnections * factor, eventsPerSec: w.streaming.eventsPerSec * factor },
+    streaming: {
+      connections: w.streaming.meanConnections * factor,
+      eventsPerSec: w.streaming.eventsPerSec * factor,
+    },
     mix: {
       inboundMediaFraction: inbound.mediaFraction,
       inboundAttachmentsPerMediaPost: inbound.attachmentsPerMediaPost,
@@ -102,7 +106,13 @@ export function profileRates(doc: unknown, load: 'peak' | 'mean' = 'peak'): Prof
       localImagesPerPost: profile.activity.mediaPerPost.image,
       localLinkFraction: profile.activity.linkFraction,
       localTargetFraction: profile.activity.localTargetFraction,
-      relayAnnounceFraction: relays.length ? relays.reduce((s, r) => s + r.announceFraction * r.postsPerHour, 0) / Math.max(1e-9, relays.reduce((s, r) => s + r.postsPerHour, 0)) : 0.3,
+      relayAnnounceFraction: relays.length
+        ? relays.reduce((s, r) => s + r.announceFraction * r.postsPerHour, 0) /
+          Math.max(
+            1e-9,
+            relays.reduce((s, r) => s + r.postsPerHour, 0),
+          )
+        : 0.3,
     },
     slo: { webResponseSec: profile.slo.webResponseSec, latencyPercentile: profile.slo.latencyPercentile },
   };
@@ -115,7 +125,11 @@ export function profileRates(doc: unknown, load: 'peak' | 'mean' = 'peak'): Prof
  */
 export function arrivalRate(perSec: number): { rate: number; timeUnit: string } {
   if (!(perSec > 0)) return { rate: 0, timeUnit: '1s' };
-  for (const [unitSec, timeUnit] of [[1, '1s'], [60, '1m'], [3600, '1h']] as const) {
+  for (const [unitSec, timeUnit] of [
+    [1, '1s'],
+    [60, '1m'],
+    [3600, '1h'],
+  ] as const) {
     const rate = Math.round(perSec * unitSec);
     if (rate >= 1 && Math.abs(rate / unitSec - perSec) <= 0.01 * perSec) return { rate, timeUnit };
   }
@@ -126,7 +140,14 @@ export function arrivalRate(perSec: number): { rate: number; timeUnit: string } 
 /** The shortest of 1s, 1m, 1h in which every one of `perSec` rounds to an integer within 1 % (1h otherwise), in seconds. */
 export function commonTimeUnitSec(perSec: readonly number[]): number {
   for (const unitSec of [1, 60, 3600]) {
-    if (perSec.every((r) => !(r > 0) || (Math.round(r * unitSec) >= 1 && Math.abs(Math.round(r * unitSec) / unitSec - r) <= 0.01 * r))) return unitSec;
+    if (
+      perSec.every(
+        (r) =>
+          !(r > 0) ||
+          (Math.round(r * unitSec) >= 1 && Math.abs(Math.round(r * unitSec) / unitSec - r) <= 0.01 * r),
+      )
+    )
+      return unitSec;
   }
   return 3600;
 }

@@ -54,7 +54,11 @@ export interface PageParams {
 }
 
 export function verifyCredentials(): ApiRequest {
-  return { method: 'GET', path: '/api/v1/accounts/verify_credentials', tags: tags('accounts/show', 'api/v1/accounts/credentials#show', '/api/v1/accounts/verify_credentials') };
+  return {
+    method: 'GET',
+    path: '/api/v1/accounts/verify_credentials',
+    tags: tags('accounts/show', 'api/v1/accounts/credentials#show', '/api/v1/accounts/verify_credentials'),
+  };
 }
 
 export function homeTimeline(p: PageParams = {}): ApiRequest {
@@ -144,11 +148,19 @@ export function followAccount(id: string): ApiRequest {
 }
 
 /** POST /api/v2/media: images are processed in the request (200), video later (202). */
-export function uploadMedia(file: { bytes: Uint8Array; filename: string; contentType: string }, description?: string, boundary?: string): ApiRequest {
-  const fields: MultipartField[] = [{ name: 'file', value: file.bytes, filename: file.filename, contentType: file.contentType }];
+export function uploadMedia(
+  file: { bytes: Uint8Array; filename: string; contentType: string },
+  description?: string,
+  boundary?: string,
+): ApiRequest {
+  const fields: MultipartField[] = [
+    { name: 'file', value: file.bytes, filename: file.filename, contentType: file.contentType },
+  ];
   if (description !== undefined) fields.push({ name: 'description', value: description });
   const mp = buildMultipart(fields, boundary);
-  const described: Record<string, string> = { file: `<binary ${file.contentType}, ${file.bytes.length} bytes>` };
+  const described: Record<string, string> = {
+    file: `<binary ${file.contentType}, ${file.bytes.length} bytes>`,
+  };
   if (description !== undefined) described.description = description;
   return {
     method: 'POST',
@@ -160,7 +172,11 @@ export function uploadMedia(file: { bytes: Uint8Array; filename: string; content
 
 /** GET /api/v1/media/:id: 206 while processing, 200 when done, 422 when it failed. */
 export function showMedia(id: string): ApiRequest {
-  return { method: 'GET', path: `/api/v1/media/${encodeURIComponent(id)}`, tags: tags('media/show', 'api/v1/media#show', '/api/v1/media/{id}') };
+  return {
+    method: 'GET',
+    path: `/api/v1/media/${encodeURIComponent(id)}`,
+    tags: tags('media/show', 'api/v1/media#show', '/api/v1/media/{id}'),
+  };
 }
 
 /** The streaming WebSocket URL (token passed separately, never in the URL). */
@@ -168,7 +184,11 @@ export function streamingUrl(baseUrl: string, stream = 'user'): string {
   const ws = baseUrl.replace(/\/+$/, '').replace(/^http/i, 'ws');
   return `${ws}/api/v1/streaming?stream=${encodeURIComponent(stream)}`;
 }
-export const STREAMING_TAGS: RequestTags = tags('streaming', 'streaming#websocket', '/api/v1/streaming?stream={stream}');
+export const STREAMING_TAGS: RequestTags = tags(
+  'streaming',
+  'streaming#websocket',
+  '/api/v1/streaming?stream={stream}',
+);
 
 /**
  * Parse an RFC 8288 Link header as Mastodon sends it for pagination:

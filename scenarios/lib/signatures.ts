@@ -97,13 +97,17 @@ export async function signRequest(opts: SignOptions): Promise<SignedRequest> {
     values.push(['digest', digest]);
     send.Digest = digest;
   }
-  const extra = opts.headers ?? (opts.body !== undefined ? { 'Content-Type': 'application/activity+json' } : {});
+  const extra =
+    opts.headers ?? (opts.body !== undefined ? { 'Content-Type': 'application/activity+json' } : {});
   for (const [name, value] of Object.entries(extra)) {
     values.push([name.toLowerCase(), value]);
     send[name] = value;
   }
   const signedHeaders = ['(request-target)', ...values.map(([k]) => k)];
-  const signingString = [`(request-target): ${method.toLowerCase()} ${path}`, ...values.map(([k, v]) => `${k}: ${v}`)].join('\n');
+  const signingString = [
+    `(request-target): ${method.toLowerCase()} ${path}`,
+    ...values.map(([k, v]) => `${k}: ${v}`),
+  ].join('\n');
   const signature = await crypto.subtle.sign({ name: RSA.name }, opts.key.key, utf8Encode(signingString));
   send.Signature = [
     `keyId=${quote(opts.key.keyId)}`,

@@ -11,7 +11,21 @@ import { postAt, renderText, type CorpusPost } from './content.ts';
 import type { TokenEntry } from './env.ts';
 import { makePng } from './media.ts';
 import type { ProfileRates } from './rates.ts';
-import { createStatus, favourite, homeTimeline, nextMaxId, notifications, publicTimeline, reblog, showMedia, statusContext, streamingUrl, STREAMING_TAGS, uploadMedia, type ApiRequest } from './requests.ts';
+import {
+  createStatus,
+  favourite,
+  homeTimeline,
+  nextMaxId,
+  notifications,
+  publicTimeline,
+  reblog,
+  showMedia,
+  statusContext,
+  streamingUrl,
+  STREAMING_TAGS,
+  uploadMedia,
+  type ApiRequest,
+} from './requests.ts';
 
 export interface ClientContext {
   base: string;
@@ -32,12 +46,19 @@ export interface ReadOptions {
 }
 export const DEFAULT_READ: ReadOptions = { scroll: 0.5, pages: 3, threadShare: 0.1 };
 
-const tokenFor = (ctx: ClientContext, n: number) => ctx.tokens[((n % ctx.tokens.length) + ctx.tokens.length) % ctx.tokens.length]!;
+const tokenFor = (ctx: ClientContext, n: number) =>
+  ctx.tokens[((n % ctx.tokens.length) + ctx.tokens.length) % ctx.tokens.length]!;
 
 /** Per VU, per token and timeline: where the reader stopped scrolling. */
 const cursors = new Map<string, { maxId: string; page: number }>();
 
-async function readPage(ctx: ClientContext, kind: string, build: (maxId?: string) => ApiRequest, t: TokenEntry, o: ReadOptions): Promise<string[]> {
+async function readPage(
+  ctx: ClientContext,
+  kind: string,
+  build: (maxId?: string) => ApiRequest,
+  t: TokenEntry,
+  o: ReadOptions,
+): Promise<string[]> {
   const key = `${kind}:${t.accountId}`;
   const cursor = cursors.get(key);
   const res = await api(ctx.base, build(cursor?.maxId), t.token, [200, 206]);
@@ -53,20 +74,34 @@ async function readPage(ctx: ClientContext, kind: string, build: (maxId?: string
 export async function readHome(ctx: ClientContext, o: ReadOptions = DEFAULT_READ): Promise<void> {
   const t = tokenFor(ctx, exec.scenario.iterationInTest);
   const ids = await readPage(ctx, 'home', (maxId) => homeTimeline({ maxId, limit: o.limit }), t, o);
-  if (ids.length && Math.random() < o.threadShare) await api(ctx.base, statusContext(ids[Math.floor(Math.random() * ids.length)]!), t.token);
+  if (ids.length && Math.random() < o.threadShare)
+    await api(ctx.base, statusContext(ids[Math.floor(Math.random() * ids.length)]!), t.token);
 }
 
 /** One public timeline page: local, federated and remote-only (the web UI's tabs) in turn. */
 export async function readPublic(ctx: ClientContext, o: ReadOptions = DEFAULT_READ): Promise<void> {
   const n = exec.scenario.iterationInTest;
   const which = n % 3 === 0 ? 'local' : n % 3 === 1 ? 'federated' : 'remote';
-  await readPage(ctx, `public-${which}`, (maxId) => publicTimeline({ local: which === 'local', remote: which === 'remote', maxId, limit: o.limit }), tokenFor(ctx, n), o);
+  await readPage(
+    ctx,
+    `public-${which}`,
+    (maxId) =>
+      publicTimeline({ local: which === 'local', remote: which === 'remote', maxId, limit: o.limit }),
+    tokenFor(ctx, n),
+    o,
+  );
 }
 
 /** One notifications page. */
 export async function readNotifications(ctx: ClientContext, o: ReadOptions = DEFAULT_READ): Promise<void> {
   const n = exec.scenario.iterationInTest;
-  await readPage(ctx, 'notifications', (maxId) => notifications({ maxId, limit: o.limit }), tokenFor(ctx, n), o);
+  await readPage(
+    ctx,
+    'notifications',
+    (maxId) => notifications({ maxId, limit: o.limit }),
+    tokenFor(ctx, n),
+    o,
+  );
 }
 
 /** setup(): a few statuses (every third a reply) so timelines of a fresh instance are not empty. */
@@ -75,7 +110,10 @@ export async function seedTimelines(ctx: ClientContext, count: number): Promise<
   let parent: string | undefined;
   for (let i = 0; i < Math.min(count, ctx.tokens.length * 3); i++) {
     const t = tokenFor(ctx, i);
-    const req = createStatus({ status: renderText(postAt(ctx.corpus, i), [], []), inReplyToId: i % 3 === 2 ? parent : undefined });
+    const req = createStatus({
+      status: renderText(postAt(ctx.corpus, i), [], []),
+      inReplyToId: i % 3 === 2 ? parent : undefined,
+    });
     const res = await api(ctx.base, req, t.token);
     const s = jsonBody<{ id?: string }>(res);
     if (res.status === 200 && s?.id) {
@@ -91,15 +129,25 @@ export async function seedTimelines(ctx: ClientContext, count: number): Promise<
  * corpus text, a mention of another local account where the text has one,
  * a link (fleet page or none) with the profile's local link share.
  */
-export async function postStatus(ctx: ClientContext, runId: string, posters: number, links: readonly string[]): Promise<void> {
+export async function postStatus(
+  ctx: ClientContext,
+  runId: string,
+  posters: number,
+  links: readonly string[],
+): Promise<void> {
   const n = exec.scenario.iterationInTest;
   const poster = tokenFor(ctx, n % Math.max(1, Math.min(posters, ctx.tokens.length)));
   let p = postAt(ctx.corpus, n * 11 + exec.vu.idInTest);
-  if (!p.text.includes('{link}') && links.length && Math.random() < ctx.rates.mix.localLinkFraction) p = { ...p, text: `${p.text} {link}` };
+  if (!p.text.includes('{link}') && links.length && Math.random() < ctx.rates.mix.localLinkFraction)
+    p = { ...p, text: `${p.text} {link}` };
   const other = tokenFor(ctx, n + 1);
   const others = other.username !== poster.username ? [other.username] : [];
   const text = renderText(p, others, links.length ? [links[n % links.length]!] : []);
-  await api(ctx.base, createStatus({ status: text, idempotencyKey: `${runId}-${exec.vu.idInTest}-${n}` }), poster.token);
+  await api(
+    ctx.base,
+    createStatus({ status: text, idempotencyKey: `${runId}-${exec.vu.idInTest}-${n}` }),
+    poster.token,
+  );
 }
 
 /** A favourite (5 in 6) or a boost (1 in 6) of one of `statusIds`. */
@@ -121,10 +169,23 @@ export interface MediaOptions {
 const wait = (sec: number) => new Promise<void>((resolve) => setTimeout(() => resolve(), sec * 1000));
 
 /** Upload one generated image; poll while 202/206 (bounded); true with the id when it is processed. */
-export async function uploadImage(ctx: ClientContext, t: TokenEntry, n: number, o: MediaOptions): Promise<{ mediaId?: string; ready: boolean }> {
+export async function uploadImage(
+  ctx: ClientContext,
+  t: TokenEntry,
+  n: number,
+  o: MediaOptions,
+): Promise<{ mediaId?: string; ready: boolean }> {
   const png = makePng(o.width, o.height, n * 7919 + exec.vu.idInTest);
   const started = Date.now();
-  const res = await api(ctx.base, uploadMedia({ bytes: png, filename: `fedicap-${n}.png`, contentType: 'image/png' }, `Generated test image ${n}`), t.token, [200, 202]);
+  const res = await api(
+    ctx.base,
+    uploadMedia(
+      { bytes: png, filename: `fedicap-${n}.png`, contentType: 'image/png' },
+      `Generated test image ${n}`,
+    ),
+    t.token,
+    [200, 202],
+  );
   const media = jsonBody<{ id?: string; url?: string | null }>(res);
   if (!media?.id || (res.status !== 200 && res.status !== 202)) return { ready: false };
   if (res.status === 200 && media.url) {
@@ -150,7 +211,15 @@ export async function uploadAndPost(ctx: ClientContext, o: MediaOptions): Promis
   const up = await uploadImage(ctx, t, n, o);
   if (!up.mediaId || !up.ready) return;
   const text = renderText(postAt(ctx.corpus, n), [], []);
-  await api(ctx.base, createStatus({ status: text, mediaIds: [up.mediaId], idempotencyKey: `media-${exec.vu.idInTest}-${n}-${up.mediaId}` }), t.token);
+  await api(
+    ctx.base,
+    createStatus({
+      status: text,
+      mediaIds: [up.mediaId],
+      idempotencyKey: `media-${exec.vu.idInTest}-${n}-${up.mediaId}`,
+    }),
+    t.token,
+  );
 }
 
 /**
@@ -158,9 +227,16 @@ export async function uploadAndPost(ctx: ClientContext, o: MediaOptions): Promis
  * `streaming_events`; resolves when it closes (the timer bounds it). The
  * token goes in the Authorization header, never in the URL.
  */
-export function holdUserStream(ctx: Pick<ClientContext, 'base'>, token: string, holdSec: number): Promise<void> {
+export function holdUserStream(
+  ctx: Pick<ClientContext, 'base'>,
+  token: string,
+  holdSec: number,
+): Promise<void> {
   return new Promise<void>((resolve) => {
-    const ws = new WebSocket(streamingUrl(ctx.base, 'user'), null, { headers: { Authorization: `Bearer ${token}` }, tags: { ...STREAMING_TAGS } });
+    const ws = new WebSocket(streamingUrl(ctx.base, 'user'), null, {
+      headers: { Authorization: `Bearer ${token}` },
+      tags: { ...STREAMING_TAGS },
+    });
     let settled = false;
     const timer = setTimeout(() => ws.close(), holdSec * 1000);
     const done = () => {
@@ -177,7 +253,8 @@ export function holdUserStream(ctx: Pick<ClientContext, 'base'>, token: string, 
       } catch {
         return;
       }
-      if (msg && typeof msg.event === 'string') streamingEvents.add(1, { event: msg.event, station: 'streaming' });
+      if (msg && typeof msg.event === 'string')
+        streamingEvents.add(1, { event: msg.event, station: 'streaming' });
     });
     ws.addEventListener('error', done);
     ws.addEventListener('close', done);

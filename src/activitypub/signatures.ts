@@ -9,7 +9,14 @@
  * query, as Mastodon signs), `(created)`/`(expires)` come from the
  * Signature parameters (hs2019 only).
  */
-import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  type KeyObject,
+} from 'node:crypto';
 
 export const REQUEST_TARGET = '(request-target)';
 /** SignatureVerification::EXPIRATION_WINDOW_LIMIT: a signature is never valid longer than 12 h after it was made. */
@@ -136,7 +143,9 @@ export function parseSignatureHeader(raw: string): Record<string, string> {
 export function formatSignatureHeader(params: Record<string, string | number | undefined>): string {
   return Object.entries(params)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => (typeof v === 'number' ? `${k}=${v}` : `${k}="${String(v).replace(/["\\]/g, (c) => `\\${c}`)}"`))
+    .map(([k, v]) =>
+      typeof v === 'number' ? `${k}=${v}` : `${k}="${String(v).replace(/["\\]/g, (c) => `\\${c}`)}"`,
+    )
     .join(',');
 }
 
@@ -217,7 +226,8 @@ export function signRequest(opts: SignRequestOptions): Record<string, string> {
   const out: Record<string, string> = { Host: url.host, Date: httpDate(now) };
   if (opts.body !== undefined || method === 'POST') out.Digest = digestHeader(opts.body ?? '');
   for (const [k, v] of Object.entries(opts.headers ?? {})) {
-    for (const existing of Object.keys(out)) if (existing.toLowerCase() === k.toLowerCase()) delete out[existing];
+    for (const existing of Object.keys(out))
+      if (existing.toLowerCase() === k.toLowerCase()) delete out[existing];
     out[k] = v; // a caller's Date/Host/Digest replaces ours
   }
 
@@ -232,7 +242,8 @@ export function signRequest(opts: SignRequestOptions): Record<string, string> {
   }
   const path = opts.includeQuery ? url.pathname + url.search : url.pathname;
   const signingString = buildSigningString(signed, { method, path, headers: out }, { created, expires });
-  const key = typeof opts.privateKeyPem === 'string' ? cachedKey(opts.privateKeyPem, 'private') : opts.privateKeyPem;
+  const key =
+    typeof opts.privateKeyPem === 'string' ? cachedKey(opts.privateKeyPem, 'private') : opts.privateKeyPem;
   const signature = cryptoSign('sha256', Buffer.from(signingString), key).toString('base64');
   out.Signature = formatSignatureHeader({
     keyId: opts.keyId,
@@ -289,10 +300,15 @@ function parseHttpDate(value: string): number {
  * expires = `expires` or created + 5 min, never past created + 12 h; refused
  * when created is more than 1 h ahead or now is more than 1 h past expires.
  */
-export function matchesTimeWindow(params: Record<string, string>, headers: HeaderBag, now: Date = new Date()): boolean {
+export function matchesTimeWindow(
+  params: Record<string, string>,
+  headers: HeaderBag,
+  now: Date = new Date(),
+): boolean {
   let createdMs: number | undefined;
   const date = headerValue(headers, 'date');
-  if (signatureAlgorithm(params) === 'hs2019' && params.created) createdMs = Number.parseInt(params.created, 10) * 1000;
+  if (signatureAlgorithm(params) === 'hs2019' && params.created)
+    createdMs = Number.parseInt(params.created, 10) * 1000;
   else if (date) createdMs = parseHttpDate(date);
   let expiresMs = params.expires ? Number.parseInt(params.expires, 10) * 1000 : undefined;
   if (createdMs !== undefined) {
@@ -316,12 +332,14 @@ export function checkSignature(req: IncomingSignedRequest, now: Date = new Date(
   const raw = headerValue(req.headers, 'signature');
   if (!raw) throw new SignatureError('Request not signed');
   const params = parseSignatureHeader(raw);
-  if (!params.keyId || !params.signature) throw new SignatureError('Incompatible request signature. keyId and signature are required');
+  if (!params.keyId || !params.signature)
+    throw new SignatureError('Incompatible request signature. keyId and signature are required');
   const algorithm = signatureAlgorithm(params);
   if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(algorithm)) {
     throw new SignatureError('Unsupported signature algorithm (only rsa-sha256 and hs2019 are supported)');
   }
-  if (!matchesTimeWindow(params, req.headers, now)) throw new SignatureError('Signed request date outside acceptable time window');
+  if (!matchesTimeWindow(params, req.headers, now))
+    throw new SignatureError('Signed request date outside acceptable time window');
 
   const signed = signedHeaderList(params);
   const method = req.method.toUpperCase();
@@ -329,10 +347,14 @@ export function checkSignature(req: IncomingSignedRequest, now: Date = new Date(
     throw new SignatureError('Mastodon requires the Date header or (created) pseudo-header to be signed');
   }
   if (!signed.includes(REQUEST_TARGET) && !signed.includes('digest')) {
-    throw new SignatureError('Mastodon requires the Digest header or (request-target) pseudo-header to be signed');
+    throw new SignatureError(
+      'Mastodon requires the Digest header or (request-target) pseudo-header to be signed',
+    );
   }
-  if (method === 'GET' && !signed.includes('host')) throw new SignatureError('Mastodon requires the Host header to be signed when doing a GET request');
-  if (method === 'POST' && !signed.includes('digest')) throw new SignatureError('Mastodon requires the Digest header to be signed when doing a POST request');
+  if (method === 'GET' && !signed.includes('host'))
+    throw new SignatureError('Mastodon requires the Host header to be signed when doing a GET request');
+  if (method === 'POST' && !signed.includes('digest'))
+    throw new SignatureError('Mastodon requires the Digest header to be signed when doing a POST request');
 
   if (signed.includes('digest')) verifyBodyDigest(req);
 
@@ -345,9 +367,13 @@ export function checkSignature(req: IncomingSignedRequest, now: Date = new Date(
 
   const [pathOnly, query] = splitPath(req.path);
   const pseudo = { created: params.created, expires: params.expires };
-  const signingStrings = [buildSigningString(signed, { method, path: pathOnly, headers: req.headers }, pseudo)];
+  const signingStrings = [
+    buildSigningString(signed, { method, path: pathOnly, headers: req.headers }, pseudo),
+  ];
   if (query !== undefined && signed.includes(REQUEST_TARGET)) {
-    signingStrings.push(buildSigningString(signed, { method, path: `${pathOnly}?${query}`, headers: req.headers }, pseudo));
+    signingStrings.push(
+      buildSigningString(signed, { method, path: `${pathOnly}?${query}`, headers: req.headers }, pseudo),
+    );
   }
   return {
     keyId: params.keyId,
@@ -372,23 +398,33 @@ function verifyBodyDigest(req: IncomingSignedRequest): void {
   });
   const sha256 = digests.find(([k]) => k === 'sha-256');
   if (!sha256) {
-    throw new SignatureError(`Mastodon only supports SHA-256 in Digest header. Offered algorithms: ${digests.map(([k]) => k).join(', ')}`);
+    throw new SignatureError(
+      `Mastodon only supports SHA-256 in Digest header. Offered algorithms: ${digests.map(([k]) => k).join(', ')}`,
+    );
   }
   const given = sha256[1]!;
   const computed = bodyDigest(req.body ?? '');
   if (given === computed) return;
   const trimmed = given.trim();
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed) || trimmed.length % 4 !== 0) {
-    throw new SignatureError(`Invalid Digest value. The provided Digest value is not a valid base64 string. Given digest: ${given}`);
+    throw new SignatureError(
+      `Invalid Digest value. The provided Digest value is not a valid base64 string. Given digest: ${given}`,
+    );
   }
   if (Buffer.from(trimmed, 'base64').length !== 32) {
-    throw new SignatureError(`Invalid Digest value. The provided Digest value is not a SHA-256 digest. Given digest: ${given}`);
+    throw new SignatureError(
+      `Invalid Digest value. The provided Digest value is not a SHA-256 digest. Given digest: ${given}`,
+    );
   }
   throw new SignatureError(`Invalid Digest value. Computed SHA-256 digest: ${computed}; given: ${given}`);
 }
 
 /** RSASSA-PKCS1-v1_5 with SHA-256 (what both rsa-sha256 and Mastodon's hs2019 mean). */
-export function verifySigningString(signingString: string, signature: Buffer, publicKeyPem: string | KeyObject): boolean {
+export function verifySigningString(
+  signingString: string,
+  signature: Buffer,
+  publicKeyPem: string | KeyObject,
+): boolean {
   try {
     const key = typeof publicKeyPem === 'string' ? cachedKey(publicKeyPem, 'public') : publicKeyPem;
     return cryptoVerify('sha256', Buffer.from(signingString), key, signature);
@@ -429,7 +465,12 @@ export async function verifyRequest<T extends KeyHolder>(
   resolver: KeyResolver<T>,
   opts: { now?: Date } = {},
 ): Promise<VerifyOutcome<T>> {
-  const fail = (e: SignatureError): VerifyOutcome<T> => ({ ok: false, status: e.status, error: e.message, body: e.toJSON() });
+  const fail = (e: SignatureError): VerifyOutcome<T> => ({
+    ok: false,
+    status: e.status,
+    error: e.message,
+    body: e.toJSON(),
+  });
   let checked: CheckedSignature;
   try {
     checked = checkSignature(req, opts.now);
@@ -437,7 +478,8 @@ export async function verifyRequest<T extends KeyHolder>(
     if (e instanceof SignatureError) return fail(e);
     throw e;
   }
-  const verifies = (holder: T) => checked.signingStrings.some((s) => verifySigningString(s, checked.signature, holder.publicKeyPem));
+  const verifies = (holder: T) =>
+    checked.signingStrings.some((s) => verifySigningString(s, checked.signature, holder.publicKeyPem));
   try {
     let actor = await resolver.lookup(checked.keyId);
     if (!actor) throw new SignatureError(`Public key not found for key ${checked.keyId}`);

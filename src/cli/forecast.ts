@@ -12,14 +12,28 @@ import { currentMonth, emit } from './output.js';
 /** Options shared by the commands that run a forecast. */
 export function forecastOptions<T>(y: Argv<T>) {
   return y
-    .option('profile', { type: 'string', describe: 'Instance profile JSON (default: the embedded mid-size profile)' })
-    .option('calibration', { type: 'string', describe: 'Measured service demands JSON; replaces assumptions' })
+    .option('profile', {
+      type: 'string',
+      describe: 'Instance profile JSON (default: the embedded mid-size profile)',
+    })
+    .option('calibration', {
+      type: 'string',
+      describe: 'Measured service demands JSON; replaces assumptions',
+    })
     .option('months', { type: 'number', default: 24, describe: 'Horizon in months' })
     .option('start', { type: 'string', describe: 'Calendar month of month 0, YYYY-MM (default: this month)' })
     .option('growth', { type: 'number', describe: 'Monthly growth of active users, e.g. 0.05' })
-    .option('draws', { type: 'number', default: 1000, describe: 'Monte Carlo draws for P10/P50/P90 (0 = none)' })
+    .option('draws', {
+      type: 'number',
+      default: 1000,
+      describe: 'Monte Carlo draws for P10/P50/P90 (0 = none)',
+    })
     .option('seed', { type: 'number', default: 1, describe: 'Seed of the random generator' })
-    .option('method', { choices: ['analytic', 'simulate'] as const, default: 'analytic' as const, describe: 'Queue waits from Erlang C or from the discrete-event simulation' });
+    .option('method', {
+      choices: ['analytic', 'simulate'] as const,
+      default: 'analytic' as const,
+      describe: 'Queue waits from Erlang C or from the discrete-event simulation',
+    });
 }
 
 export interface ForecastArgs {
@@ -43,8 +57,13 @@ export function prepare(args: ForecastArgs): { profile: Profile; settings: Forec
     throw new InputError(`--draws must be an integer from 0 to 100000, got ${args.draws}`);
   }
   if (!Number.isInteger(args.seed)) throw new InputError(`--seed must be an integer, got ${args.seed}`);
-  if (args.growth !== undefined && !(Number.isFinite(args.growth) && args.growth > -0.5 && args.growth <= 5)) {
-    throw new InputError(`--growth must be a monthly rate between -0.5 and 5 (0.05 = 5 % a month), got ${args.growth}`);
+  if (
+    args.growth !== undefined &&
+    !(Number.isFinite(args.growth) && args.growth > -0.5 && args.growth <= 5)
+  ) {
+    throw new InputError(
+      `--growth must be a monthly rate between -0.5 and 5 (0.05 = 5 % a month), got ${args.growth}`,
+    );
   }
   if (args.start !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(args.start)) {
     throw new InputError(`--start must be YYYY-MM, got "${args.start}"`);
@@ -71,9 +90,16 @@ export function forecastCommand(y: Argv) {
     'Month-by-month saturation forecast, budget and recommendations',
     (c) =>
       forecastOptions(c)
-        .option('relay', { type: 'string', array: true, describe: 'Add a relay: NAME:POSTS_PER_HOUR[:MEDIA_FRACTION[:START_MONTH]] (repeatable)' })
+        .option('relay', {
+          type: 'string',
+          array: true,
+          describe: 'Add a relay: NAME:POSTS_PER_HOUR[:MEDIA_FRACTION[:START_MONTH]] (repeatable)',
+        })
         .option('format', { choices: ['md', 'json', 'csv'] as const, default: 'md' as const })
-        .option('out', { type: 'string', describe: 'Write forecast.{md,json,csv} into this directory instead of stdout' }),
+        .option('out', {
+          type: 'string',
+          describe: 'Write forecast.{md,json,csv} into this directory instead of stdout',
+        }),
     (args) => {
       const { profile, settings } = prepare(args as ForecastArgs);
       const report = forecastReport(profile, settings);

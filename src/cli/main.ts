@@ -17,7 +17,9 @@ function fail(err: unknown): never {
     process.stderr.write(`fedicap: ${err.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`fedicap: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `fedicap: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 }
 

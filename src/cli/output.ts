@@ -14,7 +14,9 @@ export function emit(content: string, outDir: string | undefined, fileName: stri
   try {
     mkdirSync(outDir, { recursive: true });
   } catch (err) {
-    throw new InputError(`--out ${outDir}: cannot create directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new InputError(
+      `--out ${outDir}: cannot create directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
   const target = join(outDir, fileName);
   const temp = join(outDir, `.${fileName}.${process.pid}.tmp`);
@@ -23,7 +25,9 @@ export function emit(content: string, outDir: string | undefined, fileName: stri
     renameSync(temp, target);
   } catch (err) {
     rmSync(temp, { force: true });
-    throw new InputError(`--out ${outDir}: cannot write ${fileName} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new InputError(
+      `--out ${outDir}: cannot write ${fileName} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
   process.stderr.write(`wrote ${target}\n`);
 }

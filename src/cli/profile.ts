@@ -15,11 +15,19 @@ export function profileCommand(y: Argv) {
           const profile = loadProfile(args.file);
           const quantities = listQuantities(profile);
           const assumed = quantities.filter((q) => isAssumption(q.quantity.source)).length;
-          emit(`${args.file ?? 'embedded default profile'}: valid (${quantities.length} quantities, ${assumed} assumptions)`, undefined, '');
+          emit(
+            `${args.file ?? 'embedded default profile'}: valid (${quantities.length} quantities, ${assumed} assumptions)`,
+            undefined,
+            '',
+          );
         },
       )
-      .command('schema', 'Print the profile JSON Schema', {}, () => emit(JSON.stringify(profileJsonSchema(), null, 2), undefined, ''))
-      .command('docs', 'Print the field reference (docs/profile.md)', {}, () => emit(profileReference(), undefined, ''))
+      .command('schema', 'Print the profile JSON Schema', {}, () =>
+        emit(JSON.stringify(profileJsonSchema(), null, 2), undefined, ''),
+      )
+      .command('docs', 'Print the field reference (docs/profile.md)', {}, () =>
+        emit(profileReference(), undefined, ''),
+      )
       .demandCommand(1, 'say what to do: fedicap profile check|schema|docs'),
   );
 }

@@ -11,18 +11,28 @@ export function queueCommand(y: Argv) {
     (c) =>
       c
         .option('arrival-rate', { type: 'number', demandOption: true, describe: 'Jobs per time unit' })
-        .option('service-time', { type: 'number', demandOption: true, describe: 'Mean time one job holds a thread, same time unit' })
+        .option('service-time', {
+          type: 'number',
+          demandOption: true,
+          describe: 'Mean time one job holds a thread, same time unit',
+        })
         .option('servers', { type: 'number', demandOption: true, describe: 'Threads (servers)' })
-        .option('target-wait', { type: 'number', describe: 'Mean wait to meet: also answer the fewest servers that meet it' })
+        .option('target-wait', {
+          type: 'number',
+          describe: 'Mean wait to meet: also answer the fewest servers that meet it',
+        })
         .option('format', { choices: ['text', 'json'] as const, default: 'text' as const }),
     (args) => {
       const rate = args['arrival-rate'];
       const service = args['service-time'];
       const servers = args.servers;
       const target = args['target-wait'];
-      if (!Number.isFinite(rate) || rate < 0) throw new InputError(`--arrival-rate must be a number >= 0, got ${rate}`);
-      if (!Number.isFinite(service) || service <= 0) throw new InputError(`--service-time must be a number > 0, got ${service}`);
-      if (!Number.isInteger(servers) || servers < 1) throw new InputError(`--servers must be an integer >= 1, got ${servers}`);
+      if (!Number.isFinite(rate) || rate < 0)
+        throw new InputError(`--arrival-rate must be a number >= 0, got ${rate}`);
+      if (!Number.isFinite(service) || service <= 0)
+        throw new InputError(`--service-time must be a number > 0, got ${service}`);
+      if (!Number.isInteger(servers) || servers < 1)
+        throw new InputError(`--servers must be an integer >= 1, got ${servers}`);
       if (target !== undefined && !(Number.isFinite(target) && target > 0)) {
         throw new InputError(`--target-wait must be a number > 0, got ${target}`);
       }
@@ -45,7 +55,8 @@ export function queueCommand(y: Argv) {
         `mean wait            ${m.stable ? m.meanWaitSec.toPrecision(4) : 'unbounded'}`,
         `mean response        ${m.stable ? m.meanResponseSec.toPrecision(4) : 'unbounded'}`,
       ];
-      if (target !== undefined) lines.push(`servers needed       ${result.serversNeeded} for a mean wait <= ${target}`);
+      if (target !== undefined)
+        lines.push(`servers needed       ${result.serversNeeded} for a mean wait <= ${target}`);
       emit(lines.join('\n'), undefined, 'queue.txt');
     },
   );

@@ -14,26 +14,44 @@ export function whatifCommand(y: Argv) {
         'What if we join this relay? Extra ingress, pull, media and storage, side by side',
         (c) =>
           forecastOptions(c)
-            .option('posts-per-hour', { type: 'number', demandOption: true, describe: 'Posts per hour the relay pushes' })
-            .option('media-fraction', { type: 'number', describe: 'Share of relayed posts with media (default: the profile\'s inbound share)' })
-            .option('name', { type: 'string', default: 'this relay', describe: 'Relay name or inbox URL for the report' })
+            .option('posts-per-hour', {
+              type: 'number',
+              demandOption: true,
+              describe: 'Posts per hour the relay pushes',
+            })
+            .option('media-fraction', {
+              type: 'number',
+              describe: "Share of relayed posts with media (default: the profile's inbound share)",
+            })
+            .option('name', {
+              type: 'string',
+              default: 'this relay',
+              describe: 'Relay name or inbox URL for the report',
+            })
             .option('format', { choices: ['md', 'json'] as const, default: 'md' as const })
             .option('out', { type: 'string', describe: 'Write whatif-relay.{md,json} into this directory' }),
         (args) => {
           const pph = args['posts-per-hour'];
           const media = args['media-fraction'];
-          if (!Number.isFinite(pph) || pph < 0) throw new InputError(`--posts-per-hour must be a number >= 0, got ${pph}`);
+          if (!Number.isFinite(pph) || pph < 0)
+            throw new InputError(`--posts-per-hour must be a number >= 0, got ${pph}`);
           if (media !== undefined && !(media >= 0 && media <= 1)) {
             throw new InputError(`--media-fraction must be between 0 and 1, got ${media}`);
           }
           const { profile, settings } = prepare(args as ForecastArgs);
-          const joined = applyOverrides(profile, { relays: [{ name: args.name, postsPerHour: pph, mediaFraction: media }] });
+          const joined = applyOverrides(profile, {
+            relays: [{ name: args.name, postsPerHour: pph, mediaFraction: media }],
+          });
           const before = forecastReport(profile, settings);
           const after = forecastReport(joined, settings);
           const text =
             args.format === 'json'
               ? JSON.stringify({ before, after }, null, 2)
-              : whatifMarkdown(before, after, { name: args.name, postsPerHour: pph, mediaFraction: media ?? null });
+              : whatifMarkdown(before, after, {
+                  name: args.name,
+                  postsPerHour: pph,
+                  mediaFraction: media ?? null,
+                });
           emit(text, args.out, `whatif-relay.${args.format}`);
         },
       )

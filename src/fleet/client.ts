@@ -23,7 +23,6 @@ import { MAX_FETCHED_BODY_BYTES as MAX_RESPONSE_BYTES } from '../activitypub/lim
 import { isLoopbackAddress } from '../net/loopback.js';
 import type { TargetRule } from './options.js';
 
-
 export class RefusedTargetError extends Error {
   override readonly name = 'RefusedTargetError';
 }
@@ -39,7 +38,9 @@ const loopbackOnlyLookup: LookupFunction = (hostname, options, callback) => {
     if (err) return callback(err, '', 0);
     const bad = addresses.find((a) => !isLoopbackAddress(a.address));
     if (bad || addresses.length === 0) {
-      const e = new RefusedTargetError(`${hostname} resolves to ${bad?.address ?? 'nothing'}: the fleet only contacts loopback addresses (use --target-resolve)`);
+      const e = new RefusedTargetError(
+        `${hostname} resolves to ${bad?.address ?? 'nothing'}: the fleet only contacts loopback addresses (use --target-resolve)`,
+      );
       return callback(e as NodeJS.ErrnoException, '', 0);
     }
     if (options.all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
@@ -60,29 +61,42 @@ export class LoopbackClient {
 
   /** Where a URL is reached, or RefusedTargetError. */
   target(url: URL): { connectHost: string; port: number; checkDns: boolean } {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RefusedTargetError(`${url.href}: only http and https`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new RefusedTargetError(`${url.href}: only http and https`);
     const hostname = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const rule = this.rules.find((r) => r.host === hostname);
     if (rule) return { connectHost: rule.address, port: rule.port, checkDns: rule.address === 'localhost' };
     if (isIP(hostname)) {
-      if (!isLoopbackAddress(hostname)) throw new RefusedTargetError(`${url.href}: ${hostname} is not a loopback address; the fleet only contacts loopback`);
+      if (!isLoopbackAddress(hostname))
+        throw new RefusedTargetError(
+          `${url.href}: ${hostname} is not a loopback address; the fleet only contacts loopback`,
+        );
       return { connectHost: hostname, port, checkDns: false };
     }
     return { connectHost: hostname, port, checkDns: true };
   }
 
-  request(href: string, opts: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {}): Promise<ClientResponse> {
+  request(
+    href: string,
+    opts: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<ClientResponse> {
     let url: URL;
     let target: ReturnType<LoopbackClient['target']>;
     try {
       url = new URL(href);
       target = this.target(url);
     } catch (e) {
-      return Promise.reject(e instanceof RefusedTargetError ? e : new RefusedTargetError(`${href}: not a URL`));
+      return Promise.reject(
+        e instanceof RefusedTargetError ? e : new RefusedTargetError(`${href}: not a URL`),
+      );
     }
     const { connect, read } = this.timeoutsMs;
-    const headers: Record<string, string> = { 'User-Agent': this.userAgent, Host: url.host, ...(opts.headers ?? {}) };
+    const headers: Record<string, string> = {
+      'User-Agent': this.userAgent,
+      Host: url.host,
+      ...(opts.headers ?? {}),
+    };
     if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise<ClientResponse>((resolve, reject) => {
@@ -108,18 +122,28 @@ export class LoopbackClient {
         headers,
         agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
         ...(target.checkDns ? { lookup: loopbackOnlyLookup } : {}),
-        ...(url.protocol === 'https:' && !isIP(url.hostname.replace(/^\[|\]$/g, '')) ? { servername: url.hostname } : {}),
+        ...(url.protocol === 'https:' && !isIP(url.hostname.replace(/^\[|\]$/g, ''))
+          ? { servername: url.hostname }
+          : {}),
       });
       this.inflight.add(req);
-      deadline = setTimeout(() => fail(new Error(`deadline of ${(connect + 2 * read) / 1000} s exceeded on ${href}`)), connect + 2 * read);
+      deadline = setTimeout(
+        () => fail(new Error(`deadline of ${(connect + 2 * read) / 1000} s exceeded on ${href}`)),
+        connect + 2 * read,
+      );
       req.on('socket', (socket) => {
         if (!socket.connecting) return;
-        const timer = setTimeout(() => fail(new Error(`connect timeout (${connect} ms) on ${href}`)), connect);
+        const timer = setTimeout(
+          () => fail(new Error(`connect timeout (${connect} ms) on ${href}`)),
+          connect,
+        );
         socket.once('connect', () => clearTimeout(timer));
         socket.once('close', () => clearTimeout(timer));
       });
       req.setTimeout(read, () => fail(new Error(`read timeout (${read} ms) on ${href}`)));
-      req.on('error', (e) => fail(e instanceof RefusedTargetError ? e : new Error(`${e.message} on ${href}`)));
+      req.on('error', (e) =>
+        fail(e instanceof RefusedTargetError ? e : new Error(`${e.message} on ${href}`)),
+      );
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let bytes = 0;
@@ -130,7 +154,9 @@ export class LoopbackClient {
             fail(new Error(`response from ${href} exceeds ${MAX_RESPONSE_BYTES} bytes`));
           } else chunks.push(c);
         });
-        res.on('end', () => done(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          done(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
         res.on('error', (e) => fail(e));
       });
       req.end(opts.body);

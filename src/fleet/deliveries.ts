@@ -38,7 +38,8 @@ export class DeliveryLog {
       closeSync(openSync(file, 'a')); // fail now, not at the first delivery
       this.stream = createWriteStream(file, { flags: 'a' });
       this.stream.on('error', (e) => {
-        if (!this.streamError) this.log(`deliveries file ${file}: ${e.message}; records are kept in memory only`);
+        if (!this.streamError)
+          this.log(`deliveries file ${file}: ${e.message}; records are kept in memory only`);
         this.streamError = e;
       });
       this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
@@ -50,7 +51,8 @@ export class DeliveryLog {
     this.total++;
     if (this.maxRecords > 0) {
       this.mem.push(record);
-      if (this.mem.length > this.maxRecords + Math.max(1, this.maxRecords >> 3)) this.mem = this.mem.slice(-this.maxRecords);
+      if (this.mem.length > this.maxRecords + Math.max(1, this.maxRecords >> 3))
+        this.mem = this.mem.slice(-this.maxRecords);
     }
     if (this.stream && !this.closed) {
       this.lines.push(JSON.stringify(record));
@@ -91,6 +93,7 @@ export class DeliveryLog {
       stream.end(() => resolve());
       stream.once('error', () => resolve());
     });
-    if (this.dropped > 0) this.log(`deliveries file ${this.file}: ${this.dropped} records dropped (the disk did not keep up)`);
+    if (this.dropped > 0)
+      this.log(`deliveries file ${this.file}: ${this.dropped} records dropped (the disk did not keep up)`);
   }
 }

@@ -29,7 +29,12 @@ const ACTOR_CONTEXT = [
 type Json = Record<string, unknown>;
 
 export const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 
 /** Actor document (Person, or Application for the relay), with key, endpoints, avatar and header. */
 export function actorDocument(a: SimActor): Json {
@@ -78,7 +83,15 @@ export function webfingerDocument(a: SimActor): Json {
 
 /** An OrderedCollection with only its total (what ProcessAccountService reads), or an empty first page. */
 export function collectionDocument(id: string, totalItems: number, page: boolean): Json {
-  if (page) return { '@context': AS, id: `${id}?page=1`, type: 'OrderedCollectionPage', totalItems, partOf: id, orderedItems: [] };
+  if (page)
+    return {
+      '@context': AS,
+      id: `${id}?page=1`,
+      type: 'OrderedCollectionPage',
+      totalItems,
+      partOf: id,
+      orderedItems: [],
+    };
   return { '@context': AS, id, type: 'OrderedCollection', totalItems, first: `${id}?page=1` };
 }
 
@@ -169,7 +182,9 @@ export function pageHtml(origin: string, host: string, n: number, imageUrl: stri
 }
 
 export function nodeinfoLinks(origin: string): Json {
-  return { links: [{ rel: 'http://nodeinfo.diaspora.software/ns/schema/2.0', href: `${origin}/nodeinfo/2.0` }] };
+  return {
+    links: [{ rel: 'http://nodeinfo.diaspora.software/ns/schema/2.0', href: `${origin}/nodeinfo/2.0` }],
+  };
 }
 
 export function nodeinfoDocument(users: number): Json {

@@ -12,4 +12,3 @@ export function writeAtomic(path: string, content: string, mode: number): void {
     throw err;
   }
 }
-

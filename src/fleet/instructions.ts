@@ -22,20 +22,26 @@ export function testbedInstructions(manifest: FleetManifest, port: number): stri
  * Steps for a staging Mastodon on this machine. `hostsFile` holds the
  * /etc/hosts lines when there are too many to print.
  */
-export function tlsInstructions(manifest: FleetManifest, opts: { caFile: string; port: number; caCreated: boolean; hostsFile?: string }): string {
+export function tlsInstructions(
+  manifest: FleetManifest,
+  opts: { caFile: string; port: number; caCreated: boolean; hostsFile?: string },
+): string {
   const direct = opts.port === 443;
   // On port 443 the names map to the fleet's own address; else to 127.0.0.2, whose port 443 is redirected to the fleet.
   const address = direct ? new URL(manifest.fleetUrl).hostname.replace(/^\[|\]$/g, '') : '127.0.0.2';
   const lines = hostsLines(manifest, address);
-  const shown = lines.length <= 6 ? lines : [...lines.slice(0, 3), `... (${lines.length} lines${opts.hostsFile ? ` in ${opts.hostsFile}` : ''})`];
+  const shown =
+    lines.length <= 6
+      ? lines
+      : [...lines.slice(0, 3), `... (${lines.length} lines${opts.hostsFile ? ` in ${opts.hostsFile}` : ''})`];
   return [
     `TLS: the fleet's certificates are signed by the CA in ${opts.caFile}${opts.caCreated ? ' (a NEW CA: trust it again)' : ' (the same CA as before)'}.`,
     'To let a staging Mastodon on this machine federate with the fleet:',
-    '  1. Trust the CA (Debian/Ubuntu; Mastodon\'s Ruby uses OpenSSL\'s default store):',
+    "  1. Trust the CA (Debian/Ubuntu; Mastodon's Ruby uses OpenSSL's default store):",
     `       sudo cp ${opts.caFile} /usr/local/share/ca-certificates/fedicap-fleet.crt && sudo update-ca-certificates`,
-    '     If Ruby\'s OpenSSL does not read the system store, set in .env.production:',
+    "     If Ruby's OpenSSL does not read the system store, set in .env.production:",
     '       SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt',
-    '  2. Map the fleet\'s names (one /etc/hosts line per group; /etc/hosts has no wildcards):',
+    "  2. Map the fleet's names (one /etc/hosts line per group; /etc/hosts has no wildcards):",
     ...shown.map((l) => `       ${l}`),
     ...(direct
       ? []

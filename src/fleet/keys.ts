@@ -21,12 +21,17 @@ export interface ActorEndpoints {
   sharedInbox?: string;
 }
 
-const ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"';
+const ACCEPT =
+  'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"';
 
 type Json = Record<string, unknown>;
 const asArray = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 const idOf = (v: unknown): string | undefined =>
-  typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as Json).id === 'string' ? ((v as Json).id as string) : undefined;
+  typeof v === 'string'
+    ? v
+    : v && typeof v === 'object' && typeof (v as Json).id === 'string'
+      ? ((v as Json).id as string)
+      : undefined;
 
 export class KeyCache {
   private readonly keys = new Map<string, SignerKey>();
@@ -136,7 +141,8 @@ export class KeyCache {
     } catch {
       throw new Error(`GET ${url}: not JSON`);
     }
-    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error(`GET ${url}: not a JSON object`);
+    if (!json || typeof json !== 'object' || Array.isArray(json))
+      throw new Error(`GET ${url}: not a JSON object`);
     return json as Json;
   }
 

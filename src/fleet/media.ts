@@ -28,7 +28,9 @@ const ASPECT = 4 / 3;
 
 async function noiseJpeg(width: number, height: number): Promise<Buffer> {
   const raw = randomBytes(width * height * 3);
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: JPEG_QUALITY, mozjpeg: false }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: JPEG_QUALITY, mozjpeg: false })
+    .toBuffer();
 }
 
 function dimensionsFor(bytes: number, bytesPerPixel: number): [number, number] {
@@ -44,7 +46,14 @@ export async function jpegOfSize(bytes: number): Promise<GeneratedImage> {
   for (let attempt = 0; attempt < 4; attempt++) {
     const [width, height] = dimensionsFor(bytes, perPixel);
     const body = await noiseJpeg(width, height);
-    const image = { name: `${byteSizeLabel(bytes)}.jpg`, body, mediaType: 'image/jpeg', width, height, requestedBytes: bytes };
+    const image = {
+      name: `${byteSizeLabel(bytes)}.jpg`,
+      body,
+      mediaType: 'image/jpeg',
+      width,
+      height,
+      requestedBytes: bytes,
+    };
     if (!best || Math.abs(body.length - bytes) < Math.abs(best.body.length - bytes)) best = image;
     if (Math.abs(body.length - bytes) <= SIZE_TOLERANCE * bytes) break;
     perPixel = body.length / (width * height);
@@ -63,10 +72,26 @@ export interface FleetImages {
 export async function generateImages(sizesBytes: readonly number[]): Promise<FleetImages> {
   const media = await Promise.all(sizesBytes.map(jpegOfSize));
   const [avatar, header] = await Promise.all([
-    sharp({ create: { width: 400, height: 400, channels: 3, background: { r: 90, g: 60, b: 160 }, noise: { type: 'gaussian', mean: 120, sigma: 20 } } })
+    sharp({
+      create: {
+        width: 400,
+        height: 400,
+        channels: 3,
+        background: { r: 90, g: 60, b: 160 },
+        noise: { type: 'gaussian', mean: 120, sigma: 20 },
+      },
+    })
       .png()
       .toBuffer(),
-    sharp({ create: { width: 1500, height: 500, channels: 3, background: { r: 30, g: 120, b: 90 }, noise: { type: 'gaussian', mean: 110, sigma: 25 } } })
+    sharp({
+      create: {
+        width: 1500,
+        height: 500,
+        channels: 3,
+        background: { r: 30, g: 120, b: 90 },
+        noise: { type: 'gaussian', mean: 110, sigma: 25 },
+      },
+    })
       .jpeg({ quality: 80 })
       .toBuffer(),
   ]);

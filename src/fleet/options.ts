@@ -95,7 +95,15 @@ export const DEFAULT_MEDIA_SIZES = [64 * 1024, 512 * 1024, 2 * 1024 * 1024];
 /** Mastodon's outgoing read timeout is 10 s; slow instances answer after it. */
 export const DEFAULT_SLOW_DELAY_MS = 12_000;
 
-const UNITS: Record<string, number> = { b: 1, kb: 1024, kib: 1024, k: 1024, mb: 1024 ** 2, mib: 1024 ** 2, m: 1024 ** 2 };
+const UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1024,
+  kib: 1024,
+  k: 1024,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  m: 1024 ** 2,
+};
 
 /** "64KB", "1.5MB", "300000" → bytes (binary units: 1 KB = 1024 B). NaN when unreadable. */
 export function parseByteSize(text: string): number {
@@ -112,16 +120,20 @@ export function byteSizeLabel(bytes: number): string {
   return `${bytes}B`;
 }
 
-
 const DNS_NAME = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 /** `HOST=ADDR:PORT` → rule; ADDR must be a loopback address. */
 export function parseTargetRule(text: string): TargetRule {
   const m = /^([A-Za-z0-9.-]+)=(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):(\d{1,5})$/.exec(text.trim());
-  if (!m) throw new InputError(`--target-resolve "${text}": expected HOST=ADDR:PORT, e.g. staging.example=127.0.0.1:443`);
+  if (!m)
+    throw new InputError(
+      `--target-resolve "${text}": expected HOST=ADDR:PORT, e.g. staging.example=127.0.0.1:443`,
+    );
   const address = m[2]!.replace(/^\[|\]$/g, '');
   if (address !== 'localhost' && !isLoopbackAddress(address)) {
-    throw new InputError(`--target-resolve "${text}": ${address} is not a loopback address; the fleet only contacts loopback`);
+    throw new InputError(
+      `--target-resolve "${text}": ${address} is not a loopback address; the fleet only contacts loopback`,
+    );
   }
   const port = Number(m[3]);
   if (port < 1 || port > 65535) throw new InputError(`--target-resolve "${text}": port must be 1..65535`);
@@ -129,42 +141,69 @@ export function parseTargetRule(text: string): TargetRule {
 }
 
 function integer(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw new InputError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new InputError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   return value;
 }
 
 /** Defaults filled in and every limit checked; throws InputError naming the option. */
 export function resolveFleetOptions(o: FleetOptions): ResolvedFleetOptions {
   const host = o.host ?? '127.0.0.1';
-  if (!isLoopbackAddress(host)) throw new InputError(`host ${host}: the fleet binds to loopback only (127.0.0.0/8 or ::1)`);
+  if (!isLoopbackAddress(host))
+    throw new InputError(`host ${host}: the fleet binds to loopback only (127.0.0.0/8 or ::1)`);
   const instances = integer('instances', o.instances ?? 10, 1, FLEET_LIMITS.instances);
-  const actorsPerInstance = integer('actors-per-instance', o.actorsPerInstance ?? 20, 1, FLEET_LIMITS.actorsPerInstance);
+  const actorsPerInstance = integer(
+    'actors-per-instance',
+    o.actorsPerInstance ?? 20,
+    1,
+    FLEET_LIMITS.actorsPerInstance,
+  );
   if (instances * actorsPerInstance > FLEET_LIMITS.totalActors) {
     throw new InputError(
       `instances × actors-per-instance = ${instances * actorsPerInstance} actors; at most ${FLEET_LIMITS.totalActors} (the manifest holds a private key per actor)`,
     );
   }
   const coldFraction = o.coldFraction ?? 0.5;
-  if (!(coldFraction >= 0 && coldFraction <= 1)) throw new InputError(`cold-fraction must be between 0 and 1, got ${coldFraction}`);
+  if (!(coldFraction >= 0 && coldFraction <= 1))
+    throw new InputError(`cold-fraction must be between 0 and 1, got ${coldFraction}`);
   const mediaSizesBytes = o.mediaSizesBytes ?? DEFAULT_MEDIA_SIZES;
-  if (mediaSizesBytes.length > FLEET_LIMITS.mediaSizes) throw new InputError(`media-sizes: at most ${FLEET_LIMITS.mediaSizes} sizes`);
+  if (mediaSizesBytes.length > FLEET_LIMITS.mediaSizes)
+    throw new InputError(`media-sizes: at most ${FLEET_LIMITS.mediaSizes} sizes`);
   for (const b of mediaSizesBytes) {
     if (!Number.isInteger(b) || b < FLEET_LIMITS.minMediaBytes || b > FLEET_LIMITS.maxMediaBytes) {
-      throw new InputError(`media-sizes: each size must be from 1KB to 16MB (Mastodon's image limit), got ${Number.isNaN(b) ? 'an unreadable size' : `${b} bytes`}`);
+      throw new InputError(
+        `media-sizes: each size must be from 1KB to 16MB (Mastodon's image limit), got ${Number.isNaN(b) ? 'an unreadable size' : `${b} bytes`}`,
+      );
     }
   }
-  if (new Set(mediaSizesBytes.map(byteSizeLabel)).size !== mediaSizesBytes.length) throw new InputError('media-sizes: sizes must be distinct');
+  if (new Set(mediaSizesBytes.map(byteSizeLabel)).size !== mediaSizesBytes.length)
+    throw new InputError('media-sizes: sizes must be distinct');
   const slowInstances = integer('slow-instances', o.slowInstances ?? 0, 0, instances);
   const failingInstances = integer('failing-instances', o.failingInstances ?? 0, 0, instances);
   if (slowInstances + failingInstances > instances) {
-    throw new InputError(`slow-instances + failing-instances (${slowInstances + failingInstances}) exceed instances (${instances})`);
+    throw new InputError(
+      `slow-instances + failing-instances (${slowInstances + failingInstances}) exceed instances (${instances})`,
+    );
   }
-  const slowDelayMs = integer('slow-delay (ms)', o.slowDelayMs ?? DEFAULT_SLOW_DELAY_MS, 1, FLEET_LIMITS.maxSlowDelayMs);
+  const slowDelayMs = integer(
+    'slow-delay (ms)',
+    o.slowDelayMs ?? DEFAULT_SLOW_DELAY_MS,
+    1,
+    FLEET_LIMITS.maxSlowDelayMs,
+  );
   const failStatus = integer('fail-status', o.failStatus ?? 503, 500, 599);
   const hostSuffix = (o.hostSuffix ?? 'fleet.test').toLowerCase().replace(/^\.+|\.+$/g, '');
-  if (!DNS_NAME.test(hostSuffix)) throw new InputError(`host-suffix "${o.hostSuffix}": expected a DNS name such as fleet.test`);
+  if (!DNS_NAME.test(hostSuffix))
+    throw new InputError(`host-suffix "${o.hostSuffix}": expected a DNS name such as fleet.test`);
   const timeoutsMs = o.timeoutsMs ?? { connect: 5_000, read: 10_000 };
-  if (!(timeoutsMs.connect > 0 && timeoutsMs.read > 0 && timeoutsMs.connect <= 60_000 && timeoutsMs.read <= 60_000)) {
+  if (
+    !(
+      timeoutsMs.connect > 0 &&
+      timeoutsMs.read > 0 &&
+      timeoutsMs.connect <= 60_000 &&
+      timeoutsMs.read <= 60_000
+    )
+  ) {
     throw new InputError('timeouts must be between 1 ms and 60 s');
   }
   return {
@@ -186,7 +225,12 @@ export function resolveFleetOptions(o: FleetOptions): ResolvedFleetOptions {
     targetResolve: o.targetResolve ?? [],
     seed: integer('seed', o.seed ?? 1, 0, 2 ** 31 - 1),
     keyPoolSize: integer('key-pool', o.keyPoolSize ?? 4, 1, FLEET_LIMITS.keyPoolSize),
-    pagesPerInstance: integer('pages-per-instance', o.pagesPerInstance ?? 3, 0, FLEET_LIMITS.pagesPerInstance),
+    pagesPerInstance: integer(
+      'pages-per-instance',
+      o.pagesPerInstance ?? 3,
+      0,
+      FLEET_LIMITS.pagesPerInstance,
+    ),
     autoAccept: o.autoAccept ?? true,
     captureRequests: integer('captureRequests', o.captureRequests ?? 0, 0, FLEET_LIMITS.captureRequests),
     maxRecords: integer('maxRecords', o.maxRecords ?? 100_000, 0, FLEET_LIMITS.maxRecords),

@@ -65,11 +65,19 @@ export interface Population {
 
 /** Mastodon's Account::USERNAME_RE local part: letters, digits, underscore; at most 30 characters. */
 function username(first: string, last: string, index: number): string {
-  const base = `${first}_${last}`.toLowerCase().normalize('NFKD').replace(/[^a-z0-9_]/g, '').slice(0, 24) || 'user';
+  const base =
+    `${first}_${last}`
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[^a-z0-9_]/g, '')
+      .slice(0, 24) || 'user';
   return `${base}${index}`;
 }
 
-export function behaviourOf(index: number, o: Pick<ResolvedFleetOptions, 'instances' | 'slowInstances' | 'failingInstances'>): FleetInstance['behaviour'] {
+export function behaviourOf(
+  index: number,
+  o: Pick<ResolvedFleetOptions, 'instances' | 'slowInstances' | 'failingInstances'>,
+): FleetInstance['behaviour'] {
   if (index > o.instances - o.failingInstances) return 'failing';
   if (index > o.instances - o.failingInstances - o.slowInstances) return 'slow';
   return 'normal';
@@ -94,9 +102,14 @@ function actorUrls(scheme: string, host: string, name: string, path: string) {
   };
 }
 
-export async function buildPopulation(o: ResolvedFleetOptions, startedAtMs = Date.now()): Promise<Population> {
+export async function buildPopulation(
+  o: ResolvedFleetOptions,
+  startedAtMs = Date.now(),
+): Promise<Population> {
   const scheme = o.tls ? 'https' : 'http';
-  const [relayKeys, ...keys] = await Promise.all(Array.from({ length: o.keyPoolSize + 1 }, () => newRsaKeyPair()));
+  const [relayKeys, ...keys] = await Promise.all(
+    Array.from({ length: o.keyPoolSize + 1 }, () => newRsaKeyPair()),
+  );
 
   // Synchronous from seeding to the last draw: the shared faker instance is not interleaved with anyone.
   faker.seed(o.seed);
@@ -106,7 +119,13 @@ export async function buildPopulation(o: ResolvedFleetOptions, startedAtMs = Dat
   let keyIndex = 0;
   for (let i = 1; i <= o.instances; i++) {
     const host = `i${i}.${o.hostSuffix}`;
-    const instance: SimInstance = { index: i, host, behaviour: behaviourOf(i, o), actors: new Map(), list: [] };
+    const instance: SimInstance = {
+      index: i,
+      host,
+      behaviour: behaviourOf(i, o),
+      actors: new Map(),
+      list: [],
+    };
     for (let j = 1; j <= o.actorsPerInstance; j++) {
       const first = faker.person.firstName();
       const last = faker.person.lastName();
@@ -125,7 +144,9 @@ export async function buildPopulation(o: ResolvedFleetOptions, startedAtMs = Dat
           followers: Math.floor(Math.exp(faker.number.float({ min: 0, max: 8 }))),
           following: faker.number.int({ min: 0, max: 800 }),
         },
-        published: new Date(Date.UTC(2017 + faker.number.int({ min: 0, max: 8 }), faker.number.int({ min: 0, max: 11 }), 1)).toISOString(),
+        published: new Date(
+          Date.UTC(2017 + faker.number.int({ min: 0, max: 8 }), faker.number.int({ min: 0, max: 11 }), 1),
+        ).toISOString(),
       };
       instance.actors.set(name, actor);
       instance.list.push(actor);

@@ -41,7 +41,13 @@ import type { DeliveryRecord, FleetActor, FleetManifest } from './manifest.js';
 import { generateImages, type FleetImages } from './media.js';
 import { resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } from './options.js';
 import { buildPopulation, type Population, type SimActor, type SimInstance } from './population.js';
-import { MAX_EXACT_SANS, createFleetCa, issueServerCertificate, loadOrCreateCa, type FleetCa } from './tls.js';
+import {
+  MAX_EXACT_SANS,
+  createFleetCa,
+  issueServerCertificate,
+  loadOrCreateCa,
+  type FleetCa,
+} from './tls.js';
 
 /** Status recorded when the client hung up before a held (slow) answer was sent (nginx's "client closed request"). */
 export const CLIENT_CLOSED = 499;
@@ -99,7 +105,8 @@ const firstString = (v: unknown): string | null => {
   const first = Array.isArray(v) ? v[0] : v;
   return typeof first === 'string' ? first : null;
 };
-const idOf = (v: unknown): string | undefined => (typeof v === 'string' ? v : isObject(v) && typeof v.id === 'string' ? v.id : undefined);
+const idOf = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : isObject(v) && typeof v.id === 'string' ? v.id : undefined;
 
 function timeOf(v: unknown): number | null {
   if (typeof v !== 'string') return null;
@@ -138,7 +145,8 @@ class Outbox {
         .catch(() => undefined)
         .finally(() => {
           this.running--;
-          if (this.running === 0 && (this.queue.length === 0 || this.stopped)) for (const r of this.idle.splice(0)) r();
+          if (this.running === 0 && (this.queue.length === 0 || this.stopped))
+            for (const r of this.idle.splice(0)) r();
           this.pump();
         });
     }
@@ -150,18 +158,37 @@ class Outbox {
     this.dropped += this.queue.length;
     this.queue = [];
     if (this.running === 0) return;
-    await Promise.race([new Promise<void>((r) => this.idle.push(r)), new Promise<void>((r) => setTimeout(r, ms).unref())]);
+    await Promise.race([
+      new Promise<void>((r) => this.idle.push(r)),
+      new Promise<void>((r) => setTimeout(r, ms).unref()),
+    ]);
   }
 }
 
-function send(res: ServerResponse, req: IncomingMessage, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  req: IncomingMessage,
+  status: number,
+  type: string,
+  body: string | Buffer,
+  extra: Record<string, string> = {},
+): void {
   const buf = typeof body === 'string' ? Buffer.from(body) : body;
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(buf.length), ...extra });
   res.end(req.method === 'HEAD' ? undefined : buf);
 }
 
-const sendJson = (res: ServerResponse, req: IncomingMessage, doc: unknown, type = AP_CONTENT_TYPE, status = 200) =>
-  send(res, req, status, type, JSON.stringify(doc), { 'Cache-Control': 'max-age=180, public', Vary: 'Accept' });
+const sendJson = (
+  res: ServerResponse,
+  req: IncomingMessage,
+  doc: unknown,
+  type = AP_CONTENT_TYPE,
+  status = 200,
+) =>
+  send(res, req, status, type, JSON.stringify(doc), {
+    'Cache-Control': 'max-age=180, public',
+    Vary: 'Accept',
+  });
 
 /** Read a request body up to `limit` bytes; null when it is larger. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
@@ -197,7 +224,11 @@ export async function startFleet(options: FleetOptions = {}): Promise<RunningFle
   let ca: FleetCa | undefined;
   let caCreated: boolean | undefined;
   try {
-    const caPromise = !o.tls ? undefined : o.caDir ? loadOrCreateCa(o.caDir) : createFleetCa().then((c) => ({ ca: c, created: true }));
+    const caPromise = !o.tls
+      ? undefined
+      : o.caDir
+        ? loadOrCreateCa(o.caDir)
+        : createFleetCa().then((c) => ({ ca: c, created: true }));
     const [p, i, c] = await Promise.all([buildPopulation(o), generateImages(o.mediaSizesBytes), caPromise]);
     pop = p;
     images = i;
@@ -209,7 +240,12 @@ export async function startFleet(options: FleetOptions = {}): Promise<RunningFle
   }
   let tlsOptions: { key: string; cert: string } | undefined;
   if (ca) {
-    const hosts = [`*.${o.hostSuffix}`, o.hostSuffix, pop.relayHost, ...pop.instances.slice(0, MAX_EXACT_SANS).map((i) => i.host)];
+    const hosts = [
+      `*.${o.hostSuffix}`,
+      o.hostSuffix,
+      pop.relayHost,
+      ...pop.instances.slice(0, MAX_EXACT_SANS).map((i) => i.host),
+    ];
     const server = await issueServerCertificate(ca, hosts);
     tlsOptions = { key: server.keyPem, cert: server.certPem };
   }
@@ -249,7 +285,8 @@ class Fleet {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((e: Error) => {
         o.log(`fleet: ${req.method} ${req.headers.host}${req.url}: ${e.message}`);
-        if (!res.headersSent) send(res, req, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
+        if (!res.headersSent)
+          send(res, req, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
         else res.destroy();
       });
     };
@@ -330,7 +367,11 @@ class Fleet {
       fleetUrl: url,
       scheme: pop.scheme,
       hostSuffix: o.hostSuffix,
-      instances: pop.instances.map((i) => ({ host: i.host, sharedInbox: `${origin(i.host)}/inbox`, behaviour: i.behaviour })),
+      instances: pop.instances.map((i) => ({
+        host: i.host,
+        sharedInbox: `${origin(i.host)}/inbox`,
+        behaviour: i.behaviour,
+      })),
       actors: pop.instances.flatMap((i) => i.list.map(actorEntry)),
       relay: actorEntry(pop.relay),
       media: this.images.media.map((m) => ({
@@ -342,7 +383,11 @@ class Fleet {
         path: `/media/${m.name}`,
       })),
       pages: pop.instances.flatMap((i) =>
-        Array.from({ length: o.pagesPerInstance }, (_, k) => ({ url: `${origin(i.host)}/pages/${k + 1}`, title: pageTitle(i.host, k + 1), host: i.host })),
+        Array.from({ length: o.pagesPerInstance }, (_, k) => ({
+          url: `${origin(i.host)}/pages/${k + 1}`,
+          title: pageTitle(i.host, k + 1),
+          host: i.host,
+        })),
       ),
       createdAtMs: pop.startedAtMs,
       ...(caFile ? { caFile } : {}),
@@ -377,7 +422,8 @@ class Fleet {
       this.server.closeAllConnections();
       await closed;
       // Sockets report 'close' after the server does: let held requests record their 499 (bounded).
-      for (let waited = 0; this.held > 0 && waited < 1_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+      for (let waited = 0; this.held > 0 && waited < 1_000; waited += 5)
+        await new Promise((r) => setTimeout(r, 5));
       await this.log.close();
     })();
     return this.stopping;
@@ -397,11 +443,20 @@ class Fleet {
     if (!instance && !isRelay) {
       this.count('unknown_host');
       req.resume();
-      return send(res, req, 404, 'application/json', JSON.stringify({ error: `unknown host ${host || '(none)'}; this fleet serves *.${this.o.hostSuffix}` }));
+      return send(
+        res,
+        req,
+        404,
+        'application/json',
+        JSON.stringify({
+          error: `unknown host ${host || '(none)'}; this fleet serves *.${this.o.hostSuffix}`,
+        }),
+      );
     }
     if (req.method === 'POST') {
       const name = /^\/users\/([^/]+)\/inbox$/.exec(path)?.[1];
-      if (path === '/inbox' || (instance && name !== undefined)) return this.inbox(req, res, host, instance, isRelay, path, name);
+      if (path === '/inbox' || (instance && name !== undefined))
+        return this.inbox(req, res, host, instance, isRelay, path, name);
       req.resume();
       this.count('not_found');
       return send(res, req, 404, 'application/json', JSON.stringify({ error: 'Not Found' }));
@@ -418,13 +473,20 @@ class Fleet {
     return `${this.pop.scheme}://${host}`;
   }
 
-  private webfinger(req: IncomingMessage, res: ServerResponse, url: URL, find: (username: string, domain: string) => SimActor | undefined, host: string): void {
+  private webfinger(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    find: (username: string, domain: string) => SimActor | undefined,
+    host: string,
+  ): void {
     this.count('webfinger');
     const resource = (url.searchParams.get('resource') ?? '').trim();
     if (!resource) return send(res, req, 400, 'text/plain', 'resource is required');
     let actor: SimActor | undefined;
     if (/^https?:\/\//i.test(resource)) {
-      const a = this.pop.byId.get(resource) ?? this.pop.byId.get(resource.replace(/\/@([^/]+)$/, '/users/$1'));
+      const a =
+        this.pop.byId.get(resource) ?? this.pop.byId.get(resource.replace(/\/@([^/]+)$/, '/users/$1'));
       actor = a && a.host === host ? a : undefined;
     } else {
       const acct = resource.replace(/^acct:/i, '').replace(/^@/, '');
@@ -435,11 +497,23 @@ class Fleet {
     sendJson(res, req, webfingerDocument(actor), JRD_CONTENT_TYPE);
   }
 
-  private instanceGet(req: IncomingMessage, res: ServerResponse, instance: SimInstance, path: string, url: URL): void {
+  private instanceGet(
+    req: IncomingMessage,
+    res: ServerResponse,
+    instance: SimInstance,
+    path: string,
+    url: URL,
+  ): void {
     const origin = this.origin(instance.host);
     const actorNamed = (name: string) => instance.actors.get(decodeURIComponent(name).toLowerCase());
     if (path === '/.well-known/webfinger') {
-      return this.webfinger(req, res, url, (u, d) => (d === instance.host ? actorNamed(u) : undefined), instance.host);
+      return this.webfinger(
+        req,
+        res,
+        url,
+        (u, d) => (d === instance.host ? actorNamed(u) : undefined),
+        instance.host,
+      );
     }
     if (path === '/.well-known/host-meta') {
       this.count('host_meta');
@@ -457,7 +531,12 @@ class Fleet {
     }
     if (path === '/nodeinfo/2.0') {
       this.count('nodeinfo');
-      return sendJson(res, req, nodeinfoDocument(instance.list.length), 'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.0#"');
+      return sendJson(
+        res,
+        req,
+        nodeinfoDocument(instance.list.length),
+        'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.0#"',
+      );
     }
     let m = /^\/users\/([^/]+)(?:\/(.*))?$/.exec(path);
     if (m) {
@@ -469,7 +548,8 @@ class Fleet {
           this.fetchedActors.add(actor.id);
           return sendJson(res, req, actorDocument(actor));
         }
-        const page = url.searchParams.has('page') || url.searchParams.has('min_id') || url.searchParams.has('max_id');
+        const page =
+          url.searchParams.has('page') || url.searchParams.has('min_id') || url.searchParams.has('max_id');
         if (rest === 'outbox' || rest === 'followers' || rest === 'following') {
           this.count('collection');
           const total = rest === 'outbox' ? actor.counts.statuses : actor.counts[rest];
@@ -478,12 +558,24 @@ class Fleet {
         if (rest === 'collections/featured' || rest === 'collections/tags') {
           this.count('collection');
           const id = `${actor.id}/${rest}`;
-          return sendJson(res, req, { '@context': AS, id, type: rest.endsWith('featured') ? 'OrderedCollection' : 'Collection', totalItems: 0, [rest.endsWith('featured') ? 'orderedItems' : 'items']: [] });
+          return sendJson(res, req, {
+            '@context': AS,
+            id,
+            type: rest.endsWith('featured') ? 'OrderedCollection' : 'Collection',
+            totalItems: 0,
+            [rest.endsWith('featured') ? 'orderedItems' : 'items']: [],
+          });
         }
         const s = /^statuses\/([A-Za-z0-9_-]{1,64})(\/activity)?$/.exec(rest);
         if (s) {
           this.count('note');
-          return sendJson(res, req, s[2] ? createDocument(actor, s[1]!, this.pop.startedAtMs) : noteDocument(actor, s[1]!, this.pop.startedAtMs));
+          return sendJson(
+            res,
+            req,
+            s[2]
+              ? createDocument(actor, s[1]!, this.pop.startedAtMs)
+              : noteDocument(actor, s[1]!, this.pop.startedAtMs),
+          );
         }
       }
     }
@@ -496,29 +588,56 @@ class Fleet {
         return sendJson(res, req, actorDocument(actor));
       }
       this.count('profile');
-      return send(res, req, 200, 'text/html; charset=utf-8', `<!DOCTYPE html><html><head><title>${actor.displayName}</title><link rel="alternate" type="application/activity+json" href="${actor.id}"></head><body><h1>${actor.displayName}</h1></body></html>\n`);
+      return send(
+        res,
+        req,
+        200,
+        'text/html; charset=utf-8',
+        `<!DOCTYPE html><html><head><title>${actor.displayName}</title><link rel="alternate" type="application/activity+json" href="${actor.id}"></head><body><h1>${actor.displayName}</h1></body></html>\n`,
+      );
     }
     m = /^\/system\/(avatars|headers)\/([^/]+)\.(png|jpg)$/.exec(path);
     if (m && actorNamed(m[2]!)) {
       const avatar = m[1] === 'avatars';
       this.count(avatar ? 'avatar' : 'header');
-      return send(res, req, 200, avatar ? 'image/png' : 'image/jpeg', avatar ? this.images.avatar : this.images.header, { 'Cache-Control': 'public, max-age=31536000' });
+      return send(
+        res,
+        req,
+        200,
+        avatar ? 'image/png' : 'image/jpeg',
+        avatar ? this.images.avatar : this.images.header,
+        { 'Cache-Control': 'public, max-age=31536000' },
+      );
     }
     m = /^\/media\/([^/]+)$/.exec(path);
     const media = m ? this.mediaByName.get(m[1]!) : undefined;
     if (media) {
       this.count('media');
-      return send(res, req, 200, media.mediaType, media.body, { 'Cache-Control': 'public, max-age=31536000' });
+      return send(res, req, 200, media.mediaType, media.body, {
+        'Cache-Control': 'public, max-age=31536000',
+      });
     }
     m = /^\/pages\/(\d{1,9})$/.exec(path);
     if (m && Number(m[1]) >= 1) {
       this.count('page');
       const image = this.pageImage && `${origin}/media/${this.pageImage}`;
-      return send(res, req, 200, 'text/html; charset=utf-8', pageHtml(origin, instance.host, Number(m[1]), image));
+      return send(
+        res,
+        req,
+        200,
+        'text/html; charset=utf-8',
+        pageHtml(origin, instance.host, Number(m[1]), image),
+      );
     }
     if (path === '/') {
       this.count('root');
-      return send(res, req, 200, 'text/plain; charset=utf-8', `${instance.host}: a simulated instance of the fedicap fleet (${instance.behaviour})\n`);
+      return send(
+        res,
+        req,
+        200,
+        'text/plain; charset=utf-8',
+        `${instance.host}: a simulated instance of the fedicap fleet (${instance.behaviour})\n`,
+      );
     }
     this.count('not_found');
     send(res, req, 404, 'application/json', JSON.stringify({ error: 'Not Found' }));
@@ -527,7 +646,13 @@ class Fleet {
   private relayGet(req: IncomingMessage, res: ServerResponse, path: string, url: URL): void {
     const relay = this.pop.relay;
     if (path === '/.well-known/webfinger') {
-      return this.webfinger(req, res, url, (u, d) => (d === this.pop.relayHost && u.toLowerCase() === relay.username ? relay : undefined), this.pop.relayHost);
+      return this.webfinger(
+        req,
+        res,
+        url,
+        (u, d) => (d === this.pop.relayHost && u.toLowerCase() === relay.username ? relay : undefined),
+        this.pop.relayHost,
+      );
     }
     if (path === '/actor') {
       this.count('actor');
@@ -535,11 +660,20 @@ class Fleet {
     }
     if (path === '/actor/outbox' || path === '/actor/followers' || path === '/actor/following') {
       this.count('collection');
-      return sendJson(res, req, collectionDocument(`${relay.id}${path.slice('/actor'.length)}`, 0, url.searchParams.has('page')));
+      return sendJson(
+        res,
+        req,
+        collectionDocument(`${relay.id}${path.slice('/actor'.length)}`, 0, url.searchParams.has('page')),
+      );
     }
     if (path === '/.well-known/nodeinfo') {
       this.count('nodeinfo');
-      return sendJson(res, req, nodeinfoLinks(this.origin(this.pop.relayHost)), 'application/json; charset=utf-8');
+      return sendJson(
+        res,
+        req,
+        nodeinfoLinks(this.origin(this.pop.relayHost)),
+        'application/json; charset=utf-8',
+      );
     }
     if (path === '/nodeinfo/2.0') {
       this.count('nodeinfo');
@@ -547,7 +681,13 @@ class Fleet {
     }
     if (path === '/') {
       this.count('root');
-      return send(res, req, 200, 'text/plain; charset=utf-8', `${this.pop.relayHost}: the simulated relay of the fedicap fleet; inbox ${relay.inbox}\n`);
+      return send(
+        res,
+        req,
+        200,
+        'text/plain; charset=utf-8',
+        `${this.pop.relayHost}: the simulated relay of the fedicap fleet; inbox ${relay.inbox}\n`,
+      );
     }
     this.count('not_found');
     send(res, req, 404, 'application/json', JSON.stringify({ error: 'Not Found' }));
@@ -567,7 +707,17 @@ class Fleet {
     const receivedAtMs = Date.now();
     this.count('inbox');
     const inboxUrl = `${this.origin(host)}${path}`;
-    const record: DeliveryRecord = { activityId: null, type: null, inbox: inboxUrl, host, originTimeMs: null, receivedAtMs, signatureOk: false, keyId: null, status: 0 };
+    const record: DeliveryRecord = {
+      activityId: null,
+      type: null,
+      inbox: inboxUrl,
+      host,
+      originTimeMs: null,
+      receivedAtMs,
+      signatureOk: false,
+      keyId: null,
+      status: 0,
+    };
     const rawSignature = req.headers.signature;
     if (typeof rawSignature === 'string') {
       try {
@@ -600,12 +750,17 @@ class Fleet {
       record.type = firstString(activity.type);
       record.originTimeMs = originTimeOf(activity);
     }
-    if (username !== undefined && !instance?.actors.has(decodeURIComponent(username).toLowerCase())) return finish(404, { error: 'Record not found' });
+    if (username !== undefined && !instance?.actors.has(decodeURIComponent(username).toLowerCase()))
+      return finish(404, { error: 'Record not found' });
 
-    const outcome = await verifyRequest<SignerKey>({ method: 'POST', path: req.url ?? path, headers: req.headers, body }, this.keys.resolver());
+    const outcome = await verifyRequest<SignerKey>(
+      { method: 'POST', path: req.url ?? path, headers: req.headers, body },
+      this.keys.resolver(),
+    );
     record.signatureOk = outcome.ok;
     if (outcome.ok) record.keyId = outcome.keyId;
-    else if (/Failed to fetch|private network|loopback/.test(outcome.error)) this.o.log(`fleet: ${inboxUrl}: ${outcome.error}`);
+    else if (/Failed to fetch|private network|loopback/.test(outcome.error))
+      this.o.log(`fleet: ${inboxUrl}: ${outcome.error}`);
 
     const behaviour = isRelay ? 'normal' : instance!.behaviour;
     if (behaviour === 'failing') return finish(this.o.failStatus, { error: 'Service Unavailable' });
@@ -613,13 +768,18 @@ class Fleet {
     const payload = outcome.ok ? undefined : outcome.body;
     if (behaviour === 'slow') {
       if (this.held >= this.o.maxHeld) return finish(503, { error: 'Too many requests held' });
-      return this.hold(res, () => finish(status, payload), () => {
-        record.status = CLIENT_CLOSED;
-        this.record(record, req, body);
-      });
+      return this.hold(
+        res,
+        () => finish(status, payload),
+        () => {
+          record.status = CLIENT_CLOSED;
+          this.record(record, req, body);
+        },
+      );
     }
     finish(status, payload);
-    if (outcome.ok && this.o.autoAccept && isObject(activity)) this.maybeAccept(activity, outcome.actor, instance, isRelay);
+    if (outcome.ok && this.o.autoAccept && isObject(activity))
+      this.maybeAccept(activity, outcome.actor, instance, isRelay);
   }
 
   /** Answer after slowDelayMs, unless the client hangs up first (then `closed`); the caller bounds how many are held. */
@@ -647,7 +807,14 @@ class Fleet {
   private record(record: DeliveryRecord, req: IncomingMessage, body: Buffer): void {
     this.log.add(record);
     if (this.o.captureRequests > 0) {
-      this.captured.push({ record, method: req.method ?? 'POST', url: req.url ?? '/', httpVersion: req.httpVersion, headers: req.headers, body });
+      this.captured.push({
+        record,
+        method: req.method ?? 'POST',
+        url: req.url ?? '/',
+        httpVersion: req.httpVersion,
+        headers: req.headers,
+        body,
+      });
       if (this.captured.length > this.o.captureRequests) this.captured.shift();
     }
   }
@@ -660,7 +827,12 @@ class Fleet {
    * answered with an Accept signed by the followed actor (the relay),
    * delivered to the follower's inbox through the loopback-only client.
    */
-  private maybeAccept(activity: Json, signer: SignerKey, instance: SimInstance | undefined, isRelay: boolean): void {
+  private maybeAccept(
+    activity: Json,
+    signer: SignerKey,
+    instance: SimInstance | undefined,
+    isRelay: boolean,
+  ): void {
     if (firstString(activity.type) !== 'Follow') return;
     const follower = idOf(activity.actor);
     if (!follower || follower !== signer.owner) return;
@@ -674,7 +846,13 @@ class Fleet {
     }
     if (!acceptor) return;
     const { '@context': _context, ...follow } = activity;
-    const accept = { '@context': AS, id: `${acceptor.id}#accepts/follows/${randomUUID()}`, type: 'Accept', actor: acceptor.id, object: follow };
+    const accept = {
+      '@context': AS,
+      id: `${acceptor.id}#accepts/follows/${randomUUID()}`,
+      type: 'Accept',
+      actor: acceptor.id,
+      object: follow,
+    };
     const from = acceptor;
     this.outbox.push(async () => {
       try {

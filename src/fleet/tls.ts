@@ -62,14 +62,22 @@ export async function createFleetCa(now = new Date()): Promise<FleetCa> {
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(forge.pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privateKeyPem, notAfter: cert.validity.notAfter };
+  return {
+    certPem: forge.pki.certificateToPem(cert),
+    keyPem: keys.privateKeyPem,
+    notAfter: cert.validity.notAfter,
+  };
 }
 
 /**
  * A server certificate for `hosts` (DNS names; `*.suffix` wildcards allowed)
  * and 127.0.0.1 / ::1, signed by the CA, valid until the CA expires.
  */
-export async function issueServerCertificate(ca: FleetCa, hosts: string[], now = new Date()): Promise<ServerCertificate> {
+export async function issueServerCertificate(
+  ca: FleetCa,
+  hosts: string[],
+  now = new Date(),
+): Promise<ServerCertificate> {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
   const keys = await rsa2048();
@@ -77,7 +85,9 @@ export async function issueServerCertificate(ca: FleetCa, hosts: string[], now =
   cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(now.getTime() - 3_600_000);
-  cert.validity.notAfter = new Date(Math.min(caCert.validity.notAfter.getTime(), now.getTime() + CA_VALIDITY_DAYS * DAY_MS));
+  cert.validity.notAfter = new Date(
+    Math.min(caCert.validity.notAfter.getTime(), now.getTime() + CA_VALIDITY_DAYS * DAY_MS),
+  );
   const unique = [...new Set(hosts.map((h) => h.toLowerCase()))];
   cert.setSubject([{ name: 'commonName', value: unique[0] ?? 'localhost' }]);
   cert.setIssuer(caCert.subject.attributes);
@@ -87,7 +97,11 @@ export async function issueServerCertificate(ca: FleetCa, hosts: string[], now =
     { name: 'extKeyUsage', serverAuth: true },
     {
       name: 'subjectAltName',
-      altNames: [...unique.map((value) => ({ type: 2, value })), { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }],
+      altNames: [
+        ...unique.map((value) => ({ type: 2, value })),
+        { type: 7, ip: '127.0.0.1' },
+        { type: 7, ip: '::1' },
+      ],
     },
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
@@ -101,7 +115,10 @@ export async function issueServerCertificate(ca: FleetCa, hosts: string[], now =
  * valid for at least another day; else a new one is made and written
  * (`created` says the target's trust store must be updated).
  */
-export async function loadOrCreateCa(dir: string, now = new Date()): Promise<{ ca: FleetCa; created: boolean }> {
+export async function loadOrCreateCa(
+  dir: string,
+  now = new Date(),
+): Promise<{ ca: FleetCa; created: boolean }> {
   const certFile = join(dir, 'ca.pem');
   const keyFile = join(dir, 'ca-key.pem');
   if (existsSync(certFile) && existsSync(keyFile)) {

@@ -63,7 +63,8 @@ export function forecast(profile: ModelProfile, options: ForecastOptions): Forec
     const date = addMonths(options.start, m);
     for (const c of components) {
       if (!saturation.has(c.id)) saturation.set(c.id, null);
-      if (c.broken && saturation.get(c.id) === null) saturation.set(c.id, { month: m, date, reason: c.binding });
+      if (c.broken && saturation.get(c.id) === null)
+        saturation.set(c.id, { month: m, date, reason: c.binding });
     }
     months.push({
       month: m,
@@ -87,7 +88,10 @@ export function forecast(profile: ModelProfile, options: ForecastOptions): Forec
  * first month with a few evaluations instead of one per month; with shrinking
  * users it falls back to the full month-by-month scan.
  */
-export function firstBrokenMonths(profile: ModelProfile, options: Omit<ForecastOptions, 'explain'>): Map<string, number | null> {
+export function firstBrokenMonths(
+  profile: ModelProfile,
+  options: Omit<ForecastOptions, 'explain'>,
+): Map<string, number | null> {
   if (profile.growth.monthlyActiveUserGrowth < 0) {
     const full = forecast(profile, { ...options, explain: false }).saturation;
     return new Map([...full].map(([id, sat]) => [id, sat ? sat.month : null]));
@@ -100,11 +104,17 @@ export function firstBrokenMonths(profile: ModelProfile, options: Omit<ForecastO
   const brokenAt = (m: number, withSidekiqWaits: boolean): Map<string, boolean> => {
     const known = full.get(m);
     if (known) return known;
-    const components = evaluateMonth(profile, workloads[m]!, storageAfter(profile, workloads.slice(0, m + 1)), waitModel, {
-      pools,
-      explain: false,
-      withSidekiqWaits,
-    });
+    const components = evaluateMonth(
+      profile,
+      workloads[m]!,
+      storageAfter(profile, workloads.slice(0, m + 1)),
+      waitModel,
+      {
+        pools,
+        explain: false,
+        withSidekiqWaits,
+      },
+    );
     const broken = new Map(components.map((c) => [c.id, c.broken]));
     if (withSidekiqWaits) full.set(m, broken);
     return broken;
@@ -128,12 +138,27 @@ export function firstBrokenMonths(profile: ModelProfile, options: Omit<ForecastO
     }
     const mid = (lo + hi) >> 1;
     const atMid = brokenAt(mid, withSidekiqWaits);
-    search(lo, mid, ids.filter((id) => atMid.get(id)), withSidekiqWaits);
-    search(mid, hi, ids.filter((id) => !atMid.get(id)), withSidekiqWaits);
+    search(
+      lo,
+      mid,
+      ids.filter((id) => atMid.get(id)),
+      withSidekiqWaits,
+    );
+    search(
+      mid,
+      hi,
+      ids.filter((id) => !atMid.get(id)),
+      withSidekiqWaits,
+    );
   };
   // Storage, streaming, Puma and PostgreSQL need no Sidekiq waits: search them with the cheaper pass.
   const needsWaits = (id: string) => id.startsWith('sidekiq-') || id === 'redis';
   search(0, last, pending.filter(needsWaits), true);
-  search(0, last, pending.filter((id) => !needsWaits(id)), false);
+  search(
+    0,
+    last,
+    pending.filter((id) => !needsWaits(id)),
+    false,
+  );
   return first;
 }

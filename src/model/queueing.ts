@@ -177,7 +177,11 @@ export function waitPercentileSec(station: Station, percentile: number): number 
  * p-th percentile is (W̄/C)·ln(C/(1−p)) [Gross & Harris §2.3]. Used where only
  * a mean wait and P(wait) are known (a queue's share of a shared Sidekiq pool).
  */
-export function tailPercentileSec(meanWaitSec: number, probabilityOfWait: number, percentile: number): number {
+export function tailPercentileSec(
+  meanWaitSec: number,
+  probabilityOfWait: number,
+  percentile: number,
+): number {
   const tail = 1 - percentile / 100;
   if (!Number.isFinite(meanWaitSec)) return Infinity;
   if (probabilityOfWait <= tail || meanWaitSec <= 0) return 0;

@@ -23,7 +23,10 @@ export interface Recommendation {
 }
 
 function sidekiqCommand(args: SidekiqArgs): string {
-  return [`-c ${args.threads}`, ...args.queues.map((q) => `-q ${q.name}${q.weight > 1 ? `,${q.weight}` : ''}`)].join(' ');
+  return [
+    `-c ${args.threads}`,
+    ...args.queues.map((q) => `-q ${q.name}${q.weight > 1 ? `,${q.weight}` : ''}`),
+  ].join(' ');
 }
 
 function hostOf(profile: ModelProfile, component: ComponentState): string | null {
@@ -80,8 +83,14 @@ export function candidateChanges(profile: ModelProfile, component: ComponentStat
           },
         });
       }
-      const target = component.kind === 'sidekiq-queue' ? queues : [...pool.queues.keys()].filter((q) => q !== 'scheduler');
-      const command = sidekiqCommand({ threads: 25, queues: target.map((name) => ({ name: name as never, weight: pool.queues.get(name as never) ?? 1 })) });
+      const target =
+        component.kind === 'sidekiq-queue'
+          ? queues
+          : [...pool.queues.keys()].filter((q) => q !== 'scheduler');
+      const command = sidekiqCommand({
+        threads: 25,
+        queues: target.map((name) => ({ name: name as never, weight: pool.queues.get(name as never) ?? 1 })),
+      });
       const onHost = host ?? infra.hosts[0]!.name;
       changes.push({
         knob: 'extra Sidekiq process',
@@ -119,7 +128,8 @@ export function candidateChanges(profile: ModelProfile, component: ComponentStat
           }
         : {
             knob: 'PgBouncer',
-            description: 'put PgBouncer in transaction mode in front of PostgreSQL (default_pool_size 40, max_client_conn 500, PREPARED_STATEMENTS=false)',
+            description:
+              'put PgBouncer in transaction mode in front of PostgreSQL (default_pool_size 40, max_client_conn 500, PREPARED_STATEMENTS=false)',
             extraVcpus: 0,
             apply: (p) => void (p.infrastructure.postgres.pgbouncer = { poolSize: 40, maxClientConn: 500 }),
           },
@@ -192,7 +202,8 @@ export function candidateChanges(profile: ModelProfile, component: ComponentStat
       });
     }
   }
-  if (host && component.kind !== 'storage' && component.kind !== 'redis') changes.push(moreCores(profile, host));
+  if (host && component.kind !== 'storage' && component.kind !== 'redis')
+    changes.push(moreCores(profile, host));
   return changes;
 }
 
@@ -222,7 +233,7 @@ export function recommend(profile: ModelProfile, base: Forecast, options: Foreca
       saturationDate: sat.date,
       knob: best.change.knob,
       change: best.change.description,
-      newSaturationDate: best.month === null ? null : base.months[best.month]?.date ?? null,
+      newSaturationDate: best.month === null ? null : (base.months[best.month]?.date ?? null),
       extraMonthlyUSD: best.change.extraVcpus * profile.prices.computePerVcpuMonth,
     });
   }

@@ -170,13 +170,16 @@ export function waitFactorsAt(
 ): number[] {
   const k = weights.length;
   if (k === 0 || k > MAX_WEIGHTED_QUEUES || arrivalShares.length !== k) {
-    throw new RangeError(`weights must list 1 to ${MAX_WEIGHTED_QUEUES} queues, one per arrival share; got ${k}`);
+    throw new RangeError(
+      `weights must list 1 to ${MAX_WEIGHTED_QUEUES} queues, one per arrival share; got ${k}`,
+    );
   }
   if (!(lineRatio >= 0 && lineRatio < 1)) {
     throw new RangeError(`lineRatio must be in [0, 1), got ${lineRatio}`);
   }
   arrivalShares.forEach((share, i) => {
-    if (!(share > 0 && share <= 1)) throw new RangeError(`arrivalShares[${i}] must be in (0, 1], got ${share}`);
+    if (!(share > 0 && share <= 1))
+      throw new RangeError(`arrivalShares[${i}] must be in (0, 1], got ${share}`);
   });
   weights.forEach((weight, i) => {
     if (!(weight > 0 && Number.isFinite(weight))) {
@@ -269,10 +272,14 @@ function checkQueues(queues: readonly WeightedQueueLoad[], threads: number): voi
       throw new RangeError(`queues[${i}].weight must be a finite number > 0, got ${q.weight}`);
     }
     if (!Number.isFinite(q.arrivalRatePerSec) || q.arrivalRatePerSec < 0) {
-      throw new RangeError(`queues[${i}].arrivalRatePerSec must be a finite number >= 0, got ${q.arrivalRatePerSec}`);
+      throw new RangeError(
+        `queues[${i}].arrivalRatePerSec must be a finite number >= 0, got ${q.arrivalRatePerSec}`,
+      );
     }
     if (!Number.isFinite(q.serviceTimeSec) || q.serviceTimeSec <= 0) {
-      throw new RangeError(`queues[${i}].serviceTimeSec must be a finite number > 0, got ${q.serviceTimeSec}`);
+      throw new RangeError(
+        `queues[${i}].serviceTimeSec must be a finite number > 0, got ${q.serviceTimeSec}`,
+      );
     }
   });
 }

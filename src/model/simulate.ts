@@ -240,9 +240,11 @@ function checkOptions(opts: SimOptions): void {
   const fail = (name: string, expected: string, got: unknown): never => {
     throw new RangeError(`${name} must be ${expected}, got ${String(got)}`);
   };
-  if (typeof opts.rng?.next !== 'function') fail('rng', 'a seeded generator such as seededRng(seed)', opts.rng);
+  if (typeof opts.rng?.next !== 'function')
+    fail('rng', 'a seeded generator such as seededRng(seed)', opts.rng);
   if (!Number.isInteger(opts.threads) || opts.threads < 1) fail('threads', 'an integer >= 1', opts.threads);
-  if (!Array.isArray(opts.queues) || opts.queues.length === 0) fail('queues', 'a non-empty array', opts.queues);
+  if (!Array.isArray(opts.queues) || opts.queues.length === 0)
+    fail('queues', 'a non-empty array', opts.queues);
   if (!Number.isInteger(opts.jobs) || opts.jobs < 1 || opts.jobs > MAX_JOBS) {
     fail('jobs', `an integer in [1, ${MAX_JOBS}]`, opts.jobs);
   }

@@ -47,7 +47,10 @@ export interface SidekiqPool {
  * are bounded by its DB_POOL, since every job checks out a connection.
  */
 export function sidekiqPools(profile: ModelProfile): SidekiqPool[] {
-  const units = profile.infrastructure.sidekiq.map((u) => ({ ...u, args: parseSidekiqCommand(u.command) as SidekiqArgs }));
+  const units = profile.infrastructure.sidekiq.map((u) => ({
+    ...u,
+    args: parseSidekiqCommand(u.command) as SidekiqArgs,
+  }));
   const parent = units.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   const ownerOfQueue = new Map<QueueName, number>();
@@ -85,7 +88,8 @@ function cpuStretch(utilization: number): number {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
-const secs = (x: number) => (Number.isFinite(x) ? (x < 1 ? `${(x * 1000).toFixed(0)} ms` : `${x.toFixed(1)} s`) : 'unbounded');
+const secs = (x: number) =>
+  Number.isFinite(x) ? (x < 1 ? `${(x * 1000).toFixed(0)} ms` : `${x.toFixed(1)} s`) : 'unbounded';
 
 /**
  * Judge every component in one month at the peak hour. Co-located services
@@ -148,7 +152,8 @@ export function evaluateMonth(
   const primaryWeb = replica ? workload.web.filter((w) => !w.readsReplica) : workload.web;
   const primaryDbSec = peak * (sumRate(workload.jobs, (j) => j.dbSec) + sumRate(primaryWeb, (w) => w.dbSec));
   addCpu(infra.postgres.host, primaryDbSec);
-  const streamingCpu = peak * workload.streaming.eventsPerSec * profile.serviceDemands.streamingCpuSecPerEvent;
+  const streamingCpu =
+    peak * workload.streaming.eventsPerSec * profile.serviceDemands.streamingCpuSecPerEvent;
   addCpu(infra.streaming.host, streamingCpu);
   const hostUtil = (host: string) => (hostDemand.get(host) ?? 0) / (hostCores.get(host) ?? 1);
   const hostNote = (host: string) => `host ${host} CPU ${pct(hostUtil(host))}`;
@@ -169,18 +174,24 @@ export function evaluateMonth(
         ...q.jobClasses.map((c) => `serviceDemands.jobs.${c}`),
         ...(q.childCpu > 0 ? ['serviceDemands.videoTranscodeCpuSec'] : []),
       ];
-      return { queue, weight, arrivalRatePerSec: rate, serviceTimeSec: rate > 0 ? busy / rate : 0, demandPaths };
+      return {
+        queue,
+        weight,
+        arrivalRatePerSec: rate,
+        serviceTimeSec: rate > 0 ? busy / rate : 0,
+        demandPaths,
+      };
     });
     const active = queueLoads.filter((q) => q.arrivalRatePerSec > 0);
     const waits = Number.isFinite(stretch) ? waitModel(active, pool.threads, percentile) : null;
     // Without a stable CPU the thread pool cannot be judged: report its unstretched load.
-    const threadUtil = waits
-      ? waits.utilization
-      : poolSum(pool, (q) => q.cpu + q.wait) / pool.threads;
+    const threadUtil = waits ? waits.utilization : poolSum(pool, (q) => q.cpu + q.wait) / pool.threads;
     queueBacklogJobs.push(waits?.meanQueueLength ?? Infinity);
     for (const q of queueLoads) {
       const limit = slo.queueLatencySec[q.queue];
-      const latency = waits ? (waits.perQueue.find((w) => w.queue === q.queue)?.percentileWaitSec ?? 0) : Infinity;
+      const latency = waits
+        ? (waits.perQueue.find((w) => w.queue === q.queue)?.percentileWaitSec ?? 0)
+        : Infinity;
       components.push({
         id: `sidekiq-queue:${q.queue}`,
         kind: 'sidekiq-queue',
@@ -188,7 +199,9 @@ export function evaluateMonth(
         latencySec: latency,
         latencyLimitSec: limit,
         broken: latency > limit,
-        binding: explain ? `${q.queue} p${percentile} latency ${secs(latency)} (limit ${secs(limit)}); pool ${pool.label} threads ${pct(threadUtil)} busy` : '',
+        binding: explain
+          ? `${q.queue} p${percentile} latency ${secs(latency)} (limit ${secs(limit)}); pool ${pool.label} threads ${pct(threadUtil)} busy`
+          : '',
         demandPaths: paths(q.demandPaths),
       });
     }
@@ -197,10 +210,12 @@ export function evaluateMonth(
       [gvlUtil, () => `Ruby CPU of ${pool.processes} process(es) ${pct(gvlUtil)} (one core each at most)`],
       [hostsUtil, () => [...pool.hosts].map(hostNote).join(', ')],
     ];
-    components.push(limitComponent(`sidekiq-process:${pool.label}`, 'sidekiq-process', limits, maxUtil, {
-      explain,
-      demandPaths: paths(() => queueLoads.flatMap((q) => q.demandPaths())),
-    }));
+    components.push(
+      limitComponent(`sidekiq-process:${pool.label}`, 'sidekiq-process', limits, maxUtil, {
+        explain,
+        demandPaths: paths(() => queueLoads.flatMap((q) => q.demandPaths())),
+      }),
+    );
   });
 
   // Puma: WEB_CONCURRENCY processes × MAX_THREADS threads.
@@ -213,22 +228,42 @@ export function evaluateMonth(
     const rate = peak * sumRate(workload.web, () => 1);
     const busy = peak * sumRate(workload.web, (w) => w.cpuSec * stretch + w.waitSec);
     const serviceTimeSec = rate > 0 ? busy / rate : 0;
-    const waits = Number.isFinite(stretch) && rate > 0
-      ? waitModel([{ queue: 'web', weight: 1, arrivalRatePerSec: rate, serviceTimeSec }], threads, percentile)
-      : null;
-    const threadUtil = waits ? waits.utilization : (peak * sumRate(workload.web, (w) => w.cpuSec + w.waitSec)) / threads;
-    const response = rate === 0 ? 0 : waits ? (waits.perQueue[0]?.percentileWaitSec ?? 0) + serviceTimeSec : Infinity;
-    components.push(limitComponent('web', 'web', [
-      [threadUtil, () => `Puma ${threads} threads (WEB_CONCURRENCY ${puma.webConcurrency} × MAX_THREADS ${puma.maxThreads}) ${pct(threadUtil)} busy`],
-      [gvlUtil, () => `Ruby CPU of ${puma.webConcurrency} Puma worker(s) ${pct(gvlUtil)}`],
-      [util, () => hostNote(puma.host)],
-    ], maxUtil, {
-      latencySec: response,
-      latencyLimitSec: slo.webResponseSec,
-      latencyNote: () => `p${percentile} response ${secs(response)} (limit ${secs(slo.webResponseSec)})`,
-      explain,
-      demandPaths: paths(() => workload.web.map((w) => `serviceDemands.web.${w.endpoint}`)),
-    }));
+    const waits =
+      Number.isFinite(stretch) && rate > 0
+        ? waitModel(
+            [{ queue: 'web', weight: 1, arrivalRatePerSec: rate, serviceTimeSec }],
+            threads,
+            percentile,
+          )
+        : null;
+    const threadUtil = waits
+      ? waits.utilization
+      : (peak * sumRate(workload.web, (w) => w.cpuSec + w.waitSec)) / threads;
+    const response =
+      rate === 0 ? 0 : waits ? (waits.perQueue[0]?.percentileWaitSec ?? 0) + serviceTimeSec : Infinity;
+    components.push(
+      limitComponent(
+        'web',
+        'web',
+        [
+          [
+            threadUtil,
+            () =>
+              `Puma ${threads} threads (WEB_CONCURRENCY ${puma.webConcurrency} × MAX_THREADS ${puma.maxThreads}) ${pct(threadUtil)} busy`,
+          ],
+          [gvlUtil, () => `Ruby CPU of ${puma.webConcurrency} Puma worker(s) ${pct(gvlUtil)}`],
+          [util, () => hostNote(puma.host)],
+        ],
+        maxUtil,
+        {
+          latencySec: response,
+          latencyLimitSec: slo.webResponseSec,
+          latencyNote: () => `p${percentile} response ${secs(response)} (limit ${secs(slo.webResponseSec)})`,
+          explain,
+          demandPaths: paths(() => workload.web.map((w) => `serviceDemands.web.${w.endpoint}`)),
+        },
+      ),
+    );
   }
 
   // PostgreSQL behind its connection pool: cores and server connections both bound it.
@@ -238,32 +273,60 @@ export function evaluateMonth(
       infra.puma.webConcurrency * infra.puma.maxThreads +
       infra.sidekiq.reduce((n, u) => n + u.processes * u.dbPool, 0) +
       infra.streaming.processes * infra.streaming.dbPoolPerProcess;
-    const serverConnections = pg.pgbouncer ? Math.min(pg.pgbouncer.poolSize, pg.maxConnections) : pg.maxConnections;
+    const serverConnections = pg.pgbouncer
+      ? Math.min(pg.pgbouncer.poolSize, pg.maxConnections)
+      : pg.maxConnections;
     const busyConnections = primaryDbSec * profile.serviceDemands.postgresConnectionHoldFactor;
     const cpuUtil = primaryDbSec / pg.cores;
-    const sharesHost = infra.hosts.find((h) => h.name === pg.host)?.services.some((s) => s !== 'postgres') ?? false;
+    const sharesHost =
+      infra.hosts.find((h) => h.name === pg.host)?.services.some((s) => s !== 'postgres') ?? false;
     const limits: Limit[] = [
       [cpuUtil, () => `PostgreSQL CPU ${pct(cpuUtil)} of ${pg.cores} cores`],
-      [busyConnections / serverConnections, () => `${busyConnections.toFixed(1)} busy of ${serverConnections} server connections${pg.pgbouncer ? ' (PgBouncer default_pool_size)' : ' (max_connections)'}`],
+      [
+        busyConnections / serverConnections,
+        () =>
+          `${busyConnections.toFixed(1)} busy of ${serverConnections} server connections${pg.pgbouncer ? ' (PgBouncer default_pool_size)' : ' (max_connections)'}`,
+      ],
     ];
     if (sharesHost) limits.push([hostUtil(pg.host), () => hostNote(pg.host)]);
     const configLimit = pg.pgbouncer ? pg.pgbouncer.maxClientConn : pg.maxConnections;
     const overbooked = clients > configLimit;
     const state = limitComponent('postgres', 'postgres', limits, maxUtil, {
       explain,
-      demandPaths: paths(() => ['serviceDemands.postgresConnectionHoldFactor', ...workload.jobs.map((j) => `serviceDemands.jobs.${j.jobClass}`), ...primaryWeb.map((w) => `serviceDemands.web.${w.endpoint}`)]),
+      demandPaths: paths(() => [
+        'serviceDemands.postgresConnectionHoldFactor',
+        ...workload.jobs.map((j) => `serviceDemands.jobs.${j.jobClass}`),
+        ...primaryWeb.map((w) => `serviceDemands.web.${w.endpoint}`),
+      ]),
     });
     if (overbooked) {
       state.broken = true;
-      if (explain) state.binding = `clients may open ${clients} connections (Puma + Sidekiq DB_POOL + streaming) but ${pg.pgbouncer ? 'PgBouncer max_client_conn' : 'max_connections'} is ${configLimit}; ${state.binding}`;
+      if (explain)
+        state.binding = `clients may open ${clients} connections (Puma + Sidekiq DB_POOL + streaming) but ${pg.pgbouncer ? 'PgBouncer max_client_conn' : 'max_connections'} is ${configLimit}; ${state.binding}`;
     }
     components.push(state);
     if (replica) {
-      const replicaUtil = (peak * sumRate(workload.web.filter((w) => w.readsReplica), (w) => w.dbSec)) / replica.cores;
-      components.push(limitComponent('postgres:replica', 'postgres', [[replicaUtil, () => `read replica CPU ${pct(replicaUtil)} of ${replica.cores} cores`]], maxUtil, {
-        explain,
-        demandPaths: paths(() => workload.web.filter((w) => w.readsReplica).map((w) => `serviceDemands.web.${w.endpoint}`)),
-      }));
+      const replicaUtil =
+        (peak *
+          sumRate(
+            workload.web.filter((w) => w.readsReplica),
+            (w) => w.dbSec,
+          )) /
+        replica.cores;
+      components.push(
+        limitComponent(
+          'postgres:replica',
+          'postgres',
+          [[replicaUtil, () => `read replica CPU ${pct(replicaUtil)} of ${replica.cores} cores`]],
+          maxUtil,
+          {
+            explain,
+            demandPaths: paths(() =>
+              workload.web.filter((w) => w.readsReplica).map((w) => `serviceDemands.web.${w.endpoint}`),
+            ),
+          },
+        ),
+      );
     }
   }
 
@@ -273,29 +336,79 @@ export function evaluateMonth(
     const connections = peak * workload.streaming.meanConnections;
     const connUtil = connections / (s.processes * s.maxConnectionsPerProcess);
     const cpuUtil = streamingCpu / s.processes;
-    components.push(limitComponent('streaming', 'streaming', [
-      [connUtil, () => `${connections.toFixed(0)} connections at peak of ${s.processes} × ${s.maxConnectionsPerProcess.toFixed(0)}`],
-      [cpuUtil, () => `event loop CPU ${pct(cpuUtil)}`],
-      [hostUtil(s.host), () => hostNote(s.host)],
-    ], maxUtil, { explain, demandPaths: ['serviceDemands.streamingCpuSecPerEvent', 'infrastructure.streaming.maxConnectionsPerProcess'] }));
+    components.push(
+      limitComponent(
+        'streaming',
+        'streaming',
+        [
+          [
+            connUtil,
+            () =>
+              `${connections.toFixed(0)} connections at peak of ${s.processes} × ${s.maxConnectionsPerProcess.toFixed(0)}`,
+          ],
+          [cpuUtil, () => `event loop CPU ${pct(cpuUtil)}`],
+          [hostUtil(s.host), () => hostNote(s.host)],
+        ],
+        maxUtil,
+        {
+          explain,
+          demandPaths: [
+            'serviceDemands.streamingCpuSecPerEvent',
+            'infrastructure.streaming.maxConnectionsPerProcess',
+          ],
+        },
+      ),
+    );
   }
 
   // Redis: home feeds (capped at 800 entries per feed holder) and queue backlogs.
   {
     const r = infra.redis;
     const MB = 1e6;
-    const feedsMB = (workload.feedHolders * HOME_FEED_MAX_ITEMS * profile.serviceDemands.redisBytesPerFeedEntry) / MB;
+    const feedsMB =
+      (workload.feedHolders * HOME_FEED_MAX_ITEMS * profile.serviceDemands.redisBytesPerFeedEntry) / MB;
     const backlog = queueBacklogJobs.reduce((a, b) => a + b, 0);
     const backlogMB = (backlog * profile.serviceDemands.redisBytesPerQueuedJob) / MB;
     const baseOnMain = r.cacheMaxmemoryMB === null ? r.baseUsageMB : 0;
     const usedMB = baseOnMain + feedsMB + backlogMB;
-    if (withSidekiqWaits) components.push(limitComponent('redis', 'redis', [
-      [usedMB / r.maxmemoryMB, () => `${usedMB.toFixed(0)} MB of maxmemory ${r.maxmemoryMB} MB (home feeds ${feedsMB.toFixed(0)} MB, queues ${Number.isFinite(backlogMB) ? backlogMB.toFixed(0) : 'unbounded'} MB)`],
-    ], maxUtil, { explain, demandPaths: ['serviceDemands.redisBytesPerFeedEntry', 'serviceDemands.redisBytesPerQueuedJob', 'infrastructure.redis.baseUsageMB'] }));
+    if (withSidekiqWaits)
+      components.push(
+        limitComponent(
+          'redis',
+          'redis',
+          [
+            [
+              usedMB / r.maxmemoryMB,
+              () =>
+                `${usedMB.toFixed(0)} MB of maxmemory ${r.maxmemoryMB} MB (home feeds ${feedsMB.toFixed(0)} MB, queues ${Number.isFinite(backlogMB) ? backlogMB.toFixed(0) : 'unbounded'} MB)`,
+            ],
+          ],
+          maxUtil,
+          {
+            explain,
+            demandPaths: [
+              'serviceDemands.redisBytesPerFeedEntry',
+              'serviceDemands.redisBytesPerQueuedJob',
+              'infrastructure.redis.baseUsageMB',
+            ],
+          },
+        ),
+      );
     if (r.cacheMaxmemoryMB !== null) {
-      components.push(limitComponent('redis:cache', 'redis', [
-        [r.baseUsageMB / r.cacheMaxmemoryMB, () => `cache ${r.baseUsageMB.toFixed(0)} MB of maxmemory ${r.cacheMaxmemoryMB} MB`],
-      ], maxUtil, { explain, demandPaths: ['infrastructure.redis.baseUsageMB'] }));
+      components.push(
+        limitComponent(
+          'redis:cache',
+          'redis',
+          [
+            [
+              r.baseUsageMB / r.cacheMaxmemoryMB,
+              () => `cache ${r.baseUsageMB.toFixed(0)} MB of maxmemory ${r.cacheMaxmemoryMB} MB`,
+            ],
+          ],
+          maxUtil,
+          { explain, demandPaths: ['infrastructure.redis.baseUsageMB'] },
+        ),
+      );
     }
   }
 
@@ -304,7 +417,8 @@ export function evaluateMonth(
     const st = infra.storage;
     const util = st.capacityGB === null ? 0 : storage.usedGB / st.capacityGB;
     const limit = 1 - slo.storageHeadroom;
-    const what = () => `${storage.usedGB.toFixed(0)} GB used (local ${storage.localMediaGB.toFixed(0)}, remote cache ${storage.remoteMediaCacheGB.toFixed(0)}, cards ${storage.previewCardsGB.toFixed(0)}${st.databaseOnSameDisk ? `, database ${storage.databaseGB.toFixed(0)}` : ''} GB)`;
+    const what = () =>
+      `${storage.usedGB.toFixed(0)} GB used (local ${storage.localMediaGB.toFixed(0)}, remote cache ${storage.remoteMediaCacheGB.toFixed(0)}, cards ${storage.previewCardsGB.toFixed(0)}${st.databaseOnSameDisk ? `, database ${storage.databaseGB.toFixed(0)}` : ''} GB)`;
     components.push({
       id: 'storage',
       kind: 'storage',
@@ -312,7 +426,11 @@ export function evaluateMonth(
       latencySec: null,
       latencyLimitSec: null,
       broken: util > limit,
-      binding: !explain ? '' : st.capacityGB === null ? `${what()}; unbounded bucket` : `${what()} of ${st.capacityGB} GB (keeping ${pct(slo.storageHeadroom)} free)`,
+      binding: !explain
+        ? ''
+        : st.capacityGB === null
+          ? `${what()}; unbounded bucket`
+          : `${what()} of ${st.capacityGB} GB (keeping ${pct(slo.storageHeadroom)} free)`,
       demandPaths: [],
     });
   }
@@ -328,7 +446,13 @@ function limitComponent(
   kind: ComponentKind,
   limits: Limit[],
   maxUtil: number,
-  extra: { latencySec?: number; latencyLimitSec?: number; latencyNote?: () => string; demandPaths: string[]; explain: boolean },
+  extra: {
+    latencySec?: number;
+    latencyLimitSec?: number;
+    latencyNote?: () => string;
+    demandPaths: string[];
+    explain: boolean;
+  },
 ): ComponentState {
   let [utilization, binding] = limits[0]!;
   for (const [u, why] of limits) if (u > utilization) [utilization, binding] = [u, why];

@@ -56,7 +56,10 @@ export function effectiveRetentionDays(a: number | null, b: number | null): numb
  */
 export function storageAfter(profile: ModelProfile, workloads: readonly Workload[]): StorageState {
   const { retention, media, database, infrastructure } = profile;
-  const remoteRetention = effectiveRetentionDays(retention.remoteMediaCacheDays, retention.objectStorageLifecycleDays);
+  const remoteRetention = effectiveRetentionDays(
+    retention.remoteMediaCacheDays,
+    retention.objectStorageLifecycleDays,
+  );
   const first = workloads[0];
   let localBytes = media.currentLocalMediaGB * GB;
   let dbBytes = database.currentSizeGB * GB;
@@ -64,7 +67,8 @@ export function storageAfter(profile: ModelProfile, workloads: readonly Workload
   for (const w of workloads.slice(1)) {
     localBytes += w.perDay.localMediaBytes * DAYS_PER_MONTH;
     dbBytes +=
-      (w.perDay.localStatuses * database.bytesPerLocalStatus + w.perDay.interactionRows * database.bytesPerInteraction) *
+      (w.perDay.localStatuses * database.bytesPerLocalStatus +
+        w.perDay.interactionRows * database.bytesPerInteraction) *
       DAYS_PER_MONTH;
     if (retention.contentCacheDays === null) {
       dbBytes += w.perDay.remoteStatuses * database.bytesPerRemoteStatus * DAYS_PER_MONTH;
@@ -78,8 +82,14 @@ export function storageAfter(profile: ModelProfile, workloads: readonly Workload
       database.bytesPerRemoteStatus *
       retention.contentCacheDays;
   }
-  const remoteBytes = retainedBytes(workloads.map((w) => w.perDay.remoteMediaBytes), remoteRetention);
-  const cardBytes = retainedBytes(workloads.map((w) => w.perDay.previewCardBytes), retention.previewCardDays);
+  const remoteBytes = retainedBytes(
+    workloads.map((w) => w.perDay.remoteMediaBytes),
+    remoteRetention,
+  );
+  const cardBytes = retainedBytes(
+    workloads.map((w) => w.perDay.previewCardBytes),
+    retention.previewCardDays,
+  );
   const mediaGB = (localBytes + remoteBytes + cardBytes) / GB;
   const databaseGB = dbBytes / GB;
   return {

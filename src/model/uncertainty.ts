@@ -38,7 +38,13 @@ export function drawProfile(profile: Profile, rng: Rng): ModelProfile {
 }
 
 /** Saturation months for chunk `chunk` of the draws (draws chunk·50 … chunk·50 + count − 1). */
-export function chunkSaturationMonths(profile: Profile, seed: number, chunk: number, count: number, horizon: Horizon): SaturationMonths {
+export function chunkSaturationMonths(
+  profile: Profile,
+  seed: number,
+  chunk: number,
+  count: number,
+  horizon: Horizon,
+): SaturationMonths {
   const rng = seededRng(seed, chunk);
   const monthsById: SaturationMonths = new Map();
   for (let d = 0; d < count; d++) {
@@ -100,6 +106,15 @@ export function spreadOf(monthsById: SaturationMonths): Map<string, SaturationSp
  * Monte Carlo over the profile's ranges: `draws` forecasts from seeded
  * streams, giving P10, P50 and P90 of each component's saturation month.
  */
-export function saturationSpread(profile: Profile, draws: number, seed: number, horizon: Horizon): Map<string, SaturationSpread> {
-  return spreadOf(mergeSaturationMonths(chunksOf(draws).map(([k, n]) => chunkSaturationMonths(profile, seed, k, n, horizon))));
+export function saturationSpread(
+  profile: Profile,
+  draws: number,
+  seed: number,
+  horizon: Horizon,
+): Map<string, SaturationSpread> {
+  return spreadOf(
+    mergeSaturationMonths(
+      chunksOf(draws).map(([k, n]) => chunkSaturationMonths(profile, seed, k, n, horizon)),
+    ),
+  );
 }

@@ -1,6 +1,12 @@
 import type { Profile } from '../profile/schema.js';
 import type { Resolved } from '../profile/quantity.js';
-import { ENDPOINT_CLASSES, JOB_CLASSES, type EndpointClass, type JobClass, type QueueName } from './mastodon.js';
+import {
+  ENDPOINT_CLASSES,
+  JOB_CLASSES,
+  type EndpointClass,
+  type JobClass,
+  type QueueName,
+} from './mastodon.js';
 
 /** A profile with every quantity resolved to a number: what the pure model consumes. */
 export type ModelProfile = Resolved<Profile>;
@@ -125,7 +131,8 @@ export function workloadAt(profile: ModelProfile, month: number): Workload {
   const processing = demands.jobs['ActivityPub::ProcessingWorker'];
   const processingExtraWaitSec =
     inboundActivities > 0
-      ? (remoteAttachments * demands.remoteMediaDownloadWaitSec + relayAnnounces * demands.remoteFetchWaitSec) /
+      ? (remoteAttachments * demands.remoteMediaDownloadWaitSec +
+          relayAnnounces * demands.remoteFetchWaitSec) /
         inboundActivities
       : 0;
 
@@ -156,7 +163,10 @@ export function workloadAt(profile: ModelProfile, month: number): Workload {
       queue: JOB_CLASSES[jobClass],
       ratePerSec: jobsPerDay[jobClass] / SECONDS_PER_DAY,
       cpuSec: d.cpuSec,
-      waitSec: jobClass === 'ActivityPub::ProcessingWorker' ? processing.waitSec + processingExtraWaitSec : d.waitSec,
+      waitSec:
+        jobClass === 'ActivityPub::ProcessingWorker'
+          ? processing.waitSec + processingExtraWaitSec
+          : d.waitSec,
       dbSec: d.dbSec,
       childCpuSec: jobClass === 'PostProcessMediaWorker' ? demands.videoTranscodeCpuSec : 0,
     };
@@ -197,7 +207,8 @@ export function workloadAt(profile: ModelProfile, month: number): Workload {
       remoteStatuses,
       interactionRows: localInteractions + notifications + inboundOther,
       localMediaBytes:
-        localPosts * (act.mediaPerPost.image * media.localImageBytes + act.mediaPerPost.video * media.localVideoBytes),
+        localPosts *
+        (act.mediaPerPost.image * media.localImageBytes + act.mediaPerPost.video * media.localVideoBytes),
       remoteMediaBytes: remoteAttachments * media.remoteAttachmentBytes,
       previewCardBytes: jobsPerDay.LinkCrawlWorker * media.previewCardBytes,
       egressBytes: dailyActive * media.egressBytesPerActiveUserPerDay,

@@ -19,13 +19,22 @@ const measured = z
       .number()
       .min(0)
       .optional()
-      .describe('Measured CPU seconds of child processes per job (ffmpeg); PostProcessMediaWorker only, where it sets serviceDemands.videoTranscodeCpuSec.'),
+      .describe(
+        'Measured CPU seconds of child processes per job (ffmpeg); PostProcessMediaWorker only, where it sets serviceDemands.videoTranscodeCpuSec.',
+      ),
     run: z.string().min(1).describe('Id of the run (in `runs`) this was measured in.'),
     samples: z.number().int().min(1).describe('Jobs or requests the value is averaged over.'),
   })
-  .refine((m) => m.cpuSec !== undefined || m.waitSec !== undefined || m.dbSec !== undefined || m.childCpuSec !== undefined, {
-    message: 'give at least one of cpuSec, waitSec, dbSec, childCpuSec',
-  });
+  .refine(
+    (m) =>
+      m.cpuSec !== undefined ||
+      m.waitSec !== undefined ||
+      m.dbSec !== undefined ||
+      m.childCpuSec !== undefined,
+    {
+      message: 'give at least one of cpuSec, waitSec, dbSec, childCpuSec',
+    },
+  );
 
 export const calibrationSchema = z
   .strictObject({
@@ -42,11 +51,17 @@ export const calibrationSchema = z
       )
       .min(1)
       .describe('Load-test runs the values come from.'),
-    jobs: z.partialRecord(z.enum(JOB_CLASS_NAMES as [string, ...string[]]), measured).default({}).describe('Per Sidekiq job class.'),
+    jobs: z
+      .partialRecord(z.enum(JOB_CLASS_NAMES as [string, ...string[]]), measured)
+      .default({})
+      .describe('Per Sidekiq job class.'),
     web: z.partialRecord(z.enum(ENDPOINT_CLASSES), measured).default({}).describe('Per web endpoint class.'),
     postgres: z
       .strictObject({
-        connectionHoldFactor: z.number().min(1).describe('Measured server connection holding time / PostgreSQL CPU time.'),
+        connectionHoldFactor: z
+          .number()
+          .min(1)
+          .describe('Measured server connection holding time / PostgreSQL CPU time.'),
         run: z.string().min(1),
       })
       .optional()
@@ -55,17 +70,31 @@ export const calibrationSchema = z
   .superRefine((cal, ctx) => {
     const ids = new Set(cal.runs.map((r) => r.id));
     const check = (run: string, path: (string | number)[]) => {
-      if (!ids.has(run)) ctx.addIssue({ code: 'custom', path, message: `unknown run "${run}" (runs: ${[...ids].join(', ')})` });
+      if (!ids.has(run))
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `unknown run "${run}" (runs: ${[...ids].join(', ')})`,
+        });
     };
     for (const [name, m] of Object.entries(cal.jobs)) {
       if (m) check(m.run, ['jobs', name, 'run']);
       if (m?.childCpuSec !== undefined && name !== 'PostProcessMediaWorker') {
-        ctx.addIssue({ code: 'custom', path: ['jobs', name, 'childCpuSec'], message: 'only PostProcessMediaWorker runs a child process (ffmpeg)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['jobs', name, 'childCpuSec'],
+          message: 'only PostProcessMediaWorker runs a child process (ffmpeg)',
+        });
       }
     }
     for (const [name, m] of Object.entries(cal.web)) {
       if (m) check(m.run, ['web', name, 'run']);
-      if (m?.childCpuSec !== undefined) ctx.addIssue({ code: 'custom', path: ['web', name, 'childCpuSec'], message: 'web requests run no child process' });
+      if (m?.childCpuSec !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['web', name, 'childCpuSec'],
+          message: 'web requests run no child process',
+        });
     }
     if (cal.postgres) check(cal.postgres.run, ['postgres', 'run']);
   });
@@ -81,22 +110,29 @@ export function loadCalibration(path: string): Calibration {
 /** A copy of the profile whose measured service demands replace its assumptions. */
 export function applyCalibration(profile: Profile, calibration: Calibration): Profile {
   const out = structuredClone(profile);
-  const source = (run: string, samples?: number) => `measured: run ${run}${samples ? ` (${samples} samples)` : ''}`;
-  const apply = (target: Profile['serviceDemands']['jobs'][keyof Profile['serviceDemands']['jobs']], m: z.output<typeof measured>) => {
+  const source = (run: string, samples?: number) =>
+    `measured: run ${run}${samples ? ` (${samples} samples)` : ''}`;
+  const apply = (
+    target: Profile['serviceDemands']['jobs'][keyof Profile['serviceDemands']['jobs']],
+    m: z.output<typeof measured>,
+  ) => {
     if (m.cpuSec !== undefined) target.cpuSec = exact(m.cpuSec, source(m.run, m.samples));
     if (m.waitSec !== undefined) target.waitSec = exact(m.waitSec, source(m.run, m.samples));
     if (m.dbSec !== undefined) target.dbSec = exact(m.dbSec, source(m.run, m.samples));
   };
   for (const [name, m] of Object.entries(calibration.jobs)) {
     if (m) apply(out.serviceDemands.jobs[name as keyof typeof out.serviceDemands.jobs], m);
-    if (m?.childCpuSec !== undefined) out.serviceDemands.videoTranscodeCpuSec = exact(m.childCpuSec, source(m.run, m.samples));
+    if (m?.childCpuSec !== undefined)
+      out.serviceDemands.videoTranscodeCpuSec = exact(m.childCpuSec, source(m.run, m.samples));
   }
   for (const [name, m] of Object.entries(calibration.web)) {
     if (m) apply(out.serviceDemands.web[name as keyof typeof out.serviceDemands.web], m);
   }
   if (calibration.postgres) {
-    out.serviceDemands.postgresConnectionHoldFactor = exact(calibration.postgres.connectionHoldFactor, source(calibration.postgres.run));
+    out.serviceDemands.postgresConnectionHoldFactor = exact(
+      calibration.postgres.connectionHoldFactor,
+      source(calibration.postgres.run),
+    );
   }
   return out;
 }
-

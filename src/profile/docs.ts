@@ -29,7 +29,8 @@ export function calibrationJsonSchema(): object {
 
 function bounds(s: JsonSchema): string {
   const parts: string[] = [];
-  if (s.minimum !== undefined) parts.push(`≥ ${s.minimum === Number.MIN_VALUE ? '0 (exclusive)' : s.minimum}`);
+  if (s.minimum !== undefined)
+    parts.push(`≥ ${s.minimum === Number.MIN_VALUE ? '0 (exclusive)' : s.minimum}`);
   if (s.exclusiveMinimum !== undefined) parts.push(`> ${s.exclusiveMinimum}`);
   if (s.maximum !== undefined) parts.push(`≤ ${s.maximum}`);
   if (s.exclusiveMaximum !== undefined) parts.push(`< ${s.exclusiveMaximum}`);
@@ -60,7 +61,8 @@ function rows(s: JsonSchema, path: string, out: string[]): void {
     out.push(`| \`${path}\` | object | ${s.description.replace(/\|/g, '\\|')} |`);
   }
   if (isQuantity) return;
-  for (const [key, child] of Object.entries(s.properties ?? {})) rows(child, path ? `${path}.${key}` : key, out);
+  for (const [key, child] of Object.entries(s.properties ?? {}))
+    rows(child, path ? `${path}.${key}` : key, out);
   if (s.type === 'array' && s.items && typeof s.items === 'object') rows(s.items, `${path}[]`, out);
 }
 

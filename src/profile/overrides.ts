@@ -2,7 +2,12 @@ import { InputError } from '../errors.js';
 import { exact, type Quantity } from './quantity.js';
 import type { Profile } from './schema.js';
 
-const assumption = (value: number, low: number, high: number): Quantity => ({ value, low, high, source: 'assumption' });
+const assumption = (value: number, low: number, high: number): Quantity => ({
+  value,
+  low,
+  high,
+  source: 'assumption',
+});
 
 export interface RelaySpec {
   name: string;
@@ -21,7 +26,9 @@ export function relayFromSpec(profile: Profile, spec: RelaySpec, source: string)
     name: spec.name,
     postsPerHour: exact(spec.postsPerHour, source),
     mediaFraction:
-      spec.mediaFraction === undefined ? profile.graph.inbound.mediaFraction : exact(spec.mediaFraction, source),
+      spec.mediaFraction === undefined
+        ? profile.graph.inbound.mediaFraction
+        : exact(spec.mediaFraction, source),
     linkFraction: profile.graph.inbound.linkFraction,
     announceFraction: assumption(0.2, 0.05, 0.5),
     coldActorFraction: assumption(0.3, 0.1, 0.6),
@@ -34,14 +41,18 @@ export function parseRelayFlag(text: string): RelaySpec {
   const parts = text.split(':');
   const [name, pph, media, start] = parts;
   const fail = (why: string) =>
-    new InputError(`--relay "${text}": ${why} (expected NAME:POSTS_PER_HOUR[:MEDIA_FRACTION[:START_MONTH]], e.g. relay.example:3600:0.3)`);
+    new InputError(
+      `--relay "${text}": ${why} (expected NAME:POSTS_PER_HOUR[:MEDIA_FRACTION[:START_MONTH]], e.g. relay.example:3600:0.3)`,
+    );
   if (parts.length < 2 || parts.length > 4 || !name) throw fail('wrong number of parts');
   const postsPerHour = Number(pph);
-  if (pph === '' || !Number.isFinite(postsPerHour) || postsPerHour < 0) throw fail(`posts per hour must be a number >= 0, got "${pph}"`);
+  if (pph === '' || !Number.isFinite(postsPerHour) || postsPerHour < 0)
+    throw fail(`posts per hour must be a number >= 0, got "${pph}"`);
   const spec: RelaySpec = { name, postsPerHour };
   if (media !== undefined && media !== '') {
     const f = Number(media);
-    if (!Number.isFinite(f) || f < 0 || f > 1) throw fail(`media fraction must be between 0 and 1, got "${media}"`);
+    if (!Number.isFinite(f) || f < 0 || f > 1)
+      throw fail(`media fraction must be between 0 and 1, got "${media}"`);
     spec.mediaFraction = f;
   }
   if (start !== undefined) {

@@ -32,15 +32,16 @@ export function quantity(description: string, bounds: QuantityBounds = { min: 0 
         });
       }
     })
-    .transform((input): Quantity =>
-      typeof input === 'number'
-        ? exact(input, 'profile')
-        : {
-            value: input.value,
-            low: input.range?.[0] ?? input.value,
-            high: input.range?.[1] ?? input.value,
-            source: input.source,
-          },
+    .transform(
+      (input): Quantity =>
+        typeof input === 'number'
+          ? exact(input, 'profile')
+          : {
+              value: input.value,
+              low: input.range?.[0] ?? input.value,
+              high: input.range?.[1] ?? input.value,
+              source: input.source,
+            },
     )
     .describe(description);
 }
@@ -51,4 +52,3 @@ function boundedNumber(bounds: QuantityBounds) {
   if (bounds.max !== undefined) num = num.max(bounds.max);
   return num;
 }
-

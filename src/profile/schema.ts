@@ -18,7 +18,9 @@ const accounts = z
   .strictObject({
     totalLocal: count('Local accounts, active or not (drives database rows).'),
     monthlyActive: count('Local users who signed in within the last 30 days (MAU).'),
-    dailyActive: count('Local users who sign in on a given day (DAU). Activity rates below are per daily active user.'),
+    dailyActive: count(
+      'Local users who sign in on a given day (DAU). Activity rates below are per daily active user.',
+    ),
     userActiveDays: z
       .number()
       .int()
@@ -36,26 +38,39 @@ const activity = z
     boostsPerDay: count('Boosts (reblogs) per daily active user per day; boosts fan out like posts.'),
     favouritesPerDay: count('Favourites per daily active user per day.'),
     followsPerDay: count('New follows per daily active user per day.'),
-    publicFraction: fraction('Share of posts that are public (public posts also go to every accepted relay).'),
+    publicFraction: fraction(
+      'Share of posts that are public (public posts also go to every accepted relay).',
+    ),
     linkFraction: fraction('Share of local posts with a link (LinkCrawlWorker, preview card).'),
     mediaPerPost: z
       .strictObject({
         image: count('Image attachments per post (processed inside POST /api/v2/media).'),
-        video: count('Video, gifv and audio attachments per post (PostProcessMediaWorker on the default queue).'),
+        video: count(
+          'Video, gifv and audio attachments per post (PostProcessMediaWorker on the default queue).',
+        ),
       })
       .describe('Media attachments per local post, by kind.'),
     timelineReadsPerDay: z
       .strictObject({
-        home: count('GET /api/v1/timelines/home per daily active user per day (pages, including streaming-less refreshes).'),
+        home: count(
+          'GET /api/v1/timelines/home per daily active user per day (pages, including streaming-less refreshes).',
+        ),
         notifications: count('GET /api/v1/notifications per daily active user per day.'),
         public: count('GET /api/v1/timelines/public (local or federated) per daily active user per day.'),
       })
       .describe('Client reads per daily active user per day.'),
     streamingHoursPerDay: count('Hours per day a daily active user holds a streaming connection open.'),
-    localTargetFraction: fraction('Share of local replies, boosts, favourites and follows aimed at local accounts (each makes a notification); the rest are delivered to one remote inbox each.'),
-    webPushFraction: fraction('Share of notifications also sent by Web Push (Web::PushNotificationWorker on push).'),
+    localTargetFraction: fraction(
+      'Share of local replies, boosts, favourites and follows aimed at local accounts (each makes a notification); the rest are delivered to one remote inbox each.',
+    ),
+    webPushFraction: fraction(
+      'Share of notifications also sent by Web Push (Web::PushNotificationWorker on push).',
+    ),
     mailsPerActiveUserPerDay: count('Emails per daily active user per day (ActionMailer jobs on mailers).'),
-    peakToMeanRatio: quantity('Busiest hour rate divided by the daily mean rate; capacity is judged at the peak hour.', { min: 1 }),
+    peakToMeanRatio: quantity(
+      'Busiest hour rate divided by the daily mean rate; capacity is judged at the peak hour.',
+      { min: 1 },
+    ),
   })
   .describe('What a daily active local user does per day.');
 
@@ -69,23 +84,39 @@ const spread = (what: string) =>
 
 const inbound = z
   .strictObject({
-    remoteAccountsFollowed: count('Distinct remote accounts followed by at least one local user, today. Scales with monthly active users.'),
+    remoteAccountsFollowed: count(
+      'Distinct remote accounts followed by at least one local user, today. Scales with monthly active users.',
+    ),
     postsPerRemoteAccountPerDay: count('Posts (including boosts) per followed remote account per day.'),
-    activeLocalFollowersPerRemotePost: count('Active local followers per inbound post (FeedInsertWorker jobs per inbound post).'),
-    interactionsPerRemotePost: count('Other inbound activities (Like, Announce of local posts, Update, Delete, Undo, Follow) per inbound Create.'),
+    activeLocalFollowersPerRemotePost: count(
+      'Active local followers per inbound post (FeedInsertWorker jobs per inbound post).',
+    ),
+    interactionsPerRemotePost: count(
+      'Other inbound activities (Like, Announce of local posts, Update, Delete, Undo, Follow) per inbound Create.',
+    ),
     mediaFraction: fraction('Share of inbound posts with media.'),
     attachmentsPerMediaPost: count('Attachments per inbound post that has media.'),
     linkFraction: fraction('Share of inbound posts with a link (LinkCrawlWorker on pull).'),
-    replyFetchFraction: fraction('Share of inbound posts that make Mastodon resolve a thread or missing parent (ThreadResolveWorker on pull).'),
-    coldActorFraction: fraction('Share of inbound activities signed by an actor never seen before (synchronous key fetch inside the inbox request).'),
-    mediaDownloadFailureFraction: fraction('Share of remote media downloads that fail inside ingress and are retried by RedownloadMediaWorker (pull).'),
+    replyFetchFraction: fraction(
+      'Share of inbound posts that make Mastodon resolve a thread or missing parent (ThreadResolveWorker on pull).',
+    ),
+    coldActorFraction: fraction(
+      'Share of inbound activities signed by an actor never seen before (synchronous key fetch inside the inbox request).',
+    ),
+    mediaDownloadFailureFraction: fraction(
+      'Share of remote media downloads that fail inside ingress and are retried by RedownloadMediaWorker (pull).',
+    ),
   })
   .describe('Inbound federation from remote accounts that locals follow.');
 
 const graph = z
   .strictObject({
-    activeLocalFollowersPerPost: spread('active local followers per local post (FeedInsertWorker jobs per post)'),
-    remoteInboxesPerPost: spread('distinct remote inboxes per local post (ActivityPub::DeliveryWorker jobs per post, shared inboxes counted once)'),
+    activeLocalFollowersPerPost: spread(
+      'active local followers per local post (FeedInsertWorker jobs per post)',
+    ),
+    remoteInboxesPerPost: spread(
+      'distinct remote inboxes per local post (ActivityPub::DeliveryWorker jobs per post, shared inboxes counted once)',
+    ),
     inbound,
   })
   .describe('The social graph as the queues see it.');
@@ -96,19 +127,31 @@ const relay = z
     postsPerHour: count('Public posts per hour the relay pushes to subscribers.'),
     mediaFraction: fraction('Share of relayed posts with media.'),
     linkFraction: fraction('Share of relayed posts with a link.'),
-    announceFraction: fraction('Share of relayed activities that are Announces: Mastodon fetches the original inside the ingress job.'),
-    coldActorFraction: fraction('Share of relayed activities from actors never seen before (key fetch on the web tier).'),
-    startMonth: z.number().int().min(0).describe('Month of the horizon (0 = now) when the subscription starts.'),
+    announceFraction: fraction(
+      'Share of relayed activities that are Announces: Mastodon fetches the original inside the ingress job.',
+    ),
+    coldActorFraction: fraction(
+      'Share of relayed activities from actors never seen before (key fetch on the web tier).',
+    ),
+    startMonth: z
+      .number()
+      .int()
+      .min(0)
+      .describe('Month of the horizon (0 = now) when the subscription starts.'),
   })
   .describe('One relay subscription.');
 
 const media = z
   .strictObject({
-    localImageBytes: count('Bytes stored per local image upload, original plus derivatives (small, thumbnail).'),
+    localImageBytes: count(
+      'Bytes stored per local image upload, original plus derivatives (small, thumbnail).',
+    ),
     localVideoBytes: count('Bytes stored per local video upload, original plus transcode and thumbnail.'),
     remoteAttachmentBytes: count('Bytes stored per cached remote attachment (with its thumbnail).'),
     previewCardBytes: count('Bytes per preview card image.'),
-    egressBytesPerActiveUserPerDay: count('Media bytes served to clients per daily active user per day (object storage or CDN egress).'),
+    egressBytesPerActiveUserPerDay: count(
+      'Media bytes served to clients per daily active user per day (object storage or CDN egress).',
+    ),
     currentLocalMediaGB: count('Local media already stored today, GB.'),
   })
   .describe('Media sizes and what is stored today.');
@@ -116,7 +159,9 @@ const media = z
 const database = z
   .strictObject({
     currentSizeGB: count('PostgreSQL database size today, GB.'),
-    bytesPerLocalStatus: count('Bytes per local status row including indexes, mentions, conversation and fan-out rows.'),
+    bytesPerLocalStatus: count(
+      'Bytes per local status row including indexes, mentions, conversation and fan-out rows.',
+    ),
     bytesPerRemoteStatus: count('Bytes per remote status row including indexes.'),
     bytesPerInteraction: count('Bytes per favourite, follow, notification row including indexes.'),
   })
@@ -127,10 +172,16 @@ const nullableDays = (description: string) =>
 
 const retention = z
   .strictObject({
-    remoteMediaCacheDays: nullableDays('Cached remote media older than this is removed (`tootctl media remove --days N` on a schedule, or media_cache_retention_period).'),
-    contentCacheDays: nullableDays('content_cache_retention_period: remote statuses older than this are deleted.'),
+    remoteMediaCacheDays: nullableDays(
+      'Cached remote media older than this is removed (`tootctl media remove --days N` on a schedule, or media_cache_retention_period).',
+    ),
+    contentCacheDays: nullableDays(
+      'content_cache_retention_period: remote statuses older than this are deleted.',
+    ),
     previewCardDays: nullableDays('`tootctl preview_cards remove --days N`.'),
-    objectStorageLifecycleDays: nullableDays('Bucket lifecycle rule expiring objects (applies to cached remote media only; local uploads are never expired).'),
+    objectStorageLifecycleDays: nullableDays(
+      'Bucket lifecycle rule expiring objects (applies to cached remote media only; local uploads are never expired).',
+    ),
   })
   .describe('Retention of cached remote content.');
 
@@ -141,22 +192,34 @@ const host = z
     name: text('Host name, referenced by the services below.'),
     cores: z.number().positive().describe('vCPUs.'),
     memoryGiB: z.number().positive().describe('Memory, GiB.'),
-    services: z.array(z.enum(SERVICES)).describe('Services running on this host; co-located services share its cores.'),
+    services: z
+      .array(z.enum(SERVICES))
+      .describe('Services running on this host; co-located services share its cores.'),
   })
   .describe('One machine.');
 
 const sidekiqUnit = z
   .strictObject({
     host: text('Host this unit runs on.'),
-    processes: z.number().int().min(1).describe('Identical processes started from this unit (systemd instances).'),
+    processes: z
+      .number()
+      .int()
+      .min(1)
+      .describe('Identical processes started from this unit (systemd instances).'),
     command: z
       .string()
       .superRefine((cmd, ctx) => {
         const parsed = parseSidekiqCommand(cmd);
         if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
       })
-      .describe('Sidekiq arguments as in the unit file, e.g. "-c 25 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull -q scheduler".'),
-    dbPool: z.number().int().min(1).describe('DB_POOL for these processes (should be at least the thread count).'),
+      .describe(
+        'Sidekiq arguments as in the unit file, e.g. "-c 25 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull -q scheduler".',
+      ),
+    dbPool: z
+      .number()
+      .int()
+      .min(1)
+      .describe('DB_POOL for these processes (should be at least the thread count).'),
   })
   .describe('A Sidekiq systemd unit.');
 
@@ -168,7 +231,11 @@ const infrastructure = z
       .strictObject({
         host: text('Host running Puma.'),
         webConcurrency: z.number().int().min(1).describe('WEB_CONCURRENCY: Puma worker processes.'),
-        maxThreads: z.number().int().min(1).describe('MAX_THREADS: threads per Puma worker (DB_POOL defaults to it).'),
+        maxThreads: z
+          .number()
+          .int()
+          .min(1)
+          .describe('MAX_THREADS: threads per Puma worker (DB_POOL defaults to it).'),
       })
       .describe('Puma (the web tier).'),
     streaming: z
@@ -176,13 +243,20 @@ const infrastructure = z
         host: text('Host running streaming.'),
         processes: z.number().int().min(1).describe('Streaming processes (one per PORT).'),
         maxConnectionsPerProcess: count('Concurrent connections one streaming process serves comfortably.'),
-        dbPoolPerProcess: z.number().int().min(0).describe('PostgreSQL connections per streaming process (DB_POOL of streaming).'),
+        dbPoolPerProcess: z
+          .number()
+          .int()
+          .min(0)
+          .describe('PostgreSQL connections per streaming process (DB_POOL of streaming).'),
       })
       .describe('The Node.js streaming server.'),
     postgres: z
       .strictObject({
         host: text('Host running the PostgreSQL primary.'),
-        cores: z.number().positive().describe('Cores PostgreSQL can use (the host\'s cores if it is alone there).'),
+        cores: z
+          .number()
+          .positive()
+          .describe("Cores PostgreSQL can use (the host's cores if it is alone there)."),
         maxConnections: z.number().int().min(1).describe('max_connections.'),
         readReplica: z
           .strictObject({ cores: z.number().positive().describe('Cores of the replica.') })
@@ -190,25 +264,50 @@ const infrastructure = z
           .describe('REPLICA_DATABASE_URL: timelines read from a replica; null when there is none.'),
         pgbouncer: z
           .strictObject({
-            poolSize: z.number().int().min(1).describe('default_pool_size: server connections per database/user.'),
+            poolSize: z
+              .number()
+              .int()
+              .min(1)
+              .describe('default_pool_size: server connections per database/user.'),
             maxClientConn: z.number().int().min(1).describe('max_client_conn.'),
           })
           .nullable()
-          .describe('PgBouncer in transaction mode (PREPARED_STATEMENTS=false); null when clients connect directly.'),
+          .describe(
+            'PgBouncer in transaction mode (PREPARED_STATEMENTS=false); null when clients connect directly.',
+          ),
       })
       .describe('PostgreSQL.'),
     redis: z
       .strictObject({
-        maxmemoryMB: z.number().positive().describe('maxmemory of the Redis at REDIS_URL (home feeds, and Sidekiq unless SIDEKIQ_REDIS_URL splits it).'),
-        cacheMaxmemoryMB: z.number().positive().nullable().describe('maxmemory of CACHE_REDIS_URL when the cache is split out; null when it shares REDIS_URL.'),
-        baseUsageMB: count('Memory used by everything but home feeds and queue backlogs (cache, locks, streaming channels), MB.'),
+        maxmemoryMB: z
+          .number()
+          .positive()
+          .describe(
+            'maxmemory of the Redis at REDIS_URL (home feeds, and Sidekiq unless SIDEKIQ_REDIS_URL splits it).',
+          ),
+        cacheMaxmemoryMB: z
+          .number()
+          .positive()
+          .nullable()
+          .describe(
+            'maxmemory of CACHE_REDIS_URL when the cache is split out; null when it shares REDIS_URL.',
+          ),
+        baseUsageMB: count(
+          'Memory used by everything but home feeds and queue backlogs (cache, locks, streaming channels), MB.',
+        ),
       })
       .describe('Redis.'),
     storage: z
       .strictObject({
         kind: z.enum(['object', 'disk']).describe('S3-compatible object storage or a local disk.'),
-        provider: z.enum(['s3', 'b2', 'wasabi', 'r2', 'minio']).describe('Provider whose prices the budget uses first.'),
-        capacityGB: z.number().positive().nullable().describe('Disk or bucket quota in GB; null for an unbounded bucket.'),
+        provider: z
+          .enum(['s3', 'b2', 'wasabi', 'r2', 'minio'])
+          .describe('Provider whose prices the budget uses first.'),
+        capacityGB: z
+          .number()
+          .positive()
+          .nullable()
+          .describe('Disk or bucket quota in GB; null for an unbounded bucket.'),
         databaseOnSameDisk: z.boolean().describe('True when PostgreSQL data shares the media disk.'),
       })
       .describe('Media storage.'),
@@ -219,30 +318,49 @@ const demand = (what: string) =>
   z
     .strictObject({
       cpuSec: count(`Ruby CPU seconds per ${what} (serialised by the process's interpreter lock).`),
-      waitSec: count(`Seconds per ${what} spent waiting on I/O (HTTP, Redis, PostgreSQL round trips); threads overlap this.`),
+      waitSec: count(
+        `Seconds per ${what} spent waiting on I/O (HTTP, Redis, PostgreSQL round trips); threads overlap this.`,
+      ),
       dbSec: count(`PostgreSQL CPU seconds per ${what}.`),
     })
     .describe(`Service demand of one ${what}.`);
 
 const jobDemands = z
-  .strictObject(Object.fromEntries(JOB_CLASS_NAMES.map((name) => [name, demand(`${name} job`)])) as Record<(typeof JOB_CLASS_NAMES)[number], ReturnType<typeof demand>>)
+  .strictObject(
+    Object.fromEntries(JOB_CLASS_NAMES.map((name) => [name, demand(`${name} job`)])) as Record<
+      (typeof JOB_CLASS_NAMES)[number],
+      ReturnType<typeof demand>
+    >,
+  )
   .describe('Per Sidekiq job class.');
 
 const webDemands = z
-  .strictObject(Object.fromEntries(ENDPOINT_CLASSES.map((name) => [name, demand(`${name} request`)])) as Record<(typeof ENDPOINT_CLASSES)[number], ReturnType<typeof demand>>)
+  .strictObject(
+    Object.fromEntries(ENDPOINT_CLASSES.map((name) => [name, demand(`${name} request`)])) as Record<
+      (typeof ENDPOINT_CLASSES)[number],
+      ReturnType<typeof demand>
+    >,
+  )
   .describe('Per web endpoint class (Puma).');
 
 const serviceDemands = z
   .strictObject({
     jobs: jobDemands,
     web: webDemands,
-    remoteMediaDownloadWaitSec: count('Extra wait inside ActivityPub::ProcessingWorker per remote attachment downloaded synchronously.'),
-    remoteFetchWaitSec: count('Extra wait inside ActivityPub::ProcessingWorker to fetch an Announce\'s original status.'),
+    remoteMediaDownloadWaitSec: count(
+      'Extra wait inside ActivityPub::ProcessingWorker per remote attachment downloaded synchronously.',
+    ),
+    remoteFetchWaitSec: count(
+      "Extra wait inside ActivityPub::ProcessingWorker to fetch an Announce's original status.",
+    ),
     videoTranscodeCpuSec: count(
-      'CPU seconds per video, gifv or audio upload spent by ffmpeg, which PostProcessMediaWorker runs as a child process: it uses the Sidekiq host\'s cores, not the Ruby process\'s interpreter lock (the job\'s thread waits for it: waitSec).',
+      "CPU seconds per video, gifv or audio upload spent by ffmpeg, which PostProcessMediaWorker runs as a child process: it uses the Sidekiq host's cores, not the Ruby process's interpreter lock (the job's thread waits for it: waitSec).",
     ),
     streamingCpuSecPerEvent: count('Streaming server CPU seconds per event written to one connection.'),
-    postgresConnectionHoldFactor: quantity('Server connection holding time divided by PostgreSQL CPU time (round trips, I/O).', { min: 1 }),
+    postgresConnectionHoldFactor: quantity(
+      'Server connection holding time divided by PostgreSQL CPU time (round trips, I/O).',
+      { min: 1 },
+    ),
     redisBytesPerFeedEntry: count('Redis bytes per home-feed sorted-set entry.'),
     redisBytesPerQueuedJob: count('Redis bytes per job waiting in a queue.'),
   })
@@ -252,9 +370,12 @@ const providerPrice = z
   .strictObject({
     storagePerGBMonth: count('USD per GB-month stored.'),
     egressPerGB: count('USD per GB served.'),
-    readOn: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).describe('Date the price was read (YYYY-MM-DD).'),
+    readOn: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .describe('Date the price was read (YYYY-MM-DD).'),
   })
-  .describe('One storage provider\'s list price.');
+  .describe("One storage provider's list price.");
 
 const prices = z
   .strictObject({
@@ -272,22 +393,43 @@ const prices = z
   .describe('Prices for the budget.');
 
 const queueLatency = z
-  .strictObject(Object.fromEntries(QUEUES.map((q) => [q, z.number().positive().describe(`Maximum acceptable ${q} queue latency, seconds.`)])) as Record<(typeof QUEUES)[number], z.ZodNumber>)
+  .strictObject(
+    Object.fromEntries(
+      QUEUES.map((q) => [
+        q,
+        z.number().positive().describe(`Maximum acceptable ${q} queue latency, seconds.`),
+      ]),
+    ) as Record<(typeof QUEUES)[number], z.ZodNumber>,
+  )
   .describe('Maximum acceptable queue latency per Sidekiq queue, seconds.');
 
 const slo = z
   .strictObject({
     queueLatencySec: queueLatency,
-    latencyPercentile: z.number().gt(0).lt(100).describe('Percentile of queue latency compared with the limits above.'),
-    webResponseSec: z.number().positive().describe('Maximum acceptable web response time at that percentile, seconds.'),
-    maxUtilization: z.number().gt(0).max(1).describe('Utilization above which a component counts as saturated.'),
+    latencyPercentile: z
+      .number()
+      .gt(0)
+      .lt(100)
+      .describe('Percentile of queue latency compared with the limits above.'),
+    webResponseSec: z
+      .number()
+      .positive()
+      .describe('Maximum acceptable web response time at that percentile, seconds.'),
+    maxUtilization: z
+      .number()
+      .gt(0)
+      .max(1)
+      .describe('Utilization above which a component counts as saturated.'),
     storageHeadroom: z.number().min(0).lt(1).describe('Share of disk or quota kept free.'),
   })
   .describe('Service level objectives.');
 
 const growth = z
   .strictObject({
-    monthlyActiveUserGrowth: quantity('Monthly growth of active users (0.05 = 5 % a month, compounded).', { min: -0.5, max: 5 }),
+    monthlyActiveUserGrowth: quantity('Monthly growth of active users (0.05 = 5 % a month, compounded).', {
+      min: -0.5,
+      max: 5,
+    }),
   })
   .describe('Growth.');
 
@@ -313,11 +455,18 @@ export const profileSchema = z
       [profile.infrastructure.puma.host, ['infrastructure', 'puma', 'host']],
       [profile.infrastructure.streaming.host, ['infrastructure', 'streaming', 'host']],
       [profile.infrastructure.postgres.host, ['infrastructure', 'postgres', 'host']],
-      ...profile.infrastructure.sidekiq.map((u, i): [string, (string | number)[]] => [u.host, ['infrastructure', 'sidekiq', i, 'host']]),
+      ...profile.infrastructure.sidekiq.map((u, i): [string, (string | number)[]] => [
+        u.host,
+        ['infrastructure', 'sidekiq', i, 'host'],
+      ]),
     ];
     for (const [name, path] of refs) {
       if (!hostNames.has(name)) {
-        ctx.addIssue({ code: 'custom', path, message: `unknown host "${name}" (hosts: ${[...hostNames].join(', ')})` });
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `unknown host "${name}" (hosts: ${[...hostNames].join(', ')})`,
+        });
       }
     }
     const covered = new Set<string>();
@@ -330,10 +479,18 @@ export const profileSchema = z
     }
     const missing = QUEUES.filter((q) => !covered.has(q));
     if (missing.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['infrastructure', 'sidekiq'], message: `no Sidekiq process serves queue(s) ${missing.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['infrastructure', 'sidekiq'],
+        message: `no Sidekiq process serves queue(s) ${missing.join(', ')}`,
+      });
     }
     if (schedulerProcesses > 1) {
-      ctx.addIssue({ code: 'custom', path: ['infrastructure', 'sidekiq'], message: `the scheduler queue must be served by exactly one process, found ${schedulerProcesses}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['infrastructure', 'sidekiq'],
+        message: `the scheduler queue must be served by exactly one process, found ${schedulerProcesses}`,
+      });
     }
   });
 

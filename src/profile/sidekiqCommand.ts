@@ -22,7 +22,8 @@ export function parseSidekiqCommand(command: string): SidekiqArgs | { error: str
     const arg = words[i + 1];
     if (flag === '-c' || flag === '--concurrency') {
       const n = Number(arg);
-      if (!Number.isInteger(n) || n < 1) return { error: `"${flag}" needs a positive integer, got "${arg ?? ''}"` };
+      if (!Number.isInteger(n) || n < 1)
+        return { error: `"${flag}" needs a positive integer, got "${arg ?? ''}"` };
       threads = n;
       i++;
     } else if (flag === '-q' || flag === '--queue') {
@@ -31,7 +32,8 @@ export function parseSidekiqCommand(command: string): SidekiqArgs | { error: str
         return { error: `unknown queue "${name ?? ''}" (known: ${QUEUES.join(', ')})` };
       }
       const weight = weightText === undefined ? 1 : Number(weightText);
-      if (!Number.isInteger(weight) || weight < 1) return { error: `queue weight must be a positive integer, got "${weightText}"` };
+      if (!Number.isInteger(weight) || weight < 1)
+        return { error: `queue weight must be a positive integer, got "${weightText}"` };
       queues.push({ name: name as QueueName, weight });
       i++;
     } else {

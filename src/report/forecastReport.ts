@@ -118,11 +118,16 @@ export function buildForecastReport(input: {
     monthlyActive: m.monthlyActive,
     activeRelays: m.activeRelays,
     queues: QUEUES.map((queue) => {
-      const jobsPerSec = m.workload.jobs.filter((j) => j.queue === queue).reduce((a, j) => a + j.ratePerSec, 0);
+      const jobsPerSec = m.workload.jobs
+        .filter((j) => j.queue === queue)
+        .reduce((a, j) => a + j.ratePerSec, 0);
       return { queue, jobsPerSec, peakJobsPerSec: jobsPerSec * input.peakToMeanRatio };
     }),
-    webRequestsPerSec: m.workload.web.filter((w) => w.endpoint !== 'inbox-cold-actor').reduce((a, w) => a + w.ratePerSec, 0),
-    inboundActivitiesPerSec: m.workload.jobs.find((j) => j.jobClass === 'ActivityPub::ProcessingWorker')?.ratePerSec ?? 0,
+    webRequestsPerSec: m.workload.web
+      .filter((w) => w.endpoint !== 'inbox-cold-actor')
+      .reduce((a, w) => a + w.ratePerSec, 0),
+    inboundActivitiesPerSec:
+      m.workload.jobs.find((j) => j.jobClass === 'ActivityPub::ProcessingWorker')?.ratePerSec ?? 0,
     components: m.components.map((c) => ({
       id: c.id,
       utilization: c.utilization,

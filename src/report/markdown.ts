@@ -157,7 +157,9 @@ const notWithin = (report: ForecastReport) => `not within ${report.horizonMonths
 export function sortComponents(components: readonly ComponentReport[]): ComponentReport[] {
   const satMonth = (c: ComponentReport) => c.saturation?.month ?? Infinity;
   const util = (c: ComponentReport) => (Number.isNaN(c.utilization) ? -Infinity : c.utilization);
-  return [...components].sort((a, b) => satMonth(a) - satMonth(b) || util(b) - util(a) || a.id.localeCompare(b.id));
+  return [...components].sort(
+    (a, b) => satMonth(a) - satMonth(b) || util(b) - util(a) || a.id.localeCompare(b.id),
+  );
 }
 
 /** The saturation cell: "2027-03 (P10 2026-12, P90 after horizon)", "not within 24 months (P10 2027-07, P50 2028-06; 58% of draws saturate)" or "not within 24 months". */
@@ -187,7 +189,8 @@ export function saturationText(report: ForecastReport, c: ComponentReport): stri
 function latencyText(latencySec: number | null, limitSec: number | null): string {
   if (limitSec === null) return latencySec === null ? NOT_APPLICABLE : formatSeconds(latencySec);
   if (latencySec === null) return `**unbounded** (limit ${formatSeconds(limitSec)})`;
-  if (latencySec > limitSec) return `**${formatSeconds(latencySec)}, over** the limit of ${formatSeconds(limitSec)}`;
+  if (latencySec > limitSec)
+    return `**${formatSeconds(latencySec)}, over** the limit of ${formatSeconds(limitSec)}`;
   return `${formatSeconds(latencySec)} (limit ${formatSeconds(limitSec)})`;
 }
 
@@ -202,7 +205,11 @@ function monthLabel(m: MonthReport): string {
 
 /** Month 0, month 12 when within the horizon, and the last month, without repeats. */
 function budgetMonths(report: ForecastReport): MonthReport[] {
-  const picks = [report.months[0], report.months.find((m) => m.month === 12), report.months[report.months.length - 1]];
+  const picks = [
+    report.months[0],
+    report.months.find((m) => m.month === 12),
+    report.months[report.months.length - 1],
+  ];
   const out: MonthReport[] = [];
   for (const m of picks) if (m && !out.includes(m)) out.push(m);
   return out;
@@ -221,7 +228,9 @@ const isAssumption = (source: string) => /^assumption\b/i.test(source.trim());
 
 function titleSection(report: ForecastReport, heading: string): string {
   const method =
-    report.method === 'simulate' ? 'discrete-event simulation of the Sidekiq and Puma queues' : 'analytic queueing model';
+    report.method === 'simulate'
+      ? 'discrete-event simulation of the Sidekiq and Puma queues'
+      : 'analytic queueing model';
   const mc = report.monteCarlo
     ? `Monte Carlo over the assumption ranges: ${formatCount(report.monteCarlo.draws)} draws, seed ${report.monteCarlo.seed}.`
     : 'No Monte Carlo: dates are the central forecast only, without a P10–P90 range.';
@@ -254,13 +263,17 @@ function summarySection(report: ForecastReport): string {
     '',
     `Utilization is at the peak hour of the current month; latency is the p${report.slo.latencyPercentile} (queue wait for Sidekiq queues, response time for web). A component saturates in the first month it breaks its latency limit or passes ${formatPercent(report.slo.maxUtilization)} utilization (storage: less than ${formatPercent(report.slo.storageHeadroom)} free).`,
     '',
-    table(['Component', 'Utilization now', `Latency (p${report.slo.latencyPercentile})`, 'Saturates', 'Calibrated'], rows, [
-      'left',
-      'right',
-      'right',
-      'left',
-      'left',
-    ]),
+    table(
+      [
+        'Component',
+        'Utilization now',
+        `Latency (p${report.slo.latencyPercentile})`,
+        'Saturates',
+        'Calibrated',
+      ],
+      rows,
+      ['left', 'right', 'right', 'left', 'left'],
+    ),
   ].join('\n');
 }
 
@@ -268,7 +281,8 @@ function bindingSection(report: ForecastReport): string {
   const lines: string[] = [];
   for (const c of sortComponents(report.components)) {
     if (c.saturation) lines.push(`- ${code(c.id)} saturates ${c.saturation.date}: ${c.saturation.reason}`);
-    else if (c.utilization > 0.5) lines.push(`- ${code(c.id)} (${formatPercent(c.utilization)} now): ${c.binding}`);
+    else if (c.utilization > 0.5)
+      lines.push(`- ${code(c.id)} (${formatPercent(c.utilization)} now): ${c.binding}`);
   }
   return [
     '## Binding constraints',
@@ -361,22 +375,19 @@ function storageSection(report: ForecastReport): string {
       ]);
     }
   }
-  const costs = table(['Month', 'Storage provider', 'Storage', 'Egress', 'Compute', 'Total per month'], costRows, [
-    'left',
-    'left',
-    'right',
-    'right',
-    'right',
-    'right',
-  ]);
+  const costs = table(
+    ['Month', 'Storage provider', 'Storage', 'Egress', 'Compute', 'Total per month'],
+    costRows,
+    ['left', 'left', 'right', 'right', 'right', 'right'],
+  );
   return [
     '## Storage and budget',
     '',
-    'Stored data at the end of each month; egress is that month\'s traffic. Local uploads are never removed by Mastodon; the remote media cache and preview cards stay at their retention.',
+    "Stored data at the end of each month; egress is that month's traffic. Local uploads are never removed by Mastodon; the remote media cache and preview cards stay at their retention.",
     '',
     storage,
     '',
-    'Monthly cost in USD by object storage provider (media storage, egress, and the hosts\' vCPUs, which are the same for every provider).',
+    "Monthly cost in USD by object storage provider (media storage, egress, and the hosts' vCPUs, which are the same for every provider).",
     '',
     costs,
   ].join('\n');
@@ -391,7 +402,10 @@ function assumptionsSection(report: ForecastReport): string {
   const indexed = report.assumptions.map((a, i) => ({ a, i }));
   const rank = (source: string) => (isAssumption(source) ? 0 : source === 'profile' ? 2 : 1);
   indexed.sort(
-    (x, y) => rank(x.a.source) - rank(y.a.source) || (rank(x.a.source) === 1 ? x.a.source.localeCompare(y.a.source) : 0) || x.i - y.i,
+    (x, y) =>
+      rank(x.a.source) - rank(y.a.source) ||
+      (rank(x.a.source) === 1 ? x.a.source.localeCompare(y.a.source) : 0) ||
+      x.i - y.i,
   );
   const assumed = report.assumptions.filter((a) => isAssumption(a.source)).length;
   const rows = indexed.map(({ a }) => [
@@ -523,7 +537,9 @@ export function whatifMarkdown(
         `Sidekiq ${code(name)} jobs/s`,
         queueCell(qb),
         queueCell(qa),
-        qb && qa ? `${change(qb.jobsPerSec, qa.jobsPerSec, formatQuantity)}${ratio(qb.jobsPerSec, qa.jobsPerSec)}` : NOT_APPLICABLE,
+        qb && qa
+          ? `${change(qb.jobsPerSec, qa.jobsPerSec, formatQuantity)}${ratio(qb.jobsPerSec, qa.jobsPerSec)}`
+          : NOT_APPLICABLE,
       ]);
     }
     rows.push(
@@ -570,13 +586,11 @@ export function whatifMarkdown(
         '',
         `At the peak hour of ${monthLabel(a0)}.`,
         '',
-        table(['Component', 'Before', 'After', 'Change', `Latency after (p${after.slo.latencyPercentile})`], utilRows, [
-          'left',
-          'right',
-          'right',
-          'right',
-          'right',
-        ]),
+        table(
+          ['Component', 'Before', 'After', 'Change', `Latency after (p${after.slo.latencyPercentile})`],
+          utilRows,
+          ['left', 'right', 'right', 'right', 'right'],
+        ),
       ].join('\n'),
     );
   }
@@ -584,7 +598,11 @@ export function whatifMarkdown(
   // Saturation dates, the ones moved earlier first and highlighted.
   const order = new Map(sortComponents(after.components).map((c, i) => [c.id, i]));
   const satRows = [...shifts]
-    .sort((x, y) => Number(y.earlier) - Number(x.earlier) || (order.get(x.id) ?? Infinity) - (order.get(y.id) ?? Infinity))
+    .sort(
+      (x, y) =>
+        Number(y.earlier) - Number(x.earlier) ||
+        (order.get(x.id) ?? Infinity) - (order.get(y.id) ?? Infinity),
+    )
     .map((s) => {
       const cb = beforeById.get(s.id);
       const ca = afterById.get(s.id);
@@ -624,7 +642,10 @@ export function whatifMarkdown(
         ]),
       ];
     });
-    const header = ['', ...pairs.flatMap(({ a }) => [`${a.date} before`, `${a.date} after`, `${a.date} change`])];
+    const header = [
+      '',
+      ...pairs.flatMap(({ a }) => [`${a.date} before`, `${a.date} after`, `${a.date} change`]),
+    ];
     sections.push(
       [
         '## Storage',
@@ -635,7 +656,9 @@ export function whatifMarkdown(
 
     // Cost: every provider's total, yours marked. Showing only "the cheapest"
     // could compare different providers before and after and hide the relay's real cost.
-    const providers = [...new Set(pairs.flatMap(({ a, b }) => [...b.costs, ...a.costs].map((c) => c.provider)))];
+    const providers = [
+      ...new Set(pairs.flatMap(({ a, b }) => [...b.costs, ...a.costs].map((c) => c.provider))),
+    ];
     const costRows = providers.map((provider) => [
       provider === after.provider ? `${providerName(provider)} (yours)` : providerName(provider),
       ...pairs.flatMap(({ a, b }) => {
@@ -655,7 +678,10 @@ export function whatifMarkdown(
         'Total USD per month (media storage, egress and compute) for every object storage provider, since the relay mostly adds remote media cache and egress. Extra compute from the recommendations below is not included.',
         '',
         table(
-          ['Storage provider', ...pairs.flatMap(({ a }) => [`${a.date} before`, `${a.date} after`, `${a.date} change`])],
+          [
+            'Storage provider',
+            ...pairs.flatMap(({ a }) => [`${a.date} before`, `${a.date} after`, `${a.date} change`]),
+          ],
           costRows,
           ['left', ...pairs.flatMap(() => ['right', 'right', 'right'] as const)],
         ),
@@ -663,6 +689,8 @@ export function whatifMarkdown(
     );
   }
 
-  sections.push(recommendationsSection(after).replace('## Recommendations', '## Recommendations after joining'));
+  sections.push(
+    recommendationsSection(after).replace('## Recommendations', '## Recommendations after joining'),
+  );
   return `${sections.filter((s): s is string => s !== null).join('\n\n')}\n`;
 }

@@ -26,7 +26,8 @@ export function forecastReport(profile: Profile, settings: ForecastSettings): Fo
   const horizon = { months: settings.months, start: settings.start };
   const waitModel = settings.method === 'simulate' ? simulatedWaits(seededRng(settings.seed)) : undefined;
   const result = forecast(model, { ...horizon, waitModel });
-  const spread = settings.draws > 0 ? saturationSpread(profile, settings.draws, settings.seed, horizon) : null;
+  const spread =
+    settings.draws > 0 ? saturationSpread(profile, settings.draws, settings.seed, horizon) : null;
   return buildForecastReport({
     profile,
     result,

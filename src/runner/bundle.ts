@@ -25,17 +25,31 @@ function k6Plugin(): Plugin {
     setup(b) {
       b.onResolve({ filter: /^k6(\/|$)/ }, (args) => {
         if (!(args.path in SUPPORTED_MODULES)) {
-          return { errors: [{ text: `unsupported k6 module "${args.path}" imported by ${where(args.importer)}: the local executor implements ${Object.keys(SUPPORTED_MODULES).join(', ')}; run this scenario with k6 (--engine k6)` }] };
+          return {
+            errors: [
+              {
+                text: `unsupported k6 module "${args.path}" imported by ${where(args.importer)}: the local executor implements ${Object.keys(SUPPORTED_MODULES).join(', ')}; run this scenario with k6 (--engine k6)`,
+              },
+            ],
+          };
         }
         return { path: args.path, namespace: SHIM_NAMESPACE };
       });
       b.onResolve({ filter: /^(https?:)?\/\// }, (args) => ({
-        errors: [{ text: `remote module "${args.path}" imported by ${where(args.importer)}: the local executor loads only local files (vendor the module next to the scenario, or run with --engine k6)` }],
+        errors: [
+          {
+            text: `remote module "${args.path}" imported by ${where(args.importer)}: the local executor loads only local files (vendor the module next to the scenario, or run with --engine k6)`,
+          },
+        ],
       }));
       b.onResolve({ filter: /^[^./]/ }, (args) => {
         if (isAbsolute(args.path)) return undefined;
         return {
-          errors: [{ text: `module "${args.path}" imported by ${where(args.importer)}: k6 resolves only k6/* modules, relative or absolute paths and URLs, not packages by name` }],
+          errors: [
+            {
+              text: `module "${args.path}" imported by ${where(args.importer)}: k6 resolves only k6/* modules, relative or absolute paths and URLs, not packages by name`,
+            },
+          ],
         };
       });
       // TypeScript drops imports it sees no value use of, before they are resolved; k6 modules
@@ -47,11 +61,23 @@ function k6Plugin(): Plugin {
           const spec = m[1]!;
           if (!(spec in SUPPORTED_MODULES) && !TYPES_ONLY.has(spec)) {
             const line = contents.slice(0, m.index).split('\n').length;
-            return { errors: [{ text: `unsupported k6 module "${spec}" imported by ${where(args.path)}:${line}: the local executor implements ${Object.keys(SUPPORTED_MODULES).join(', ')}; run this scenario with k6 (--engine k6)` }] };
+            return {
+              errors: [
+                {
+                  text: `unsupported k6 module "${spec}" imported by ${where(args.path)}:${line}: the local executor implements ${Object.keys(SUPPORTED_MODULES).join(', ')}; run this scenario with k6 (--engine k6)`,
+                },
+              ],
+            };
           }
         }
         const ext = extname(args.path);
-        const loader = ext.includes('ts') ? (ext.endsWith('x') ? 'tsx' : 'ts') : ext.endsWith('x') ? 'jsx' : 'js';
+        const loader = ext.includes('ts')
+          ? ext.endsWith('x')
+            ? 'tsx'
+            : 'ts'
+          : ext.endsWith('x')
+            ? 'jsx'
+            : 'js';
         return { contents, loader };
       });
       b.onLoad({ filter: /.*/, namespace: SHIM_NAMESPACE }, (args) => {
@@ -69,7 +95,10 @@ function k6Plugin(): Plugin {
 function explain(message: Message): string {
   const file = message.location ? `${where(message.location.file)}:${message.location.line}` : 'the scenario';
   const noExport = /No matching export in "k6-local:([^"]+)" for import "([^"]+)"/.exec(message.text);
-  const undefinedImport = /Import "([^"]+)" will always be undefined because there is no matching export in "k6-local:([^"]+)"/.exec(message.text);
+  const undefinedImport =
+    /Import "([^"]+)" will always be undefined because there is no matching export in "k6-local:([^"]+)"/.exec(
+      message.text,
+    );
   if (noExport || undefinedImport) {
     const mod = noExport ? noExport[1]! : undefinedImport![2]!;
     const name = noExport ? noExport[2]! : undefinedImport![1]!;
@@ -101,19 +130,29 @@ export async function bundleScenario(file: string): Promise<string> {
     if (errors?.length) throw new InputError(`scenario ${where(file)}: ${errors.map(explain).join('\n')}`);
     throw err;
   }
-  const undefinedImports = result.warnings.filter((w) => /will always be undefined because there is no matching export in "k6-local:/.test(w.text));
-  if (undefinedImports.length) throw new InputError(`scenario ${where(file)}: ${undefinedImports.map(explain).join('\n')}`);
+  const undefinedImports = result.warnings.filter((w) =>
+    /will always be undefined because there is no matching export in "k6-local:/.test(w.text),
+  );
+  if (undefinedImports.length)
+    throw new InputError(`scenario ${where(file)}: ${undefinedImports.map(explain).join('\n')}`);
   const code = result.outputFiles[0]!.text;
   // `import http from 'k6/http'; http.batch(...)`: esbuild names the default import <module>_default;
   // members the shim lacks are refused here, before any load, rather than at the first call.
   const unsupported = new Set<string>();
   for (const [mod, names] of Object.entries(SUPPORTED_MODULES)) {
-    const base = mod.split('/').pop()!.replace(/[^A-Za-z0-9_$]/g, '_');
+    const base = mod
+      .split('/')
+      .pop()!
+      .replace(/[^A-Za-z0-9_$]/g, '_');
     const re = new RegExp(`\\b${base}_default\\d*\\.([A-Za-z_$][\\w$]*)`, 'g');
-    for (const m of code.matchAll(re)) if (!names.includes(m[1]!) && code.includes(`k6-local:${mod}`)) unsupported.add(`${mod.split('/').pop()}.${m[1]} (from "${mod}")`);
+    for (const m of code.matchAll(re))
+      if (!names.includes(m[1]!) && code.includes(`k6-local:${mod}`))
+        unsupported.add(`${mod.split('/').pop()}.${m[1]} (from "${mod}")`);
   }
   if (unsupported.size) {
-    throw new InputError(`scenario ${where(file)}: unsupported k6 API: ${[...unsupported].join(', ')} — not implemented by the local executor; run this scenario with k6 (--engine k6)`);
+    throw new InputError(
+      `scenario ${where(file)}: unsupported k6 API: ${[...unsupported].join(', ')} — not implemented by the local executor; run this scenario with k6 (--engine k6)`,
+    );
   }
   return `${code}\n__k6_scenario;`;
 }

@@ -3,14 +3,23 @@
  * k6 accepts Go's time.ParseDuration syntax; a bare number in a duration
  * option is milliseconds (as in k6's `timeout` param).
  */
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
+const UNIT_MS: Record<string, number> = {
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+  us: 0.001,
+  µs: 0.001,
+  ns: 0.000001,
+};
 
 export function parseDurationMs(value: unknown, what: string): number {
   if (typeof value === 'number') {
     if (Number.isFinite(value) && value >= 0) return value;
     throw new Error(`${what}: expected a non-negative duration, got ${value}`);
   }
-  if (typeof value !== 'string') throw new Error(`${what}: expected a duration like "30s", got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string')
+    throw new Error(`${what}: expected a duration like "30s", got ${JSON.stringify(value)}`);
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
   const re = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/gy;
@@ -21,7 +30,8 @@ export function parseDurationMs(value: unknown, what: string): number {
     total += Number(m[1]) * UNIT_MS[m[2]!]!;
     matched = re.lastIndex;
   }
-  if (matched === 0 || matched !== text.length) throw new Error(`${what}: "${value}" is not a duration like "30s", "1m30s" or "500ms"`);
+  if (matched === 0 || matched !== text.length)
+    throw new Error(`${what}: "${value}" is not a duration like "30s", "1m30s" or "500ms"`);
   return total;
 }
 

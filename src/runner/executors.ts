@@ -68,7 +68,16 @@ export class ScenarioRun {
   ) {
     this.vus = [...preallocated];
     this.free = [...preallocated].reverse();
-    this.stats = { name: config.name, scheduled: 0, started: 0, dropped: 0, interrupted: 0, latenessMs: [], firstStartMs: NaN, lastStartMs: NaN };
+    this.stats = {
+      name: config.name,
+      scheduled: 0,
+      started: 0,
+      dropped: 0,
+      interrupted: 0,
+      latenessMs: [],
+      firstStartMs: NaN,
+      lastStartMs: NaN,
+    };
     const env = Object.keys(config.env).length ? config.env : null;
     const run = this;
     this.state = {
@@ -100,17 +109,15 @@ export class ScenarioRun {
     this.state.iterationsStarted++;
     this.stats.started++;
     this.host.iterationStarted();
-    const p = vu
-      .runIteration(this.config.exec, this.host.setupData(vu), this.state, iterInTest)
-      .then(
-        (ok) => {
-          if (!vu.dead) this.host.iterationEnded(ok ? 'ok' : 'error');
-        },
-        (err) => {
-          this.host.logError(`scenario ${this.config.name}, VU ${vu.id}`, err);
-          this.host.iterationEnded('error');
-        },
-      );
+    const p = vu.runIteration(this.config.exec, this.host.setupData(vu), this.state, iterInTest).then(
+      (ok) => {
+        if (!vu.dead) this.host.iterationEnded(ok ? 'ok' : 'error');
+      },
+      (err) => {
+        this.host.logError(`scenario ${this.config.name}, VU ${vu.id}`, err);
+        this.host.iterationEnded('error');
+      },
+    );
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
     return p;
@@ -156,7 +163,8 @@ export class ScenarioRun {
         break;
     }
     await this.gracefulStop();
-    if (this.config.executor === 'per-vu-iterations') this.drop(this.config.vus * this.config.iterations - this.stats.started);
+    if (this.config.executor === 'per-vu-iterations')
+      this.drop(this.config.vus * this.config.iterations - this.stats.started);
     if (this.config.executor === 'shared-iterations') this.drop(this.config.iterations - this.stats.started);
   }
 
@@ -217,7 +225,10 @@ export class ScenarioRun {
     if (!vu) {
       this.drop(1);
       if (this.vus.length >= cfg.maxVUs) {
-        this.host.warnOnce(`vus-${cfg.name}`, `scenario ${cfg.name}: insufficient VUs, reached ${cfg.maxVUs} active VUs and cannot initialize more`);
+        this.host.warnOnce(
+          `vus-${cfg.name}`,
+          `scenario ${cfg.name}: insufficient VUs, reached ${cfg.maxVUs} active VUs and cannot initialize more`,
+        );
       } else if (!this.initializing) {
         this.initializing = true;
         setImmediate(() => {
@@ -252,7 +263,9 @@ export class ScenarioRun {
     let timedOut = false;
     await Promise.race([
       Promise.allSettled([...this.inFlight]).then(() => undefined),
-      this.host.aborted ? Promise.resolve() : delay(this.config.gracefulStopMs, cancel).then(() => (timedOut = true)),
+      this.host.aborted
+        ? Promise.resolve()
+        : delay(this.config.gracefulStopMs, cancel).then(() => (timedOut = true)),
     ]);
     if (this.inFlight.size > 0 || timedOut || this.host.aborted) this.interruptAll();
   }

@@ -80,16 +80,23 @@ export function expectedStatuses(...args: unknown[]): ExpectedStatuses {
   const ranges: Array<[number, number]> = [];
   for (const a of args) {
     if (typeof a === 'number' && Number.isInteger(a)) ranges.push([a, a]);
-    else if (a && typeof a === 'object' && Number.isInteger((a as { min?: unknown }).min) && Number.isInteger((a as { max?: unknown }).max)) {
+    else if (
+      a &&
+      typeof a === 'object' &&
+      Number.isInteger((a as { min?: unknown }).min) &&
+      Number.isInteger((a as { max?: unknown }).max)
+    ) {
       ranges.push([(a as { min: number }).min, (a as { max: number }).max]);
-    } else throw new Error(`http.expectedStatuses: expected status codes or {min, max}, got ${JSON.stringify(a)}`);
+    } else
+      throw new Error(`http.expectedStatuses: expected status codes or {min, max}, got ${JSON.stringify(a)}`);
   }
   return new ExpectedStatuses(ranges);
 }
 
 export function toBytes(data: unknown, what: string): Buffer {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object ArrayBuffer]') return Buffer.from(new Uint8Array(data as ArrayBuffer));
+  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object ArrayBuffer]')
+    return Buffer.from(new Uint8Array(data as ArrayBuffer));
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   throw new Error(`${what}: expected a string, an ArrayBuffer or a typed array`);
 }
@@ -123,7 +130,9 @@ interface Prepared {
 /** gjson-style selector subset for Response.json(): dotted keys, array indices, `#` for a length. */
 function select(value: unknown, selector: string): unknown {
   if (/[*?|@#!=<>%]/.test(selector.replace(/(^|\.)#$/, ''))) {
-    throw new Error(`Response.json("${selector}"): the local executor supports dotted paths, array indices and a trailing "#" only`);
+    throw new Error(
+      `Response.json("${selector}"): the local executor supports dotted paths, array indices and a trailing "#" only`,
+    );
   }
   const parts = selector.split(/(?<!\\)\./).map((p) => p.replace(/\\\./g, '.'));
   let cur: unknown = value;
@@ -149,8 +158,22 @@ export class Response {
   tls_version = '';
   tls_cipher_suite = '';
   ocsp = { produced_at: 0, this_update: 0, next_update: 0, revocation_reason: '', revoked_at: 0, status: '' };
-  timings: Timings = { blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0, duration: 0 };
-  request: { method: string; url: string; headers: Record<string, string[]>; body: string; cookies: Record<string, never[]> };
+  timings: Timings = {
+    blocked: 0,
+    connecting: 0,
+    tls_handshaking: 0,
+    sending: 0,
+    waiting: 0,
+    receiving: 0,
+    duration: 0,
+  };
+  request: {
+    method: string;
+    url: string;
+    headers: Record<string, string[]>;
+    body: string;
+    cookies: Record<string, never[]>;
+  };
   url: string;
   #parsed: unknown = undefined;
   #hasParsed = false;
@@ -170,7 +193,10 @@ export class Response {
 
   json(selector?: string): unknown {
     if (!this.#hasParsed) {
-      if (typeof this.body !== 'string') throw new Error('Response.json(): the body is not text (responseType is "binary" or "none", or the request failed)');
+      if (typeof this.body !== 'string')
+        throw new Error(
+          'Response.json(): the body is not text (responseType is "binary" or "none", or the request failed)',
+        );
       this.#parsed = this.jsonParse(this.body);
       this.#hasParsed = true;
     }
@@ -178,19 +204,30 @@ export class Response {
   }
 
   html(): never {
-    throw new Error('unsupported k6 API: Response.html() is not implemented by the local executor; run this scenario with k6 (--engine k6)');
+    throw new Error(
+      'unsupported k6 API: Response.html() is not implemented by the local executor; run this scenario with k6 (--engine k6)',
+    );
   }
   clickLink(): never {
-    throw new Error('unsupported k6 API: Response.clickLink() is not implemented by the local executor; run this scenario with k6 (--engine k6)');
+    throw new Error(
+      'unsupported k6 API: Response.clickLink() is not implemented by the local executor; run this scenario with k6 (--engine k6)',
+    );
   }
   submitForm(): never {
-    throw new Error('unsupported k6 API: Response.submitForm() is not implemented by the local executor; run this scenario with k6 (--engine k6)');
+    throw new Error(
+      'unsupported k6 API: Response.submitForm() is not implemented by the local executor; run this scenario with k6 (--engine k6)',
+    );
   }
 }
 
 function encodeBody(body: unknown, headers: Record<string, string>): Buffer | null {
   if (body === undefined || body === null) return null;
-  if (typeof body === 'string' || ArrayBuffer.isView(body) || Object.prototype.toString.call(body) === '[object ArrayBuffer]') return toBytes(body, 'request body');
+  if (
+    typeof body === 'string' ||
+    ArrayBuffer.isView(body) ||
+    Object.prototype.toString.call(body) === '[object ArrayBuffer]'
+  )
+    return toBytes(body, 'request body');
   if (typeof body !== 'object') return Buffer.from(String(body), 'utf8');
   const entries = Object.entries(body as Record<string, unknown>);
   const hasHeader = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
@@ -199,10 +236,16 @@ function encodeBody(body: unknown, headers: Record<string, string>): Buffer | nu
     const parts: Buffer[] = [];
     for (const [k, v] of entries) {
       if (v instanceof FileData) {
-        parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"; filename="${v.filename}"\r\nContent-Type: ${v.content_type}\r\n\r\n`));
+        parts.push(
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="${k}"; filename="${v.filename}"\r\nContent-Type: ${v.content_type}\r\n\r\n`,
+          ),
+        );
         parts.push(v.data, Buffer.from('\r\n'));
       } else {
-        parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${String(v)}\r\n`));
+        parts.push(
+          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${String(v)}\r\n`),
+        );
       }
     }
     parts.push(Buffer.from(`--${boundary}--\r\n`));
@@ -219,7 +262,8 @@ function encodeBody(body: unknown, headers: Record<string, string>): Buffer | nu
 }
 
 function prepare(vu: Vu, method: unknown, rawUrl: unknown, body: unknown, params: unknown): Prepared {
-  if (typeof method !== 'string' || method === '') throw new Error('http.asyncRequest: the method must be a string like "GET"');
+  if (typeof method !== 'string' || method === '')
+    throw new Error('http.asyncRequest: the method must be a string like "GET"');
   let urlText: string;
   let nameTag: string | undefined;
   if (rawUrl instanceof HttpUrl) {
@@ -233,19 +277,28 @@ function prepare(vu: Vu, method: unknown, rawUrl: unknown, body: unknown, params
   } catch {
     throw new Error(`http.asyncRequest: invalid URL "${redactUrl(urlText)}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`http.asyncRequest: unsupported protocol "${url.protocol}" (http: and https: only)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`http.asyncRequest: unsupported protocol "${url.protocol}" (http: and https: only)`);
   const p = (params ?? {}) as Record<string, unknown>;
   if (typeof p !== 'object') throw new Error('http.asyncRequest: params must be an object');
   for (const key of Object.keys(p)) {
-    if (UNSUPPORTED_PARAMS.has(key)) throw new Error(`unsupported k6 API: Params.${key} is not implemented by the local executor; run this scenario with k6 (--engine k6)`);
-    if (!PARAMS.has(key)) throw new Error(`http.asyncRequest: unknown param "${key}" (the local executor supports ${[...PARAMS].join(', ')})`);
+    if (UNSUPPORTED_PARAMS.has(key))
+      throw new Error(
+        `unsupported k6 API: Params.${key} is not implemented by the local executor; run this scenario with k6 (--engine k6)`,
+      );
+    if (!PARAMS.has(key))
+      throw new Error(
+        `http.asyncRequest: unknown param "${key}" (the local executor supports ${[...PARAMS].join(', ')})`,
+      );
   }
   const headers: Record<string, string> = {};
   if (p.headers !== undefined && p.headers !== null) {
     if (typeof p.headers !== 'object') throw new Error('http.asyncRequest: params.headers must be an object');
-    for (const [k, v] of Object.entries(p.headers as Record<string, unknown>)) if (v !== undefined && v !== null) headers[k] = String(v);
+    for (const [k, v] of Object.entries(p.headers as Record<string, unknown>))
+      if (v !== undefined && v !== null) headers[k] = String(v);
   }
-  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) headers['User-Agent'] = vu.engine.userAgent;
+  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent'))
+    headers['User-Agent'] = vu.engine.userAgent;
   const encoded = encodeBody(body, headers);
   const tags: Tags = {};
   if (p.tags !== undefined && p.tags !== null) {
@@ -254,15 +307,22 @@ function prepare(vu: Vu, method: unknown, rawUrl: unknown, body: unknown, params
   }
   if (tags.name !== undefined) nameTag = tags.name;
   const responseType = p.responseType ?? (vu.engine.discardResponseBodies ? 'none' : 'text');
-  if (responseType !== 'text' && responseType !== 'binary' && responseType !== 'none') throw new Error(`http.asyncRequest: responseType must be "text", "binary" or "none", got ${JSON.stringify(responseType)}`);
+  if (responseType !== 'text' && responseType !== 'binary' && responseType !== 'none')
+    throw new Error(
+      `http.asyncRequest: responseType must be "text", "binary" or "none", got ${JSON.stringify(responseType)}`,
+    );
   let expected = vu.responseCallback;
   if ('responseCallback' in p) {
     if (p.responseCallback === null) expected = null;
     else if (p.responseCallback instanceof ExpectedStatuses) expected = p.responseCallback;
-    else throw new Error('http.asyncRequest: params.responseCallback must come from http.expectedStatuses() or be null');
+    else
+      throw new Error(
+        'http.asyncRequest: params.responseCallback must come from http.expectedStatuses() or be null',
+      );
   }
   const redirects = p.redirects === undefined ? vu.engine.maxRedirects : Number(p.redirects);
-  if (!Number.isInteger(redirects) || redirects < 0) throw new Error('http.asyncRequest: params.redirects must be a non-negative integer');
+  if (!Number.isInteger(redirects) || redirects < 0)
+    throw new Error('http.asyncRequest: params.redirects must be a non-negative integer');
   return {
     method: method.toUpperCase(),
     url,
@@ -278,7 +338,11 @@ function prepare(vu: Vu, method: unknown, rawUrl: unknown, body: unknown, params
 }
 
 /** k6's error codes for transport failures (https://grafana.com/docs/k6/latest/javascript-api/error-codes/). */
-function classify(err: NodeJS.ErrnoException, url: URL, timedOut: boolean): { code: number; message: string } {
+function classify(
+  err: NodeJS.ErrnoException,
+  url: URL,
+  timedOut: boolean,
+): { code: number; message: string } {
   const addr = `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
   if (timedOut) return { code: 1050, message: 'request timeout' };
   switch (err.code) {
@@ -294,7 +358,8 @@ function classify(err: NodeJS.ErrnoException, url: URL, timedOut: boolean): { co
     case 'EAI_AGAIN':
       return { code: 1101, message: `lookup ${url.hostname}: no such host` };
     default:
-      if (err.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS/i.test(err.message)) return { code: 1300, message: err.message };
+      if (err.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS/i.test(err.message))
+        return { code: 1300, message: err.message };
       return { code: 1000, message: err.message };
   }
 }
@@ -341,7 +406,15 @@ function once(vu: Vu, req: Prepared, method: string, url: URL, body: Buffer | nu
       body: null,
       error: '',
       errorCode: 0,
-      timings: { blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0, duration: 0 },
+      timings: {
+        blocked: 0,
+        connecting: 0,
+        tls_handshaking: 0,
+        sending: 0,
+        waiting: 0,
+        receiving: 0,
+        duration: 0,
+      },
       sent: 0,
       received: 0,
       remoteIp: '',
@@ -354,11 +427,16 @@ function once(vu: Vu, req: Prepared, method: string, url: URL, body: Buffer | nu
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      const ready = Math.max(tSocket || t0, Number.isNaN(tConnect) ? 0 : tConnect, Number.isNaN(tSecure) ? 0 : tSecure);
+      const ready = Math.max(
+        tSocket || t0,
+        Number.isNaN(tConnect) ? 0 : tConnect,
+        Number.isNaN(tSecure) ? 0 : tSecure,
+      );
       const t = result.timings;
       t.blocked = (Number.isNaN(tSocket) ? tEnd : tSocket) - t0;
       t.connecting = !Number.isNaN(tConnect) && !Number.isNaN(tSocket) ? Math.max(0, tConnect - tSocket) : 0;
-      t.tls_handshaking = !Number.isNaN(tSecure) && !Number.isNaN(tConnect) ? Math.max(0, tSecure - tConnect) : 0;
+      t.tls_handshaking =
+        !Number.isNaN(tSecure) && !Number.isNaN(tConnect) ? Math.max(0, tSecure - tConnect) : 0;
       if (!Number.isNaN(tResponse)) {
         const sentAt = Number.isNaN(tFinish) ? tResponse : Math.max(tFinish, ready);
         t.sending = Math.max(0, sentAt - ready);
@@ -447,7 +525,13 @@ function once(vu: Vu, req: Prepared, method: string, url: URL, body: Buffer | nu
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
 /** One k6 request with its redirects; resolves with the final Response (never rejects for transport errors, as k6). */
-export async function httpRequest(vu: Vu, method: unknown, rawUrl: unknown, body: unknown, params: unknown): Promise<Response> {
+export async function httpRequest(
+  vu: Vu,
+  method: unknown,
+  rawUrl: unknown,
+  body: unknown,
+  params: unknown,
+): Promise<Response> {
   const req = prepare(vu, method, rawUrl, body, params);
   let url = req.url;
   let currentMethod = req.method;
@@ -459,13 +543,34 @@ export async function httpRequest(vu: Vu, method: unknown, rawUrl: unknown, body
     let raw: RawResult;
     if (!vu.engine.allowHost(url.hostname)) {
       raw = await Promise.resolve({
-        status: 0, statusText: '', httpVersion: '', rawHeaders: [], body: null,
+        status: 0,
+        statusText: '',
+        httpVersion: '',
+        rawHeaders: [],
+        body: null,
         error: `the local executor sends load only to loopback hosts; "${url.hostname}" is not one (use --engine k6 for other targets)`,
         errorCode: 1110,
-        timings: { blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0, duration: 0 },
-        sent: 0, received: 0, remoteIp: '', remotePort: 0, tlsVersion: '', cipher: '', endMs: Date.now(),
+        timings: {
+          blocked: 0,
+          connecting: 0,
+          tls_handshaking: 0,
+          sending: 0,
+          waiting: 0,
+          receiving: 0,
+          duration: 0,
+        },
+        sent: 0,
+        received: 0,
+        remoteIp: '',
+        remotePort: 0,
+        tlsVersion: '',
+        cipher: '',
+        endMs: Date.now(),
       });
-      vu.engine.warnOnce(`blocked-${url.hostname}`, `request to non-loopback host ${url.hostname} refused (error_code 1110)`);
+      vu.engine.warnOnce(
+        `blocked-${url.hostname}`,
+        `request to non-loopback host ${url.hostname} refused (error_code 1110)`,
+      );
     } else {
       raw = await once(vu, req, currentMethod, url, currentBody);
     }
@@ -485,10 +590,17 @@ export async function httpRequest(vu: Vu, method: unknown, rawUrl: unknown, body
       response.headers[name] = name in response.headers ? `${response.headers[name]}, ${value}` : value;
     }
     if (raw.body) {
-      response.body = req.responseType === 'binary' ? new Uint8Array(raw.body).buffer : raw.body.toString('utf8');
+      response.body =
+        req.responseType === 'binary' ? new Uint8Array(raw.body).buffer : raw.body.toString('utf8');
     }
     // Metrics for this hop.
-    const tags: Tags = { ...baseTags, method: currentMethod, url: urlTag, name: hop === 0 ? req.nameTag : urlTag, status: String(raw.status) };
+    const tags: Tags = {
+      ...baseTags,
+      method: currentMethod,
+      url: urlTag,
+      name: hop === 0 ? req.nameTag : urlTag,
+      status: String(raw.status),
+    };
     if (response.proto) tags.proto = response.proto;
     if (raw.tlsVersion) tags.tls_version = raw.tlsVersion;
     if (response.error_code) tags.error_code = String(response.error_code);

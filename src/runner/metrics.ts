@@ -153,7 +153,13 @@ export function parseMetricKey(key: string): { name: string; suffix: string; tag
       tags[k] = v;
     }
   }
-  return { name: m[1]!.trim(), suffix: Object.entries(tags).map(([k, v]) => `${k}:${v}`).join(','), tags };
+  return {
+    name: m[1]!.trim(),
+    suffix: Object.entries(tags)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(','),
+    tags,
+  };
 }
 
 /** Sorted-key tags as k6 writes them (its tag sets are ordered by key). */
@@ -184,11 +190,21 @@ export class Registry {
   define(name: string, type: MetricType, contains: ValueType): Metric {
     const existing = this.metrics.get(name);
     if (existing) {
-      if (existing.type !== type) throw new Error(`metric "${name}" is already a ${existing.type}, cannot redefine it as a ${type}`);
+      if (existing.type !== type)
+        throw new Error(`metric "${name}" is already a ${existing.type}, cannot redefine it as a ${type}`);
       return existing;
     }
-    if (!/^[\p{L}\p{N}._ !?/&#()<>%-]{1,128}$/u.test(name)) throw new Error(`invalid metric name "${name}": 1-128 letters, digits and ._ !?/&#()<>%-`);
-    const metric: Metric = { name, type, contains, sink: new Sink(type), submetrics: [], thresholds: [], declared: false };
+    if (!/^[\p{L}\p{N}._ !?/&#()<>%-]{1,128}$/u.test(name))
+      throw new Error(`invalid metric name "${name}": 1-128 letters, digits and ._ !?/&#()<>%-`);
+    const metric: Metric = {
+      name,
+      type,
+      contains,
+      sink: new Sink(type),
+      submetrics: [],
+      thresholds: [],
+      declared: false,
+    };
     this.metrics.set(name, metric);
     return metric;
   }

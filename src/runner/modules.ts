@@ -34,10 +34,18 @@ export const SUPPORTED_MODULES: Record<string, readonly string[]> = {
 export function strictModule(name: string, members: Record<string, unknown>): Record<string, unknown> {
   return new Proxy(members, {
     get(target, prop, receiver) {
-      if (typeof prop !== 'string' || prop in target || prop === 'then' || prop === '__esModule' || prop === 'toJSON') {
+      if (
+        typeof prop !== 'string' ||
+        prop in target ||
+        prop === 'then' ||
+        prop === '__esModule' ||
+        prop === 'toJSON'
+      ) {
         return Reflect.get(target, prop, receiver);
       }
-      throw new Error(`unsupported k6 API: ${name === 'k6' ? '' : `${name.split('/').pop()}.`}${prop} (from "${name}") is not implemented by the local executor; run this scenario with k6 (--engine k6)`);
+      throw new Error(
+        `unsupported k6 API: ${name === 'k6' ? '' : `${name.split('/').pop()}.`}${prop} (from "${name}") is not implemented by the local executor; run this scenario with k6 (--engine k6)`,
+      );
     },
   });
 }

@@ -24,8 +24,22 @@ interface Base {
 }
 
 export type ScenarioConfig =
-  | (Base & { executor: 'constant-arrival-rate'; rate: number; timeUnitMs: number; durationMs: number; preAllocatedVUs: number; maxVUs: number })
-  | (Base & { executor: 'ramping-arrival-rate'; startRate: number; timeUnitMs: number; stages: Stage[]; preAllocatedVUs: number; maxVUs: number })
+  | (Base & {
+      executor: 'constant-arrival-rate';
+      rate: number;
+      timeUnitMs: number;
+      durationMs: number;
+      preAllocatedVUs: number;
+      maxVUs: number;
+    })
+  | (Base & {
+      executor: 'ramping-arrival-rate';
+      startRate: number;
+      timeUnitMs: number;
+      stages: Stage[];
+      preAllocatedVUs: number;
+      maxVUs: number;
+    })
   | (Base & { executor: 'per-vu-iterations'; vus: number; iterations: number; maxDurationMs: number })
   | (Base & { executor: 'shared-iterations'; vus: number; iterations: number; maxDurationMs: number })
   | (Base & { executor: 'constant-vus'; vus: number; durationMs: number });
@@ -43,7 +57,13 @@ export interface RunOptions {
   summaryTrendStats: string[];
 }
 
-export const SUPPORTED_EXECUTORS = ['constant-arrival-rate', 'ramping-arrival-rate', 'per-vu-iterations', 'shared-iterations', 'constant-vus'];
+export const SUPPORTED_EXECUTORS = [
+  'constant-arrival-rate',
+  'ramping-arrival-rate',
+  'per-vu-iterations',
+  'shared-iterations',
+  'constant-vus',
+];
 
 const GLOBAL_KEYS = new Set([
   'scenarios',
@@ -75,13 +95,15 @@ const EXECUTOR_KEYS: Record<string, string[]> = {
 
 function int(value: unknown, what: string, min: number, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new Error(`${what} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
+    throw new Error(`${what} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
   return value;
 }
 
 function strings(value: unknown, what: string): Record<string, string> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${what} must be an object of strings`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`${what} must be an object of strings`);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = String(v);
   return out;
@@ -90,16 +112,24 @@ function strings(value: unknown, what: string): Record<string, string> {
 function scenario(name: string, raw: Record<string, unknown>): ScenarioConfig {
   const where = `options.scenarios.${name}`;
   const executor = raw.executor;
-  if (typeof executor !== 'string') throw new Error(`${where}.executor is required (${SUPPORTED_EXECUTORS.join(', ')})`);
+  if (typeof executor !== 'string')
+    throw new Error(`${where}.executor is required (${SUPPORTED_EXECUTORS.join(', ')})`);
   const keys = EXECUTOR_KEYS[executor];
-  if (!keys) throw new Error(`${where}: executor "${executor}" is not supported by the local executor (it supports ${SUPPORTED_EXECUTORS.join(', ')}); run this scenario with k6 (--engine k6)`);
+  if (!keys)
+    throw new Error(
+      `${where}: executor "${executor}" is not supported by the local executor (it supports ${SUPPORTED_EXECUTORS.join(', ')}); run this scenario with k6 (--engine k6)`,
+    );
   for (const key of Object.keys(raw)) {
-    if (!COMMON.includes(key) && !keys.includes(key)) throw new Error(`${where}.${key} is not an option of ${executor} the local executor knows (${[...COMMON, ...keys].join(', ')})`);
+    if (!COMMON.includes(key) && !keys.includes(key))
+      throw new Error(
+        `${where}.${key} is not an option of ${executor} the local executor knows (${[...COMMON, ...keys].join(', ')})`,
+      );
   }
   const base: Base = {
     name,
     startTimeMs: raw.startTime === undefined ? 0 : parseDurationMs(raw.startTime, `${where}.startTime`),
-    gracefulStopMs: raw.gracefulStop === undefined ? 30_000 : parseDurationMs(raw.gracefulStop, `${where}.gracefulStop`),
+    gracefulStopMs:
+      raw.gracefulStop === undefined ? 30_000 : parseDurationMs(raw.gracefulStop, `${where}.gracefulStop`),
     exec: raw.exec === undefined ? 'default' : String(raw.exec),
     env: strings(raw.env, `${where}.env`),
     tags: strings(raw.tags, `${where}.tags`),
@@ -112,7 +142,8 @@ function scenario(name: string, raw: Record<string, unknown>): ScenarioConfig {
   const vuLimits = () => {
     const preAllocatedVUs = int(raw.preAllocatedVUs, `${where}.preAllocatedVUs`, 0);
     const maxVUs = int(raw.maxVUs, `${where}.maxVUs`, 0, preAllocatedVUs);
-    if (maxVUs < preAllocatedVUs) throw new Error(`${where}.maxVUs (${maxVUs}) can't be less than preAllocatedVUs (${preAllocatedVUs})`);
+    if (maxVUs < preAllocatedVUs)
+      throw new Error(`${where}.maxVUs (${maxVUs}) can't be less than preAllocatedVUs (${preAllocatedVUs})`);
     if (maxVUs === 0) throw new Error(`${where}: maxVUs must be at least 1`);
     return { preAllocatedVUs, maxVUs };
   };
@@ -125,11 +156,13 @@ function scenario(name: string, raw: Record<string, unknown>): ScenarioConfig {
       return { ...base, executor, rate, timeUnitMs: timeUnitMs(), durationMs, ...vuLimits() };
     }
     case 'ramping-arrival-rate': {
-      if (!Array.isArray(raw.stages) || raw.stages.length === 0) throw new Error(`${where}.stages must be a non-empty array of {duration, target}`);
+      if (!Array.isArray(raw.stages) || raw.stages.length === 0)
+        throw new Error(`${where}.stages must be a non-empty array of {duration, target}`);
       const stages = raw.stages.map((s: unknown, i: number) => {
         const st = (s ?? {}) as Record<string, unknown>;
         const target = st.target;
-        if (typeof target !== 'number' || target < 0) throw new Error(`${where}.stages[${i}].target must be a non-negative number`);
+        if (typeof target !== 'number' || target < 0)
+          throw new Error(`${where}.stages[${i}].target must be a non-negative number`);
         return { durationMs: parseDurationMs(st.duration, `${where}.stages[${i}].duration`), target };
       });
       const startRate = raw.startRate === undefined ? 0 : Number(raw.startRate);
@@ -140,14 +173,21 @@ function scenario(name: string, raw: Record<string, unknown>): ScenarioConfig {
     case 'shared-iterations': {
       const vus = int(raw.vus, `${where}.vus`, 1, 1);
       const iterations = int(raw.iterations, `${where}.iterations`, 1, 1);
-      const maxDurationMs = raw.maxDuration === undefined ? 600_000 : parseDurationMs(raw.maxDuration, `${where}.maxDuration`);
-      if (executor === 'shared-iterations' && iterations < vus) throw new Error(`${where}: iterations (${iterations}) must be at least vus (${vus})`);
+      const maxDurationMs =
+        raw.maxDuration === undefined ? 600_000 : parseDurationMs(raw.maxDuration, `${where}.maxDuration`);
+      if (executor === 'shared-iterations' && iterations < vus)
+        throw new Error(`${where}: iterations (${iterations}) must be at least vus (${vus})`);
       return { ...base, executor, vus, iterations, maxDurationMs };
     }
     default: {
       const vus = int(raw.vus, `${where}.vus`, 1, 1);
       if (raw.duration === undefined) throw new Error(`${where}.duration is required`);
-      return { ...base, executor: 'constant-vus', vus, durationMs: parseDurationMs(raw.duration, `${where}.duration`) };
+      return {
+        ...base,
+        executor: 'constant-vus',
+        vus,
+        durationMs: parseDurationMs(raw.duration, `${where}.duration`),
+      };
     }
   }
 }
@@ -157,21 +197,39 @@ export function parseOptions(raw: unknown): RunOptions {
   const o = (raw ?? {}) as Record<string, unknown>;
   if (typeof o !== 'object' || Array.isArray(o)) throw new Error('the exported options must be an object');
   for (const key of Object.keys(o)) {
-    if (!GLOBAL_KEYS.has(key)) throw new Error(`options.${key} is not supported by the local executor (it supports ${[...GLOBAL_KEYS].join(', ')}); run this scenario with k6 (--engine k6)`);
+    if (!GLOBAL_KEYS.has(key))
+      throw new Error(
+        `options.${key} is not supported by the local executor (it supports ${[...GLOBAL_KEYS].join(', ')}); run this scenario with k6 (--engine k6)`,
+      );
   }
   let scenarios: ScenarioConfig[];
   if (o.scenarios !== undefined) {
-    if (!o.scenarios || typeof o.scenarios !== 'object') throw new Error('options.scenarios must be an object of name → scenario');
-    if (o.vus !== undefined || o.iterations !== undefined || o.duration !== undefined) throw new Error('options.scenarios cannot be combined with options.vus, iterations or duration');
-    scenarios = Object.entries(o.scenarios as Record<string, unknown>).map(([name, s]) => scenario(name, (s ?? {}) as Record<string, unknown>));
+    if (!o.scenarios || typeof o.scenarios !== 'object')
+      throw new Error('options.scenarios must be an object of name → scenario');
+    if (o.vus !== undefined || o.iterations !== undefined || o.duration !== undefined)
+      throw new Error('options.scenarios cannot be combined with options.vus, iterations or duration');
+    scenarios = Object.entries(o.scenarios as Record<string, unknown>).map(([name, s]) =>
+      scenario(name, (s ?? {}) as Record<string, unknown>),
+    );
     if (scenarios.length === 0) throw new Error('options.scenarios is empty');
   } else if (o.duration !== undefined && o.iterations === undefined) {
     scenarios = [scenario('default', { executor: 'constant-vus', vus: o.vus ?? 1, duration: o.duration })];
   } else {
-    scenarios = [scenario('default', { executor: 'shared-iterations', vus: o.vus ?? 1, iterations: o.iterations ?? 1, ...(o.duration !== undefined ? { maxDuration: o.duration } : {}) })];
+    scenarios = [
+      scenario('default', {
+        executor: 'shared-iterations',
+        vus: o.vus ?? 1,
+        iterations: o.iterations ?? 1,
+        ...(o.duration !== undefined ? { maxDuration: o.duration } : {}),
+      }),
+    ];
   }
-  const trendStats = o.summaryTrendStats === undefined ? ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)'] : o.summaryTrendStats;
-  if (!Array.isArray(trendStats) || trendStats.some((s) => typeof s !== 'string' || !/^(avg|min|med|max|count|p\(\d+(\.\d+)?\))$/.test(s))) {
+  const trendStats =
+    o.summaryTrendStats === undefined ? ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)'] : o.summaryTrendStats;
+  if (
+    !Array.isArray(trendStats) ||
+    trendStats.some((s) => typeof s !== 'string' || !/^(avg|min|med|max|count|p\(\d+(\.\d+)?\))$/.test(s))
+  ) {
     throw new Error('options.summaryTrendStats must be a list of avg, min, med, max, count, p(N)');
   }
   return {
@@ -181,9 +239,16 @@ export function parseOptions(raw: unknown): RunOptions {
     maxRedirects: int(o.maxRedirects, 'options.maxRedirects', 0, 10),
     insecureSkipTLSVerify: o.insecureSkipTLSVerify === true,
     noConnectionReuse: o.noConnectionReuse === true,
-    userAgent: typeof o.userAgent === 'string' ? o.userAgent : 'fedicap-local-executor (k6-compatible; +https://k6.io/)',
-    setupTimeoutMs: o.setupTimeout === undefined ? 60_000 : parseDurationMs(o.setupTimeout, 'options.setupTimeout'),
-    teardownTimeoutMs: o.teardownTimeout === undefined ? 60_000 : parseDurationMs(o.teardownTimeout, 'options.teardownTimeout'),
+    userAgent:
+      typeof o.userAgent === 'string'
+        ? o.userAgent
+        : 'fedicap-local-executor (k6-compatible; +https://k6.io/)',
+    setupTimeoutMs:
+      o.setupTimeout === undefined ? 60_000 : parseDurationMs(o.setupTimeout, 'options.setupTimeout'),
+    teardownTimeoutMs:
+      o.teardownTimeout === undefined
+        ? 60_000
+        : parseDurationMs(o.teardownTimeout, 'options.teardownTimeout'),
     summaryTrendStats: trendStats as string[],
   };
 }
@@ -221,7 +286,7 @@ export function* arrivalTimes(s: ScenarioConfig): Generator<number> {
   for (const stage of s.stages) {
     const to = stage.target / s.timeUnitMs;
     const dur = stage.durationMs;
-    const area = dur * (from + to) / 2;
+    const area = (dur * (from + to)) / 2;
     const endCount = doneSoFar + area;
     for (; n <= endCount + 1e-9; n++) {
       const need = n - doneSoFar;

@@ -53,7 +53,9 @@ export class NdjsonWriter implements SampleSink {
   }
 
   pointLine(metric: string, timeMs: number, value: number, tagsJson: string): void {
-    this.push(`{"type":"Point","data":{"time":"${rfc3339(timeMs)}","value":${Number.isFinite(value) ? value : 0},"tags":${tagsJson}},"metric":${JSON.stringify(metric)}}\n`);
+    this.push(
+      `{"type":"Point","data":{"time":"${rfc3339(timeMs)}","value":${Number.isFinite(value) ? value : 0},"tags":${tagsJson}},"metric":${JSON.stringify(metric)}}\n`,
+    );
   }
 
   private push(line: string): void {

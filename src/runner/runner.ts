@@ -21,7 +21,17 @@ import { evaluateThresholds, parseThresholds, type Threshold, type ThresholdResu
 import { TestAborted, Vu, errorMessage, type EngineContext, type GroupNode } from './vu.js';
 
 /** k6's exit codes (k6's errext/exitcodes package): 99 thresholds, 100/101 setup/teardown timeout, 105 external abort, 107 script error, 108 script abort, 110 marked as failed. */
-export const EXIT = { ok: 0, thresholdsFailed: 99, setupTimeout: 100, teardownTimeout: 101, timeout: 102, externalAbort: 105, scriptException: 107, scriptAborted: 108, markedAsFailed: 110 } as const;
+export const EXIT = {
+  ok: 0,
+  thresholdsFailed: 99,
+  setupTimeout: 100,
+  teardownTimeout: 101,
+  timeout: 102,
+  externalAbort: 105,
+  scriptException: 107,
+  scriptAborted: 108,
+  markedAsFailed: 110,
+} as const;
 
 export interface LocalRunOptions {
   /** Absolute path of the scenario file. */
@@ -124,7 +134,10 @@ class Engine implements EngineContext, ExecutorHost {
 
   errorReport(): string {
     if (this.errorTotal === 0) return '';
-    const lines = [...this.errorCounts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `  ${n} × ${m}`);
+    const lines = [...this.errorCounts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([m, n]) => `  ${n} × ${m}`);
     return `${this.errorTotal} script error(s) in ${this.errorCounts.size} kind(s):\n${lines.join('\n')}\n`;
   }
 
@@ -171,7 +184,8 @@ class Engine implements EngineContext, ExecutorHost {
   emitDropped(scenario: ScenarioConfig, count: number): void {
     const tags = sortTags({ ...this.globalTags, ...scenario.tags, scenario: scenario.name });
     const metric = this.registry.metrics.get('dropped_iterations')!;
-    for (let i = 0; i < count; i++) this.registry.add(metric, 1, tags, performance.timeOrigin + performance.now());
+    for (let i = 0; i < count; i++)
+      this.registry.add(metric, 1, tags, performance.timeOrigin + performance.now());
   }
 
   iterationStarted(): void {}
@@ -216,7 +230,9 @@ async function prepare(engine: Engine, path: string): Promise<Prepared & { vu0: 
   }
   for (const s of options.scenarios) {
     if (typeof vu0.exports[s.exec] !== 'function') {
-      throw new InputError(`scenario ${path}: options.scenarios.${s.name}.exec is "${s.exec}", but the file exports no such function`);
+      throw new InputError(
+        `scenario ${path}: options.scenarios.${s.name}.exec is "${s.exec}", but the file exports no such function`,
+      );
     }
   }
   return { script, options, rawOptions, thresholds, vu0 };
@@ -254,20 +270,26 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const preallocated = new Map<ScenarioConfig, Vu[]>();
   try {
     for (const s of options.scenarios) {
-      const n = s.executor === 'constant-arrival-rate' || s.executor === 'ramping-arrival-rate' ? s.preAllocatedVUs : s.vus;
+      const n =
+        s.executor === 'constant-arrival-rate' || s.executor === 'ramping-arrival-rate'
+          ? s.preAllocatedVUs
+          : s.vus;
       const list: Vu[] = [];
       for (let i = 0; i < n; i++) list.push(engine.createVu());
       preallocated.set(s, list);
     }
   } catch (e) {
-    throw new InputError(`scenario ${opts.scenarioPath} failed in the init context of a VU: ${errorMessage(e)}`);
+    throw new InputError(
+      `scenario ${opts.scenarioPath} failed in the init context of a VU: ${errorMessage(e)}`,
+    );
   }
 
   mkdirSync(opts.outDir, { recursive: true });
   const writer = new NdjsonWriter(join(opts.outDir, 'k6.ndjson'));
   engine.registry.out = writer;
   const startedAt = new Date();
-  const onUnhandled = (reason: unknown) => engine.logError('unhandled promise rejection in scenario code', reason);
+  const onUnhandled = (reason: unknown) =>
+    engine.logError('unhandled promise rejection in scenario code', reason);
   process.on('unhandledRejection', onUnhandled);
   const vusTimer = setInterval(() => engine.emitVus(), 1000);
   vusTimer.unref();
@@ -294,7 +316,10 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   try {
     err(
       `local executor: ${options.scenarios
-        .map((s) => `${s.name} (${s.executor}, ${formatDurationMs(scenarioDurationMs(s))}${s.startTimeMs ? ` from ${formatDurationMs(s.startTimeMs)}` : ''})`)
+        .map(
+          (s) =>
+            `${s.name} (${s.executor}, ${formatDurationMs(scenarioDurationMs(s))}${s.startTimeMs ? ` from ${formatDurationMs(s.startTimeMs)}` : ''})`,
+        )
         .join(', ')}\n`,
     );
     engine.testStart = performance.now();
@@ -302,7 +327,9 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     // setup()
     let setupFailed = false;
     try {
-      const result = await withTimeout(vu0.runLifecycle('setup', undefined), options.setupTimeoutMs, () => vu0.interrupt());
+      const result = await withTimeout(vu0.runLifecycle('setup', undefined), options.setupTimeoutMs, () =>
+        vu0.interrupt(),
+      );
       if (result === TIMEOUT) {
         err(`setup() did not finish within ${formatDurationMs(options.setupTimeoutMs)}\n`);
         exitCode = EXIT.setupTimeout;
@@ -322,7 +349,9 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
           const failed = evaluateThresholds(due, elapsed / 1000).filter((r) => !r.ok && r.evaluated);
           if (failed.length) {
             engine.abortedByThreshold = true;
-            err(`thresholds crossed (abortOnFail): ${failed.map((r) => `${r.threshold.key} '${r.threshold.source}'`).join(', ')}; aborting\n`);
+            err(
+              `thresholds crossed (abortOnFail): ${failed.map((r) => `${r.threshold.key} '${r.threshold.source}'`).join(', ')}; aborting\n`,
+            );
             engine.abort('threshold crossed');
           }
         }, 2000);
@@ -333,10 +362,17 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       if (engine.aborted) for (const r of runs) r.interruptAll();
       clearInterval(abortCheck);
       // teardown()
-      if (typeof vu0.exports.teardown === 'function' && !(engine.aborted && engine.abortReason === 'hard timeout')) {
+      if (
+        typeof vu0.exports.teardown === 'function' &&
+        !(engine.aborted && engine.abortReason === 'hard timeout')
+      ) {
         try {
           const data = engine.setupJson === undefined ? undefined : vu0.jsonParse(engine.setupJson);
-          const result = await withTimeout(vu0.runLifecycle('teardown', data), options.teardownTimeoutMs, () => vu0.interrupt());
+          const result = await withTimeout(
+            vu0.runLifecycle('teardown', data),
+            options.teardownTimeoutMs,
+            () => vu0.interrupt(),
+          );
           if (result === TIMEOUT) {
             err(`teardown() did not finish within ${formatDurationMs(options.teardownTimeoutMs)}\n`);
             exitCode = EXIT.teardownTimeout;
@@ -371,7 +407,9 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   if (typeof vu0.exports.handleSummary === 'function') {
     vu0.dead = false;
     try {
-      const result = (await vu0.runLifecycle('handleSummary', vu0.jsonParse(JSON.stringify(data)))) as Record<string, unknown> | undefined;
+      const result = (await vu0.runLifecycle('handleSummary', vu0.jsonParse(JSON.stringify(data)))) as
+        | Record<string, unknown>
+        | undefined;
       for (const [key, value] of Object.entries(result ?? {})) {
         const text = typeof value === 'string' ? value : Buffer.from(value as ArrayBuffer).toString('utf8');
         if (key === 'stdout') out(text);
@@ -388,7 +426,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   err(engine.errorReport());
   for (const r of runs) {
     if (r.stats.dropped) err(`scenario ${r.stats.name}: ${r.stats.dropped} dropped iteration(s)\n`);
-    if (r.stats.interrupted) err(`scenario ${r.stats.name}: ${r.stats.interrupted} interrupted iteration(s)\n`);
+    if (r.stats.interrupted)
+      err(`scenario ${r.stats.name}: ${r.stats.interrupted} interrupted iteration(s)\n`);
   }
 
   if (exitCode === EXIT.ok) {
@@ -398,7 +437,10 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     else if (engine.aborted) exitCode = EXIT.scriptAborted;
     else if (engine.markedFailed) exitCode = EXIT.markedAsFailed;
   }
-  if (thresholdsFailed) err(`thresholds on metrics ${[...new Set(results.filter((r) => !r.ok).map((r) => `'${r.threshold.key}'`))].join(', ')} have been crossed\n`);
+  if (thresholdsFailed)
+    err(
+      `thresholds on metrics ${[...new Set(results.filter((r) => !r.ok).map((r) => `'${r.threshold.key}'`))].join(', ')} have been crossed\n`,
+    );
   return {
     exitCode,
     thresholds: results,

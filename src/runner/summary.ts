@@ -37,17 +37,27 @@ export interface SummaryData {
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
-function values(sink: Sink, type: MetricType, trendStats: string[], durationSec: number): Record<string, number> {
+function values(
+  sink: Sink,
+  type: MetricType,
+  trendStats: string[],
+  durationSec: number,
+): Record<string, number> {
   switch (type) {
     case 'counter':
       return { count: sink.sum, rate: durationSec > 0 ? sink.sum / durationSec : 0 };
     case 'gauge':
       return { value: sink.last, min: sink.count ? sink.min : 0, max: sink.count ? sink.max : 0 };
     case 'rate':
-      return { rate: sink.count ? sink.nonZero / sink.count : 0, passes: sink.nonZero, fails: sink.count - sink.nonZero };
+      return {
+        rate: sink.count ? sink.nonZero / sink.count : 0,
+        passes: sink.nonZero,
+        fails: sink.count - sink.nonZero,
+      };
     default: {
       const out: Record<string, number> = {};
-      for (const stat of trendStats) out[stat] = stat === 'count' ? sink.count : sink.aggregate(stat, durationSec);
+      for (const stat of trendStats)
+        out[stat] = stat === 'count' ? sink.count : sink.aggregate(stat, durationSec);
       return out;
     }
   }
@@ -66,7 +76,13 @@ function group(node: GroupNode): SummaryGroup {
   };
 }
 
-export function summaryData(registry: Registry, results: ThresholdResult[], rootGroup: GroupNode, durationMs: number, trendStats: string[]): SummaryData {
+export function summaryData(
+  registry: Registry,
+  results: ThresholdResult[],
+  rootGroup: GroupNode,
+  durationMs: number,
+  trendStats: string[],
+): SummaryData {
   const durationSec = durationMs / 1000;
   const metrics: Record<string, SummaryMetric> = {};
   const thresholdsByKey = new Map<string, Record<string, { ok: boolean }>>();
@@ -80,7 +96,11 @@ export function summaryData(registry: Registry, results: ThresholdResult[], root
   const add = (name: string, metric: Metric, sink: Sink) => {
     const thresholds = thresholdsByKey.get(name);
     if (sink.count === 0 && !thresholds) return;
-    metrics[name] = { type: metric.type, contains: metric.contains, values: values(sink, metric.type, trendStats, durationSec) };
+    metrics[name] = {
+      type: metric.type,
+      contains: metric.contains,
+      values: values(sink, metric.type, trendStats, durationSec),
+    };
     if (thresholds) metrics[name].thresholds = thresholds;
   };
   for (const metric of sorted) {
@@ -90,7 +110,11 @@ export function summaryData(registry: Registry, results: ThresholdResult[], root
   return {
     root_group: group(rootGroup),
     options: { summaryTrendStats: trendStats, summaryTimeUnit: '', noColor: false },
-    state: { isStdOutTTY: Boolean(process.stdout.isTTY), isStdErrTTY: Boolean(process.stderr.isTTY), testRunDurationMs: durationMs },
+    state: {
+      isStdOutTTY: Boolean(process.stdout.isTTY),
+      isStdErrTTY: Boolean(process.stderr.isTTY),
+      testRunDurationMs: durationMs,
+    },
     metrics,
   };
 }
@@ -114,11 +138,15 @@ function exportGroup(g: SummaryGroup): ExportGroup {
 }
 
 /** The `k6 run --summary-export` document (threshold values are true when the threshold FAILED, as k6 writes them). */
-export function summaryExport(data: SummaryData): { root_group: ExportGroup; metrics: Record<string, Record<string, unknown>> } {
+export function summaryExport(data: SummaryData): {
+  root_group: ExportGroup;
+  metrics: Record<string, Record<string, unknown>>;
+} {
   const metrics: Record<string, Record<string, unknown>> = {};
   for (const [name, m] of Object.entries(data.metrics)) {
     const flat: Record<string, unknown> = { ...m.values };
-    if (m.thresholds) flat.thresholds = Object.fromEntries(Object.entries(m.thresholds).map(([expr, t]) => [expr, !t.ok]));
+    if (m.thresholds)
+      flat.thresholds = Object.fromEntries(Object.entries(m.thresholds).map(([expr, t]) => [expr, !t.ok]));
     if (m.type === 'rate') {
       flat.value = flat.rate;
       delete flat.rate;
@@ -158,13 +186,21 @@ function render(m: SummaryMetric, trendStats: string[]): string {
   const v = m.values;
   switch (m.type) {
     case 'counter':
-      return m.contains === 'data' ? `${bytes(v.count!).padEnd(7)} ${bytes(v.rate!)}/s` : `${num(v.count!).padEnd(7)} ${num(v.rate!)}/s`;
+      return m.contains === 'data'
+        ? `${bytes(v.count!).padEnd(7)} ${bytes(v.rate!)}/s`
+        : `${num(v.count!).padEnd(7)} ${num(v.rate!)}/s`;
     case 'gauge':
       return `${num(v.value!).padEnd(7)} min=${num(v.min!).padEnd(8)} max=${num(v.max!)}`;
     case 'rate':
-      return `${((v.rate ?? 0) * 100).toFixed(2)}%`.padEnd(7) + ` ${v.passes} out of ${(v.passes ?? 0) + (v.fails ?? 0)}`;
+      return (
+        `${((v.rate ?? 0) * 100).toFixed(2)}%`.padEnd(7) +
+        ` ${v.passes} out of ${(v.passes ?? 0) + (v.fails ?? 0)}`
+      );
     default:
-      return trendStats.map((s) => `${s}=${m.contains === 'time' ? time(v[s] ?? 0) : num(v[s] ?? 0)}`.padEnd(14)).join(' ').trimEnd();
+      return trendStats
+        .map((s) => `${s}=${m.contains === 'time' ? time(v[s] ?? 0) : num(v[s] ?? 0)}`.padEnd(14))
+        .join(' ')
+        .trimEnd();
   }
 }
 
@@ -174,7 +210,8 @@ const BUILTIN_SECTIONS: Array<[string, RegExp]> = [
   ['NETWORK', /^data_(received|sent)$/],
   ['WEBSOCKET', /^ws_/],
 ];
-const HIDDEN = /^(checks|group_duration|http_req_(blocked|connecting|tls_handshaking|sending|waiting|receiving))(\{|$)/;
+const HIDDEN =
+  /^(checks|group_duration|http_req_(blocked|connecting|tls_handshaking|sending|waiting|receiving))(\{|$)/;
 
 function line(indent: string, name: string, value: string): string {
   const width = 35 - indent.length;
@@ -182,7 +219,11 @@ function line(indent: string, name: string, value: string): string {
 }
 
 /** k6's compact end-of-test summary. */
-export function textSummary(data: SummaryData, results: ThresholdResult[], builtin: (name: string) => boolean): string {
+export function textSummary(
+  data: SummaryData,
+  results: ThresholdResult[],
+  builtin: (name: string) => boolean,
+): string {
   const out: string[] = [''];
   const stats = data.options.summaryTrendStats;
   if (results.length) {
@@ -193,7 +234,11 @@ export function textSummary(data: SummaryData, results: ThresholdResult[], built
       out.push(`    ${key}`);
       for (const r of list) {
         const agg = r.threshold.aggregation;
-        const shown = !r.evaluated ? '(no samples)' : agg === 'rate' && r.threshold.type === 'rate' ? `${agg}=${(r.actual * 100).toFixed(2)}%` : `${agg}=${r.threshold.contains === 'time' ? time(r.actual) : num(r.actual)}`;
+        const shown = !r.evaluated
+          ? '(no samples)'
+          : agg === 'rate' && r.threshold.type === 'rate'
+            ? `${agg}=${(r.actual * 100).toFixed(2)}%`
+            : `${agg}=${r.threshold.contains === 'time' ? time(r.actual) : num(r.actual)}`;
         out.push(`    ${r.ok ? '✓' : '✗'} '${r.threshold.source}' ${shown}`);
       }
       out.push('');
@@ -208,12 +253,26 @@ export function textSummary(data: SummaryData, results: ThresholdResult[], built
     const total = passes + fails;
     const rate = data.state.testRunDurationMs > 0 ? total / (data.state.testRunDurationMs / 1000) : 0;
     out.push(line('    ', 'checks_total', `${String(total).padEnd(7)} ${num(rate)}/s`));
-    out.push(line('    ', 'checks_succeeded', `${(total ? (passes / total) * 100 : 0).toFixed(2)}%`.padEnd(7) + ` ${passes} out of ${total}`));
-    out.push(line('    ', 'checks_failed', `${(total ? (fails / total) * 100 : 0).toFixed(2)}%`.padEnd(7) + ` ${fails} out of ${total}`));
+    out.push(
+      line(
+        '    ',
+        'checks_succeeded',
+        `${(total ? (passes / total) * 100 : 0).toFixed(2)}%`.padEnd(7) + ` ${passes} out of ${total}`,
+      ),
+    );
+    out.push(
+      line(
+        '    ',
+        'checks_failed',
+        `${(total ? (fails / total) * 100 : 0).toFixed(2)}%`.padEnd(7) + ` ${fails} out of ${total}`,
+      ),
+    );
     out.push('');
     const walk = (g: SummaryGroup, indent: string) => {
       for (const c of g.checks) {
-        out.push(`${indent}${c.fails ? '✗' : '✓'} ${c.name}${c.fails ? `\n${indent}  ↳  ${Math.round((c.passes / (c.passes + c.fails)) * 100)}% — ✓ ${c.passes} / ✗ ${c.fails}` : ''}`);
+        out.push(
+          `${indent}${c.fails ? '✗' : '✓'} ${c.name}${c.fails ? `\n${indent}  ↳  ${Math.round((c.passes / (c.passes + c.fails)) * 100)}% — ✓ ${c.passes} / ✗ ${c.fails}` : ''}`,
+        );
       }
       for (const sub of g.groups) {
         if (sub.checks.length || sub.groups.length) out.push(`${indent}█ ${sub.name}`);
@@ -226,7 +285,8 @@ export function textSummary(data: SummaryData, results: ThresholdResult[], built
   const names = Object.keys(data.metrics).filter((n) => !HIDDEN.test(n));
   const custom = names.filter((n) => !builtin(n.replace(/\{.*$/, '')));
   const sections: Array<[string, string[]]> = [['CUSTOM', custom]];
-  for (const [title, re] of BUILTIN_SECTIONS) sections.push([title, names.filter((n) => builtin(n.replace(/\{.*$/, '')) && re.test(n))]);
+  for (const [title, re] of BUILTIN_SECTIONS)
+    sections.push([title, names.filter((n) => builtin(n.replace(/\{.*$/, '')) && re.test(n))]);
   for (const [title, list] of sections) {
     if (!list.length) continue;
     out.push(`    ${title}`);

@@ -9,7 +9,6 @@ import { isLoopbackHost } from '../net/loopback.js';
 
 export { isLoopbackHost };
 
-
 /** Parse --target: an http(s) URL without credentials. Returns the URL or an error message. */
 export function parseTarget(text: string): URL | string {
   let url: URL;
@@ -18,8 +17,10 @@ export function parseTarget(text: string): URL | string {
   } catch {
     return `--target "${text}" is not a URL; expected e.g. http://127.0.0.1:3000`;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `--target "${text}": expected an http:// or https:// URL`;
-  if (url.username || url.password) return '--target must not carry credentials (user:password@); pass tokens to the scenario with -e';
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return `--target "${text}": expected an http:// or https:// URL`;
+  if (url.username || url.password)
+    return '--target must not carry credentials (user:password@); pass tokens to the scenario with -e';
   return url;
 }
 

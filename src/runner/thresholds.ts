@@ -28,17 +28,22 @@ export interface ThresholdResult {
   evaluated: boolean; // false when the metric has no samples (k6 passes it)
 }
 
-const EXPR = /^\s*(count|rate|value|avg|min|max|med|p\(\s*\d+(?:\.\d+)?\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/i;
+const EXPR =
+  /^\s*(count|rate|value|avg|min|max|med|p\(\s*\d+(?:\.\d+)?\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/i;
 
 /** Parse and attach `options.thresholds`; throws with a message naming the key and expression. */
 export function parseThresholds(raw: unknown, registry: Registry): Threshold[] {
   if (raw === undefined || raw === null) return [];
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error('options.thresholds must be an object of metric → expressions');
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error('options.thresholds must be an object of metric → expressions');
   const out: Threshold[] = [];
   for (const [key, list] of Object.entries(raw as Record<string, unknown>)) {
     const { name } = parseMetricKey(key);
     const metric = registry.metrics.get(name);
-    if (!metric) throw new Error(`options.thresholds["${key}"]: no metric named "${name}" (built-in metrics and custom metrics declared in the init context)`);
+    if (!metric)
+      throw new Error(
+        `options.thresholds["${key}"]: no metric named "${name}" (built-in metrics and custom metrics declared in the init context)`,
+      );
     const sub = key.includes('{') ? registry.submetric(key) : null;
     const sink = sub ? sub.sink : metric.sink;
     const items = Array.isArray(list) ? list : [list];
@@ -50,17 +55,27 @@ export function parseThresholds(raw: unknown, registry: Registry): Threshold[] {
         const o = item as Record<string, unknown>;
         source = o.threshold;
         abortOnFail = o.abortOnFail === true;
-        if (o.delayAbortEval !== undefined) delayAbortEvalMs = parseDurationMs(o.delayAbortEval, `options.thresholds["${key}"].delayAbortEval`);
+        if (o.delayAbortEval !== undefined)
+          delayAbortEvalMs = parseDurationMs(o.delayAbortEval, `options.thresholds["${key}"].delayAbortEval`);
       }
-      if (typeof source !== 'string') throw new Error(`options.thresholds["${key}"]: expected an expression string like "p(95)<500", got ${JSON.stringify(source)}`);
+      if (typeof source !== 'string')
+        throw new Error(
+          `options.thresholds["${key}"]: expected an expression string like "p(95)<500", got ${JSON.stringify(source)}`,
+        );
       const m = EXPR.exec(source);
-      if (!m) throw new Error(`options.thresholds["${key}"]: "${source}" is not "<aggregation> <operator> <value>", e.g. "p(95)<500"`);
+      if (!m)
+        throw new Error(
+          `options.thresholds["${key}"]: "${source}" is not "<aggregation> <operator> <value>", e.g. "p(95)<500"`,
+        );
       const aggregation = m[1]!.replace(/\s+/g, '').toLowerCase();
       if (!AGGREGATIONS[metric.type].test(aggregation)) {
-        throw new Error(`options.thresholds["${key}"]: "${aggregation}" does not apply to ${name}, a ${metric.type} metric`);
+        throw new Error(
+          `options.thresholds["${key}"]: "${aggregation}" does not apply to ${name}, a ${metric.type} metric`,
+        );
       }
       const pm = /^p\((.*)\)$/.exec(aggregation);
-      if (pm && !(Number(pm[1]) >= 0 && Number(pm[1]) <= 100)) throw new Error(`options.thresholds["${key}"]: percentile ${pm[1]} is outside 0-100`);
+      if (pm && !(Number(pm[1]) >= 0 && Number(pm[1]) <= 100))
+        throw new Error(`options.thresholds["${key}"]: percentile ${pm[1]} is outside 0-100`);
       const threshold: Threshold = {
         key,
         metricName: name,
@@ -109,7 +124,8 @@ function compare(actual: number, op: string, value: number): boolean {
 export function evaluateThresholds(thresholds: Threshold[], durationSec: number): ThresholdResult[] {
   return thresholds.map((threshold) => {
     const { sink } = threshold;
-    if (sink.count === 0 && threshold.type !== 'counter') return { threshold, ok: true, actual: 0, evaluated: false };
+    if (sink.count === 0 && threshold.type !== 'counter')
+      return { threshold, ok: true, actual: 0, evaluated: false };
     const actual = sink.aggregate(threshold.aggregation, durationSec);
     return { threshold, ok: compare(actual, threshold.operator, threshold.value), actual, evaluated: true };
   });

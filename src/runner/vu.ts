@@ -15,11 +15,19 @@ import { performance } from 'node:perf_hooks';
 import { TextDecoder, TextEncoder, format } from 'node:util';
 import vm from 'node:vm';
 import type WS from 'ws';
-import { DEFAULT_EXPECTED, ExpectedStatuses, FileData, HttpUrl, expectedStatuses, httpRequest, toBytes, type Timings } from './http.js';
+import {
+  DEFAULT_EXPECTED,
+  ExpectedStatuses,
+  FileData,
+  HttpUrl,
+  expectedStatuses,
+  httpRequest,
+  toBytes,
+  type Timings,
+} from './http.js';
 import { sortTags, type Metric, type MetricType, type Registry, type Tags } from './metrics.js';
 import { strictModule } from './modules.js';
 import { makeWebSocketClass } from './websocket.js';
-
 
 /**
  * Node's WebCrypto rejects an ArrayBuffer made in another realm (a VU's vm
@@ -36,13 +44,15 @@ const realmSafeSubtle = new Proxy(globalThis.crypto.subtle, {
   get(target, prop) {
     const value = Reflect.get(target, prop, target) as unknown;
     if (typeof value !== 'function') return value;
-    return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args.map(toThisRealm));
+    return (...args: unknown[]) =>
+      (value as (...a: unknown[]) => unknown).apply(target, args.map(toThisRealm));
   },
 });
 
 const realmSafeCrypto = {
   subtle: realmSafeSubtle,
-  getRandomValues: <T extends ArrayBufferView>(array: T): T => globalThis.crypto.getRandomValues(array as never),
+  getRandomValues: <T extends ArrayBufferView>(array: T): T =>
+    globalThis.crypto.getRandomValues(array as never),
   randomUUID: () => globalThis.crypto.randomUUID(),
 };
 
@@ -82,7 +92,13 @@ export interface EngineContext {
   logError(where: string, err: unknown): void;
   abort(reason: string): void;
   failTest(message: string): void;
-  instanceInfo(): { iterationsInterrupted: number; iterationsCompleted: number; vusActive: number; vusInitialized: number; currentTestRunDuration: number };
+  instanceInfo(): {
+    iterationsInterrupted: number;
+    iterationsCompleted: number;
+    vusActive: number;
+    vusInitialized: number;
+    currentTestRunDuration: number;
+  };
 }
 
 /** Thrown into scenario code once its VU has been stopped (graceful stop expired, abort). */
@@ -117,7 +133,6 @@ function ensureGroup(root: GroupNode, path: string): GroupNode {
   }
   return node;
 }
-
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
@@ -162,7 +177,10 @@ export class Vu {
     script: vm.Script,
   ) {
     const sandbox: Record<string, unknown> = {};
-    this.ctx = vm.createContext(sandbox, { name: `VU ${id}`, codeGeneration: { strings: true, wasm: false } });
+    this.ctx = vm.createContext(sandbox, {
+      name: `VU ${id}`,
+      codeGeneration: { strings: true, wasm: false },
+    });
     this.jsonParse = vm.runInContext('JSON.parse', this.ctx) as (text: string) => unknown;
     this.modules = this.buildModules();
     const host = { module: (name: string) => this.modules[name] };
@@ -176,20 +194,28 @@ export class Vu {
 
   /** Guard for VU-context APIs. */
   enter(api: string): void {
-    if (this.dead) throw new VuInterrupted(`${api}: the VU was stopped (graceful stop ran out or the test was aborted)`);
-    if (this.phase === 'init') throw new Error(`${api} is not available in the init context (as in k6: call it from a scenario function, setup or teardown)`);
+    if (this.dead)
+      throw new VuInterrupted(`${api}: the VU was stopped (graceful stop ran out or the test was aborted)`);
+    if (this.phase === 'init')
+      throw new Error(
+        `${api} is not available in the init context (as in k6: call it from a scenario function, setup or teardown)`,
+      );
     if (this.sleepPending > 0) {
-      throw new Error(`${api} was called while sleep() was running: with the local executor sleep() must be awaited (\`await sleep(s)\`), or use \`await new Promise((r) => setTimeout(r, ms))\`, which k6 supports too`);
+      throw new Error(
+        `${api} was called while sleep() was running: with the local executor sleep() must be awaited (\`await sleep(s)\`), or use \`await new Promise((r) => setTimeout(r, ms))\`, which k6 supports too`,
+      );
     }
   }
 
   private initOnly(api: string): void {
-    if (this.phase !== 'init') throw new Error(`${api} can only be called in the init context (top level of the scenario), as in k6`);
+    if (this.phase !== 'init')
+      throw new Error(`${api} can only be called in the init context (top level of the scenario), as in k6`);
   }
 
   agentFor(secure: boolean): http.Agent {
     const keepAlive = !this.engine.noConnectionReuse;
-    if (secure) return (this.agents.https ??= new https.Agent({ keepAlive, maxSockets: Infinity, scheduling: 'lifo' }));
+    if (secure)
+      return (this.agents.https ??= new https.Agent({ keepAlive, maxSockets: Infinity, scheduling: 'lifo' }));
     return (this.agents.http ??= new http.Agent({ keepAlive, maxSockets: Infinity, scheduling: 'lifo' }));
   }
 
@@ -215,7 +241,14 @@ export class Vu {
     this.engine.registry.add(metric, value, sorted, timeMs);
   }
 
-  emitHttp(tags: Tags, t: Timings, failed: boolean | null, endMs: number, sent: number, received: number): void {
+  emitHttp(
+    tags: Tags,
+    t: Timings,
+    failed: boolean | null,
+    endMs: number,
+    sent: number,
+    received: number,
+  ): void {
     if (this.dead) return;
     this.bytesSent += sent;
     this.bytesReceived += received;
@@ -296,8 +329,12 @@ export class Vu {
 
   private async settle(result: unknown): Promise<unknown> {
     let value = result;
-    if (value && typeof (value as { then?: unknown }).then === 'function') value = await (value as Promise<unknown>);
-    if (this.sleepPending > 0) throw new Error('sleep() was not awaited: with the local executor write `await sleep(s)` (k6 accepts it too), or use setTimeout');
+    if (value && typeof (value as { then?: unknown }).then === 'function')
+      value = await (value as Promise<unknown>);
+    if (this.sleepPending > 0)
+      throw new Error(
+        'sleep() was not awaited: with the local executor write `await sleep(s)` (k6 accepts it too), or use setTimeout',
+      );
     await this.idle();
     return value;
   }
@@ -318,7 +355,12 @@ export class Vu {
   }
 
   /** One iteration of `execName`; resolves when its event loop is empty. Errors are logged, as k6 does. */
-  async runIteration(execName: string, data: unknown, scenario: ScenarioState, iterInTest: number): Promise<boolean> {
+  async runIteration(
+    execName: string,
+    data: unknown,
+    scenario: ScenarioState,
+    iterInTest: number,
+  ): Promise<boolean> {
     const fn = this.exports[execName] as (data: unknown) => unknown;
     this.scenario = scenario;
     this.busy = true;
@@ -378,22 +420,32 @@ export class Vu {
     g.crypto = realmSafeCrypto;
     g.TextEncoder = TextEncoder;
     g.TextDecoder = TextDecoder;
-    const write = (level: string) =>
+    const write =
+      (level: string) =>
       (...args: unknown[]) => {
         process.stderr.write(`${level}[VU ${vu.id}] ${format(...args)}\n`);
       };
-    g.console = { log: write(''), info: write(''), debug: write(''), warn: write('WARN '), error: write('ERROR ') };
+    g.console = {
+      log: write(''),
+      info: write(''),
+      debug: write(''),
+      warn: write('WARN '),
+      error: write('ERROR '),
+    };
     g.open = (path: unknown, mode?: unknown) => {
       vu.initOnly('open()');
       if (typeof path !== 'string') throw new Error('open(path): path must be a string');
-      if (mode !== undefined && mode !== 'b' && mode !== '') throw new Error(`open(path, mode): mode must be "b" or omitted, got ${JSON.stringify(mode)}`);
+      if (mode !== undefined && mode !== 'b' && mode !== '')
+        throw new Error(`open(path, mode): mode must be "b" or omitted, got ${JSON.stringify(mode)}`);
       const abs = resolvePath(vu.engine.scenarioDir, path);
       let data = vu.engine.fileCache.get(abs);
       if (!data) {
         try {
           data = readFileSync(abs);
         } catch (err) {
-          throw new Error(`open("${path}"): ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(err)} (${abs})`);
+          throw new Error(
+            `open("${path}"): ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(err)} (${abs})`,
+          );
         }
         vu.engine.fileCache.set(abs, data);
       }
@@ -405,10 +457,12 @@ export class Vu {
 
   private timerFunctions() {
     const vu = this;
-    const schedule = (repeat: boolean) =>
+    const schedule =
+      (repeat: boolean) =>
       (fn: unknown, delay?: unknown, ...args: unknown[]): number => {
         vu.enter(repeat ? 'setInterval()' : 'setTimeout()');
-        if (typeof fn !== 'function') throw new Error(`${repeat ? 'setInterval' : 'setTimeout'}: the callback must be a function`);
+        if (typeof fn !== 'function')
+          throw new Error(`${repeat ? 'setInterval' : 'setTimeout'}: the callback must be a function`);
         const id = vu.nextTimerId++;
         const ms = Math.max(0, Number(delay) || 0);
         const run = () => {
@@ -434,7 +488,12 @@ export class Vu {
       vu.timers.delete(Number(id));
       vu.pendingDone();
     };
-    return { setTimeout: schedule(false), setInterval: schedule(true), clearTimeout: clear, clearInterval: clear };
+    return {
+      setTimeout: schedule(false),
+      setInterval: schedule(true),
+      clearTimeout: clear,
+      clearInterval: clear,
+    };
   }
 
   private buildModules(): Record<string, Record<string, unknown>> {
@@ -448,14 +507,17 @@ export class Vu {
     // k6
     const check = (val: unknown, sets: unknown, tags?: unknown): boolean => {
       vu.enter('check()');
-      if (!sets || typeof sets !== 'object') throw new Error('check(val, sets): sets must be an object of name → function');
+      if (!sets || typeof sets !== 'object')
+        throw new Error('check(val, sets): sets must be an object of name → function');
       const extra: Tags = {};
       for (const [k, v] of Object.entries((tags ?? {}) as Record<string, unknown>)) extra[k] = String(v);
       let all = true;
       for (const [name, test] of Object.entries(sets as Record<string, unknown>)) {
         let result = typeof test === 'function' ? (test as (v: unknown) => unknown)(val) : test;
         if (result && typeof (result as { then?: unknown }).then === 'function') {
-          throw new Error(`check "${name}" returned a Promise: k6's check() is synchronous; await the value first, then check it`);
+          throw new Error(
+            `check "${name}" returned a Promise: k6's check() is synchronous; await the value first, then check it`,
+          );
         }
         result = Boolean(result);
         all &&= result as boolean;
@@ -470,10 +532,13 @@ export class Vu {
     };
     const group = (name: unknown, fn: unknown): unknown => {
       vu.enter('group()');
-      if (typeof name !== 'string' || name === '' || name.includes('::')) throw new Error('group(name, fn): name must be a non-empty string without "::"');
+      if (typeof name !== 'string' || name === '' || name.includes('::'))
+        throw new Error('group(name, fn): name must be a non-empty string without "::"');
       if (typeof fn !== 'function') throw new Error('group(name, fn): fn must be a function');
       if ((fn as { constructor?: { name?: string } }).constructor?.name === 'AsyncFunction') {
-        throw new Error(`group("${name}") was given an async function: k6 rejects async group callbacks (unless run with --features async-metric-context); keep the group body synchronous`);
+        throw new Error(
+          `group("${name}") was given an async function: k6 rejects async group callbacks (unless run with --features async-metric-context); keep the group body synchronous`,
+        );
       }
       const parent = vu.group;
       const path = `${parent}::${name}`;
@@ -483,7 +548,9 @@ export class Vu {
       try {
         const result = (fn as () => unknown)();
         if (result && typeof (result as { then?: unknown }).then === 'function') {
-          throw new Error(`group("${name}") callback returned a Promise: k6 rejects async group callbacks; keep the group body synchronous`);
+          throw new Error(
+            `group("${name}") callback returned a Promise: k6 rejects async group callbacks; keep the group body synchronous`,
+          );
         }
         return result;
       } finally {
@@ -519,7 +586,9 @@ export class Vu {
       return httpRequest(vu, method, url, body, params).finally(() => vu.pendingDone());
     };
     const syncForm = (name: string) => () => {
-      throw new Error(`http.${name}() is synchronous, which the local executor cannot do in one Node.js process; use \`await http.asyncRequest(method, url, body, params)\` (k6 supports it too) in an async function`);
+      throw new Error(
+        `http.${name}() is synchronous, which the local executor cannot do in one Node.js process; use \`await http.asyncRequest(method, url, body, params)\` (k6 supports it too) in an async function`,
+      );
     };
     const httpMembers: Record<string, unknown> = {
       asyncRequest,
@@ -545,10 +614,15 @@ export class Vu {
         return new HttpUrl(url, name);
       },
       file: (data: unknown, filename?: unknown, contentType?: unknown) =>
-        new FileData(toBytes(data, 'http.file()'), typeof filename === 'string' ? filename : 'file', typeof contentType === 'string' ? contentType : 'application/octet-stream'),
+        new FileData(
+          toBytes(data, 'http.file()'),
+          typeof filename === 'string' ? filename : 'file',
+          typeof contentType === 'string' ? contentType : 'application/octet-stream',
+        ),
       expectedStatuses,
       setResponseCallback: (cb: unknown) => {
-        if (cb !== null && !(cb instanceof ExpectedStatuses)) throw new Error('http.setResponseCallback(): pass http.expectedStatuses(...) or null');
+        if (cb !== null && !(cb instanceof ExpectedStatuses))
+          throw new Error('http.setResponseCallback(): pass http.expectedStatuses(...) or null');
         vu.responseCallback = cb as ExpectedStatuses | null;
       },
     };
@@ -562,7 +636,11 @@ export class Vu {
           vu.initOnly(`new ${type[0]!.toUpperCase()}${type.slice(1)}()`);
           if (typeof name !== 'string') throw new Error('custom metrics need a name');
           this.name = name;
-          this.#metric = engine.registry.define(name, type, type === 'trend' && isTime === true ? 'time' : 'default');
+          this.#metric = engine.registry.define(
+            name,
+            type,
+            type === 'trend' && isTime === true ? 'time' : 'default',
+          );
         }
         add(value: unknown, tags?: unknown): void {
           vu.enter(`${this.name}.add()`);
@@ -572,7 +650,8 @@ export class Vu {
           else throw new Error(`${this.name}.add(${String(value)}): expected a finite number or a boolean`);
           if (this.#metric.type === 'rate') v = v !== 0 ? 1 : 0;
           const extra: Tags = {};
-          for (const [k, val] of Object.entries((tags ?? {}) as Record<string, unknown>)) extra[k] = String(val);
+          for (const [k, val] of Object.entries((tags ?? {}) as Record<string, unknown>))
+            extra[k] = String(val);
           vu.emit(this.name, v, vu.sampleTags(extra));
         }
       };
@@ -580,10 +659,12 @@ export class Vu {
     // k6/data
     function SharedArray(name: unknown, fn: unknown): readonly unknown[] {
       vu.initOnly('new SharedArray()');
-      if (typeof name !== 'string' || name === '') throw new Error('new SharedArray(name, fn): name must be a non-empty string');
+      if (typeof name !== 'string' || name === '')
+        throw new Error('new SharedArray(name, fn): name must be a non-empty string');
       const cached = engine.sharedArrays.get(name);
       if (cached) return cached;
-      if (typeof fn !== 'function') throw new Error('new SharedArray(name, fn): fn must be a function returning an array');
+      if (typeof fn !== 'function')
+        throw new Error('new SharedArray(name, fn): fn must be a function returning an array');
       const data = (fn as () => unknown)();
       if (!Array.isArray(data)) throw new Error(`SharedArray "${name}": the function must return an array`);
       const frozen = deepFreeze(JSON.parse(JSON.stringify(data)) as unknown[]);
@@ -591,11 +672,17 @@ export class Vu {
       // (slice, map, forEach…) would pass here and fail under k6, so refuse it.
       const view = new Proxy(frozen, {
         get(target, prop, receiver) {
-          if (prop === 'length' || prop === Symbol.iterator || (typeof prop === 'string' && /^\d+$/.test(prop))) {
+          if (
+            prop === 'length' ||
+            prop === Symbol.iterator ||
+            (typeof prop === 'string' && /^\d+$/.test(prop))
+          ) {
             return Reflect.get(target, prop, receiver);
           }
           if (typeof prop === 'symbol' || prop === 'then' || prop === 'toJSON') return undefined;
-          throw new Error(`SharedArray "${name}": .${prop} is not available in k6 (a SharedArray supports length, [index] and for…of)`);
+          throw new Error(
+            `SharedArray "${name}": .${prop} is not available in k6 (a SharedArray supports length, [index] and for…of)`,
+          );
         },
       });
       engine.sharedArrays.set(name, view);
@@ -606,12 +693,16 @@ export class Vu {
     const strictObject = (what: string, target: object) =>
       new Proxy(target, {
         get(t, prop, receiver) {
-          if (typeof prop !== 'string' || prop in t || prop === 'then' || prop === 'toJSON') return Reflect.get(t, prop, receiver);
-          throw new Error(`unsupported k6 API: exec.${what}.${prop} is not implemented by the local executor; run this scenario with k6 (--engine k6)`);
+          if (typeof prop !== 'string' || prop in t || prop === 'then' || prop === 'toJSON')
+            return Reflect.get(t, prop, receiver);
+          throw new Error(
+            `unsupported k6 API: exec.${what}.${prop} is not implemented by the local executor; run this scenario with k6 (--engine k6)`,
+          );
         },
       });
     const needScenario = (prop: string): ScenarioState => {
-      if (!vu.scenario) throw new Error(`exec.scenario.${prop} is only available inside a scenario iteration`);
+      if (!vu.scenario)
+        throw new Error(`exec.scenario.${prop} is only available inside a scenario iteration`);
       return vu.scenario;
     };
     const vuTags = new Proxy(vu.userTags, {
@@ -621,7 +712,8 @@ export class Vu {
       },
       set(t, prop, value) {
         if (typeof prop !== 'string') return false;
-        if (!['string', 'number', 'boolean'].includes(typeof value)) throw new Error(`exec.vu.tags.${prop}: tag values must be strings, numbers or booleans`);
+        if (!['string', 'number', 'boolean'].includes(typeof value))
+          throw new Error(`exec.vu.tags.${prop}: tag values must be strings, numbers or booleans`);
         t[prop] = String(value);
         return true;
       },
@@ -715,12 +807,15 @@ export class Vu {
         case 'rawurl':
           return buf.toString('base64url');
         default:
-          throw new Error(`b64encode: unknown encoding ${JSON.stringify(encoding)} (std, rawstd, url, rawurl)`);
+          throw new Error(
+            `b64encode: unknown encoding ${JSON.stringify(encoding)} (std, rawstd, url, rawurl)`,
+          );
       }
     };
     const b64decode = (input: unknown, encoding?: unknown, fmt?: unknown) => {
       if (typeof input !== 'string') throw new Error('b64decode: input must be a string');
-      if (encoding !== undefined && !['std', 'rawstd', 'url', 'rawurl'].includes(encoding as string)) throw new Error(`b64decode: unknown encoding ${JSON.stringify(encoding)}`);
+      if (encoding !== undefined && !['std', 'rawstd', 'url', 'rawurl'].includes(encoding as string))
+        throw new Error(`b64decode: unknown encoding ${JSON.stringify(encoding)}`);
       const buf = Buffer.from(input.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
       if (fmt === 's') return buf.toString('utf8');
       return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
@@ -731,7 +826,12 @@ export class Vu {
     return {
       k6: mod('k6', { check, fail, group, sleep, randomSeed }),
       'k6/http': mod('k6/http', httpMembers),
-      'k6/metrics': mod('k6/metrics', { Counter: metricClass('counter'), Gauge: metricClass('gauge'), Rate: metricClass('rate'), Trend: metricClass('trend') }),
+      'k6/metrics': mod('k6/metrics', {
+        Counter: metricClass('counter'),
+        Gauge: metricClass('gauge'),
+        Rate: metricClass('rate'),
+        Trend: metricClass('trend'),
+      }),
       'k6/data': mod('k6/data', { SharedArray }),
       'k6/execution': mod('k6/execution', execMembers),
       'k6/timers': mod('k6/timers', timers),

@@ -50,25 +50,40 @@ export function makeWebSocketClass(vu: Vu) {
       } catch {
         throw new Error(`new WebSocket(): invalid URL "${redactUrl(url)}"`);
       }
-      if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new Error(`new WebSocket(): expected a ws: or wss: URL, got ${parsed.protocol}`);
+      if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:')
+        throw new Error(`new WebSocket(): expected a ws: or wss: URL, got ${parsed.protocol}`);
       if (!vu.engine.allowHost(parsed.hostname)) {
-        throw new Error(`the local executor sends load only to loopback hosts; "${parsed.hostname}" is not one (use --engine k6 for other targets)`);
+        throw new Error(
+          `the local executor sends load only to loopback hosts; "${parsed.hostname}" is not one (use --engine k6 for other targets)`,
+        );
       }
       this.url = parsed.toString();
       const p = (params ?? {}) as Record<string, unknown>;
       for (const key of Object.keys(p)) {
-        if (key !== 'headers' && key !== 'tags') throw new Error(`unsupported k6 API: WebSocket Params.${key} is not implemented by the local executor (headers and tags are)`);
+        if (key !== 'headers' && key !== 'tags')
+          throw new Error(
+            `unsupported k6 API: WebSocket Params.${key} is not implemented by the local executor (headers and tags are)`,
+          );
       }
       const extra: Tags = {};
       for (const [k, v] of Object.entries((p.tags ?? {}) as Record<string, unknown>)) extra[k] = String(v);
       this.#tags = { ...vu.sampleTags(extra), url: redactUrl(this.url) };
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries((p.headers ?? {}) as Record<string, unknown>)) headers[k] = String(v);
-      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) headers['User-Agent'] = vu.engine.userAgent;
-      const subprotocols = Array.isArray(protocols) ? protocols.map(String) : typeof protocols === 'string' ? [protocols] : undefined;
+      for (const [k, v] of Object.entries((p.headers ?? {}) as Record<string, unknown>))
+        headers[k] = String(v);
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent'))
+        headers['User-Agent'] = vu.engine.userAgent;
+      const subprotocols = Array.isArray(protocols)
+        ? protocols.map(String)
+        : typeof protocols === 'string'
+          ? [protocols]
+          : undefined;
       const started = performance.now();
       vu.pendingAdd();
-      this.#ws = new WS(this.url, subprotocols, { headers, rejectUnauthorized: !vu.engine.insecureSkipTLSVerify });
+      this.#ws = new WS(this.url, subprotocols, {
+        headers,
+        rejectUnauthorized: !vu.engine.insecureSkipTLSVerify,
+      });
       vu.sockets.add(this.#ws);
       this.#ws.on('open', () => {
         this.#opened = performance.now();
@@ -83,7 +98,8 @@ export function makeWebSocketClass(vu: Vu) {
         const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
         let payload: unknown;
         if (!isBinary) payload = buf.toString('utf8');
-        else if (this.binaryType === 'arraybuffer') payload = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+        else if (this.binaryType === 'arraybuffer')
+          payload = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
         else payload = new Blob([buf]);
         this.#dispatch('message', { type: 'message', data: payload, origin: this.url });
       });
@@ -114,8 +130,12 @@ export function makeWebSocketClass(vu: Vu) {
     }
 
     addEventListener(event: unknown, handler: unknown): void {
-      if (typeof event !== 'string' || !(EVENTS as readonly string[]).includes(event)) throw new Error(`WebSocket.addEventListener: unknown event "${String(event)}" (${EVENTS.join(', ')})`);
-      if (typeof handler !== 'function') throw new Error('WebSocket.addEventListener: the handler must be a function');
+      if (typeof event !== 'string' || !(EVENTS as readonly string[]).includes(event))
+        throw new Error(
+          `WebSocket.addEventListener: unknown event "${String(event)}" (${EVENTS.join(', ')})`,
+        );
+      if (typeof handler !== 'function')
+        throw new Error('WebSocket.addEventListener: the handler must be a function');
       const list = this.#listeners.get(event as EventName) ?? [];
       list.push(handler as Handler);
       this.#listeners.set(event as EventName, list);

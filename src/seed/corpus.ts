@@ -43,7 +43,12 @@ export function generateCorpus(count: number, seed: number, linkFraction = 0.15)
     const [min, max] = r < 0.4 ? [12, 80] : r < 0.85 ? [80, 250] : [250, MAX_TEXT];
     let text = sentence();
     while (text.length < min) text += ` ${sentence()}`;
-    const tags = faker.number.float({ min: 0, max: 1 }) < 0.4 ? faker.helpers.multiple(() => faker.word.noun().replace(/[^A-Za-z0-9]/g, ''), { count: { min: 1, max: 3 } }).filter(Boolean) : [];
+    const tags =
+      faker.number.float({ min: 0, max: 1 }) < 0.4
+        ? faker.helpers
+            .multiple(() => faker.word.noun().replace(/[^A-Za-z0-9]/g, ''), { count: { min: 1, max: 3 } })
+            .filter(Boolean)
+        : [];
     const mention = faker.number.float({ min: 0, max: 1 }) < 0.3;
     const link = faker.number.float({ min: 0, max: 1 }) < linkFraction;
     const extras = (mention ? 10 : 0) + (link ? 7 : 0) + tags.reduce((n, t) => n + t.length + 2, 0);

@@ -32,7 +32,17 @@ describe('fedicap forecast', () => {
   });
 
   it('JSON follows the contract', () => {
-    const r = fedicap('forecast', '--format', 'json', '--draws', '100', '--start', '2026-11', '--months', '12');
+    const r = fedicap(
+      'forecast',
+      '--format',
+      'json',
+      '--draws',
+      '100',
+      '--start',
+      '2026-11',
+      '--months',
+      '12',
+    );
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.months).toHaveLength(12);
@@ -42,7 +52,14 @@ describe('fedicap forecast', () => {
       expect(typeof c.id).toBe('string');
       expect(typeof c.utilization).toBe('number');
       if (c.saturation !== null) {
-        expect(Object.keys(c.saturation).sort()).toEqual(['date', 'month', 'p10Date', 'p50Date', 'p90Date', 'reason']);
+        expect(Object.keys(c.saturation).sort()).toEqual([
+          'date',
+          'month',
+          'p10Date',
+          'p50Date',
+          'p90Date',
+          'reason',
+        ]);
       }
       // the draws' median date exists exactly when more than half of the draws saturate
       expect(c.p50Date !== null, c.id).toBe(c.saturationProbability > 0.5);
@@ -56,8 +73,32 @@ describe('fedicap forecast', () => {
   });
 
   it('the same seed gives the same bands', () => {
-    const a = fedicap('forecast', '--format', 'json', '--draws', '200', '--seed', '7', '--start', '2026-11', '--growth', '0.12');
-    const b = fedicap('forecast', '--format', 'json', '--draws', '200', '--seed', '7', '--start', '2026-11', '--growth', '0.12');
+    const a = fedicap(
+      'forecast',
+      '--format',
+      'json',
+      '--draws',
+      '200',
+      '--seed',
+      '7',
+      '--start',
+      '2026-11',
+      '--growth',
+      '0.12',
+    );
+    const b = fedicap(
+      'forecast',
+      '--format',
+      'json',
+      '--draws',
+      '200',
+      '--seed',
+      '7',
+      '--start',
+      '2026-11',
+      '--growth',
+      '0.12',
+    );
     expect(JSON.parse(a.stdout).components).toEqual(JSON.parse(b.stdout).components);
   });
 
@@ -67,7 +108,9 @@ describe('fedicap forecast', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(dir)).toEqual(['forecast.csv']);
     const lines = readFileSync(join(dir, 'forecast.csv'), 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('month,date,component,kind,utilization,latency_sec,latency_limit_sec,broken,daily_active,monthly_active');
+    expect(lines[0]).toBe(
+      'month,date,component,kind,utilization,latency_sec,latency_limit_sec,broken,daily_active,monthly_active',
+    );
     const components = new Set(lines.slice(1).map((l) => l.split(',')[2]));
     expect(lines.length - 1).toBe(6 * components.size);
   });
@@ -77,7 +120,10 @@ describe('fedicap forecast', () => {
     const file = join(dir, 'p.json');
     writeFileSync(file, '{"name": "x",');
     const out = join(dir, 'out');
-    expectInputError(fedicap('forecast', '--profile', file, '--out', out), new RegExp(`profile ${file}: not valid JSON`));
+    expectInputError(
+      fedicap('forecast', '--profile', file, '--out', out),
+      new RegExp(`profile ${file}: not valid JSON`),
+    );
     expect(existsSync(out)).toBe(false);
   });
 
@@ -94,26 +140,45 @@ describe('fedicap forecast', () => {
   });
 
   it('a bad --relay names the argument and the expected form', () => {
-    expectInputError(fedicap('forecast', '--relay', 'big.relay:lots'), /--relay "big.relay:lots": posts per hour must be a number/);
+    expectInputError(
+      fedicap('forecast', '--relay', 'big.relay:lots'),
+      /--relay "big.relay:lots": posts per hour must be a number/,
+    );
     expectInputError(fedicap('forecast', '--relay', 'r:100:1.5'), /media fraction must be between 0 and 1/);
   });
 
   it('unknown options and bad numbers are input errors', () => {
     expectInputError(fedicap('forecast', '--monthz', '3'), /Unknown argument: monthz/);
     expectInputError(fedicap('forecast', '--months', '0'), /--months must be an integer from 1 to 120/);
-    expectInputError(fedicap('forecast', '--calibration', '/nonexistent/cal.json'), /calibration \/nonexistent\/cal.json: cannot read/);
+    expectInputError(
+      fedicap('forecast', '--calibration', '/nonexistent/cal.json'),
+      /calibration \/nonexistent\/cal.json: cannot read/,
+    );
   });
 });
 
 describe('fedicap whatif relay', () => {
   it('gives before and after, with more ingress after joining', () => {
-    const r = fedicap('whatif', 'relay', '--posts-per-hour', '3600', '--media-fraction', '0.4', '--format', 'json', '--draws', '0');
+    const r = fedicap(
+      'whatif',
+      'relay',
+      '--posts-per-hour',
+      '3600',
+      '--media-fraction',
+      '0.4',
+      '--format',
+      'json',
+      '--draws',
+      '0',
+    );
     expect(r.code, r.stderr).toBe(0);
     const { before, after } = JSON.parse(r.stdout);
     const ingress = (x: { months: { queues: { queue: string; jobsPerSec: number }[] }[] }) =>
       x.months[0]!.queues.find((q) => q.queue === 'ingress')!.jobsPerSec;
     expect(ingress(after) - ingress(before)).toBeCloseTo(1, 6); // 3600 posts/h = 1/s
-    expect(after.months[0].storage.remoteMediaCacheGB).toBeGreaterThan(before.months[0].storage.remoteMediaCacheGB);
+    expect(after.months[0].storage.remoteMediaCacheGB).toBeGreaterThan(
+      before.months[0].storage.remoteMediaCacheGB,
+    );
   });
 
   it('requires --posts-per-hour', () => {
@@ -124,7 +189,19 @@ describe('fedicap whatif relay', () => {
 describe('fedicap queue', () => {
   it('answers M/M/c for one station, and the servers needed for a wait target', () => {
     // 10 Erlangs on 11 servers: Erlang C ≈ 0.6821 (standard Erlang C tables).
-    const r = fedicap('queue', '--arrival-rate', '10', '--service-time', '1', '--servers', '11', '--target-wait', '0.1', '--format', 'json');
+    const r = fedicap(
+      'queue',
+      '--arrival-rate',
+      '10',
+      '--service-time',
+      '1',
+      '--servers',
+      '11',
+      '--target-wait',
+      '0.1',
+      '--format',
+      'json',
+    );
     expect(r.code, r.stderr).toBe(0);
     const q = JSON.parse(r.stdout);
     expect(q.utilization).toBeCloseTo(10 / 11, 9);
@@ -135,6 +212,9 @@ describe('fedicap queue', () => {
   });
 
   it('rejects a non-integer server count', () => {
-    expectInputError(fedicap('queue', '--arrival-rate', '1', '--service-time', '1', '--servers', '2.5'), /--servers must be an integer >= 1/);
+    expectInputError(
+      fedicap('queue', '--arrival-rate', '1', '--service-time', '1', '--servers', '2.5'),
+      /--servers must be an integer >= 1/,
+    );
   });
 });

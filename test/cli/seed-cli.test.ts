@@ -36,7 +36,7 @@ function graphOf(script: string): number[][] {
 }
 
 describe('fedicap seed', () => {
-  it('writes seed.rb with N accounts and the profile\'s follow graph, and content.json', () => {
+  it("writes seed.rb with N accounts and the profile's follow graph, and content.json", () => {
     const out = join(tmp(), 'seed');
     const r = fedicap('seed', '--accounts', '40', '--out', out, '--posts', '120', '--seed', '7');
     expect(r.code, r.stderr).toBe(0);
@@ -79,7 +79,12 @@ describe('fedicap seed', () => {
     const out = join(tmp(), 'seed');
     const r = fedicap('seed', '--accounts', '3', '--out', out, '--posts', '5');
     expect(r.code, r.stderr).toBe(0);
-    const everything = [r.stdout, r.stderr, readFileSync(join(out, 'seed.rb'), 'utf8'), readFileSync(join(out, 'content.json'), 'utf8')].join('\n');
+    const everything = [
+      r.stdout,
+      r.stderr,
+      readFileSync(join(out, 'seed.rb'), 'utf8'),
+      readFileSync(join(out, 'content.json'), 'utf8'),
+    ].join('\n');
     // Doorkeeper tokens are 43-character url-safe base64 strings; none is written or printed
     expect(everything).not.toMatch(/[A-Za-z0-9_-]{43}/);
     expect(everything).not.toMatch(/"token"\s*:\s*"/);
@@ -97,7 +102,10 @@ describe('fedicap seed', () => {
     [['--accounts', '2.5'], /--accounts must be a positive integer, got 2\.5/],
     [['--accounts', '-3'], /--accounts must be a positive integer/],
     [['--accounts', 'many'], /--accounts must be a positive integer, got NaN/],
-    [['--accounts', '5', '--profile', '/nonexistent/profile.json'], /profile \/nonexistent\/profile\.json: cannot read \(ENOENT\)/],
+    [
+      ['--accounts', '5', '--profile', '/nonexistent/profile.json'],
+      /profile \/nonexistent\/profile\.json: cannot read \(ENOENT\)/,
+    ],
     [['--accounts', '5', '--prefix', 'bad prefix!'], /--prefix "bad prefix!"/],
     [[], /Missing required argument: accounts/],
   ])('bad input %j → exit 2 and nothing written', (args, pattern) => {

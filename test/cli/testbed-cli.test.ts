@@ -19,14 +19,28 @@ describe('fedicap testbed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedicap-testbed-cli-'));
     const dbName = `fedicap_test_cli_${process.pid}`;
     const tokensFile = join(dir, 'tokens.json');
-    const child = spawn(process.execPath, [
-      MAIN, 'testbed', '--port', '0',
-      '--database-url', PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
-      '--redis-url', `${REDIS_URL}/${redisDb.index}`,
-      '--media-dir', join(dir, 'media'),
-      '--sidekiq', '-c 4 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull -q scheduler',
-      '--seed-accounts', '30', '--tokens-out', tokensFile,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'testbed',
+        '--port',
+        '0',
+        '--database-url',
+        PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
+        '--redis-url',
+        `${REDIS_URL}/${redisDb.index}`,
+        '--media-dir',
+        join(dir, 'media'),
+        '--sidekiq',
+        '-c 4 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull -q scheduler',
+        '--seed-accounts',
+        '30',
+        '--tokens-out',
+        tokensFile,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     try {
@@ -40,7 +54,9 @@ describe('fedicap testbed', () => {
       expect(tokens).toHaveLength(30);
       expect(statSync(tokensFile).mode & 0o777).toBe(0o600);
       for (const t of tokens) expect(stderr).not.toContain(t.token);
-      const me = await fetch(`${url}/api/v1/accounts/verify_credentials`, { headers: { Authorization: `Bearer ${tokens[0]!.token}` } });
+      const me = await fetch(`${url}/api/v1/accounts/verify_credentials`, {
+        headers: { Authorization: `Bearer ${tokens[0]!.token}` },
+      });
       expect(me.status).toBe(200);
       expect((await me.json()).username).toBe(tokens[0]!.username);
       child.kill('SIGTERM');

@@ -23,7 +23,8 @@ async function runUntilListening(args: string[], until: RegExp) {
   child.stderr.on('data', (d) => (stderr += String(d)));
   child.stdout.on('data', (d) => (stdout += String(d)));
   const deadline = Date.now() + 30_000;
-  while (!until.test(stderr) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  while (!until.test(stderr) && Date.now() < deadline && child.exitCode === null)
+    await new Promise((r) => setTimeout(r, 50));
   return { child, stderr: () => stderr, stdout: () => stdout };
 }
 
@@ -32,9 +33,29 @@ describe('fedicap fleet', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedicap-fleet-cli-'));
     const manifestFile = join(dir, 'fleet.json');
     const deliveriesFile = join(dir, 'deliveries.ndjson');
-    const run = await runUntilListening(['--port', '0', '--instances', '3', '--actors-per-instance', '2', '--media-sizes', '8KB,16KB', '--failing-instances', '1', '--manifest-out', manifestFile, '--deliveries-out', deliveriesFile], /fedicap testbed --resolve fleet\.test=/);
+    const run = await runUntilListening(
+      [
+        '--port',
+        '0',
+        '--instances',
+        '3',
+        '--actors-per-instance',
+        '2',
+        '--media-sizes',
+        '8KB,16KB',
+        '--failing-instances',
+        '1',
+        '--manifest-out',
+        manifestFile,
+        '--deliveries-out',
+        deliveriesFile,
+      ],
+      /fedicap testbed --resolve fleet\.test=/,
+    );
     try {
-      expect(run.stderr(), run.stderr()).toMatch(/fleet listening on http:\/\/127\.0\.0\.1:\d+: 3 instances \*\.fleet\.test \(2 normal, 0 slow, 1 failing\), relay relay\.fleet\.test, 6 actors \(3 warm, 3 cold\)/);
+      expect(run.stderr(), run.stderr()).toMatch(
+        /fleet listening on http:\/\/127\.0\.0\.1:\d+: 3 instances \*\.fleet\.test \(2 normal, 0 slow, 1 failing\), relay relay\.fleet\.test, 6 actors \(3 warm, 3 cold\)/,
+      );
       expect(run.stderr()).toContain(`manifest: ${manifestFile}`);
       expect(run.stderr()).toMatch(/fedicap testbed --resolve fleet\.test=127\.0\.0\.1:\d+/);
       expect(statSync(manifestFile).mode & 0o777).toBe(0o600);
@@ -46,14 +67,22 @@ describe('fedicap fleet', () => {
       const res = await request(m.fleetUrl, a.host, `/users/${a.username}`);
       expect(res.json()).toMatchObject({ id: a.id });
       // A failing instance's inbox answers 503 and the record reaches the file on stop.
-      const posted = await request(m.fleetUrl, 'i3.fleet.test', '/inbox', { method: 'POST', headers: { 'Content-Type': 'application/activity+json' }, body: '{"id":"x:1","type":"Create"}' });
+      const posted = await request(m.fleetUrl, 'i3.fleet.test', '/inbox', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/activity+json' },
+        body: '{"id":"x:1","type":"Create"}',
+      });
       expect(posted.status).toBe(503);
       run.child.kill('SIGTERM');
       const code = await new Promise((r) => run.child.once('exit', r));
       expect(code).toBe(0);
       expect(run.stderr()).toContain('stopping');
       expect(run.stderr()).toMatch(/fleet stopped: 1 deliveries recorded/);
-      expect(JSON.parse(readFileSync(deliveriesFile, 'utf8').trim())).toMatchObject({ activityId: 'x:1', status: 503, host: 'i3.fleet.test' });
+      expect(JSON.parse(readFileSync(deliveriesFile, 'utf8').trim())).toMatchObject({
+        activityId: 'x:1',
+        status: 503,
+        host: 'i3.fleet.test',
+      });
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
@@ -62,14 +91,33 @@ describe('fedicap fleet', () => {
 
   it('with --tls writes ca.pem next to the manifest and prints how to trust it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedicap-fleet-cli-tls-'));
-    const run = await runUntilListening(['--port', '0', '--tls', '--instances', '2', '--actors-per-instance', '1', '--media-sizes', '4KB', '--manifest-out', join(dir, 'fleet.json'), '--deliveries-out', join(dir, 'd.ndjson')], /ALLOWED_PRIVATE_ADDRESSES=/);
+    const run = await runUntilListening(
+      [
+        '--port',
+        '0',
+        '--tls',
+        '--instances',
+        '2',
+        '--actors-per-instance',
+        '1',
+        '--media-sizes',
+        '4KB',
+        '--manifest-out',
+        join(dir, 'fleet.json'),
+        '--deliveries-out',
+        join(dir, 'd.ndjson'),
+      ],
+      /ALLOWED_PRIVATE_ADDRESSES=/,
+    );
     try {
       const ca = readFileSync(join(dir, 'ca.pem'), 'utf8');
       expect(ca).toMatch(/^-----BEGIN CERTIFICATE-----/);
       expect(existsSync(join(dir, 'ca-key.pem'))).toBe(false);
       const err = run.stderr();
       expect(err, err).toMatch(/fleet listening on https:\/\/127\.0\.0\.1:\d+/);
-      expect(err).toContain(`${join(dir, 'ca.pem')} /usr/local/share/ca-certificates/fedicap-fleet.crt && sudo update-ca-certificates`);
+      expect(err).toContain(
+        `${join(dir, 'ca.pem')} /usr/local/share/ca-certificates/fedicap-fleet.crt && sudo update-ca-certificates`,
+      );
       expect(err).toContain('127.0.0.2 i1.fleet.test i2.fleet.test relay.fleet.test');
       expect(err).toContain('ALLOWED_PRIVATE_ADDRESSES=');
       const m = JSON.parse(readFileSync(join(dir, 'fleet.json'), 'utf8')) as FleetManifest;
@@ -96,7 +144,10 @@ describe('fedicap fleet', () => {
         [['--cold-fraction', '2'], /cold-fraction must be between 0 and 1/],
         [['--media-sizes', '64XB'], /--media-sizes "64XB": "64XB" is not a size/],
         [['--media-sizes', '64MB'], /each size must be from 1KB to 16MB/],
-        [['--instances', '4', '--slow-instances', '3', '--failing-instances', '2'], /slow-instances \+ failing-instances \(5\) exceed instances \(4\)/],
+        [
+          ['--instances', '4', '--slow-instances', '3', '--failing-instances', '2'],
+          /slow-instances \+ failing-instances \(5\) exceed instances \(4\)/,
+        ],
         [['--instances', '300', '--actors-per-instance', '100'], /at most 20000/],
         [['--host', '0.0.0.0'], /binds to loopback only/],
         [['--target-resolve', 'staging.example=10.0.0.1:443'], /not a loopback address/],
@@ -113,9 +164,19 @@ describe('fedicap fleet', () => {
         expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
         expect(r.stderr).toMatch(pattern);
         expect(r.stderr).not.toMatch(/\n\s+at /);
-        expect(existsSync(join(dir, 'm.json')) || existsSync(join(dir, 'd.ndjson')), args.join(' ')).toBe(false);
+        expect(existsSync(join(dir, 'm.json')) || existsSync(join(dir, 'd.ndjson')), args.join(' ')).toBe(
+          false,
+        );
       }
-      const r = fedicap('fleet', '--port', '0', '--manifest-out', join(dir, 'm.json'), '--deliveries-out', join(dir, 'no', 'such', 'dir', 'd.ndjson'));
+      const r = fedicap(
+        'fleet',
+        '--port',
+        '0',
+        '--manifest-out',
+        join(dir, 'm.json'),
+        '--deliveries-out',
+        join(dir, 'no', 'such', 'dir', 'd.ndjson'),
+      );
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/--deliveries-out .*d\.ndjson: directory .*\/no\/such\/dir does not exist/);
     } finally {

@@ -38,9 +38,18 @@ describe('fleet: documents per Host', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const m = JSON.parse(readFileSync(file, 'utf8')) as FleetManifest;
     expect(m).toEqual(fleet.manifest);
-    expect(m).toMatchObject({ version: 1, fleetUrl: fleet.url, scheme: 'http', hostSuffix: 'fleet.test', slowDelayMs: 12_000, failStatus: 503 });
+    expect(m).toMatchObject({
+      version: 1,
+      fleetUrl: fleet.url,
+      scheme: 'http',
+      hostSuffix: 'fleet.test',
+      slowDelayMs: 12_000,
+      failStatus: 503,
+    });
     expect(m.instances.map((i) => i.host)).toEqual(['i1.fleet.test', 'i2.fleet.test', 'i3.fleet.test']);
-    expect(m.instances.every((i) => i.behaviour === 'normal' && i.sharedInbox === `http://${i.host}/inbox`)).toBe(true);
+    expect(
+      m.instances.every((i) => i.behaviour === 'normal' && i.sharedInbox === `http://${i.host}/inbox`),
+    ).toBe(true);
     expect(m.actors).toHaveLength(12);
     for (const host of ['i1.fleet.test', 'i2.fleet.test', 'i3.fleet.test']) {
       const pops = m.actors.filter((a) => a.host === host).map((a) => a.population);
@@ -49,15 +58,30 @@ describe('fleet: documents per Host', () => {
     expect(new Set(m.actors.map((a) => `${a.host}/${a.username}`)).size).toBe(12);
     for (const a of m.actors) {
       expect(a.username).toMatch(/^[a-z0-9_]{1,30}$/);
-      expect(a).toMatchObject({ id: `http://${a.host}/users/${a.username}`, keyId: `http://${a.host}/users/${a.username}#main-key`, inbox: `http://${a.host}/users/${a.username}/inbox`, sharedInbox: `http://${a.host}/inbox` });
+      expect(a).toMatchObject({
+        id: `http://${a.host}/users/${a.username}`,
+        keyId: `http://${a.host}/users/${a.username}#main-key`,
+        inbox: `http://${a.host}/users/${a.username}/inbox`,
+        sharedInbox: `http://${a.host}/inbox`,
+      });
       expect(createPrivateKey(a.privateKeyPem).asymmetricKeyType).toBe('rsa');
     }
-    expect(m.relay).toMatchObject({ id: 'http://relay.fleet.test/actor', inbox: 'http://relay.fleet.test/inbox', host: 'relay.fleet.test', username: 'relay' });
+    expect(m.relay).toMatchObject({
+      id: 'http://relay.fleet.test/actor',
+      inbox: 'http://relay.fleet.test/inbox',
+      host: 'relay.fleet.test',
+      username: 'relay',
+    });
     expect(m.media.map((x) => x.path)).toEqual(['/media/16KB.jpg', '/media/200KB.jpg']);
     expect(m.pages).toHaveLength(6);
     expect(m.pages[0]).toMatchObject({ url: 'http://i1.fleet.test/pages/1', host: 'i1.fleet.test' });
     // The same seed gives the same people.
-    const again = await startFleet({ instances: 3, actorsPerInstance: 4, mediaSizesBytes: [16 * KB], seed: 7 });
+    const again = await startFleet({
+      instances: 3,
+      actorsPerInstance: 4,
+      mediaSizesBytes: [16 * KB],
+      seed: 7,
+    });
     try {
       expect(again.manifest.actors.map((a) => a.username)).toEqual(m.actors.map((a) => a.username));
     } finally {
@@ -67,16 +91,38 @@ describe('fleet: documents per Host', () => {
 
   it('serves WebFinger, the actor (with a key matching the manifest), collections and notes for each host', async () => {
     const a = fleet.manifest.actors.find((x) => x.host === 'i2.fleet.test')!;
-    const wf = await request(fleet.url, a.host, `/.well-known/webfinger?resource=${encodeURIComponent(`acct:${a.username}@${a.host}`)}`);
+    const wf = await request(
+      fleet.url,
+      a.host,
+      `/.well-known/webfinger?resource=${encodeURIComponent(`acct:${a.username}@${a.host}`)}`,
+    );
     expect(wf.status).toBe(200);
     expect(wf.headers['content-type']).toMatch(/^application\/jrd\+json/);
-    expect(wf.json()).toMatchObject({ subject: `acct:${a.username}@${a.host}`, links: expect.arrayContaining([{ rel: 'self', type: 'application/activity+json', href: a.id }]) });
+    expect(wf.json()).toMatchObject({
+      subject: `acct:${a.username}@${a.host}`,
+      links: expect.arrayContaining([{ rel: 'self', type: 'application/activity+json', href: a.id }]),
+    });
     // By actor URL too; another host does not know the account.
-    expect((await request(fleet.url, a.host, `/.well-known/webfinger?resource=${encodeURIComponent(a.id)}`)).status).toBe(200);
-    expect((await request(fleet.url, 'i1.fleet.test', `/.well-known/webfinger?resource=acct:${a.username}@${a.host}`)).status).toBe(404);
-    expect((await request(fleet.url, a.host, '/.well-known/webfinger?resource=acct:nobody@i2.fleet.test')).status).toBe(404);
+    expect(
+      (await request(fleet.url, a.host, `/.well-known/webfinger?resource=${encodeURIComponent(a.id)}`))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await request(
+          fleet.url,
+          'i1.fleet.test',
+          `/.well-known/webfinger?resource=acct:${a.username}@${a.host}`,
+        )
+      ).status,
+    ).toBe(404);
+    expect(
+      (await request(fleet.url, a.host, '/.well-known/webfinger?resource=acct:nobody@i2.fleet.test')).status,
+    ).toBe(404);
 
-    const actor = await request(fleet.url, a.host, `/users/${a.username}`, { headers: { Accept: 'application/activity+json' } });
+    const actor = await request(fleet.url, a.host, `/users/${a.username}`, {
+      headers: { Accept: 'application/activity+json' },
+    });
     expect(actor.status).toBe(200);
     expect(actor.headers['content-type']).toMatch(/^application\/activity\+json/);
     const doc = actor.json<Record<string, any>>();
@@ -94,7 +140,9 @@ describe('fleet: documents per Host', () => {
       image: { type: 'Image', url: `http://${a.host}/system/headers/${a.username}.jpg` },
     });
     const pub = createPublicKey(doc.publicKey.publicKeyPem).export({ format: 'der', type: 'spki' });
-    expect(createPublicKey(createPrivateKey(a.privateKeyPem)).export({ format: 'der', type: 'spki' }).equals(pub)).toBe(true);
+    expect(
+      createPublicKey(createPrivateKey(a.privateKeyPem)).export({ format: 'der', type: 'spki' }).equals(pub),
+    ).toBe(true);
     // Same path, other host: not there.
     expect((await request(fleet.url, 'i3.fleet.test', `/users/${a.username}`)).status).toBe(404);
     expect((await request(fleet.url, 'elsewhere.example', `/users/${a.username}`)).status).toBe(404);
@@ -102,17 +150,46 @@ describe('fleet: documents per Host', () => {
     for (const kind of ['outbox', 'followers', 'following']) {
       const c = await request(fleet.url, a.host, `/users/${a.username}/${kind}`);
       expect(c.status).toBe(200);
-      expect(c.json()).toMatchObject({ id: `${a.id}/${kind}`, type: 'OrderedCollection', totalItems: expect.any(Number) });
+      expect(c.json()).toMatchObject({
+        id: `${a.id}/${kind}`,
+        type: 'OrderedCollection',
+        totalItems: expect.any(Number),
+      });
     }
     const note = await request(fleet.url, a.host, `/users/${a.username}/statuses/1722000000000`);
-    expect(note.json()).toMatchObject({ id: `${a.id}/statuses/1722000000000`, type: 'Note', attributedTo: a.id, to: [PUBLIC], published: new Date(1722000000000).toISOString() });
-    expect((await request(fleet.url, a.host, `/users/${a.username}/statuses/1722000000000`)).text).toBe(note.text); // deterministic
-    expect((await request(fleet.url, a.host, `/users/${a.username}/statuses/abc/activity`)).json()).toMatchObject({ type: 'Create', actor: a.id, object: { id: `${a.id}/statuses/abc` } });
+    expect(note.json()).toMatchObject({
+      id: `${a.id}/statuses/1722000000000`,
+      type: 'Note',
+      attributedTo: a.id,
+      to: [PUBLIC],
+      published: new Date(1722000000000).toISOString(),
+    });
+    expect((await request(fleet.url, a.host, `/users/${a.username}/statuses/1722000000000`)).text).toBe(
+      note.text,
+    ); // deterministic
+    expect(
+      (await request(fleet.url, a.host, `/users/${a.username}/statuses/abc/activity`)).json(),
+    ).toMatchObject({ type: 'Create', actor: a.id, object: { id: `${a.id}/statuses/abc` } });
 
     const relay = await request(fleet.url, 'relay.fleet.test', '/actor');
-    expect(relay.json()).toMatchObject({ id: 'http://relay.fleet.test/actor', type: 'Application', inbox: 'http://relay.fleet.test/inbox', preferredUsername: 'relay' });
-    expect((await request(fleet.url, 'relay.fleet.test', '/.well-known/webfinger?resource=acct:relay@relay.fleet.test')).json()).toMatchObject({
-      links: expect.arrayContaining([expect.objectContaining({ rel: 'self', href: 'http://relay.fleet.test/actor' })]),
+    expect(relay.json()).toMatchObject({
+      id: 'http://relay.fleet.test/actor',
+      type: 'Application',
+      inbox: 'http://relay.fleet.test/inbox',
+      preferredUsername: 'relay',
+    });
+    expect(
+      (
+        await request(
+          fleet.url,
+          'relay.fleet.test',
+          '/.well-known/webfinger?resource=acct:relay@relay.fleet.test',
+        )
+      ).json(),
+    ).toMatchObject({
+      links: expect.arrayContaining([
+        expect.objectContaining({ rel: 'self', href: 'http://relay.fleet.test/actor' }),
+      ]),
     });
     expect(fleet.stats().actorsFetched).toBe(1);
   });
@@ -125,7 +202,11 @@ describe('fleet: documents per Host', () => {
       expect(res.body.length).toBe(m.bytes);
       const requested = Number(/(\d+)KB/.exec(m.path!)![1]) * KB;
       expect(Math.abs(m.bytes - requested) / requested).toBeLessThanOrEqual(0.1);
-      expect(await sharp(res.body).metadata()).toMatchObject({ format: 'jpeg', width: m.width, height: m.height });
+      expect(await sharp(res.body).metadata()).toMatchObject({
+        format: 'jpeg',
+        width: m.width,
+        height: m.height,
+      });
     }
     const a = fleet.manifest.actors[0]!;
     const avatar = await request(fleet.url, a.host, `/system/avatars/${a.username}.png`);
@@ -156,7 +237,14 @@ describe('fleet: inboxes', () => {
     type: 'Create',
     actor: target.actorId,
     to: [PUBLIC],
-    object: { id: `${target.actorId}/statuses/${id}`, type: 'Note', attributedTo: target.actorId, published, content: '<p>hi</p>', to: [PUBLIC] },
+    object: {
+      id: `${target.actorId}/statuses/${id}`,
+      type: 'Note',
+      attributedTo: target.actorId,
+      published,
+      content: '<p>hi</p>',
+      to: [PUBLIC],
+    },
   });
 
   beforeAll(async () => {
@@ -201,21 +289,29 @@ describe('fleet: inboxes', () => {
     expect(find(ok.id)!.receivedAtMs).toBeGreaterThanOrEqual(Date.parse(published));
 
     const bad = create('2');
-    const tampered = await postSigned(fleet.url, 'http://i1.fleet.test/inbox', bad, target.signer, { tamperBody: (b) => b.replace('<p>hi</p>', '<p>HI</p>') });
+    const tampered = await postSigned(fleet.url, 'http://i1.fleet.test/inbox', bad, target.signer, {
+      tamperBody: (b) => b.replace('<p>hi</p>', '<p>HI</p>'),
+    });
     expect(tampered.status).toBe(401);
     expect(tampered.json()).toMatchObject({ error: expect.stringMatching(/Digest/) });
     expect(find(bad.id)).toMatchObject({ signatureOk: false, status: 401, keyId: target.keyId });
 
     // A signature over other headers than sent (Date changed after signing) fails verification itself.
     const forged = create('3');
-    const r3 = await postSigned(fleet.url, 'http://i1.fleet.test/inbox', forged, target.signer, { headers: { Date: new Date(Date.now() - 60_000).toUTCString() } });
+    const r3 = await postSigned(fleet.url, 'http://i1.fleet.test/inbox', forged, target.signer, {
+      headers: { Date: new Date(Date.now() - 60_000).toUTCString() },
+    });
     expect(r3.status).toBe(401);
     expect(r3.json()).toMatchObject({ error: expect.stringMatching(/^Verification failed/) });
     expect(find(forged.id)).toMatchObject({ signatureOk: false, status: 401 });
 
     // Unsigned: 401, recorded with no keyId.
     const unsigned = create('4');
-    const r4 = await request(fleet.url, 'i1.fleet.test', '/inbox', { method: 'POST', headers: { 'Content-Type': 'application/activity+json' }, body: JSON.stringify(unsigned) });
+    const r4 = await request(fleet.url, 'i1.fleet.test', '/inbox', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/activity+json' },
+      body: JSON.stringify(unsigned),
+    });
     expect(r4.status).toBe(401);
     expect(find(unsigned.id)).toMatchObject({ signatureOk: false, keyId: null, status: 401 });
 
@@ -227,9 +323,16 @@ describe('fleet: inboxes', () => {
     const a = fleet.manifest.actors.find((x) => x.host === 'i2.fleet.test')!;
     const act = create('5');
     expect((await postSigned(fleet.url, a.inbox, act, target.signer)).status).toBe(202);
-    expect(find(act.id)).toMatchObject({ inbox: a.inbox, host: 'i2.fleet.test', signatureOk: true, status: 202 });
+    expect(find(act.id)).toMatchObject({
+      inbox: a.inbox,
+      host: 'i2.fleet.test',
+      signatureOk: true,
+      status: 202,
+    });
     const nobody = create('6');
-    expect((await postSigned(fleet.url, 'http://i2.fleet.test/users/nobody/inbox', nobody, target.signer)).status).toBe(404);
+    expect(
+      (await postSigned(fleet.url, 'http://i2.fleet.test/users/nobody/inbox', nobody, target.signer)).status,
+    ).toBe(404);
     expect(find(nobody.id)).toMatchObject({ status: 404 });
   });
 
@@ -243,7 +346,9 @@ describe('fleet: inboxes', () => {
     expect(find(act.id)).toMatchObject({ host: 'i3.fleet.test', signatureOk: true, status: 202 });
 
     const gaveUp = create('8');
-    const aborted = await postSigned(fleet.url, slow.sharedInbox, gaveUp, target.signer, { abortAfterMs: 100 });
+    const aborted = await postSigned(fleet.url, slow.sharedInbox, gaveUp, target.signer, {
+      abortAfterMs: 100,
+    });
     expect(aborted.status).toBe(0);
     const record = await waitFor(() => find(gaveUp.id), 'the record of the abandoned delivery', 2_000);
     expect(record).toMatchObject({ status: 499, signatureOk: true });
@@ -263,7 +368,11 @@ describe('fleet: inboxes', () => {
     const res = await postSigned(fleet.url, 'http://i1.fleet.test/inbox', big, target.signer);
     expect(res.status).toBe(413);
     expect(fleet.deliveries().some((d) => d.status === 413)).toBe(true);
-    const garbled = await request(fleet.url, 'i1.fleet.test', '/inbox', { method: 'POST', headers: { 'Content-Type': 'application/activity+json' }, body: '{nope' });
+    const garbled = await request(fleet.url, 'i1.fleet.test', '/inbox', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/activity+json' },
+      body: '{nope',
+    });
     expect(garbled.status).toBe(400);
   });
 
@@ -275,19 +384,38 @@ describe('fleet: inboxes', () => {
     expect(res.status).toBe(401);
     expect(Date.now() - t0).toBeLessThan(1_000); // refused before connecting, not timed out
     expect(res.json()).toMatchObject({ error: expect.stringMatching(/not a loopback address/) });
-    expect(find(act.id)).toMatchObject({ signatureOk: false, keyId: 'https://10.1.2.3/users/x#main-key', status: 401 });
+    expect(find(act.id)).toMatchObject({
+      signatureOk: false,
+      keyId: 'https://10.1.2.3/users/x#main-key',
+      status: 401,
+    });
   });
 
   it('answers a Follow of a fleet actor with an Accept signed by that actor, delivered to the follower', async () => {
     const followed = fleet.manifest.actors.find((x) => x.host === 'i1.fleet.test')!;
-    const follow = { '@context': 'https://www.w3.org/ns/activitystreams', id: `${target.actorId}#follows/1`, type: 'Follow', actor: target.actorId, object: followed.id };
+    const follow = {
+      '@context': 'https://www.w3.org/ns/activitystreams',
+      id: `${target.actorId}#follows/1`,
+      type: 'Follow',
+      actor: target.actorId,
+      object: followed.id,
+    };
     expect((await postSigned(fleet.url, followed.inbox, follow, target.signer)).status).toBe(202);
     const accept = await waitFor(() => target.received.find((r) => r.json.type === 'Accept'), 'the Accept');
     expect(accept.path).toBe('/users/tester/inbox');
-    expect(accept.json).toMatchObject({ type: 'Accept', actor: followed.id, object: { id: follow.id, type: 'Follow', actor: target.actorId, object: followed.id } });
+    expect(accept.json).toMatchObject({
+      type: 'Accept',
+      actor: followed.id,
+      object: { id: follow.id, type: 'Follow', actor: target.actorId, object: followed.id },
+    });
     // Verify the Accept's signature with the key the fleet publishes for that actor.
-    const publicKeyPem = (await request(fleet.url, followed.host, `/users/${followed.username}`)).json<{ publicKey: { publicKeyPem: string } }>().publicKey.publicKeyPem;
-    const verified = await verifyRequest({ method: 'POST', path: accept.path, headers: accept.headers, body: accept.body }, { lookup: async (keyId) => (keyId === followed.keyId ? { publicKeyPem } : null) });
+    const publicKeyPem = (await request(fleet.url, followed.host, `/users/${followed.username}`)).json<{
+      publicKey: { publicKeyPem: string };
+    }>().publicKey.publicKeyPem;
+    const verified = await verifyRequest(
+      { method: 'POST', path: accept.path, headers: accept.headers, body: accept.body },
+      { lookup: async (keyId) => (keyId === followed.keyId ? { publicKeyPem } : null) },
+    );
     expect(verified.ok).toBe(true);
     expect(fleet.stats().accepts).toMatchObject({ sent: 1, failed: 0 });
   });
@@ -302,7 +430,10 @@ describe('fleet: inboxes', () => {
     const act = create('12');
     await postSigned(fleet.url, 'http://i1.fleet.test/inbox', act, target.signer);
     await fleet.stop();
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as DeliveryRecord);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as DeliveryRecord);
     expect(lines).toEqual(fleet.deliveries());
     expect(lines.at(-1)).toMatchObject({ activityId: act.id, signatureOk: true });
     expect(fleet.requests().length).toBeGreaterThan(0);
@@ -313,17 +444,36 @@ describe('fleet: stop', () => {
   it('ends requests held by a slow instance at once (recorded as 499) and flushes the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedicap-fleet-stop-'));
     const target = await new KeyServer().start();
-    const fleet = await startFleet({ instances: 1, actorsPerInstance: 1, slowInstances: 1, slowDelayMs: 60_000, mediaSizesBytes: [2048], deliveriesOut: join(dir, 'd.ndjson') });
+    const fleet = await startFleet({
+      instances: 1,
+      actorsPerInstance: 1,
+      slowInstances: 1,
+      slowDelayMs: 60_000,
+      mediaSizesBytes: [2048],
+      deliveriesOut: join(dir, 'd.ndjson'),
+    });
     try {
-      const act = { id: `${target.actorId}/statuses/1/activity`, type: 'Create', actor: target.actorId, published: new Date().toISOString() };
-      const pending = postSigned(fleet.url, 'http://i1.fleet.test/inbox', act, target.signer).catch((e: Error) => e);
+      const act = {
+        id: `${target.actorId}/statuses/1/activity`,
+        type: 'Create',
+        actor: target.actorId,
+        published: new Date().toISOString(),
+      };
+      const pending = postSigned(fleet.url, 'http://i1.fleet.test/inbox', act, target.signer).catch(
+        (e: Error) => e,
+      );
       await waitFor(() => fleet.stats().held === 1, 'the request to be held', 5_000);
       const t0 = Date.now();
       await fleet.stop();
       expect(Date.now() - t0).toBeLessThan(3_000);
       expect(await pending).toBeInstanceOf(Error); // the connection was closed without an answer
-      const lines = readFileSync(join(dir, 'd.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as DeliveryRecord);
-      expect(lines).toEqual([expect.objectContaining({ activityId: act.id, status: 499, signatureOk: true })]);
+      const lines = readFileSync(join(dir, 'd.ndjson'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as DeliveryRecord);
+      expect(lines).toEqual([
+        expect.objectContaining({ activityId: act.id, status: 499, signatureOk: true }),
+      ]);
       await fleet.stop(); // idempotent
     } finally {
       await fleet.stop();

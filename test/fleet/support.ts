@@ -29,7 +29,12 @@ export interface RawRequest {
 }
 
 /** A request to `baseUrl` (http or https://127.0.0.1:PORT) for `host` + `path`. */
-export function request(baseUrl: string, host: string, path: string, opts: RawRequest = {}): Promise<RawResponse> {
+export function request(
+  baseUrl: string,
+  host: string,
+  path: string,
+  opts: RawRequest = {},
+): Promise<RawResponse> {
   const base = new URL(baseUrl);
   const t0 = Date.now();
   const secure = base.protocol === 'https:';
@@ -53,13 +58,24 @@ export function request(baseUrl: string, host: string, path: string, opts: RawRe
           headers: res.headers,
           body,
           text: body.toString('utf8'),
-          json: <T,>() => JSON.parse(body.toString('utf8')) as T,
+          json: <T>() => JSON.parse(body.toString('utf8')) as T,
           elapsedMs: Date.now() - t0,
         });
       });
       res.on('error', reject);
     });
-    req.on('error', (e) => (opts.abortAfterMs ? resolve({ status: 0, headers: {}, body: Buffer.alloc(0), text: '', json: () => ({}) as never, elapsedMs: Date.now() - t0 }) : reject(e)));
+    req.on('error', (e) =>
+      opts.abortAfterMs
+        ? resolve({
+            status: 0,
+            headers: {},
+            body: Buffer.alloc(0),
+            text: '',
+            json: () => ({}) as never,
+            elapsedMs: Date.now() - t0,
+          })
+        : reject(e),
+    );
     if (opts.abortAfterMs) setTimeout(() => req.destroy(new Error('aborted by test')), opts.abortAfterMs);
     req.end(opts.body);
   });
@@ -71,11 +87,23 @@ export function postSigned(
   inboxUrl: string,
   activity: unknown,
   signer: { keyId: string; privateKeyPem: string },
-  opts: { tamperBody?: (body: string) => string; headers?: Record<string, string>; abortAfterMs?: number; ca?: string } = {},
+  opts: {
+    tamperBody?: (body: string) => string;
+    headers?: Record<string, string>;
+    abortAfterMs?: number;
+    ca?: string;
+  } = {},
 ): Promise<RawResponse> {
   const body = JSON.stringify(activity);
   const url = new URL(inboxUrl);
-  const headers = signRequest({ keyId: signer.keyId, privateKeyPem: signer.privateKeyPem, method: 'POST', url, body, headers: { 'Content-Type': 'application/activity+json' } });
+  const headers = signRequest({
+    keyId: signer.keyId,
+    privateKeyPem: signer.privateKeyPem,
+    method: 'POST',
+    url,
+    body,
+    headers: { 'Content-Type': 'application/activity+json' },
+  });
   const { Host: _host, ...rest } = headers;
   return request(baseUrl, url.host, url.pathname, {
     method: 'POST',

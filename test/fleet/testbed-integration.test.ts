@@ -23,7 +23,11 @@ describe('fleet ↔ testbed federation', () => {
   let aliceUri: string;
 
   /** POST to the testbed's inbox signed with a fleet actor's private key from the manifest. */
-  async function deliver(actor: FleetActor, activity: Record<string, unknown>, path = '/inbox'): Promise<number> {
+  async function deliver(
+    actor: FleetActor,
+    activity: Record<string, unknown>,
+    path = '/inbox',
+  ): Promise<number> {
     const body = JSON.stringify(activity);
     const { Host: _host, ...headers } = signRequest({
       keyId: actor.keyId,
@@ -38,7 +42,13 @@ describe('fleet ↔ testbed federation', () => {
   }
 
   beforeAll(async () => {
-    fleet = await startFleet({ instances: 2, actorsPerInstance: 4, coldFraction: 0.5, mediaSizesBytes: [32 * 1024], captureRequests: 200 });
+    fleet = await startFleet({
+      instances: 2,
+      actorsPerInstance: 4,
+      coldFraction: 0.5,
+      mediaSizesBytes: [32 * 1024],
+      captureRequests: 200,
+    });
     fx = await startTestTestbed({ resolve: [{ suffix: 'fleet.test', host: '127.0.0.1', port: fleet.port }] });
     alice = await createLocalAccount(fx.tb, { username: 'alice' });
     aliceUri = `${fx.tb.baseUrl}/users/alice`;
@@ -68,7 +78,8 @@ describe('fleet ↔ testbed federation', () => {
         published: new Date(Date.now() - 1000).toISOString(),
         to: [PUBLIC],
         cc: [cold.followers, aliceUri],
-        content: '<p><span class="h-card"><a href="#" class="u-url mention">@alice</a></span> hello from the fleet</p>',
+        content:
+          '<p><span class="h-card"><a href="#" class="u-url mention">@alice</a></span> hello from the fleet</p>',
         tag: [{ type: 'Mention', href: aliceUri, name: '@alice' }],
         attachment: [{ type: 'Document', mediaType: 'image/jpeg', url: mediaUrl }],
       },
@@ -80,27 +91,65 @@ describe('fleet ↔ testbed federation', () => {
     expect(s.requests).toMatchObject({ webfinger: 1, collection: 3, avatar: 1, header: 1 });
     expect(s.requests.actor).toBeGreaterThanOrEqual(2);
     const row = await waitFor(
-      async () => (await fx.tb.db.query<{ id: string; text: string }>('SELECT id, text FROM statuses WHERE uri = $1', [noteId])).rows[0],
+      async () =>
+        (
+          await fx.tb.db.query<{ id: string; text: string }>('SELECT id, text FROM statuses WHERE uri = $1', [
+            noteId,
+          ])
+        ).rows[0],
       'the stored status',
     );
     expect(row.text).toContain('hello from the fleet');
-    const account = (await fx.tb.db.query('SELECT username, domain, inbox_url, shared_inbox_url FROM accounts WHERE uri = $1', [cold.id])).rows[0];
-    expect(account).toEqual({ username: cold.username, domain: cold.host, inbox_url: cold.inbox, shared_inbox_url: cold.sharedInbox });
+    const account = (
+      await fx.tb.db.query(
+        'SELECT username, domain, inbox_url, shared_inbox_url FROM accounts WHERE uri = $1',
+        [cold.id],
+      )
+    ).rows[0];
+    expect(account).toEqual({
+      username: cold.username,
+      domain: cold.host,
+      inbox_url: cold.inbox,
+      shared_inbox_url: cold.sharedInbox,
+    });
     await waitFor(async () => fleet.stats().requests.media, 'the attachment download from the fleet');
   });
 
   it('a Follow from a fleet actor makes the testbed send an Accept the fleet verifies; a post then reaches the fleet signed', async () => {
-    const follower = fleet.manifest.actors.find((a) => a.population === 'warm' && a.host === 'i2.fleet.test')!;
+    const follower = fleet.manifest.actors.find(
+      (a) => a.population === 'warm' && a.host === 'i2.fleet.test',
+    )!;
     const followId = `${follower.id}#follows/${Date.now()}`;
-    expect(await deliver(follower, { '@context': AS, id: followId, type: 'Follow', actor: follower.id, object: aliceUri })).toBe(202);
+    expect(
+      await deliver(follower, {
+        '@context': AS,
+        id: followId,
+        type: 'Follow',
+        actor: follower.id,
+        object: aliceUri,
+      }),
+    ).toBe(202);
     await waitFor(
       async () =>
-        (await fx.tb.db.query('SELECT 1 FROM follows f JOIN accounts a ON a.id = f.account_id WHERE a.uri = $1 AND f.target_account_id = $2', [follower.id, alice.accountId]))
-          .rowCount,
+        (
+          await fx.tb.db.query(
+            'SELECT 1 FROM follows f JOIN accounts a ON a.id = f.account_id WHERE a.uri = $1 AND f.target_account_id = $2',
+            [follower.id, alice.accountId],
+          )
+        ).rowCount,
       'the follows row',
     );
-    const accept = await waitFor(() => fleet.deliveries().find((d) => d.type === 'Accept' && d.inbox === follower.inbox), 'the Accept at the fleet', 15_000);
-    expect(accept).toMatchObject({ host: 'i2.fleet.test', signatureOk: true, status: 202, keyId: `${aliceUri}#main-key` });
+    const accept = await waitFor(
+      () => fleet.deliveries().find((d) => d.type === 'Accept' && d.inbox === follower.inbox),
+      'the Accept at the fleet',
+      15_000,
+    );
+    expect(accept).toMatchObject({
+      host: 'i2.fleet.test',
+      signatureOk: true,
+      status: 202,
+      keyId: `${aliceUri}#main-key`,
+    });
 
     const res = await fetch(`${fx.url}/api/v1/statuses`, {
       method: 'POST',
@@ -114,58 +163,111 @@ describe('fleet ↔ testbed federation', () => {
       'the Create delivered to the fleet',
       15_000,
     );
-    expect(delivery).toMatchObject({ type: 'Create', inbox: follower.sharedInbox, host: 'i2.fleet.test', signatureOk: true, status: 202, keyId: `${aliceUri}#main-key` });
+    expect(delivery).toMatchObject({
+      type: 'Create',
+      inbox: follower.sharedInbox,
+      host: 'i2.fleet.test',
+      signatureOk: true,
+      status: 202,
+      keyId: `${aliceUri}#main-key`,
+    });
     // Mastodon writes `published` in whole seconds.
     expect(delivery.originTimeMs).toBe(Math.floor(Date.parse(posted.created_at) / 1000) * 1000);
     expect(delivery.receivedAtMs).toBeGreaterThanOrEqual(delivery.originTimeMs!);
 
     // joyent's http-signature agrees, with the key the testbed publishes.
     const captured = fleet.requests().find((r) => r.record === delivery)!;
-    const actorDoc = (await (await fetch(aliceUri, { headers: { Accept: 'application/activity+json' } })).json()) as { publicKey: { publicKeyPem: string } };
+    const actorDoc = (await (
+      await fetch(aliceUri, { headers: { Accept: 'application/activity+json' } })
+    ).json()) as { publicKey: { publicKeyPem: string } };
     const parsed = httpSignature.parseRequest(
-      { headers: captured.headers, method: captured.method, url: captured.url, httpVersion: captured.httpVersion },
+      {
+        headers: captured.headers,
+        method: captured.method,
+        url: captured.url,
+        httpVersion: captured.httpVersion,
+      },
       { clockSkew: 300, headers: ['(request-target)', 'host', 'date', 'digest'] },
     );
     expect(parsed.keyId).toBe(`${aliceUri}#main-key`);
     expect(httpSignature.verifySignature(parsed, actorDoc.publicKey.publicKeyPem)).toBe(true);
-    const otherKey = createPublicKey(fleet.manifest.relay.privateKeyPem).export({ type: 'spki', format: 'pem' }).toString();
+    const otherKey = createPublicKey(fleet.manifest.relay.privateKeyPem)
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
     expect(httpSignature.verifySignature(parsed, otherKey)).toBe(false);
   });
 
-  it('a local account following a fleet actor is requested until the fleet\'s Accept arrives, then follows', async () => {
+  it("a local account following a fleet actor is requested until the fleet's Accept arrives, then follows", async () => {
     // Any signed delivery from an unknown actor makes the testbed fetch and store it (its key).
-    const target = fleet.manifest.actors.filter((a) => a.host === 'i1.fleet.test' && a.population === 'warm').at(-1)!;
-    expect(await deliver(target, { '@context': AS, id: `${target.id}#likes/${Date.now()}`, type: 'Like', actor: target.id, object: `${aliceUri}/statuses/1` })).toBe(202);
-    const targetId = (await fx.tb.db.query<{ id: string }>('SELECT id FROM accounts WHERE uri = $1', [target.id])).rows[0]!.id;
+    const target = fleet.manifest.actors
+      .filter((a) => a.host === 'i1.fleet.test' && a.population === 'warm')
+      .at(-1)!;
+    expect(
+      await deliver(target, {
+        '@context': AS,
+        id: `${target.id}#likes/${Date.now()}`,
+        type: 'Like',
+        actor: target.id,
+        object: `${aliceUri}/statuses/1`,
+      }),
+    ).toBe(202);
+    const targetId = (
+      await fx.tb.db.query<{ id: string }>('SELECT id FROM accounts WHERE uri = $1', [target.id])
+    ).rows[0]!.id;
     const bob = await createLocalAccount(fx.tb, { username: 'bob' });
     const api = async (method: string, path: string) => {
-      const res = await fetch(`${fx.url}${path}`, { method, headers: { Authorization: `Bearer ${bob.token}` } });
+      const res = await fetch(`${fx.url}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${bob.token}` },
+      });
       expect(res.status, path).toBe(200);
       return (await res.json()) as any;
     };
     const requested = await api('POST', `/api/v1/accounts/${targetId}/follow`);
     expect([requested.following, requested.requested]).toEqual([false, true]);
-    const follow = await waitFor(() => fleet.deliveries().find((d) => d.type === 'Follow' && d.inbox === target.inbox), 'the Follow at the fleet', 15_000);
-    expect(follow).toMatchObject({ signatureOk: true, status: 202, keyId: `${fx.tb.baseUrl}/users/bob#main-key` });
+    const follow = await waitFor(
+      () => fleet.deliveries().find((d) => d.type === 'Follow' && d.inbox === target.inbox),
+      'the Follow at the fleet',
+      15_000,
+    );
+    expect(follow).toMatchObject({
+      signatureOk: true,
+      status: 202,
+      keyId: `${fx.tb.baseUrl}/users/bob#main-key`,
+    });
     // The fleet answers with a signed Accept to bob's inbox; the ingress job turns the request into a follow.
-    const rel = await waitFor(async () => {
-      const [r] = await api('GET', `/api/v1/accounts/relationships?id[]=${targetId}`);
-      return r.following && r;
-    }, 'the follow after the Accept', 15_000);
+    const rel = await waitFor(
+      async () => {
+        const [r] = await api('GET', `/api/v1/accounts/relationships?id[]=${targetId}`);
+        return r.following && r;
+      },
+      'the follow after the Accept',
+      15_000,
+    );
     expect(rel.requested).toBe(false);
-    const row = (await fx.tb.db.query('SELECT uri FROM follows WHERE account_id = $1 AND target_account_id = $2', [bob.accountId, targetId])).rows[0];
+    const row = (
+      await fx.tb.db.query('SELECT uri FROM follows WHERE account_id = $1 AND target_account_id = $2', [
+        bob.accountId,
+        targetId,
+      ])
+    ).rows[0];
     expect(row.uri).toBe(follow.activityId);
   });
 
   it('a local post mentioning an unknown fleet account resolves it inside the request (WebFinger, actor) and delivers to it', async () => {
-    const target = fleet.manifest.actors.filter((a) => a.population === 'cold' && a.host === 'i2.fleet.test').at(-1)!;
+    const target = fleet.manifest.actors
+      .filter((a) => a.population === 'cold' && a.host === 'i2.fleet.test')
+      .at(-1)!;
     expect((await fx.tb.db.query('SELECT 1 FROM accounts WHERE uri = $1', [target.id])).rowCount).toBe(0);
     const carol = await createLocalAccount(fx.tb, { username: 'carol' });
     const before = fleet.stats();
     const res = await fetch(`${fx.url}/api/v1/statuses`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${carol.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ status: `hello @${target.username}@${target.host}, and @nobody@${target.host} and @x@unknown.invalid`, visibility: 'public' }),
+      body: JSON.stringify({
+        status: `hello @${target.username}@${target.host}, and @nobody@${target.host} and @x@unknown.invalid`,
+        visibility: 'public',
+      }),
     });
     expect(res.status).toBe(200);
     const posted = (await res.json()) as { uri: string; mentions: { acct: string; url: string }[] };
@@ -175,23 +277,35 @@ describe('fleet ↔ testbed federation', () => {
     expect(after.actorsFetched - before.actorsFetched).toBe(1);
     expect((after.requests.webfinger ?? 0) - (before.requests.webfinger ?? 0)).toBeGreaterThanOrEqual(2);
     const delivery = await waitFor(
-      () => fleet.deliveries().find((d) => d.activityId === `${posted.uri}/activity` && d.host === target.host),
+      () =>
+        fleet.deliveries().find((d) => d.activityId === `${posted.uri}/activity` && d.host === target.host),
       'the Create delivered to the mentioned account',
       15_000,
     );
     expect(delivery).toMatchObject({ type: 'Create', signatureOk: true, status: 202 });
   });
 
-  it('the relay accepts the testbed instance actor\'s Follow of Public, and then receives its public posts', async () => {
+  it("the relay accepts the testbed instance actor's Follow of Public, and then receives its public posts", async () => {
     const relayInbox = fleet.manifest.relay.inbox;
     await followRelay(fx.tb, relayInbox);
     await waitFor(
-      async () => (await fx.tb.db.query('SELECT 1 FROM relays WHERE inbox_url = $1 AND state = $2', [relayInbox, RELAY_STATE.accepted])).rowCount,
+      async () =>
+        (
+          await fx.tb.db.query('SELECT 1 FROM relays WHERE inbox_url = $1 AND state = $2', [
+            relayInbox,
+            RELAY_STATE.accepted,
+          ])
+        ).rowCount,
       'the relay to be accepted',
       15_000,
     );
     const follow = fleet.deliveries().find((d) => d.inbox === relayInbox && d.type === 'Follow')!;
-    expect(follow).toMatchObject({ host: 'relay.fleet.test', signatureOk: true, status: 202, keyId: `${fx.tb.baseUrl}/actor#main-key` });
+    expect(follow).toMatchObject({
+      host: 'relay.fleet.test',
+      signatureOk: true,
+      status: 202,
+      keyId: `${fx.tb.baseUrl}/actor#main-key`,
+    });
     expect(fleet.stats().accepts.failed).toBe(0);
 
     const res = await fetch(`${fx.url}/api/v1/statuses`, {
@@ -201,7 +315,7 @@ describe('fleet ↔ testbed federation', () => {
     });
     const posted = (await res.json()) as { uri: string };
     const ofPost = () => fleet.deliveries().filter((d) => d.activityId === `${posted.uri}/activity`);
-    await waitFor(() => ofPost().length >= 2, 'the post at the relay and at the follower\'s instance', 15_000);
+    await waitFor(() => ofPost().length >= 2, "the post at the relay and at the follower's instance", 15_000);
     const delivered = ofPost();
     expect(delivered.map((d) => d.host).sort()).toEqual(['i2.fleet.test', 'relay.fleet.test']);
     expect(delivered.every((d) => d.signatureOk && d.status === 202)).toBe(true);

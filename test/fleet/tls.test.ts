@@ -13,7 +13,13 @@ describe('fleet over TLS with its own CA', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fedicap-fleet-tls-'));
-    fleet = await startFleet({ tls: true, instances: 3, actorsPerInstance: 2, mediaSizesBytes: [4 * 1024], manifestOut: join(dir, 'fleet.json') });
+    fleet = await startFleet({
+      tls: true,
+      instances: 3,
+      actorsPerInstance: 2,
+      mediaSizesBytes: [4 * 1024],
+      manifestOut: join(dir, 'fleet.json'),
+    });
   });
   afterAll(async () => {
     await fleet?.stop();
@@ -46,20 +52,30 @@ describe('fleet over TLS with its own CA', () => {
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject({ id: `https://i1.fleet.test/users/${a.username}` });
     for (const host of ['i3.fleet.test', 'relay.fleet.test']) {
-      const wf = host === 'relay.fleet.test' ? '/.well-known/webfinger?resource=acct:relay@relay.fleet.test' : `/.well-known/webfinger?resource=acct:${fleet.manifest.actors.at(-1)!.username}@${host}`;
+      const wf =
+        host === 'relay.fleet.test'
+          ? '/.well-known/webfinger?resource=acct:relay@relay.fleet.test'
+          : `/.well-known/webfinger?resource=acct:${fleet.manifest.actors.at(-1)!.username}@${host}`;
       expect((await request(fleet.url, host, wf, { ca: fleet.caPem })).status).toBe(200);
     }
-    await expect(request(fleet.url, 'i1.fleet.test', `/users/${a.username}`)).rejects.toThrow(/certificate|self[- ]signed|issuer/i);
+    await expect(request(fleet.url, 'i1.fleet.test', `/users/${a.username}`)).rejects.toThrow(
+      /certificate|self[- ]signed|issuer/i,
+    );
     // A name the certificate does not cover is refused even with the CA.
-    await expect(request(fleet.url, 'i1.other.test', '/', { ca: fleet.caPem })).rejects.toThrow(/altnames|Hostname\/IP does not match/i);
+    await expect(request(fleet.url, 'i1.other.test', '/', { ca: fleet.caPem })).rejects.toThrow(
+      /altnames|Hostname\/IP does not match/i,
+    );
 
     const leaf = await new Promise<X509Certificate>((resolve, reject) => {
       import('node:tls').then(({ connect }) => {
-        const socket = connect({ host: '127.0.0.1', port: fleet.port, servername: 'i2.fleet.test', ca: fleet.caPem }, () => {
-          const cert = socket.getPeerX509Certificate()!;
-          socket.end();
-          resolve(cert);
-        });
+        const socket = connect(
+          { host: '127.0.0.1', port: fleet.port, servername: 'i2.fleet.test', ca: fleet.caPem },
+          () => {
+            const cert = socket.getPeerX509Certificate()!;
+            socket.end();
+            resolve(cert);
+          },
+        );
         socket.on('error', reject);
       }, reject);
     });
@@ -76,20 +92,36 @@ describe('fleet over TLS with its own CA', () => {
   it('verifies signed deliveries over https too', async () => {
     const target = await new KeyServer().start();
     try {
-      const act = { id: `${target.actorId}/statuses/1/activity`, type: 'Create', actor: target.actorId, object: { id: `${target.actorId}/statuses/1`, type: 'Note' } };
+      const act = {
+        id: `${target.actorId}/statuses/1/activity`,
+        type: 'Create',
+        actor: target.actorId,
+        object: { id: `${target.actorId}/statuses/1`, type: 'Note' },
+      };
       const url = new URL(fleet.url);
-      const res = await postSigned(fleet.url, 'https://i2.fleet.test/inbox', act, target.signer, { ca: fleet.caPem });
+      const res = await postSigned(fleet.url, 'https://i2.fleet.test/inbox', act, target.signer, {
+        ca: fleet.caPem,
+      });
       expect(url.protocol).toBe('https:');
       expect(res.status).toBe(202);
-      expect(fleet.deliveries().at(-1)).toMatchObject({ inbox: 'https://i2.fleet.test/inbox', signatureOk: true });
+      expect(fleet.deliveries().at(-1)).toMatchObject({
+        inbox: 'https://i2.fleet.test/inbox',
+        signatureOk: true,
+      });
     } finally {
       await target.stop();
     }
   });
 
   it('explains how to make a staging instance trust and reach the fleet', () => {
-    const text = tlsInstructions(fleet.manifest, { caFile: fleet.caFile!, port: fleet.port, caCreated: true });
-    expect(text).toContain(`cp ${fleet.caFile} /usr/local/share/ca-certificates/fedicap-fleet.crt && sudo update-ca-certificates`);
+    const text = tlsInstructions(fleet.manifest, {
+      caFile: fleet.caFile!,
+      port: fleet.port,
+      caCreated: true,
+    });
+    expect(text).toContain(
+      `cp ${fleet.caFile} /usr/local/share/ca-certificates/fedicap-fleet.crt && sudo update-ca-certificates`,
+    );
     expect(text).toContain('SSL_CERT_FILE');
     expect(text).toContain('127.0.0.2 i1.fleet.test i2.fleet.test i3.fleet.test relay.fleet.test');
     expect(text).toContain(`--to-ports ${fleet.port}`);
@@ -105,17 +137,31 @@ describe('fleet CA kept in --ca-dir', () => {
   it('is made once (key 0600) and reused on the next start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedicap-fleet-ca-'));
     try {
-      const first = await startFleet({ tls: true, caDir: join(dir, 'ca'), instances: 1, actorsPerInstance: 1, mediaSizesBytes: [2048] });
+      const first = await startFleet({
+        tls: true,
+        caDir: join(dir, 'ca'),
+        instances: 1,
+        actorsPerInstance: 1,
+        mediaSizesBytes: [2048],
+      });
       await first.stop();
       expect(first.caCreated).toBe(true);
       expect(first.caFile).toBe(join(dir, 'ca', 'ca.pem'));
       expect(statSync(join(dir, 'ca', 'ca-key.pem')).mode & 0o777).toBe(0o600);
-      const second = await startFleet({ tls: true, caDir: join(dir, 'ca'), instances: 1, actorsPerInstance: 1, mediaSizesBytes: [2048] });
+      const second = await startFleet({
+        tls: true,
+        caDir: join(dir, 'ca'),
+        instances: 1,
+        actorsPerInstance: 1,
+        mediaSizesBytes: [2048],
+      });
       try {
         expect(second.caCreated).toBe(false);
         expect(second.caPem).toBe(first.caPem);
         const a = second.manifest.actors[0]!;
-        expect((await request(second.url, a.host, `/users/${a.username}`, { ca: first.caPem })).status).toBe(200);
+        expect((await request(second.url, a.host, `/users/${a.username}`, { ca: first.caPem })).status).toBe(
+          200,
+        );
       } finally {
         await second.stop();
       }

@@ -3,7 +3,12 @@ import { signRequest, verifyRequest } from '../../src/activitypub/signatures.js'
 import { LoopbackClient, RefusedTargetError } from '../../src/fleet/client.js';
 import { publishedFor } from '../../src/fleet/documents.js';
 import { KeyCache } from '../../src/fleet/keys.js';
-import { byteSizeLabel, parseByteSize, parseTargetRule, resolveFleetOptions } from '../../src/fleet/options.js';
+import {
+  byteSizeLabel,
+  parseByteSize,
+  parseTargetRule,
+  resolveFleetOptions,
+} from '../../src/fleet/options.js';
 import { behaviourOf } from '../../src/fleet/population.js';
 import { originTimeOf } from '../../src/fleet/server.js';
 import { newRsaKeyPair } from '../../testbed/keys.js';
@@ -21,28 +26,58 @@ describe('fleet options', () => {
   });
 
   it('accepts loopback target rules only', () => {
-    expect(parseTargetRule('Staging.Example=127.0.0.1:443')).toEqual({ host: 'staging.example', address: '127.0.0.1', port: 443 });
-    expect(parseTargetRule('s.example=[::1]:8443')).toEqual({ host: 's.example', address: '::1', port: 8443 });
+    expect(parseTargetRule('Staging.Example=127.0.0.1:443')).toEqual({
+      host: 'staging.example',
+      address: '127.0.0.1',
+      port: 443,
+    });
+    expect(parseTargetRule('s.example=[::1]:8443')).toEqual({
+      host: 's.example',
+      address: '::1',
+      port: 8443,
+    });
     expect(() => parseTargetRule('s.example=192.168.1.5:443')).toThrow(/not a loopback address/);
     expect(() => parseTargetRule('s.example=127.0.0.1')).toThrow(/expected HOST=ADDR:PORT/);
   });
 
   it('fills defaults and names the option that is out of range', () => {
-    expect(resolveFleetOptions({})).toMatchObject({ host: '127.0.0.1', instances: 10, actorsPerInstance: 20, coldFraction: 0.5, slowDelayMs: 12_000, failStatus: 503, hostSuffix: 'fleet.test', keyPoolSize: 4 });
+    expect(resolveFleetOptions({})).toMatchObject({
+      host: '127.0.0.1',
+      instances: 10,
+      actorsPerInstance: 20,
+      coldFraction: 0.5,
+      slowDelayMs: 12_000,
+      failStatus: 503,
+      hostSuffix: 'fleet.test',
+      keyPoolSize: 4,
+    });
     expect(() => resolveFleetOptions({ host: '10.0.0.1' })).toThrow(/loopback only/);
-    expect(() => resolveFleetOptions({ slowDelayMs: 600_000 })).toThrow(/slow-delay \(ms\) must be an integer from 1 to 120000/);
+    expect(() => resolveFleetOptions({ slowDelayMs: 600_000 })).toThrow(
+      /slow-delay \(ms\) must be an integer from 1 to 120000/,
+    );
     expect(() => resolveFleetOptions({ mediaSizesBytes: [1024, 1024] })).toThrow(/distinct/);
     expect(() => resolveFleetOptions({ hostSuffix: '-x-' })).toThrow(/host-suffix/);
   });
 
   it('makes the last instances failing and the ones before them slow', () => {
     const o = { instances: 6, slowInstances: 2, failingInstances: 1 };
-    expect([1, 2, 3, 4, 5, 6].map((i) => behaviourOf(i, o))).toEqual(['normal', 'normal', 'normal', 'slow', 'slow', 'failing']);
+    expect([1, 2, 3, 4, 5, 6].map((i) => behaviourOf(i, o))).toEqual([
+      'normal',
+      'normal',
+      'normal',
+      'slow',
+      'slow',
+      'failing',
+    ]);
   });
 
   it('takes the origin time from the activity, else its object', () => {
-    expect(originTimeOf({ published: '2026-01-02T03:04:05Z', object: { published: '2020-01-01T00:00:00Z' } })).toBe(Date.UTC(2026, 0, 2, 3, 4, 5));
-    expect(originTimeOf({ object: { published: '2026-01-02T03:04:05.250Z' } })).toBe(Date.UTC(2026, 0, 2, 3, 4, 5, 250));
+    expect(
+      originTimeOf({ published: '2026-01-02T03:04:05Z', object: { published: '2020-01-01T00:00:00Z' } }),
+    ).toBe(Date.UTC(2026, 0, 2, 3, 4, 5));
+    expect(originTimeOf({ object: { published: '2026-01-02T03:04:05.250Z' } })).toBe(
+      Date.UTC(2026, 0, 2, 3, 4, 5, 250),
+    );
     expect(originTimeOf({ object: 'https://x/1' })).toBeNull();
     expect(originTimeOf({ published: 'yesterday' })).toBeNull();
     expect(publishedFor('1722000000000', 5)).toBe(new Date(1722000000000).toISOString());
@@ -60,7 +95,10 @@ describe('fleet outgoing client and key cache', () => {
   });
 
   it('contacts loopback literals, resolved hosts and loopback-only names; refuses the rest before connecting', async () => {
-    const client = new LoopbackClient([{ host: 'staging.example', address: '127.0.0.1', port: target.port }], { connect: 1000, read: 1000 });
+    const client = new LoopbackClient(
+      [{ host: 'staging.example', address: '127.0.0.1', port: target.port }],
+      { connect: 1000, read: 1000 },
+    );
     try {
       expect((await client.request(target.actorId)).status).toBe(200);
       const viaRule = await client.request('http://staging.example/users/tester');
@@ -79,7 +117,13 @@ describe('fleet outgoing client and key cache', () => {
     const client = new LoopbackClient([], { connect: 1000, read: 1000 });
     const signed = (privateKeyPem: string) => {
       const body = '{"type":"Create"}';
-      const headers = signRequest({ keyId: target.keyId, privateKeyPem, method: 'POST', url: 'http://i1.fleet.test/inbox', body });
+      const headers = signRequest({
+        keyId: target.keyId,
+        privateKeyPem,
+        method: 'POST',
+        url: 'http://i1.fleet.test/inbox',
+        body,
+      });
       return { method: 'POST', path: '/inbox', headers, body };
     };
     try {
@@ -93,9 +137,13 @@ describe('fleet outgoing client and key cache', () => {
       const steady = new KeyCache(client); // refresh at most every 10 s
       expect((await verifyRequest(signed(target.keys.privateKeyPem), steady.resolver())).ok).toBe(true);
       const wrong = await newRsaKeyPair();
-      for (let i = 0; i < 5; i++) expect((await verifyRequest(signed(wrong.privateKeyPem), steady.resolver())).ok).toBe(false);
+      for (let i = 0; i < 5; i++)
+        expect((await verifyRequest(signed(wrong.privateKeyPem), steady.resolver())).ok).toBe(false);
       expect(target.gets - gets0).toBe(3);
-      expect(await steady.endpoints(target.actorId)).toEqual({ inbox: `${target.actorId}/inbox`, sharedInbox: `http://127.0.0.1:${target.port}/inbox` });
+      expect(await steady.endpoints(target.actorId)).toEqual({
+        inbox: `${target.actorId}/inbox`,
+        sharedInbox: `http://127.0.0.1:${target.port}/inbox`,
+      });
     } finally {
       client.close();
     }

@@ -28,7 +28,10 @@ describe('forecast', () => {
   });
 
   it('a saturation date is the first month a component breaks, and it stays broken under growth', () => {
-    const result = forecast(modelProfile((p) => (p.growth.monthlyActiveUserGrowth = 0.15)), horizon);
+    const result = forecast(
+      modelProfile((p) => (p.growth.monthlyActiveUserGrowth = 0.15)),
+      horizon,
+    );
     const saturated = [...result.saturation].filter(([, s]) => s !== null);
     expect(saturated.length).toBeGreaterThan(0);
     for (const [id, sat] of saturated) {
@@ -45,7 +48,8 @@ describe('forecast', () => {
     const ids = [...runs[0]!.keys()];
     for (const id of ids) {
       const months = runs.map((r) => r.get(id)?.month ?? Infinity);
-      for (let i = 1; i < months.length; i++) expect(months[i], `${id} at ×${factors[i]}`).toBeLessThanOrEqual(months[i - 1]!);
+      for (let i = 1; i < months.length; i++)
+        expect(months[i], `${id} at ×${factors[i]}`).toBeLessThanOrEqual(months[i - 1]!);
     }
     // And the growth does bite somewhere within 24 months at ×5.
     expect([...runs[5]!.values()].some((s) => s !== null)).toBe(true);
@@ -55,7 +59,8 @@ describe('forecast', () => {
     let previous: number[] | null = null;
     for (const threads of [8, 10, 15, 25, 40, 80]) {
       const p = modelProfile((x) => {
-        x.infrastructure.sidekiq[0]!.command = `-c ${threads} -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull -q scheduler`;
+        x.infrastructure.sidekiq[0]!.command =
+          `-c ${threads} -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull -q scheduler`;
         x.infrastructure.sidekiq[0]!.dbPool = threads;
         x.accounts.dailyActive *= 3;
       });
@@ -70,8 +75,10 @@ describe('forecast', () => {
 
   it('DB_POOL below the thread count caps the threads a Sidekiq process can use', () => {
     const processWith = (dbPool: number) =>
-      forecast(modelProfile((x) => (x.infrastructure.sidekiq[0]!.dbPool = dbPool)), { months: 1, start: '2026-11' })
-        .months[0]!.components.find((c) => c.kind === 'sidekiq-process')!;
+      forecast(
+        modelProfile((x) => (x.infrastructure.sidekiq[0]!.dbPool = dbPool)),
+        { months: 1, start: '2026-11' },
+      ).months[0]!.components.find((c) => c.kind === 'sidekiq-process')!;
     const capped = processWith(5);
     expect(capped.binding).toMatch(/^5 threads/);
     expect(processWith(25).binding).not.toMatch(/^5 threads/);

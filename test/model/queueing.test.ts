@@ -185,16 +185,22 @@ describe('sizing', () => {
         const serviceTimeSec = 1;
         const arrivalRatePerSec = load / serviceTimeSec;
         const c = serversForMeanWait(arrivalRatePerSec, serviceTimeSec, target);
-        expect(metricsAt({ arrivalRatePerSec, serviceTimeSec, servers: c }).meanWaitSec).toBeLessThanOrEqual(target);
+        expect(metricsAt({ arrivalRatePerSec, serviceTimeSec, servers: c }).meanWaitSec).toBeLessThanOrEqual(
+          target,
+        );
         if (c > 1) {
-          expect(metricsAt({ arrivalRatePerSec, serviceTimeSec, servers: c - 1 }).meanWaitSec).toBeGreaterThan(target);
+          expect(
+            metricsAt({ arrivalRatePerSec, serviceTimeSec, servers: c - 1 }).meanWaitSec,
+          ).toBeGreaterThan(target);
         }
         const c99 = serversForWaitPercentile(arrivalRatePerSec, serviceTimeSec, target, 99);
-        expect(waitPercentileSec({ arrivalRatePerSec, serviceTimeSec, servers: c99 }, 99)).toBeLessThanOrEqual(target);
+        expect(
+          waitPercentileSec({ arrivalRatePerSec, serviceTimeSec, servers: c99 }, 99),
+        ).toBeLessThanOrEqual(target);
         if (c99 > 1) {
-          expect(waitPercentileSec({ arrivalRatePerSec, serviceTimeSec, servers: c99 - 1 }, 99)).toBeGreaterThan(
-            target,
-          );
+          expect(
+            waitPercentileSec({ arrivalRatePerSec, serviceTimeSec, servers: c99 - 1 }, 99),
+          ).toBeGreaterThan(target);
         }
       }
     }
@@ -204,7 +210,9 @@ describe('sizing', () => {
   it('sizes pools of thousands of servers quickly', () => {
     const c = serversForMeanWait(5000, 1, 0.001);
     expect(c).toBeGreaterThan(5000);
-    expect(metricsAt({ arrivalRatePerSec: 5000, serviceTimeSec: 1, servers: c }).meanWaitSec).toBeLessThanOrEqual(0.001);
+    expect(
+      metricsAt({ arrivalRatePerSec: 5000, serviceTimeSec: 1, servers: c }).meanWaitSec,
+    ).toBeLessThanOrEqual(0.001);
   });
 
   it('finds the throughput a pool sustains within a wait target', () => {
@@ -227,7 +235,10 @@ describe('properties', () => {
   it('more servers never raise waits', () => {
     for (const load of [0.5, 5, 50, 500]) {
       let previous = metricsAt({ arrivalRatePerSec: load, serviceTimeSec: 1, servers: Math.floor(load) + 1 });
-      let previousP99 = waitPercentileSec({ arrivalRatePerSec: load, serviceTimeSec: 1, servers: Math.floor(load) + 1 }, 99);
+      let previousP99 = waitPercentileSec(
+        { arrivalRatePerSec: load, serviceTimeSec: 1, servers: Math.floor(load) + 1 },
+        99,
+      );
       for (let c = Math.floor(load) + 2; c < load + 40; c++) {
         const station = { arrivalRatePerSec: load, serviceTimeSec: 1, servers: c };
         const m = metricsAt(station);
@@ -245,7 +256,11 @@ describe('properties', () => {
     for (const servers of [1, 8, 100]) {
       let previous = 0;
       for (const gap of [1e-1, 1e-2, 1e-3, 1e-4, 1e-6]) {
-        const wait = metricsAt({ arrivalRatePerSec: servers * (1 - gap), serviceTimeSec: 1, servers }).meanWaitSec;
+        const wait = metricsAt({
+          arrivalRatePerSec: servers * (1 - gap),
+          serviceTimeSec: 1,
+          servers,
+        }).meanWaitSec;
         expect(wait).toBeGreaterThan(previous);
         previous = wait;
       }
@@ -276,7 +291,12 @@ describe('bad input', () => {
 });
 
 describe('sharedPoolWaits (analytic side; the DES comparison is in simulate.test.ts)', () => {
-  const q = (queue: string, weight: number, arrivalRatePerSec: number, serviceTimeSec = 1): WeightedQueueLoad => ({
+  const q = (
+    queue: string,
+    weight: number,
+    arrivalRatePerSec: number,
+    serviceTimeSec = 1,
+  ): WeightedQueueLoad => ({
     queue,
     weight,
     arrivalRatePerSec,
@@ -294,9 +314,17 @@ describe('sharedPoolWaits (analytic side; the DES comparison is in simulate.test
   });
 
   it('keeps Kleinrock’s conservation law Σρ_i·W_i = ρ·W_pool', () => {
-    const queues = [q('default', 8, 6, 0.4), q('push', 6, 12, 0.5), q('ingress', 4, 8, 1), q('pull', 1, 4, 1)];
+    const queues = [
+      q('default', 8, 6, 0.4),
+      q('push', 6, 12, 0.5),
+      q('ingress', 4, 8, 1),
+      q('pull', 1, 4, 1),
+    ];
     const { pool, perQueue } = sharedPoolWaits(queues, 25);
-    const weighted = queues.reduce((s, x, i) => s + x.arrivalRatePerSec * x.serviceTimeSec * perQueue[i]!.meanWaitSec, 0);
+    const weighted = queues.reduce(
+      (s, x, i) => s + x.arrivalRatePerSec * x.serviceTimeSec * perQueue[i]!.meanWaitSec,
+      0,
+    );
     const total = queues.reduce((s, x) => s + x.arrivalRatePerSec * x.serviceTimeSec, 0);
     expect(rel(weighted, total * pool.meanWaitSec)).toBeLessThan(1e-9);
   });
@@ -335,7 +363,9 @@ describe('sharedPoolWaits (analytic side; the DES comparison is in simulate.test
     const idle = sharedPoolWaits([q('default', 8, 20), q('pull', 1, 0)], 25).perQueue;
     expect(idle[1]!.meanWaitSec).toBeGreaterThan(0);
     expect(Number.isFinite(idle[1]!.meanWaitSec)).toBe(true);
-    expect(sharedPoolWaits([q('a', 1, 0), q('b', 2, 0)], 3).perQueue.every((x) => x.meanWaitSec === 0)).toBe(true);
+    expect(sharedPoolWaits([q('a', 1, 0), q('b', 2, 0)], 3).perQueue.every((x) => x.meanWaitSec === 0)).toBe(
+      true,
+    );
     const over = sharedPoolWaits([q('a', 1, 20), q('b', 2, 20)], 25);
     expect(over.pool.stable).toBe(false);
     expect(over.perQueue.every((x) => x.meanWaitSec === Infinity && x.p99WaitSec === Infinity)).toBe(true);

@@ -19,10 +19,15 @@ describe('recommendations', () => {
     const sat = base.saturation.get('sidekiq-process:default+push+ingress+mailers+pull+scheduler');
     expect(sat).not.toBeNull();
     const recs = recommend(p, base, horizon);
-    const rec = recs.find((r) => r.componentId === 'sidekiq-process:default+push+ingress+mailers+pull+scheduler')!;
+    const rec = recs.find(
+      (r) => r.componentId === 'sidekiq-process:default+push+ingress+mailers+pull+scheduler',
+    )!;
     expect(rec.knob).toMatch(/Sidekiq|cores/);
     expect(rec.change).toMatch(/sidekiq|-c \d+|vCPUs/);
-    const newMonth = rec.newSaturationDate === null ? Infinity : base.months.findIndex((m) => m.date === rec.newSaturationDate);
+    const newMonth =
+      rec.newSaturationDate === null
+        ? Infinity
+        : base.months.findIndex((m) => m.date === rec.newSaturationDate);
     expect(newMonth).toBeGreaterThan(sat!.month);
   });
 

@@ -71,10 +71,26 @@ describe('simulatePool against Erlang C', () => {
           rng,
         }));
         const slack = 0.002; // seconds, with S = 1 s
-        expectInside(runs.map((r) => r.meanWaitSec), analytic.meanWaitSec, slack);
-        expectInside(runs.map((r) => r.probabilityOfWait), analytic.probabilityOfWait, slack);
-        expectInside(runs.map((r) => r.perQueue[0]!.p95WaitSec), waitPercentileSec(station, 95), slack);
-        expectInside(runs.map((r) => r.utilization), rho, slack);
+        expectInside(
+          runs.map((r) => r.meanWaitSec),
+          analytic.meanWaitSec,
+          slack,
+        );
+        expectInside(
+          runs.map((r) => r.probabilityOfWait),
+          analytic.probabilityOfWait,
+          slack,
+        );
+        expectInside(
+          runs.map((r) => r.perQueue[0]!.p95WaitSec),
+          waitPercentileSec(station, 95),
+          slack,
+        );
+        expectInside(
+          runs.map((r) => r.utilization),
+          rho,
+          slack,
+        );
         if (analytic.probabilityOfWait > 0.1) {
           // the check must have teeth: intervals within 20 % of the value
           expect(interval(runs.map((r) => r.meanWaitSec)).halfWidth).toBeLessThan(0.2 * analytic.meanWaitSec);
@@ -88,15 +104,35 @@ describe('simulatePool against Erlang C', () => {
       { queue: 'push', weight: 1, arrivalRatePerSec: 2, serviceTimeSec: 1 },
       { queue: 'pull', weight: 1, arrivalRatePerSec: 2, serviceTimeSec: 1 },
     ];
-    const runs = replicate(77, (rng) => ({ threads: 5, queues, fetch: 'fifo', jobs: 40_000, warmupJobs: 4_000, rng }));
+    const runs = replicate(77, (rng) => ({
+      threads: 5,
+      queues,
+      fetch: 'fifo',
+      jobs: 40_000,
+      warmupJobs: 4_000,
+      rng,
+    }));
     const analytic = metricsAt({ arrivalRatePerSec: 4, serviceTimeSec: 1, servers: 5 });
-    expectInside(runs.map((r) => r.perQueue[0]!.meanWaitSec), analytic.meanWaitSec, 0.002);
-    expectInside(runs.map((r) => r.perQueue[1]!.meanWaitSec), analytic.meanWaitSec, 0.002);
+    expectInside(
+      runs.map((r) => r.perQueue[0]!.meanWaitSec),
+      analytic.meanWaitSec,
+      0.002,
+    );
+    expectInside(
+      runs.map((r) => r.perQueue[1]!.meanWaitSec),
+      analytic.meanWaitSec,
+      0.002,
+    );
   });
 });
 
 describe('Sidekiq weighted fetch', () => {
-  const queue = (name: string, weight: number, arrivalRatePerSec: number, serviceTimeSec = 1): WeightedQueueLoad => ({
+  const queue = (
+    name: string,
+    weight: number,
+    arrivalRatePerSec: number,
+    serviceTimeSec = 1,
+  ): WeightedQueueLoad => ({
     queue: name,
     weight,
     arrivalRatePerSec,
@@ -148,7 +184,12 @@ describe('Sidekiq weighted fetch', () => {
       { queues: [queue('hi', 8, 2.375), queue('lo', 1, 2.375)], threads: 5, jobs: 800_000 },
       { queues: [queue('hi', 2, 4.275), queue('lo', 1, 0.475)], threads: 5, jobs: 800_000 },
       {
-        queues: [queue('default', 8, 6.375), queue('push', 6, 6.375), queue('ingress', 4, 6.375), queue('pull', 1, 2.125)],
+        queues: [
+          queue('default', 8, 6.375),
+          queue('push', 6, 6.375),
+          queue('ingress', 4, 6.375),
+          queue('pull', 1, 2.125),
+        ],
         threads: 25,
         jobs: 400_000,
       },
@@ -224,7 +265,16 @@ describe('retries', () => {
   it('stop after maxRetries and the job is dead', () => {
     const result = simulatePool({
       threads: 4,
-      queues: [{ queue: 'push', weight: 1, arrivalRatePerSec: 1, serviceTimeSec: 0.1, failureProbability: 1, maxRetries: 3 }],
+      queues: [
+        {
+          queue: 'push',
+          weight: 1,
+          arrivalRatePerSec: 1,
+          serviceTimeSec: 0.1,
+          failureProbability: 1,
+          maxRetries: 3,
+        },
+      ],
       jobs: 500,
       rng: seededRng(9),
     });
@@ -235,7 +285,16 @@ describe('retries', () => {
     const counts: number[] = [];
     const result = simulatePool({
       threads: 1,
-      queues: [{ queue: 'push', weight: 1, arrivalRatePerSec: 1, serviceTimeSec: 1e-6, failureProbability: 1, maxRetries: 3 }],
+      queues: [
+        {
+          queue: 'push',
+          weight: 1,
+          arrivalRatePerSec: 1,
+          serviceTimeSec: 1e-6,
+          failureProbability: 1,
+          maxRetries: 3,
+        },
+      ],
       jobs: 1,
       retrySchedule: (count) => {
         counts.push(count);
@@ -271,7 +330,13 @@ describe('retries', () => {
 
 describe('bounds, determinism and input checks', () => {
   it('stops at maxSimTimeSec even when the pool is overloaded', () => {
-    const result = simulatePool({ threads: 2, queues: [single(4)], jobs: 1_000_000, maxSimTimeSec: 500, rng: seededRng(1) });
+    const result = simulatePool({
+      threads: 2,
+      queues: [single(4)],
+      jobs: 1_000_000,
+      maxSimTimeSec: 500,
+      rng: seededRng(1),
+    });
     expect(result.simulatedSec).toBeLessThanOrEqual(500);
     expect(result.events).toBeLessThan(5000);
     expect(result.utilization).toBeCloseTo(1, 2);
@@ -293,7 +358,13 @@ describe('bounds, determinism and input checks', () => {
   });
 
   it('counts only jobs after the warm-up', () => {
-    const result = simulatePool({ threads: 50, queues: [single(1)], jobs: 1000, warmupJobs: 300, rng: seededRng(2) });
+    const result = simulatePool({
+      threads: 50,
+      queues: [single(1)],
+      jobs: 1000,
+      warmupJobs: 300,
+      rng: seededRng(2),
+    });
     expect(result.perQueue[0]!.completed).toBe(700);
   });
 
@@ -301,7 +372,9 @@ describe('bounds, determinism and input checks', () => {
     const ok: SimOptions = { threads: 2, queues: [single(1)], jobs: 10, rng: seededRng(1) };
     expect(() => simulatePool({ ...ok, threads: 0 })).toThrow(/threads/);
     expect(() => simulatePool({ ...ok, queues: [] })).toThrow(/queues/);
-    expect(() => simulatePool({ ...ok, queues: [{ ...single(1), weight: 0 }] })).toThrow(/queues\[0\]\.weight/);
+    expect(() => simulatePool({ ...ok, queues: [{ ...single(1), weight: 0 }] })).toThrow(
+      /queues\[0\]\.weight/,
+    );
     expect(() => simulatePool({ ...ok, queues: [single(-1)] })).toThrow(/queues\[0\]\.arrivalRatePerSec/);
     expect(() => simulatePool({ ...ok, queues: [single(1, 0)] })).toThrow(/queues\[0\]\.serviceTimeSec/);
     expect(() => simulatePool({ ...ok, queues: [{ ...single(1), failureProbability: 1.5 }] })).toThrow(

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { DAYS_PER_MONTH, effectiveRetentionDays, monthlyCosts, retainedBytes, storageAfter } from '../../src/model/storage.js';
+import {
+  DAYS_PER_MONTH,
+  effectiveRetentionDays,
+  monthlyCosts,
+  retainedBytes,
+  storageAfter,
+} from '../../src/model/storage.js';
 import { workloadAt } from '../../src/model/workload.js';
 import { modelProfile } from '../helpers.js';
 
 describe('storage', () => {
-  it('a cache with constant inflow holds exactly inflow × retention (Little\'s law)', () => {
+  it("a cache with constant inflow holds exactly inflow × retention (Little's law)", () => {
     expect(retainedBytes([1e9, 1e9, 1e9], 14)).toBeCloseTo(14e9, 0);
     expect(retainedBytes([1e9], 90)).toBeCloseTo(90e9, 0);
   });
@@ -34,7 +40,10 @@ describe('storage', () => {
     const s12 = storageAfter(p, ws);
     const perDay = ws[0]!.perDay;
     expect(s0.localMediaGB).toBeCloseTo(p.media.currentLocalMediaGB, 6);
-    expect(s12.localMediaGB - s0.localMediaGB).toBeCloseTo((12 * DAYS_PER_MONTH * perDay.localMediaBytes) / 1e9, 3);
+    expect(s12.localMediaGB - s0.localMediaGB).toBeCloseTo(
+      (12 * DAYS_PER_MONTH * perDay.localMediaBytes) / 1e9,
+      3,
+    );
     expect(s12.remoteMediaCacheGB).toBeCloseTo((7 * perDay.remoteMediaBytes) / 1e9, 6);
     expect(s0.remoteMediaCacheGB).toBeCloseTo(s12.remoteMediaCacheGB, 6);
   });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { chunkSaturationMonths, chunksOf, drawProfile, mergeSaturationMonths, saturationSpread, spreadOf } from '../../src/model/uncertainty.js';
+import {
+  chunkSaturationMonths,
+  chunksOf,
+  drawProfile,
+  mergeSaturationMonths,
+  saturationSpread,
+  spreadOf,
+} from '../../src/model/uncertainty.js';
 import { firstBrokenMonths, forecast } from '../../src/model/forecast.js';
 import { seededRng } from '../../src/model/random.js';
 import { exact } from '../../src/profile/quantity.js';
@@ -40,7 +47,9 @@ describe('Monte Carlo', () => {
         }
       }
     }
-    expect([...brokenKinds].sort()).toEqual(expect.arrayContaining(['postgres', 'redis', 'sidekiq-process', 'storage', 'streaming', 'web']));
+    expect([...brokenKinds].sort()).toEqual(
+      expect.arrayContaining(['postgres', 'redis', 'sidekiq-process', 'storage', 'streaming', 'web']),
+    );
   });
 
   it('P10 <= P50 <= P90, and the same seed gives the same spread', () => {
@@ -63,9 +72,17 @@ describe('Monte Carlo', () => {
   it('chunks use their own streams: any split of the chunks merges to the same draws', () => {
     const profile = defaultProfile();
     const chunks = chunksOf(120);
-    expect(chunks).toEqual([[0, 50], [1, 50], [2, 20]]);
-    const inOrder = mergeSaturationMonths(chunks.map(([k, n]) => chunkSaturationMonths(profile, 9, k, n, horizon)));
-    const lastFirst = [...chunks].reverse().map(([k, n]) => [k, chunkSaturationMonths(profile, 9, k, n, horizon)] as const);
+    expect(chunks).toEqual([
+      [0, 50],
+      [1, 50],
+      [2, 20],
+    ]);
+    const inOrder = mergeSaturationMonths(
+      chunks.map(([k, n]) => chunkSaturationMonths(profile, 9, k, n, horizon)),
+    );
+    const lastFirst = [...chunks]
+      .reverse()
+      .map(([k, n]) => [k, chunkSaturationMonths(profile, 9, k, n, horizon)] as const);
     const reordered = mergeSaturationMonths(lastFirst.sort((x, y) => x[0] - y[0]).map(([, m]) => m));
     expect(spreadOf(reordered)).toEqual(spreadOf(inOrder));
     expect(spreadOf(inOrder)).toEqual(saturationSpread(profile, 120, 9, horizon));

@@ -3,7 +3,8 @@ import { activeWithinDays, workloadAt, type Workload } from '../../src/model/wor
 import { modelProfile } from '../helpers.js';
 
 const DAY = 86_400;
-const rateOf = (w: Workload, jobClass: string) => w.jobs.find((j) => j.jobClass === jobClass)!.ratePerSec * DAY;
+const rateOf = (w: Workload, jobClass: string) =>
+  w.jobs.find((j) => j.jobClass === jobClass)!.ratePerSec * DAY;
 const webOf = (w: Workload, endpoint: string) => w.web.find((x) => x.endpoint === endpoint)!.ratePerSec * DAY;
 
 /** A small instance with round numbers, so every rate can be checked by hand. */
@@ -11,7 +12,16 @@ const small = () =>
   modelProfile((p) => {
     p.accounts.dailyActive = 100;
     p.accounts.monthlyActive = 300;
-    Object.assign(p.activity, { postsPerDay: 2, repliesPerDay: 1, boostsPerDay: 1, favouritesPerDay: 4, followsPerDay: 0, localTargetFraction: 0.5, publicFraction: 0.5, linkFraction: 0.1 });
+    Object.assign(p.activity, {
+      postsPerDay: 2,
+      repliesPerDay: 1,
+      boostsPerDay: 1,
+      favouritesPerDay: 4,
+      followsPerDay: 0,
+      localTargetFraction: 0.5,
+      publicFraction: 0.5,
+      linkFraction: 0.1,
+    });
     p.activity.mediaPerPost = { image: 0.5, video: 0.1 };
     p.graph.activeLocalFollowersPerPost.mean = 10;
     p.graph.remoteInboxesPerPost.mean = 50;
@@ -43,13 +53,17 @@ describe('workload: Mastodon fan-out structure', () => {
     expect(rateOf(w, 'ActivityPub::DeliveryWorker')).toBeCloseTo(20_000 + 300, 6);
   });
 
-  it('video uploads: one PostProcessMediaWorker each, carrying ffmpeg\'s CPU as child-process CPU; no other job has any', () => {
+  it("video uploads: one PostProcessMediaWorker each, carrying ffmpeg's CPU as child-process CPU; no other job has any", () => {
     const profile = small();
     profile.serviceDemands.videoTranscodeCpuSec = 12;
     const w = workloadAt(profile, 0);
     // 100 DAU × (2 posts + 1 reply) × 0.1 videos per post
     expect(rateOf(w, 'PostProcessMediaWorker')).toBeCloseTo(30, 6);
-    for (const j of w.jobs) expect([j.jobClass, j.childCpuSec]).toEqual([j.jobClass, j.jobClass === 'PostProcessMediaWorker' ? 12 : 0]);
+    for (const j of w.jobs)
+      expect([j.jobClass, j.childCpuSec]).toEqual([
+        j.jobClass,
+        j.jobClass === 'PostProcessMediaWorker' ? 12 : 0,
+      ]);
   });
 
   it('inbound: one ProcessingWorker per activity, pull work for links, threads and failed downloads', () => {
@@ -66,22 +80,39 @@ describe('workload: Mastodon fan-out structure', () => {
     const p = small();
     const processing = w.jobs.find((j) => j.jobClass === 'ActivityPub::ProcessingWorker')!;
     expect(processing.waitSec).toBeCloseTo(
-      p.serviceDemands.jobs['ActivityPub::ProcessingWorker'].waitSec + (1000 / 3000) * p.serviceDemands.remoteMediaDownloadWaitSec,
+      p.serviceDemands.jobs['ActivityPub::ProcessingWorker'].waitSec +
+        (1000 / 3000) * p.serviceDemands.remoteMediaDownloadWaitSec,
       9,
     );
   });
 
   it('relays add ingress, pull and media from their start month, and receive public posts', () => {
     const p = small();
-    p.relays = [{ name: 'r', postsPerHour: 100, mediaFraction: 0.5, linkFraction: 0, announceFraction: 0, coldActorFraction: 0.5, startMonth: 2 }];
+    p.relays = [
+      {
+        name: 'r',
+        postsPerHour: 100,
+        mediaFraction: 0.5,
+        linkFraction: 0,
+        announceFraction: 0,
+        coldActorFraction: 0.5,
+        startMonth: 2,
+      },
+    ];
     const before = workloadAt(p, 1);
     const after = workloadAt(p, 2);
     const growth = 1.1 ** 2 / 1.1 ** 1;
     expect(after.activeRelays).toEqual(['r']);
-    expect(rateOf(after, 'ActivityPub::ProcessingWorker') - rateOf(before, 'ActivityPub::ProcessingWorker') * growth).toBeCloseTo(2400, 3);
+    expect(
+      rateOf(after, 'ActivityPub::ProcessingWorker') -
+        rateOf(before, 'ActivityPub::ProcessingWorker') * growth,
+    ).toBeCloseTo(2400, 3);
     // Public local statuses (half of 400 × 1.21) also go to the relay's inbox.
     const local = 400 * 1.21;
-    expect(rateOf(after, 'ActivityPub::DeliveryWorker')).toBeCloseTo(local * 50 + local * 0.5 + 600 * 1.21 * 0.5, 3);
+    expect(rateOf(after, 'ActivityPub::DeliveryWorker')).toBeCloseTo(
+      local * 50 + local * 0.5 + 600 * 1.21 * 0.5,
+      3,
+    );
     expect(after.perDay.remoteMediaBytes).toBeGreaterThan(before.perDay.remoteMediaBytes * growth);
   });
 

@@ -34,7 +34,7 @@ describe('instance profile', () => {
     expect(profile.serviceDemands.jobs['ActivityPub::DeliveryWorker'].waitSec.source).toBe(ASSUMPTION);
   });
 
-  it('takes a bare number as the admin\'s own figure', () => {
+  it("takes a bare number as the admin's own figure", () => {
     const doc = rawDefault();
     doc.accounts.dailyActive = 900;
     const q = parseProfile(doc, 'x').accounts.dailyActive;
@@ -107,13 +107,15 @@ describe('sidekiq command', () => {
       ],
     });
   });
-  it('defaults to Sidekiq\'s concurrency 5 and Mastodon\'s sidekiq.yml queues', () => {
+  it("defaults to Sidekiq's concurrency 5 and Mastodon's sidekiq.yml queues", () => {
     const args = parseSidekiqCommand('');
     expect(args).toMatchObject({ threads: 5 });
     expect('queues' in args && args.queues.find((q) => q.name === 'default')?.weight).toBe(8);
   });
   it('explains a bad argument', () => {
     expect(parseSidekiqCommand('-c zero')).toEqual({ error: '"-c" needs a positive integer, got "zero"' });
-    expect(parseSidekiqCommand('-x')).toMatchObject({ error: expect.stringContaining('unsupported argument "-x"') });
+    expect(parseSidekiqCommand('-x')).toMatchObject({
+      error: expect.stringContaining('unsupported argument "-x"'),
+    });
   });
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { forecastCsv } from '../../src/report/csv.js';
 import { sampleReport } from './sampleReport.js';
 
-const HEADER = 'month,date,component,kind,utilization,latency_sec,latency_limit_sec,broken,daily_active,monthly_active';
+const HEADER =
+  'month,date,component,kind,utilization,latency_sec,latency_limit_sec,broken,daily_active,monthly_active';
 
 /**
  * A minimal CSV reader. csv-parse is not installed; splitting on commas is
@@ -66,7 +67,9 @@ describe('forecastCsv', () => {
       expect(r.broken).toBe('true');
     }
     const postgres = parse(csv).filter((r) => r.component === 'postgres');
-    expect(postgres.findIndex((r) => r.broken === 'true')).toBe(report.components.find((c) => c.id === 'postgres')!.saturation!.month);
+    expect(postgres.findIndex((r) => r.broken === 'true')).toBe(
+      report.components.find((c) => c.id === 'postgres')!.saturation!.month,
+    );
     expect(postgres[0]!.latency_sec).toBe('');
     expect(postgres[0]!.kind).toBe('postgres');
   });

@@ -96,9 +96,13 @@ describe('number formatting', () => {
   });
 
   it('puts setting names in backticks but leaves existing code spans alone', () => {
-    expect(codeSettings('raise MAX_THREADS to 8 (and DB_POOL with it)')).toBe('raise `MAX_THREADS` to 8 (and `DB_POOL` with it)');
+    expect(codeSettings('raise MAX_THREADS to 8 (and DB_POOL with it)')).toBe(
+      'raise `MAX_THREADS` to 8 (and `DB_POOL` with it)',
+    );
     expect(codeSettings('pool (PREPARED_STATEMENTS=false)')).toBe('pool (`PREPARED_STATEMENTS=false`)');
-    expect(codeSettings('run `sidekiq -c 25 -q push` with DB_POOL=25')).toBe('run `sidekiq -c 25 -q push` with `DB_POOL=25`');
+    expect(codeSettings('run `sidekiq -c 25 -q push` with DB_POOL=25')).toBe(
+      'run `sidekiq -c 25 -q push` with `DB_POOL=25`',
+    );
     expect(codeSettings('give host app 16 vCPUs instead of 8')).toBe('give host app 16 vCPUs instead of 8');
   });
 });
@@ -122,13 +126,21 @@ describe('forecastMarkdown', () => {
     const warning = md.indexOf('not calibrated');
     expect(warning).toBeGreaterThan(0);
     expect(warning).toBeLessThan(md.indexOf('## Summary'));
-    const quote = md.split('\n').filter((l) => l.startsWith('>')).join('\n');
+    const quote = md
+      .split('\n')
+      .filter((l) => l.startsWith('>'))
+      .join('\n');
     for (const id of report.uncalibrated) expect(quote).toContain(`\`${id}\``);
     expect(quote).toContain('--calibration FILE');
 
     const some = forecastMarkdown(sampleReport({ uncalibrated: ['web'] }));
     expect(some).toContain('This component runs on assumed service demands');
-    expect(some.split('\n').filter((l) => l.startsWith('>')).join('\n')).not.toContain('postgres');
+    expect(
+      some
+        .split('\n')
+        .filter((l) => l.startsWith('>'))
+        .join('\n'),
+    ).not.toContain('postgres');
 
     const none = forecastMarkdown(sampleReport({ uncalibrated: [] }));
     expect(none).not.toContain('not calibrated');
@@ -151,7 +163,8 @@ describe('forecastMarkdown', () => {
     expect(byId.get('storage')!.utilization).toBeLessThan(byId.get('sidekiq-queue:push')!.utilization);
     const rest = ids.slice(5).map((id) => byId.get(id)!);
     expect(rest.every((c) => c.saturation === null)).toBe(true);
-    for (let i = 1; i < rest.length; i++) expect(rest[i - 1]!.utilization).toBeGreaterThanOrEqual(rest[i]!.utilization);
+    for (let i = 1; i < rest.length; i++)
+      expect(rest[i - 1]!.utilization).toBeGreaterThanOrEqual(rest[i]!.utilization);
   });
 
   it('shows the central date with its P10–P90 range, and "not within N months" for null', () => {
@@ -165,8 +178,12 @@ describe('forecastMarkdown', () => {
     const leaning = sampleReport();
     const redis = leaning.components.find((c) => c.id === 'redis')!;
     Object.assign(redis, { p10Date: '2027-07', p50Date: '2028-08', saturationProbability: 0.58 });
-    const leaningRows = new Map(tableRows(section(forecastMarkdown(leaning), 'Summary')).map((r) => [componentOf(r), r]));
-    expect(leaningRows.get('redis')![3]).toBe('not within 24 months (P10 2027-07, P50 2028-08; 58% of draws saturate)');
+    const leaningRows = new Map(
+      tableRows(section(forecastMarkdown(leaning), 'Summary')).map((r) => [componentOf(r), r]),
+    );
+    expect(leaningRows.get('redis')![3]).toBe(
+      'not within 24 months (P10 2027-07, P50 2028-08; 58% of draws saturate)',
+    );
     expect(rows.get('storage')![3]).toBe('**2027-12 (P10 2027-09, P90 2028-05)**');
     expect(rows.get('postgres')![1]).toBe('62%');
     expect(rows.get('web')![2]).toBe('246 ms (limit 1 s)');
@@ -182,7 +199,9 @@ describe('forecastMarkdown', () => {
 
   it('reports an unbounded latency (null with a limit) as unbounded and over-limit latencies loudly', () => {
     const hot = sampleReport({ utilization: { 'sidekiq-queue:ingress': 1.05, 'sidekiq-queue:pull': 0.998 } });
-    const rows = new Map(tableRows(section(forecastMarkdown(hot), 'Summary')).map((r) => [componentOf(r), r]));
+    const rows = new Map(
+      tableRows(section(forecastMarkdown(hot), 'Summary')).map((r) => [componentOf(r), r]),
+    );
     expect(rows.get('sidekiq-queue:ingress')![2]).toBe('**unbounded** (limit 30 s)');
     expect(rows.get('sidekiq-queue:pull')![2]).toBe('**12.5 min, over** the limit of 10 min');
     expect(rows.get('sidekiq-queue:ingress')![1]).toBe('105%');
@@ -196,7 +215,9 @@ describe('forecastMarkdown', () => {
 
     // Within 6 months nothing saturates; PostgreSQL (62%) and the pool (55%) are busy, storage (30%) is not.
     const short = sampleReport({ horizonMonths: 6 });
-    const shortLines = section(forecastMarkdown(short), 'Binding constraints').filter((l) => l.startsWith('- '));
+    const shortLines = section(forecastMarkdown(short), 'Binding constraints').filter((l) =>
+      l.startsWith('- '),
+    );
     expect(shortLines).toHaveLength(2);
     expect(shortLines[0]).toContain('`postgres` (62% now): PostgreSQL CPU 62% of 4 cores');
     expect(shortLines[1]).toContain(POOL);
@@ -215,7 +236,9 @@ describe('forecastMarkdown', () => {
     expect(pool).not.toContain('``');
     expect(pool).toContain('New saturation date: 2028-04');
     expect(storage).toContain('`tootctl media remove --days 7` daily, or `media_cache_retention_period`');
-    expect(web).toMatch(/^- `web` saturates 2028-07 → give host app 16 vCPUs instead of 8\. New saturation date: not within the horizon\. Extra cost: \+\$48\.00\/month\.$/);
+    expect(web).toMatch(
+      /^- `web` saturates 2028-07 → give host app 16 vCPUs instead of 8\. New saturation date: not within the horizon\. Extra cost: \+\$48\.00\/month\.$/,
+    );
 
     const calm = forecastMarkdown(sampleReport({ horizonMonths: 6, recommendations: [] }));
     expect(section(calm, 'Recommendations').join('\n')).toContain('no component saturates within 6 months');
@@ -232,7 +255,8 @@ describe('forecastMarkdown', () => {
     expect(rows.get('Inbound activities/s (mean)')![1]).toBe('9.1');
     expect(rows.get('Daily active users')![1]).toBe('1,200');
     expect(rows.get('Monthly active users')![2]).toBe('9,859');
-    for (const q of ['default', 'push', 'ingress', 'mailers', 'pull', 'scheduler']) expect(rows.has(`Sidekiq \`${q}\` jobs/s`)).toBe(true);
+    for (const q of ['default', 'push', 'ingress', 'mailers', 'pull', 'scheduler'])
+      expect(rows.has(`Sidekiq \`${q}\` jobs/s`)).toBe(true);
   });
 
   it('shows storage and cost for month 0, month 12 and the last month, marking the cheapest provider', () => {
@@ -285,13 +309,16 @@ describe('whatifMarkdown', () => {
   });
   const md = whatifMarkdown(before, after, relay);
 
-  const monthOf = (r: typeof before, id: string) => r.components.find((c) => c.id === id)!.saturation?.month ?? null;
+  const monthOf = (r: typeof before, id: string) =>
+    r.components.find((c) => c.id === id)!.saturation?.month ?? null;
 
   it('describes the relay and produces valid tables', () => {
     expect(md).toMatch(/^# What if we join relay\.example\?/);
     expect(md).toContain('1,800 public posts per hour');
     expect(md).toContain("the profile's inbound media share");
-    expect(whatifMarkdown(before, after, { ...relay, mediaFraction: 0.25 })).toContain('25% of posts with media');
+    expect(whatifMarkdown(before, after, { ...relay, mediaFraction: 0.25 })).toContain(
+      '25% of posts with media',
+    );
     expectValidTables(md);
   });
 
@@ -306,9 +333,16 @@ describe('whatifMarkdown', () => {
     const byId = new Map(rows.map((r) => [componentOf(r), r]));
     expect(byId.get('sidekiq-queue:push')![3]).toBe(`⚠ **earlier by ${pushBefore - pushAfter} months**`);
     expect(byId.get('sidekiq-queue:ingress')![3]).toBe('⚠ **now saturates within the horizon**');
-    expect(byId.get('sidekiq-queue:push')![1]).toContain(before.components.find((c) => c.id === 'sidekiq-queue:push')!.saturation!.date);
+    expect(byId.get('sidekiq-queue:push')![1]).toContain(
+      before.components.find((c) => c.id === 'sidekiq-queue:push')!.saturation!.date,
+    );
     expect(byId.get('postgres')![3]).toBe('unchanged');
-    expect(rows.filter((r) => r[3]!.includes('⚠')).map(componentOf).sort()).toEqual(['sidekiq-queue:ingress', 'sidekiq-queue:push']);
+    expect(
+      rows
+        .filter((r) => r[3]!.includes('⚠'))
+        .map(componentOf)
+        .sort(),
+    ).toEqual(['sidekiq-queue:ingress', 'sidekiq-queue:push']);
     // Highlighted rows come first.
     expect(rows.slice(0, 2).every((r) => r[3]!.includes('⚠'))).toBe(true);
 
@@ -323,7 +357,11 @@ describe('whatifMarkdown', () => {
 
   it('compares per-queue load and utilization side by side', () => {
     const load = new Map(tableRows(section(md, 'Load')).map((r) => [r[0]!, r]));
-    expect(load.get('Sidekiq `ingress` jobs/s')!.slice(1)).toEqual(['9.1 (peak 18.2)', '9.6 (peak 19.2)', '+0.5 (×1.05)']);
+    expect(load.get('Sidekiq `ingress` jobs/s')!.slice(1)).toEqual([
+      '9.1 (peak 18.2)',
+      '9.6 (peak 19.2)',
+      '+0.5 (×1.05)',
+    ]);
     expect(load.get('Sidekiq `push` jobs/s')![3]).toBe('0');
     expect(load.get('Inbound activities/s (mean)')![2]).toBe('9.6');
 
@@ -332,7 +370,7 @@ describe('whatifMarkdown', () => {
     expect(util.get('web')![3]).toBe('0');
   });
 
-  it('compares storage and every provider\'s monthly cost at month 0 and the last month', () => {
+  it("compares storage and every provider's monthly cost at month 0 and the last month", () => {
     const storageLines = section(md, 'Storage');
     expect(cells(storageLines.find((l) => l.startsWith('|'))!)).toEqual([
       '',
@@ -348,11 +386,17 @@ describe('whatifMarkdown', () => {
     expect(storage.get('Local media')![3]).toBe('0');
 
     const costs = tableRows(section(md, 'Monthly cost'));
-    expect(costs.map((r) => r[0])).toEqual(['AWS S3', 'Backblaze B2', 'Wasabi', 'Cloudflare R2', 'MinIO (self-hosted) (yours)']);
+    expect(costs.map((r) => r[0])).toEqual([
+      'AWS S3',
+      'Backblaze B2',
+      'Wasabi',
+      'Cloudflare R2',
+      'MinIO (self-hosted) (yours)',
+    ]);
     for (const r of costs) expect(r[3]).toMatch(/^\+\$/);
   });
 
-  it("lists the recommendations of the forecast after joining", () => {
+  it('lists the recommendations of the forecast after joining', () => {
     const custom = sampleReport({
       relay,
       recommendations: [
@@ -366,8 +410,12 @@ describe('whatifMarkdown', () => {
         },
       ],
     });
-    const lines = section(whatifMarkdown(before, custom, relay), 'Recommendations after joining').filter((l) => l.startsWith('- '));
+    const lines = section(whatifMarkdown(before, custom, relay), 'Recommendations after joining').filter(
+      (l) => l.startsWith('- '),
+    );
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain('`sidekiq-queue:ingress` saturates 2027-01 → add a Sidekiq process `sidekiq -c 25 -q ingress,4`');
+    expect(lines[0]).toContain(
+      '`sidekiq-queue:ingress` saturates 2027-01 → add a Sidekiq process `sidekiq -c 25 -q ingress,4`',
+    );
   });
 });

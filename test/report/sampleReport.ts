@@ -179,7 +179,11 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
       { queue: 'mailers', jobsPerSec: mean(0.0009) },
       { queue: 'pull', jobsPerSec: mean(2.1) + relayPerSec * 0.4 },
       { queue: 'scheduler', jobsPerSec: 0.002 },
-    ].map((q) => ({ ...q, queue: q.queue as MonthReport['queues'][number]['queue'], peakJobsPerSec: q.jobsPerSec * 2 }));
+    ].map((q) => ({
+      ...q,
+      queue: q.queue as MonthReport['queues'][number]['queue'],
+      peakJobsPerSec: q.jobsPerSec * 2,
+    }));
     const remoteMediaCacheGB = 180 * g + (relay ? relayPerSec * 86400 * 0.3 * 1.4 * 0.0007 * 14 : 0);
     const localMediaGB = 150 + 42 * m * (1 + m * 0.02);
     const previewCardsGB = 24 + 0.5 * m;
@@ -198,7 +202,13 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
     const costs: MonthlyCost[] = (Object.keys(PRICES) as MonthlyCost['provider'][]).map((provider) => {
       const storageUSD = mediaGB * PRICES[provider].storagePerGBMonth;
       const egressUSD = egressGBPerMonth * PRICES[provider].egressPerGB;
-      return { provider, storageUSD, egressUSD, computeUSD: COMPUTE_USD, totalUSD: storageUSD + egressUSD + COMPUTE_USD };
+      return {
+        provider,
+        storageUSD,
+        egressUSD,
+        computeUSD: COMPUTE_USD,
+        totalUSD: storageUSD + egressUSD + COMPUTE_USD,
+      };
     });
     months.push({
       month: m,
@@ -212,7 +222,8 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
       components: specs.map((spec) => {
         const u = utilAt(spec, m);
         const latencySec = latencyAt(spec, u);
-        const latencyBroken = spec.latencyLimitSec !== null && (latencySec === null || latencySec > spec.latencyLimitSec);
+        const latencyBroken =
+          spec.latencyLimitSec !== null && (latencySec === null || latencySec > spec.latencyLimitSec);
         return { id: spec.id, utilization: u, latencySec, broken: u > MAX_UTILIZATION || latencyBroken };
       }),
       storage,
@@ -226,7 +237,11 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
     let wouldSaturate = 0;
     while (utilAt(spec, wouldSaturate) <= MAX_UTILIZATION && wouldSaturate < 600) wouldSaturate++;
     const inHorizon = (m: number) => (m >= 0 && m < horizon ? date(m) : null);
-    const p10 = monteCarlo ? inHorizon(Math.max(0, wouldSaturate - 3)) : satMonth === null ? null : date(satMonth);
+    const p10 = monteCarlo
+      ? inHorizon(Math.max(0, wouldSaturate - 3))
+      : satMonth === null
+        ? null
+        : date(satMonth);
     const p90 = monteCarlo ? inHorizon(wouldSaturate + 5) : satMonth === null ? null : date(satMonth);
     const first = months[0]!.components.find((c) => c.id === spec.id)!;
     return {
@@ -274,7 +289,8 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
       componentId: POOL,
       saturationDate: pool.date,
       knob: 'extra Sidekiq process',
-      change: 'add a Sidekiq process `sidekiq -c 25 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull` (DB_POOL=25) on host app',
+      change:
+        'add a Sidekiq process `sidekiq -c 25 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull` (DB_POOL=25) on host app',
       newSaturationDate: date(Math.min(horizon - 1, pool.month + 9)),
       extraMonthlyUSD: 0,
     });
@@ -285,7 +301,8 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
       componentId: 'storage',
       saturationDate: storage.date,
       knob: 'tootctl media remove --days',
-      change: 'remove cached remote media after 7 days (`tootctl media remove --days 7` daily, or media_cache_retention_period)',
+      change:
+        'remove cached remote media after 7 days (`tootctl media remove --days 7` daily, or media_cache_retention_period)',
       newSaturationDate: date(Math.min(horizon - 1, storage.month + 4)),
       extraMonthlyUSD: 0,
     });
@@ -321,18 +338,38 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
       {
         path: 'graph.inbound.remoteAccountsFollowed',
         value: 30000,
-        source: 'assumption; masto.host: storage growth is driven by remote accounts followed (mastodon-facts.md)',
+        source:
+          'assumption; masto.host: storage growth is driven by remote accounts followed (mastodon-facts.md)',
         range: [15000, 60000],
       },
       { path: 'media.localImageBytes', value: 1200000, source: 'assumption', range: [600000, 2500000] },
-      { path: 'media.egressBytesPerActiveUserPerDay', value: 30000000, source: 'assumption', range: [10000000, 80000000] },
+      {
+        path: 'media.egressBytesPerActiveUserPerDay',
+        value: 30000000,
+        source: 'assumption',
+        range: [10000000, 80000000],
+      },
       { path: 'media.currentLocalMediaGB', value: 150, source: 'profile' },
-      { path: 'serviceDemands.jobs.FeedInsertWorker.cpuSec', value: 0.0005, source: 'calibration run/2026-08-14', range: [0.0004, 0.0007] },
-      { path: 'serviceDemands.jobs.ActivityPub::DeliveryWorker.waitSec', value: 0.35, source: 'assumption', range: [0.1, 1.5] },
-      { path: 'growth.monthlyActiveUserGrowth', value: 0.04, source: 'profile | admin estimate', range: [0.01, 0.08] },
+      {
+        path: 'serviceDemands.jobs.FeedInsertWorker.cpuSec',
+        value: 0.0005,
+        source: 'calibration run/2026-08-14',
+        range: [0.0004, 0.0007],
+      },
+      {
+        path: 'serviceDemands.jobs.ActivityPub::DeliveryWorker.waitSec',
+        value: 0.35,
+        source: 'assumption',
+        range: [0.1, 1.5],
+      },
+      {
+        path: 'growth.monthlyActiveUserGrowth',
+        value: 0.04,
+        source: 'profile | admin estimate',
+        range: [0.01, 0.08],
+      },
     ],
     recommendations: options.recommendations ?? defaultRecommendations,
-    uncalibrated:
-      options.uncalibrated ?? components.filter((c) => c.kind !== 'storage').map((c) => c.id),
+    uncalibrated: options.uncalibrated ?? components.filter((c) => c.kind !== 'storage').map((c) => c.id),
   };
 }

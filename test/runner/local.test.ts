@@ -162,7 +162,13 @@ describe('local executor outputs', () => {
       expect(meta.get(name), name).toMatchObject({ type, contains });
     }
     expect(meta.get('http_req_duration')!.submetrics).toEqual(
-      expect.arrayContaining([{ name: 'http_req_duration{scenario:inbound}', suffix: 'scenario:inbound', tags: { scenario: 'inbound' } }]),
+      expect.arrayContaining([
+        {
+          name: 'http_req_duration{scenario:inbound}',
+          suffix: 'scenario:inbound',
+          tags: { scenario: 'inbound' },
+        },
+      ]),
     );
     expect(meta.get('posts_made')!.thresholds).toEqual(['count>=20']);
   });
@@ -181,11 +187,24 @@ describe('local executor outputs', () => {
       status: '200',
       url: `${server.url}/json`,
     });
-    const failed = out.lines.find((l) => l.type === 'Point' && l.metric === 'http_req_failed' && (l.data.tags as Record<string, string>).status === '404')!;
+    const failed = out.lines.find(
+      (l) =>
+        l.type === 'Point' &&
+        l.metric === 'http_req_failed' &&
+        (l.data.tags as Record<string, string>).status === '404',
+    )!;
     expect(failed.data.value).toBe(1);
-    expect(failed.data.tags).toMatchObject({ expected_response: 'false', error_code: '1404', method: 'POST' });
+    expect(failed.data.tags).toMatchObject({
+      expected_response: 'false',
+      error_code: '1404',
+      method: 'POST',
+    });
     const check = out.lines.find((l) => l.type === 'Point' && l.metric === 'checks')!;
-    expect(check.data.tags).toMatchObject({ group: '::timeline', scenario: 'inbound', check: 'status is 200' });
+    expect(check.data.tags).toMatchObject({
+      group: '::timeline',
+      scenario: 'inbound',
+      check: 'status is 200',
+    });
     const group = out.lines.find((l) => l.type === 'Point' && l.metric === 'group_duration')!;
     expect(group.data.tags).toMatchObject({ group: '::timeline', scenario: 'inbound' });
   });
@@ -195,19 +214,29 @@ describe('local executor outputs', () => {
     expect(m.iterations).toMatchObject({ count: 20 });
     expect(m.http_reqs).toMatchObject({ count: 40 });
     expect(m.posts_made).toMatchObject({ count: 20, thresholds: { 'count>=20': false } });
-    expect(m.http_req_failed).toMatchObject({ passes: 20, fails: 20, value: 0.5, thresholds: { 'rate<0.6': false } });
+    expect(m.http_req_failed).toMatchObject({
+      passes: 20,
+      fails: 20,
+      value: 0.5,
+      thresholds: { 'rate<0.6': false },
+    });
     expect(m.json_ok).toMatchObject({ passes: 20, fails: 20, value: 0.5 });
     expect(m.checks).toMatchObject({ passes: 80, fails: 0, value: 1 });
-    for (const key of ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)']) expect(typeof m.http_req_duration![key]).toBe('number');
+    for (const key of ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)'])
+      expect(typeof m.http_req_duration![key]).toBe('number');
     expect(m['http_req_duration{scenario:inbound}']!.thresholds).toEqual({ 'p(95)<2000': false });
     expect(m['http_req_duration{expected_response:true}']).toBeDefined();
     // Trend aggregates agree with the points written.
-    const values = out.lines.filter((l) => l.type === 'Point' && l.metric === 'fetch_ms').map((l) => l.data.value as number);
+    const values = out.lines
+      .filter((l) => l.type === 'Point' && l.metric === 'fetch_ms')
+      .map((l) => l.data.value as number);
     expect(values).toHaveLength(20);
     expect(m.fetch_ms!.max).toBeCloseTo(Math.max(...values), 9);
     expect(m.fetch_ms!.min).toBeCloseTo(Math.min(...values), 9);
     expect(m.fetch_ms!.avg).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 9);
-    const group = out.summary.root_group as { groups: Record<string, { path: string; checks: Record<string, { passes: number; fails: number }> }> };
+    const group = out.summary.root_group as {
+      groups: Record<string, { path: string; checks: Record<string, { passes: number; fails: number }> }>;
+    };
     expect(group.groups.timeline!.path).toBe('::timeline');
     expect(group.groups.timeline!.checks['status is 200']).toMatchObject({ passes: 20, fails: 0 });
     expect(out.result.exitCode).toBe(0);
@@ -259,7 +288,11 @@ describe('arrival-rate scheduling', () => {
       .filter((r) => r.path.startsWith('/ramp'))
       .map((r) => Number(new URL(r.path, 'http://x').searchParams.get('offset')))
       .sort((a, b) => a - b);
-    const perStage = [offsets.filter((o) => o < 2000).length, offsets.filter((o) => o >= 2000 && o < 3000).length, offsets.filter((o) => o >= 3000).length];
+    const perStage = [
+      offsets.filter((o) => o < 2000).length,
+      offsets.filter((o) => o >= 2000 && o < 3000).length,
+      offsets.filter((o) => o >= 3000).length,
+    ];
     expect(perStage[0]).toBeGreaterThanOrEqual(37);
     expect(perStage[0]).toBeLessThanOrEqual(42);
     expect(perStage[1]).toBeGreaterThanOrEqual(38);
@@ -267,7 +300,25 @@ describe('arrival-rate scheduling', () => {
     expect(perStage[2]).toBeGreaterThanOrEqual(17);
     expect(perStage[2]).toBeLessThanOrEqual(21);
     // Every start close to k6's schedule (area under the rate curve reaches n); 60 ms absorbs a busy CI machine.
-    const schedule = [...arrivalTimes(parseOptions({ scenarios: { r: { executor: 'ramping-arrival-rate', startRate: 0, timeUnit: '1s', preAllocatedVUs: 1, stages: [{ duration: '2s', target: 40 }, { duration: '1s', target: 40 }, { duration: '1s', target: 0 }] } } }).scenarios[0]!)];
+    const schedule = [
+      ...arrivalTimes(
+        parseOptions({
+          scenarios: {
+            r: {
+              executor: 'ramping-arrival-rate',
+              startRate: 0,
+              timeUnit: '1s',
+              preAllocatedVUs: 1,
+              stages: [
+                { duration: '2s', target: 40 },
+                { duration: '1s', target: 40 },
+                { duration: '1s', target: 0 },
+              ],
+            },
+          },
+        }).scenarios[0]!,
+      ),
+    ];
     expect(schedule).toHaveLength(100);
     offsets.forEach((o, i) => expect(Math.abs(o - schedule[i]!)).toBeLessThan(60));
   }, 30_000);
@@ -381,10 +432,17 @@ describe('k6 API', () => {
     `,
     );
     let stderr = '';
-    const result = await runLocal({ scenarioPath: file, env: { BASE_URL: server.url }, outDir, stdout: () => {}, stderr: (t) => void (stderr += t) });
+    const result = await runLocal({
+      scenarioPath: file,
+      env: { BASE_URL: server.url },
+      outDir,
+      stdout: () => {},
+      stderr: (t) => void (stderr += t),
+    });
     const summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
     const checks = summary.root_group.checks as Record<string, { passes: number; fails: number }>;
-    for (const [name, c] of Object.entries(checks)) expect(c, `${name}\n${stderr}`).toEqual(expect.objectContaining({ passes: 6, fails: 0 }));
+    for (const [name, c] of Object.entries(checks))
+      expect(c, `${name}\n${stderr}`).toEqual(expect.objectContaining({ passes: 6, fails: 0 }));
     expect(Object.keys(checks)).toHaveLength(13);
     expect(result.iterationErrors).toBe(0);
   }, 30_000);

@@ -75,7 +75,9 @@ export function writeScenario(source: string, name = 'scenario.ts'): string {
   return file;
 }
 
-export function readNdjson(text: string): Array<{ type: string; metric: string; data: Record<string, unknown> }> {
+export function readNdjson(
+  text: string,
+): Array<{ type: string; metric: string; data: Record<string, unknown> }> {
   return text
     .trim()
     .split('\n')

@@ -33,12 +33,33 @@ interface RunResult {
 }
 
 /** `fedicap run` in a child process: asynchronous, so the testbed and fleet in this process keep serving. */
-function run(fx: TestbedFixture, scenario: string, env: Record<string, string>, outDir: string): Promise<RunResult> {
+function run(
+  fx: TestbedFixture,
+  scenario: string,
+  env: Record<string, string>,
+  outDir: string,
+): Promise<RunResult> {
   const host = new URL(fx.url).host;
-  const args = [MAIN, 'run', join(ROOT, 'scenarios', scenario), '--engine', 'local', '--target', fx.url, '--confirm-target', host, '--out', outDir];
+  const args = [
+    MAIN,
+    'run',
+    join(ROOT, 'scenarios', scenario),
+    '--engine',
+    'local',
+    '--target',
+    fx.url,
+    '--confirm-target',
+    host,
+    '--out',
+    outDir,
+  ];
   for (const [k, v] of Object.entries(env)) args.push('-e', `${k}=${v}`);
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stdout.resume();
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
@@ -54,7 +75,10 @@ function run(fx: TestbedFixture, scenario: string, env: Record<string, string>, 
           .split('\n')
           .filter((l) => l.startsWith('{"type":"Point"'))
           .map((l) => {
-            const p = JSON.parse(l) as { metric: string; data: { value: number; tags: Record<string, string> } };
+            const p = JSON.parse(l) as {
+              metric: string;
+              data: { value: number; tags: Record<string, string> };
+            };
             return { metric: p.metric, value: p.data.value, tags: p.data.tags };
           });
       } catch {
@@ -76,12 +100,22 @@ describe('the scenarios through the local executor, against the testbed and the 
   let dir: string;
   let env: Record<string, string>;
   const ok = (r: RunResult) => expect(r.code, r.stderr.slice(-4000)).toBe(0);
-  const count = async (sql: string, args: unknown[] = []) => Number((await fx.tb.db.query<{ n: string }>(sql, args)).rows[0]!.n);
+  const count = async (sql: string, args: unknown[] = []) =>
+    Number((await fx.tb.db.query<{ n: string }>(sql, args)).rows[0]!.n);
   const fleetHosts = "a.domain LIKE '%.fleet.test'";
 
   beforeAll(async () => {
-    fleet = await startFleet({ instances: 3, actorsPerInstance: 8, coldFraction: 0.5, mediaSizesBytes: [24 * 1024], pagesPerInstance: 2 });
-    fx = await startTestTestbed({ resolve: [{ suffix: fleet.manifest.hostSuffix, host: '127.0.0.1', port: fleet.port }], rateLimits: false });
+    fleet = await startFleet({
+      instances: 3,
+      actorsPerInstance: 8,
+      coldFraction: 0.5,
+      mediaSizesBytes: [24 * 1024],
+      pagesPerInstance: 2,
+    });
+    fx = await startTestTestbed({
+      resolve: [{ suffix: fleet.manifest.hostSuffix, host: '127.0.0.1', port: fleet.port }],
+      rateLimits: false,
+    });
     accounts = await createLocalAccounts(fx.tb, 12, 'user');
     // a small local follow graph: everyone follows the next three accounts (home feeds and streaming updates)
     const pairs: [string, string][] = [];
@@ -91,7 +125,11 @@ describe('the scenarios through the local executor, against the testbed and the 
     await followMany(fx.tb, pairs);
     dir = mkdtempSync(join(tmpdir(), 'fedicap-scenarios-'));
     const tokens = join(dir, 'tokens.json');
-    writeFileSync(tokens, JSON.stringify(accounts.map((a) => ({ username: a.username, accountId: a.accountId, token: a.token }))), { mode: 0o600 });
+    writeFileSync(
+      tokens,
+      JSON.stringify(accounts.map((a) => ({ username: a.username, accountId: a.accountId, token: a.token }))),
+      { mode: 0o600 },
+    );
     chmodSync(tokens, 0o600);
     const manifest = join(dir, 'fleet.json');
     writeFileSync(manifest, JSON.stringify(fleet.manifest), { mode: 0o600 });
@@ -111,8 +149,15 @@ describe('the scenarios through the local executor, against the testbed and the 
 
   it('federation-inbound: warm and cold actors deliver; statuses are stored, cold actors fetched, attachments downloaded', async () => {
     const fetchedBefore = fleet.stats().actorsFetched;
-    const before = await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`);
-    const r = await run(fx, 'federation-inbound.ts', { ...env, SCALE: '10', DURATION: '4s' }, join(dir, 'inbound'));
+    const before = await count(
+      `SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`,
+    );
+    const r = await run(
+      fx,
+      'federation-inbound.ts',
+      { ...env, SCALE: '10', DURATION: '4s' },
+      join(dir, 'inbound'),
+    );
     ok(r);
     const cold = requests(r, { station: 'inbox-cold-actor', population: 'cold' });
     const warm = requests(r, { station: 'inbox', population: 'warm', scenario: 'inbound_warm' });
@@ -125,10 +170,24 @@ describe('the scenarios through the local executor, against the testbed and the 
     const warmActors = fleet.manifest.actors.filter((a) => a.population === 'warm').length;
     expect(fleet.stats().actorsFetched - fetchedBefore).toBeGreaterThanOrEqual(warmActors + 1);
     const coldUris = fleet.manifest.actors.filter((a) => a.population === 'cold').map((a) => a.id);
-    expect(await count('SELECT count(*) AS n FROM accounts WHERE uri = ANY($1)', [coldUris])).toBeGreaterThanOrEqual(1);
+    expect(
+      await count('SELECT count(*) AS n FROM accounts WHERE uri = ANY($1)', [coldUris]),
+    ).toBeGreaterThanOrEqual(1);
     // Creates processed by ingress: remote statuses stored, with mentions of local accounts and fleet media
-    await waitFor(async () => (await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)) >= before + 5, 'inbound statuses', 20_000);
-    expect(await count(`SELECT count(*) AS n FROM mentions m JOIN statuses s ON s.id = m.status_id JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)).toBeGreaterThan(0);
+    await waitFor(
+      async () =>
+        (await count(
+          `SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`,
+        )) >=
+        before + 5,
+      'inbound statuses',
+      20_000,
+    );
+    expect(
+      await count(
+        `SELECT count(*) AS n FROM mentions m JOIN statuses s ON s.id = m.status_id JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`,
+      ),
+    ).toBeGreaterThan(0);
     await waitFor(() => fleet.stats().requests.media, 'attachments downloaded from the fleet', 20_000);
     // Follow introductions were accepted: the target sent Accepts the fleet verified
     const accepts = fleet.deliveries().filter((d) => d.type === 'Accept' && d.signatureOk);
@@ -137,14 +196,25 @@ describe('the scenarios through the local executor, against the testbed and the 
 
   it('federation-outbound: local posts are delivered to the fleet, signed', async () => {
     const since = Date.now();
-    const r = await run(fx, 'federation-outbound.ts', { ...env, SCALE: '10', POSTERS: '3' }, join(dir, 'outbound'));
+    const r = await run(
+      fx,
+      'federation-outbound.ts',
+      { ...env, SCALE: '10', POSTERS: '3' },
+      join(dir, 'outbound'),
+    );
     ok(r);
     expect(requests(r, { station: 'statuses/create', status: '200' }).length).toBeGreaterThanOrEqual(1);
     expect(requests(r, { station: 'statuses/interact', status: '200' }).length).toBeGreaterThanOrEqual(1);
-    const creates = await waitFor(() => {
-      const d = fleet.deliveries().filter((x: DeliveryRecord) => x.type === 'Create' && x.receivedAtMs >= since);
-      return d.length >= 3 ? d : undefined;
-    }, 'Creates delivered to the fleet', 20_000);
+    const creates = await waitFor(
+      () => {
+        const d = fleet
+          .deliveries()
+          .filter((x: DeliveryRecord) => x.type === 'Create' && x.receivedAtMs >= since);
+        return d.length >= 3 ? d : undefined;
+      },
+      'Creates delivered to the fleet',
+      20_000,
+    );
     expect(creates.every((d) => d.signatureOk && d.status === 202)).toBe(true);
     // each poster has followers on the three instances: deliveries reach several shared inboxes
     expect(new Set(creates.map((d) => d.host)).size).toBeGreaterThanOrEqual(2);
@@ -152,16 +222,26 @@ describe('the scenarios through the local executor, against the testbed and the 
   }, 60_000);
 
   it('timelines: home, public and notification pages answer 200 with statuses, paging by max_id', async () => {
-    const r = await run(fx, 'timelines.ts', { ...env, SCALE: '3', SCROLL: '1', LIMIT: '2' }, join(dir, 'timelines'));
+    const r = await run(
+      fx,
+      'timelines.ts',
+      { ...env, SCALE: '3', SCROLL: '1', LIMIT: '2' },
+      join(dir, 'timelines'),
+    );
     ok(r);
     for (const station of ['timelines/home', 'timelines/public', 'notifications']) {
       const reqs = requests(r, { station });
       expect(reqs.length, station).toBeGreaterThanOrEqual(1);
-      expect(reqs.every((p) => p.tags.status === '200'), station).toBe(true);
+      expect(
+        reqs.every((p) => p.tags.status === '200'),
+        station,
+      ).toBe(true);
       expect(new Set(reqs.map((p) => p.tags.name)), station).toEqual(new Set([`/api/v1/${station}`]));
     }
     // pages were read on by max_id: the url tag carries it (the name tag does not)
-    expect(requests(r, { station: 'timelines/home' }).some((p) => /max_id=/.test(p.tags.url ?? ''))).toBe(true);
+    expect(requests(r, { station: 'timelines/home' }).some((p) => /max_id=/.test(p.tags.url ?? ''))).toBe(
+      true,
+    );
     expect(r.summary.metrics.capacity_errors?.value).toBe(0);
   }, 60_000);
 
@@ -171,16 +251,33 @@ describe('the scenarios through the local executor, against the testbed and the 
     const before = await count(processed, [PROCESSING.complete]);
     const r = await run(fx, 'media.ts', { ...env, SCALE: '50', MEDIA_SIZE: '160x120' }, join(dir, 'media'));
     ok(r);
-    expect(requests(r, { station: 'media/create' }).every((p) => p.tags.status === '200' || p.tags.status === '202')).toBe(true);
+    expect(
+      requests(r, { station: 'media/create' }).every(
+        (p) => p.tags.status === '200' || p.tags.status === '202',
+      ),
+    ).toBe(true);
     expect(await count(processed, [PROCESSING.complete])).toBeGreaterThan(before);
-    expect(r.summary.metrics.media_processing_seconds?.count ?? r.points.filter((p) => p.metric === 'media_processing_seconds').length).toBeGreaterThanOrEqual(1);
+    expect(
+      r.summary.metrics.media_processing_seconds?.count ??
+        r.points.filter((p) => p.metric === 'media_processing_seconds').length,
+    ).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it('streaming: listeners receive the notifications of the statuses mentioning them', async () => {
     // A backlog left by the scenarios before would hold the notifications back past the listeners' hold.
     const queues = ['default', 'push', 'ingress', 'pull'];
-    await waitFor(async () => (await Promise.all(queues.map((q) => fx.tb.redis.llen(`queue:${q}`)))).every((n) => n === 0), 'the testbed queues to drain', 30_000);
-    const r = await run(fx, 'streaming.ts', { ...env, LISTENERS: '3', SCALE: '0.05' }, join(dir, 'streaming'));
+    await waitFor(
+      async () =>
+        (await Promise.all(queues.map((q) => fx.tb.redis.llen(`queue:${q}`)))).every((n) => n === 0),
+      'the testbed queues to drain',
+      30_000,
+    );
+    const r = await run(
+      fx,
+      'streaming.ts',
+      { ...env, LISTENERS: '3', SCALE: '0.05' },
+      join(dir, 'streaming'),
+    );
     if (r.code !== 0) {
       // say what the listeners and posters saw, and what the testbed did, before failing
       const seen: Record<string, number> = {};
@@ -188,8 +285,12 @@ describe('the scenarios through the local executor, against the testbed and the 
         const key = [p.metric, p.tags.status, p.tags.name, p.tags.event].filter(Boolean).join(' ');
         seen[key] = (seen[key] ?? 0) + 1;
       }
-      const notifications = (await fx.tb.db.query('SELECT type, count(*)::int AS n FROM notifications GROUP BY type')).rows;
-      expect.fail(`${r.stderr.slice(-2000)}\npoints: ${JSON.stringify(seen)}\nnotifications: ${JSON.stringify(notifications)}`);
+      const notifications = (
+        await fx.tb.db.query('SELECT type, count(*)::int AS n FROM notifications GROUP BY type')
+      ).rows;
+      expect.fail(
+        `${r.stderr.slice(-2000)}\npoints: ${JSON.stringify(seen)}\nnotifications: ${JSON.stringify(notifications)}`,
+      );
     }
     ok(r);
     expect(r.summary.metrics.streaming_events?.count).toBeGreaterThan(0);
@@ -203,25 +304,68 @@ describe('the scenarios through the local executor, against the testbed and the 
   it('relay: relayed Creates are stored and relayed Announces fetched from the fleet', async () => {
     const relayInbox = fleet.manifest.relay.inbox;
     await followRelay(fx.tb, relayInbox);
-    await waitFor(async () => (await fx.tb.db.query('SELECT 1 FROM relays WHERE inbox_url = $1 AND state = $2', [relayInbox, RELAY_STATE.accepted])).rowCount, 'the relay subscription', 20_000);
+    await waitFor(
+      async () =>
+        (
+          await fx.tb.db.query('SELECT 1 FROM relays WHERE inbox_url = $1 AND state = $2', [
+            relayInbox,
+            RELAY_STATE.accepted,
+          ])
+        ).rowCount,
+      'the relay subscription',
+      20_000,
+    );
     const notesBefore = fleet.stats().requests.note ?? 0;
-    const before = await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`);
+    const before = await count(
+      `SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`,
+    );
     const r = await run(fx, 'relay.ts', { ...env, RATE: '4' }, join(dir, 'relay'));
     ok(r);
     const sent = requests(r, { station: 'inbox' });
     expect(sent.length).toBeGreaterThanOrEqual(8);
     expect(sent.every((p) => p.tags.status === '202')).toBe(true);
-    await waitFor(async () => (await count(`SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`)) > before, 'relayed statuses stored', 20_000);
-    if (sent.some((p) => p.tags.activity === 'Announce')) await waitFor(() => (fleet.stats().requests.note ?? 0) > notesBefore, 'announced notes fetched from the fleet', 20_000);
+    await waitFor(
+      async () =>
+        (await count(
+          `SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`,
+        )) > before,
+      'relayed statuses stored',
+      20_000,
+    );
+    if (sent.some((p) => p.tags.activity === 'Announce'))
+      await waitFor(
+        () => (fleet.stats().requests.note ?? 0) > notesBefore,
+        'announced notes fetched from the fleet',
+        20_000,
+      );
   }, 60_000);
 
   it('mixed and mixed-step: every workload at once, thresholds evaluated', async () => {
-    const m = await run(fx, 'mixed.ts', { ...env, SCALE: '0.5', MEDIA_SIZE: '80x60', RATE: '1' }, join(dir, 'mixed'));
+    const m = await run(
+      fx,
+      'mixed.ts',
+      { ...env, SCALE: '0.5', MEDIA_SIZE: '80x60', RATE: '1' },
+      join(dir, 'mixed'),
+    );
     ok(m);
     const stations = new Set(m.points.filter((p) => p.metric === 'http_reqs').map((p) => p.tags.station));
-    for (const s of ['timelines/home', 'timelines/public', 'notifications', 'statuses/create', 'media/create', 'inbox', 'inbox-cold-actor']) expect(stations, s).toContain(s);
+    for (const s of [
+      'timelines/home',
+      'timelines/public',
+      'notifications',
+      'statuses/create',
+      'media/create',
+      'inbox',
+      'inbox-cold-actor',
+    ])
+      expect(stations, s).toContain(s);
     expect(m.summary.metrics['http_req_duration{station:timelines/home}']).toBeDefined();
-    const step = await run(fx, 'mixed-step.ts', { ...env, SCALE: '0.3', STEPS: '2', STEP_DURATION: '1.5s', MEDIA_SIZE: '80x60', RATE: '1' }, join(dir, 'mixed-step'));
+    const step = await run(
+      fx,
+      'mixed-step.ts',
+      { ...env, SCALE: '0.3', STEPS: '2', STEP_DURATION: '1.5s', MEDIA_SIZE: '80x60', RATE: '1' },
+      join(dir, 'mixed-step'),
+    );
     ok(step);
     expect(step.points.filter((p) => p.metric === 'http_reqs').length).toBeGreaterThan(5);
   }, 90_000);
@@ -236,7 +380,12 @@ describe('the scenarios through the local executor, against the testbed and the 
     const r2 = await run(fx, 'federation-inbound.ts', noFleet, join(dir, 'bad2'));
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/FLEET is not set/);
-    const r3 = await run(fx, 'federation-inbound.ts', { ...env, FLEET: join(dir, 'missing.json') }, join(dir, 'bad3'));
+    const r3 = await run(
+      fx,
+      'federation-inbound.ts',
+      { ...env, FLEET: join(dir, 'missing.json') },
+      join(dir, 'bad3'),
+    );
     expect(r3.code).toBe(2);
     expect(r3.stderr).toContain(`FLEET=${join(dir, 'missing.json')}: cannot read the file`);
     expect(r3.stderr).not.toMatch(/\n\s+at /);

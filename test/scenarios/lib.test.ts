@@ -15,9 +15,21 @@ import {
   sharedInbox,
   undoActivity,
 } from '../../scenarios/lib/activitypub.ts';
-import { BUILTIN_CORPUS, hashtagsOf, parseCorpus, renderNoteHtml, renderText } from '../../scenarios/lib/content.ts';
+import {
+  BUILTIN_CORPUS,
+  hashtagsOf,
+  parseCorpus,
+  renderNoteHtml,
+  renderText,
+} from '../../scenarios/lib/content.ts';
 import { splitUrl } from '../../scenarios/lib/encoding.ts';
-import { isAbsolutePath, parseDuration, parseFleet, parseProfileText, parseTokens } from '../../scenarios/lib/inputs.ts';
+import {
+  isAbsolutePath,
+  parseDuration,
+  parseFleet,
+  parseProfileText,
+  parseTokens,
+} from '../../scenarios/lib/inputs.ts';
 import { makePng } from '../../scenarios/lib/media.ts';
 
 const actor = { id: 'https://i3.fleet.test/users/ann_lee7', host: 'i3.fleet.test', username: 'ann_lee7' };
@@ -26,14 +38,20 @@ const BASE = 'http://127.0.0.1:3000';
 describe('content', () => {
   it('renders placeholders as text for the client API and as Mastodon HTML for Notes', () => {
     const post = { text: '{mention} see {link} #Mastodon #vélo & <b>', language: 'fr' };
-    expect(renderText(post, ['bob'], ['https://i1.fleet.test/pages/1'])).toBe('@bob see https://i1.fleet.test/pages/1 #Mastodon #vélo & <b>');
+    expect(renderText(post, ['bob'], ['https://i1.fleet.test/pages/1'])).toBe(
+      '@bob see https://i1.fleet.test/pages/1 #Mastodon #vélo & <b>',
+    );
     const bob = localMention(BASE, 'bob');
     const r = renderNoteHtml(post, [bob], ['https://i1.fleet.test/pages/1'], 'https://i3.fleet.test');
     expect(r.hashtags).toEqual(['Mastodon', 'vélo']);
     expect(r.mentions).toEqual([bob]);
-    expect(r.html).toContain('<a href="http://127.0.0.1:3000/@bob" class="u-url mention">@<span>bob</span></a>');
+    expect(r.html).toContain(
+      '<a href="http://127.0.0.1:3000/@bob" class="u-url mention">@<span>bob</span></a>',
+    );
     expect(r.html).toContain('href="https://i1.fleet.test/pages/1"');
-    expect(r.html).toContain('<a href="https://i3.fleet.test/tags/mastodon" class="mention hashtag" rel="tag">#<span>Mastodon</span></a>');
+    expect(r.html).toContain(
+      '<a href="https://i3.fleet.test/tags/mastodon" class="mention hashtag" rel="tag">#<span>Mastodon</span></a>',
+    );
     expect(r.html).toContain('&amp; &lt;b&gt;');
     expect(r.html.startsWith('<p>') && r.html.endsWith('</p>')).toBe(true);
   });
@@ -43,8 +61,14 @@ describe('content', () => {
   });
 
   it('parses corpora and names the file in errors', () => {
-    expect(parseCorpus([{ text: 'a' }, 'b', { text: 'c', language: 'de' }], 'CONTENT=/x.json')).toEqual([{ text: 'a' }, { text: 'b' }, { text: 'c', language: 'de' }]);
-    expect(() => parseCorpus([], 'CONTENT=/x.json')).toThrow(/CONTENT=\/x\.json: expected a non-empty JSON array/);
+    expect(parseCorpus([{ text: 'a' }, 'b', { text: 'c', language: 'de' }], 'CONTENT=/x.json')).toEqual([
+      { text: 'a' },
+      { text: 'b' },
+      { text: 'c', language: 'de' },
+    ]);
+    expect(() => parseCorpus([], 'CONTENT=/x.json')).toThrow(
+      /CONTENT=\/x\.json: expected a non-empty JSON array/,
+    );
     expect(() => parseCorpus([{ nope: 1 }], 'CONTENT=/x.json')).toThrow(/item 0/);
     expect(BUILTIN_CORPUS.length).toBeGreaterThan(10);
   });
@@ -58,37 +82,71 @@ describe('ActivityPub builders', () => {
     post: { text: '{mention} hello {link} #fedi' },
     mentions: [bob],
     links: ['https://i1.fleet.test/pages/2'],
-    attachments: [{ url: 'https://i3.fleet.test/media/64KB.jpg?n=1', bytes: 65536, mediaType: 'image/jpeg', width: 640, height: 480 }],
+    attachments: [
+      {
+        url: 'https://i3.fleet.test/media/64KB.jpg?n=1',
+        bytes: 65536,
+        mediaType: 'image/jpeg',
+        width: 640,
+        height: 480,
+      },
+    ],
     inReplyTo: 'http://127.0.0.1:3000/users/carol/statuses/1',
   };
 
-  it('Create{Note}: ids under the actor\'s host, addressed publicly and to the mentioned local account', () => {
+  it("Create{Note}: ids under the actor's host, addressed publicly and to the mentioned local account", () => {
     const a = createActivity(input);
     const note = a.object as Record<string, unknown>;
-    expect(a).toMatchObject({ type: 'Create', actor: actor.id, id: `${actor.id}/statuses/fcrun-c3-17/activity` });
-    expect(note).toMatchObject({ id: `${actor.id}/statuses/fcrun-c3-17`, type: 'Note', attributedTo: actor.id, inReplyTo: input.inReplyTo });
+    expect(a).toMatchObject({
+      type: 'Create',
+      actor: actor.id,
+      id: `${actor.id}/statuses/fcrun-c3-17/activity`,
+    });
+    expect(note).toMatchObject({
+      id: `${actor.id}/statuses/fcrun-c3-17`,
+      type: 'Note',
+      attributedTo: actor.id,
+      inReplyTo: input.inReplyTo,
+    });
     expect(note.to).toEqual(['https://www.w3.org/ns/activitystreams#Public']);
     expect(note.cc).toEqual([`${actor.id}/followers`, bob.uri]);
     expect(note.tag).toEqual([
       { type: 'Mention', href: bob.uri, name: '@bob@127.0.0.1:3000' },
       { type: 'Hashtag', href: 'https://i3.fleet.test/tags/fedi', name: '#fedi' },
     ]);
-    expect(note.attachment).toEqual([expect.objectContaining({ type: 'Document', mediaType: 'image/jpeg', url: input.attachments[0]!.url, width: 640, height: 480 })]);
+    expect(note.attachment).toEqual([
+      expect.objectContaining({
+        type: 'Document',
+        mediaType: 'image/jpeg',
+        url: input.attachments[0]!.url,
+        width: 640,
+        height: 480,
+      }),
+    ]);
     expect(String(note.content)).toContain('https://i1.fleet.test/pages/2');
     expect(Date.parse(String(note.published))).toBeGreaterThan(Date.now() - 60_000);
   });
 
-  it('Announce, Like, Follow, Undo and Delete have ids on the actor\'s host', () => {
+  it("Announce, Like, Follow, Undo and Delete have ids on the actor's host", () => {
     const object = 'http://127.0.0.1:3000/users/bob/statuses/9';
     const like = likeActivity(actor, 'u1', object);
-    const acts = [announceActivity(actor, 'u1', object), like, followActivity(actor, 'u1', bob.uri), undoActivity(actor, like), deleteActivity(actor, `${actor.id}/statuses/u1`)];
+    const acts = [
+      announceActivity(actor, 'u1', object),
+      like,
+      followActivity(actor, 'u1', bob.uri),
+      undoActivity(actor, like),
+      deleteActivity(actor, `${actor.id}/statuses/u1`),
+    ];
     expect(acts.map((a) => a.type)).toEqual(['Announce', 'Like', 'Follow', 'Undo', 'Delete']);
     for (const a of acts) {
       expect(splitUrl(a.id).host).toBe('i3.fleet.test');
       expect(a.actor).toBe(actor.id);
     }
     expect(undoActivity(actor, like).object).toEqual({ id: like.id, type: 'Like', actor: actor.id, object });
-    expect(deleteActivity(actor, `${actor.id}/statuses/u1`).object).toMatchObject({ type: 'Tombstone', id: `${actor.id}/statuses/u1` });
+    expect(deleteActivity(actor, `${actor.id}/statuses/u1`).object).toMatchObject({
+      type: 'Tombstone',
+      id: `${actor.id}/statuses/u1`,
+    });
     expect(sharedInbox(`${BASE}/`)).toBe(`${BASE}/inbox`);
     expect(personalInbox(BASE, 'bob')).toBe(`${BASE}/users/bob/inbox`);
   });
@@ -99,7 +157,9 @@ describe('input validation names the variable and the file, never the secret', (
     const good = JSON.stringify([{ username: 'u1', accountId: 7, token: 'abcdefghijkl' }]);
     expect(parseTokens(good, '/t.json')).toEqual([{ username: 'u1', accountId: '7', token: 'abcdefghijkl' }]);
     expect(() => parseTokens('{', '/t.json')).toThrow(/^TOKENS=\/t\.json: not valid JSON/);
-    expect(() => parseTokens('{}', '/t.json')).toThrow(/^TOKENS=\/t\.json: expected a JSON array of \{"username", "accountId", "token"\}/);
+    expect(() => parseTokens('{}', '/t.json')).toThrow(
+      /^TOKENS=\/t\.json: expected a JSON array of \{"username", "accountId", "token"\}/,
+    );
     expect(() => parseTokens('[]', '/t.json')).toThrow(/empty/);
     const secret = 'SECRET-TOKEN-VALUE';
     try {
@@ -113,17 +173,42 @@ describe('input validation names the variable and the file, never the secret', (
 
   it('fleet manifest', () => {
     // The manifest parser checks structure, not key material: a placeholder, never a key.
-    const actorJson = { id: 'https://i1.fleet.test/users/a', keyId: 'k', privateKeyPem: 'placeholder PRIVATE KEY, not a key', inbox: 'i', host: 'i1.fleet.test', username: 'a', population: 'warm' };
+    const actorJson = {
+      id: 'https://i1.fleet.test/users/a',
+      keyId: 'k',
+      privateKeyPem: 'placeholder PRIVATE KEY, not a key',
+      inbox: 'i',
+      host: 'i1.fleet.test',
+      username: 'a',
+      population: 'warm',
+    };
     const good = JSON.stringify({ version: 1, actors: [actorJson], relay: actorJson, media: [], pages: [] });
     expect(parseFleet(good, '/f.json').actors).toHaveLength(1);
     expect(() => parseFleet('[1]', '/f.json')).toThrow(/^FLEET=\/f\.json: not a JSON object/);
     expect(() => parseFleet(JSON.stringify({ version: 2 }), '/f.json')).toThrow(/"version" is 2/);
-    expect(() => parseFleet(JSON.stringify({ version: 1, actors: [{ ...actorJson, population: 'hot' }], media: [], pages: [] }), '/f.json')).toThrow(/actors\[0\] "population"/);
-    expect(() => parseFleet(JSON.stringify({ version: 1, actors: [{ ...actorJson, privateKeyPem: 'nope' }], media: [], pages: [] }), '/f.json')).toThrow(/not a PEM private key/);
+    expect(() =>
+      parseFleet(
+        JSON.stringify({ version: 1, actors: [{ ...actorJson, population: 'hot' }], media: [], pages: [] }),
+        '/f.json',
+      ),
+    ).toThrow(/actors\[0\] "population"/);
+    expect(() =>
+      parseFleet(
+        JSON.stringify({
+          version: 1,
+          actors: [{ ...actorJson, privateKeyPem: 'nope' }],
+          media: [],
+          pages: [],
+        }),
+        '/f.json',
+      ),
+    ).toThrow(/not a PEM private key/);
   });
 
   it('profile, durations, paths', () => {
-    expect(() => parseProfileText('{"accounts":{}}', '/p.json')).toThrow(/^PROFILE=\/p\.json: not an instance profile: "activity" is missing/);
+    expect(() => parseProfileText('{"accounts":{}}', '/p.json')).toThrow(
+      /^PROFILE=\/p\.json: not an instance profile: "activity" is missing/,
+    );
     expect(parseDuration('1m30s')).toBe(90);
     expect(parseDuration('500ms')).toBe(0.5);
     expect(parseDuration('2h')).toBe(7200);

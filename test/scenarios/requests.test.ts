@@ -27,7 +27,10 @@ import {
 } from '../../scenarios/lib/requests.ts';
 
 const schema = await MastodonApiSchema.load();
-if (!schema) process.stdout.write(`skipping the schema checks of scenario requests: ${defaultOpenApiPath()} is absent\n`);
+if (!schema)
+  process.stdout.write(
+    `skipping the schema checks of scenario requests: ${defaultOpenApiPath()} is absent\n`,
+  );
 
 const BASE = 'https://staging.example.org';
 
@@ -36,7 +39,12 @@ function validate(req: ApiRequest) {
   const { path, query } = splitUrl(requestUrl(BASE, req));
   const body = req.json ?? (req.multipart ? req.multipart.fields : undefined);
   const contentType = req.json !== undefined ? 'application/json' : req.multipart?.contentType;
-  return schema!.validateRequest(req.method, path, { query: parseQuery(query), headers: req.headers, body, contentType });
+  return schema!.validateRequest(req.method, path, {
+    query: parseQuery(query),
+    headers: req.headers,
+    body,
+    contentType,
+  });
 }
 
 const ALL: [string, ApiRequest][] = [
@@ -48,13 +56,19 @@ const ALL: [string, ApiRequest][] = [
   ['public federated', publicTimeline({})],
   ['notifications, paged', notifications({ maxId: '77' })],
   ['status context', statusContext('109876543210')],
-  ['text status', createStatus({ status: 'Hello @alice #tag https://example.org', idempotencyKey: 'k-1', language: 'en' })],
+  [
+    'text status',
+    createStatus({ status: 'Hello @alice #tag https://example.org', idempotencyKey: 'k-1', language: 'en' }),
+  ],
   ['reply', createStatus({ status: 'a reply', inReplyToId: '123' })],
   ['media status', createStatus({ status: 'with a picture', mediaIds: ['555'] })],
   ['favourite', favourite('123')],
   ['reblog', reblog('123')],
   ['follow', followAccount('99')],
-  ['media upload', uploadMedia({ bytes: makePng(4, 3), filename: 'a.png', contentType: 'image/png' }, 'alt text')],
+  [
+    'media upload',
+    uploadMedia({ bytes: makePng(4, 3), filename: 'a.png', contentType: 'image/png' }, 'alt text'),
+  ],
   ['media poll', showMedia('555')],
 ];
 
@@ -83,7 +97,9 @@ describe('request details the schema does not cover', () => {
     }
     expect(homeTimeline().tags.station).toBe('timelines/home');
     expect(createStatus({ status: 'x' }).tags.station).toBe('statuses/create');
-    expect(uploadMedia({ bytes: new Uint8Array(1), filename: 'f', contentType: 'image/png' }).tags.station).toBe('media/create');
+    expect(
+      uploadMedia({ bytes: new Uint8Array(1), filename: 'f', contentType: 'image/png' }).tags.station,
+    ).toBe('media/create');
   });
 
   it('the multipart body is well formed and carries the PNG bytes intact', () => {
@@ -91,16 +107,28 @@ describe('request details the schema does not cover', () => {
     const req = uploadMedia({ bytes: png, filename: 'x.png', contentType: 'image/png' }, 'desc');
     const boundary = /boundary=(.+)$/.exec(req.multipart!.contentType)![1]!;
     const text = Buffer.from(req.multipart!.body).toString('latin1');
-    expect(text.startsWith(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n`)).toBe(true);
+    expect(
+      text.startsWith(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n`,
+      ),
+    ).toBe(true);
     expect(text.endsWith(`--${boundary}--\r\n`)).toBe(true);
     const start = text.indexOf('\r\n\r\n') + 4;
-    expect(Buffer.from(req.multipart!.body).subarray(start, start + png.length).equals(Buffer.from(png))).toBe(true);
+    expect(
+      Buffer.from(req.multipart!.body)
+        .subarray(start, start + png.length)
+        .equals(Buffer.from(png)),
+    ).toBe(true);
     expect(text).toContain('name="description"\r\n\r\ndesc\r\n');
   });
 
   it('pagination follows max_id from the Link header as clients do', () => {
-    const link = '<https://s.example/api/v1/timelines/home?max_id=109&limit=20>; rel="next", <https://s.example/api/v1/timelines/home?min_id=120>; rel="prev"';
-    expect(parseLinkHeader(link)).toEqual({ next: 'https://s.example/api/v1/timelines/home?max_id=109&limit=20', prev: 'https://s.example/api/v1/timelines/home?min_id=120' });
+    const link =
+      '<https://s.example/api/v1/timelines/home?max_id=109&limit=20>; rel="next", <https://s.example/api/v1/timelines/home?min_id=120>; rel="prev"';
+    expect(parseLinkHeader(link)).toEqual({
+      next: 'https://s.example/api/v1/timelines/home?max_id=109&limit=20',
+      prev: 'https://s.example/api/v1/timelines/home?min_id=120',
+    });
     expect(nextMaxId(link)).toBe('109');
     expect(nextMaxId(undefined)).toBeUndefined();
     expect(nextMaxId('<https://s.example/x?min_id=1>; rel="prev"')).toBeUndefined();

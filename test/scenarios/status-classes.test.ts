@@ -21,8 +21,11 @@ describe('429 is rate limiting, not a capacity failure', () => {
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       seen.push(`${req.url} ${req.headers.authorization}`);
-      const status = req.url === '/ok' ? 200 : req.url === '/limited' ? 429 : req.url === '/broken' ? 503 : 404;
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(status === 200 ? '[]' : '{"error":"x"}');
+      const status =
+        req.url === '/ok' ? 200 : req.url === '/limited' ? 429 : req.url === '/broken' ? 503 : 404;
+      res
+        .writeHead(status, { 'Content-Type': 'application/json' })
+        .end(status === 200 ? '[]' : '{"error":"x"}');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -32,14 +35,34 @@ describe('429 is rate limiting, not a capacity failure', () => {
   it('counts each class where it belongs', async () => {
     const out = mkdtempSync(join(tmpdir(), 'fedicap-429-'));
     const host = new URL(url).host;
-    const args = [join(ROOT, 'dist/src/cli/main.js'), 'run', join(ROOT, 'test/scenarios/fixtures/status-classes.js'), '--engine', 'local', '--target', url, '--confirm-target', host, '--out', out];
+    const args = [
+      join(ROOT, 'dist/src/cli/main.js'),
+      'run',
+      join(ROOT, 'test/scenarios/fixtures/status-classes.js'),
+      '--engine',
+      'local',
+      '--target',
+      url,
+      '--confirm-target',
+      host,
+      '--out',
+      out,
+    ];
     const code = await new Promise<number | null>((done) => {
-      const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
+      const child = spawn(process.execPath, args, {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: 'ignore',
+      });
       child.on('close', done);
     });
     expect(code).toBe(0);
     expect(seen.filter((s) => s.endsWith('Bearer test-token-not-secret'))).toHaveLength(9);
-    const m = (JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { metrics: Record<string, Record<string, number>> }).metrics;
+    const m = (
+      JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+        metrics: Record<string, Record<string, number>>;
+      }
+    ).metrics;
     expect(m.rate_limited!.count).toBe(4);
     // 3 × 200, 1 × 503, 1 × 404 recorded; the 429s are not
     expect(m.capacity_errors).toMatchObject({ passes: 1, fails: 4 });
@@ -50,7 +73,11 @@ describe('429 is rate limiting, not a capacity failure', () => {
       .filter((l) => l.includes('"metric":"rate_limited"') && l.includes('"type":"Point"'))
       .map((l) => (JSON.parse(l) as { data: { tags: Record<string, string> } }).data.tags);
     expect(points).toHaveLength(4);
-    expect(points.every((t) => t.rate_limited === 'true' && t.station === 'timelines/home' && t.name === '/limited')).toBe(true);
+    expect(
+      points.every(
+        (t) => t.rate_limited === 'true' && t.station === 'timelines/home' && t.name === '/limited',
+      ),
+    ).toBe(true);
     // the check is not evaluated for a 429: 3 passes (200s), 2 fails (503, 404)
     expect(m.checks).toMatchObject({ passes: 3, fails: 2 });
     rmSync(out, { recursive: true, force: true });

@@ -101,7 +101,11 @@ export class FakeRemote {
   }
 
   /** A remote actor with its own RSA key, served with WebFinger and collection totals. */
-  async addActor(host: string, username: string, opts: { sharedInbox?: boolean; type?: string; keys?: KeyPair; icon?: string } = {}): Promise<RemoteActor> {
+  async addActor(
+    host: string,
+    username: string,
+    opts: { sharedInbox?: boolean; type?: string; keys?: KeyPair; icon?: string } = {},
+  ): Promise<RemoteActor> {
     const keys = opts.keys ?? (await newRsaKeyPair());
     const uri = `https://${host}/users/${username}`;
     const sharedInbox = opts.sharedInbox === false ? undefined : `https://${host}/inbox`;
@@ -119,7 +123,16 @@ export class FakeRemote {
       ...(opts.icon ? { icon: { type: 'Image', mediaType: 'image/png', url: opts.icon } } : {}),
       publicKey: { id: `${uri}#main-key`, owner: uri, publicKeyPem: keys.publicKeyPem },
     };
-    const actor: RemoteActor = { host, username, uri, keyId: `${uri}#main-key`, inbox: `${uri}/inbox`, sharedInbox, keys, document };
+    const actor: RemoteActor = {
+      host,
+      username,
+      uri,
+      keyId: `${uri}#main-key`,
+      inbox: `${uri}/inbox`,
+      sharedInbox,
+      keys,
+      document,
+    };
     this.actors.set(`${host}/users/${username}`, actor);
     this.collections.set(`${host}/users/${username}/outbox`, 12);
     this.collections.set(`${host}/users/${username}/followers`, 34);
@@ -139,7 +152,14 @@ export class FakeRemote {
     req.on('end', () => {
       const host = String(req.headers.host ?? '').toLowerCase();
       const u = new URL(req.url ?? '/', 'http://x');
-      const logged: LoggedRequest = { method: req.method ?? 'GET', host, path: u.pathname, url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) };
+      const logged: LoggedRequest = {
+        method: req.method ?? 'GET',
+        host,
+        path: u.pathname,
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
       this.requests.push(logged);
       this.respond(req, res, logged, u).catch((e: Error) => {
         res.writeHead(500).end(String(e.message));
@@ -147,7 +167,12 @@ export class FakeRemote {
     });
   }
 
-  private async respond(req: http.IncomingMessage, res: http.ServerResponse, r: LoggedRequest, u: URL): Promise<void> {
+  private async respond(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    r: LoggedRequest,
+    u: URL,
+  ): Promise<void> {
     const key = `${r.host}${r.path}`;
     const json = (status: number, body: unknown, type = 'application/activity+json') => {
       res.writeHead(status, { 'Content-Type': type });
@@ -163,15 +188,31 @@ export class FakeRemote {
       const [username, domain] = acct.split('@');
       const actor = this.actors.get(`${domain}/users/${username}`);
       if (!actor) return void res.writeHead(404).end();
-      return json(200, { subject: `acct:${acct}`, links: [{ rel: 'self', type: 'application/activity+json', href: actor.uri }] }, 'application/jrd+json');
+      return json(
+        200,
+        {
+          subject: `acct:${acct}`,
+          links: [{ rel: 'self', type: 'application/activity+json', href: actor.uri }],
+        },
+        'application/jrd+json',
+      );
     }
     const actor = this.actors.get(key);
     if (actor) return json(200, actor.document);
     const total = this.collections.get(key);
-    if (total !== undefined) return json(200, { '@context': AS, id: `https://${key}`, type: 'OrderedCollection', totalItems: total });
+    if (total !== undefined)
+      return json(200, {
+        '@context': AS,
+        id: `https://${key}`,
+        type: 'OrderedCollection',
+        totalItems: total,
+      });
     const resource = this.resources.get(key);
     if (resource) {
-      res.writeHead(resource.status, { 'Content-Type': resource.type, 'Content-Length': Buffer.byteLength(resource.body) });
+      res.writeHead(resource.status, {
+        'Content-Type': resource.type,
+        'Content-Length': Buffer.byteLength(resource.body),
+      });
       res.end(resource.body);
       return;
     }
@@ -198,14 +239,22 @@ export class FakeRemote {
     };
     const mine = await verifyRequest<KeyHolder>(
       { method: r.method, path: r.url, headers: r.headers, body: r.body },
-      { lookup: async (keyId) => ((await fetchKey(keyId)) ? { publicKeyPem: (await fetchKey(keyId))! } : null) },
+      {
+        lookup: async (keyId) =>
+          (await fetchKey(keyId)) ? { publicKeyPem: (await fetchKey(keyId))! } : null,
+      },
     );
     let verifiedJoyent = false;
     let joyentError: string | undefined;
     let keyId = '';
     try {
       const parsed = httpSignature.parseRequest(
-        { headers: { ...r.headers, authorization: undefined }, method: r.method, url: r.url, httpVersion: req.httpVersion },
+        {
+          headers: { ...r.headers, authorization: undefined },
+          method: r.method,
+          url: r.url,
+          httpVersion: req.httpVersion,
+        },
         { clockSkew: 300, headers: ['(request-target)', 'host', 'date', 'digest'] },
       );
       keyId = parsed.keyId;
@@ -261,7 +310,8 @@ export async function startFederation(opts: { withSidekiq?: boolean } = {}): Pro
     ],
     ...(opts.withSidekiq ? {} : { sidekiq: [] }),
   });
-  for (const name of LOCAL_JOB_STUBS) fx.tb.workers[name] ??= { queue: 'default', retry: true, perform: async () => undefined };
+  for (const name of LOCAL_JOB_STUBS)
+    fx.tb.workers[name] ??= { queue: 'default', retry: true, perform: async () => undefined };
   return {
     fx,
     tb: fx.tb,
@@ -290,16 +340,20 @@ export async function createLocalStatus(
 ): Promise<{ id: string; uri: string }> {
   const id = (await tb.db.query<{ id: string }>('SELECT timestamp_id() AS id')).rows[0]!.id;
   const uri = statusUriFor(tb, author.username, id);
-  await tb.db.query('INSERT INTO statuses (id, uri, url, text, visibility, account_id, local, reblog_of_id) VALUES ($1, $2, $3, $4, $5, $6, true, $7)', [
-    id,
-    uri,
-    `${tb.baseUrl}/@${author.username}/${id}`,
-    text,
-    VISIBILITY[opts.visibility ?? 'public'],
-    author.id,
-    opts.reblogOf ?? null,
-  ]);
-  for (const m of opts.mentions ?? []) await tb.db.query('INSERT INTO mentions (status_id, account_id) VALUES ($1, $2)', [id, m.id]);
+  await tb.db.query(
+    'INSERT INTO statuses (id, uri, url, text, visibility, account_id, local, reblog_of_id) VALUES ($1, $2, $3, $4, $5, $6, true, $7)',
+    [
+      id,
+      uri,
+      `${tb.baseUrl}/@${author.username}/${id}`,
+      text,
+      VISIBILITY[opts.visibility ?? 'public'],
+      author.id,
+      opts.reblogOf ?? null,
+    ],
+  );
+  for (const m of opts.mentions ?? [])
+    await tb.db.query('INSERT INTO mentions (status_id, account_id) VALUES ($1, $2)', [id, m.id]);
   return { id, uri };
 }
 
@@ -308,7 +362,16 @@ export async function storeRemoteAccount(tb: Testbed, actor: RemoteActor): Promi
   const { rows } = await tb.db.query<AccountRow>(
     `INSERT INTO accounts (username, domain, uri, inbox_url, shared_inbox_url, followers_url, key_id, public_key, last_webfingered_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) RETURNING *`,
-    [actor.username, actor.host, actor.uri, actor.inbox, actor.sharedInbox ?? null, `${actor.uri}/followers`, actor.keyId, actor.keys.publicKeyPem],
+    [
+      actor.username,
+      actor.host,
+      actor.uri,
+      actor.inbox,
+      actor.sharedInbox ?? null,
+      `${actor.uri}/followers`,
+      actor.keyId,
+      actor.keys.publicKeyPem,
+    ],
   );
   return rows[0]!;
 }
@@ -358,7 +421,11 @@ export async function drain(tb: Testbed, queue: string, max = 50): Promise<Perfo
  * Drain the given queues in turn until all are empty (jobs enqueue
  * follow-ups), at most `rounds` passes. Returns every job performed.
  */
-export async function settle(tb: Testbed, queues: string[] = ['ingress', 'default'], rounds = 10): Promise<Performed[]> {
+export async function settle(
+  tb: Testbed,
+  queues: string[] = ['ingress', 'default'],
+  rounds = 10,
+): Promise<Performed[]> {
   const all: Performed[] = [];
   for (let round = 0; round < rounds; round++) {
     let ran = 0;
@@ -375,7 +442,8 @@ export async function settle(tb: Testbed, queues: string[] = ['ingress', 'defaul
 export { waitFor } from '../helpers.js';
 
 /** Errors of performed jobs, as "Class: message" (empty when all succeeded). */
-export const errorsOf = (performed: Performed[]) => performed.filter((p) => p.error).map((p) => `${p.job.class}: ${p.error!.message}`);
+export const errorsOf = (performed: Performed[]) =>
+  performed.filter((p) => p.error).map((p) => `${p.job.class}: ${p.error!.message}`);
 
 /** Perform one job of `className` now (as Sidekiq would), throwing its error. */
 export async function perform(tb: Testbed, className: string, args: unknown[]): Promise<void> {
@@ -392,7 +460,13 @@ export async function postSigned(
   path: string,
   activity: unknown,
   actor: RemoteActor,
-  opts: { body?: string; sendBody?: string; date?: Date; headers?: (h: Record<string, string>) => Record<string, string>; contentType?: string } = {},
+  opts: {
+    body?: string;
+    sendBody?: string;
+    date?: Date;
+    headers?: (h: Record<string, string>) => Record<string, string>;
+    contentType?: string;
+  } = {},
 ): Promise<{ status: number; body: string }> {
   const body = opts.body ?? JSON.stringify(activity);
   const contentType = opts.contentType ?? 'application/activity+json';
@@ -418,7 +492,12 @@ export function png(width = 64, height = 48): Promise<Buffer> {
     .toBuffer();
 }
 
-export function noteCreate(actor: RemoteActor, id: string, extra: Record<string, unknown> = {}, to: unknown[] = [PUBLIC]): Record<string, unknown> {
+export function noteCreate(
+  actor: RemoteActor,
+  id: string,
+  extra: Record<string, unknown> = {},
+  to: unknown[] = [PUBLIC],
+): Record<string, unknown> {
   const noteId = `${actor.uri}/statuses/${id}`;
   return {
     '@context': AS,

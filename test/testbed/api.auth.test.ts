@@ -26,11 +26,13 @@ async function awayFromWindowEdge(periodSec: number): Promise<void> {
 }
 
 const get = (fx: TestbedFixture, path: string, token?: string) =>
-  fetch(`${fx.url}${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} }).then(async (r) => ({
-    status: r.status,
-    headers: r.headers,
-    body: (await r.json()) as Record<string, unknown>,
-  }));
+  fetch(`${fx.url}${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} }).then(
+    async (r) => ({
+      status: r.status,
+      headers: r.headers,
+      body: (await r.json()) as Record<string, unknown>,
+    }),
+  );
 
 describe('client API: authentication and Rack::Attack limits', () => {
   let fx: TestbedFixture;
@@ -69,7 +71,9 @@ describe('client API: authentication and Rack::Attack limits', () => {
     const results = await burst(300, 20, () => get(fx, '/api/v1/accounts/verify_credentials', user.token));
     expect(results.map((r) => r.status)).toEqual(Array(300).fill(200));
     expect(results.every((r) => r.headers.get('x-ratelimit-limit') === '300')).toBe(true);
-    const remaining = results.map((r) => Number(r.headers.get('x-ratelimit-remaining'))).sort((a, b) => a - b);
+    const remaining = results
+      .map((r) => Number(r.headers.get('x-ratelimit-remaining')))
+      .sort((a, b) => a - b);
     expect(remaining[0]).toBe(0);
     expect(remaining[299]).toBe(299);
 
@@ -88,7 +92,10 @@ describe('client API: authentication and Rack::Attack limits', () => {
 
     // the limit is per token: another token of the same user still works (its per-user budget is 1,500)
     const second = newAccessToken();
-    await fx.tb.db.query('INSERT INTO oauth_access_tokens (token, resource_owner_id) VALUES ($1, $2)', [second, user.userId]);
+    await fx.tb.db.query('INSERT INTO oauth_access_tokens (token, resource_owner_id) VALUES ($1, $2)', [
+      second,
+      user.userId,
+    ]);
     const other = await api(fx, 'GET', '/api/v1/accounts/verify_credentials', { token: second });
     expect(other.status).toBe(200);
     expect(other.headers.get('x-ratelimit-remaining')).toBe('299');
@@ -99,11 +106,17 @@ describe('client API: authentication and Rack::Attack limits', () => {
 
   it('throttles POST /api/v*/media at 30 per 30 minutes per user', async () => {
     const user = await createLocalAccount(fx.tb, { username: 'uploader' });
-    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#336699' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer();
     const send = () => {
       const form = new FormData();
       form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'p.png');
-      return fetch(`${fx.url}/api/v2/media`, { method: 'POST', headers: { Authorization: `Bearer ${user.token}` }, body: form });
+      return fetch(`${fx.url}/api/v2/media`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${user.token}` },
+        body: form,
+      });
     };
     await awayFromWindowEdge(1800);
     const ok = await burst(30, 5, send);
@@ -119,16 +132,27 @@ describe('client API: authentication and Rack::Attack limits', () => {
     await awayFromWindowEdge(10_800);
     const window = Math.floor(Date.now() / 1000 / 10_800);
     await fx.tb.redis.set(`rate_limit:${user.accountId}:statuses:${window}`, '299', 'EX', 10_800);
-    const last = await api(fx, 'POST', '/api/v1/statuses', { token: user.token, json: { status: 'the 300th' } });
+    const last = await api(fx, 'POST', '/api/v1/statuses', {
+      token: user.token,
+      json: { status: 'the 300th' },
+    });
     expect(last.status).toBe(200);
     expect(last.headers.get('x-ratelimit-limit')).toBe('300');
     expect(last.headers.get('x-ratelimit-remaining')).toBe('0');
-    const over = await api(fx, 'POST', '/api/v1/statuses', { token: user.token, json: { status: 'one too many' } });
+    const over = await api(fx, 'POST', '/api/v1/statuses', {
+      token: user.token,
+      json: { status: 'one too many' },
+    });
     expect(over.status).toBe(429);
     expect(over.body).toEqual({ error: 'Too many requests' });
-    expect([over.headers.get('x-ratelimit-limit'), over.headers.get('x-ratelimit-remaining')]).toEqual(['300', '0']);
+    expect([over.headers.get('x-ratelimit-limit'), over.headers.get('x-ratelimit-remaining')]).toEqual([
+      '300',
+      '0',
+    ]);
     expect(Date.parse(over.headers.get('x-ratelimit-reset')!) % 10_800_000).toBeLessThan(1000); // end of the 3-hour window
-    const rows = await fx.tb.db.query('SELECT count(*)::int AS n FROM statuses WHERE account_id = $1', [user.accountId]);
+    const rows = await fx.tb.db.query('SELECT count(*)::int AS n FROM statuses WHERE account_id = $1', [
+      user.accountId,
+    ]);
     expect(rows.rows[0].n).toBe(1);
   });
 

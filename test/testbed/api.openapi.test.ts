@@ -20,30 +20,48 @@ describe.skipIf(!schema)('client API responses and requests against openapi.json
     await fx?.stop();
   });
 
-  const entity = (name: string, value: unknown) => expect(schema!.validateEntity(name, value).problems, name).toEqual([]);
+  const entity = (name: string, value: unknown) =>
+    expect(schema!.validateEntity(name, value).problems, name).toEqual([]);
 
   it('validates Account, Status, MediaAttachment, Notification, Relationship, Context, Instance and Error bodies', async () => {
     const me = await api(fx, 'GET', '/api/v1/accounts/verify_credentials', { token: alice.token });
     entity('CredentialAccount', me.body);
     entity('Account', me.body);
 
-    const png = await sharp({ create: { width: 320, height: 200, channels: 3, background: '#884422' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 320, height: 200, channels: 3, background: '#884422' } })
+      .png()
+      .toBuffer();
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'a.png');
     form.append('description', 'brown');
-    const media = await api(fx, 'POST', '/api/v2/media', { token: alice.token, form, formFields: { file: '<binary>', description: 'brown' } });
+    const media = await api(fx, 'POST', '/api/v2/media', {
+      token: alice.token,
+      form,
+      formFields: { file: '<binary>', description: 'brown' },
+    });
     expect(media.status).toBe(200);
     entity('MediaAttachment', media.body);
 
     const post = await api(fx, 'POST', '/api/v1/statuses', {
       token: alice.token,
-      json: { status: 'Hi @bob, see https://example.org #tag', media_ids: [media.body.id], language: 'en', spoiler_text: 'cw', visibility: 'public' },
+      json: {
+        status: 'Hi @bob, see https://example.org #tag',
+        media_ids: [media.body.id],
+        language: 'en',
+        spoiler_text: 'cw',
+        visibility: 'public',
+      },
       headers: { 'Idempotency-Key': 'openapi-1' },
     });
     expect(post.status).toBe(200);
     entity('Status', post.body);
-    expect(post.body.mentions).toEqual([{ id: bob.accountId, username: 'bob', acct: 'bob', url: `${fx.tb.baseUrl}/@bob` }]);
-    const reply = await api(fx, 'POST', '/api/v1/statuses', { token: bob.token, json: { status: 'reply', in_reply_to_id: post.body.id } });
+    expect(post.body.mentions).toEqual([
+      { id: bob.accountId, username: 'bob', acct: 'bob', url: `${fx.tb.baseUrl}/@bob` },
+    ]);
+    const reply = await api(fx, 'POST', '/api/v1/statuses', {
+      token: bob.token,
+      json: { status: 'reply', in_reply_to_id: post.body.id },
+    });
     entity('Status', reply.body);
     const shown = await api(fx, 'GET', `/api/v1/statuses/${post.body.id}`);
     entity('Status', shown.body);
@@ -82,19 +100,39 @@ describe.skipIf(!schema)('client API responses and requests against openapi.json
     expect(s.validateEntity('Status', { id: '1' }).ok).toBe(false);
     expect(s.validateEntity('Account', { id: 1 }).problems.join('\n')).toContain('must be string');
     expect(s.validateResponse('GET', '/api/v1/statuses/1', 200, { error: 'x' }).ok).toBe(false);
-    expect(s.validateRequest('GET', '/api/v1/timelines/home?limit=abc').problems.join('\n')).toContain('must be integer');
-    expect(s.validateRequest('GET', '/api/v1/timelines/home?bogus=1').problems).toEqual(['GET /api/v1/timelines/home: unknown query parameter bogus']);
+    expect(s.validateRequest('GET', '/api/v1/timelines/home?limit=abc').problems.join('\n')).toContain(
+      'must be integer',
+    );
+    expect(s.validateRequest('GET', '/api/v1/timelines/home?bogus=1').problems).toEqual([
+      'GET /api/v1/timelines/home: unknown query parameter bogus',
+    ]);
     expect(s.validateRequest('POST', '/api/v1/statuses', { body: { status: 42 } }).ok).toBe(false);
     expect(s.validateRequest('POST', '/api/v1/statuses', { body: { visibility: 'public' } }).ok).toBe(false); // neither text nor media
-    expect(s.validateRequest('POST', '/api/v1/statuses', {}).problems).toEqual(['POST /api/v1/statuses: a request body is required']);
-    expect(s.validateRequest('POST', '/api/v2/media', { contentType: 'multipart/form-data', body: { description: 'no file' } }).ok).toBe(false);
+    expect(s.validateRequest('POST', '/api/v1/statuses', {}).problems).toEqual([
+      'POST /api/v1/statuses: a request body is required',
+    ]);
+    expect(
+      s.validateRequest('POST', '/api/v2/media', {
+        contentType: 'multipart/form-data',
+        body: { description: 'no file' },
+      }).ok,
+    ).toBe(false);
     // overlapping oneOf alternatives (text AND media) are accepted; the Idempotency-Key header quirk is a note
-    const both = s.validateRequest('POST', '/api/v1/statuses', { body: { status: 'x', media_ids: ['1'] }, headers: { 'Idempotency-Key': 'k' } });
+    const both = s.validateRequest('POST', '/api/v1/statuses', {
+      body: { status: 'x', media_ids: ['1'] },
+      headers: { 'Idempotency-Key': 'k' },
+    });
     expect(both.ok).toBe(true);
-    expect(both.notes).toEqual(['POST /api/v1/statuses: header Idempotency-Key is typed "object" in the schema; not checked']);
-    expect(s.validateRequest('GET', '/api/v1/notifications?types[]=mention&types[]=follow&limit=10').ok).toBe(true);
+    expect(both.notes).toEqual([
+      'POST /api/v1/statuses: header Idempotency-Key is typed "object" in the schema; not checked',
+    ]);
+    expect(s.validateRequest('GET', '/api/v1/notifications?types[]=mention&types[]=follow&limit=10').ok).toBe(
+      true,
+    );
     expect(s.validateRequest('GET', '/api/v1/notifications?types[]=nonsense').ok).toBe(false);
-    expect(s.findOperation('GET', '/api/v1/accounts/verify_credentials')!.template).toBe('/api/v1/accounts/verify_credentials');
+    expect(s.findOperation('GET', '/api/v1/accounts/verify_credentials')!.template).toBe(
+      '/api/v1/accounts/verify_credentials',
+    );
     expect(s.findOperation('GET', '/api/v1/accounts/123')!.template).toBe('/api/v1/accounts/{id}');
   });
 });

@@ -64,14 +64,17 @@ describe('client API: streaming', () => {
     await fx?.stop();
   });
   const wsUrl = (query: string) => `${fx.url.replace(/^http/, 'ws')}/api/v1/streaming${query}`;
-  const subscribed = (channel: string) => async () => (await fx.tb.redis.exists(`subscribed:${channel}`)) === 1;
+  const subscribed = (channel: string) => async () =>
+    (await fx.tb.redis.exists(`subscribed:${channel}`)) === 1;
 
   it('answers the health check and refuses connections without a valid token', async () => {
     const health = await fetch(`${fx.url}/api/v1/streaming/health`);
     expect(health.status).toBe(200);
     expect(await health.text()).toBe('OK');
     await expect(StreamClient.open(wsUrl('?stream=user'))).rejects.toMatchObject({ status: 401 });
-    await expect(StreamClient.open(wsUrl('?stream=user&access_token=wrong'))).rejects.toMatchObject({ status: 401 });
+    await expect(StreamClient.open(wsUrl('?stream=user&access_token=wrong'))).rejects.toMatchObject({
+      status: 401,
+    });
   });
 
   it("delivers a followed account's post (update) and a mention (notification) on the user stream", async () => {
@@ -80,7 +83,10 @@ describe('client API: streaming', () => {
     await eventually(fx, subscribed(`timeline:${bob.accountId}`), 'the user stream subscription');
     expect(await fx.tb.redis.ttl(`subscribed:timeline:${bob.accountId}`)).toBeGreaterThan(1000);
 
-    const post = await api(fx, 'POST', '/api/v1/statuses', { token: alice.token, json: { status: 'Hello @bob, streaming works' } });
+    const post = await api(fx, 'POST', '/api/v1/statuses', {
+      token: alice.token,
+      json: { status: 'Hello @bob, streaming works' },
+    });
     expect(post.status).toBe(200);
     const update = await c.next(fx, (f) => f.event === 'update', 'the update event');
     expect(update.stream).toEqual(['user']);
@@ -100,13 +106,23 @@ describe('client API: streaming', () => {
     }
 
     // a favourite by alice of bob's post is a notification too
-    const own = await api(fx, 'POST', '/api/v1/statuses', { token: bob.token, json: { status: 'my own post' } });
+    const own = await api(fx, 'POST', '/api/v1/statuses', {
+      token: bob.token,
+      json: { status: 'my own post' },
+    });
     await api(fx, 'POST', `/api/v1/statuses/${own.body.id}/favourite`, { token: alice.token });
-    const fav = await c.next(fx, (f) => f.event === 'notification' && JSON.parse(f.payload!).type === 'favourite', 'the favourite notification');
+    const fav = await c.next(
+      fx,
+      (f) => f.event === 'notification' && JSON.parse(f.payload!).type === 'favourite',
+      'the favourite notification',
+    );
     expect(JSON.parse(fav.payload!).status.id).toBe(own.body.id);
 
     // deleting the post removes it from bob's feed with a `delete` event
-    await api(fx, 'DELETE', `/api/v1/statuses/${post.body.id}`, { token: alice.token, noValidateResponse: true });
+    await api(fx, 'DELETE', `/api/v1/statuses/${post.body.id}`, {
+      token: alice.token,
+      noValidateResponse: true,
+    });
     const del = await c.next(fx, (f) => f.event === 'delete', 'the delete event');
     expect(del.payload).toBe(post.body.id);
   });
@@ -120,7 +136,10 @@ describe('client API: streaming', () => {
     const error = await c.next(fx, (f) => f.error !== undefined, 'the error frame');
     expect(error.error).toBe('Unknown stream type');
 
-    const post = await api(fx, 'POST', '/api/v1/statuses', { token: bob.token, json: { status: 'to everyone' } });
+    const post = await api(fx, 'POST', '/api/v1/statuses', {
+      token: bob.token,
+      json: { status: 'to everyone' },
+    });
     const update = await c.next(fx, (f) => f.event === 'update', 'the public update');
     expect(update.stream).toEqual(['public:local']);
     expect(JSON.parse(update.payload!).id).toBe(post.body.id);
@@ -128,7 +147,8 @@ describe('client API: streaming', () => {
 
   it('does not hold web threads for open streams', async () => {
     // webThreads is 4: more sockets than threads, and the API still answers.
-    for (let i = 0; i < 6; i++) clients.push(await StreamClient.open(wsUrl(`?stream=public&access_token=${bob.token}`)));
+    for (let i = 0; i < 6; i++)
+      clients.push(await StreamClient.open(wsUrl(`?stream=public&access_token=${bob.token}`)));
     const started = Date.now();
     const res = await fetch(`${fx.url}/api/v1/instance`, { signal: AbortSignal.timeout(5_000) });
     expect(res.status).toBe(200);

@@ -25,7 +25,10 @@ export const LOCAL_JOB_CLASSES = [
  * `engine` is set: the tests run the client API's jobs themselves with
  * runLocalJobs, so job counts and orderings are deterministic.
  */
-export function startApiTestbed(overrides: Partial<TestbedConfig> = {}, opts: { engine?: boolean } = {}): Promise<TestbedFixture> {
+export function startApiTestbed(
+  overrides: Partial<TestbedConfig> = {},
+  opts: { engine?: boolean } = {},
+): Promise<TestbedFixture> {
   return startTestTestbed(opts.engine ? overrides : { sidekiq: [], ...overrides });
 }
 
@@ -121,7 +124,12 @@ export interface ApiCall {
  * a broken test) and the RESPONSE body against the operation's schema for
  * its status.
  */
-export async function api<T = any>(fx: TestbedFixture, method: string, path: string, call: ApiCall = {}): Promise<ApiResponse<T>> {
+export async function api<T = any>(
+  fx: TestbedFixture,
+  method: string,
+  path: string,
+  call: ApiCall = {},
+): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...(call.headers ?? {}) };
   if (call.token) headers.Authorization = `Bearer ${call.token}`;
   let body: BodyInit | undefined;

@@ -31,7 +31,10 @@ describe('testbed foundation', () => {
     const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
     await admin.connect();
     try {
-      const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
+      const killed = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [dbName],
+      );
       expect(killed.rowCount).toBeGreaterThan(0);
     } finally {
       await admin.end();
@@ -54,7 +57,9 @@ describe('testbed shutdown', () => {
       await Promise.all(Array.from({ length: 4 }, () => fx.tb.db.query('SELECT pg_sleep(0.02)')));
       expect(fx.tb.db.totalCount).toBeGreaterThan(1);
       await fx.close();
-      const left = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [dbName]);
+      const left = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [
+        dbName,
+      ]);
       expect(left.rows[0].n).toBe(0);
     } finally {
       await admin.end();

@@ -28,7 +28,9 @@ describe.skipIf(unavailable !== null)('testbed through PgBouncer in transaction 
         const client = await tb.tb.db.connect();
         try {
           await client.query('BEGIN');
-          const r = await client.query('SELECT $1::int AS i, pg_backend_pid() AS pid, timestamp_id() AS id', [i]);
+          const r = await client.query('SELECT $1::int AS i, pg_backend_pid() AS pid, timestamp_id() AS id', [
+            i,
+          ]);
           await client.query('SELECT pg_sleep(0.01)');
           await client.query('COMMIT');
           return r.rows[0] as { i: number; pid: number; id: string };
@@ -41,7 +43,9 @@ describe.skipIf(unavailable !== null)('testbed through PgBouncer in transaction 
     expect(new Set(results.map((r) => r.id)).size).toBe(60);
     // Transaction pooling: never more backends than default_pool_size.
     expect(new Set(results.map((r) => r.pid)).size).toBeLessThanOrEqual(3);
-    const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${bouncer.port}/pgbouncer` });
+    const admin = new pg.Client({
+      connectionString: `postgres://postgres@127.0.0.1:${bouncer.port}/pgbouncer`,
+    });
     await admin.connect();
     const pools = await admin.query({ text: 'SHOW POOLS', rowMode: 'array' });
     await admin.end();

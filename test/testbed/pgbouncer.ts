@@ -63,9 +63,13 @@ export async function startPgBouncer(poolSize: number): Promise<PgBouncer> {
   );
   for (const f of ['userlist.txt', 'pgbouncer.ini']) chmodSync(join(dir, f), 0o644);
   const asRoot = process.getuid?.() === 0;
-  const child: ChildProcess = spawn(BINARY, [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    BINARY,
+    [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += String(d)));
   // Wait (bounded) until it accepts connections.
@@ -74,7 +78,9 @@ export async function startPgBouncer(poolSize: number): Promise<PgBouncer> {
     const probe = spawnSync('pg_isready', ['-h', '127.0.0.1', '-p', String(port), '-q']);
     if (probe.status === 0) break;
     if (child.exitCode !== null || Date.now() > deadline) {
-      const log = existsSync(join(dir, 'pgbouncer.log')) ? readFileSync(join(dir, 'pgbouncer.log'), 'utf8') : '';
+      const log = existsSync(join(dir, 'pgbouncer.log'))
+        ? readFileSync(join(dir, 'pgbouncer.log'), 'utf8')
+        : '';
       child.kill();
       throw new Error(`pgbouncer did not start: ${stderr}${log}`);
     }

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../../src/model/random.js';
 import { DEFAULT_SIDEKIQ } from '../../testbed/config.js';
-import { expandQueues, fetchOrder, maxRetryAttempts, retryDelaySec, rubyTruthy, utcDate } from '../../testbed/sidekiq/layout.js';
+import {
+  expandQueues,
+  fetchOrder,
+  maxRetryAttempts,
+  retryDelaySec,
+  rubyTruthy,
+  utcDate,
+} from '../../testbed/sidekiq/layout.js';
 
 /** A seeded generator so the distribution check is exact run to run. */
 const seeded = (seed: number) => {

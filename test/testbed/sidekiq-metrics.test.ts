@@ -52,14 +52,27 @@ describe('Sidekiq metrics (prometheus_exporter names, mastodon_ prefix)', () => 
 
     // A push backlog nobody serves, its oldest job enqueued 30 s ago.
     const old = Date.now() / 1000 - 30;
-    await db.redis.lpush('queue:push', JSON.stringify({ class: 'Deliver', args: [], queue: 'push', jid: 'b'.repeat(24), retry: 16, created_at: old, enqueued_at: old }));
+    await db.redis.lpush(
+      'queue:push',
+      JSON.stringify({
+        class: 'Deliver',
+        args: [],
+        queue: 'push',
+        jid: 'b'.repeat(24),
+        retry: 16,
+        created_at: old,
+        enqueued_at: old,
+      }),
+    );
     await c.pushBulk('Deliver', [[1], [2]]);
     await c.pushIn('Mail', [], 3600);
 
     const text = await registry.metrics();
     const samples = parseMetrics(text);
     const value = (name: string, labels: Record<string, string> = {}) => {
-      const s = samples.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+      const s = samples.filter(
+        (x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v),
+      );
       expect(s, `${name} ${JSON.stringify(labels)}`).toHaveLength(1);
       return s[0]!.value;
     };

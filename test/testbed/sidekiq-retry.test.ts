@@ -35,7 +35,8 @@ class DeliveryFailure extends Error {
 async function zentries(key: string) {
   const flat = await db.redis.zrange(key, 0, -1, 'WITHSCORES');
   const out: { job: SidekiqJob; score: number }[] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push({ job: JSON.parse(flat[i]!), score: Number(flat[i + 1]) });
+  for (let i = 0; i < flat.length; i += 2)
+    out.push({ job: JSON.parse(flat[i]!), score: Number(flat[i + 1]) });
   return out;
 }
 
@@ -85,12 +86,21 @@ describe('retries (JobRetry)', () => {
     expect(await db.stats.processed()).toBe(1);
 
     // The poller brings it back when due; it fails again (retry_count 1) and again (2 = retry) → dead.
-    const [dead] = await waitFor(async () => {
-      const e = await zentries('dead');
-      return e.length === 1 && e;
-    }, 'dead entry', 8_000);
+    const [dead] = await waitFor(
+      async () => {
+        const e = await zentries('dead');
+        return e.length === 1 && e;
+      },
+      'dead entry',
+      8_000,
+    );
     expect(attempts).toEqual([0, 1, 2]);
-    expect(dead!.job).toMatchObject({ jid, retry_count: 2, error_message: 'attempt 2 failed', failed_at: first!.job.failed_at });
+    expect(dead!.job).toMatchObject({
+      jid,
+      retry_count: 2,
+      error_message: 'attempt 2 failed',
+      failed_at: first!.job.failed_at,
+    });
     expect(dead!.job.retried_at).toBeGreaterThanOrEqual(first!.job.failed_at! + 2 - 0.01);
     expect(dead!.score).toBeCloseTo(dead!.job.retried_at!, 3);
     expect(await db.stats.retrySize()).toBe(0);
@@ -140,15 +150,32 @@ describe('retries (JobRetry)', () => {
   it('drops retry: false jobs, sends retry: 0 jobs straight to dead (unless dead: false), and treats an unknown class as a NameError', async () => {
     const workers: WorkerRegistry = {
       NoRetry: { queue: 'default', retry: false, perform: async () => Promise.reject(new Error('gone')) },
-      ZeroRetry: { queue: 'default', retry: 0, perform: async () => Promise.reject(new Error('dead at once')) },
-      NeverDead: { queue: 'default', retry: 0, dead: false, perform: async () => Promise.reject(new Error('gone too')) },
+      ZeroRetry: {
+        queue: 'default',
+        retry: 0,
+        perform: async () => Promise.reject(new Error('dead at once')),
+      },
+      NeverDead: {
+        queue: 'default',
+        retry: 0,
+        dead: false,
+        perform: async () => Promise.reject(new Error('gone too')),
+      },
     };
     await start(workers);
     const c = client(db, workers);
     await c.push('NoRetry', []);
     const zeroJid = await c.push('ZeroRetry', []);
     await c.push('NeverDead', []);
-    const ghost = { class: 'Ghost::Worker', args: [7], queue: 'default', jid: 'a'.repeat(24), retry: true, created_at: Date.now() / 1000, enqueued_at: Date.now() / 1000 };
+    const ghost = {
+      class: 'Ghost::Worker',
+      args: [7],
+      queue: 'default',
+      jid: 'a'.repeat(24),
+      retry: true,
+      created_at: Date.now() / 1000,
+      enqueued_at: Date.now() / 1000,
+    };
     await db.redis.lpush('queue:default', JSON.stringify(ghost));
 
     await waitFor(async () => (await db.stats.processed()) === 4, 'four jobs ended');
@@ -158,7 +185,11 @@ describe('retries (JobRetry)', () => {
     expect(dead[0]!.job).toMatchObject({ retry: 0, retry_count: 0, error_message: 'dead at once' });
     const retry = await zentries('retry');
     expect(retry).toHaveLength(1);
-    expect(retry[0]!.job).toMatchObject({ class: 'Ghost::Worker', error_class: 'NameError', error_message: 'uninitialized constant Ghost::Worker' });
+    expect(retry[0]!.job).toMatchObject({
+      class: 'Ghost::Worker',
+      error_class: 'NameError',
+      error_message: 'uninitialized constant Ghost::Worker',
+    });
     expect(retry[0]!.score - retry[0]!.job.failed_at!).toBeGreaterThanOrEqual(15 - 1e-6);
     expect(await db.redis.llen('queue:default')).toBe(0);
   });
@@ -167,7 +198,9 @@ describe('retries (JobRetry)', () => {
 describe('scheduled jobs and the poller (Scheduled::Enq)', () => {
   it('moves a perform_in job to its queue when due, setting enqueued_at', async () => {
     const ran: number[] = [];
-    const workers: WorkerRegistry = { Later: { queue: 'pull', retry: 0, perform: async ([n]) => void ran.push(n) } };
+    const workers: WorkerRegistry = {
+      Later: { queue: 'pull', retry: 0, perform: async ([n]) => void ran.push(n) },
+    };
     await engine(db, workers, [unit(1, [['pull', 1]])]).then((h) => running.push(h));
     const t0 = Date.now() / 1000;
     await client(db, workers).pushIn('Later', [42], 0.3);
@@ -184,9 +217,31 @@ describe('scheduled jobs and the poller (Scheduled::Enq)', () => {
     const now = Date.now() / 1000;
     const p = db.redis.pipeline();
     for (let i = 0; i < 300; i++) {
-      p.zadd('schedule', String(now - 10 + i / 1000), JSON.stringify({ class: 'X', args: [i], queue: 'default', jid: `j${i}`, retry: true, created_at: now }));
+      p.zadd(
+        'schedule',
+        String(now - 10 + i / 1000),
+        JSON.stringify({
+          class: 'X',
+          args: [i],
+          queue: 'default',
+          jid: `j${i}`,
+          retry: true,
+          created_at: now,
+        }),
+      );
     }
-    p.zadd('schedule', String(now + 3600), JSON.stringify({ class: 'X', args: [-1], queue: 'default', jid: 'later', retry: true, created_at: now }));
+    p.zadd(
+      'schedule',
+      String(now + 3600),
+      JSON.stringify({
+        class: 'X',
+        args: [-1],
+        queue: 'default',
+        jid: 'later',
+        retry: true,
+        created_at: now,
+      }),
+    );
     await p.exec();
     const conns = [db.newRedis(), db.newRedis(), db.newRedis()];
     const moved = await Promise.all(conns.map((c) => enqueueDueJobs(c)));

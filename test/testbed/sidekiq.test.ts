@@ -49,12 +49,24 @@ describe('Sidekiq layout and FIFO', () => {
     // LPUSH: the oldest job is the list's right end, the one BRPOP takes next.
     expect(list.map((s) => parse(s).args[0])).toEqual([4, 3, 2, 1]);
     const job = parse(list[3]!);
-    expect(Object.keys(job).sort()).toEqual(['args', 'class', 'created_at', 'enqueued_at', 'jid', 'queue', 'retry']);
+    expect(Object.keys(job).sort()).toEqual([
+      'args',
+      'class',
+      'created_at',
+      'enqueued_at',
+      'jid',
+      'queue',
+      'retry',
+    ]);
     expect(job).toMatchObject({ class: 'Echo', args: [1], queue: 'default', retry: true });
     expect(job.jid).toMatch(/^[0-9a-f]{24}$/);
     expect(job.created_at).toBeGreaterThanOrEqual(before - 0.001);
     expect(job.enqueued_at).toBeGreaterThanOrEqual(job.created_at);
-    expect(parse((await db.redis.lrange('queue:push', 0, -1))[0]!)).toMatchObject({ class: 'Deliver', queue: 'push', retry: 16 });
+    expect(parse((await db.redis.lrange('queue:push', 0, -1))[0]!)).toMatchObject({
+      class: 'Deliver',
+      queue: 'push',
+      retry: 16,
+    });
 
     await start(db, workers, [unit(1, [['default', 1]])]);
     await waitFor(() => seen.length === 4, '4 jobs run');
@@ -85,8 +97,16 @@ describe('weighted fetch (BasicFetch#queues_cmd)', () => {
     const args = Array.from({ length: 1200 }, (_, i) => [i]);
     await c.pushBulk('Heavy', args);
     await c.pushBulk('Light', args);
-    const h = await start(db, workers, [unit(1, [['heavy', 8], ['light', 1]])]);
-    await Promise.race([reached, new Promise((_, no) => setTimeout(() => no(new Error('900 jobs took > 15 s')), 15_000))]);
+    const h = await start(db, workers, [
+      unit(1, [
+        ['heavy', 8],
+        ['light', 1],
+      ]),
+    ]);
+    await Promise.race([
+      reached,
+      new Promise((_, no) => setTimeout(() => no(new Error('900 jobs took > 15 s')), 15_000)),
+    ]);
     await h.stop();
     const share = picks.filter((q) => q === 'heavy').length / N;
     // Each fetch is an independent draw with p = 8/9: the share's standard
@@ -102,9 +122,19 @@ describe('processes (Launcher heartbeat)', () => {
   it('registers each process with Sidekiq 6 fields, reports busy jobs and beats, and leaves on stop', async () => {
     const g = gate();
     const workers: WorkerRegistry = { Slow: { queue: 'default', retry: true, perform: () => g.opened } };
-    const h = await start(db, workers, [unit(2, [['default', 2], ['push', 1]], 2)]);
+    const h = await start(db, workers, [
+      unit(
+        2,
+        [
+          ['default', 2],
+          ['push', 1],
+        ],
+        2,
+      ),
+    ]);
     expect(h.identities).toHaveLength(2);
-    for (const id of h.identities) expect(id).toMatch(new RegExp(`^${hostname().replace(/\./g, '\\.')}:${process.pid}:[0-9a-f]{12}$`));
+    for (const id of h.identities)
+      expect(id).toMatch(new RegExp(`^${hostname().replace(/\./g, '\\.')}:${process.pid}:[0-9a-f]{12}$`));
     expect((await db.redis.smembers('processes')).sort()).toEqual([...h.identities].sort());
 
     const id = h.identities[0]!;
@@ -157,7 +187,9 @@ describe('processes (Launcher heartbeat)', () => {
 
   it('stops fetching when told to quiet through Sidekiq::Process#quiet! (TSTP)', async () => {
     const ran: number[] = [];
-    const workers: WorkerRegistry = { Echo: { queue: 'default', retry: true, perform: async ([n]) => void ran.push(n) } };
+    const workers: WorkerRegistry = {
+      Echo: { queue: 'default', retry: true, perform: async ([n]) => void ran.push(n) },
+    };
     const h = await start(db, workers, [unit(1, [['default', 1]])], { fetchTimeoutSec: 0.2 });
     const id = h.identities[0]!;
     await db.redis.lpush(`${id}-signals`, 'TSTP');
@@ -222,7 +254,12 @@ describe('shutdown (basic fetch)', () => {
     const list = (await db.redis.lrange('queue:default', 0, -1)).map(parse);
     expect(list).toHaveLength(3);
     expect(list[0]!.args).toEqual(['c']);
-    expect(list.slice(1).map((j) => j.args[0]).sort()).toEqual(['a', 'b']);
+    expect(
+      list
+        .slice(1)
+        .map((j) => j.args[0])
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(await db.stats.processed()).toBe(0);
     expect(await db.redis.smembers('processes')).toEqual([]);
 
@@ -232,7 +269,9 @@ describe('shutdown (basic fetch)', () => {
     expect(await db.stats.processed()).toBe(0);
     expect(await db.stats.retrySize()).toBe(0);
 
-    const second: WorkerRegistry = { Job: { queue: 'default', retry: true, perform: async ([name]) => void order.push(name) } };
+    const second: WorkerRegistry = {
+      Job: { queue: 'default', retry: true, perform: async ([name]) => void order.push(name) },
+    };
     await start(db, second, [unit(1, [['default', 1]])]);
     await waitFor(() => order.length === 3, 'all three run after restart');
     expect(order.slice(0, 2).sort()).toEqual(['a', 'b']);
@@ -282,7 +321,12 @@ describe('shutdown (basic fetch)', () => {
 describe('Redis outages', () => {
   it('backs off instead of spinning, logs once per outage, and still stops promptly', async () => {
     const messages: string[] = [];
-    const unreachable = () => new Redis('redis://127.0.0.1:1/0', { maxRetriesPerRequest: 1, retryStrategy: () => 100, connectTimeout: 200 });
+    const unreachable = () =>
+      new Redis('redis://127.0.0.1:1/0', {
+        maxRetriesPerRequest: 1,
+        retryStrategy: () => 100,
+        connectTimeout: 200,
+      });
     const h = await startSidekiq({
       newRedis: unreachable,
       units: [unit(2, [['default', 1]])],

@@ -1,6 +1,10 @@
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { startSidekiq, type SidekiqEngineOptions, type SidekiqHandle } from '../../testbed/sidekiq/processor.js';
+import {
+  startSidekiq,
+  type SidekiqEngineOptions,
+  type SidekiqHandle,
+} from '../../testbed/sidekiq/processor.js';
 import { SidekiqClient } from '../../testbed/sidekiq/client.js';
 import { SidekiqStats } from '../../testbed/sidekiq/stats.js';
 import type { SidekiqUnitConfig, WorkerRegistry } from '../../testbed/sidekiq/types.js';

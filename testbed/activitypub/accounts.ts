@@ -26,7 +26,6 @@ import type { AccountRow } from '../db/rows.js';
 
 export type { AccountRow };
 
-
 /** An account that verified a request (KeyHolder for signatures.ts). */
 export interface SignedActor extends KeyHolder {
   account: AccountRow;
@@ -40,14 +39,18 @@ export class ResolveError extends Error {
 /** FetchRemoteActorService::SUPPORTED_TYPES. */
 export const ACTOR_TYPES = ['Application', 'Group', 'Organization', 'Person', 'Service'];
 /** Accept header of Mastodon's JSON-LD fetches. */
-export const AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"';
+export const AP_ACCEPT =
+  'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"';
 /** Account#possibly_stale?: last WebFinger more than a day ago. */
 export const STALE_AFTER_MS = 24 * 3600 * 1000;
 
 export const isLocal = (a: Pick<AccountRow, 'domain'>) => a.domain === null;
 
 /** The actor URI of an account (computed for local ones, as TagManager#uri_for). */
-export function actorUriOf(tb: Testbed, account: Pick<AccountRow, 'id' | 'username' | 'domain' | 'uri'>): string {
+export function actorUriOf(
+  tb: Testbed,
+  account: Pick<AccountRow, 'id' | 'username' | 'domain' | 'uri'>,
+): string {
   if (account.domain !== null) return account.uri;
   if (String(account.id) === INSTANCE_ACTOR_ID) return instanceActorUri(tb);
   return accountUri(tb, account.username);
@@ -71,10 +74,10 @@ export async function accountById(tb: Testbed, id: string | number): Promise<Acc
 }
 
 export async function localAccountByUsername(tb: Testbed, username: string): Promise<AccountRow | null> {
-  const { rows } = await tb.db.query<AccountRow>('SELECT * FROM accounts WHERE lower(username) = lower($1) AND domain IS NULL AND id <> $2', [
-    username,
-    INSTANCE_ACTOR_ID,
-  ]);
+  const { rows } = await tb.db.query<AccountRow>(
+    'SELECT * FROM accounts WHERE lower(username) = lower($1) AND domain IS NULL AND id <> $2',
+    [username, INSTANCE_ACTOR_ID],
+  );
   return rows[0] ?? null;
 }
 
@@ -91,7 +94,9 @@ export async function accountFromUri(tb: Testbed, uri: string | undefined): Prom
   const { rows } = await tb.db.query<AccountRow>('SELECT * FROM accounts WHERE uri = $1', [bare]);
   if (rows[0]) return rows[0];
   if (isLocalUri(tb, uri)) {
-    const byUri = await tb.db.query<AccountRow>('SELECT * FROM accounts WHERE uri = $1 AND domain IS NULL', [uri]);
+    const byUri = await tb.db.query<AccountRow>('SELECT * FROM accounts WHERE uri = $1 AND domain IS NULL', [
+      uri,
+    ]);
     return byUri.rows[0] ?? null;
   }
   return null;
@@ -120,22 +125,42 @@ export function ensureInstanceActor(tb: Testbed): Promise<AccountRow> {
   if (!p) {
     p = (async () => {
       const uri = instanceActorUri(tb);
-      let { rows } = await tb.db.query<AccountRow>('SELECT * FROM accounts WHERE id = $1', [INSTANCE_ACTOR_ID]);
+      let { rows } = await tb.db.query<AccountRow>('SELECT * FROM accounts WHERE id = $1', [
+        INSTANCE_ACTOR_ID,
+      ]);
       if (!rows[0]) {
         const keys = await newRsaKeyPair();
         await tb.db.query(
           `INSERT INTO accounts (id, username, domain, uri, url, inbox_url, outbox_url, public_key, private_key, actor_type, key_id)
            VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, 'Application', NULL) ON CONFLICT DO NOTHING`,
-          [INSTANCE_ACTOR_ID, tb.domain, uri, `${tb.baseUrl}/about/more?instance_actor=true`, `${uri}/inbox`, `${uri}/outbox`, keys.publicKeyPem, keys.privateKeyPem],
+          [
+            INSTANCE_ACTOR_ID,
+            tb.domain,
+            uri,
+            `${tb.baseUrl}/about/more?instance_actor=true`,
+            `${uri}/inbox`,
+            `${uri}/outbox`,
+            keys.publicKeyPem,
+            keys.privateKeyPem,
+          ],
         );
-        ({ rows } = await tb.db.query<AccountRow>('SELECT * FROM accounts WHERE id = $1', [INSTANCE_ACTOR_ID]));
+        ({ rows } = await tb.db.query<AccountRow>('SELECT * FROM accounts WHERE id = $1', [
+          INSTANCE_ACTOR_ID,
+        ]));
       }
       let actor = rows[0];
       if (!actor) throw new Error('could not create the instance actor (accounts id -99)');
       if (actor.uri !== uri || actor.username !== tb.domain) {
         const updated = await tb.db.query<AccountRow>(
           'UPDATE accounts SET uri = $2, username = $3, url = $4, inbox_url = $5, outbox_url = $6, updated_at = now() WHERE id = $1 RETURNING *',
-          [INSTANCE_ACTOR_ID, uri, tb.domain, `${tb.baseUrl}/about/more?instance_actor=true`, `${uri}/inbox`, `${uri}/outbox`],
+          [
+            INSTANCE_ACTOR_ID,
+            uri,
+            tb.domain,
+            `${tb.baseUrl}/about/more?instance_actor=true`,
+            `${uri}/inbox`,
+            `${uri}/outbox`,
+          ],
         );
         actor = updated.rows[0]!;
       }
@@ -161,7 +186,11 @@ export function isActivityPubContentType(contentType: string | undefined): boole
   const [mime, ...params] = contentType.split(';').map((s) => s.trim());
   if (mime?.toLowerCase() === 'application/activity+json') return true;
   if (mime?.toLowerCase() !== 'application/ld+json') return false;
-  return params.some((p) => p.startsWith('profile="') && p.slice(9, -1).split(/\s+/).includes('https://www.w3.org/ns/activitystreams'));
+  return params.some(
+    (p) =>
+      p.startsWith('profile="') &&
+      p.slice(9, -1).split(/\s+/).includes('https://www.w3.org/ns/activitystreams'),
+  );
 }
 
 type Json = Record<string, unknown>;
@@ -173,7 +202,11 @@ type Json = Record<string, unknown>;
  */
 export async function fetchResourceWithoutIdValidation(tb: Testbed, uri: string): Promise<Json | null> {
   const actor = await ensureInstanceActor(tb);
-  const res = await federation(tb).http.request({ url: uri, headers: { Accept: AP_ACCEPT }, signAs: signerFor(tb, actor) });
+  const res = await federation(tb).http.request({
+    url: uri,
+    headers: { Accept: AP_ACCEPT },
+    signAs: signerFor(tb, actor),
+  });
   if (res.status !== 200 || !isActivityPubContentType(String(res.headers['content-type'] ?? ''))) return null;
   try {
     const json = JSON.parse(res.body.toString('utf8')) as unknown;
@@ -214,13 +247,18 @@ export async function fetchRemoteKey(tb: Testbed, keyId: string): Promise<Accoun
   const json = await fetchResource(tb, keyId, false);
   if (!json) throw new ResolveError(`Unable to fetch key JSON at ${keyId}`);
   if (isActorType(json)) return fetchRemoteActor(tb, json.id as string, { prefetched: json });
-  if (!(typeof json.publicKeyPem === 'string' && json.owner)) throw new ResolveError(`Unexpected object type for key ${keyId}`);
+  if (!(typeof json.publicKeyPem === 'string' && json.owner))
+    throw new ResolveError(`Unexpected object type for key ${keyId}`);
   const ownerUri = valueOrId(json.owner)!;
   const owner = await fetchResource(tb, ownerUri, true);
   if (!owner) throw new ResolveError(`Unable to fetch actor JSON ${ownerUri}`);
-  if (!isActorType(owner)) throw new ResolveError(`Unexpected object type for actor ${ownerUri} (expected any of: ${ACTOR_TYPES.join(', ')})`);
+  if (!isActorType(owner))
+    throw new ResolveError(
+      `Unexpected object type for actor ${ownerUri} (expected any of: ${ACTOR_TYPES.join(', ')})`,
+    );
   const listed = asArray(owner.publicKey).map(valueOrId);
-  if (!listed.includes(json.id as string)) throw new ResolveError(`publicKey id for ${ownerUri} does not correspond to ${String(json.id)}`);
+  if (!listed.includes(json.id as string))
+    throw new ResolveError(`publicKey id for ${ownerUri} does not correspond to ${String(json.id)}`);
   return fetchRemoteActor(tb, ownerUri, { prefetched: owner });
 }
 
@@ -228,7 +266,11 @@ export async function fetchRemoteKey(tb: Testbed, keyId: string): Promise<Accoun
  * ActivityPub::FetchRemoteActorService: fetch (unless prefetched), check the
  * document, WebFinger round trip (unless onlyKey), then ProcessAccountService.
  */
-export async function fetchRemoteActor(tb: Testbed, uri: string, opts: { prefetched?: Json; onlyKey?: boolean } = {}): Promise<AccountRow> {
+export async function fetchRemoteActor(
+  tb: Testbed,
+  uri: string,
+  opts: { prefetched?: Json; onlyKey?: boolean } = {},
+): Promise<AccountRow> {
   if (isLocalUri(tb, uri)) {
     const local = await accountFromUri(tb, uri);
     if (!local) throw new ResolveError(`Local actor ${uri} not found`);
@@ -236,10 +278,15 @@ export async function fetchRemoteActor(tb: Testbed, uri: string, opts: { prefetc
   }
   const json = opts.prefetched ?? (await fetchResource(tb, uri, true));
   if (!json) throw new ResolveError(`Error fetching actor JSON at ${uri}`);
-  if (!isActorType(json)) throw new ResolveError(`Unexpected object type for actor ${uri} (expected any of: ${ACTOR_TYPES.join(', ')})`);
+  if (!isActorType(json))
+    throw new ResolveError(
+      `Unexpected object type for actor ${uri} (expected any of: ${ACTOR_TYPES.join(', ')})`,
+    );
   const username = json.preferredUsername;
   if (typeof username !== 'string' || !username) {
-    throw new ResolveError(`Actor ${uri} has no 'preferredUsername', which is a requirement for Mastodon compatibility`);
+    throw new ResolveError(
+      `Actor ${uri} has no 'preferredUsername', which is a requirement for Mastodon compatibility`,
+    );
   }
   const actorUri = json.id as string;
   let domain = hostOf(actorUri);
@@ -258,11 +305,17 @@ export async function webfinger(tb: Testbed, acct: string): Promise<Jrd> {
   const url = `https://${domain}/.well-known/webfinger?resource=${encodeURIComponent(`acct:${acct}`)}`;
   let res;
   try {
-    res = await federation(tb).http.request({ url, headers: { Accept: 'application/jrd+json, application/json' } });
+    res = await federation(tb).http.request({
+      url,
+      headers: { Accept: 'application/jrd+json, application/json' },
+    });
   } catch (e) {
     throw new ResolveError(`Webfinger error when resolving ${acct}: ${(e as Error).message}`);
   }
-  if (res.status !== 200) throw new ResolveError(`Webfinger error when resolving ${acct}: request for ${url} returned HTTP ${res.status}`);
+  if (res.status !== 200)
+    throw new ResolveError(
+      `Webfinger error when resolving ${acct}: request for ${url} returned HTTP ${res.status}`,
+    );
   try {
     return JSON.parse(res.body.toString('utf8')) as Jrd;
   } catch {
@@ -277,12 +330,17 @@ export async function webfinger(tb: Testbed, acct: string): Promise<Jrd> {
  */
 export async function resolveAccount(tb: Testbed, username: string, domain: string): Promise<AccountRow> {
   const href = selfLink(await webfinger(tb, `${username}@${domain}`));
-  if (!href) throw new ResolveError(`Webfinger response for ${username}@${domain} has no ActivityPub self link`);
+  if (!href)
+    throw new ResolveError(`Webfinger response for ${username}@${domain} has no ActivityPub self link`);
   return fetchRemoteActor(tb, href);
 }
 
 const selfLink = (jrd: Jrd) =>
-  jrd.links?.find((l) => l.rel === 'self' && (l.type === 'application/activity+json' || (l.type ?? '').startsWith('application/ld+json')))?.href;
+  jrd.links?.find(
+    (l) =>
+      l.rel === 'self' &&
+      (l.type === 'application/activity+json' || (l.type ?? '').startsWith('application/ld+json')),
+  )?.href;
 
 function splitAcct(subject: string | undefined): [string, string] {
   const s = (subject ?? '').replace(/^acct:/, '');
@@ -302,7 +360,8 @@ async function checkWebfinger(tb: Testbed, username: string, domain: string, uri
     }
     [u, d] = [u2, d2];
   }
-  if (selfLink(jrd) !== uri) throw new ResolveError(`Webfinger response for ${u}@${d} does not loop back to ${uri}`);
+  if (selfLink(jrd) !== uri)
+    throw new ResolveError(`Webfinger response for ${u}@${d} does not loop back to ${uri}`);
   return d.toLowerCase();
 }
 
@@ -310,7 +369,10 @@ function publicKeyOf(json: Json): { id?: string; pem?: string } {
   const first = asArray(json.publicKey)[0];
   if (first && typeof first === 'object') {
     const k = first as { id?: unknown; publicKeyPem?: unknown };
-    return { id: typeof k.id === 'string' ? k.id : undefined, pem: typeof k.publicKeyPem === 'string' ? k.publicKeyPem : undefined };
+    return {
+      id: typeof k.id === 'string' ? k.id : undefined,
+      pem: typeof k.publicKeyPem === 'string' ? k.publicKeyPem : undefined,
+    };
   }
   return {};
 }
@@ -343,7 +405,13 @@ const str = (v: unknown) => (typeof v === 'string' ? v : '');
  * totals from the collections (three signed GETs) and avatar and header
  * downloaded (synchronously, as save_with_optional_media! does).
  */
-export async function processAccount(tb: Testbed, username: string, domain: string, json: Json, opts: { onlyKey: boolean }): Promise<AccountRow> {
+export async function processAccount(
+  tb: Testbed,
+  username: string,
+  domain: string,
+  json: Json,
+  opts: { onlyKey: boolean },
+): Promise<AccountRow> {
   const uri = json.id as string;
   const key = publicKeyOf(json);
   if (opts.onlyKey) {
@@ -357,7 +425,11 @@ export async function processAccount(tb: Testbed, username: string, domain: stri
   const endpoints = json.endpoints && typeof json.endpoints === 'object' ? (json.endpoints as Json) : {};
   const [statuses, following, followers] = opts.onlyKey
     ? [null, null, null]
-    : await Promise.all([collectionTotal(tb, json.outbox), collectionTotal(tb, json.following), collectionTotal(tb, json.followers)]);
+    : await Promise.all([
+        collectionTotal(tb, json.outbox),
+        collectionTotal(tb, json.following),
+        collectionTotal(tb, json.followers),
+      ]);
   const actorType = asArray<string>(json.type).find((t) => ACTOR_TYPES.includes(t)) ?? 'Person';
   const values = [
     username,
@@ -390,10 +462,10 @@ export async function processAccount(tb: Testbed, username: string, domain: stri
     );
     try {
       if (existing.rows[0]) {
-        const { rows } = await tb.db.query<AccountRow>(`UPDATE accounts SET username = $1, domain = $2, ${set} WHERE id = $18 RETURNING *`, [
-          ...values,
-          existing.rows[0].id,
-        ]);
+        const { rows } = await tb.db.query<AccountRow>(
+          `UPDATE accounts SET username = $1, domain = $2, ${set} WHERE id = $18 RETURNING *`,
+          [...values, existing.rows[0].id],
+        );
         account = rows[0];
       } else {
         const { rows } = await tb.db.query<AccountRow>(
@@ -459,7 +531,8 @@ export function keyResolver(tb: Testbed): KeyResolver<SignedActor> {
       return await work();
     } catch (e) {
       if (e instanceof ResolveError) throw new SignatureError(e.message);
-      if (e instanceof HttpClientError && e.code === 'host_validation') throw new SignatureError(`Requests to private network addresses are disallowed (${e.message})`);
+      if (e instanceof HttpClientError && e.code === 'host_validation')
+        throw new SignatureError(`Requests to private network addresses are disallowed (${e.message})`);
       throw e;
     }
   };
@@ -472,8 +545,11 @@ export function keyResolver(tb: Testbed): KeyResolver<SignedActor> {
     },
     refresh: async (_keyId, stale) => {
       const a = stale.account;
-      const possiblyStale = !a.last_webfingered_at || Date.now() - new Date(a.last_webfingered_at).getTime() > STALE_AFTER_MS;
-      const account = await wrap(() => (possiblyStale ? refreshAccount(tb, a) : fetchRemoteActor(tb, a.uri, { onlyKey: true })));
+      const possiblyStale =
+        !a.last_webfingered_at || Date.now() - new Date(a.last_webfingered_at).getTime() > STALE_AFTER_MS;
+      const account = await wrap(() =>
+        possiblyStale ? refreshAccount(tb, a) : fetchRemoteActor(tb, a.uri, { onlyKey: true }),
+      );
       return account ? toHolder(tb, account) : null;
     },
   };

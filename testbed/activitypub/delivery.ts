@@ -74,10 +74,12 @@ export class UnexpectedResponseError extends Error {
 }
 
 /** JsonLdHelper#response_error_unsalvageable?: 501, or 4xx except 401, 408 and 429. */
-export const isUnsalvageable = (status: number) => status === 501 || (status >= 400 && status < 500 && ![401, 408, 429].includes(status));
+export const isUnsalvageable = (status: number) =>
+  status === 501 || (status >= 400 && status < 500 && ![401, 408, 429].includes(status));
 
 /** ActivityPub::DeliveryWorker's sidekiq_retry_in: count⁴ + 15 + rand(0.5 × count⁴) seconds. */
-export const deliveryRetryInSec = (count: number) => count ** 4 + 15 + Math.floor(Math.random() * 0.5 * count ** 4);
+export const deliveryRetryInSec = (count: number) =>
+  count ** 4 + 15 + Math.floor(Math.random() * 0.5 * count ** 4);
 
 /**
  * ActivityPub::DeliveryWorker (push, retry 16, never dead): args
@@ -109,7 +111,9 @@ export function deliveryWorker(tb: Testbed): WorkerClass {
       if (!source?.private_key) return; // the sender is gone
       if ((await circuitLight(tb, inboxUrl)) === 'red') {
         record('circuit_open');
-        throw new CircuitOpenError(`Delivery failed for ${inboxUrl}: circuit open after ${STOPLIGHT_FAILURE_THRESHOLD} failures`);
+        throw new CircuitOpenError(
+          `Delivery failed for ${inboxUrl}: circuit open after ${STOPLIGHT_FAILURE_THRESHOLD} failures`,
+        );
       }
       let status: number;
       try {
@@ -160,7 +164,9 @@ export async function statusInboxes(tb: Testbed, status: StatusRow): Promise<str
   const reached: string[] = [];
   if (status.in_reply_to_account_id) reached.push(String(status.in_reply_to_account_id));
   if (status.reblog_of_id) {
-    const r = await tb.db.query<{ account_id: string }>('SELECT account_id FROM statuses WHERE id = $1', [status.reblog_of_id]);
+    const r = await tb.db.query<{ account_id: string }>('SELECT account_id FROM statuses WHERE id = $1', [
+      status.reblog_of_id,
+    ]);
     if (r.rows[0]) reached.push(r.rows[0].account_id);
   }
   const { rows } = await tb.db.query<{ inbox: string }>(
@@ -189,7 +195,9 @@ export function distributionWorker(tb: Testbed): WorkerClass {
     queue: 'push',
     retry: true,
     perform: async ([statusId]) => {
-      const s = await tb.db.query<StatusRow>('SELECT * FROM statuses WHERE id = $1 AND deleted_at IS NULL', [String(statusId)]);
+      const s = await tb.db.query<StatusRow>('SELECT * FROM statuses WHERE id = $1 AND deleted_at IS NULL', [
+        String(statusId),
+      ]);
       const status = s.rows[0];
       if (!status) return;
       const author = await accountById(tb, status.account_id);
@@ -214,7 +222,12 @@ export function distributionWorker(tb: Testbed): WorkerClass {
 }
 
 /** Deliver one activity as `sender` to `inboxUrl` through the push queue. */
-export function enqueueDelivery(tb: Testbed, activity: Record<string, unknown>, sender: Pick<AccountRow, 'id'>, inboxUrl: string): Promise<string> {
+export function enqueueDelivery(
+  tb: Testbed,
+  activity: Record<string, unknown>,
+  sender: Pick<AccountRow, 'id'>,
+  inboxUrl: string,
+): Promise<string> {
   return tb.sidekiq.push(DELIVERY_WORKER, [JSON.stringify(activity), String(sender.id), inboxUrl]);
 }
 
@@ -240,7 +253,13 @@ export async function followRelay(tb: Testbed, inboxUrl: string): Promise<RelayR
      ON CONFLICT (inbox_url) DO UPDATE SET follow_activity_id = EXCLUDED.follow_activity_id, state = EXCLUDED.state RETURNING *`,
     [inboxUrl, activityId, RELAY_STATE.pending],
   );
-  const follow = { '@context': AS_CONTEXT, id: activityId, type: 'Follow', actor: instanceActorUri(tb), object: PUBLIC_COLLECTION };
+  const follow = {
+    '@context': AS_CONTEXT,
+    id: activityId,
+    type: 'Follow',
+    actor: instanceActorUri(tb),
+    object: PUBLIC_COLLECTION,
+  };
   await enqueueDelivery(tb, follow, actor, inboxUrl);
   return rows[0]!;
 }
@@ -259,6 +278,9 @@ export async function unfollowRelay(tb: Testbed, inboxUrl: string): Promise<void
     actor: actorUri,
     object: { id: relay.follow_activity_id, type: 'Follow', actor: actorUri, object: PUBLIC_COLLECTION },
   };
-  await tb.db.query('UPDATE relays SET state = $2, follow_activity_id = NULL WHERE id = $1', [relay.id, RELAY_STATE.idle]);
+  await tb.db.query('UPDATE relays SET state = $2, follow_activity_id = NULL WHERE id = $1', [
+    relay.id,
+    RELAY_STATE.idle,
+  ]);
   await enqueueDelivery(tb, undo, actor, inboxUrl);
 }

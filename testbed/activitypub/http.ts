@@ -89,7 +89,6 @@ export interface Target {
   checkDns: boolean;
 }
 
-
 /** The rule for `hostname`, if any: the host equals the suffix or ends with `.suffix`. */
 export function matchResolveRule(rules: readonly ResolveRule[], hostname: string): ResolveRule | undefined {
   const host = hostname.toLowerCase().replace(/\.$/, '');
@@ -105,20 +104,50 @@ export function targetFor(rules: readonly ResolveRule[], url: URL): Target {
   const rule = matchResolveRule(rules, hostname);
   if (rule) {
     if (isIP(rule.host) && !isLoopbackAddress(rule.host)) {
-      throw new HttpClientError(`resolve rule ${rule.suffix} → ${rule.host}:${rule.port} is not a loopback address; the testbed only sends load to loopback`, 'host_validation', url.href);
+      throw new HttpClientError(
+        `resolve rule ${rule.suffix} → ${rule.host}:${rule.port} is not a loopback address; the testbed only sends load to loopback`,
+        'host_validation',
+        url.href,
+      );
     }
-    return { protocol: 'http:', connectHost: rule.host, port: rule.port, hostHeader: url.host, checkDns: !isIP(rule.host) };
+    return {
+      protocol: 'http:',
+      connectHost: rule.host,
+      port: rule.port,
+      hostHeader: url.host,
+      checkDns: !isIP(rule.host),
+    };
   }
   if (url.protocol !== 'https:') {
-    throw new HttpClientError(`${url.href}: plain http is only used for hosts matched by a resolve rule; other hosts must be https`, 'host_validation', url.href);
+    throw new HttpClientError(
+      `${url.href}: plain http is only used for hosts matched by a resolve rule; other hosts must be https`,
+      'host_validation',
+      url.href,
+    );
   }
   if (isIP(hostname)) {
     if (!isLoopbackAddress(hostname)) {
-      throw new HttpClientError(`Requests to non-loopback address ${hostname} are refused by the testbed`, 'host_validation', url.href);
+      throw new HttpClientError(
+        `Requests to non-loopback address ${hostname} are refused by the testbed`,
+        'host_validation',
+        url.href,
+      );
     }
-    return { protocol: 'https:', connectHost: hostname, port: Number(url.port || 443), hostHeader: url.host, checkDns: false };
+    return {
+      protocol: 'https:',
+      connectHost: hostname,
+      port: Number(url.port || 443),
+      hostHeader: url.host,
+      checkDns: false,
+    };
   }
-  return { protocol: 'https:', connectHost: hostname, port: Number(url.port || 443), hostHeader: url.host, checkDns: true };
+  return {
+    protocol: 'https:',
+    connectHost: hostname,
+    port: Number(url.port || 443),
+    hostHeader: url.host,
+    checkDns: true,
+  };
 }
 
 /** dns.lookup that only answers loopback addresses (refuses the name otherwise). */
@@ -127,7 +156,11 @@ const loopbackOnlyLookup: LookupFunction = (hostname, options, callback) => {
     if (err) return callback(err, '', 0);
     const bad = addresses.find((a) => !isLoopbackAddress(a.address));
     if (bad || addresses.length === 0) {
-      const e = new HttpClientError(`${hostname} resolves to ${bad?.address ?? 'nothing'}: the testbed only contacts loopback addresses`, 'host_validation', hostname);
+      const e = new HttpClientError(
+        `${hostname} resolves to ${bad?.address ?? 'nothing'}: the testbed only contacts loopback addresses`,
+        'host_validation',
+        hostname,
+      );
       return callback(e as NodeJS.ErrnoException, '', 0);
     }
     if (options.all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
@@ -191,7 +224,14 @@ export class FederationHttp {
       const { 'User-Agent': ua, ...toSign } = headers;
       headers = {
         'User-Agent': ua!,
-        ...signRequest({ keyId: req.signAs.keyId, privateKeyPem: req.signAs.privateKeyPem, method, url, headers: toSign, body: req.body }),
+        ...signRequest({
+          keyId: req.signAs.keyId,
+          privateKeyPem: req.signAs.privateKeyPem,
+          method,
+          url,
+          headers: toSign,
+          body: req.body,
+        }),
       };
     } else {
       headers.Host = target.hostHeader;
@@ -217,7 +257,10 @@ export class FederationHttp {
         } else resolve(res!);
       };
       const fail = (err: Error): void => {
-        const wrapped = err instanceof HttpClientError ? err : new HttpClientError(`${err.message} on ${href}`, 'connection', href);
+        const wrapped =
+          err instanceof HttpClientError
+            ? err
+            : new HttpClientError(`${err.message} on ${href}`, 'connection', href);
         request.destroy();
         done(wrapped);
       };
@@ -230,24 +273,45 @@ export class FederationHttp {
         headers,
         agent: target.protocol === 'http:' ? this.httpAgent : this.httpsAgent,
         ...(target.checkDns ? { lookup: loopbackOnlyLookup } : {}),
-        ...(target.protocol === 'https:' ? { servername: isIP(url.hostname) ? undefined : url.hostname } : {}),
+        ...(target.protocol === 'https:'
+          ? { servername: isIP(url.hostname) ? undefined : url.hostname }
+          : {}),
       });
-      deadline = setTimeout(() => fail(new HttpClientError(`read deadline of ${(3 * read) / 1000} s exceeded on ${href}`, 'timeout', href)), connect + 3 * read);
+      deadline = setTimeout(
+        () =>
+          fail(
+            new HttpClientError(
+              `read deadline of ${(3 * read) / 1000} s exceeded on ${href}`,
+              'timeout',
+              href,
+            ),
+          ),
+        connect + 3 * read,
+      );
       request.on('socket', (socket) => {
         if (!socket.connecting) return;
-        const timer = setTimeout(() => fail(new HttpClientError(`connect timeout (${connect} ms) on ${href}`, 'timeout', href)), connect);
+        const timer = setTimeout(
+          () => fail(new HttpClientError(`connect timeout (${connect} ms) on ${href}`, 'timeout', href)),
+          connect,
+        );
         socket.once('connect', () => clearTimeout(timer));
         socket.once('close', () => clearTimeout(timer));
       });
-      request.setTimeout(read, () => fail(new HttpClientError(`read timeout (${read} ms) on ${href}`, 'timeout', href)));
+      request.setTimeout(read, () =>
+        fail(new HttpClientError(`read timeout (${read} ms) on ${href}`, 'timeout', href)),
+      );
       request.on('error', (e) => {
         if (!finishing) fail(e);
       });
       request.on('response', (res) => {
         const status = res.statusCode ?? 0;
-        const mimeType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const mimeType = String(res.headers['content-type'] ?? '')
+          .split(';')[0]!
+          .trim()
+          .toLowerCase();
         const declared = Number(res.headers['content-length']);
-        const tooLarge = () => new HttpClientError(`response from ${href} exceeds ${maxBytes} bytes`, 'length', href);
+        const tooLarge = () =>
+          new HttpClientError(`response from ${href} exceeds ${maxBytes} bytes`, 'length', href);
         if (!req.truncate && Number.isFinite(declared) && declared > maxBytes) return fail(tooLarge());
         const streamToFile = req.toFile !== undefined && status >= 200 && status < 300;
         const chunks: Buffer[] = [];
@@ -261,7 +325,14 @@ export class FederationHttp {
         const finish = () => {
           if (finishing) return;
           finishing = true;
-          const response = { status, headers: res.headers, body: Buffer.concat(chunks), bytes, url: href, mimeType };
+          const response = {
+            status,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+            bytes,
+            url: href,
+            mimeType,
+          };
           if (!sink) return done(null, response);
           sink.end(() => {
             if (settled) return;

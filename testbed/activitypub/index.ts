@@ -21,7 +21,13 @@ import { DELIVERY_WORKER, DISTRIBUTION_WORKER, deliveryWorker, distributionWorke
 import { HttpClientError } from './http.js';
 import { LINK_CRAWL_WORKER, linkCrawlWorker } from './linkCrawl.js';
 import { redownloadMediaWorker, vacuumScheduler } from './media.js';
-import { PROCESSING_WORKER, REDOWNLOAD_MEDIA_WORKER, THREAD_RESOLVE_WORKER, processingWorker, threadResolveWorker } from './process.js';
+import {
+  PROCESSING_WORKER,
+  REDOWNLOAD_MEDIA_WORKER,
+  THREAD_RESOLVE_WORKER,
+  processingWorker,
+  threadResolveWorker,
+} from './process.js';
 import { registerRoutes } from './routes.js';
 import { federation } from './state.js';
 

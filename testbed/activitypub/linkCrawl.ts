@@ -21,7 +21,8 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 export function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
     if (e[0] === '#') {
-      const code = e[1] === 'x' || e[1] === 'X' ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10);
+      const code =
+        e[1] === 'x' || e[1] === 'X' ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10);
       return Number.isFinite(code) && code > 0 && code < 0x110000 ? String.fromCodePoint(code) : m;
     }
     return ENTITIES[e.toLowerCase()] ?? m;
@@ -50,7 +51,14 @@ export function statusLinks(text: string, isHtml: boolean): string[] {
       const inner = decodeEntities(m[2]!.replace(/<[^>]*>/g, '')).trim();
       const cls = (attrs.class ?? '').split(/\s+/);
       const rel = (attrs.rel ?? '').split(/\s+/);
-      if (cls.includes('mention') || cls.includes('hashtag') || rel.includes('tag') || inner.startsWith('@') || inner.startsWith('#')) continue;
+      if (
+        cls.includes('mention') ||
+        cls.includes('hashtag') ||
+        rel.includes('tag') ||
+        inner.startsWith('@') ||
+        inner.startsWith('#')
+      )
+        continue;
       if (attrs.href && /^https?:\/\//i.test(attrs.href)) links.push(attrs.href);
     }
   } else {
@@ -73,7 +81,10 @@ export function extractLinkDetails(html: string, pageUrl: string): LinkDetails {
     const key = (a.property ?? a.name ?? '').toLowerCase();
     if (key && a.content !== undefined && meta[key] === undefined) meta[key] = a.content;
   }
-  const title = meta['og:title'] ?? meta['twitter:title'] ?? decodeEntities(/<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1] ?? '').trim();
+  const title =
+    meta['og:title'] ??
+    meta['twitter:title'] ??
+    decodeEntities(/<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1] ?? '').trim();
   const description = meta['og:description'] ?? meta['twitter:description'] ?? meta.description ?? '';
   const rawImage = meta['og:image'] ?? meta['og:image:url'] ?? meta['twitter:image'];
   let image: string | undefined;
@@ -96,9 +107,10 @@ interface CardRow {
 
 /** FetchLinkCardService#call for one status. Returns the card id, or null. */
 export async function fetchLinkCard(tb: Testbed, statusId: string): Promise<string | null> {
-  const s = await tb.db.query<{ text: string; local: boolean; spoiler_text: string }>('SELECT text, local, spoiler_text FROM statuses WHERE id = $1 AND deleted_at IS NULL', [
-    statusId,
-  ]);
+  const s = await tb.db.query<{ text: string; local: boolean; spoiler_text: string }>(
+    'SELECT text, local, spoiler_text FROM statuses WHERE id = $1 AND deleted_at IS NULL',
+    [statusId],
+  );
   const status = s.rows[0];
   if (!status) return null;
   const url = statusLinks(status.text, !status.local)[0];
@@ -106,10 +118,22 @@ export async function fetchLinkCard(tb: Testbed, statusId: string): Promise<stri
   const linked = await tb.db.query('SELECT 1 FROM preview_cards_statuses WHERE status_id = $1', [statusId]);
   if (linked.rowCount) return null;
 
-  let card = (await tb.db.query<CardRow>('SELECT id, url, image_path, created_at FROM preview_cards WHERE url = $1', [url])).rows[0];
-  const fresh = card && Date.now() - new Date(card.created_at).getTime() < CARD_REFRESH_AFTER_MS && card.image_path !== null;
+  let card = (
+    await tb.db.query<CardRow>('SELECT id, url, image_path, created_at FROM preview_cards WHERE url = $1', [
+      url,
+    ])
+  ).rows[0];
+  const fresh =
+    card &&
+    Date.now() - new Date(card.created_at).getTime() < CARD_REFRESH_AFTER_MS &&
+    card.image_path !== null;
   if (!fresh) {
-    const res = await federation(tb).http.request({ url, headers: { Accept: 'text/html' }, maxBytes: MAX_FETCHED_BODY_BYTES, truncate: true });
+    const res = await federation(tb).http.request({
+      url,
+      headers: { Accept: 'text/html' },
+      maxBytes: MAX_FETCHED_BODY_BYTES,
+      truncate: true,
+    });
     if (res.status !== 200 || res.mimeType !== 'text/html') return card ? card.id : null;
     const details = extractLinkDetails(res.body.toString('utf8'), res.url);
     if (!details.title) return card ? card.id : null;
@@ -125,13 +149,20 @@ export async function fetchLinkCard(tb: Testbed, statusId: string): Promise<stri
       const image = await downloadPreviewCardImage(tb, card.id, details.image);
       if (image) {
         const old = card.image_path;
-        await tb.db.query('UPDATE preview_cards SET image_path = $2, image_size = $3 WHERE id = $1', [card.id, image.path, image.bytes]);
+        await tb.db.query('UPDATE preview_cards SET image_path = $2, image_size = $3 WHERE id = $1', [
+          card.id,
+          image.path,
+          image.bytes,
+        ]);
         if (old && old !== image.path) rmSync(absoluteMediaPath(tb, old), { force: true });
       }
     }
   }
   if (!card) return null;
-  await tb.db.query('INSERT INTO preview_cards_statuses (preview_card_id, status_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [card.id, statusId]);
+  await tb.db.query(
+    'INSERT INTO preview_cards_statuses (preview_card_id, status_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+    [card.id, statusId],
+  );
   return card.id;
 }
 

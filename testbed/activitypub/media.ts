@@ -33,9 +33,35 @@ export const PREVIEW_CARD_IMAGE_LIMIT_BYTES = 8 * 1024 * 1024;
 export const ORIGINAL_MAX_PIXELS = 8_294_400;
 export const SMALL_PIXELS = 230_400;
 
-const IMAGE_MIME = ['image/jpeg', 'image/png', 'image/gif', 'image/heic', 'image/heif', 'image/webp', 'image/avif'];
+const IMAGE_MIME = [
+  'image/jpeg',
+  'image/png',
+  'image/gif',
+  'image/heic',
+  'image/heif',
+  'image/webp',
+  'image/avif',
+];
 const VIDEO_MIME = ['video/webm', 'video/mp4', 'video/quicktime', 'video/ogg'];
-const AUDIO_MIME = ['audio/wave', 'audio/wav', 'audio/x-wav', 'audio/x-pn-wave', 'audio/vnd.wave', 'audio/ogg', 'audio/vorbis', 'audio/mpeg', 'audio/mp3', 'audio/webm', 'audio/flac', 'audio/aac', 'audio/m4a', 'audio/x-m4a', 'audio/mp4', 'audio/3gpp', 'video/x-ms-asf'];
+const AUDIO_MIME = [
+  'audio/wave',
+  'audio/wav',
+  'audio/x-wav',
+  'audio/x-pn-wave',
+  'audio/vnd.wave',
+  'audio/ogg',
+  'audio/vorbis',
+  'audio/mpeg',
+  'audio/mp3',
+  'audio/webm',
+  'audio/flac',
+  'audio/aac',
+  'audio/m4a',
+  'audio/x-m4a',
+  'audio/mp4',
+  'audio/3gpp',
+  'video/x-ms-asf',
+];
 const EXT: Record<string, string> = {
   'image/jpeg': 'jpg',
   'image/png': 'png',
@@ -51,7 +77,8 @@ const EXT: Record<string, string> = {
 };
 
 /** MediaAttachment.supported_mime_types (images, video, audio). */
-export const isSupportedMediaType = (mime: string) => IMAGE_MIME.includes(mime) || VIDEO_MIME.includes(mime) || AUDIO_MIME.includes(mime);
+export const isSupportedMediaType = (mime: string) =>
+  IMAGE_MIME.includes(mime) || VIDEO_MIME.includes(mime) || AUDIO_MIME.includes(mime);
 
 export function mediaTypeFor(mime: string | undefined): number {
   if (!mime) return MEDIA_TYPE.unknown;
@@ -83,11 +110,17 @@ function extensionFor(mime: string, url: string): string {
  * GET `url` into `relPath` (relative to mediaDir) with a size cap. Returns the
  * bytes and content type; throws on a non-2xx answer or a transport error.
  */
-export async function downloadTo(tb: Testbed, url: string, relPath: string, maxBytes: number): Promise<{ bytes: number; mimeType: string }> {
+export async function downloadTo(
+  tb: Testbed,
+  url: string,
+  relPath: string,
+  maxBytes: number,
+): Promise<{ bytes: number; mimeType: string }> {
   const file = absoluteMediaPath(tb, relPath);
   mkdirSync(dirname(file), { recursive: true });
   const res = await federation(tb).http.request({ url, toFile: file, maxBytes, headers: { Accept: '*/*' } });
-  if (res.status < 200 || res.status >= 300) throw new Error(`Mastodon::UnexpectedResponseError: ${url} answered HTTP ${res.status}`);
+  if (res.status < 200 || res.status >= 300)
+    throw new Error(`Mastodon::UnexpectedResponseError: ${url} answered HTTP ${res.status}`);
   return { bytes: res.bytes, mimeType: res.mimeType };
 }
 
@@ -102,14 +135,19 @@ interface ImageMeta {
  * Paperclip processing of an image: shrink the original when above
  * ORIGINAL_MAX_PIXELS and write the `small` style. Returns Mastodon-style meta.
  */
-async function processImage(file: string): Promise<{ original: ImageMeta; small: ImageMeta; bytes: number; smallBytes: number }> {
+async function processImage(
+  file: string,
+): Promise<{ original: ImageMeta; small: ImageMeta; bytes: number; smallBytes: number }> {
   const input = sharp(file, { failOn: 'error' });
   const meta = await input.metadata();
   let width = meta.width ?? 0;
   let height = meta.height ?? 0;
   if (width * height > ORIGINAL_MAX_PIXELS) {
     const scale = Math.sqrt(ORIGINAL_MAX_PIXELS / (width * height));
-    const buf = await sharp(file).rotate().resize(Math.floor(width * scale), Math.floor(height * scale)).toBuffer({ resolveWithObject: true });
+    const buf = await sharp(file)
+      .rotate()
+      .resize(Math.floor(width * scale), Math.floor(height * scale))
+      .toBuffer({ resolveWithObject: true });
     await sharp(buf.data).toFile(file);
     ({ width, height } = buf.info);
   }
@@ -119,7 +157,12 @@ async function processImage(file: string): Promise<{ original: ImageMeta; small:
   const small = smallPathFor(file);
   mkdirSync(dirname(small), { recursive: true });
   const out = await sharp(file).rotate().resize(sw, sh).toFile(small);
-  const m = (w: number, h: number): ImageMeta => ({ width: w, height: h, size: `${w}x${h}`, aspect: h ? w / h : 0 });
+  const m = (w: number, h: number): ImageMeta => ({
+    width: w,
+    height: h,
+    size: `${w}x${h}`,
+    aspect: h ? w / h : 0,
+  });
   return { original: m(width, height), small: m(sw, sh), bytes: statSync(file).size, smallBytes: out.size };
 }
 
@@ -138,7 +181,10 @@ interface MediaRow {
  * caller schedules RedownloadMediaWorker).
  */
 export async function downloadRemoteMedia(tb: Testbed, mediaId: string, mimeHint?: string): Promise<void> {
-  const { rows } = await tb.db.query<MediaRow>('SELECT id, account_id, remote_url, file_path, type, meta FROM media_attachments WHERE id = $1', [mediaId]);
+  const { rows } = await tb.db.query<MediaRow>(
+    'SELECT id, account_id, remote_url, file_path, type, meta FROM media_attachments WHERE id = $1',
+    [mediaId],
+  );
   const media = rows[0];
   if (!media || !media.remote_url) return;
   const limit = media.type === MEDIA_TYPE.image ? IMAGE_LIMIT_BYTES : VIDEO_LIMIT_BYTES;
@@ -166,7 +212,16 @@ export async function downloadRemoteMedia(tb: Testbed, mediaId: string, mimeHint
   await tb.db.query(
     `UPDATE media_attachments SET file_path = $2, file_size = $3, type = $4, meta = $5, processing = $6,
        thumbnail_path = $7, thumbnail_size = $8, updated_at = now() WHERE id = $1`,
-    [media.id, rel, bytes, type, JSON.stringify(meta), PROCESSING.complete, small?.path ?? null, small?.bytes ?? 0],
+    [
+      media.id,
+      rel,
+      bytes,
+      type,
+      JSON.stringify(meta),
+      PROCESSING.complete,
+      small?.path ?? null,
+      small?.bytes ?? 0,
+    ],
   );
   if (old && old !== rel) removeMediaFiles(tb, old);
 }
@@ -183,7 +238,12 @@ export function removeMediaFiles(tb: Testbed, relPath: string): void {
  * downloaded while the account is saved). Stored at a fixed path per account;
  * failures are ignored (save_with_optional_media! saves without media).
  */
-export async function downloadProfileImage(tb: Testbed, accountId: string, kind: 'avatar' | 'header', url: string | undefined): Promise<void> {
+export async function downloadProfileImage(
+  tb: Testbed,
+  accountId: string,
+  kind: 'avatar' | 'header',
+  url: string | undefined,
+): Promise<void> {
   if (!url) return;
   const rel = `cache/accounts/${kind}s/${idPartition(accountId)}/original/${kind}`;
   if (existsSync(absoluteMediaPath(tb, rel))) return;
@@ -191,7 +251,10 @@ export async function downloadProfileImage(tb: Testbed, accountId: string, kind:
     await downloadTo(tb, url, rel, PROFILE_IMAGE_LIMIT_BYTES);
     const file = absoluteMediaPath(tb, rel);
     const [w, h] = kind === 'avatar' ? [400, 400] : [1500, 500];
-    const buf = await sharp(file).rotate().resize(w, h, { fit: 'cover', withoutEnlargement: true }).toBuffer();
+    const buf = await sharp(file)
+      .rotate()
+      .resize(w, h, { fit: 'cover', withoutEnlargement: true })
+      .toBuffer();
     await sharp(buf).toFile(`${file}.small`);
   } catch {
     rmSync(absoluteMediaPath(tb, rel), { force: true });
@@ -202,7 +265,11 @@ export async function downloadProfileImage(tb: Testbed, accountId: string, kind:
  * PreviewCard image: downloaded and resized to fit 640×640 (no enlargement).
  * Returns the relative path and stored bytes, or null when it failed.
  */
-export async function downloadPreviewCardImage(tb: Testbed, cardId: string, url: string): Promise<{ path: string; bytes: number } | null> {
+export async function downloadPreviewCardImage(
+  tb: Testbed,
+  cardId: string,
+  url: string,
+): Promise<{ path: string; bytes: number } | null> {
   const name = randomBytes(8).toString('hex');
   const tmp = `cache/preview_cards/images/${idPartition(cardId)}/original/${name}.download`;
   try {
@@ -211,7 +278,11 @@ export async function downloadPreviewCardImage(tb: Testbed, cardId: string, url:
     const meta = await sharp(src).metadata();
     const ext = meta.format === 'png' ? 'png' : meta.format === 'webp' ? 'webp' : 'jpg';
     const rel = tmp.replace(/\.download$/, `.${ext}`);
-    const out = await sharp(src).rotate().resize(640, 640, { fit: 'inside', withoutEnlargement: true }).toFormat(ext === 'jpg' ? 'jpeg' : ext).toFile(absoluteMediaPath(tb, rel));
+    const out = await sharp(src)
+      .rotate()
+      .resize(640, 640, { fit: 'inside', withoutEnlargement: true })
+      .toFormat(ext === 'jpg' ? 'jpeg' : ext)
+      .toFile(absoluteMediaPath(tb, rel));
     rmSync(src, { force: true });
     return { path: rel, bytes: out.size };
   } catch {
@@ -228,9 +299,10 @@ export function redownloadMediaWorker(tb: Testbed): WorkerClass {
     queue: 'pull',
     retry: 3,
     perform: async ([mediaId]) => {
-      const { rows } = await tb.db.query<{ remote_url: string; file_path: string | null }>('SELECT remote_url, file_path FROM media_attachments WHERE id = $1', [
-        String(mediaId),
-      ]);
+      const { rows } = await tb.db.query<{ remote_url: string; file_path: string | null }>(
+        'SELECT remote_url, file_path FROM media_attachments WHERE id = $1',
+        [String(mediaId)],
+      );
       const media = rows[0];
       if (!media || !media.remote_url || media.file_path) return;
       await downloadRemoteMedia(tb, String(mediaId));
@@ -251,7 +323,10 @@ export const VACUUM_MAX_BATCHES = 10_000;
  * touched. No-op when the retention is not a positive number of days.
  * Returns the number of files removed.
  */
-export async function vacuumCachedMedia(tb: Testbed, now: Date = new Date()): Promise<{ mediaAttachments: number; previewCards: number }> {
+export async function vacuumCachedMedia(
+  tb: Testbed,
+  now: Date = new Date(),
+): Promise<{ mediaAttachments: number; previewCards: number }> {
   const days = tb.config.mediaCacheRetentionDays;
   const result = { mediaAttachments: 0, previewCards: 0 };
   if (!(days > 0)) return result;
@@ -265,9 +340,10 @@ export async function vacuumCachedMedia(tb: Testbed, now: Date = new Date()): Pr
     );
     if (rows.length === 0) break;
     for (const row of rows) removeMediaFiles(tb, row.file_path);
-    await tb.db.query('UPDATE media_attachments SET file_path = NULL, thumbnail_path = NULL, updated_at = now() WHERE id = ANY($1::bigint[])', [
-      rows.map((r) => r.id),
-    ]);
+    await tb.db.query(
+      'UPDATE media_attachments SET file_path = NULL, thumbnail_path = NULL, updated_at = now() WHERE id = ANY($1::bigint[])',
+      [rows.map((r) => r.id)],
+    );
     result.mediaAttachments += rows.length;
   }
   for (let batch = 0; batch < VACUUM_MAX_BATCHES; batch++) {
@@ -277,7 +353,9 @@ export async function vacuumCachedMedia(tb: Testbed, now: Date = new Date()): Pr
     );
     if (rows.length === 0) break;
     for (const row of rows) rmSync(absoluteMediaPath(tb, row.image_path), { force: true });
-    await tb.db.query('UPDATE preview_cards SET image_path = NULL WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+    await tb.db.query('UPDATE preview_cards SET image_path = NULL WHERE id = ANY($1::bigint[])', [
+      rows.map((r) => r.id),
+    ]);
     result.previewCards += rows.length;
   }
   return result;

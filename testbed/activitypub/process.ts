@@ -23,7 +23,15 @@ import { HttpClientError } from './http.js';
 import { LINK_CRAWL_WORKER, statusLinks } from './linkCrawl.js';
 import { downloadRemoteMedia, isSupportedMediaType, mediaTypeFor, removeMediaFiles } from './media.js';
 import { acceptFollowActivity, answerFollowActivity, type StatusRow } from './serialize.js';
-import { PUBLIC_COLLECTION, asArray, equalsOrIncludes, hostOf, isLocalUri, parseLocalUri, valueOrId } from './uris.js';
+import {
+  PUBLIC_COLLECTION,
+  asArray,
+  equalsOrIncludes,
+  hostOf,
+  isLocalUri,
+  parseLocalUri,
+  valueOrId,
+} from './uris.js';
 import { unfollow } from '../accounts.js';
 
 export const PROCESSING_WORKER = 'ActivityPub::ProcessingWorker';
@@ -45,7 +53,8 @@ const CONVERTED_TYPES = ['Image', 'Video', 'Article', 'Page'];
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const typeIs = (v: unknown, names: string[]) => asArray(isObject(v) ? v.type : undefined).some((t) => typeof t === 'string' && names.includes(t));
+const typeIs = (v: unknown, names: string[]) =>
+  asArray(isObject(v) ? v.type : undefined).some((t) => typeof t === 'string' && names.includes(t));
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
 export interface ProcessOptions {
@@ -86,7 +95,12 @@ export function processingWorker(tb: Testbed): WorkerClass {
 }
 
 /** ActivityPub::ProcessCollectionService. */
-export async function processCollection(tb: Testbed, body: string, signer: AccountRow, opts: ProcessOptions = {}): Promise<void> {
+export async function processCollection(
+  tb: Testbed,
+  body: string,
+  signer: AccountRow,
+  opts: ProcessOptions = {},
+): Promise<void> {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -105,7 +119,10 @@ export async function processCollection(tb: Testbed, body: string, signer: Accou
 async function isAcceptedRelay(tb: Testbed, account: AccountRow): Promise<boolean> {
   const inboxes = [account.inbox_url, account.shared_inbox_url].filter((x): x is string => !!x);
   if (inboxes.length === 0) return false;
-  const { rowCount } = await tb.db.query('SELECT 1 FROM relays WHERE inbox_url = ANY($1) AND state = $2', [inboxes, RELAY_STATE.accepted]);
+  const { rowCount } = await tb.db.query('SELECT 1 FROM relays WHERE inbox_url = ANY($1) AND state = $2', [
+    inboxes,
+    RELAY_STATE.accepted,
+  ]);
   return (rowCount ?? 0) > 0;
 }
 
@@ -116,7 +133,12 @@ async function isAcceptedRelay(tb: Testbed, account: AccountRow): Promise<boolea
  * original actor (fetching it synchronously if unknown, as verifying the
  * LD signature's creator does).
  */
-export async function processActivity(tb: Testbed, json: Json, signer: AccountRow, opts: ProcessOptions = {}): Promise<void> {
+export async function processActivity(
+  tb: Testbed,
+  json: Json,
+  signer: AccountRow,
+  opts: ProcessOptions = {},
+): Promise<void> {
   const actorUri = valueOrId(asArray(json.actor)[0]);
   let actor = signer;
   let relayed = false;
@@ -199,12 +221,19 @@ async function notifyLocal(
   fromAccountId: string,
   statusId: string | null,
 ): Promise<void> {
-  if (tb.workers[LOCAL_NOTIFICATION_WORKER]) await tb.sidekiq.push(LOCAL_NOTIFICATION_WORKER, [receiverId, activity.id, activity.cls, type]);
+  if (tb.workers[LOCAL_NOTIFICATION_WORKER])
+    await tb.sidekiq.push(LOCAL_NOTIFICATION_WORKER, [receiverId, activity.id, activity.cls, type]);
   else await notify(tb, receiverId, fromAccountId, type, statusId);
 }
 
 /** NotifyService, reduced to the notifications row (idempotent on redelivery). */
-export async function notify(tb: Testbed, recipientId: string, fromAccountId: string, type: string, statusId: string | null): Promise<void> {
+export async function notify(
+  tb: Testbed,
+  recipientId: string,
+  fromAccountId: string,
+  type: string,
+  statusId: string | null,
+): Promise<void> {
   if (recipientId === fromAccountId) return;
   await tb.db.query(
     `INSERT INTO notifications (account_id, from_account_id, type, status_id)
@@ -218,8 +247,18 @@ export async function notify(tb: Testbed, recipientId: string, fromAccountId: st
 
 /** StatusParser#visibility: public, unlisted, private (to followers) or direct. */
 function visibilityFromAudience(to: unknown, cc: unknown, actor: AccountRow): number {
-  if (equalsOrIncludes(to, PUBLIC_COLLECTION) || equalsOrIncludes(to, 'as:Public') || equalsOrIncludes(to, 'Public')) return VISIBILITY.public;
-  if (equalsOrIncludes(cc, PUBLIC_COLLECTION) || equalsOrIncludes(cc, 'as:Public') || equalsOrIncludes(cc, 'Public')) return VISIBILITY.unlisted;
+  if (
+    equalsOrIncludes(to, PUBLIC_COLLECTION) ||
+    equalsOrIncludes(to, 'as:Public') ||
+    equalsOrIncludes(to, 'Public')
+  )
+    return VISIBILITY.public;
+  if (
+    equalsOrIncludes(cc, PUBLIC_COLLECTION) ||
+    equalsOrIncludes(cc, 'as:Public') ||
+    equalsOrIncludes(cc, 'Public')
+  )
+    return VISIBILITY.unlisted;
   if (actor.followers_url && equalsOrIncludes(to, actor.followers_url)) return VISIBILITY.private;
   return VISIBILITY.direct;
 }
@@ -235,7 +274,9 @@ async function pushJob(tb: Testbed, className: string, args: unknown[], delaySec
   if (!tb.workers[className]) {
     if (!warned.has(className)) {
       warned.add(className);
-      process.emitWarning(`testbed: job class ${className} is not registered; ActivityPub processing does not enqueue it`);
+      process.emitWarning(
+        `testbed: job class ${className} is not registered; ActivityPub processing does not enqueue it`,
+      );
     }
     return;
   }
@@ -263,7 +304,12 @@ interface StoreOptions {
  * failure), then LinkCrawlWorker (delayed) when there is a link, the local
  * DistributionWorker, and ThreadResolveWorker for an unknown parent.
  */
-export async function storeRemoteStatus(tb: Testbed, object: Json, actor: AccountRow, opts: StoreOptions): Promise<StatusRow | null> {
+export async function storeRemoteStatus(
+  tb: Testbed,
+  object: Json,
+  actor: AccountRow,
+  opts: StoreOptions,
+): Promise<StatusRow | null> {
   const uri = str(object.id);
   if (!uri || !/^https?:\/\//.test(uri)) return null;
   if (!typeIs(object, [...NOTE_TYPES, ...CONVERTED_TYPES])) return null;
@@ -274,18 +320,24 @@ export async function storeRemoteStatus(tb: Testbed, object: Json, actor: Accoun
   const to = object.to ?? opts.activityTo;
   const cc = object.cc ?? opts.activityCc;
   const tags = asArray<Json>(object.tag).filter(isObject);
-  const mentionHrefs = tags.filter((t) => typeIs(t, ['Mention'])).map((t) => str(t.href)).filter(Boolean);
+  const mentionHrefs = tags
+    .filter((t) => typeIs(t, ['Mention']))
+    .map((t) => str(t.href))
+    .filter(Boolean);
   const inReplyToUri = valueOrId(object.inReplyTo);
   const parent = inReplyToUri ? await statusFromUri(tb, inReplyToUri) : null;
 
   if (!opts.fetched) {
     // related_to_local_activity?
     const audienceUris = [...asArray(to), ...asArray(cc)].map(valueOrId).filter((x): x is string => !!x);
-    const addressesLocal = [...audienceUris, ...mentionHrefs].some((u) => parseLocalUri(tb, u)?.kind === 'account');
+    const addressesLocal = [...audienceUris, ...mentionHrefs].some(
+      (u) => parseLocalUri(tb, u)?.kind === 'account',
+    );
     const related =
       opts.relayed ||
       addressesLocal ||
-      (parent !== null && (parent.local || (await followedByLocalAccounts(tb, (await accountById(tb, parent.account_id))!)))) ||
+      (parent !== null &&
+        (parent.local || (await followedByLocalAccounts(tb, (await accountById(tb, parent.account_id))!)))) ||
       (await followedByLocalAccounts(tb, actor));
     if (!related) return null;
   }
@@ -295,7 +347,9 @@ export async function storeRemoteStatus(tb: Testbed, object: Json, actor: Accoun
   const text = converted
     ? [str(object.name), valueOrId(asArray(object.url)[0]) ?? uri].filter(Boolean).join(' ')
     : str(object.content) || str(Object.values(contentMap)[0]);
-  const summaryMap = isObject(object.summaryMap) ? Object.values(object.summaryMap as Record<string, unknown>) : [];
+  const summaryMap = isObject(object.summaryMap)
+    ? Object.values(object.summaryMap as Record<string, unknown>)
+    : [];
   const published = Date.parse(str(object.published));
   const createdAt = Number.isFinite(published) && published <= Date.now() ? new Date(published) : new Date();
   const url = valueOrId(asArray(object.url)[0]);
@@ -321,7 +375,8 @@ export async function storeRemoteStatus(tb: Testbed, object: Json, actor: Accoun
   const status = inserted.rows[0];
   if (!status) return statusFromUri(tb, uri); // a concurrent delivery won
   await tb.db.query('UPDATE accounts SET statuses_count = statuses_count + 1 WHERE id = $1', [actor.id]);
-  if (parent) await tb.db.query('UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1', [parent.id]);
+  if (parent)
+    await tb.db.query('UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1', [parent.id]);
 
   // Mentions of accounts we know (unknown remote ones are not resolved here). Local
   // mentions are notified by the local DistributionWorker's fan-out
@@ -330,12 +385,17 @@ export async function storeRemoteStatus(tb: Testbed, object: Json, actor: Accoun
   for (const href of [...new Set(mentionHrefs)]) {
     const account = await accountFromUri(tb, href);
     if (!account) continue;
-    await tb.db.query('INSERT INTO mentions (status_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [status.id, account.id]);
+    await tb.db.query('INSERT INTO mentions (status_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      status.id,
+      account.id,
+    ]);
     if (account.domain === null && !fanOut) await notify(tb, account.id, actor.id, 'mention', status.id);
   }
 
   // Attachments, downloaded synchronously inside this job.
-  const attachments = asArray<Json>(object.attachment).filter((a) => isObject(a) && (valueOrId(asArray(a.url)[0]) ?? str(a.href)));
+  const attachments = asArray<Json>(object.attachment).filter(
+    (a) => isObject(a) && (valueOrId(asArray(a.url)[0]) ?? str(a.href)),
+  );
   for (const attachment of attachments.slice(0, MAX_ATTACHMENTS)) {
     const remoteUrl = valueOrId(asArray(attachment.url)[0]) ?? str(attachment.href);
     let href: string;
@@ -350,7 +410,14 @@ export async function storeRemoteStatus(tb: Testbed, object: Json, actor: Accoun
     const { rows } = await tb.db.query<{ id: string }>(
       `INSERT INTO media_attachments (status_id, account_id, type, remote_url, description, processing)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-      [status.id, actor.id, mime ? mediaTypeFor(mime) : MEDIA_TYPE.unknown, href, str(attachment.name) || null, PROCESSING.complete],
+      [
+        status.id,
+        actor.id,
+        mime ? mediaTypeFor(mime) : MEDIA_TYPE.unknown,
+        href,
+        str(attachment.name) || null,
+        PROCESSING.complete,
+      ],
     );
     if (mime && !isSupportedMediaType(mime)) continue; // unsupported_media_type?: kept as a link, not downloaded
     try {
@@ -361,7 +428,8 @@ export async function storeRemoteStatus(tb: Testbed, object: Json, actor: Accoun
   }
 
   if (inReplyToUri && !parent) await pushJob(tb, THREAD_RESOLVE_WORKER, [status.id, inReplyToUri]);
-  if (statusLinks(status.text, true).length > 0) await pushJob(tb, LINK_CRAWL_WORKER, [status.id], randomInt(1, 60));
+  if (statusLinks(status.text, true).length > 0)
+    await pushJob(tb, LINK_CRAWL_WORKER, [status.id], randomInt(1, 60));
   if (opts.delivered || Date.now() - new Date(status.created_at).getTime() < REALTIME_WINDOW_MS) {
     await pushJob(tb, LOCAL_DISTRIBUTION_WORKER, [status.id]);
   }
@@ -398,7 +466,13 @@ async function onCreate(c: Ctx): Promise<void> {
   }
   if (!isObject(object)) return;
   if (await deleteArrivedFirst(c.tb, c.actor.id, str(object.id))) return;
-  await storeRemoteStatus(c.tb, object, c.actor, { delivered: true, fetched: false, relayed: c.relayed, activityTo: c.json.to, activityCc: c.json.cc });
+  await storeRemoteStatus(c.tb, object, c.actor, {
+    delivered: true,
+    fetched: false,
+    relayed: c.relayed,
+    activityTo: c.json.to,
+    activityCc: c.json.cc,
+  });
 }
 
 /**
@@ -411,25 +485,47 @@ async function onAnnounce(c: Ctx): Promise<void> {
   const objectUri = valueOrId(json.object);
   if (!objectUri || (await deleteArrivedFirst(tb, actor.id, str(json.id)))) return;
   const throughRelay = c.relayed || (await isAcceptedRelay(tb, actor));
-  const related = throughRelay || parseLocalUri(tb, objectUri)?.kind === 'status' || (await followedByLocalAccounts(tb, actor));
+  const related =
+    throughRelay ||
+    parseLocalUri(tb, objectUri)?.kind === 'status' ||
+    (await followedByLocalAccounts(tb, actor));
   if (!related) return;
   const original = (await statusFromUri(tb, objectUri)) ?? (await fetchRemoteStatus(tb, objectUri));
   if (!original || original.reblog_of_id) return;
-  const announceable = original.visibility <= VISIBILITY.unlisted || (original.visibility === VISIBILITY.private && original.account_id === actor.id);
+  const announceable =
+    original.visibility <= VISIBILITY.unlisted ||
+    (original.visibility === VISIBILITY.private && original.account_id === actor.id);
   if (!announceable || throughRelay) return;
   const uri = str(json.id);
   if (!uri) return;
-  const existing = await tb.db.query('SELECT 1 FROM statuses WHERE account_id = $1 AND reblog_of_id = $2', [actor.id, original.id]);
+  const existing = await tb.db.query('SELECT 1 FROM statuses WHERE account_id = $1 AND reblog_of_id = $2', [
+    actor.id,
+    original.id,
+  ]);
   if (existing.rowCount) return;
   const published = Date.parse(str(json.published));
   const { rows } = await tb.db.query<{ id: string }>(
     `INSERT INTO statuses (uri, url, text, visibility, account_id, reblog_of_id, local, created_at)
      VALUES ($1, $1, '', $2, $3, $4, false, $5) ON CONFLICT (uri) DO NOTHING RETURNING id`,
-    [uri, visibilityFromAudience(json.to, json.cc, actor), actor.id, original.id, Number.isFinite(published) && published <= Date.now() ? new Date(published) : new Date()],
+    [
+      uri,
+      visibilityFromAudience(json.to, json.cc, actor),
+      actor.id,
+      original.id,
+      Number.isFinite(published) && published <= Date.now() ? new Date(published) : new Date(),
+    ],
   );
   if (!rows[0]) return;
   await tb.db.query('UPDATE statuses SET reblogs_count = reblogs_count + 1 WHERE id = $1', [original.id]);
-  if (original.local) await notifyLocal(tb, original.account_id, { id: rows[0].id, cls: 'Status' }, 'reblog', actor.id, original.id);
+  if (original.local)
+    await notifyLocal(
+      tb,
+      original.account_id,
+      { id: rows[0].id, cls: 'Status' },
+      'reblog',
+      actor.id,
+      original.id,
+    );
   await pushJob(tb, LOCAL_DISTRIBUTION_WORKER, [rows[0].id]);
 }
 
@@ -444,7 +540,14 @@ async function onLike(c: Ctx): Promise<void> {
   );
   if (!rows[0]) return;
   await tb.db.query('UPDATE statuses SET favourites_count = favourites_count + 1 WHERE id = $1', [status.id]);
-  await notifyLocal(tb, status.account_id, { id: rows[0].id, cls: 'Favourite' }, 'favourite', actor.id, status.id);
+  await notifyLocal(
+    tb,
+    status.account_id,
+    { id: rows[0].id, cls: 'Favourite' },
+    'favourite',
+    actor.id,
+    status.id,
+  );
 }
 
 /**
@@ -464,7 +567,13 @@ async function onFollow(c: Ctx): Promise<void> {
     [target.id, actor.id, actor.domain],
   );
   if (refused.rowCount) {
-    if (actor.inbox_url) await enqueueDelivery(tb, answerFollowActivity(tb, 'Reject', target, actor, randomUUID(), followActivityId), target, actor.inbox_url);
+    if (actor.inbox_url)
+      await enqueueDelivery(
+        tb,
+        answerFollowActivity(tb, 'Reject', target, actor, randomUUID(), followActivityId),
+        target,
+        actor.inbox_url,
+      );
     return;
   }
   const { rows } = await tb.db.query<{ id: string; inserted: boolean }>(
@@ -480,7 +589,12 @@ async function onFollow(c: Ctx): Promise<void> {
     await notifyLocal(tb, target.id, { id: follow.id, cls: 'Follow' }, 'follow', actor.id, null);
   }
   if (actor.inbox_url) {
-    await enqueueDelivery(tb, acceptFollowActivity(tb, target, actor, follow.id, followActivityId), target, actor.inbox_url);
+    await enqueueDelivery(
+      tb,
+      acceptFollowActivity(tb, target, actor, follow.id, followActivityId),
+      target,
+      actor.inbox_url,
+    );
   }
 }
 
@@ -495,12 +609,14 @@ async function onBlock(c: Ctx): Promise<void> {
   if (!target || target.domain !== null) return;
   await unfollow(tb, actor.id, target.id);
   await unfollow(tb, target.id, actor.id);
-  await tb.db.query('DELETE FROM follow_requests WHERE (account_id = $1 AND target_account_id = $2) OR (account_id = $2 AND target_account_id = $1)', [actor.id, target.id]);
-  await tb.db.query('INSERT INTO blocks (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, target_account_id) DO UPDATE SET uri = EXCLUDED.uri', [
-    actor.id,
-    target.id,
-    str(json.id) || null,
-  ]);
+  await tb.db.query(
+    'DELETE FROM follow_requests WHERE (account_id = $1 AND target_account_id = $2) OR (account_id = $2 AND target_account_id = $1)',
+    [actor.id, target.id],
+  );
+  await tb.db.query(
+    'INSERT INTO blocks (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, target_account_id) DO UPDATE SET uri = EXCLUDED.uri',
+    [actor.id, target.id, str(json.id) || null],
+  );
 }
 
 /**
@@ -511,21 +627,29 @@ async function onBlock(c: Ctx): Promise<void> {
  */
 async function removeStatus(tb: Testbed, status: StatusRow): Promise<void> {
   const media = await tb.db.query<{ file_path: string }>(
-    'SELECT file_path FROM media_attachments WHERE status_id = $1 AND file_path IS NOT NULL AND remote_url <> \'\'',
+    "SELECT file_path FROM media_attachments WHERE status_id = $1 AND file_path IS NOT NULL AND remote_url <> ''",
     [status.id],
   );
   for (const m of media.rows) removeMediaFiles(tb, m.file_path);
   const removal = tb.workers[REMOVAL_WORKER];
   if (removal) {
-    await removal.perform([status.id, { redraft: false }], { jid: 'RemoveStatusService', queue: 'ingress', retryCount: 0 });
+    await removal.perform([status.id, { redraft: false }], {
+      jid: 'RemoveStatusService',
+      queue: 'ingress',
+      retryCount: 0,
+    });
     return;
   }
   await tb.db.query('DELETE FROM media_attachments WHERE status_id = $1', [status.id]);
   await tb.db.query('DELETE FROM statuses WHERE id = $1', [status.id]);
   if (status.reblog_of_id) {
-    await tb.db.query('UPDATE statuses SET reblogs_count = GREATEST(reblogs_count - 1, 0) WHERE id = $1', [status.reblog_of_id]);
+    await tb.db.query('UPDATE statuses SET reblogs_count = GREATEST(reblogs_count - 1, 0) WHERE id = $1', [
+      status.reblog_of_id,
+    ]);
   } else {
-    await tb.db.query('UPDATE accounts SET statuses_count = GREATEST(statuses_count - 1, 0) WHERE id = $1', [status.account_id]);
+    await tb.db.query('UPDATE accounts SET statuses_count = GREATEST(statuses_count - 1, 0) WHERE id = $1', [
+      status.account_id,
+    ]);
   }
 }
 
@@ -534,31 +658,50 @@ async function onUndo(c: Ctx): Promise<void> {
   const { tb, json, actor } = c;
   const object = json.object;
   const objectId = valueOrId(object);
-  let kind = isObject(object) ? asArray(object.type).find((t): t is string => typeof t === 'string') : undefined;
+  let kind = isObject(object)
+    ? asArray(object.type).find((t): t is string => typeof t === 'string')
+    : undefined;
   if (!kind && objectId) {
     if ((await tb.db.query('SELECT 1 FROM follows WHERE uri = $1', [objectId])).rowCount) kind = 'Follow';
     else if ((await tb.db.query('SELECT 1 FROM blocks WHERE uri = $1', [objectId])).rowCount) kind = 'Block';
-    else if ((await tb.db.query('SELECT 1 FROM favourites WHERE uri = $1', [objectId])).rowCount) kind = 'Like';
+    else if ((await tb.db.query('SELECT 1 FROM favourites WHERE uri = $1', [objectId])).rowCount)
+      kind = 'Like';
     else kind = 'Announce';
   }
   if (kind === 'Follow') {
     const target = isObject(object) ? await accountFromUri(tb, valueOrId(object.object)) : null;
-    const byUri = objectId ? await tb.db.query<{ target_account_id: string }>('SELECT target_account_id FROM follows WHERE uri = $1 AND account_id = $2', [objectId, actor.id]) : null;
+    const byUri = objectId
+      ? await tb.db.query<{ target_account_id: string }>(
+          'SELECT target_account_id FROM follows WHERE uri = $1 AND account_id = $2',
+          [objectId, actor.id],
+        )
+      : null;
     const targetId = target?.id ?? byUri?.rows[0]?.target_account_id;
     if (targetId) await unfollow(tb, actor.id, String(targetId));
   } else if (kind === 'Block') {
     const target = isObject(object) ? await accountFromUri(tb, valueOrId(object.object)) : null;
-    await tb.db.query('DELETE FROM blocks WHERE account_id = $1 AND (uri = $2 OR target_account_id = $3)', [actor.id, objectId ?? null, target?.id ?? null]);
+    await tb.db.query('DELETE FROM blocks WHERE account_id = $1 AND (uri = $2 OR target_account_id = $3)', [
+      actor.id,
+      objectId ?? null,
+      target?.id ?? null,
+    ]);
   } else if (kind === 'Like') {
     const status = isObject(object) ? await statusFromUri(tb, valueOrId(object.object)) : null;
     const { rows } = await tb.db.query<{ status_id: string }>(
       'DELETE FROM favourites WHERE account_id = $1 AND (uri = $2 OR status_id = $3) RETURNING status_id',
       [actor.id, objectId ?? null, status?.id ?? null],
     );
-    for (const r of rows) await tb.db.query('UPDATE statuses SET favourites_count = GREATEST(favourites_count - 1, 0) WHERE id = $1', [r.status_id]);
+    for (const r of rows)
+      await tb.db.query(
+        'UPDATE statuses SET favourites_count = GREATEST(favourites_count - 1, 0) WHERE id = $1',
+        [r.status_id],
+      );
   } else if (kind === 'Announce') {
     if (!objectId) return;
-    const { rows } = await tb.db.query<StatusRow>('SELECT * FROM statuses WHERE uri = $1 AND account_id = $2 AND reblog_of_id IS NOT NULL', [objectId, actor.id]);
+    const { rows } = await tb.db.query<StatusRow>(
+      'SELECT * FROM statuses WHERE uri = $1 AND account_id = $2 AND reblog_of_id IS NOT NULL',
+      [objectId, actor.id],
+    );
     if (rows[0]) await removeStatus(tb, rows[0]);
   }
 }
@@ -581,7 +724,10 @@ async function onDelete(c: Ctx): Promise<void> {
     await tb.db.query('DELETE FROM accounts WHERE id = $1 AND domain IS NOT NULL', [actor.id]);
     return;
   }
-  const { rows } = await tb.db.query<StatusRow>('SELECT * FROM statuses WHERE uri = $1 AND account_id = $2', [objectUri, actor.id]);
+  const { rows } = await tb.db.query<StatusRow>('SELECT * FROM statuses WHERE uri = $1 AND account_id = $2', [
+    objectUri,
+    actor.id,
+  ]);
   if (rows[0]) await removeStatus(tb, rows[0]);
   else await tb.redis.setex(deleteKey(actor.id, objectUri), DELETE_UPON_ARRIVAL_SEC, objectUri);
 }
@@ -596,20 +742,22 @@ async function onUpdate(c: Ctx): Promise<void> {
     return;
   }
   if (!typeIs(object, [...NOTE_TYPES, ...CONVERTED_TYPES])) return;
-  const { rows } = await tb.db.query<StatusRow>('SELECT * FROM statuses WHERE uri = $1 AND account_id = $2', [str(object.id), actor.id]);
+  const { rows } = await tb.db.query<StatusRow>('SELECT * FROM statuses WHERE uri = $1 AND account_id = $2', [
+    str(object.id),
+    actor.id,
+  ]);
   const status = rows[0];
   if (!status) return;
   const contentMap = isObject(object.contentMap) ? Object.values(object.contentMap) : [];
   const text = str(object.content) || str(contentMap[0]) || status.text;
-  await tb.db.query('UPDATE statuses SET text = $2, spoiler_text = $3, sensitive = $4, updated_at = now() WHERE id = $1', [
-    status.id,
-    text,
-    str(object.summary),
-    object.sensitive === true,
-  ]);
+  await tb.db.query(
+    'UPDATE statuses SET text = $2, spoiler_text = $3, sensitive = $4, updated_at = now() WHERE id = $1',
+    [status.id, text, str(object.summary), object.sensitive === true],
+  );
   if (statusLinks(text, true)[0] !== statusLinks(status.text, true)[0]) {
     await tb.db.query('DELETE FROM preview_cards_statuses WHERE status_id = $1', [status.id]); // reset_preview_card!
-    if (statusLinks(text, true).length > 0) await pushJob(tb, LINK_CRAWL_WORKER, [status.id], randomInt(1, 60));
+    if (statusLinks(text, true).length > 0)
+      await pushJob(tb, LINK_CRAWL_WORKER, [status.id], randomInt(1, 60));
   }
   await pushJob(tb, LOCAL_DISTRIBUTION_WORKER, [status.id, { update: true }]);
 }
@@ -620,11 +768,10 @@ async function onAccept(c: Ctx): Promise<void> {
   const object = json.object;
   const objectId = valueOrId(object);
   if (objectId) {
-    const relay = await tb.db.query('UPDATE relays SET state = $2 WHERE follow_activity_id = $1 AND state = $3 RETURNING id', [
-      objectId,
-      RELAY_STATE.accepted,
-      RELAY_STATE.pending,
-    ]);
+    const relay = await tb.db.query(
+      'UPDATE relays SET state = $2 WHERE follow_activity_id = $1 AND state = $3 RETURNING id',
+      [objectId, RELAY_STATE.accepted, RELAY_STATE.pending],
+    );
     if (relay.rowCount) return;
   }
   // accept_follow: the follow request of a local account to this actor, found by the Follow's id or by the pair
@@ -639,7 +786,11 @@ async function onAccept(c: Ctx): Promise<void> {
 }
 
 /** FollowRequest#authorize!: the follow (with the request's URI), counters, and MergeWorker into the follower's home feed. */
-async function authorizeFollowRequest(tb: Testbed, request: { id: string; account_id: string; uri: string | null }, targetId: string): Promise<void> {
+async function authorizeFollowRequest(
+  tb: Testbed,
+  request: { id: string; account_id: string; uri: string | null },
+  targetId: string,
+): Promise<void> {
   const followed = await inTransaction(tb.db, async (client) => {
     const del = await client.query('DELETE FROM follow_requests WHERE id = $1', [request.id]);
     if (!del.rowCount) return false;
@@ -649,7 +800,9 @@ async function authorizeFollowRequest(tb: Testbed, request: { id: string; accoun
     );
     if (!ins.rowCount) return false;
     await client.query('UPDATE accounts SET followers_count = followers_count + 1 WHERE id = $1', [targetId]);
-    await client.query('UPDATE accounts SET following_count = following_count + 1 WHERE id = $1', [request.account_id]);
+    await client.query('UPDATE accounts SET following_count = following_count + 1 WHERE id = $1', [
+      request.account_id,
+    ]);
     return true;
   });
   if (followed) await pushJob(tb, 'MergeWorker', [targetId, request.account_id, 'home']);
@@ -661,18 +814,23 @@ async function onReject(c: Ctx): Promise<void> {
   const object = json.object;
   const objectId = valueOrId(object);
   if (objectId) {
-    const relay = await tb.db.query('UPDATE relays SET state = $2 WHERE follow_activity_id = $1 RETURNING id', [objectId, RELAY_STATE.rejected]);
+    const relay = await tb.db.query(
+      'UPDATE relays SET state = $2 WHERE follow_activity_id = $1 RETURNING id',
+      [objectId, RELAY_STATE.rejected],
+    );
     if (relay.rowCount) return;
   }
   const follower = isObject(object) ? await accountFromUri(tb, valueOrId(object.actor)) : null;
-  await tb.db.query('DELETE FROM follow_requests WHERE target_account_id = $1 AND ((uri IS NOT NULL AND uri = $2) OR account_id = $3)', [
-    actor.id,
-    objectId ?? null,
-    follower?.domain === null ? follower.id : null,
-  ]);
+  await tb.db.query(
+    'DELETE FROM follow_requests WHERE target_account_id = $1 AND ((uri IS NOT NULL AND uri = $2) OR account_id = $3)',
+    [actor.id, objectId ?? null, follower?.domain === null ? follower.id : null],
+  );
   if (follower && follower.domain === null) await unfollow(tb, follower.id, actor.id);
   else if (objectId) {
-    const { rows } = await tb.db.query<{ account_id: string }>('SELECT account_id FROM follows WHERE uri = $1 AND target_account_id = $2', [objectId, actor.id]);
+    const { rows } = await tb.db.query<{ account_id: string }>(
+      'SELECT account_id FROM follows WHERE uri = $1 AND target_account_id = $2',
+      [objectId, actor.id],
+    );
     if (rows[0]) await unfollow(tb, rows[0].account_id, actor.id);
   }
 }
@@ -688,11 +846,10 @@ export function threadResolveWorker(tb: Testbed): WorkerClass {
       if (typeof parentUri !== 'string') return;
       const parent = (await statusFromUri(tb, parentUri)) ?? (await fetchRemoteStatus(tb, parentUri));
       if (!parent) return;
-      await tb.db.query('UPDATE statuses SET in_reply_to_id = $2, in_reply_to_account_id = $3 WHERE id = $1 AND in_reply_to_id IS NULL', [
-        String(childId),
-        parent.id,
-        parent.account_id,
-      ]);
+      await tb.db.query(
+        'UPDATE statuses SET in_reply_to_id = $2, in_reply_to_account_id = $3 WHERE id = $1 AND in_reply_to_id IS NULL',
+        [String(childId), parent.id, parent.account_id],
+      );
     },
   };
 }

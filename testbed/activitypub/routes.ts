@@ -9,7 +9,14 @@ import { MAX_ACTIVITY_JSON_BYTES } from '../../src/activitypub/limits.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Testbed } from '../context.js';
 import { VISIBILITY } from '../db/pool.js';
-import { accountFromUri, actorUriOf, ensureInstanceActor, keyResolver, localAccountByUsername, type AccountRow } from './accounts.js';
+import {
+  accountFromUri,
+  actorUriOf,
+  ensureInstanceActor,
+  keyResolver,
+  localAccountByUsername,
+  type AccountRow,
+} from './accounts.js';
 import { PROCESSING_WORKER } from './process.js';
 import {
   actorDocument,
@@ -39,8 +46,10 @@ export const COLLECTION_PAGE_SIZE = 40;
 const AP_TYPE = 'application/activity+json; charset=utf-8';
 const ACCEPTED_BODY_TYPES = ['application/activity+json', 'application/ld+json', 'application/json'];
 
-const notFound = (reply: FastifyReply) => reply.code(404).type('application/json; charset=utf-8').send({ error: 'Record not found' });
-const sendAp = (reply: FastifyReply, doc: unknown) => reply.code(200).type(AP_TYPE).header('Vary', 'Accept, Accept-Encoding').send(JSON.stringify(doc));
+const notFound = (reply: FastifyReply) =>
+  reply.code(404).type('application/json; charset=utf-8').send({ error: 'Record not found' });
+const sendAp = (reply: FastifyReply, doc: unknown) =>
+  reply.code(200).type(AP_TYPE).header('Vary', 'Accept, Accept-Encoding').send(JSON.stringify(doc));
 
 export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise<void> {
   // ------------------------------------------------------------ discovery
@@ -55,7 +64,9 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
       if (!account) return reply.code(404).send();
       const isInstance = String(account.id) === '-99';
       const uri = actorUriOf(tb, account);
-      const profile = isInstance ? `${tb.baseUrl}/about/more?instance_actor=true` : profileUrlFor(tb, account.username);
+      const profile = isInstance
+        ? `${tb.baseUrl}/about/more?instance_actor=true`
+        : profileUrlFor(tb, account.username);
       return reply
         .type('application/jrd+json; charset=utf-8')
         .header('Cache-Control', 'max-age=259200, public')
@@ -67,34 +78,59 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
             links: [
               { rel: 'http://webfinger.net/rel/profile-page', type: 'text/html', href: profile },
               { rel: 'self', type: 'application/activity+json', href: uri },
-              ...(isInstance ? [] : [{ rel: 'http://ostatus.org/schema/1.0/subscribe', template: `${tb.baseUrl}/authorize_interaction?uri={uri}` }]),
+              ...(isInstance
+                ? []
+                : [
+                    {
+                      rel: 'http://ostatus.org/schema/1.0/subscribe',
+                      template: `${tb.baseUrl}/authorize_interaction?uri={uri}`,
+                    },
+                  ]),
             ],
           }),
         );
     },
   );
 
-  app.get('/.well-known/host-meta', { config: { controller: 'well_known/host_meta', action: 'show' } }, async (_request, reply) =>
-    reply
-      .type('application/xrd+xml; charset=utf-8')
-      .send(
-        `<?xml version="1.0" encoding="UTF-8"?>\n<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n  <Link rel="lrdd" template="${tb.baseUrl}/.well-known/webfinger?resource={uri}"/>\n</XRD>\n`,
-      ),
+  app.get(
+    '/.well-known/host-meta',
+    { config: { controller: 'well_known/host_meta', action: 'show' } },
+    async (_request, reply) =>
+      reply
+        .type('application/xrd+xml; charset=utf-8')
+        .send(
+          `<?xml version="1.0" encoding="UTF-8"?>\n<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n  <Link rel="lrdd" template="${tb.baseUrl}/.well-known/webfinger?resource={uri}"/>\n</XRD>\n`,
+        ),
   );
 
   // ------------------------------------------------------------ actors
 
-  app.get('/actor', { config: { controller: 'instance_actors', action: 'show' } }, async (_request, reply) => sendAp(reply, await instanceActorDocument(tb)));
-
-  app.get('/actor/outbox', { config: { controller: 'activitypub/outboxes', action: 'show' } }, async (_request, reply) =>
-    sendAp(reply, { '@context': AS_CONTEXT, id: `${instanceActorUri(tb)}/outbox`, type: 'OrderedCollection', totalItems: 0, orderedItems: [] }),
+  app.get('/actor', { config: { controller: 'instance_actors', action: 'show' } }, async (_request, reply) =>
+    sendAp(reply, await instanceActorDocument(tb)),
   );
 
-  app.get<{ Params: { username: string } }>('/users/:username', { config: { controller: 'accounts', action: 'show' } }, async (request, reply) => {
-    const account = await localAccountByUsername(tb, request.params.username);
-    if (!account) return notFound(reply);
-    return sendAp(reply, actorDocument(tb, account));
-  });
+  app.get(
+    '/actor/outbox',
+    { config: { controller: 'activitypub/outboxes', action: 'show' } },
+    async (_request, reply) =>
+      sendAp(reply, {
+        '@context': AS_CONTEXT,
+        id: `${instanceActorUri(tb)}/outbox`,
+        type: 'OrderedCollection',
+        totalItems: 0,
+        orderedItems: [],
+      }),
+  );
+
+  app.get<{ Params: { username: string } }>(
+    '/users/:username',
+    { config: { controller: 'accounts', action: 'show' } },
+    async (request, reply) => {
+      const account = await localAccountByUsername(tb, request.params.username);
+      if (!account) return notFound(reply);
+      return sendAp(reply, actorDocument(tb, account));
+    },
+  );
 
   app.get<{ Params: { username: string }; Querystring: { page?: string; max_id?: string; min_id?: string } }>(
     '/users/:username/outbox',
@@ -104,7 +140,10 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
       if (!account) return notFound(reply);
       const outbox = outboxUrlFor(tb, account.username);
       if (request.query.page !== 'true') {
-        const { rows } = await tb.db.query<{ n: string }>('SELECT count(*) AS n FROM statuses WHERE account_id = $1 AND deleted_at IS NULL', [account.id]);
+        const { rows } = await tb.db.query<{ n: string }>(
+          'SELECT count(*) AS n FROM statuses WHERE account_id = $1 AND deleted_at IS NULL',
+          [account.id],
+        );
         return sendAp(reply, {
           '@context': AS_CONTEXT,
           id: outbox,
@@ -135,7 +174,9 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
         '@context': AS_CONTEXT,
         id: `${outbox}?page=true${maxId ? `&max_id=${maxId}` : ''}`,
         type: 'OrderedCollectionPage',
-        ...(rows.length === OUTBOX_PAGE_SIZE && last ? { next: `${outbox}?max_id=${last.id}&page=true` } : {}),
+        ...(rows.length === OUTBOX_PAGE_SIZE && last
+          ? { next: `${outbox}?max_id=${last.id}&page=true` }
+          : {}),
         partOf: outbox,
         orderedItems: items,
       });
@@ -152,12 +193,25 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
       async (request, reply) => {
         const account = await localAccountByUsername(tb, request.params.username);
         if (!account) return notFound(reply);
-        const id = kind === 'followers' ? followersUrlFor(tb, account.username) : followingUrlFor(tb, account.username);
-        const [mine, other] = kind === 'followers' ? ['target_account_id', 'account_id'] : ['account_id', 'target_account_id'];
-        const total = await tb.db.query<{ n: string }>(`SELECT count(*) AS n FROM follows WHERE ${mine} = $1`, [account.id]);
+        const id =
+          kind === 'followers'
+            ? followersUrlFor(tb, account.username)
+            : followingUrlFor(tb, account.username);
+        const [mine, other] =
+          kind === 'followers' ? ['target_account_id', 'account_id'] : ['account_id', 'target_account_id'];
+        const total = await tb.db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM follows WHERE ${mine} = $1`,
+          [account.id],
+        );
         const page = Number.parseInt(request.query.page ?? '', 10);
         if (!(page >= 1)) {
-          return sendAp(reply, { '@context': AS_CONTEXT, id, type: 'OrderedCollection', totalItems: Number(total.rows[0]!.n), first: `${id}?page=1` });
+          return sendAp(reply, {
+            '@context': AS_CONTEXT,
+            id,
+            type: 'OrderedCollection',
+            totalItems: Number(total.rows[0]!.n),
+            first: `${id}?page=1`,
+          });
         }
         const { rows } = await tb.db.query<AccountRow>(
           `SELECT a.* FROM follows f JOIN accounts a ON a.id = f.${other} WHERE f.${mine} = $1 ORDER BY f.id DESC LIMIT $2 OFFSET $3`,
@@ -205,7 +259,11 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
 
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_ACTIVITY_JSON_BYTES }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: MAX_ACTIVITY_JSON_BYTES },
+      (_request, body, done) => done(null, body),
+    );
     scope.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
       if (error.statusCode === 413) return reply.code(413).send(); // head 413
       if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
@@ -216,7 +274,9 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
     const config = { controller: 'activitypub/inboxes', action: 'create' };
     scope.post('/inbox', { config }, (request, reply) => inbox(tb, request, reply, null));
     scope.post('/actor/inbox', { config }, (request, reply) => inbox(tb, request, reply, 'instance'));
-    scope.post<{ Params: { username: string } }>('/users/:username/inbox', { config }, (request, reply) => inbox(tb, request, reply, request.params.username));
+    scope.post<{ Params: { username: string } }>('/users/:username/inbox', { config }, (request, reply) =>
+      inbox(tb, request, reply, request.params.username),
+    );
   });
 }
 
@@ -231,7 +291,9 @@ async function webfingerAccount(tb: Testbed, resource: string): Promise<AccountR
   if (/^https?:\/\//i.test(r)) {
     const local = parseLocalUri(tb, r);
     if (!local || local.kind === 'status') return null;
-    return local.kind === 'instance_actor' ? ensureInstanceActor(tb) : localAccountByUsername(tb, local.username);
+    return local.kind === 'instance_actor'
+      ? ensureInstanceActor(tb)
+      : localAccountByUsername(tb, local.username);
   }
   const acct = r.replace(/^acct:/i, '');
   const at = acct.lastIndexOf('@');
@@ -251,8 +313,16 @@ async function webfingerAccount(tb: Testbed, resource: string): Promise<AccountR
  * signature does not verify, else 202 after enqueueing
  * ActivityPub::ProcessingWorker [actor_id, body, delivered_to_account_id, 'Account'].
  */
-async function inbox(tb: Testbed, request: FastifyRequest, reply: FastifyReply, target: string | 'instance' | null): Promise<FastifyReply> {
-  const mime = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+async function inbox(
+  tb: Testbed,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: string | 'instance' | null,
+): Promise<FastifyReply> {
+  const mime = String(request.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (!ACCEPTED_BODY_TYPES.includes(mime)) return reply.code(415).send({ error: 'Unsupported Media Type' });
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const body = raw.toString('utf8');
@@ -283,7 +353,13 @@ async function inbox(tb: Testbed, request: FastifyRequest, reply: FastifyReply, 
     { method: request.method, path: request.url, headers: request.headers, body: raw },
     keyResolver(tb),
   );
-  if (!outcome.ok) return reply.code(outcome.status).type('application/json; charset=utf-8').send(outcome.body);
-  await tb.sidekiq.push(PROCESSING_WORKER, [outcome.actor.account.id, body, deliveredTo?.id ?? null, 'Account']);
+  if (!outcome.ok)
+    return reply.code(outcome.status).type('application/json; charset=utf-8').send(outcome.body);
+  await tb.sidekiq.push(PROCESSING_WORKER, [
+    outcome.actor.account.id,
+    body,
+    deliveredTo?.id ?? null,
+    'Account',
+  ]);
   return reply.code(202).send();
 }

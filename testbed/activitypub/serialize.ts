@@ -28,11 +28,12 @@ import type { MediaAttachmentRow as MediaRowFull, StatusRow } from '../db/rows.j
 
 export type { StatusRow };
 /** The columns an outgoing Note's attachments need. */
-export type MediaAttachmentRow = Pick<MediaRowFull, 'id' | 'type' | 'file_path' | 'remote_url' | 'description' | 'meta'>;
+export type MediaAttachmentRow = Pick<
+  MediaRowFull,
+  'id' | 'type' | 'file_path' | 'remote_url' | 'description' | 'meta'
+>;
 
 export type Json = Record<string, unknown>;
-
-
 
 /** The JSON-LD context Mastodon puts on actors. */
 export const ACTOR_CONTEXT: unknown[] = [
@@ -66,7 +67,11 @@ export const NOTE_CONTEXT: unknown[] = [
 const iso = (d: Date | string) => new Date(d).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The status URI: the stored one, else TagManager's /users/:username/statuses/:id. */
-export function statusUriOf(tb: Testbed, status: Pick<StatusRow, 'id' | 'uri'>, author: Pick<AccountRow, 'username'>): string {
+export function statusUriOf(
+  tb: Testbed,
+  status: Pick<StatusRow, 'id' | 'uri'>,
+  author: Pick<AccountRow, 'username'>,
+): string {
   return status.uri || statusUriFor(tb, author.username, status.id);
 }
 
@@ -121,7 +126,13 @@ export async function instanceActorDocument(tb: Testbed): Promise<Json> {
 
 // ---------------------------------------------------------------- content
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const escapeHtml = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 
 /**
  * TextFormatter, reduced: plain local text to Mastodon's HTML — paragraphs on
@@ -134,7 +145,8 @@ export function formatLocalText(tb: Testbed, text: string, mentions: AccountRow[
     byAcct.set(`${m.username}@${m.domain ?? tb.domain}`.toLowerCase(), m);
     if (m.domain === null) byAcct.set(m.username.toLowerCase(), m);
   }
-  const token = /(https?:\/\/[^\s<>"]+)|(@([A-Za-z0-9_]+(?:\.[A-Za-z0-9_-]+)*)(?:@([A-Za-z0-9.-]+(?::\d+)?))?)/g;
+  const token =
+    /(https?:\/\/[^\s<>"]+)|(@([A-Za-z0-9_]+(?:\.[A-Za-z0-9_-]+)*)(?:@([A-Za-z0-9.-]+(?::\d+)?))?)/g;
   const formatLine = (line: string) => {
     let out = '';
     let last = 0;
@@ -200,13 +212,21 @@ export interface NoteParts {
 
 /** Load what a Note of a local status needs. */
 export async function loadNoteParts(tb: Testbed, statusId: string): Promise<NoteParts | null> {
-  const s = await tb.db.query<StatusRow>('SELECT * FROM statuses WHERE id = $1 AND deleted_at IS NULL', [statusId]);
+  const s = await tb.db.query<StatusRow>('SELECT * FROM statuses WHERE id = $1 AND deleted_at IS NULL', [
+    statusId,
+  ]);
   const status = s.rows[0];
   if (!status) return null;
   const [author, mentions, media, parent] = await Promise.all([
     tb.db.query<AccountRow>('SELECT * FROM accounts WHERE id = $1', [status.account_id]),
-    tb.db.query<AccountRow>('SELECT a.* FROM mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id = $1 ORDER BY m.id', [statusId]),
-    tb.db.query<MediaAttachmentRow>('SELECT id, type, file_path, remote_url, description, meta FROM media_attachments WHERE status_id = $1 ORDER BY id', [statusId]),
+    tb.db.query<AccountRow>(
+      'SELECT a.* FROM mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id = $1 ORDER BY m.id',
+      [statusId],
+    ),
+    tb.db.query<MediaAttachmentRow>(
+      'SELECT id, type, file_path, remote_url, description, meta FROM media_attachments WHERE status_id = $1 ORDER BY id',
+      [statusId],
+    ),
     status.in_reply_to_id
       ? tb.db.query<{ uri: string; id: string; username: string }>(
           'SELECT s.uri, s.id, a.username FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE s.id = $1',
@@ -225,7 +245,17 @@ export async function loadNoteParts(tb: Testbed, statusId: string): Promise<Note
   };
 }
 
-const MIME_BY_EXT: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', mp4: 'video/mp4', webm: 'video/webm', mp3: 'audio/mpeg', ogg: 'audio/ogg' };
+const MIME_BY_EXT: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+  mp3: 'audio/mpeg',
+  ogg: 'audio/ogg',
+};
 
 /** ActivityPub::NoteSerializer. */
 export function noteDocument(tb: Testbed, parts: NoteParts, withContext = true): Json {
@@ -254,13 +284,18 @@ export function noteDocument(tb: Testbed, parts: NoteParts, withContext = true):
       const ext = /\.([a-z0-9]+)$/i.exec(url)?.[1]?.toLowerCase() ?? '';
       return {
         type: 'Document',
-        mediaType: MIME_BY_EXT[ext] ?? (m.type === MEDIA_TYPE.image ? 'image/jpeg' : 'application/octet-stream'),
+        mediaType:
+          MIME_BY_EXT[ext] ?? (m.type === MEDIA_TYPE.image ? 'image/jpeg' : 'application/octet-stream'),
         url,
         name: m.description,
         ...(m.meta?.original?.width ? { width: m.meta.original.width, height: m.meta.original.height } : {}),
       };
     }),
-    tag: mentions.map((a) => ({ type: 'Mention', href: actorUriOf(tb, a), name: `@${a.username}@${a.domain ?? tb.domain}` })),
+    tag: mentions.map((a) => ({
+      type: 'Mention',
+      href: actorUriOf(tb, a),
+      name: `@${a.username}@${a.domain ?? tb.domain}`,
+    })),
   };
   return note;
 }
@@ -281,14 +316,22 @@ export function createActivity(tb: Testbed, parts: NoteParts): Json {
 }
 
 /** An Announce of a reblog (status with reblog_of_id), as ActivitySerializer writes it. */
-export async function announceActivity(tb: Testbed, reblog: StatusRow, author: AccountRow): Promise<Json | null> {
-  const { rows } = await tb.db.query<StatusRow & { username: string; a_domain: string | null; a_uri: string }>(
+export async function announceActivity(
+  tb: Testbed,
+  reblog: StatusRow,
+  author: AccountRow,
+): Promise<Json | null> {
+  const { rows } = await tb.db.query<
+    StatusRow & { username: string; a_domain: string | null; a_uri: string }
+  >(
     'SELECT s.*, a.username, a.domain AS a_domain, a.uri AS a_uri FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE s.id = $1',
     [reblog.reblog_of_id],
   );
   const original = rows[0];
   if (!original) return null;
-  const originalAuthor = (await tb.db.query<AccountRow>('SELECT * FROM accounts WHERE id = $1', [original.account_id])).rows[0]!;
+  const originalAuthor = (
+    await tb.db.query<AccountRow>('SELECT * FROM accounts WHERE id = $1', [original.account_id])
+  ).rows[0]!;
   const uri = statusUriOf(tb, reblog, author);
   const { to, cc } = audience(tb, reblog, author, [], originalAuthor);
   return {
@@ -304,12 +347,25 @@ export async function announceActivity(tb: Testbed, reblog: StatusRow, author: A
 }
 
 /** ActivityPub::AcceptFollowSerializer. */
-export function acceptFollowActivity(tb: Testbed, target: AccountRow, follower: AccountRow, followId: string, followActivityId: string): Json {
+export function acceptFollowActivity(
+  tb: Testbed,
+  target: AccountRow,
+  follower: AccountRow,
+  followId: string,
+  followActivityId: string,
+): Json {
   return answerFollowActivity(tb, 'Accept', target, follower, followId, followActivityId);
 }
 
 /** ActivityPub::AcceptFollowSerializer / RejectFollowSerializer. */
-export function answerFollowActivity(tb: Testbed, type: 'Accept' | 'Reject', target: AccountRow, follower: AccountRow, followId: string, followActivityId: string): Json {
+export function answerFollowActivity(
+  tb: Testbed,
+  type: 'Accept' | 'Reject',
+  target: AccountRow,
+  follower: AccountRow,
+  followId: string,
+  followActivityId: string,
+): Json {
   const targetUri = actorUriOf(tb, target);
   return {
     '@context': AS_CONTEXT,
@@ -322,17 +378,38 @@ export function answerFollowActivity(tb: Testbed, type: 'Accept' | 'Reject', tar
 
 /** ActivityPub::FollowSerializer: a local account follows a remote one. */
 export function followActivity(tb: Testbed, follower: AccountRow, target: AccountRow, id: string): Json {
-  return { '@context': AS_CONTEXT, id, type: 'Follow', actor: actorUriOf(tb, follower), object: actorUriOf(tb, target) };
+  return {
+    '@context': AS_CONTEXT,
+    id,
+    type: 'Follow',
+    actor: actorUriOf(tb, follower),
+    object: actorUriOf(tb, target),
+  };
 }
 
 /** ActivityPub::UndoFollowSerializer. */
-export function undoFollowActivity(tb: Testbed, follower: AccountRow, target: AccountRow, followId: string): Json {
+export function undoFollowActivity(
+  tb: Testbed,
+  follower: AccountRow,
+  target: AccountRow,
+  followId: string,
+): Json {
   const actor = actorUriOf(tb, follower);
-  return { '@context': AS_CONTEXT, id: `${followId}/undo`, type: 'Undo', actor, object: followActivity(tb, follower, target, followId) };
+  return {
+    '@context': AS_CONTEXT,
+    id: `${followId}/undo`,
+    type: 'Undo',
+    actor,
+    object: followActivity(tb, follower, target, followId),
+  };
 }
 
 /** ActivityPub::DeleteSerializer for a local status (a Tombstone). */
-export function deleteStatusActivity(tb: Testbed, status: Pick<StatusRow, 'id' | 'uri'>, author: AccountRow): Json {
+export function deleteStatusActivity(
+  tb: Testbed,
+  status: Pick<StatusRow, 'id' | 'uri'>,
+  author: AccountRow,
+): Json {
   const uri = statusUriOf(tb, status, author);
   return {
     '@context': AS_CONTEXT,

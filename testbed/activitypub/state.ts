@@ -38,7 +38,8 @@ export function federation(tb: Testbed): Federation {
       http: new FederationHttp({
         resolve: tb.config.resolve,
         timeoutsMs: tb.config.httpTimeoutsMs,
-        userAgent: () => `http.rb/5.2.0 (Mastodon/4.5.0; +${tb.baseUrl || 'http://localhost'}/) fedicap-testbed`,
+        userAgent: () =>
+          `http.rb/5.2.0 (Mastodon/4.5.0; +${tb.baseUrl || 'http://localhost'}/) fedicap-testbed`,
       }),
       deliveries: [],
       deliveryCounter: new Counter({

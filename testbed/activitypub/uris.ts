@@ -12,19 +12,23 @@ export const PUBLIC_COLLECTION = 'https://www.w3.org/ns/activitystreams#Public';
 /** Mastodon's Account.representative (the instance actor) has id -99. */
 export const INSTANCE_ACTOR_ID = '-99';
 
-export const accountUri = (tb: Testbed, username: string) => `${tb.baseUrl}/users/${encodeURIComponent(username)}`;
+export const accountUri = (tb: Testbed, username: string) =>
+  `${tb.baseUrl}/users/${encodeURIComponent(username)}`;
 export const keyIdFor = (actorUri: string) => `${actorUri}#main-key`;
 export const inboxUrlFor = (tb: Testbed, username: string) => `${accountUri(tb, username)}/inbox`;
 export const outboxUrlFor = (tb: Testbed, username: string) => `${accountUri(tb, username)}/outbox`;
 export const followersUrlFor = (tb: Testbed, username: string) => `${accountUri(tb, username)}/followers`;
 export const followingUrlFor = (tb: Testbed, username: string) => `${accountUri(tb, username)}/following`;
-export const profileUrlFor = (tb: Testbed, username: string) => `${tb.baseUrl}/@${encodeURIComponent(username)}`;
+export const profileUrlFor = (tb: Testbed, username: string) =>
+  `${tb.baseUrl}/@${encodeURIComponent(username)}`;
 export const sharedInboxUrl = (tb: Testbed) => `${tb.baseUrl}/inbox`;
-export const statusUriFor = (tb: Testbed, username: string, statusId: string) => `${accountUri(tb, username)}/statuses/${statusId}`;
+export const statusUriFor = (tb: Testbed, username: string, statusId: string) =>
+  `${accountUri(tb, username)}/statuses/${statusId}`;
 export const activityUriFor = (statusUri: string) => `${statusUri}/activity`;
 export const instanceActorUri = (tb: Testbed) => `${tb.baseUrl}/actor`;
 /** Where a local media file is served from (Mastodon: /system/...). */
-export const mediaUrlFor = (tb: Testbed, filePath: string) => `${tb.baseUrl}/system/${filePath.replace(/^\/+/, '')}`;
+export const mediaUrlFor = (tb: Testbed, filePath: string) =>
+  `${tb.baseUrl}/system/${filePath.replace(/^\/+/, '')}`;
 
 export type LocalResource =
   | { kind: 'account'; username: string }
@@ -36,7 +40,9 @@ export function isLocalUri(tb: Testbed, uri: string): boolean {
   try {
     const u = new URL(uri);
     const base = new URL(tb.baseUrl);
-    return u.host.toLowerCase() === base.host.toLowerCase() || u.host.toLowerCase() === tb.domain.toLowerCase();
+    return (
+      u.host.toLowerCase() === base.host.toLowerCase() || u.host.toLowerCase() === tb.domain.toLowerCase()
+    );
   } catch {
     return false;
   }
@@ -57,7 +63,8 @@ export function parseLocalUri(tb: Testbed, uri: string): LocalResource | null {
 /** Mastodon's value_or_id: a JSON-LD reference is a string or an object with id. */
 export function valueOrId(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') return (value as { id: string }).id;
+  if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string')
+    return (value as { id: string }).id;
   return undefined;
 }
 

@@ -78,7 +78,8 @@ export class TokenCache {
       // and one away longer than USER_ACTIVE_DAYS gets the home feed rebuilt (prepare_returning_user!).
       await this.tb.db.query('UPDATE users SET current_sign_in_at = now() WHERE id = $1', [row.user_id]);
       const awayMs = row.current_sign_in_at ? now - row.current_sign_in_at.getTime() : 0;
-      if (awayMs > this.tb.config.userActiveDays * 86_400_000) await regenerateHomeFeed(this.tb, row.account_id);
+      if (awayMs > this.tb.config.userActiveDays * 86_400_000)
+        await regenerateHomeFeed(this.tb, row.account_id);
     }
     const auth: AuthContext = {
       tokenId: row.id,

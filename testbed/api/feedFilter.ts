@@ -31,8 +31,13 @@ const ids = (rows: { id: string }[]) => new Set(rows.map((r) => r.id));
  * reblogged statuses' authors, active mentions, follows of reply targets,
  * follows hiding reblogs, blocks, mutes, blocked-by and domain blocks.
  */
-export async function buildCrutches(tb: Testbed, receiverId: string, statuses: readonly HomeCandidate[]): Promise<Crutches> {
-  const q = async <T extends object>(sql: string, params: unknown[]) => (await tb.db.query<T & object>(sql, params)).rows;
+export async function buildCrutches(
+  tb: Testbed,
+  receiverId: string,
+  statuses: readonly HomeCandidate[],
+): Promise<Crutches> {
+  const q = async <T extends object>(sql: string, params: unknown[]) =>
+    (await tb.db.query<T & object>(sql, params)).rows;
   const reblogIds = statuses.flatMap((s) => (s.reblog_of_id ? [s.reblog_of_id] : []));
   const reblogRows = reblogIds.length
     ? await q<{ id: string; account_id: string; domain: string | null }>(
@@ -42,9 +47,13 @@ export async function buildCrutches(tb: Testbed, receiverId: string, statuses: r
     : [];
   const reblogs = new Map(reblogRows.map((r) => [r.id, { accountId: r.account_id, domain: r.domain }]));
   const statusIds = [...statuses.map((s) => s.id), ...reblogIds];
-  const mentionRows = await q<{ status_id: string; account_id: string }>('SELECT status_id, account_id FROM mentions WHERE status_id = ANY($1::bigint[])', [statusIds]);
+  const mentionRows = await q<{ status_id: string; account_id: string }>(
+    'SELECT status_id, account_id FROM mentions WHERE status_id = ANY($1::bigint[])',
+    [statusIds],
+  );
   const activeMentions = new Map<string, string[]>();
-  for (const m of mentionRows) activeMentions.set(m.status_id, [...(activeMentions.get(m.status_id) ?? []), m.account_id]);
+  for (const m of mentionRows)
+    activeMentions.set(m.status_id, [...(activeMentions.get(m.status_id) ?? []), m.account_id]);
 
   const authors = statuses.map((s) => s.account_id);
   const reblogAuthors = [...reblogs.values()].map((r) => r.accountId);
@@ -52,21 +61,44 @@ export async function buildCrutches(tb: Testbed, receiverId: string, statuses: r
   const replyTargets = statuses.flatMap((s) => (s.in_reply_to_account_id ? [s.in_reply_to_account_id] : []));
   const reblogDomains = [...new Set([...reblogs.values()].flatMap((r) => (r.domain ? [r.domain] : [])))];
   return {
-    following: ids(await q<{ id: string }>('SELECT target_account_id AS id FROM follows WHERE account_id = $1 AND target_account_id = ANY($2::bigint[])', [receiverId, replyTargets])),
-    hidingReblogs: ids(
-      await q<{ id: string }>('SELECT target_account_id AS id FROM follows WHERE account_id = $1 AND target_account_id = ANY($2::bigint[]) AND NOT show_reblogs', [
-        receiverId,
-        authors,
-      ]),
+    following: ids(
+      await q<{ id: string }>(
+        'SELECT target_account_id AS id FROM follows WHERE account_id = $1 AND target_account_id = ANY($2::bigint[])',
+        [receiverId, replyTargets],
+      ),
     ),
-    blocking: ids(await q<{ id: string }>('SELECT target_account_id AS id FROM blocks WHERE account_id = $1 AND target_account_id = ANY($2::bigint[])', [receiverId, involved])),
-    muting: ids(await q<{ id: string }>('SELECT target_account_id AS id FROM mutes WHERE account_id = $1 AND target_account_id = ANY($2::bigint[])', [receiverId, involved])),
+    hidingReblogs: ids(
+      await q<{ id: string }>(
+        'SELECT target_account_id AS id FROM follows WHERE account_id = $1 AND target_account_id = ANY($2::bigint[]) AND NOT show_reblogs',
+        [receiverId, authors],
+      ),
+    ),
+    blocking: ids(
+      await q<{ id: string }>(
+        'SELECT target_account_id AS id FROM blocks WHERE account_id = $1 AND target_account_id = ANY($2::bigint[])',
+        [receiverId, involved],
+      ),
+    ),
+    muting: ids(
+      await q<{ id: string }>(
+        'SELECT target_account_id AS id FROM mutes WHERE account_id = $1 AND target_account_id = ANY($2::bigint[])',
+        [receiverId, involved],
+      ),
+    ),
     blockedBy: ids(
-      await q<{ id: string }>('SELECT account_id AS id FROM blocks WHERE target_account_id = $1 AND account_id = ANY($2::bigint[])', [receiverId, [...authors, ...reblogAuthors]]),
+      await q<{ id: string }>(
+        'SELECT account_id AS id FROM blocks WHERE target_account_id = $1 AND account_id = ANY($2::bigint[])',
+        [receiverId, [...authors, ...reblogAuthors]],
+      ),
     ),
     domainBlocking: new Set(
       reblogDomains.length
-        ? (await q<{ domain: string }>('SELECT domain FROM account_domain_blocks WHERE account_id = $1 AND domain = ANY($2::text[])', [receiverId, reblogDomains])).map((r) => r.domain)
+        ? (
+            await q<{ domain: string }>(
+              'SELECT domain FROM account_domain_blocks WHERE account_id = $1 AND domain = ANY($2::text[])',
+              [receiverId, reblogDomains],
+            )
+          ).map((r) => r.domain)
         : [],
     ),
     activeMentions,
@@ -85,8 +117,17 @@ export function filterFromHome(s: HomeCandidate, receiverId: string, c: Crutches
   if (c.blockedBy.has(s.account_id)) return true;
   if (s.in_reply_to_id !== null && s.in_reply_to_account_id !== null) {
     // a reply stays out unless the receiver follows its target, it answers the receiver, or it is a self-reply
-    return !c.following.has(s.in_reply_to_account_id) && s.in_reply_to_account_id !== receiverId && s.in_reply_to_account_id !== s.account_id;
+    return (
+      !c.following.has(s.in_reply_to_account_id) &&
+      s.in_reply_to_account_id !== receiverId &&
+      s.in_reply_to_account_id !== s.account_id
+    );
   }
-  if (reblog) return c.hidingReblogs.has(s.account_id) || c.blockedBy.has(reblog.accountId) || (reblog.domain !== null && c.domainBlocking.has(reblog.domain));
+  if (reblog)
+    return (
+      c.hidingReblogs.has(s.account_id) ||
+      c.blockedBy.has(reblog.accountId) ||
+      (reblog.domain !== null && c.domainBlocking.has(reblog.domain))
+    );
   return false;
 }

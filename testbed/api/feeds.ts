@@ -26,10 +26,12 @@ export const regenerationKey = (accountId: string) => `account:${accountId}:rege
  * the marker expires after a day, as Mastodon's does.
  */
 export async function regenerateHomeFeed(tb: Testbed, accountId: string): Promise<void> {
-  if (await tb.redis.set(regenerationKey(accountId), '1', 'EX', 86_400, 'NX')) await enqueue(tb, 'RegenerationWorker', [accountId]);
+  if (await tb.redis.set(regenerationKey(accountId), '1', 'EX', 86_400, 'NX'))
+    await enqueue(tb, 'RegenerationWorker', [accountId]);
 }
 const reblogKey = (accountId: string) => `feed:home:${accountId}:reblogs`;
-const reblogSetKey = (accountId: string, originalId: string) => `feed:home:${accountId}:reblogs:${originalId}`;
+const reblogSetKey = (accountId: string, originalId: string) =>
+  `feed:home:${accountId}:reblogs:${originalId}`;
 
 export interface FeedStatus {
   id: string;
@@ -81,11 +83,21 @@ async function trim(tb: Testbed, accountId: string): Promise<void> {
  * account has a live streaming subscription (as Mastodon, the update is
  * rendered and published by that job, not here).
  */
-export async function pushToHome(tb: Testbed, accountId: string, status: FeedStatus, update = false): Promise<boolean> {
+export async function pushToHome(
+  tb: Testbed,
+  accountId: string,
+  status: FeedStatus,
+  update = false,
+): Promise<boolean> {
   if (!(await addToFeed(tb, accountId, status))) return false;
   await trim(tb, accountId);
   if (await tb.redis.exists(`subscribed:timeline:${accountId}`)) {
-    await enqueue(tb, 'PushUpdateWorker', [accountId, status.id, `timeline:${accountId}`, ...(update ? [{ update: true }] : [])]);
+    await enqueue(tb, 'PushUpdateWorker', [
+      accountId,
+      status.id,
+      `timeline:${accountId}`,
+      ...(update ? [{ update: true }] : []),
+    ]);
   }
   return true;
 }
@@ -100,13 +112,22 @@ export async function unpushFromHome(tb: Testbed, accountId: string, status: Fee
     const others = (await tb.redis.smembers(setKey)).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
     const other = others[0];
     if (other) {
-      await tb.redis.multi().zadd(key, other, other).zadd(reblogKey(accountId), other, status.reblog_of_id).exec();
+      await tb.redis
+        .multi()
+        .zadd(key, other, other)
+        .zadd(reblogKey(accountId), other, status.reblog_of_id)
+        .exec();
     }
   } else {
-    await tb.redis.multi().del(reblogSetKey(accountId, status.id)).zrem(reblogKey(accountId), status.id).exec();
+    await tb.redis
+      .multi()
+      .del(reblogSetKey(accountId, status.id))
+      .zrem(reblogKey(accountId), status.id)
+      .exec();
   }
   const removed = Number(await tb.redis.zrem(key, status.id)) > 0;
-  if (removed) await tb.redis.publish(`timeline:${accountId}`, JSON.stringify({ event: 'delete', payload: status.id }));
+  if (removed)
+    await tb.redis.publish(`timeline:${accountId}`, JSON.stringify({ event: 'delete', payload: status.id }));
   return removed;
 }
 

@@ -20,10 +20,13 @@ export const notFound = () => new ApiError(404, 'Record not found');
 export const invalidToken = () => new ApiError(401, 'The access token is invalid');
 export const outsideScopes = () => new ApiError(403, 'This action is outside the authorized scopes');
 export const notAllowed = () => new ApiError(403, 'This action is not allowed');
-export const tooManyRequests = (headers: Record<string, string> = {}) => new ApiError(429, 'Too many requests', headers);
+export const tooManyRequests = (headers: Record<string, string> = {}) =>
+  new ApiError(429, 'Too many requests', headers);
 export const validationFailed = (what: string) => new ApiError(422, `Validation failed: ${what}`);
-export const raceCondition = () => new ApiError(503, 'There was a temporary problem serving your request, please try again');
-export const parameterMissing = (name: string) => new ApiError(400, `param is missing or the value is empty: ${name}`);
+export const raceCondition = () =>
+  new ApiError(503, 'There was a temporary problem serving your request, please try again');
+export const parameterMissing = (name: string) =>
+  new ApiError(400, `param is missing or the value is empty: ${name}`);
 
 /** Ids are Mastodon-style bigints: only decimal digits are ids; anything else finds nothing. */
 export const isId = (v: unknown): v is string => typeof v === 'string' && /^\d{1,19}$/.test(v);
@@ -38,7 +41,10 @@ export function idParam(request: FastifyRequest, name = 'id'): string {
 /** Request parameters the way Rails merges them: query string, then body. */
 export function params(request: FastifyRequest): Record<string, unknown> {
   const query = (request.query ?? {}) as Record<string, unknown>;
-  const body = request.body && typeof request.body === 'object' && !Buffer.isBuffer(request.body) ? (request.body as Record<string, unknown>) : {};
+  const body =
+    request.body && typeof request.body === 'object' && !Buffer.isBuffer(request.body)
+      ? (request.body as Record<string, unknown>)
+      : {};
   return { ...normalizeRailsKeys(query), ...normalizeRailsKeys(body) };
 }
 
@@ -65,7 +71,8 @@ export function normalizeRailsKeys(input: Record<string, unknown>): Record<strin
       }
       if (segment === '__proto__' || segment === 'constructor' || segment === 'prototype') break;
       const next = cursor[key];
-      const obj = next && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
+      const obj =
+        next && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
       cursor[key] = obj;
       cursor = obj;
       key = segment;
@@ -86,7 +93,8 @@ export function parseFormBody(body: string): Record<string, unknown> {
   return normalizeRailsKeys(flat);
 }
 
-export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+export const str = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 
 /** Rails' boolean casting: 'true', '1', 't', 'on' and true are true. */
 export function bool(v: unknown): boolean | undefined {
@@ -137,7 +145,8 @@ export function setPaginationHeaders(
   };
   const links: string[] = [];
   // next: older than the last, only after a full page; prev: newer than the first
-  if (pageIds.length > 0 && pageIds.length === limit) links.push(`${link({ max_id: pageIds[pageIds.length - 1]! })}; rel="next"`);
+  if (pageIds.length > 0 && pageIds.length === limit)
+    links.push(`${link({ max_id: pageIds[pageIds.length - 1]! })}; rel="next"`);
   if (pageIds.length > 0) links.push(`${link({ min_id: pageIds[0]! })}; rel="prev"`);
   if (links.length > 0) reply.header('Link', links.join(', '));
 }

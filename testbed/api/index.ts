@@ -40,9 +40,13 @@ export async function registerClientApi(app: FastifyInstance, tb: Testbed): Prom
         done(new ApiError(400, 'Error occurred while parsing request parameters'), undefined);
       }
     });
-    api.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-      done(null, parseFormBody(String(body)));
-    });
+    api.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string' },
+      (_req, body, done) => {
+        done(null, parseFormBody(String(body)));
+      },
+    );
 
     // Doorkeeper's token lookup, then Rack::Attack (which runs before the controllers).
     api.addHook('onRequest', async (request, reply) => {
@@ -57,11 +61,15 @@ export async function registerClientApi(app: FastifyInstance, tb: Testbed): Prom
     });
 
     api.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
-      if (err instanceof ApiError) return reply.code(err.status).headers(err.headers).send({ error: err.message });
+      if (err instanceof ApiError)
+        return reply.code(err.status).headers(err.headers).send({ error: err.message });
       const status = err.statusCode ?? 500;
-      if (err.code === 'FST_REQ_FILE_TOO_LARGE' || status === 413) return reply.code(413).send({ error: 'Request Entity Too Large' });
-      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) return reply.code(415).send({ error: 'Unsupported Media Type' });
-      if (status >= 400 && status < 500) return reply.code(400).send({ error: 'Error occurred while parsing request parameters' });
+      if (err.code === 'FST_REQ_FILE_TOO_LARGE' || status === 413)
+        return reply.code(413).send({ error: 'Request Entity Too Large' });
+      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415)
+        return reply.code(415).send({ error: 'Unsupported Media Type' });
+      if (status >= 400 && status < 500)
+        return reply.code(400).send({ error: 'Error occurred while parsing request parameters' });
       request.log.error({ err }, 'client API error');
       return reply.code(500).send({ error: "We're sorry, but something went wrong on our end." });
     });

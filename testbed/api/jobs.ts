@@ -8,7 +8,10 @@ import { newJid, nowSec } from '../sidekiq/client.js';
  * (yet), the job is still written in Sidekiq's layout with Mastodon's queue
  * and retry options, so nothing the API accepted is lost.
  */
-export const EXTERNAL_JOB_OPTIONS: Record<string, { queue: string; retry: boolean | number; dead?: boolean }> = {
+export const EXTERNAL_JOB_OPTIONS: Record<
+  string,
+  { queue: string; retry: boolean | number; dead?: boolean }
+> = {
   'ActivityPub::DistributionWorker': { queue: 'push', retry: true },
   'ActivityPub::DeliveryWorker': { queue: 'push', retry: 16, dead: false },
   LinkCrawlWorker: { queue: 'pull', retry: 0 },
@@ -43,14 +46,22 @@ export async function enqueueBulk(tb: Testbed, className: string, argsList: unkn
   const now = nowSec();
   const multi = tb.redis.multi().sadd('queues', queue);
   for (let i = 0; i < jobs.length; i += 1000) {
-    multi.lpush(`queue:${queue}`, ...jobs.slice(i, i + 1000).map((j) => JSON.stringify({ ...j, enqueued_at: now })));
+    multi.lpush(
+      `queue:${queue}`,
+      ...jobs.slice(i, i + 1000).map((j) => JSON.stringify({ ...j, enqueued_at: now })),
+    );
   }
   await multi.exec();
   return jobs.map((j) => j.jid);
 }
 
 /** perform_in. */
-export async function enqueueIn(tb: Testbed, className: string, args: unknown[], delaySec: number): Promise<string> {
+export async function enqueueIn(
+  tb: Testbed,
+  className: string,
+  args: unknown[],
+  delaySec: number,
+): Promise<string> {
   if (tb.workers[className]) return tb.sidekiq.pushIn(className, args, delaySec);
   const job = rawJob(className, args);
   await tb.redis.zadd('schedule', String(nowSec() + delaySec), JSON.stringify(job));

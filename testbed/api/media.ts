@@ -33,7 +33,15 @@ export const ORIGINAL_MAX_PIXELS = 8_294_400; // 3840 × 2160
 export const SMALL_MAX_PIXELS = 230_400; // 480 × 480
 export const MAX_DESCRIPTION_LENGTH = 1500;
 
-export const IMAGE_MIME_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/heic', 'image/heif', 'image/webp', 'image/avif'];
+export const IMAGE_MIME_TYPES = [
+  'image/jpeg',
+  'image/png',
+  'image/gif',
+  'image/heic',
+  'image/heif',
+  'image/webp',
+  'image/avif',
+];
 export const VIDEO_MIME_TYPES = ['video/webm', 'video/mp4', 'video/quicktime', 'video/ogg'];
 export const AUDIO_MIME_TYPES = [
   'audio/wave',
@@ -60,7 +68,11 @@ export const SUPPORTED_MIME_TYPES = [...IMAGE_MIME_TYPES, ...VIDEO_MIME_TYPES, .
 export function sniffMimeType(head: Buffer, declared: string): string | undefined {
   const ascii = (from: number, to: number) => head.subarray(from, to).toString('latin1');
   const audioish = declared.startsWith('audio/');
-  if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (
+    head.length >= 8 &&
+    head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+  )
+    return 'image/png';
   if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'image/jpeg';
   if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'image/gif';
   if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
@@ -76,7 +88,8 @@ export function sniffMimeType(head: Buffer, declared: string): string | undefine
   if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3) return audioish ? 'audio/webm' : 'video/webm';
   if (ascii(0, 4) === 'OggS') return audioish ? 'audio/ogg' : 'video/ogg';
   if (ascii(0, 4) === 'fLaC') return 'audio/flac';
-  if (ascii(0, 3) === 'ID3' || (head.length >= 2 && head[0] === 0xff && (head[1]! & 0xe0) === 0xe0)) return 'audio/mpeg';
+  if (ascii(0, 3) === 'ID3' || (head.length >= 2 && head[0] === 0xff && (head[1]! & 0xe0) === 0xe0))
+    return 'audio/mpeg';
   if (head.length >= 4 && head.readUInt32BE(0) === 0x3026b275) return 'video/x-ms-asf';
   return undefined;
 }
@@ -150,7 +163,9 @@ const toLinear = (v: number) => {
 };
 const toSrgb = (v: number) => {
   const c = Math.max(0, Math.min(1, v));
-  return c <= 0.0031308 ? Math.round(c * 12.92 * 255 + 0.5) : Math.round((1.055 * c ** (1 / 2.4) - 0.055) * 255 + 0.5);
+  return c <= 0.0031308
+    ? Math.round(c * 12.92 * 255 + 0.5)
+    : Math.round((1.055 * c ** (1 / 2.4) - 0.055) * 255 + 0.5);
 };
 const signPow = (v: number, e: number) => Math.sign(v) * Math.abs(v) ** e;
 
@@ -187,7 +202,8 @@ export function blurhash(rgb: Buffer, width: number, height: number, cx = 4, cy 
   } else hash += encode83(0, 1);
   hash += encode83((toSrgb(dc![0]) << 16) + (toSrgb(dc![1]) << 8) + toSrgb(dc![2]), 4);
   for (const [r, g, b] of ac) {
-    const q = (v: number) => Math.floor(Math.max(0, Math.min(18, Math.floor(signPow(v / maxValue, 0.5) * 9 + 9.5))));
+    const q = (v: number) =>
+      Math.floor(Math.max(0, Math.min(18, Math.floor(signPow(v / maxValue, 0.5) * 9 + 9.5))));
     hash += encode83(q(r) * 19 * 19 + q(g) * 19 + q(b), 2);
   }
   return hash;
@@ -226,7 +242,13 @@ async function saveUpload(tb: Testbed, part: MultipartFile): Promise<SavedUpload
     await rm(tmpPath, { force: true });
     throw err;
   }
-  return { tmpPath, size, head: Buffer.concat(heads), declared: (part.mimetype || '').toLowerCase(), filename: part.filename };
+  return {
+    tmpPath,
+    size,
+    head: Buffer.concat(heads),
+    declared: (part.mimetype || '').toLowerCase(),
+    filename: part.filename,
+  };
 }
 
 const MEDIA_COLUMNS = '*';
@@ -235,7 +257,18 @@ async function insertMedia(tb: Testbed, row: Omit<MediaRow, 'created_at' | 'stat
   const res = await tb.db.query<MediaRow>(
     `INSERT INTO media_attachments (id, account_id, type, file_path, file_size, thumbnail_path, thumbnail_size, remote_url, processing, description, meta)
      VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9, $10) RETURNING ${MEDIA_COLUMNS}`,
-    [row.id, row.account_id, row.type, row.file_path, row.file_size, row.thumbnail_path, row.thumbnail_size, row.processing, row.description, row.meta],
+    [
+      row.id,
+      row.account_id,
+      row.type,
+      row.file_path,
+      row.file_size,
+      row.thumbnail_path,
+      row.thumbnail_size,
+      row.processing,
+      row.description,
+      row.meta,
+    ],
   );
   return res.rows[0]!;
 }
@@ -274,7 +307,9 @@ export async function uploadMedia(
     const sniffed = sniffMimeType(upload.head, upload.declared);
     if (!sniffed) {
       throw validationFailed(
-        SUPPORTED_MIME_TYPES.includes(upload.declared) ? 'File has contents that are not what they are reported to be' : 'File content type is invalid',
+        SUPPORTED_MIME_TYPES.includes(upload.declared)
+          ? 'File has contents that are not what they are reported to be'
+          : 'File content type is invalid',
       );
     }
     if (!SUPPORTED_MIME_TYPES.includes(sniffed)) throw validationFailed('File content type is invalid');
@@ -312,8 +347,17 @@ export async function uploadMedia(
     }
     // video, gifv, audio: stored now, processed by PostProcessMediaWorker
     if (upload.size > VIDEO_LIMIT_BYTES) throw new ApiError(413, 'Request Entity Too Large');
-    const type = sniffed === 'image/gif' ? MEDIA_TYPE.gifv : sniffed.startsWith('audio/') || sniffed === 'video/x-ms-asf' ? MEDIA_TYPE.audio : MEDIA_TYPE.video;
-    const originalPath = mediaPath(id, 'original', `${randomBytes(8).toString('hex')}.${EXT[sniffed] ?? 'bin'}`);
+    const type =
+      sniffed === 'image/gif'
+        ? MEDIA_TYPE.gifv
+        : sniffed.startsWith('audio/') || sniffed === 'video/x-ms-asf'
+          ? MEDIA_TYPE.audio
+          : MEDIA_TYPE.video;
+    const originalPath = mediaPath(
+      id,
+      'original',
+      `${randomBytes(8).toString('hex')}.${EXT[sniffed] ?? 'bin'}`,
+    );
     const abs = join(tb.config.mediaDir, originalPath);
     await mkdir(dirname(abs), { recursive: true });
     await rename(upload.tmpPath, abs);
@@ -332,8 +376,10 @@ export async function uploadMedia(
     });
     if (!opts.delayProcessing) {
       await postProcessMedia(tb, [id], { lastAttempt: true }).catch(() => undefined);
-      const done = (await tb.db.query<MediaRow>('SELECT * FROM media_attachments WHERE id = $1', [id])).rows[0] ?? row;
-      if (done.processing === PROCESSING.failed) throw new ApiError(500, 'Error processing thumbnail for uploaded media');
+      const done =
+        (await tb.db.query<MediaRow>('SELECT * FROM media_attachments WHERE id = $1', [id])).rows[0] ?? row;
+      if (done.processing === PROCESSING.failed)
+        throw new ApiError(500, 'Error processing thumbnail for uploaded media');
       return { status: 200, body: serializeMedia(done, tb.baseUrl) };
     }
     await enqueue(tb, 'PostProcessMediaWorker', [id]);
@@ -357,9 +403,19 @@ function fitPixels(width: number, height: number, maxPixels: number): { width: n
   return { width: Math.max(1, Math.floor(width * scale)), height: Math.max(1, Math.floor(height * scale)) };
 }
 
-const dims = (w: number, h: number) => ({ width: w, height: h, size: `${w}x${h}`, aspect: h > 0 ? w / h : null });
+const dims = (w: number, h: number) => ({
+  width: w,
+  height: h,
+  size: `${w}x${h}`,
+  aspect: h > 0 ? w / h : null,
+});
 
-async function processImage(tb: Testbed, id: string, upload: SavedUpload, mime: string): Promise<ProcessedImage> {
+async function processImage(
+  tb: Testbed,
+  id: string,
+  upload: SavedUpload,
+  mime: string,
+): Promise<ProcessedImage> {
   let base: sharp.Sharp;
   let width: number;
   let height: number;
@@ -371,7 +427,8 @@ async function processImage(tb: Testbed, id: string, upload: SavedUpload, mime: 
     width = swap ? m.height : m.width;
     height = swap ? m.width : m.height;
   } catch (err) {
-    if (err instanceof Error && /pixel limit/i.test(err.message)) throw validationFailed('File dimensions are too large');
+    if (err instanceof Error && /pixel limit/i.test(err.message))
+      throw validationFailed('File dimensions are too large');
     // Paperclip::Errors::NotIdentifiedByImageMagickError
     throw new ApiError(422, 'File type of uploaded media could not be verified');
   }
@@ -384,9 +441,22 @@ async function processImage(tb: Testbed, id: string, upload: SavedUpload, mime: 
   let smallBuf: Buffer;
   let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
-    originalBuf = await base.clone().resize(orig.width, orig.height, { fit: 'fill' }).toFormat(format).toBuffer();
-    smallBuf = await base.clone().resize(small.width, small.height, { fit: 'fill' }).toFormat(format).toBuffer();
-    raw = await base.clone().resize(32, 32, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    originalBuf = await base
+      .clone()
+      .resize(orig.width, orig.height, { fit: 'fill' })
+      .toFormat(format)
+      .toBuffer();
+    smallBuf = await base
+      .clone()
+      .resize(small.width, small.height, { fit: 'fill' })
+      .toFormat(format)
+      .toBuffer();
+    raw = await base
+      .clone()
+      .resize(32, 32, { fit: 'inside' })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
   } catch {
     throw new ApiError(422, 'File type of uploaded media could not be verified');
   }
@@ -422,12 +492,19 @@ export const SIMULATED_TRANSCODE_PASSES = 4;
  * PostProcessMediaWorker (default queue, retry 1). On the last attempt a
  * failure marks the attachment failed (Mastodon's sidekiq_retries_exhausted).
  */
-export async function postProcessMedia(tb: Testbed, [idArg]: unknown[], opts: { lastAttempt: boolean }): Promise<void> {
+export async function postProcessMedia(
+  tb: Testbed,
+  [idArg]: unknown[],
+  opts: { lastAttempt: boolean },
+): Promise<void> {
   const id = String(idArg);
   const res = await tb.db.query<MediaRow>('SELECT * FROM media_attachments WHERE id = $1', [id]);
   const m = res.rows[0];
   if (!m || m.processing === PROCESSING.complete || !m.file_path) return;
-  await tb.db.query('UPDATE media_attachments SET processing = $2, updated_at = now() WHERE id = $1', [id, PROCESSING.in_progress]);
+  await tb.db.query('UPDATE media_attachments SET processing = $2, updated_at = now() WHERE id = $1', [
+    id,
+    PROCESSING.in_progress,
+  ]);
   try {
     const abs = join(tb.config.mediaDir, m.file_path);
     let digest = Buffer.alloc(0);
@@ -441,7 +518,14 @@ export async function postProcessMedia(tb: Testbed, [idArg]: unknown[], opts: { 
     let thumbnailSize = 0;
     if (m.type !== MEDIA_TYPE.audio) {
       // A "frame": a 640×360 image coloured from the file's digest, encoded as the small preview.
-      const frame = await sharp({ create: { width: 640, height: 360, channels: 3, background: { r: digest[0]!, g: digest[1]!, b: digest[2]! } } })
+      const frame = await sharp({
+        create: {
+          width: 640,
+          height: 360,
+          channels: 3,
+          background: { r: digest[0]!, g: digest[1]!, b: digest[2]! },
+        },
+      })
         .jpeg({ quality: 80 })
         .toBuffer();
       thumbnailPath = mediaPath(id, 'small', `${randomBytes(8).toString('hex')}.jpeg`);
@@ -456,16 +540,24 @@ export async function postProcessMedia(tb: Testbed, [idArg]: unknown[], opts: { 
     );
   } catch (err) {
     // Exhausted: GET /api/v1/media/:id answers 422 from now on. Otherwise Sidekiq retries once.
-    if (opts.lastAttempt) await tb.db.query('UPDATE media_attachments SET processing = $2, updated_at = now() WHERE id = $1', [id, PROCESSING.failed]);
+    if (opts.lastAttempt)
+      await tb.db.query('UPDATE media_attachments SET processing = $2, updated_at = now() WHERE id = $1', [
+        id,
+        PROCESSING.failed,
+      ]);
     throw err;
   }
 }
 
 /** Delete media rows and their files (RemovalWorker without redraft). */
-export async function destroyMedia(tb: Testbed, rows: Pick<MediaRow, 'id' | 'file_path' | 'thumbnail_path'>[]): Promise<void> {
+export async function destroyMedia(
+  tb: Testbed,
+  rows: Pick<MediaRow, 'id' | 'file_path' | 'thumbnail_path'>[],
+): Promise<void> {
   if (rows.length === 0) return;
   for (const r of rows) {
-    for (const p of [r.file_path, r.thumbnail_path]) if (p) await rm(join(tb.config.mediaDir, p), { force: true });
+    for (const p of [r.file_path, r.thumbnail_path])
+      if (p) await rm(join(tb.config.mediaDir, p), { force: true });
   }
   await tb.db.query('DELETE FROM media_attachments WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
 }
@@ -477,7 +569,11 @@ export async function destroyMedia(tb: Testbed, rows: Pick<MediaRow, 'id' | 'fil
  * resolved inside config.mediaDir only; the upload scratch directory is
  * not served.
  */
-export async function serveStoredFile(tb: Testbed, relPath: string, reply: FastifyReply): Promise<FastifyReply> {
+export async function serveStoredFile(
+  tb: Testbed,
+  relPath: string,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
   const root = resolve(tb.config.mediaDir);
   const abs = resolve(root, relPath);
   const rel = relative(root, abs);

@@ -173,7 +173,8 @@ export class MastodonApiSchema {
   /** Validate `value` as components/schemas/<name> (e.g. "Status"). */
   validateEntity(name: string, value: unknown): ValidationResult {
     const schemas = ((this.doc.components as Json | undefined)?.schemas ?? {}) as Json;
-    if (!(name in schemas)) return { ok: false, problems: [`no schema named ${name} in ${this.source}`], notes: [] };
+    if (!(name in schemas))
+      return { ok: false, problems: [`no schema named ${name} in ${this.source}`], notes: [] };
     const fn = this.validator('response', pointer('components', 'schemas', name));
     const ok = fn(value) as boolean;
     return { ok, problems: ok ? [] : formatErrors(name, fn.errors), notes: [] };
@@ -182,7 +183,8 @@ export class MastodonApiSchema {
   /** Validate a response body against the operation's schema for that status. */
   validateResponse(method: string, path: string, status: number, body: unknown): ValidationResult {
     const found = this.findOperation(method, path);
-    if (!found) return { ok: false, problems: [`${method.toUpperCase()} ${path} is not in ${this.source}`], notes: [] };
+    if (!found)
+      return { ok: false, problems: [`${method.toUpperCase()} ${path} is not in ${this.source}`], notes: [] };
     const operation = `${found.method.toUpperCase()} ${found.template}`;
     const responses = (found.op.responses ?? {}) as Record<string, Json>;
     const key = String(status) in responses ? String(status) : 'default' in responses ? 'default' : undefined;
@@ -191,27 +193,62 @@ export class MastodonApiSchema {
       // an undocumented error status must still carry Mastodon's Error entity.
       if (status >= 400 && 'Error' in (((this.doc.components as Json | undefined)?.schemas ?? {}) as Json)) {
         const r = this.validateEntity('Error', body);
-        return { ...r, notes: [`${operation}: status ${status} is not documented; checked as Error`], operation };
+        return {
+          ...r,
+          notes: [`${operation}: status ${status} is not documented; checked as Error`],
+          operation,
+        };
       }
-      return { ok: false, problems: [`${operation}: status ${status} is not documented`], notes: [], operation };
+      return {
+        ok: false,
+        problems: [`${operation}: status ${status} is not documented`],
+        notes: [],
+        operation,
+      };
     }
     const content = (responses[key]!.content ?? {}) as Record<string, Json>;
     if (!content['application/json']?.schema) {
-      return { ok: true, problems: [], notes: [`${operation}: no JSON schema documented for status ${status}`], operation };
+      return {
+        ok: true,
+        problems: [],
+        notes: [`${operation}: no JSON schema documented for status ${status}`],
+        operation,
+      };
     }
-    const fn = this.validator('response', pointer('paths', found.template, found.method, 'responses', key, 'content', 'application/json', 'schema'));
+    const fn = this.validator(
+      'response',
+      pointer(
+        'paths',
+        found.template,
+        found.method,
+        'responses',
+        key,
+        'content',
+        'application/json',
+        'schema',
+      ),
+    );
     const ok = fn(body) as boolean;
-    return { ok, problems: ok ? [] : formatErrors(`${operation} → ${status} body`, fn.errors), notes: [], operation };
+    return {
+      ok,
+      problems: ok ? [] : formatErrors(`${operation} → ${status} body`, fn.errors),
+      notes: [],
+      operation,
+    };
   }
 
   /** Validate what a client sends: parameters (query, path, header) and body. */
   validateRequest(method: string, path: string, req: RequestToValidate = {}): ValidationResult {
     const found = this.findOperation(method, path);
-    if (!found) return { ok: false, problems: [`${method.toUpperCase()} ${path} is not in ${this.source}`], notes: [] };
+    if (!found)
+      return { ok: false, problems: [`${method.toUpperCase()} ${path} is not in ${this.source}`], notes: [] };
     const operation = `${found.method.toUpperCase()} ${found.template}`;
     const problems: string[] = [];
     const notes: string[] = [];
-    const declared = [...((found.pathItem.parameters ?? []) as Json[]), ...((found.op.parameters ?? []) as Json[])].map((p) => this.deref(p));
+    const declared = [
+      ...((found.pathItem.parameters ?? []) as Json[]),
+      ...((found.op.parameters ?? []) as Json[]),
+    ].map((p) => this.deref(p));
 
     // Query: `name` or Rails' `name[]`.
     const query = new Map<string, string[]>();
@@ -219,7 +256,9 @@ export class MastodonApiSchema {
       const name = k.endsWith('[]') ? k.slice(0, -2) : k;
       query.set(name, [...(query.get(name) ?? []), v]);
     };
-    const inlineQuery = path.includes('?') ? new URLSearchParams(path.slice(path.indexOf('?') + 1)) : undefined;
+    const inlineQuery = path.includes('?')
+      ? new URLSearchParams(path.slice(path.indexOf('?') + 1))
+      : undefined;
     inlineQuery?.forEach((v, k) => addQuery(k, v));
     if (req.query instanceof URLSearchParams) req.query.forEach((v, k) => addQuery(k, v));
     else if (req.query) {
@@ -228,7 +267,9 @@ export class MastodonApiSchema {
         for (const item of Array.isArray(v) ? v : [v]) addQuery(k, String(item));
       }
     }
-    const headers = Object.fromEntries(Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const headers = Object.fromEntries(
+      Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    );
 
     declared.forEach((p, index) => {
       const name = String(p.name);
@@ -237,15 +278,27 @@ export class MastodonApiSchema {
       const ref =
         index < ((found.pathItem.parameters ?? []) as unknown[]).length
           ? pointer('paths', found.template, 'parameters', String(index), 'schema')
-          : pointer('paths', found.template, found.method, 'parameters', String(index - ((found.pathItem.parameters ?? []) as unknown[]).length), 'schema');
+          : pointer(
+              'paths',
+              found.template,
+              found.method,
+              'parameters',
+              String(index - ((found.pathItem.parameters ?? []) as unknown[]).length),
+              'schema',
+            );
       let raw: string[] | undefined;
       if (where === 'query') raw = query.get(name);
       else if (where === 'path') raw = found.params[name] !== undefined ? [found.params[name]!] : undefined;
       else if (where === 'header') {
         const h = headers[name.toLowerCase()];
         raw = h !== undefined ? [h] : undefined;
-        if (raw && !['string', 'integer', 'number', 'boolean', undefined].includes(schema.type as string | undefined)) {
-          notes.push(`${operation}: header ${name} is typed ${JSON.stringify(schema.type)} in the schema; not checked`);
+        if (
+          raw &&
+          !['string', 'integer', 'number', 'boolean', undefined].includes(schema.type as string | undefined)
+        ) {
+          notes.push(
+            `${operation}: header ${name} is typed ${JSON.stringify(schema.type)} in the schema; not checked`,
+          );
           return;
         }
       } else return;
@@ -255,10 +308,12 @@ export class MastodonApiSchema {
       }
       const value = coerce(schema, raw);
       const fn = this.validator('request', ref);
-      if (!(fn(value) as boolean)) problems.push(...formatErrors(`${operation} ${where} parameter ${name}`, fn.errors));
+      if (!(fn(value) as boolean))
+        problems.push(...formatErrors(`${operation} ${where} parameter ${name}`, fn.errors));
     });
     const known = new Set(declared.filter((p) => p.in === 'query').map((p) => String(p.name)));
-    for (const name of query.keys()) if (!known.has(name)) problems.push(`${operation}: unknown query parameter ${name}`);
+    for (const name of query.keys())
+      if (!known.has(name)) problems.push(`${operation}: unknown query parameter ${name}`);
 
     const requestBody = found.op.requestBody ? this.deref(found.op.requestBody as Json) : undefined;
     if (req.body === undefined) {
@@ -269,9 +324,14 @@ export class MastodonApiSchema {
       const type = (req.contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
       const content = (requestBody.content ?? {}) as Record<string, Json>;
       if (!content[type]?.schema) {
-        problems.push(`${operation}: body type ${type} is not documented (documented: ${Object.keys(content).join(', ')})`);
+        problems.push(
+          `${operation}: body type ${type} is not documented (documented: ${Object.keys(content).join(', ')})`,
+        );
       } else {
-        const fn = this.validator('request', pointer('paths', found.template, found.method, 'requestBody', 'content', type, 'schema'));
+        const fn = this.validator(
+          'request',
+          pointer('paths', found.template, found.method, 'requestBody', 'content', type, 'schema'),
+        );
         if (!(fn(req.body) as boolean)) problems.push(...formatErrors(`${operation} body`, fn.errors));
       }
     }
@@ -296,7 +356,9 @@ export class MastodonApiSchema {
 /** Query/path/header strings → the JSON types their schema declares (as a server would parse them). */
 function coerce(schema: Json, raw: string[]): unknown {
   const scalar = (s: Json, v: string): unknown => {
-    const t = Array.isArray(s.type) ? (s.type as string[]).find((x) => x !== 'null') : (s.type as string | undefined);
+    const t = Array.isArray(s.type)
+      ? (s.type as string[]).find((x) => x !== 'null')
+      : (s.type as string | undefined);
     if (t === 'integer' || t === 'number') return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
     if (t === 'boolean') return v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v;
     return v;

@@ -36,23 +36,49 @@ const api = (r: ThrottleRequest) => r.path.startsWith('/api');
 
 /** In Rack::Attack's order: the first throttle over its limit answers the 429. */
 export const THROTTLES: Throttle[] = [
-  { name: 'throttle_authenticated_api', limit: 1500, periodSec: 300, discriminator: (r) => (api(r) ? r.auth?.userId : undefined) },
-  { name: 'throttle_per_token_api', limit: 300, periodSec: 300, discriminator: (r) => (api(r) ? r.auth?.tokenId : undefined) },
-  { name: 'throttle_unauthenticated_api', limit: 300, periodSec: 300, discriminator: (r) => (api(r) && !r.auth ? r.ip : undefined) },
+  {
+    name: 'throttle_authenticated_api',
+    limit: 1500,
+    periodSec: 300,
+    discriminator: (r) => (api(r) ? r.auth?.userId : undefined),
+  },
+  {
+    name: 'throttle_per_token_api',
+    limit: 300,
+    periodSec: 300,
+    discriminator: (r) => (api(r) ? r.auth?.tokenId : undefined),
+  },
+  {
+    name: 'throttle_unauthenticated_api',
+    limit: 300,
+    periodSec: 300,
+    discriminator: (r) => (api(r) && !r.auth ? r.ip : undefined),
+  },
   {
     name: 'throttle_api_media',
     limit: 30,
     periodSec: 1800,
     discriminator: (r) => (r.method === 'POST' && API_MEDIA.test(r.path) ? r.auth?.userId : undefined),
   },
-  { name: 'throttle_authenticated_paging', limit: 300, periodSec: 900, discriminator: (r) => (r.paging ? r.auth?.userId : undefined) },
-  { name: 'throttle_unauthenticated_paging', limit: 300, periodSec: 900, discriminator: (r) => (r.paging && !r.auth ? r.ip : undefined) },
+  {
+    name: 'throttle_authenticated_paging',
+    limit: 300,
+    periodSec: 900,
+    discriminator: (r) => (r.paging ? r.auth?.userId : undefined),
+  },
+  {
+    name: 'throttle_unauthenticated_paging',
+    limit: 300,
+    periodSec: 900,
+    discriminator: (r) => (r.paging && !r.auth ? r.ip : undefined),
+  },
   {
     name: 'throttle_api_delete',
     limit: 30,
     periodSec: 1800,
     discriminator: (r) =>
-      (r.method === 'POST' && API_DELETE_REBLOG.test(r.path)) || (r.method === 'DELETE' && API_DELETE_STATUS.test(r.path))
+      (r.method === 'POST' && API_DELETE_REBLOG.test(r.path)) ||
+      (r.method === 'DELETE' && API_DELETE_STATUS.test(r.path))
         ? r.auth?.userId
         : undefined,
   },
@@ -88,7 +114,12 @@ interface Match {
  * then either throw a 429 with Mastodon's headers or set the
  * X-RateLimit-* headers of the most limited throttle (RateLimitHeaders).
  */
-export async function applyThrottles(tb: Testbed, request: FastifyRequest, reply: FastifyReply, auth: AuthContext | undefined): Promise<void> {
+export async function applyThrottles(
+  tb: Testbed,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  auth: AuthContext | undefined,
+): Promise<void> {
   const q = (request.query ?? {}) as Record<string, unknown>;
   const present = (k: string) => q[k] !== undefined && q[k] !== '';
   const req: ThrottleRequest = {
@@ -104,7 +135,10 @@ export async function applyThrottles(tb: Testbed, request: FastifyRequest, reply
   for (const throttle of THROTTLES) {
     const d = throttle.discriminator(req);
     if (d === undefined || d === '') continue;
-    matched.push({ throttle, key: `rack::attack:${Math.floor(nowSec / throttle.periodSec)}:${throttle.name}:${d}` });
+    matched.push({
+      throttle,
+      key: `rack::attack:${Math.floor(nowSec / throttle.periodSec)}:${throttle.name}:${d}`,
+    });
   }
   if (matched.length === 0) return;
   const multi = tb.redis.multi();
@@ -113,7 +147,10 @@ export async function applyThrottles(tb: Testbed, request: FastifyRequest, reply
     multi.expire(m.key, m.throttle.periodSec - (nowSec % m.throttle.periodSec) + 1);
   }
   const results = (await multi.exec()) ?? [];
-  const counts: Match[] = matched.map((m, i) => ({ throttle: m.throttle, count: Number(results[i * 2]?.[1] ?? 0) }));
+  const counts: Match[] = matched.map((m, i) => ({
+    throttle: m.throttle,
+    count: Number(results[i * 2]?.[1] ?? 0),
+  }));
   const reset = (t: Throttle) => iso8601Micro(nowMs + (t.periodSec - (nowSec % t.periodSec)) * 1000);
 
   const over = counts.find((c) => c.count > c.throttle.limit);
@@ -189,6 +226,9 @@ export class RateLimiter {
     const nowSec = Math.floor(this.nowMs / 1000);
     reply.header('X-RateLimit-Limit', String(this.limit));
     reply.header('X-RateLimit-Remaining', String(remaining));
-    reply.header('X-RateLimit-Reset', iso8601Micro(this.nowMs + (this.periodSec - (nowSec % this.periodSec)) * 1000));
+    reply.header(
+      'X-RateLimit-Reset',
+      iso8601Micro(this.nowMs + (this.periodSec - (nowSec % this.periodSec)) * 1000),
+    );
   }
 }

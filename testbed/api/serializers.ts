@@ -17,15 +17,23 @@ import { extractHashtags, renderContent, escapeHtml } from './text.js';
  * viewer's favourites and reblogs).
  */
 
-
-
-
-
 /** The columns ACCOUNT_COLUMNS and STATUS_COLUMNS select. */
 export type AccountRow = Pick<
   Row.AccountRow,
-  | 'id' | 'username' | 'domain' | 'display_name' | 'note' | 'uri' | 'url' | 'inbox_url' | 'shared_inbox_url'
-  | 'actor_type' | 'followers_count' | 'following_count' | 'statuses_count' | 'created_at'
+  | 'id'
+  | 'username'
+  | 'domain'
+  | 'display_name'
+  | 'note'
+  | 'uri'
+  | 'url'
+  | 'inbox_url'
+  | 'shared_inbox_url'
+  | 'actor_type'
+  | 'followers_count'
+  | 'following_count'
+  | 'statuses_count'
+  | 'created_at'
 >;
 export type StatusRow = Omit<Row.StatusRow, 'updated_at'>;
 export type MediaRow = Omit<Row.MediaAttachmentRow, 'updated_at'>;
@@ -39,7 +47,8 @@ export const ACCOUNT_COLUMNS = `id, username, domain, display_name, note, uri, u
   followers_count, following_count, statuses_count, created_at`;
 
 /** Where a stored file under config.mediaDir is served (Mastodon's local storage serves /system). */
-export const mediaFileUrl = (base: string, relPath: string) => `${base}/system/${relPath.split('/').map(encodeURIComponent).join('/')}`;
+export const mediaFileUrl = (base: string, relPath: string) =>
+  `${base}/system/${relPath.split('/').map(encodeURIComponent).join('/')}`;
 
 export function accountAcct(a: Pick<AccountRow, 'username' | 'domain'>): string {
   return a.domain ? `${a.username}@${a.domain}` : a.username;
@@ -117,7 +126,12 @@ export function serializeCredentialAccount(a: AccountRow, role: string, base: st
 export function serializeMedia(m: MediaRow, base: string): Json {
   const notProcessed = m.processing === PROCESSING.queued || m.processing === PROCESSING.in_progress;
   const fileUrl = m.file_path ? mediaFileUrl(base, m.file_path) : m.remote_url || null;
-  const { original, small, focus, blurhash } = m.meta as { original?: unknown; small?: unknown; focus?: unknown; blurhash?: unknown };
+  const { original, small, focus, blurhash } = m.meta as {
+    original?: unknown;
+    small?: unknown;
+    focus?: unknown;
+    blurhash?: unknown;
+  };
   const meta: Json = {};
   if (original) meta.original = original;
   if (small) meta.small = small;
@@ -159,7 +173,10 @@ export function serializeRelationship(targetId: string, rel: Relationship): Json
 export async function loadAccounts(tb: Testbed, ids: Iterable<string>): Promise<Map<string, AccountRow>> {
   const list = [...new Set(ids)];
   if (list.length === 0) return new Map();
-  const res = await tb.db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[])`, [list]);
+  const res = await tb.db.query<AccountRow>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[])`,
+    [list],
+  );
   return new Map(res.rows.map((r) => [r.id, r]));
 }
 
@@ -176,15 +193,28 @@ export interface RenderOptions {
  * Statuses by id, rendered for `viewerId` (favourited/reblogged) or
  * anonymously, in the order given; missing or deleted ones are skipped.
  */
-export async function renderStatuses(tb: Testbed, ids: string[], viewerId?: string, opts: RenderOptions = {}): Promise<Json[]> {
+export async function renderStatuses(
+  tb: Testbed,
+  ids: string[],
+  viewerId?: string,
+  opts: RenderOptions = {},
+): Promise<Json[]> {
   if (ids.length === 0) return [];
   const base = tb.baseUrl;
   const deleted = opts.includeDeleted ? '' : ' AND deleted_at IS NULL';
-  const rows = await tb.db.query<StatusRow>(`SELECT ${STATUS_COLUMNS} FROM statuses WHERE id = ANY($1::bigint[])${deleted}`, [ids]);
+  const rows = await tb.db.query<StatusRow>(
+    `SELECT ${STATUS_COLUMNS} FROM statuses WHERE id = ANY($1::bigint[])${deleted}`,
+    [ids],
+  );
   const byId = new Map(rows.rows.map((r) => [r.id, r]));
-  const originals = [...new Set(rows.rows.map((r) => r.reblog_of_id).filter((x): x is string => x !== null && !byId.has(x)))];
+  const originals = [
+    ...new Set(rows.rows.map((r) => r.reblog_of_id).filter((x): x is string => x !== null && !byId.has(x))),
+  ];
   if (originals.length > 0) {
-    const more = await tb.db.query<StatusRow>(`SELECT ${STATUS_COLUMNS} FROM statuses WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`, [originals]);
+    const more = await tb.db.query<StatusRow>(
+      `SELECT ${STATUS_COLUMNS} FROM statuses WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`,
+      [originals],
+    );
     for (const r of more.rows) byId.set(r.id, r);
   }
   const statusIds = [...byId.keys()];
@@ -195,7 +225,10 @@ export async function renderStatuses(tb: Testbed, ids: string[], viewerId?: stri
      FROM mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id = ANY($1::bigint[]) ORDER BY m.id`,
     [statusIds],
   );
-  const mediaRows = await tb.db.query<MediaRow>('SELECT * FROM media_attachments WHERE status_id = ANY($1::bigint[]) ORDER BY id', [statusIds]);
+  const mediaRows = await tb.db.query<MediaRow>(
+    'SELECT * FROM media_attachments WHERE status_id = ANY($1::bigint[]) ORDER BY id',
+    [statusIds],
+  );
   const accounts = await loadAccounts(
     tb,
     [...byId.values()].map((s) => s.account_id),
@@ -276,8 +309,15 @@ export async function renderStatuses(tb: Testbed, ids: string[], viewerId?: stri
       reblog,
       account: serializeAccount(account, base),
       media_attachments: (mediaByStatus.get(s.id) ?? []).map((m) => serializeMedia(m, base)),
-      mentions: mentions.map((m) => ({ id: m.id, username: m.username, url: accountUrl(m, base), acct: accountAcct(m) })),
-      tags: s.local ? extractHashtags(s.text).map((name) => ({ name, url: `${base}/tags/${encodeURIComponent(name)}` })) : [],
+      mentions: mentions.map((m) => ({
+        id: m.id,
+        username: m.username,
+        url: accountUrl(m, base),
+        acct: accountAcct(m),
+      })),
+      tags: s.local
+        ? extractHashtags(s.text).map((name) => ({ name, url: `${base}/tags/${encodeURIComponent(name)}` }))
+        : [],
       emojis: [],
       quote: null,
       card: null,
@@ -297,12 +337,21 @@ export async function renderStatuses(tb: Testbed, ids: string[], viewerId?: stri
   return out;
 }
 
-export async function renderStatus(tb: Testbed, id: string, viewerId?: string, opts: RenderOptions = {}): Promise<Json | undefined> {
+export async function renderStatus(
+  tb: Testbed,
+  id: string,
+  viewerId?: string,
+  opts: RenderOptions = {},
+): Promise<Json | undefined> {
   return (await renderStatuses(tb, [id], viewerId, opts))[0];
 }
 
 /** REST::NotificationSerializer (ungrouped). Notifications whose status is gone are skipped. */
-export async function renderNotifications(tb: Testbed, rows: NotificationRow[], viewerId: string): Promise<Json[]> {
+export async function renderNotifications(
+  tb: Testbed,
+  rows: NotificationRow[],
+  viewerId: string,
+): Promise<Json[]> {
   const accounts = await loadAccounts(
     tb,
     rows.map((n) => n.from_account_id),

@@ -6,7 +6,13 @@ import type { AuthContext } from './auth.js';
 import { ApiError, notAllowed, notFound, raceCondition, validationFailed } from './http.js';
 import { enqueue } from './jobs.js';
 import { RateLimiter } from './rateLimit.js';
-import { ACCOUNT_COLUMNS, renderNotifications, type AccountRow, type NotificationRow, type StatusRow } from './serializers.js';
+import {
+  ACCOUNT_COLUMNS,
+  renderNotifications,
+  type AccountRow,
+  type NotificationRow,
+  type StatusRow,
+} from './serializers.js';
 import { MAX_CHARS, countableLength, extractMentions, hasLinks } from './text.js';
 import { unfollow } from '../accounts.js';
 
@@ -33,7 +39,11 @@ const STATUS_COLS = `s.id, s.uri, s.url, s.text, s.spoiler_text, s.sensitive, s.
   s.in_reply_to_account_id, s.reblog_of_id, s.local, s.replies_count, s.reblogs_count, s.favourites_count, s.created_at, s.deleted_at`;
 
 /** Status.find + authorize :show?, 404 otherwise (Mastodon hides what you may not see). */
-export async function findVisibleStatus(tb: Testbed, id: string, viewerId: string | undefined): Promise<StatusRow> {
+export async function findVisibleStatus(
+  tb: Testbed,
+  id: string,
+  viewerId: string | undefined,
+): Promise<StatusRow> {
   const res = await tb.db.query<StatusRow>(
     `SELECT ${STATUS_COLS} FROM statuses s WHERE s.id = $1 AND s.deleted_at IS NULL AND ${visibleSql('s', '$2')}`,
     [id, viewerId ?? null],
@@ -75,14 +85,23 @@ export interface PostStatusResult {
  * waits for the first instead of racing it, so a retry storm never
  * creates duplicates.
  */
-export async function postStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams, idempotency?: string): Promise<PostStatusResult> {
+export async function postStatus(
+  tb: Testbed,
+  auth: AuthContext,
+  p: PostStatusParams,
+  idempotency?: string,
+): Promise<PostStatusResult> {
   if (!idempotency) return createStatus(tb, auth, p);
-  const keyPart = idempotency.length > 200 ? createHash('sha256').update(idempotency).digest('hex') : idempotency;
+  const keyPart =
+    idempotency.length > 200 ? createHash('sha256').update(idempotency).digest('hex') : idempotency;
   const key = `idempotency:status:${auth.accountId}:${keyPart}`;
   for (let attempt = 0; attempt < 200; attempt++) {
     const existing = await tb.redis.get(key);
     if (existing && existing !== 'pending') {
-      const alive = await tb.db.query('SELECT 1 FROM statuses WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL', [existing, auth.accountId]);
+      const alive = await tb.db.query(
+        'SELECT 1 FROM statuses WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL',
+        [existing, auth.accountId],
+      );
       if (alive.rowCount) return { id: existing };
       await tb.redis.del(key);
     }
@@ -116,17 +135,23 @@ async function createStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams)
   let media: { id: string; processing: number; type: number }[] = [];
   if (mediaIds.length > 0) {
     if (mediaIds.length > MAX_MEDIA_ATTACHMENTS) throw new ApiError(422, 'Cannot attach more than 4 files');
-    if (mediaIds.some((id) => !/^\d{1,19}$/.test(id))) throw new ApiError(422, `Media ${mediaIds.join(', ')} not found or already attached to another post`);
+    if (mediaIds.some((id) => !/^\d{1,19}$/.test(id)))
+      throw new ApiError(422, `Media ${mediaIds.join(', ')} not found or already attached to another post`);
     const res = await tb.db.query<{ id: string; processing: number; type: number }>(
       'SELECT id, processing, type FROM media_attachments WHERE account_id = $1 AND status_id IS NULL AND id = ANY($2::bigint[])',
       [auth.accountId, mediaIds],
     );
     media = res.rows;
     const missing = mediaIds.filter((id) => !media.some((m) => m.id === id));
-    if (missing.length > 0) throw new ApiError(422, `Media ${missing.join(', ')} not found or already attached to another post`);
-    if (media.length > 1 && media.some((m) => m.type !== 0)) throw new ApiError(422, 'Cannot attach a video to a post that already contains images');
+    if (missing.length > 0)
+      throw new ApiError(422, `Media ${missing.join(', ')} not found or already attached to another post`);
+    if (media.length > 1 && media.some((m) => m.type !== 0))
+      throw new ApiError(422, 'Cannot attach a video to a post that already contains images');
     if (media.some((m) => m.processing === PROCESSING.queued || m.processing === PROCESSING.in_progress)) {
-      throw new ApiError(422, 'Cannot attach files that have not finished processing. Try again in a moment!');
+      throw new ApiError(
+        422,
+        'Cannot attach files that have not finished processing. Try again in a moment!',
+      );
     }
   }
   const visibility = parseVisibility(p.visibility);
@@ -134,7 +159,8 @@ async function createStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams)
   if (p.inReplyToId) thread = await findVisibleStatus(tb, p.inReplyToId, auth.accountId);
   // Status validations (ActiveRecord::RecordInvalid → "Validation failed: …")
   if (p.text.trim() === '' && media.length === 0) throw validationFailed("Text can't be blank");
-  if (countableLength(p.spoilerText + p.text) > MAX_CHARS) throw validationFailed(`Text character limit of ${MAX_CHARS} exceeded`);
+  if (countableLength(p.spoilerText + p.text) > MAX_CHARS)
+    throw validationFailed(`Text character limit of ${MAX_CHARS} exceeded`);
   const language = p.language && LANGUAGE_RE.test(p.language) ? p.language : null;
   const sensitive = (p.sensitive ?? false) || p.spoilerText.trim() !== '';
 
@@ -166,17 +192,25 @@ async function createStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams)
       );
       const statusId = ins.rows[0]!.id;
       if (mentioned.length > 0) {
-        await c.query('INSERT INTO mentions (status_id, account_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING', [statusId, mentioned.map((a) => a.id)]);
+        await c.query(
+          'INSERT INTO mentions (status_id, account_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING',
+          [statusId, mentioned.map((a) => a.id)],
+        );
       }
       if (media.length > 0) {
         const upd = await c.query(
           'UPDATE media_attachments SET status_id = $1, updated_at = now() WHERE account_id = $2 AND status_id IS NULL AND id = ANY($3::bigint[])',
           [statusId, auth.accountId, media.map((m) => m.id)],
         );
-        if (upd.rowCount !== media.length) throw new ApiError(422, 'Media not found or already attached to another post');
+        if (upd.rowCount !== media.length)
+          throw new ApiError(422, 'Media not found or already attached to another post');
       }
-      await c.query('UPDATE accounts SET statuses_count = statuses_count + 1, updated_at = now() WHERE id = $1', [auth.accountId]);
-      if (thread) await c.query('UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1', [thread.id]);
+      await c.query(
+        'UPDATE accounts SET statuses_count = statuses_count + 1, updated_at = now() WHERE id = $1',
+        [auth.accountId],
+      );
+      if (thread)
+        await c.query('UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1', [thread.id]);
       return statusId;
     });
   } catch (err) {
@@ -201,16 +235,18 @@ async function resolveMentions(tb: Testbed, text: string): Promise<AccountRow[]>
   const found = new Map<string, AccountRow>();
   const local = tb.domain.toLowerCase();
   const byHandle = (username: string, domain: string | null) =>
-    tb.db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = COALESCE($2, '')`, [
-      username,
-      domain,
-    ]);
+    tb.db.query<AccountRow>(
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE lower(username) = lower($1) AND COALESCE(lower(domain), '') = COALESCE($2, '')`,
+      [username, domain],
+    );
   for (const m of extractMentions(text)) {
     const domain = m.domain && m.domain.toLowerCase() !== local ? m.domain.toLowerCase() : null;
     let row = (await byHandle(m.username, domain)).rows[0];
     if (!row && domain && tb.resolveAccount) {
       const id = await tb.resolveAccount(m.username, domain);
-      if (id) row = (await tb.db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id])).rows[0];
+      if (id)
+        row = (await tb.db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id]))
+          .rows[0];
     }
     if (row) found.set(row.id, row);
   }
@@ -222,21 +258,44 @@ async function resolveMentions(tb: Testbed, text: string): Promise<AccountRow[]>
  * one transaction; RemovalWorker does the rest (feeds, streams, federation,
  * hard delete). Returns false if it was already discarded.
  */
-export async function discardStatus(tb: Testbed, s: Pick<StatusRow, 'id' | 'account_id' | 'in_reply_to_id' | 'reblog_of_id'>): Promise<boolean> {
+export async function discardStatus(
+  tb: Testbed,
+  s: Pick<StatusRow, 'id' | 'account_id' | 'in_reply_to_id' | 'reblog_of_id'>,
+): Promise<boolean> {
   return inTransaction(tb.db, async (c) => {
-    const upd = await c.query('UPDATE statuses SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL', [s.id]);
+    const upd = await c.query('UPDATE statuses SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL', [
+      s.id,
+    ]);
     if (upd.rowCount === 0) return false;
-    await c.query('UPDATE statuses SET deleted_at = now() WHERE reblog_of_id = $1 AND deleted_at IS NULL', [s.id]);
-    await c.query('UPDATE accounts SET statuses_count = GREATEST(statuses_count - 1, 0) WHERE id = $1', [s.account_id]);
-    if (s.in_reply_to_id) await c.query('UPDATE statuses SET replies_count = GREATEST(replies_count - 1, 0) WHERE id = $1', [s.in_reply_to_id]);
-    if (s.reblog_of_id) await c.query('UPDATE statuses SET reblogs_count = GREATEST(reblogs_count - 1, 0) WHERE id = $1', [s.reblog_of_id]);
+    await c.query('UPDATE statuses SET deleted_at = now() WHERE reblog_of_id = $1 AND deleted_at IS NULL', [
+      s.id,
+    ]);
+    await c.query('UPDATE accounts SET statuses_count = GREATEST(statuses_count - 1, 0) WHERE id = $1', [
+      s.account_id,
+    ]);
+    if (s.in_reply_to_id)
+      await c.query('UPDATE statuses SET replies_count = GREATEST(replies_count - 1, 0) WHERE id = $1', [
+        s.in_reply_to_id,
+      ]);
+    if (s.reblog_of_id)
+      await c.query('UPDATE statuses SET reblogs_count = GREATEST(reblogs_count - 1, 0) WHERE id = $1', [
+        s.reblog_of_id,
+      ]);
     return true;
   });
 }
 
 /** DELETE /api/v1/statuses/:id: discard now, RemovalWorker later. */
-export async function deleteStatus(tb: Testbed, auth: AuthContext, id: string, deleteMedia: boolean): Promise<StatusRow> {
-  const res = await tb.db.query<StatusRow>(`SELECT ${STATUS_COLS} FROM statuses s WHERE s.id = $1 AND s.account_id = $2 AND s.deleted_at IS NULL`, [id, auth.accountId]);
+export async function deleteStatus(
+  tb: Testbed,
+  auth: AuthContext,
+  id: string,
+  deleteMedia: boolean,
+): Promise<StatusRow> {
+  const res = await tb.db.query<StatusRow>(
+    `SELECT ${STATUS_COLS} FROM statuses s WHERE s.id = $1 AND s.account_id = $2 AND s.deleted_at IS NULL`,
+    [id, auth.accountId],
+  );
   const s = res.rows[0];
   if (!s) throw notFound();
   if (await discardStatus(tb, s)) await enqueue(tb, 'RemovalWorker', [s.id, { redraft: !deleteMedia }]);
@@ -244,18 +303,26 @@ export async function deleteStatus(tb: Testbed, auth: AuthContext, id: string, d
 }
 
 /** ReblogService: returns the reblog's id (an existing reblog is returned as is). */
-export async function reblog(tb: Testbed, auth: AuthContext, statusId: string, visibilityParam?: string): Promise<{ id: string; limiter?: RateLimiter }> {
+export async function reblog(
+  tb: Testbed,
+  auth: AuthContext,
+  statusId: string,
+  visibilityParam?: string,
+): Promise<{ id: string; limiter?: RateLimiter }> {
   let original = await findVisibleStatus(tb, statusId, auth.accountId);
   if (original.reblog_of_id) original = await findVisibleStatus(tb, original.reblog_of_id, auth.accountId);
   // StatusPolicy#reblog?: public and unlisted, or one's own private status
-  const reblogable = original.visibility <= VISIBILITY.unlisted || (original.visibility === VISIBILITY.private && original.account_id === auth.accountId);
+  const reblogable =
+    original.visibility <= VISIBILITY.unlisted ||
+    (original.visibility === VISIBILITY.private && original.account_id === auth.accountId);
   if (!reblogable) throw notAllowed();
-  const existing = await tb.db.query<{ id: string }>('SELECT id FROM statuses WHERE account_id = $1 AND reblog_of_id = $2 AND deleted_at IS NULL', [
-    auth.accountId,
-    original.id,
-  ]);
+  const existing = await tb.db.query<{ id: string }>(
+    'SELECT id FROM statuses WHERE account_id = $1 AND reblog_of_id = $2 AND deleted_at IS NULL',
+    [auth.accountId, original.id],
+  );
   if (existing.rows[0]) return { id: existing.rows[0].id };
-  let visibility: Visibility = original.visibility === VISIBILITY.private ? 'private' : parseVisibility(visibilityParam);
+  let visibility: Visibility =
+    original.visibility === VISIBILITY.private ? 'private' : parseVisibility(visibilityParam);
   if (visibility === 'direct') visibility = 'public';
   const author = await findAccount(tb, auth.accountId);
   const limiter = new RateLimiter(tb, auth.accountId, 'statuses');
@@ -274,7 +341,9 @@ export async function reblog(tb: Testbed, auth: AuthContext, statusId: string, v
       const newId = ins.rows[0]?.id;
       if (!newId) return undefined;
       await c.query('UPDATE statuses SET reblogs_count = reblogs_count + 1 WHERE id = $1', [original.id]);
-      await c.query('UPDATE accounts SET statuses_count = statuses_count + 1 WHERE id = $1', [auth.accountId]);
+      await c.query('UPDATE accounts SET statuses_count = statuses_count + 1 WHERE id = $1', [
+        auth.accountId,
+      ]);
       return newId;
     });
   } catch (err) {
@@ -283,10 +352,10 @@ export async function reblog(tb: Testbed, auth: AuthContext, statusId: string, v
   }
   if (!id) {
     await limiter.rollback();
-    const again = await tb.db.query<{ id: string }>('SELECT id FROM statuses WHERE account_id = $1 AND reblog_of_id = $2 AND deleted_at IS NULL', [
-      auth.accountId,
-      original.id,
-    ]);
+    const again = await tb.db.query<{ id: string }>(
+      'SELECT id FROM statuses WHERE account_id = $1 AND reblog_of_id = $2 AND deleted_at IS NULL',
+      [auth.accountId, original.id],
+    );
     if (!again.rows[0]) throw raceCondition();
     return { id: again.rows[0].id };
   }
@@ -302,10 +371,10 @@ export async function reblog(tb: Testbed, auth: AuthContext, statusId: string, v
 export async function unreblog(tb: Testbed, auth: AuthContext, statusId: string): Promise<string> {
   let original = await findVisibleStatus(tb, statusId, auth.accountId);
   if (original.reblog_of_id) original = await findVisibleStatus(tb, original.reblog_of_id, auth.accountId);
-  const res = await tb.db.query<StatusRow>(`SELECT ${STATUS_COLS} FROM statuses s WHERE s.account_id = $1 AND s.reblog_of_id = $2 AND s.deleted_at IS NULL`, [
-    auth.accountId,
-    original.id,
-  ]);
+  const res = await tb.db.query<StatusRow>(
+    `SELECT ${STATUS_COLS} FROM statuses s WHERE s.account_id = $1 AND s.reblog_of_id = $2 AND s.deleted_at IS NULL`,
+    [auth.accountId, original.id],
+  );
   const r = res.rows[0];
   if (r && (await discardStatus(tb, r))) await enqueue(tb, 'RemovalWorker', [r.id, {}]);
   return original.id;
@@ -316,10 +385,14 @@ async function isLocalAccount(tb: Testbed, accountId: string): Promise<boolean> 
   return (res.rowCount ?? 0) > 0;
 }
 
-async function remoteInboxOf(tb: Testbed, accountId: string): Promise<{ uri: string; inbox: string } | undefined> {
-  const res = await tb.db.query<{ uri: string; inbox_url: string | null; domain: string | null }>('SELECT uri, inbox_url, domain FROM accounts WHERE id = $1', [
-    accountId,
-  ]);
+async function remoteInboxOf(
+  tb: Testbed,
+  accountId: string,
+): Promise<{ uri: string; inbox: string } | undefined> {
+  const res = await tb.db.query<{ uri: string; inbox_url: string | null; domain: string | null }>(
+    'SELECT uri, inbox_url, domain FROM accounts WHERE id = $1',
+    [accountId],
+  );
   const a = res.rows[0];
   return a && a.domain !== null && a.inbox_url ? { uri: a.uri, inbox: a.inbox_url } : undefined;
 }
@@ -332,14 +405,21 @@ export async function favourite(tb: Testbed, auth: AuthContext, statusId: string
       'INSERT INTO favourites (account_id, status_id) VALUES ($1, $2) ON CONFLICT (account_id, status_id) DO NOTHING RETURNING id',
       [auth.accountId, s.id],
     );
-    if (ins.rows[0]) await c.query('UPDATE statuses SET favourites_count = favourites_count + 1 WHERE id = $1', [s.id]);
+    if (ins.rows[0])
+      await c.query('UPDATE statuses SET favourites_count = favourites_count + 1 WHERE id = $1', [s.id]);
     return ins.rows[0]?.id;
   });
   if (fav) {
     const remote = await remoteInboxOf(tb, s.account_id);
     if (remote) {
       const actor = (await findAccount(tb, auth.accountId)).uri;
-      const like = { '@context': AS_CONTEXT, id: `${actor}#likes/${fav}`, type: 'Like', actor, object: s.uri };
+      const like = {
+        '@context': AS_CONTEXT,
+        id: `${actor}#likes/${fav}`,
+        type: 'Like',
+        actor,
+        object: s.uri,
+      };
       await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(like), auth.accountId, remote.inbox]);
     } else if (s.account_id !== auth.accountId) {
       await enqueue(tb, 'LocalNotificationWorker', [s.account_id, fav, 'Favourite', 'favourite']);
@@ -353,29 +433,55 @@ export async function favourite(tb: Testbed, auth: AuthContext, statusId: string
  * UnfavouriteWorker; the answer already shows favourited false and the
  * decremented count.
  */
-export async function unfavourite(tb: Testbed, auth: AuthContext, statusId: string): Promise<{ id: string; overrides?: Record<string, unknown> }> {
+export async function unfavourite(
+  tb: Testbed,
+  auth: AuthContext,
+  statusId: string,
+): Promise<{ id: string; overrides?: Record<string, unknown> }> {
   const s = await findVisibleStatus(tb, statusId, auth.accountId);
-  const fav = await tb.db.query('SELECT 1 FROM favourites WHERE account_id = $1 AND status_id = $2', [auth.accountId, s.id]);
+  const fav = await tb.db.query('SELECT 1 FROM favourites WHERE account_id = $1 AND status_id = $2', [
+    auth.accountId,
+    s.id,
+  ]);
   if (!fav.rowCount) return { id: s.id };
   await enqueue(tb, 'UnfavouriteWorker', [auth.accountId, s.id]);
-  return { id: s.id, overrides: { favourited: false, favourites_count: Math.max(s.favourites_count - 1, 0) } };
+  return {
+    id: s.id,
+    overrides: { favourited: false, favourites_count: Math.max(s.favourites_count - 1, 0) },
+  };
 }
 
 /** UnfavouriteWorker's work. */
 export async function removeFavourite(tb: Testbed, accountId: string, statusId: string): Promise<void> {
   const removed = await inTransaction(tb.db, async (c) => {
-    const del = await c.query<{ id: string }>('DELETE FROM favourites WHERE account_id = $1 AND status_id = $2 RETURNING id', [accountId, statusId]);
-    if (del.rows[0]) await c.query('UPDATE statuses SET favourites_count = GREATEST(favourites_count - 1, 0) WHERE id = $1', [statusId]);
+    const del = await c.query<{ id: string }>(
+      'DELETE FROM favourites WHERE account_id = $1 AND status_id = $2 RETURNING id',
+      [accountId, statusId],
+    );
+    if (del.rows[0])
+      await c.query(
+        'UPDATE statuses SET favourites_count = GREATEST(favourites_count - 1, 0) WHERE id = $1',
+        [statusId],
+      );
     return del.rows[0]?.id;
   });
   if (!removed) return;
-  const st = await tb.db.query<{ account_id: string; uri: string }>('SELECT account_id, uri FROM statuses WHERE id = $1', [statusId]);
+  const st = await tb.db.query<{ account_id: string; uri: string }>(
+    'SELECT account_id, uri FROM statuses WHERE id = $1',
+    [statusId],
+  );
   const s = st.rows[0];
   const remote = s ? await remoteInboxOf(tb, s.account_id) : undefined;
   if (s && remote) {
     const actor = (await findAccount(tb, accountId)).uri;
     const like = { id: `${actor}#likes/${removed}`, type: 'Like', actor, object: s.uri };
-    const undo = { '@context': AS_CONTEXT, id: `${actor}#likes/${removed}/undo`, type: 'Undo', actor, object: like };
+    const undo = {
+      '@context': AS_CONTEXT,
+      id: `${actor}#likes/${removed}/undo`,
+      type: 'Undo',
+      actor,
+      object: like,
+    };
     await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(undo), accountId, remote.inbox]);
   }
 }
@@ -432,7 +538,11 @@ export async function relationship(tb: Testbed, accountId: string, targetId: str
  * inbox_url]; the follow exists once the remote Accept arrives
  * (ActivityPub::Activity::Accept → FollowRequest#authorize!).
  */
-export async function followAccount(tb: Testbed, auth: AuthContext, targetId: string): Promise<{ limiter?: RateLimiter }> {
+export async function followAccount(
+  tb: Testbed,
+  auth: AuthContext,
+  targetId: string,
+): Promise<{ limiter?: RateLimiter }> {
   const target = await findAccount(tb, targetId);
   if (target.id === auth.accountId) throw notAllowed();
   const rel = await relationship(tb, auth.accountId, target.id);
@@ -451,8 +561,18 @@ export async function followAccount(tb: Testbed, auth: AuthContext, targetId: st
     }
     if (target.inbox_url) {
       const source = await findAccount(tb, auth.accountId);
-      const activity = { '@context': AS_CONTEXT, id: uri, type: 'Follow', actor: source.uri, object: target.uri };
-      await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(activity), auth.accountId, target.inbox_url]);
+      const activity = {
+        '@context': AS_CONTEXT,
+        id: uri,
+        type: 'Follow',
+        actor: source.uri,
+        object: target.uri,
+      };
+      await enqueue(tb, 'ActivityPub::DeliveryWorker', [
+        JSON.stringify(activity),
+        auth.accountId,
+        target.inbox_url,
+      ]);
     }
     return { limiter };
   }
@@ -462,7 +582,9 @@ export async function followAccount(tb: Testbed, auth: AuthContext, targetId: st
       [auth.accountId, target.id],
     );
     if (!ins.rows[0]) return undefined;
-    await c.query('UPDATE accounts SET following_count = following_count + 1 WHERE id = $1', [auth.accountId]);
+    await c.query('UPDATE accounts SET following_count = following_count + 1 WHERE id = $1', [
+      auth.accountId,
+    ]);
     await c.query('UPDATE accounts SET followers_count = followers_count + 1 WHERE id = $1', [target.id]);
     return ins.rows[0].id;
   });
@@ -502,7 +624,11 @@ export async function unfollowAccount(tb: Testbed, auth: AuthContext, targetId: 
       actor: source.uri,
       object: { id: followUri, type: 'Follow', actor: source.uri, object: target.uri },
     };
-    await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(undo), auth.accountId, target.inbox_url]);
+    await enqueue(tb, 'ActivityPub::DeliveryWorker', [
+      JSON.stringify(undo),
+      auth.accountId,
+      target.inbox_url,
+    ]);
   }
   if (removed) await enqueue(tb, 'UnmergeWorker', [target.id, auth.accountId, 'home']);
 }
@@ -518,33 +644,58 @@ export async function blockAccount(tb: Testbed, auth: AuthContext, targetId: str
   const target = await findAccount(tb, targetId);
   if (target.id === auth.accountId) throw notAllowed();
   await unfollowAccount(tb, auth, target.id);
-  if (await unfollow(tb, target.id, auth.accountId)) await enqueue(tb, 'UnmergeWorker', [auth.accountId, target.id, 'home']);
-  await tb.db.query('DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2', [target.id, auth.accountId]);
+  if (await unfollow(tb, target.id, auth.accountId))
+    await enqueue(tb, 'UnmergeWorker', [auth.accountId, target.id, 'home']);
+  await tb.db.query('DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2', [
+    target.id,
+    auth.accountId,
+  ]);
   const uri = `${tb.baseUrl}/${randomUUID()}`;
-  const ins = await tb.db.query('INSERT INTO blocks (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [auth.accountId, target.id, uri]);
+  const ins = await tb.db.query(
+    'INSERT INTO blocks (account_id, target_account_id, uri) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+    [auth.accountId, target.id, uri],
+  );
   if (!ins.rowCount) return;
   await enqueue(tb, 'BlockWorker', [auth.accountId, target.id]);
   if (target.domain && target.inbox_url) {
     const source = await findAccount(tb, auth.accountId);
     const block = { '@context': AS_CONTEXT, id: uri, type: 'Block', actor: source.uri, object: target.uri };
-    await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(block), auth.accountId, target.inbox_url]);
+    await enqueue(tb, 'ActivityPub::DeliveryWorker', [
+      JSON.stringify(block),
+      auth.accountId,
+      target.inbox_url,
+    ]);
   }
 }
 
 /** UnblockService: the row goes; a remote target gets an Undo of the Block. */
 export async function unblockAccount(tb: Testbed, auth: AuthContext, targetId: string): Promise<void> {
   const target = await findAccount(tb, targetId);
-  const del = await tb.db.query<{ uri: string | null }>('DELETE FROM blocks WHERE account_id = $1 AND target_account_id = $2 RETURNING uri', [auth.accountId, target.id]);
+  const del = await tb.db.query<{ uri: string | null }>(
+    'DELETE FROM blocks WHERE account_id = $1 AND target_account_id = $2 RETURNING uri',
+    [auth.accountId, target.id],
+  );
   const removed = del.rows[0];
   if (!removed || !target.domain || !target.inbox_url) return;
   const source = await findAccount(tb, auth.accountId);
   const blockUri = removed.uri ?? `${source.uri}#blocks/${target.id}`;
-  const undo = { '@context': AS_CONTEXT, id: `${blockUri}/undo`, type: 'Undo', actor: source.uri, object: { id: blockUri, type: 'Block', actor: source.uri, object: target.uri } };
+  const undo = {
+    '@context': AS_CONTEXT,
+    id: `${blockUri}/undo`,
+    type: 'Undo',
+    actor: source.uri,
+    object: { id: blockUri, type: 'Block', actor: source.uri, object: target.uri },
+  };
   await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(undo), auth.accountId, target.inbox_url]);
 }
 
 /** MuteService: the row (notifications hidden unless told otherwise), then MuteWorker clears the home feed. */
-export async function muteAccount(tb: Testbed, auth: AuthContext, targetId: string, hideNotifications: boolean): Promise<void> {
+export async function muteAccount(
+  tb: Testbed,
+  auth: AuthContext,
+  targetId: string,
+  hideNotifications: boolean,
+): Promise<void> {
   const target = await findAccount(tb, targetId);
   if (target.id === auth.accountId) throw notAllowed();
   await tb.db.query(
@@ -557,7 +708,10 @@ export async function muteAccount(tb: Testbed, auth: AuthContext, targetId: stri
 
 export async function unmuteAccount(tb: Testbed, auth: AuthContext, targetId: string): Promise<void> {
   const target = await findAccount(tb, targetId);
-  await tb.db.query('DELETE FROM mutes WHERE account_id = $1 AND target_account_id = $2', [auth.accountId, target.id]);
+  await tb.db.query('DELETE FROM mutes WHERE account_id = $1 AND target_account_id = $2', [
+    auth.accountId,
+    target.id,
+  ]);
 }
 
 // ---------------------------------------------------------------- notifications
@@ -567,7 +721,13 @@ export async function unmuteAccount(tb: Testbed, auth: AuthContext, targetId: st
  * pushed to `timeline:<id>:notifications` only when the recipient has a
  * streaming subscription (subscribed:timeline:<id>[:notifications]).
  */
-export async function notify(tb: Testbed, recipientId: string, type: string, fromAccountId: string, statusId: string | null): Promise<void> {
+export async function notify(
+  tb: Testbed,
+  recipientId: string,
+  type: string,
+  fromAccountId: string,
+  statusId: string | null,
+): Promise<void> {
   if (recipientId === fromAccountId) return;
   const res = await tb.db.query<NotificationRow>(
     `INSERT INTO notifications (account_id, from_account_id, type, status_id)
@@ -579,10 +739,17 @@ export async function notify(tb: Testbed, recipientId: string, type: string, fro
   );
   const row = res.rows[0];
   if (!row) return;
-  const subscribed = await tb.redis.exists(`subscribed:timeline:${recipientId}`, `subscribed:timeline:${recipientId}:notifications`);
+  const subscribed = await tb.redis.exists(
+    `subscribed:timeline:${recipientId}`,
+    `subscribed:timeline:${recipientId}:notifications`,
+  );
   if (!subscribed) return;
   const [payload] = await renderNotifications(tb, [row], recipientId);
-  if (payload) await tb.redis.publish(`timeline:${recipientId}:notifications`, JSON.stringify({ event: 'notification', payload }));
+  if (payload)
+    await tb.redis.publish(
+      `timeline:${recipientId}:notifications`,
+      JSON.stringify({ event: 'notification', payload }),
+    );
 }
 
 export { PUBLIC as AS_PUBLIC, AS_CONTEXT };

@@ -26,7 +26,16 @@ import { hasScope, type AuthContext, type TokenCache } from './auth.js';
  */
 
 const HEARTBEAT_SEC = 6 * 60;
-const PUBLIC_STREAMS = ['public', 'public:media', 'public:local', 'public:local:media', 'public:remote', 'public:remote:media', 'hashtag', 'hashtag:local'];
+const PUBLIC_STREAMS = [
+  'public',
+  'public:media',
+  'public:local',
+  'public:local:media',
+  'public:remote',
+  'public:remote:media',
+  'hashtag',
+  'hashtag:local',
+];
 
 type Listener = (event: string, payload: string) => void;
 
@@ -55,7 +64,10 @@ export class StreamingHub {
       return;
     }
     if (typeof json.event !== 'string') return;
-    const payload = typeof json.payload === 'object' && json.payload !== null ? JSON.stringify(json.payload) : String(json.payload ?? '');
+    const payload =
+      typeof json.payload === 'object' && json.payload !== null
+        ? JSON.stringify(json.payload)
+        : String(json.payload ?? '');
     for (const l of set) l(json.event, payload);
   }
 
@@ -108,14 +120,16 @@ class StreamError extends Error {
 /** channelNameToIds + checkScopes. */
 function channelsFor(auth: AuthContext, stream: string, params: Record<string, unknown>): string[] {
   if (!PUBLIC_STREAMS.includes(stream)) {
-    const needed = stream === 'user:notification' ? ['read', 'read:notifications'] : ['read', 'read:statuses'];
+    const needed =
+      stream === 'user:notification' ? ['read', 'read:notifications'] : ['read', 'read:statuses'];
     if (!hasScope(auth, needed)) throw new StreamError('Access token does not have the required scopes', 401);
   }
   const tag = typeof params.tag === 'string' ? params.tag.toLowerCase() : '';
   switch (stream) {
     case 'user': {
       const ids = [`timeline:${auth.accountId}`];
-      if (hasScope(auth, ['read', 'read:notifications'])) ids.push(`timeline:${auth.accountId}:notifications`);
+      if (hasScope(auth, ['read', 'read:notifications']))
+        ids.push(`timeline:${auth.accountId}:notifications`);
       return ids;
     }
     case 'user:notification':
@@ -173,7 +187,12 @@ export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: Tok
     },
   });
   void channelsGauge;
-  const sent = new Counter({ name: 'messages_sent_total', help: 'Messages sent to streaming clients', labelNames: ['type'], registers: [tb.metrics] });
+  const sent = new Counter({
+    name: 'messages_sent_total',
+    help: 'Messages sent to streaming clients',
+    labelNames: ['type'],
+    registers: [tb.metrics],
+  });
   const alive = new WeakSet<WebSocket>();
 
   const onConnection = (ws: WebSocket, auth: AuthContext, url: URL) => {
@@ -282,8 +301,10 @@ export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: Tok
   }, 30_000);
   ping.unref();
 
-  app.get('/api/v1/streaming/health', { config: { controller: 'streaming', action: 'health' } }, async (_req, reply) =>
-    reply.type('text/plain').send('OK'),
+  app.get(
+    '/api/v1/streaming/health',
+    { config: { controller: 'streaming', action: 'health' } },
+    async (_req, reply) => reply.type('text/plain').send('OK'),
   );
 
   app.addHook('preClose', async () => {

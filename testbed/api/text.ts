@@ -95,7 +95,12 @@ export interface MentionTarget {
  * Plain text → Mastodon-style HTML. `mentions` are the accounts actually
  * mentioned (rows of the mentions table); other @words stay text.
  */
-export function renderContent(text: string, mentions: MentionTarget[], baseUrl: string, localDomain: string): string {
+export function renderContent(
+  text: string,
+  mentions: MentionTarget[],
+  baseUrl: string,
+  localDomain: string,
+): string {
   if (text === '') return '';
   const find = (name: string, domain?: string) => {
     const local = domain === undefined || domain.toLowerCase() === localDomain.toLowerCase();

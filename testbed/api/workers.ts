@@ -43,7 +43,11 @@ interface FanOutRow extends FeedStatus {
 
 const FOLLOWER_BATCH = 1000;
 
-async function loadFanOutStatus(tb: Testbed, id: string, includeDeleted = false): Promise<FanOutRow | undefined> {
+async function loadFanOutStatus(
+  tb: Testbed,
+  id: string,
+  includeDeleted = false,
+): Promise<FanOutRow | undefined> {
   const res = await tb.db.query<FanOutRow>(
     `SELECT s.id, s.reblog_of_id, s.account_id, s.visibility, s.in_reply_to_id, s.in_reply_to_account_id, s.local, s.uri, s.text, s.deleted_at,
             a.domain, EXISTS (SELECT 1 FROM media_attachments m WHERE m.status_id = s.id) AS has_media
@@ -55,7 +59,11 @@ async function loadFanOutStatus(tb: Testbed, id: string, includeDeleted = false)
 }
 
 /** Active local followers (signed in within USER_ACTIVE_DAYS), 1,000 at a time in id order (find_in_batches). */
-async function forEachActiveFollowerBatch(tb: Testbed, accountId: string, fn: (ids: string[]) => Promise<void>): Promise<void> {
+async function forEachActiveFollowerBatch(
+  tb: Testbed,
+  accountId: string,
+  fn: (ids: string[]) => Promise<void>,
+): Promise<void> {
   let after = '0';
   for (;;) {
     const res = await tb.db.query<{ id: string }>(
@@ -86,7 +94,8 @@ async function broadcastToPublicStreams(tb: Testbed, s: FanOutRow, update: boole
   const where = s.local ? 'local' : 'remote';
   const channels: string[] = [];
   if (s.local) {
-    for (const tag of extractHashtags(s.text)) channels.push(`timeline:hashtag:${tag}`, `timeline:hashtag:${tag}:local`);
+    for (const tag of extractHashtags(s.text))
+      channels.push(`timeline:hashtag:${tag}`, `timeline:hashtag:${tag}:local`);
   }
   const replyToOther = s.in_reply_to_id !== null && s.in_reply_to_account_id !== s.account_id;
   if (!replyToOther) {
@@ -101,7 +110,8 @@ async function broadcastToPublicStreams(tb: Testbed, s: FanOutRow, update: boole
 
 /** FanOutOnWriteService#call (`update`: an edit, fanned out again as `status.update`). */
 export async function fanOutOnWrite(tb: Testbed, s: FanOutRow, update = false): Promise<void> {
-  const insertArgs = (accountId: string): unknown[] => (update ? [s.id, accountId, 'home', { update: true }] : [s.id, accountId, 'home']);
+  const insertArgs = (accountId: string): unknown[] =>
+    update ? [s.id, accountId, 'home', { update: true }] : [s.id, accountId, 'home'];
   if (s.domain === null) await pushToHome(tb, s.account_id, s, update);
   if (!s.reblog_of_id) {
     const mentions = await tb.db.query<{ id: string; account_id: string }>(
@@ -142,14 +152,16 @@ export async function fanOutOnWrite(tb: Testbed, s: FanOutRow, update = false): 
   if (s.visibility === VISIBILITY.public && !s.reblog_of_id) await broadcastToPublicStreams(tb, s, update);
 }
 
-const updateOption = (opts: unknown) => Boolean(opts && typeof opts === 'object' && (opts as { update?: unknown }).update);
+const updateOption = (opts: unknown) =>
+  Boolean(opts && typeof opts === 'object' && (opts as { update?: unknown }).update);
 
 /** DistributionWorker [status_id, {update}]: RedisLock `distribute:<id>` around FanOutOnWriteService. */
 async function distribute(tb: Testbed, [idArg, opts]: unknown[], ctx: JobContext): Promise<void> {
   const id = String(idArg);
   const lockKey = `distribute:${id}`;
   const token = `${ctx.jid}:${randomBytes(4).toString('hex')}`;
-  if (!(await tb.redis.set(lockKey, token, 'PX', 15 * 60_000, 'NX'))) throw new Error(`Mastodon::RaceConditionError: ${lockKey} is locked`);
+  if (!(await tb.redis.set(lockKey, token, 'PX', 15 * 60_000, 'NX')))
+    throw new Error(`Mastodon::RaceConditionError: ${lockKey} is locked`);
   try {
     const s = await loadFanOutStatus(tb, id);
     if (s) await fanOutOnWrite(tb, s, updateOption(opts));
@@ -158,10 +170,15 @@ async function distribute(tb: Testbed, [idArg, opts]: unknown[], ctx: JobContext
   }
 }
 
-async function feedInsert(tb: Testbed, [statusArg, accountArg, type = 'home', opts]: unknown[]): Promise<void> {
+async function feedInsert(
+  tb: Testbed,
+  [statusArg, accountArg, type = 'home', opts]: unknown[],
+): Promise<void> {
   if (type !== 'home') return; // lists are not modelled
   // Status.find, then build_crutches and filter_from_home, as Mastodon's FeedInsertWorker does.
-  const res = await tb.db.query<FeedStatus & Pick<FanOutRow, 'account_id' | 'in_reply_to_id' | 'in_reply_to_account_id'>>(
+  const res = await tb.db.query<
+    FeedStatus & Pick<FanOutRow, 'account_id' | 'in_reply_to_id' | 'in_reply_to_account_id'>
+  >(
     'SELECT id, reblog_of_id, account_id, in_reply_to_id, in_reply_to_account_id FROM statuses WHERE id = $1 AND deleted_at IS NULL',
     [String(statusArg)],
   );
@@ -183,7 +200,10 @@ async function pushUpdate(tb: Testbed, [accountArg, statusArg, timelineArg, opts
 }
 
 /** LocalNotificationWorker → NotifyService. */
-async function localNotification(tb: Testbed, [receiverArg, activityArg, classArg, typeArg]: unknown[]): Promise<void> {
+async function localNotification(
+  tb: Testbed,
+  [receiverArg, activityArg, classArg, typeArg]: unknown[],
+): Promise<void> {
   const receiver = String(receiverArg);
   const activityId = String(activityArg);
   const cls = String(classArg);
@@ -199,11 +219,16 @@ async function localNotification(tb: Testbed, [receiverArg, activityArg, classAr
     statusId = r.rows[0]?.status_id ?? null;
     type = 'mention';
   } else if (cls === 'Favourite') {
-    const r = await tb.db.query<{ account_id: string; status_id: string }>('SELECT account_id, status_id FROM favourites WHERE id = $1', [activityId]);
+    const r = await tb.db.query<{ account_id: string; status_id: string }>(
+      'SELECT account_id, status_id FROM favourites WHERE id = $1',
+      [activityId],
+    );
     from = r.rows[0]?.account_id;
     statusId = r.rows[0]?.status_id ?? null;
   } else if (cls === 'Follow') {
-    const r = await tb.db.query<{ account_id: string }>('SELECT account_id FROM follows WHERE id = $1', [activityId]);
+    const r = await tb.db.query<{ account_id: string }>('SELECT account_id FROM follows WHERE id = $1', [
+      activityId,
+    ]);
     from = r.rows[0]?.account_id;
   } else if (cls === 'Status') {
     const r = await tb.db.query<{ account_id: string; reblog_of_id: string | null; id: string }>(
@@ -225,7 +250,8 @@ async function localNotification(tb: Testbed, [receiverArg, activityArg, classAr
  */
 async function addLatestToHome(tb: Testbed, from: string, into: string, limit: number): Promise<void> {
   let floor = '0';
-  if ((await tb.redis.zcard(feedKey(into))) >= limit) floor = (await tb.redis.zrange(feedKey(into), 0, 0))[0] ?? '0';
+  if ((await tb.redis.zcard(feedKey(into))) >= limit)
+    floor = (await tb.redis.zrange(feedKey(into), 0, 0))[0] ?? '0';
   const res = await tb.db.query<FanOutRow>(
     `SELECT id, reblog_of_id, account_id, in_reply_to_id, in_reply_to_account_id FROM statuses
      WHERE account_id = $1 AND visibility IN (0, 1, 2) AND deleted_at IS NULL AND id > $2
@@ -254,10 +280,17 @@ async function regenerate(tb: Testbed, [accountArg]: unknown[]): Promise<void> {
   const accountId = String(accountArg);
   const limit = MAX_ITEMS / 2;
   try {
-    const own = await tb.db.query<FeedStatus>(`SELECT id, reblog_of_id FROM statuses WHERE account_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT ${limit}`, [accountId]);
+    const own = await tb.db.query<FeedStatus>(
+      `SELECT id, reblog_of_id FROM statuses WHERE account_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT ${limit}`,
+      [accountId],
+    );
     for (const s of own.rows) await pushToHome(tb, accountId, s);
-    const following = await tb.db.query<{ target_account_id: string }>('SELECT target_account_id FROM follows WHERE account_id = $1', [accountId]);
-    for (const { target_account_id: target } of following.rows) await addLatestToHome(tb, target, accountId, limit);
+    const following = await tb.db.query<{ target_account_id: string }>(
+      'SELECT target_account_id FROM follows WHERE account_id = $1',
+      [accountId],
+    );
+    for (const { target_account_id: target } of following.rows)
+      await addLatestToHome(tb, target, accountId, limit);
   } finally {
     await tb.redis.del(regenerationKey(accountId));
   }
@@ -269,7 +302,10 @@ async function unmerge(tb: Testbed, [fromArg, intoArg, type = 'home']: unknown[]
   const into = String(intoArg);
   const inFeed = await tb.redis.zrange(feedKey(into), 0, -1);
   if (inFeed.length === 0) return;
-  const res = await tb.db.query<FeedStatus>('SELECT id, reblog_of_id FROM statuses WHERE account_id = $1 AND id = ANY($2::bigint[])', [String(fromArg), inFeed]);
+  const res = await tb.db.query<FeedStatus>(
+    'SELECT id, reblog_of_id FROM statuses WHERE account_id = $1 AND id = ANY($2::bigint[])',
+    [String(fromArg), inFeed],
+  );
   for (const s of res.rows) await unpushFromHome(tb, into, s);
 }
 
@@ -304,7 +340,10 @@ async function removal(tb: Testbed, [idArg, optsArg]: unknown[]): Promise<void> 
   if (!s) return;
   const opts = (optsArg && typeof optsArg === 'object' ? optsArg : {}) as { redraft?: boolean };
   if (!s.deleted_at) await discardStatus(tb, s);
-  const reblogs = await tb.db.query<FeedStatus & { account_id: string }>('SELECT id, reblog_of_id, account_id FROM statuses WHERE reblog_of_id = $1', [s.id]);
+  const reblogs = await tb.db.query<FeedStatus & { account_id: string }>(
+    'SELECT id, reblog_of_id, account_id FROM statuses WHERE reblog_of_id = $1',
+    [s.id],
+  );
   for (const target of [s, ...reblogs.rows]) {
     if (s.domain === null || target !== s) await unpushFromHome(tb, target.account_id, target);
     await forEachActiveFollowerBatch(tb, target.account_id, async (ids) => {
@@ -320,13 +359,19 @@ async function removal(tb: Testbed, [idArg, optsArg]: unknown[]): Promise<void> 
   if (s.visibility === VISIBILITY.public && !s.reblog_of_id) {
     const message = JSON.stringify({ event: 'delete', payload: s.id });
     const where = s.local ? 'local' : 'remote';
-    const multi = tb.redis.multi().publish('timeline:public', message).publish(`timeline:public:${where}`, message);
-    if (s.has_media) multi.publish('timeline:public:media', message).publish(`timeline:public:${where}:media`, message);
+    const multi = tb.redis
+      .multi()
+      .publish('timeline:public', message)
+      .publish(`timeline:public:${where}`, message);
+    if (s.has_media)
+      multi.publish('timeline:public:media', message).publish(`timeline:public:${where}:media`, message);
     await multi.exec();
   }
 
   if (s.domain === null) {
-    const actor = await tb.db.query<{ uri: string }>('SELECT uri FROM accounts WHERE id = $1', [s.account_id]);
+    const actor = await tb.db.query<{ uri: string }>('SELECT uri FROM accounts WHERE id = $1', [
+      s.account_id,
+    ]);
     const actorUri = actor.rows[0]?.uri;
     const inboxes = await tb.db.query<{ inbox: string }>(
       `SELECT DISTINCT COALESCE(a.shared_inbox_url, a.inbox_url) AS inbox FROM follows f JOIN accounts a ON a.id = f.account_id
@@ -339,7 +384,9 @@ async function removal(tb: Testbed, [idArg, optsArg]: unknown[]): Promise<void> 
     if (actorUri && inboxes.rows.length > 0) {
       let activity: Record<string, unknown>;
       if (s.reblog_of_id) {
-        const orig = await tb.db.query<{ uri: string }>('SELECT uri FROM statuses WHERE id = $1', [s.reblog_of_id]);
+        const orig = await tb.db.query<{ uri: string }>('SELECT uri FROM statuses WHERE id = $1', [
+          s.reblog_of_id,
+        ]);
         activity = {
           '@context': AS_CONTEXT,
           id: `${actorUri}#announces/${s.id}/undo`,
@@ -373,7 +420,9 @@ async function removal(tb: Testbed, [idArg, optsArg]: unknown[]): Promise<void> 
     );
     await destroyMedia(tb, media.rows);
   }
-  await tb.db.query('DELETE FROM statuses WHERE id = ANY($1::bigint[])', [[s.id, ...reblogs.rows.map((r) => r.id)]]);
+  await tb.db.query('DELETE FROM statuses WHERE id = ANY($1::bigint[])', [
+    [s.id, ...reblogs.rows.map((r) => r.id)],
+  ]);
 }
 
 export function clientApiWorkers(tb: Testbed): WorkerRegistry {
@@ -381,15 +430,27 @@ export function clientApiWorkers(tb: Testbed): WorkerRegistry {
     DistributionWorker: { queue: 'default', retry: true, perform: (args, ctx) => distribute(tb, args, ctx) },
     FeedInsertWorker: { queue: 'default', retry: true, perform: (args) => feedInsert(tb, args) },
     PushUpdateWorker: { queue: 'default', retry: true, perform: (args) => pushUpdate(tb, args) },
-    LocalNotificationWorker: { queue: 'default', retry: true, perform: (args) => localNotification(tb, args) },
+    LocalNotificationWorker: {
+      queue: 'default',
+      retry: true,
+      perform: (args) => localNotification(tb, args),
+    },
     MergeWorker: { queue: 'default', retry: true, perform: (args) => merge(tb, args) },
     UnmergeWorker: { queue: 'default', retry: true, perform: (args) => unmerge(tb, args) },
     RegenerationWorker: { queue: 'default', retry: true, perform: (args) => regenerate(tb, args) },
     BlockWorker: { queue: 'default', retry: true, perform: (args) => clearFromHome(tb, args) },
     MuteWorker: { queue: 'default', retry: true, perform: (args) => clearFromHome(tb, args) },
     RemovalWorker: { queue: 'default', retry: true, perform: (args) => removal(tb, args) },
-    UnfavouriteWorker: { queue: 'default', retry: true, perform: (args) => removeFavourite(tb, String(args[0]), String(args[1])) },
+    UnfavouriteWorker: {
+      queue: 'default',
+      retry: true,
+      perform: (args) => removeFavourite(tb, String(args[0]), String(args[1])),
+    },
     // retry 1: the second attempt (retryCount 1) is the last; only then is the attachment marked failed
-    PostProcessMediaWorker: { queue: 'default', retry: 1, perform: (args, ctx) => postProcessMedia(tb, args, { lastAttempt: ctx.retryCount >= 1 }) },
+    PostProcessMediaWorker: {
+      queue: 'default',
+      retry: 1,
+      perform: (args, ctx) => postProcessMedia(tb, args, { lastAttempt: ctx.retryCount >= 1 }),
+    },
   };
 }

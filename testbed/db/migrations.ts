@@ -250,7 +250,10 @@ export async function migrate(pool: Pool): Promise<number[]> {
       const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
       if (done.rowCount) return;
       await client.query(m.sql);
-      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        m.version,
+        m.name,
+      ]);
       applied.push(m.version);
     });
   }

@@ -22,7 +22,8 @@ export function createPool(databaseUrl: string, size: number): pg.Pool {
   // Only the first loss is printed: a restart ends every idle connection at once.
   let reported = false;
   pool.on('error', (err) => {
-    if (!reported) console.error(`testbed: PostgreSQL closed an idle connection (${err.message}); the pool reconnects`);
+    if (!reported)
+      console.error(`testbed: PostgreSQL closed an idle connection (${err.message}); the pool reconnects`);
     reported = true;
   });
   return pool;

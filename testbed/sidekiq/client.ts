@@ -24,7 +24,14 @@ export class SidekiqClient {
     const worker = this.registry[className];
     if (!worker) throw new Error(`unknown job class ${className}`);
     const now = nowSec();
-    const job: SidekiqJob = { class: className, args, queue: worker.queue, jid: newJid(), retry: worker.retry, created_at: now };
+    const job: SidekiqJob = {
+      class: className,
+      args,
+      queue: worker.queue,
+      jid: newJid(),
+      retry: worker.retry,
+      created_at: now,
+    };
     // Sidekiq copies a class's sidekiq_options into the job hash; `dead: false` is the one the engine reads.
     if (worker.dead === false) job.dead = false;
     return job;

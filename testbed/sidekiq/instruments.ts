@@ -52,8 +52,16 @@ export function sidekiqInstruments(registry: Registry): SidekiqInstruments {
   found = {
     jobDurationSec,
     jobsTotal: counter(registry, 'mastodon_sidekiq_jobs_total', 'Total number of sidekiq jobs executed.'),
-    failedJobsTotal: counter(registry, 'mastodon_sidekiq_failed_jobs_total', 'Total number of failed sidekiq jobs.'),
-    deadJobsTotal: counter(registry, 'mastodon_sidekiq_dead_jobs_total', 'Total number of dead sidekiq jobs.'),
+    failedJobsTotal: counter(
+      registry,
+      'mastodon_sidekiq_failed_jobs_total',
+      'Total number of failed sidekiq jobs.',
+    ),
+    deadJobsTotal: counter(
+      registry,
+      'mastodon_sidekiq_dead_jobs_total',
+      'Total number of dead sidekiq jobs.',
+    ),
     restartedJobsTotal: counter(
       registry,
       'mastodon_sidekiq_restarted_jobs_total',

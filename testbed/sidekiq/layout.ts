@@ -95,7 +95,10 @@ export function sidekiqJitterSec(count: number, random: () => number = Math.rand
  * weight / total weight. If no queue has a weight > 0 Sidekiq is "strict":
  * queues in declared order, every time.
  */
-export function expandQueues(queues: { name: string; weight: number }[]): { list: string[]; strict: boolean } {
+export function expandQueues(queues: { name: string; weight: number }[]): {
+  list: string[];
+  strict: boolean;
+} {
   const list: string[] = [];
   for (const q of queues) {
     const n = Math.max(Math.trunc(q.weight) || 0, 1);
@@ -105,7 +108,10 @@ export function expandQueues(queues: { name: string; weight: number }[]): { list
 }
 
 /** One fetch's BRPOP key order (names, without the `queue:` prefix). */
-export function fetchOrder(expanded: { list: string[]; strict: boolean }, random: () => number = Math.random): string[] {
+export function fetchOrder(
+  expanded: { list: string[]; strict: boolean },
+  random: () => number = Math.random,
+): string[] {
   if (expanded.strict) return [...new Set(expanded.list)];
   const a = [...expanded.list];
   for (let i = a.length - 1; i > 0; i--) {

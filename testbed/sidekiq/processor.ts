@@ -73,7 +73,12 @@ export interface SidekiqHandle {
   readonly identities: readonly string[];
 }
 
-const DEFAULTS = { beatIntervalMs: 5_000, pollIntervalMs: 1_000, fetchTimeoutSec: 1, shutdownTimeoutMs: 8_000 };
+const DEFAULTS = {
+  beatIntervalMs: 5_000,
+  pollIntervalMs: 1_000,
+  fetchTimeoutSec: 1,
+  shutdownTimeoutMs: 8_000,
+};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -146,7 +151,8 @@ class SidekiqProcess {
 
   constructor(
     unit: SidekiqUnitConfig,
-    private readonly opts: Required<Pick<SidekiqEngineOptions, 'beatIntervalMs' | 'fetchTimeoutSec'>> & SidekiqEngineOptions,
+    private readonly opts: Required<Pick<SidekiqEngineOptions, 'beatIntervalMs' | 'fetchTimeoutSec'>> &
+      SidekiqEngineOptions,
   ) {
     this.identity = `${this.hostname}:${process.pid}:${randomBytes(6).toString('hex')}`;
     this.expanded = expandQueues(unit.queues);
@@ -166,7 +172,10 @@ class SidekiqProcess {
     });
     this.control = ownConnection(opts.newRedis);
     for (let i = 0; i < unit.threads; i++) {
-      this.slots.push({ tid: `${randomBytes(5).readUIntBE(0, 5).toString(36)}${i.toString(36)}`, conn: ownConnection(opts.newRedis) });
+      this.slots.push({
+        tid: `${randomBytes(5).readUIntBE(0, 5).toString(36)}${i.toString(36)}`,
+        conn: ownConnection(opts.newRedis),
+      });
     }
   }
 
@@ -305,7 +314,10 @@ class SidekiqProcess {
       abort: new AbortController(),
     };
     slot.job = inflight;
-    this.state.set(slot.tid, JSON.stringify({ queue, payload: jobstr, run_at: Math.floor(Date.now() / 1000) }));
+    this.state.set(
+      slot.tid,
+      JSON.stringify({ queue, payload: jobstr, run_at: Math.floor(Date.now() / 1000) }),
+    );
     const worker = Object.hasOwn(this.opts.workers, job.class) ? this.opts.workers[job.class] : undefined;
     let error: unknown;
     let ok = false;
@@ -347,7 +359,14 @@ class SidekiqProcess {
     const nowSec = nowMs / 1000;
     const outcome = ok
       ? undefined
-      : planFailure({ jobstr: job.jobstr, queue: job.queue, worker, error, nowSec, jitterSec: this.opts.retryJitterSec });
+      : planFailure({
+          jobstr: job.jobstr,
+          queue: job.queue,
+          worker,
+          error,
+          nowSec,
+          jitterSec: this.opts.retryJitterSec,
+        });
     const date = utcDate(nowMs);
     try {
       // One MULTI: a reader never sees the retry/dead entry without its counts, or the reverse.
@@ -355,8 +374,13 @@ class SidekiqProcess {
         const m = this.control.multi();
         if (outcome?.kind === 'retry') m.zadd(RETRY_KEY, String(outcome.atSec), outcome.payload);
         else if (outcome?.kind === 'dead') addKill(m, outcome.payload, nowSec);
-        m.incrby('stat:processed', 1).incrby(`stat:processed:${date}`, 1).expire(`stat:processed:${date}`, STATS_TTL_SEC);
-        if (!ok) m.incrby('stat:failed', 1).incrby(`stat:failed:${date}`, 1).expire(`stat:failed:${date}`, STATS_TTL_SEC);
+        m.incrby('stat:processed', 1)
+          .incrby(`stat:processed:${date}`, 1)
+          .expire(`stat:processed:${date}`, STATS_TTL_SEC);
+        if (!ok)
+          m.incrby('stat:failed', 1)
+            .incrby(`stat:failed:${date}`, 1)
+            .expire(`stat:failed:${date}`, STATS_TTL_SEC);
         return m.exec();
       });
     } catch (err) {
@@ -394,7 +418,10 @@ class SidekiqProcess {
     this.wakeAll();
     const loops = this.slots.map((s) => s.loop ?? Promise.resolve());
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(loops), new Promise<void>((r) => (timer = setTimeout(r, shutdownTimeoutMs)))]);
+    await Promise.race([
+      Promise.all(loops),
+      new Promise<void>((r) => (timer = setTimeout(r, shutdownTimeoutMs))),
+    ]);
     clearTimeout(timer);
 
     const unfinished = this.slots.flatMap((s) => (s.job && !s.job.settled ? [s.job] : []));
@@ -444,7 +471,10 @@ class SidekiqProcess {
     this.wakeAll();
     for (const s of this.slots) s.conn.disconnect();
     this.control.disconnect();
-    await Promise.race([Promise.all(this.slots.filter((s) => !s.job?.abandoned).map((s) => s.loop)), sleep(2000)]);
+    await Promise.race([
+      Promise.all(this.slots.filter((s) => !s.job?.abandoned).map((s) => s.loop)),
+      sleep(2000),
+    ]);
   }
 }
 
@@ -457,21 +487,29 @@ export async function startSidekiq(opts: SidekiqEngineOptions): Promise<SidekiqH
   const o = { ...DEFAULTS, ...opts };
   opts.units.forEach((unit, i) => {
     if (!(Number.isInteger(unit.threads) && unit.threads >= 1)) {
-      throw new Error(`sidekiq unit ${i}: concurrency of ${unit.threads} is not supported (threads must be an integer >= 1)`);
+      throw new Error(
+        `sidekiq unit ${i}: concurrency of ${unit.threads} is not supported (threads must be an integer >= 1)`,
+      );
     }
     if (!(Number.isInteger(unit.processes) && unit.processes >= 0)) {
       throw new Error(`sidekiq unit ${i}: processes must be an integer >= 0, got ${unit.processes}`);
     }
-    if (unit.queues.length === 0) throw new Error(`sidekiq unit ${i}: missing queue list (at least one queue)`);
+    if (unit.queues.length === 0)
+      throw new Error(`sidekiq unit ${i}: missing queue list (at least one queue)`);
   });
   const procs: SidekiqProcess[] = [];
-  for (const unit of opts.units) for (let i = 0; i < unit.processes; i++) procs.push(new SidekiqProcess(unit, o));
+  for (const unit of opts.units)
+    for (let i = 0; i < unit.processes; i++) procs.push(new SidekiqProcess(unit, o));
   const log = opts.log ?? ((m: string) => console.warn(m));
   let pollerConn: Redis | undefined;
   let poller: Poller | undefined;
   if (procs.length > 0 && opts.poller !== false) {
     pollerConn = ownConnection(opts.newRedis);
-    poller = new Poller(pollerConn, { intervalMs: o.pollIntervalMs, log, ...(opts.random ? { random: opts.random } : {}) });
+    poller = new Poller(pollerConn, {
+      intervalMs: o.pollIntervalMs,
+      log,
+      ...(opts.random ? { random: opts.random } : {}),
+    });
   }
   try {
     await Promise.all(procs.map((p) => p.start()));

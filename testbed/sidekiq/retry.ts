@@ -106,6 +106,7 @@ export function planFailure(args: {
     return { kind: 'retry', atSec, payload: JSON.stringify(msg) };
   }
   // JobRetry#retries_exhausted: send_to_morgue unless msg["dead"] == false.
-  if (msg.dead === false || (msg.dead === undefined && args.worker?.dead === false)) return { kind: 'dropped' };
+  if (msg.dead === false || (msg.dead === undefined && args.worker?.dead === false))
+    return { kind: 'dropped' };
   return { kind: 'dead', payload: JSON.stringify(msg) };
 }

@@ -108,7 +108,11 @@ export class Poller {
         this.failing = true;
       }
       // A full batch means more are due: go again at once (still yielding to the event loop).
-      const waitMs = full ? 0 : this.failing ? 2 * this.opts.intervalMs : this.opts.intervalMs * (0.5 + random());
+      const waitMs = full
+        ? 0
+        : this.failing
+          ? 2 * this.opts.intervalMs
+          : this.opts.intervalMs * (0.5 + random());
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, waitMs);
         this.wake = () => {

@@ -43,7 +43,11 @@ export function instanceRoutes(app: FastifyInstance, tb: Testbed): void {
     return cached.stats;
   };
   const limits = () => ({
-    statuses: { max_characters: MAX_CHARS, max_media_attachments: MAX_MEDIA_ATTACHMENTS, characters_reserved_per_url: URL_PLACEHOLDER_CHARS },
+    statuses: {
+      max_characters: MAX_CHARS,
+      max_media_attachments: MAX_MEDIA_ATTACHMENTS,
+      characters_reserved_per_url: URL_PLACEHOLDER_CHARS,
+    },
     media_attachments: {
       supported_mime_types: SUPPORTED_MIME_TYPES,
       description_limit: 1500,
@@ -93,13 +97,25 @@ export function instanceRoutes(app: FastifyInstance, tb: Testbed): void {
       icon: [],
       languages: ['en'],
       configuration: {
-        urls: { streaming: streamingUrl(), status: null, about: `${tb.baseUrl}/about`, privacy_policy: null, terms_of_service: null },
+        urls: {
+          streaming: streamingUrl(),
+          status: null,
+          about: `${tb.baseUrl}/about`,
+          privacy_policy: null,
+          terms_of_service: null,
+        },
         accounts: { max_featured_tags: 10, max_pinned_statuses: 5 },
         ...limits(),
         translation: { enabled: false },
         limited_federation: false,
       },
-      registrations: { enabled: false, approval_required: false, reason_required: false, message: null, min_age: null },
+      registrations: {
+        enabled: false,
+        approval_required: false,
+        reason_required: false,
+        message: null,
+        min_age: null,
+      },
       api_versions: { mastodon: 6 },
       contact: { email: email(), account: null },
       rules: [],
@@ -111,28 +127,34 @@ export function instanceRoutes(app: FastifyInstance, tb: Testbed): void {
    * (bytes), total and per day in start_at..end_at, for
    * `<key>[domain]` — or, without a domain, for local accounts.
    */
-  app.post('/api/v1/admin/measures', { config: { controller: 'api/v1/admin/measures', action: 'create' } }, async (request) => {
-    requireAdmin(request, ['admin:read']);
-    const p = params(request);
-    const startAt = str(p.start_at);
-    const endAt = str(p.end_at);
-    if (!startAt) throw parameterMissing('start_at');
-    if (!endAt) throw parameterMissing('end_at');
-    const start = new Date(startAt);
-    const end = new Date(endAt);
-    if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime())) throw validationFailed('start_at and end_at must be dates');
-    const out: Record<string, unknown>[] = [];
-    for (const key of strArray(p.keys)) {
-      const opts = p[key] && typeof p[key] === 'object' ? (p[key] as Record<string, unknown>) : {};
-      const domain = str(opts.domain)?.toLowerCase() || null;
-      if (key === 'instance_statuses') out.push(await instanceStatuses(tb, start, end, domain));
-      else if (key === 'instance_media_attachments') out.push(await instanceMedia(tb, start, end, domain));
-    }
-    return out;
-  });
+  app.post(
+    '/api/v1/admin/measures',
+    { config: { controller: 'api/v1/admin/measures', action: 'create' } },
+    async (request) => {
+      requireAdmin(request, ['admin:read']);
+      const p = params(request);
+      const startAt = str(p.start_at);
+      const endAt = str(p.end_at);
+      if (!startAt) throw parameterMissing('start_at');
+      if (!endAt) throw parameterMissing('end_at');
+      const start = new Date(startAt);
+      const end = new Date(endAt);
+      if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()))
+        throw validationFailed('start_at and end_at must be dates');
+      const out: Record<string, unknown>[] = [];
+      for (const key of strArray(p.keys)) {
+        const opts = p[key] && typeof p[key] === 'object' ? (p[key] as Record<string, unknown>) : {};
+        const domain = str(opts.domain)?.toLowerCase() || null;
+        if (key === 'instance_statuses') out.push(await instanceStatuses(tb, start, end, domain));
+        else if (key === 'instance_media_attachments') out.push(await instanceMedia(tb, start, end, domain));
+      }
+      return out;
+    },
+  );
 }
 
-const day = (d: string | Date) => `${(typeof d === 'string' ? d : d.toISOString()).slice(0, 10)}T00:00:00.000+00:00`;
+const day = (d: string | Date) =>
+  `${(typeof d === 'string' ? d : d.toISOString()).slice(0, 10)}T00:00:00.000+00:00`;
 
 async function instanceStatuses(tb: Testbed, start: Date, end: Date, domain: string | null) {
   const total = await tb.db.query<{ n: string }>(
