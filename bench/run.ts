@@ -5,10 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { seededRng } from '../src/model/random.js';
+import { seededRng } from '../src/shared/random.js';
 import { simulatePool } from '../src/model/simulate.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../bin/fedicap.js', import.meta.url));
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function wholeProcessSec(args: string[], runs: number): number {

@@ -36,7 +36,7 @@ s.listen(0, '127.0.0.1', () => console.log(s.address().port));
 
 /** Child mode: run one scenario in-process with the runner and print its stats as JSON. */
 async function child(kind: string, baseUrl: string): Promise<void> {
-  const { runLocal } = await import('../src/runner/runner.js');
+  const { runLocal } = await import('../src/run/local/runner.js');
   const dir = mkdtempSync(join(tmpdir(), 'fedicap-bench-'));
   const scenario = join(dir, `${kind}.ts`);
   writeFileSync(

@@ -31,17 +31,17 @@ import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import sharp from 'sharp';
-import { seededRng } from '../src/model/random.js';
-import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../testbed/isolation.js';
-import { createLocalAccounts, followMany, type LocalAccount } from '../testbed/accounts.js';
-import { signRequest } from '../src/activitypub/signatures.js';
-import { feedKey } from '../testbed/api/feeds.js';
-import { DEFAULT_SIDEKIQ, defaultConfig, type TestbedConfig } from '../testbed/config.js';
-import type { Testbed } from '../testbed/context.js';
-import { newRsaKeyPair, type KeyPair } from '../testbed/keys.js';
-import { startTestbed, TestbedStartupError, type RunningTestbed } from '../testbed/server.js';
-import { SidekiqStats } from '../testbed/sidekiq/stats.js';
-import type { SidekiqUnitConfig } from '../testbed/sidekiq/types.js';
+import { seededRng } from '../src/shared/random.js';
+import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../test/support/isolation.js';
+import { createLocalAccounts, followMany, type LocalAccount } from '../world/testbed/accounts.js';
+import { signRequest } from '../src/mastodon/signatures.js';
+import { feedKey } from '../world/testbed/api/feeds.js';
+import { DEFAULT_SIDEKIQ, defaultConfig, type TestbedConfig } from '../world/testbed/config.js';
+import type { Testbed } from '../world/testbed/context.js';
+import { newRsaKeyPair, type KeyPair } from '../world/keys.js';
+import { startTestbed, TestbedStartupError, type RunningTestbed } from '../world/testbed/server.js';
+import { SidekiqStats } from '../world/testbed/sidekiq/stats.js';
+import type { SidekiqUnitConfig } from '../world/testbed/sidekiq/types.js';
 
 // ---------------------------------------------------------------- parameters
 

@@ -5,7 +5,7 @@
  * actor's). Pure builders: the scenarios sign and send them, the tests check
  * them.
  */
-import type { FleetActor, FleetManifest } from '../../src/fleet/manifest.ts';
+import type { FleetActor, FleetManifest } from '../../world/fleet/manifest.ts';
 import { renderNoteHtml, type CorpusPost, type LocalMention } from './content.ts';
 
 export const AS_PUBLIC = 'https://www.w3.org/ns/activitystreams#Public';

@@ -17,7 +17,7 @@
  * SharedArray: one copy for all VUs.
  */
 import { SharedArray } from 'k6/data';
-import type { FleetActor, FleetManifest } from '../../src/fleet/manifest.ts';
+import type { FleetActor, FleetManifest } from '../../world/fleet/manifest.ts';
 import { BUILTIN_CORPUS, parseCorpus, type CorpusPost } from './content.ts';
 import {
   isAbsolutePath,

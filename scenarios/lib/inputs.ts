@@ -5,7 +5,7 @@
  * message names the variable and the file and what was expected, and never
  * echoes a token or a key.
  */
-import type { FleetActor, FleetManifest } from '../../src/fleet/manifest.ts';
+import type { FleetActor, FleetManifest } from '../../world/fleet/manifest.ts';
 
 /** One line of a tokens file, as `fedicap testbed --tokens-out` and seed.rb write it. */
 export interface TokenEntry {

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
-import { InputError } from '../errors.js';
-import { applyCalibration, loadCalibration } from '../profile/calibration.js';
+import { InputError } from '../shared/errors.js';
+import { applyCalibration, loadCalibration } from '../calibrate/calibrationFile.js';
 import { loadProfile } from '../profile/load.js';
 import { applyOverrides, parseRelayFlag } from '../profile/overrides.js';
 import type { Profile } from '../profile/schema.js';

@@ -1,6 +1,7 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError } from '../shared/errors.js';
+import { writeFileAtomic } from '../shared/files.js';
 
 /**
  * Write the report to stdout, or to DIR/NAME through a temporary file and a
@@ -19,12 +20,9 @@ export function emit(content: string, outDir: string | undefined, fileName: stri
     );
   }
   const target = join(outDir, fileName);
-  const temp = join(outDir, `.${fileName}.${process.pid}.tmp`);
   try {
-    writeFileSync(temp, content);
-    renameSync(temp, target);
+    writeFileAtomic(target, content);
   } catch (err) {
-    rmSync(temp, { force: true });
     throw new InputError(
       `--out ${outDir}: cannot write ${fileName} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
     );
@@ -34,12 +32,9 @@ export function emit(content: string, outDir: string | undefined, fileName: stri
 
 /** Write a file only its owner can read (tokens, keys), through a temporary name and a rename. */
 export function writeSecretFile(path: string, content: string): void {
-  const temp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(temp, content, { mode: 0o600 });
-    renameSync(temp, path);
+    writeFileAtomic(path, content, 0o600);
   } catch (err) {
-    rmSync(temp, { force: true });
     throw new InputError(`${path}: cannot write (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
 }

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { loadProfile } from '../profile/load.js';
 import { profileJsonSchema, profileReference } from '../profile/docs.js';
-import { isAssumption, listQuantities } from '../profile/quantity.js';
+import { isAssumption, listQuantities } from '../shared/quantity.js';
 import { emit } from './output.js';
 
 export function profileCommand(y: Argv) {

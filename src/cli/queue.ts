@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { InputError } from '../errors.js';
+import { InputError } from '../shared/errors.js';
 import { metricsAt, serversForMeanWait } from '../model/queueing.js';
 import { emit } from './output.js';
 

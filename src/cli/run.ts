@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { InputError } from '../errors.js';
+import { InputError } from '../shared/errors.js';
 
 /** Env keys whose values are not secrets: run.json records their values, the rest by key only. */
 const PUBLIC_ENV = new Set(['BASE_URL', 'SCALE', 'DURATION', 'PROFILE']);
@@ -70,9 +70,9 @@ export function runCommand(y: Argv) {
         }),
     async (args) => {
       // Loaded here, not at start-up: other commands should not pay for esbuild, ws and the runner.
-      const { parseTarget, isLoopbackHost, probeTarget } = await import('../runner/target.js');
-      const { parseDurationMs } = await import('../runner/duration.js');
-      const { findK6, runK6 } = await import('../runner/k6.js');
+      const { parseTarget, isLoopbackHost, probeTarget } = await import('../run/target.js');
+      const { parseDurationMs } = await import('../run/duration.js');
+      const { findK6, runK6 } = await import('../run/k6.js');
 
       const scenarioPath = resolve(args.scenario);
       let isFile = false;
@@ -162,7 +162,7 @@ export function runCommand(y: Argv) {
             stderr: (t) => void process.stderr.write(t),
           });
         } else {
-          const { runLocal } = await import('../runner/runner.js');
+          const { runLocal } = await import('../run/local/runner.js');
           const result = await runLocal({
             scenarioPath,
             env: { ...process.env, ...env } as Record<string, string>,
@@ -174,7 +174,7 @@ export function runCommand(y: Argv) {
       } finally {
         process.off('SIGINT', onSigint);
       }
-      const { writeFileAtomic } = await import('../runner/output.js');
+      const { writeFileAtomic } = await import('../shared/files.js');
       const record = {
         scenario: scenarioPath,
         target: env.BASE_URL,

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { InputError } from '../errors.js';
+import { InputError } from '../shared/errors.js';
 import { applyOverrides } from '../profile/overrides.js';
 import { whatifMarkdown } from '../report/markdown.js';
 import { forecastReport } from '../report/pipeline.js';

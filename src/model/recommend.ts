@@ -1,4 +1,4 @@
-import { parseSidekiqCommand, type SidekiqArgs } from '../profile/sidekiqCommand.js';
+import { parseSidekiqCommand, type SidekiqArgs } from '../mastodon/sidekiqCommand.js';
 import { forecast, type Forecast, type ForecastOptions } from './forecast.js';
 import { sidekiqPools, type ComponentState } from './stations.js';
 import type { ModelProfile } from './workload.js';

@@ -19,7 +19,7 @@
  *
  * Pure and deterministic: all randomness comes from `opts.rng`.
  */
-import type { Rng } from './random.js';
+import type { Rng } from '../shared/random.js';
 
 export interface SimQueue {
   queue: string;

@@ -1,5 +1,6 @@
-import { parseSidekiqCommand, type SidekiqArgs } from '../profile/sidekiqCommand.js';
-import { HOME_FEED_MAX_ITEMS, type QueueName } from './mastodon.js';
+import { parseSidekiqCommand, type SidekiqArgs } from '../mastodon/sidekiqCommand.js';
+import type { QueueName } from '../mastodon/classes.js';
+import { HOME_FEED_MAX_ITEMS } from '../mastodon/limits.js';
 import type { StorageState } from './storage.js';
 import type { WaitModel } from './waitModel.js';
 import type { ModelProfile, Workload } from './workload.js';

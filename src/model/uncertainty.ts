@@ -1,8 +1,8 @@
 import { quantile } from 'simple-statistics';
 import type { Profile } from '../profile/schema.js';
-import { resolveQuantities } from '../profile/quantity.js';
+import { resolveQuantities } from '../shared/quantity.js';
 import { firstBrokenMonths, type ForecastOptions } from './forecast.js';
-import { seededRng, triangular, type Rng } from './random.js';
+import { seededRng, triangular, type Rng } from '../shared/random.js';
 import type { ModelProfile } from './workload.js';
 
 export interface SaturationSpread {

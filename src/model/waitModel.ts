@@ -1,7 +1,7 @@
 import { tailPercentileSec } from './queueing.js';
 import { pooledMetricsAt, sharedPoolWaits, type WeightedQueueLoad } from './sidekiq.js';
 import { simulatePool } from './simulate.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../shared/random.js';
 
 export interface QueueWait {
   queue: string;

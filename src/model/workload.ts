@@ -1,12 +1,12 @@
 import type { Profile } from '../profile/schema.js';
-import type { Resolved } from '../profile/quantity.js';
+import type { Resolved } from '../shared/quantity.js';
 import {
   ENDPOINT_CLASSES,
   JOB_CLASSES,
   type EndpointClass,
   type JobClass,
   type QueueName,
-} from './mastodon.js';
+} from '../mastodon/classes.js';
 
 /** A profile with every quantity resolved to a number: what the pure model consumes. */
 export type ModelProfile = Resolved<Profile>;

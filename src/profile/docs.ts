@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { calibrationSchema } from './calibration.js';
+import { calibrationSchema } from '../calibrate/calibrationFile.js';
 import { profileSchema } from './schema.js';
 
 type JsonSchema = {

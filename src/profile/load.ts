@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { InputError } from '../errors.js';
+import { InputError } from '../shared/errors.js';
 import { profileSchema, type Profile } from './schema.js';
 
 /** The package root, found from this module whether it runs from src/ (tests) or dist/src/ (CLI). */

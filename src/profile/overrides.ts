@@ -1,5 +1,5 @@
-import { InputError } from '../errors.js';
-import { exact, type Quantity } from './quantity.js';
+import { InputError } from '../shared/errors.js';
+import { exact, type Quantity } from '../shared/quantity.js';
 import type { Profile } from './schema.js';
 
 const assumption = (value: number, low: number, high: number): Quantity => ({

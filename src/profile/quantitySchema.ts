@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { exact, isAssumption, type Quantity } from './quantity.js';
+import { exact, isAssumption, type Quantity } from '../shared/quantity.js';
 
 export interface QuantityBounds {
   min?: number;

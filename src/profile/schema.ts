@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { quantity } from './quantitySchema.js';
-import { ENDPOINT_CLASSES, JOB_CLASS_NAMES, QUEUES } from '../model/mastodon.js';
-import { parseSidekiqCommand } from './sidekiqCommand.js';
+import { ENDPOINT_CLASSES, JOB_CLASS_NAMES, QUEUES } from '../mastodon/classes.js';
+import { parseSidekiqCommand } from '../mastodon/sidekiqCommand.js';
 
 /**
  * The instance profile: one JSON document that drives both the load test and

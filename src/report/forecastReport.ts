@@ -1,7 +1,7 @@
-import { isAssumption, listQuantities } from '../profile/quantity.js';
+import { isAssumption, listQuantities } from '../shared/quantity.js';
 import type { Profile } from '../profile/schema.js';
 import { addMonths, type Forecast } from '../model/forecast.js';
-import { QUEUES, type QueueName } from '../model/mastodon.js';
+import { QUEUES, type QueueName } from '../mastodon/classes.js';
 import type { Recommendation } from '../model/recommend.js';
 import type { ComponentKind } from '../model/stations.js';
 import type { MonthlyCost, Provider, StorageState } from '../model/storage.js';

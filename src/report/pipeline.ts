@@ -1,7 +1,7 @@
-import { resolveQuantities } from '../profile/quantity.js';
+import { resolveQuantities } from '../shared/quantity.js';
 import type { Profile } from '../profile/schema.js';
 import { forecast } from '../model/forecast.js';
-import { seededRng } from '../model/random.js';
+import { seededRng } from '../shared/random.js';
 import { recommend } from '../model/recommend.js';
 import { saturationSpread } from '../model/uncertainty.js';
 import { simulatedWaits } from '../model/waitModel.js';

@@ -11,16 +11,16 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeliveryRecord } from '../../src/fleet/manifest.js';
-import { startFleet, type RunningFleet } from '../../src/fleet/server.js';
-import { createLocalAccounts, followMany, type LocalAccount } from '../../testbed/accounts.js';
-import { RELAY_STATE, followRelay } from '../../testbed/activitypub/delivery.js';
-import { PROCESSING } from '../../testbed/db/pool.js';
-import { waitFor } from '../helpers.js';
-import { startTestTestbed, type TestbedFixture } from '../testbed/support.js';
+import type { DeliveryRecord } from '../../world/fleet/manifest.js';
+import { startFleet, type RunningFleet } from '../../world/fleet/server.js';
+import { createLocalAccounts, followMany, type LocalAccount } from '../../world/testbed/accounts.js';
+import { RELAY_STATE, followRelay } from '../../world/testbed/activitypub/delivery.js';
+import { PROCESSING } from '../../world/testbed/db/pool.js';
+import { waitFor } from '../support/helpers.js';
+import { startTestTestbed, type TestbedFixture } from '../support/testbed.js';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
-const MAIN = join(ROOT, 'dist/src/cli/main.js');
+const MAIN = join(ROOT, 'dist/bin/fedicap.js');
 const DEFAULT_PROFILE = join(ROOT, 'fixtures/default-profile.json');
 
 interface RunResult {

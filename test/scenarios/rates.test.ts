@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILE_PATH, loadProfile, parseProfile } from '../../src/profile/load.js';
-import { resolveQuantities } from '../../src/profile/quantity.js';
+import { resolveQuantities } from '../../src/shared/quantity.js';
 import { workloadAt } from '../../src/model/workload.js';
 import { constantRate, rampingSteps, sloThresholds } from '../../scenarios/lib/options.ts';
 import {

@@ -4,7 +4,7 @@
  * (../shared/mastodon-api/openapi.json) with the testbed's validator.
  */
 import { describe, expect, it } from 'vitest';
-import { MastodonApiSchema, defaultOpenApiPath } from '../../testbed/api/openapi.js';
+import { MastodonApiSchema, defaultOpenApiPath } from '../../world/testbed/api/openapi.js';
 import { parseQuery, splitUrl } from '../../scenarios/lib/encoding.ts';
 import { makePng } from '../../scenarios/lib/media.ts';
 import {

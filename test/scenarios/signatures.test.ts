@@ -6,7 +6,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import httpSignature from 'http-signature';
 import { describe, expect, it } from 'vitest';
-import { verifyRequest, type KeyResolver } from '../../src/activitypub/signatures.js';
+import { verifyRequest, type KeyResolver } from '../../src/mastodon/signatures.js';
 import {
   base64Decode,
   base64Encode,

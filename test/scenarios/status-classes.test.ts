@@ -36,7 +36,7 @@ describe('429 is rate limiting, not a capacity failure', () => {
     const out = mkdtempSync(join(tmpdir(), 'fedicap-429-'));
     const host = new URL(url).host;
     const args = [
-      join(ROOT, 'dist/src/cli/main.js'),
+      join(ROOT, 'dist/bin/fedicap.js'),
       'run',
       join(ROOT, 'test/scenarios/fixtures/status-classes.js'),
       '--engine',

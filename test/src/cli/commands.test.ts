@@ -1,0 +1,220 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PROFILE_PATH } from '../../../src/profile/load.js';
+import { tempDir } from '../../support/helpers.js';
+import { MAIN } from '../../support/paths.js';
+
+/** The built CLI, as users run it (the test command builds first). */
+
+function fedicap(...args: string[]) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = () => tempDir('fedicap-cli-');
+const defaultDoc = () => JSON.parse(readFileSync(DEFAULT_PROFILE_PATH, 'utf8'));
+
+function expectInputError(r: ReturnType<typeof fedicap>, pattern: RegExp) {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect(r.stdout).toBe('');
+}
+
+describe('fedicap forecast', () => {
+  it('with no options prints the Markdown report of the embedded profile', () => {
+    const r = fedicap('forecast', '--draws', '50');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('mid-size default');
+    expect(r.stdout).toMatch(/uncalibrated|assumed service demands/i);
+  });
+
+  it('JSON follows the contract', () => {
+    const r = fedicap(
+      'forecast',
+      '--format',
+      'json',
+      '--draws',
+      '100',
+      '--start',
+      '2026-11',
+      '--months',
+      '12',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.months).toHaveLength(12);
+    const kinds = ['sidekiq-queue', 'sidekiq-process', 'postgres', 'web', 'streaming', 'redis', 'storage'];
+    for (const c of report.components) {
+      expect(kinds).toContain(c.kind);
+      expect(typeof c.id).toBe('string');
+      expect(typeof c.utilization).toBe('number');
+      if (c.saturation !== null) {
+        expect(Object.keys(c.saturation).sort()).toEqual([
+          'date',
+          'month',
+          'p10Date',
+          'p50Date',
+          'p90Date',
+          'reason',
+        ]);
+      }
+      // the draws' median date exists exactly when more than half of the draws saturate
+      expect(c.p50Date !== null, c.id).toBe(c.saturationProbability > 0.5);
+    }
+    for (const a of report.assumptions) {
+      expect(typeof a.path).toBe('string');
+      expect(typeof a.value).toBe('number');
+      expect(typeof a.source).toBe('string');
+    }
+    expect(Array.isArray(report.recommendations)).toBe(true);
+  });
+
+  it('the same seed gives the same bands', () => {
+    const a = fedicap(
+      'forecast',
+      '--format',
+      'json',
+      '--draws',
+      '200',
+      '--seed',
+      '7',
+      '--start',
+      '2026-11',
+      '--growth',
+      '0.12',
+    );
+    const b = fedicap(
+      'forecast',
+      '--format',
+      'json',
+      '--draws',
+      '200',
+      '--seed',
+      '7',
+      '--start',
+      '2026-11',
+      '--growth',
+      '0.12',
+    );
+    expect(JSON.parse(a.stdout).components).toEqual(JSON.parse(b.stdout).components);
+  });
+
+  it('--out writes the file and nothing else', () => {
+    const dir = tmp();
+    const r = fedicap('forecast', '--format', 'csv', '--draws', '0', '--out', dir, '--months', '6');
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(dir)).toEqual(['forecast.csv']);
+    const lines = readFileSync(join(dir, 'forecast.csv'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe(
+      'month,date,component,kind,utilization,latency_sec,latency_limit_sec,broken,daily_active,monthly_active',
+    );
+    const components = new Set(lines.slice(1).map((l) => l.split(',')[2]));
+    expect(lines.length - 1).toBe(6 * components.size);
+  });
+
+  it('a malformed profile: one message naming the file, exit 2, no output file', () => {
+    const dir = tmp();
+    const file = join(dir, 'p.json');
+    writeFileSync(file, '{"name": "x",');
+    const out = join(dir, 'out');
+    expectInputError(
+      fedicap('forecast', '--profile', file, '--out', out),
+      new RegExp(`profile ${file}: not valid JSON`),
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('an unknown field and a negative rate are named by path', () => {
+    const dir = tmp();
+    const doc = defaultDoc();
+    doc.accounts.bots = 3;
+    doc.activity.favouritesPerDay = -2;
+    const file = join(dir, 'p.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const r = fedicap('forecast', '--profile', file);
+    expectInputError(r, /accounts: Unrecognized key: "bots"/);
+    expect(r.stderr).toMatch(/activity\.favouritesPerDay: Too small/);
+  });
+
+  it('a bad --relay names the argument and the expected form', () => {
+    expectInputError(
+      fedicap('forecast', '--relay', 'big.relay:lots'),
+      /--relay "big.relay:lots": posts per hour must be a number/,
+    );
+    expectInputError(fedicap('forecast', '--relay', 'r:100:1.5'), /media fraction must be between 0 and 1/);
+  });
+
+  it('unknown options and bad numbers are input errors', () => {
+    expectInputError(fedicap('forecast', '--monthz', '3'), /Unknown argument: monthz/);
+    expectInputError(fedicap('forecast', '--months', '0'), /--months must be an integer from 1 to 120/);
+    expectInputError(
+      fedicap('forecast', '--calibration', '/nonexistent/cal.json'),
+      /calibration \/nonexistent\/cal.json: cannot read/,
+    );
+  });
+});
+
+describe('fedicap whatif relay', () => {
+  it('gives before and after, with more ingress after joining', () => {
+    const r = fedicap(
+      'whatif',
+      'relay',
+      '--posts-per-hour',
+      '3600',
+      '--media-fraction',
+      '0.4',
+      '--format',
+      'json',
+      '--draws',
+      '0',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const { before, after } = JSON.parse(r.stdout);
+    const ingress = (x: { months: { queues: { queue: string; jobsPerSec: number }[] }[] }) =>
+      x.months[0]!.queues.find((q) => q.queue === 'ingress')!.jobsPerSec;
+    expect(ingress(after) - ingress(before)).toBeCloseTo(1, 6); // 3600 posts/h = 1/s
+    expect(after.months[0].storage.remoteMediaCacheGB).toBeGreaterThan(
+      before.months[0].storage.remoteMediaCacheGB,
+    );
+  });
+
+  it('requires --posts-per-hour', () => {
+    expectInputError(fedicap('whatif', 'relay'), /Missing required argument: posts-per-hour/);
+  });
+});
+
+describe('fedicap queue', () => {
+  it('answers M/M/c for one station, and the servers needed for a wait target', () => {
+    // 10 Erlangs on 11 servers: Erlang C ≈ 0.6821 (standard Erlang C tables).
+    const r = fedicap(
+      'queue',
+      '--arrival-rate',
+      '10',
+      '--service-time',
+      '1',
+      '--servers',
+      '11',
+      '--target-wait',
+      '0.1',
+      '--format',
+      'json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const q = JSON.parse(r.stdout);
+    expect(q.utilization).toBeCloseTo(10 / 11, 9);
+    expect(q.probabilityOfWait).toBeCloseTo(0.6821, 3);
+    expect(q.meanWaitSec).toBeCloseTo(0.6821 / (11 - 10), 3);
+    expect(q.meanResponseSec).toBeCloseTo(q.meanWaitSec + 1, 9);
+    expect(q.serversNeeded).toBeGreaterThan(11);
+  });
+
+  it('rejects a non-integer server count', () => {
+    expectInputError(
+      fedicap('queue', '--arrival-rate', '1', '--service-time', '1', '--servers', '2.5'),
+      /--servers must be an integer >= 1/,
+    );
+  });
+});

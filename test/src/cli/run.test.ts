@@ -1,0 +1,228 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../support/helpers.js';
+import { MAIN } from '../../support/paths.js';
+import { startServer, writeScenario, type TestServer } from '../../support/runner.js';
+
+/** Run the CLI without blocking this process: the test's servers live here. PATH holds only node (no k6). */
+function fedicap(
+  args: string[],
+  path = dirname(process.execPath),
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, PATH: path } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function expectInputError(r: { code: number | null; stdout: string; stderr: string }, pattern: RegExp) {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+const OK_SCENARIO = `
+import http from 'k6/http';
+import { check } from 'k6';
+import { MAIN } from '../../support/paths.js';
+export const options = {
+  scenarios: { smoke: { executor: 'per-vu-iterations', vus: 1, iterations: 3 } },
+  thresholds: { http_req_duration: ['p(95)<5000'], checks: ['rate==1'] },
+};
+export default async function () {
+  const res = await http.asyncRequest('GET', __ENV.BASE_URL + '/json', null, { headers: { Authorization: 'Bearer ' + __ENV.TOKEN } });
+  check(res, { 'status is 200': (r) => r.status === 200 });
+}
+`;
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const target = () => ['--target', server.url, '--confirm-target', server.host];
+
+describe('fedicap run', () => {
+  it('runs a scenario with the local executor when k6 is not on PATH and writes k6.ndjson, summary.json and run.json', async () => {
+    const scenario = writeScenario(OK_SCENARIO);
+    const out = tempDir('fedicap-run-');
+    const r = await fedicap([
+      'run',
+      scenario,
+      ...target(),
+      '--out',
+      out,
+      '-e',
+      'TOKEN=super-secret-token',
+      '--scale',
+      '0.5',
+      '--duration',
+      '10s',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('engine: local executor (k6 is not on PATH');
+    expect(r.stdout).toContain("✓ 'p(95)<5000'");
+    expect(readdirSync(out).sort()).toEqual(['k6.ndjson', 'run.json', 'summary.json']);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(run).toMatchObject({
+      scenario,
+      target: server.url,
+      engine: 'local',
+      scale: 0.5,
+      duration: '10s',
+      exitCode: 0,
+      profile: null,
+    });
+    expect(run.env).toEqual({ BASE_URL: server.url, DURATION: '10s', SCALE: '0.5', TOKEN: null });
+    expect(Date.parse(run.endedAt)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));
+    for (const f of readdirSync(out))
+      expect(readFileSync(join(out, f), 'utf8')).not.toContain('super-secret-token');
+    expect(r.stdout + r.stderr).not.toContain('super-secret-token');
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).metrics.iterations.count).toBe(3);
+  });
+
+  it('exits 99 when thresholds fail, as k6', async () => {
+    const scenario = writeScenario(`
+      import http from 'k6/http';
+      export const options = {
+        scenarios: { s: { executor: 'constant-arrival-rate', rate: 10, duration: '1s', preAllocatedVUs: 2 } },
+        thresholds: { http_req_failed: ['rate<0.01'], 'http_req_duration{scenario:s}': ['max<60000'] },
+      };
+      export default async function () { await http.asyncRequest('GET', __ENV.BASE_URL + '/status/500'); }
+    `);
+    const out = tempDir('fedicap-run-');
+    const r = await fedicap(['run', scenario, ...target(), '--out', out]);
+    expect(r.code, r.stderr).toBe(99);
+    expect(r.stdout).toMatch(/✗ 'rate<0\.01' rate=100\.00%/);
+    expect(r.stdout).toMatch(/✓ 'max<60000'/);
+    expect(r.stderr).toContain("thresholds on metrics 'http_req_failed' have been crossed");
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).exitCode).toBe(99);
+    expect(
+      JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).metrics.http_req_failed.thresholds,
+    ).toEqual({ 'rate<0.01': true });
+  });
+
+  it('refuses an unsupported k6 module, naming it and the file, before any output', async () => {
+    const scenario = writeScenario(
+      `import browser from 'k6/browser';\nexport default async function () {}\n`,
+    );
+    const out = join(tempDir('fedicap-run-'), 'out');
+    const r = await fedicap(['run', scenario, ...target(), '--out', out]);
+    expectInputError(r, /unsupported k6 module "k6\/browser" imported by .*scenario\.ts/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses an unsupported named export and an unsupported member of a default import', async () => {
+    const named = writeScenario(
+      `import { batch } from 'k6/http';\nexport default async function () { batch([]); }\n`,
+    );
+    expectInputError(
+      await fedicap(['run', named, ...target()]),
+      /unsupported k6 API: "batch" from "k6\/http" \(imported by .*scenario\.ts:1\)/,
+    );
+    const member = writeScenario(
+      `import http from 'k6/http';\nexport default async function () { http.batch([]); }\n`,
+    );
+    expectInputError(
+      await fedicap(['run', member, ...target()]),
+      /unsupported k6 API: http\.batch \(from "k6\/http"\)/,
+    );
+    const executor = writeScenario(
+      `export const options = { scenarios: { r: { executor: 'ramping-vus', stages: [] } } };\nexport default async function () {}\n`,
+    );
+    expectInputError(
+      await fedicap(['run', executor, ...target()]),
+      /executor "ramping-vus" is not supported by the local executor/,
+    );
+  });
+
+  it('refuses a --confirm-target that does not match the target host', async () => {
+    const scenario = writeScenario(OK_SCENARIO);
+    expectInputError(
+      await fedicap(['run', scenario, '--target', server.url, '--confirm-target', '127.0.0.1']),
+      /--confirm-target "127\.0\.0\.1" does not match the target's host "127\.0\.0\.1:\d+"/,
+    );
+  });
+
+  it('refuses non-loopback targets with the local engine', async () => {
+    const scenario = writeScenario(OK_SCENARIO);
+    expectInputError(
+      await fedicap([
+        'run',
+        scenario,
+        '--target',
+        'http://192.0.2.10:3000',
+        '--confirm-target',
+        '192.0.2.10:3000',
+        '--engine',
+        'local',
+      ]),
+      /the local executor sends load only to loopback addresses/,
+    );
+  });
+
+  it('refuses an unreachable target, a missing scenario, a malformed -e and --engine k6 without k6', async () => {
+    const scenario = writeScenario(OK_SCENARIO);
+    expectInputError(
+      await fedicap(['run', scenario, '--target', 'http://127.0.0.1:1', '--confirm-target', '127.0.0.1:1']),
+      /unreachable: connection refused at 127\.0\.0\.1:1/,
+    );
+    expectInputError(
+      await fedicap(['run', join(tmpdir(), 'no-such-scenario.ts'), ...target()]),
+      /scenario .*no-such-scenario\.ts: no such file/,
+    );
+    expectInputError(
+      await fedicap(['run', scenario, ...target(), '-e', 'NOEQUALS']),
+      /-e "NOEQUALS": expected KEY=VALUE/,
+    );
+    expectInputError(
+      await fedicap(['run', scenario, ...target(), '--engine', 'k6']),
+      /--engine k6: no k6 executable on PATH/,
+    );
+  });
+
+  it('hands the run to k6 when it is on PATH: k6 run --out json --summary-export -e …, outputs renamed into place, exit code passed through', async () => {
+    // A stand-in k6 that records its arguments, writes the two outputs where told, and exits 99.
+    const bin = tempDir('fedicap-fake-k6-');
+    const argsFile = join(bin, 'args.txt');
+    writeFileSync(
+      join(bin, 'k6'),
+      `#!/bin/sh\nprintf '%s\\n' "$@" > ${argsFile}\nfor a in "$@"; do case "$a" in json=*) echo '{"type":"Point"}' > "\${a#json=}";; esac; done\nprev=''\nfor a in "$@"; do if [ "$prev" = '--summary-export' ]; then echo '{"metrics":{}}' > "$a"; fi; prev="$a"; done\nexit 99\n`,
+    );
+    chmodSync(join(bin, 'k6'), 0o755);
+    const scenario = writeScenario(OK_SCENARIO);
+    const out = tempDir('fedicap-run-');
+    const r = await fedicap(
+      ['run', scenario, ...target(), '--out', out, '-e', 'TOKEN=super-secret-token', '--scale', '2'],
+      `${bin}:${dirname(process.execPath)}`,
+    );
+    expect(r.code, r.stderr).toBe(99);
+    expect(r.stderr).toContain(`engine: k6 (found ${join(bin, 'k6')})`);
+    expect(r.stderr).toContain('-e TOKEN=…');
+    expect(r.stderr).not.toContain('super-secret-token');
+    const args = readFileSync(argsFile, 'utf8').trim().split('\n');
+    expect(args[0]).toBe('run');
+    expect(args).toContain(`BASE_URL=${server.url}`);
+    expect(args).toContain('TOKEN=super-secret-token');
+    expect(args).toContain('SCALE=2');
+    expect(args[args.length - 1]).toBe(scenario);
+    expect(args[1]).toBe('--out');
+    expect(args[2]).toMatch(/^json=.*\.k6\.ndjson\.\d+\.[0-9a-f]+\.tmp$/);
+    expect(readdirSync(out).sort()).toEqual(['k6.ndjson', 'run.json', 'summary.json']);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({
+      engine: 'k6',
+      exitCode: 99,
+      env: { TOKEN: null, SCALE: '2' },
+    });
+  });
+});

@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { defaultConfig, type TestbedConfig } from '../../world/testbed/config.js';
+import { startTestbed, type RunningTestbed } from '../../world/testbed/server.js';
+
+export { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from './isolation.js';
+import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from './isolation.js';
+
+export interface TestbedFixture extends RunningTestbed {
+  redisIndex: number;
+  databaseUrl: string;
+  mediaDir: string;
+  stop(): Promise<void>;
+}
+
+/** A testbed on its own PostgreSQL database and Redis index, on a free loopback port. */
+export async function startTestTestbed(overrides: Partial<TestbedConfig> = {}): Promise<TestbedFixture> {
+  const redisDb = await claimRedisDb();
+  const dbName = `fedicap_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  const databaseUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+  const mediaDir = mkdtempSync(join(tmpdir(), 'fedicap-media-'));
+  const config = defaultConfig({
+    port: 0,
+    databaseUrl,
+    redisUrl: `${REDIS_URL}/${redisDb.index}`,
+    mediaDir,
+    ...overrides,
+  });
+  const running = await startTestbed(config);
+  return {
+    ...running,
+    redisIndex: redisDb.index,
+    databaseUrl,
+    mediaDir,
+    async stop() {
+      await running.close();
+      await redisDb.release();
+      rmSync(mediaDir, { recursive: true, force: true });
+      const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
