@@ -113,6 +113,29 @@ export function parseByteSize(text: string): number {
   return unit === undefined ? Number.NaN : Math.round(Number(m[1]) * unit);
 }
 
+const SIZE_LIST = /^[^,]+(,[^,]+)*$/;
+
+/** `--media-sizes 64KB,512KB,2MB` → bytes; throws InputError naming the part that is not a size. */
+export function parseMediaSizes(text: string): number[] {
+  if (!SIZE_LIST.test(text.trim()))
+    throw new InputError(`--media-sizes "${text}": expected a list such as 64KB,512KB,2MB`);
+  return text.split(',').map((part) => {
+    const bytes = parseByteSize(part);
+    if (Number.isNaN(bytes))
+      throw new InputError(
+        `--media-sizes "${text}": "${part.trim()}" is not a size (use B, KB or MB, e.g. 512KB)`,
+      );
+    return bytes;
+  });
+}
+
+/** `--slow-delay-sec` → ms, above 0 and at most 120 s. */
+export function slowDelayMsOf(slowDelaySec: number): number {
+  if (!(slowDelaySec > 0 && slowDelaySec <= 120))
+    throw new InputError(`--slow-delay-sec must be above 0 and at most 120, got ${slowDelaySec}`);
+  return Math.round(slowDelaySec * 1000);
+}
+
 /** 65536 → "64KB", 2097152 → "2MB", 1500 → "1500B": the name of a media file. */
 export function byteSizeLabel(bytes: number): string {
   if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)}MB`;
