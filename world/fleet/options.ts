@@ -169,11 +169,56 @@ function integer(name: string, value: number, min: number, max: number): number 
   return value;
 }
 
-/** Defaults filled in and every limit checked; throws InputError naming the option. */
-export function resolveFleetOptions(o: FleetOptions): ResolvedFleetOptions {
-  const host = o.host ?? '127.0.0.1';
-  if (!isLoopbackAddress(host))
-    throw new InputError(`host ${host}: the fleet binds to loopback only (127.0.0.0/8 or ::1)`);
+function resolveMediaSizes(sizes: readonly number[] = DEFAULT_MEDIA_SIZES): number[] {
+  if (sizes.length > FLEET_LIMITS.mediaSizes)
+    throw new InputError(`media-sizes: at most ${FLEET_LIMITS.mediaSizes} sizes`);
+  for (const b of sizes) {
+    if (!Number.isInteger(b) || b < FLEET_LIMITS.minMediaBytes || b > FLEET_LIMITS.maxMediaBytes) {
+      throw new InputError(
+        `media-sizes: each size must be from 1KB to 16MB (Mastodon's image limit), got ${Number.isNaN(b) ? 'an unreadable size' : `${b} bytes`}`,
+      );
+    }
+  }
+  if (new Set(sizes.map(byteSizeLabel)).size !== sizes.length)
+    throw new InputError('media-sizes: sizes must be distinct');
+  return [...sizes];
+}
+
+/** The misbehaving instances: how many are slow or failing, and how. */
+function resolveFaults(o: FleetOptions, instances: number) {
+  const slowInstances = integer('slow-instances', o.slowInstances ?? 0, 0, instances);
+  const failingInstances = integer('failing-instances', o.failingInstances ?? 0, 0, instances);
+  if (slowInstances + failingInstances > instances) {
+    throw new InputError(
+      `slow-instances + failing-instances (${slowInstances + failingInstances}) exceed instances (${instances})`,
+    );
+  }
+  const slowDelayMs = integer(
+    'slow-delay (ms)',
+    o.slowDelayMs ?? DEFAULT_SLOW_DELAY_MS,
+    1,
+    FLEET_LIMITS.maxSlowDelayMs,
+  );
+  const failStatus = integer('fail-status', o.failStatus ?? 503, 500, 599);
+  return { slowInstances, failingInstances, slowDelayMs, failStatus };
+}
+
+function resolveHostSuffix(text = 'fleet.test'): string {
+  const hostSuffix = text.toLowerCase().replace(/^\.+|\.+$/g, '');
+  if (!DNS_NAME.test(hostSuffix))
+    throw new InputError(`host-suffix "${text}": expected a DNS name such as fleet.test`);
+  return hostSuffix;
+}
+
+function resolveTimeouts(timeoutsMs = { connect: 5_000, read: 10_000 }): { connect: number; read: number } {
+  const within = (ms: number) => ms > 0 && ms <= 60_000;
+  if (!(within(timeoutsMs.connect) && within(timeoutsMs.read)))
+    throw new InputError('timeouts must be between 1 ms and 60 s');
+  return timeoutsMs;
+}
+
+/** Instances and their actors, bounded by the private keys the manifest holds. */
+function resolvePopulation(o: FleetOptions) {
   const instances = integer('instances', o.instances ?? 10, 1, FLEET_LIMITS.instances);
   const actorsPerInstance = integer(
     'actors-per-instance',
@@ -189,57 +234,25 @@ export function resolveFleetOptions(o: FleetOptions): ResolvedFleetOptions {
   const coldFraction = o.coldFraction ?? 0.5;
   if (!(coldFraction >= 0 && coldFraction <= 1))
     throw new InputError(`cold-fraction must be between 0 and 1, got ${coldFraction}`);
-  const mediaSizesBytes = o.mediaSizesBytes ?? DEFAULT_MEDIA_SIZES;
-  if (mediaSizesBytes.length > FLEET_LIMITS.mediaSizes)
-    throw new InputError(`media-sizes: at most ${FLEET_LIMITS.mediaSizes} sizes`);
-  for (const b of mediaSizesBytes) {
-    if (!Number.isInteger(b) || b < FLEET_LIMITS.minMediaBytes || b > FLEET_LIMITS.maxMediaBytes) {
-      throw new InputError(
-        `media-sizes: each size must be from 1KB to 16MB (Mastodon's image limit), got ${Number.isNaN(b) ? 'an unreadable size' : `${b} bytes`}`,
-      );
-    }
-  }
-  if (new Set(mediaSizesBytes.map(byteSizeLabel)).size !== mediaSizesBytes.length)
-    throw new InputError('media-sizes: sizes must be distinct');
-  const slowInstances = integer('slow-instances', o.slowInstances ?? 0, 0, instances);
-  const failingInstances = integer('failing-instances', o.failingInstances ?? 0, 0, instances);
-  if (slowInstances + failingInstances > instances) {
-    throw new InputError(
-      `slow-instances + failing-instances (${slowInstances + failingInstances}) exceed instances (${instances})`,
-    );
-  }
-  const slowDelayMs = integer(
-    'slow-delay (ms)',
-    o.slowDelayMs ?? DEFAULT_SLOW_DELAY_MS,
-    1,
-    FLEET_LIMITS.maxSlowDelayMs,
-  );
-  const failStatus = integer('fail-status', o.failStatus ?? 503, 500, 599);
-  const hostSuffix = (o.hostSuffix ?? 'fleet.test').toLowerCase().replace(/^\.+|\.+$/g, '');
-  if (!DNS_NAME.test(hostSuffix))
-    throw new InputError(`host-suffix "${o.hostSuffix}": expected a DNS name such as fleet.test`);
-  const timeoutsMs = o.timeoutsMs ?? { connect: 5_000, read: 10_000 };
-  if (
-    !(
-      timeoutsMs.connect > 0 &&
-      timeoutsMs.read > 0 &&
-      timeoutsMs.connect <= 60_000 &&
-      timeoutsMs.read <= 60_000
-    )
-  ) {
-    throw new InputError('timeouts must be between 1 ms and 60 s');
-  }
+  return { instances, actorsPerInstance, coldFraction };
+}
+
+/** Defaults filled in and every limit checked; throws InputError naming the option. */
+export function resolveFleetOptions(o: FleetOptions): ResolvedFleetOptions {
+  const host = o.host ?? '127.0.0.1';
+  if (!isLoopbackAddress(host))
+    throw new InputError(`host ${host}: the fleet binds to loopback only (127.0.0.0/8 or ::1)`);
+  const population = resolvePopulation(o);
+  const mediaSizesBytes = resolveMediaSizes(o.mediaSizesBytes);
+  const faults = resolveFaults(o, population.instances);
+  const hostSuffix = resolveHostSuffix(o.hostSuffix);
+  const timeoutsMs = resolveTimeouts(o.timeoutsMs);
   return {
     host,
     port: integer('port', o.port ?? 0, 0, 65535),
-    instances,
-    actorsPerInstance,
-    coldFraction,
-    mediaSizesBytes: [...mediaSizesBytes],
-    slowInstances,
-    failingInstances,
-    slowDelayMs,
-    failStatus,
+    ...population,
+    mediaSizesBytes,
+    ...faults,
     tls: o.tls ?? false,
     caDir: o.caDir,
     hostSuffix,
