@@ -189,5 +189,3 @@ export class KeyServer {
 }
 
 export { waitFor } from './helpers.js';
-
-export const PUBLIC = 'https://www.w3.org/ns/activitystreams#Public';

@@ -15,12 +15,12 @@
  * Bounded like Mastodon's Request: connect 5 s, read 10 s (defaults), a
  * whole-request deadline, bodies capped at 1 MB, at most 64 pooled sockets.
  */
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { MAX_FETCHED_BODY_BYTES as MAX_RESPONSE_BYTES } from '../../src/mastodon/limits.js';
 import { isLoopbackAddress } from '../../src/shared/loopback.js';
+import { loopbackOnlyLookup } from '../../src/shared/loopbackLookup.js';
 import type { TargetRule } from './options.js';
 
 export class RefusedTargetError extends Error {
@@ -33,20 +33,13 @@ export interface ClientResponse {
   body: Buffer;
 }
 
-const loopbackOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { all: true, family: options.family ?? 0 }, (err, addresses: LookupAddress[]) => {
-    if (err) return callback(err, '', 0);
-    const bad = addresses.find((a) => !isLoopbackAddress(a.address));
-    if (bad || addresses.length === 0) {
-      const e = new RefusedTargetError(
-        `${hostname} resolves to ${bad?.address ?? 'nothing'}: the fleet only contacts loopback addresses (use --target-resolve)`,
-      );
-      return callback(e as NodeJS.ErrnoException, '', 0);
-    }
-    if (options.all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-    else callback(null, addresses[0]!.address, addresses[0]!.family);
-  });
-};
+/** Names resolving outside loopback are refused (the fleet never contacts anything else). */
+const refuseNonLoopback = loopbackOnlyLookup(
+  (hostname, address) =>
+    new RefusedTargetError(
+      `${hostname} resolves to ${address ?? 'nothing'}: the fleet only contacts loopback addresses (use --target-resolve)`,
+    ),
+);
 
 export class LoopbackClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64, maxTotalSockets: 64 });
@@ -121,7 +114,7 @@ export class LoopbackClient {
         path: url.pathname + url.search,
         headers,
         agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
-        ...(target.checkDns ? { lookup: loopbackOnlyLookup } : {}),
+        ...(target.checkDns ? { lookup: refuseNonLoopback } : {}),
         ...(url.protocol === 'https:' && !isIP(url.hostname.replace(/^\[|\]$/g, ''))
           ? { servername: url.hostname }
           : {}),

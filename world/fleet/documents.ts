@@ -6,10 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { faker } from '@faker-js/faker/locale/en';
+import { PUBLIC_COLLECTION } from '../../src/mastodon/activitypub.js';
 import type { SimActor } from './population.js';
 
 export const AS = 'https://www.w3.org/ns/activitystreams';
-export const PUBLIC = 'https://www.w3.org/ns/activitystreams#Public';
 export const AP_CONTENT_TYPE = 'application/activity+json; charset=utf-8';
 export const JRD_CONTENT_TYPE = 'application/jrd+json; charset=utf-8';
 
@@ -126,7 +126,7 @@ export function noteDocument(a: SimActor, statusId: string, fallbackPublishedMs:
     published: publishedFor(statusId, fallbackPublishedMs),
     url: `${a.url}/${statusId}`,
     attributedTo: a.id,
-    to: [PUBLIC],
+    to: [PUBLIC_COLLECTION],
     cc: [a.followers],
     sensitive: false,
     content: `<p>${escapeHtml(text)}</p>`,

@@ -6,6 +6,9 @@
  */
 import type { FleetManifest } from './manifest.js';
 
+/** More /etc/hosts lines than this are written to a file (see hostsFile.ts), the instructions show the first three. */
+export const MAX_PRINTED_HOSTS_LINES = 6;
+
 /** /etc/hosts lines mapping every fleet host to `address` (no wildcards there), 8 names a line. */
 export function hostsLines(manifest: FleetManifest, address: string): string[] {
   const names = [...manifest.instances.map((i) => i.host), manifest.relay.host];
@@ -31,7 +34,7 @@ export function tlsInstructions(
   const address = direct ? new URL(manifest.fleetUrl).hostname.replace(/^\[|\]$/g, '') : '127.0.0.2';
   const lines = hostsLines(manifest, address);
   const shown =
-    lines.length <= 6
+    lines.length <= MAX_PRINTED_HOSTS_LINES
       ? lines
       : [...lines.slice(0, 3), `... (${lines.length} lines${opts.hostsFile ? ` in ${opts.hostsFile}` : ''})`];
   return [

@@ -69,29 +69,21 @@ export interface FleetImages {
   header: Buffer;
 }
 
+/** A flat colour with gaussian noise: a picture the target's image processing cannot shortcut. */
+function noisyPicture(
+  width: number,
+  height: number,
+  background: { r: number; g: number; b: number },
+  noise: { mean: number; sigma: number },
+): sharp.Sharp {
+  return sharp({ create: { width, height, channels: 3, background, noise: { type: 'gaussian', ...noise } } });
+}
+
 export async function generateImages(sizesBytes: readonly number[]): Promise<FleetImages> {
   const media = await Promise.all(sizesBytes.map(jpegOfSize));
   const [avatar, header] = await Promise.all([
-    sharp({
-      create: {
-        width: 400,
-        height: 400,
-        channels: 3,
-        background: { r: 90, g: 60, b: 160 },
-        noise: { type: 'gaussian', mean: 120, sigma: 20 },
-      },
-    })
-      .png()
-      .toBuffer(),
-    sharp({
-      create: {
-        width: 1500,
-        height: 500,
-        channels: 3,
-        background: { r: 30, g: 120, b: 90 },
-        noise: { type: 'gaussian', mean: 110, sigma: 25 },
-      },
-    })
+    noisyPicture(400, 400, { r: 90, g: 60, b: 160 }, { mean: 120, sigma: 20 }).png().toBuffer(),
+    noisyPicture(1500, 500, { r: 30, g: 120, b: 90 }, { mean: 110, sigma: 25 })
       .jpeg({ quality: 80 })
       .toBuffer(),
   ]);

@@ -113,6 +113,29 @@ export function parseByteSize(text: string): number {
   return unit === undefined ? Number.NaN : Math.round(Number(m[1]) * unit);
 }
 
+const SIZE_LIST = /^[^,]+(,[^,]+)*$/;
+
+/** `--media-sizes 64KB,512KB,2MB` → bytes; throws InputError naming the part that is not a size. */
+export function parseMediaSizes(text: string): number[] {
+  if (!SIZE_LIST.test(text.trim()))
+    throw new InputError(`--media-sizes "${text}": expected a list such as 64KB,512KB,2MB`);
+  return text.split(',').map((part) => {
+    const bytes = parseByteSize(part);
+    if (Number.isNaN(bytes))
+      throw new InputError(
+        `--media-sizes "${text}": "${part.trim()}" is not a size (use B, KB or MB, e.g. 512KB)`,
+      );
+    return bytes;
+  });
+}
+
+/** `--slow-delay-sec` → ms, above 0 and at most 120 s. */
+export function slowDelayMsOf(slowDelaySec: number): number {
+  if (!(slowDelaySec > 0 && slowDelaySec <= 120))
+    throw new InputError(`--slow-delay-sec must be above 0 and at most 120, got ${slowDelaySec}`);
+  return Math.round(slowDelaySec * 1000);
+}
+
 /** 65536 → "64KB", 2097152 → "2MB", 1500 → "1500B": the name of a media file. */
 export function byteSizeLabel(bytes: number): string {
   if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)}MB`;
@@ -146,11 +169,56 @@ function integer(name: string, value: number, min: number, max: number): number 
   return value;
 }
 
-/** Defaults filled in and every limit checked; throws InputError naming the option. */
-export function resolveFleetOptions(o: FleetOptions): ResolvedFleetOptions {
-  const host = o.host ?? '127.0.0.1';
-  if (!isLoopbackAddress(host))
-    throw new InputError(`host ${host}: the fleet binds to loopback only (127.0.0.0/8 or ::1)`);
+function resolveMediaSizes(sizes: readonly number[] = DEFAULT_MEDIA_SIZES): number[] {
+  if (sizes.length > FLEET_LIMITS.mediaSizes)
+    throw new InputError(`media-sizes: at most ${FLEET_LIMITS.mediaSizes} sizes`);
+  for (const b of sizes) {
+    if (!Number.isInteger(b) || b < FLEET_LIMITS.minMediaBytes || b > FLEET_LIMITS.maxMediaBytes) {
+      throw new InputError(
+        `media-sizes: each size must be from 1KB to 16MB (Mastodon's image limit), got ${Number.isNaN(b) ? 'an unreadable size' : `${b} bytes`}`,
+      );
+    }
+  }
+  if (new Set(sizes.map(byteSizeLabel)).size !== sizes.length)
+    throw new InputError('media-sizes: sizes must be distinct');
+  return [...sizes];
+}
+
+/** The misbehaving instances: how many are slow or failing, and how. */
+function resolveFaults(o: FleetOptions, instances: number) {
+  const slowInstances = integer('slow-instances', o.slowInstances ?? 0, 0, instances);
+  const failingInstances = integer('failing-instances', o.failingInstances ?? 0, 0, instances);
+  if (slowInstances + failingInstances > instances) {
+    throw new InputError(
+      `slow-instances + failing-instances (${slowInstances + failingInstances}) exceed instances (${instances})`,
+    );
+  }
+  const slowDelayMs = integer(
+    'slow-delay (ms)',
+    o.slowDelayMs ?? DEFAULT_SLOW_DELAY_MS,
+    1,
+    FLEET_LIMITS.maxSlowDelayMs,
+  );
+  const failStatus = integer('fail-status', o.failStatus ?? 503, 500, 599);
+  return { slowInstances, failingInstances, slowDelayMs, failStatus };
+}
+
+function resolveHostSuffix(text = 'fleet.test'): string {
+  const hostSuffix = text.toLowerCase().replace(/^\.+|\.+$/g, '');
+  if (!DNS_NAME.test(hostSuffix))
+    throw new InputError(`host-suffix "${text}": expected a DNS name such as fleet.test`);
+  return hostSuffix;
+}
+
+function resolveTimeouts(timeoutsMs = { connect: 5_000, read: 10_000 }): { connect: number; read: number } {
+  const within = (ms: number) => ms > 0 && ms <= 60_000;
+  if (!(within(timeoutsMs.connect) && within(timeoutsMs.read)))
+    throw new InputError('timeouts must be between 1 ms and 60 s');
+  return timeoutsMs;
+}
+
+/** Instances and their actors, bounded by the private keys the manifest holds. */
+function resolvePopulation(o: FleetOptions) {
   const instances = integer('instances', o.instances ?? 10, 1, FLEET_LIMITS.instances);
   const actorsPerInstance = integer(
     'actors-per-instance',
@@ -166,57 +234,25 @@ export function resolveFleetOptions(o: FleetOptions): ResolvedFleetOptions {
   const coldFraction = o.coldFraction ?? 0.5;
   if (!(coldFraction >= 0 && coldFraction <= 1))
     throw new InputError(`cold-fraction must be between 0 and 1, got ${coldFraction}`);
-  const mediaSizesBytes = o.mediaSizesBytes ?? DEFAULT_MEDIA_SIZES;
-  if (mediaSizesBytes.length > FLEET_LIMITS.mediaSizes)
-    throw new InputError(`media-sizes: at most ${FLEET_LIMITS.mediaSizes} sizes`);
-  for (const b of mediaSizesBytes) {
-    if (!Number.isInteger(b) || b < FLEET_LIMITS.minMediaBytes || b > FLEET_LIMITS.maxMediaBytes) {
-      throw new InputError(
-        `media-sizes: each size must be from 1KB to 16MB (Mastodon's image limit), got ${Number.isNaN(b) ? 'an unreadable size' : `${b} bytes`}`,
-      );
-    }
-  }
-  if (new Set(mediaSizesBytes.map(byteSizeLabel)).size !== mediaSizesBytes.length)
-    throw new InputError('media-sizes: sizes must be distinct');
-  const slowInstances = integer('slow-instances', o.slowInstances ?? 0, 0, instances);
-  const failingInstances = integer('failing-instances', o.failingInstances ?? 0, 0, instances);
-  if (slowInstances + failingInstances > instances) {
-    throw new InputError(
-      `slow-instances + failing-instances (${slowInstances + failingInstances}) exceed instances (${instances})`,
-    );
-  }
-  const slowDelayMs = integer(
-    'slow-delay (ms)',
-    o.slowDelayMs ?? DEFAULT_SLOW_DELAY_MS,
-    1,
-    FLEET_LIMITS.maxSlowDelayMs,
-  );
-  const failStatus = integer('fail-status', o.failStatus ?? 503, 500, 599);
-  const hostSuffix = (o.hostSuffix ?? 'fleet.test').toLowerCase().replace(/^\.+|\.+$/g, '');
-  if (!DNS_NAME.test(hostSuffix))
-    throw new InputError(`host-suffix "${o.hostSuffix}": expected a DNS name such as fleet.test`);
-  const timeoutsMs = o.timeoutsMs ?? { connect: 5_000, read: 10_000 };
-  if (
-    !(
-      timeoutsMs.connect > 0 &&
-      timeoutsMs.read > 0 &&
-      timeoutsMs.connect <= 60_000 &&
-      timeoutsMs.read <= 60_000
-    )
-  ) {
-    throw new InputError('timeouts must be between 1 ms and 60 s');
-  }
+  return { instances, actorsPerInstance, coldFraction };
+}
+
+/** Defaults filled in and every limit checked; throws InputError naming the option. */
+export function resolveFleetOptions(o: FleetOptions): ResolvedFleetOptions {
+  const host = o.host ?? '127.0.0.1';
+  if (!isLoopbackAddress(host))
+    throw new InputError(`host ${host}: the fleet binds to loopback only (127.0.0.0/8 or ::1)`);
+  const population = resolvePopulation(o);
+  const mediaSizesBytes = resolveMediaSizes(o.mediaSizesBytes);
+  const faults = resolveFaults(o, population.instances);
+  const hostSuffix = resolveHostSuffix(o.hostSuffix);
+  const timeoutsMs = resolveTimeouts(o.timeoutsMs);
   return {
     host,
     port: integer('port', o.port ?? 0, 0, 65535),
-    instances,
-    actorsPerInstance,
-    coldFraction,
-    mediaSizesBytes: [...mediaSizesBytes],
-    slowInstances,
-    failingInstances,
-    slowDelayMs,
-    failStatus,
+    ...population,
+    mediaSizesBytes,
+    ...faults,
     tls: o.tls ?? false,
     caDir: o.caDir,
     hostSuffix,

@@ -17,6 +17,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { PUBLIC_COLLECTION } from '../../src/mastodon/activitypub.js';
 import { parseSignatureHeader, signRequest, verifyRequest } from '../../src/mastodon/signatures.js';
 import { LoopbackClient } from './client.js';
 import { DeliveryLog } from './deliveries.js';
@@ -24,7 +25,6 @@ import {
   AP_CONTENT_TYPE,
   AS,
   JRD_CONTENT_TYPE,
-  PUBLIC,
   actorDocument,
   collectionDocument,
   createDocument,
@@ -178,17 +178,39 @@ function send(
   res.end(req.method === 'HEAD' ? undefined : buf);
 }
 
-const sendJson = (
-  res: ServerResponse,
-  req: IncomingMessage,
-  doc: unknown,
-  type = AP_CONTENT_TYPE,
-  status = 200,
-) =>
-  send(res, req, status, type, JSON.stringify(doc), {
-    'Cache-Control': 'max-age=180, public',
-    Vary: 'Accept',
-  });
+/** A GET's answer, sent once its route is known. */
+interface Reply {
+  status: number;
+  type: string;
+  body: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+const reply = (
+  status: number,
+  type: string,
+  body: string | Buffer,
+  headers?: Record<string, string>,
+): Reply => ({
+  status,
+  type,
+  body,
+  headers,
+});
+
+/** JSON documents may be cached by the target for 3 minutes, as Mastodon lets them. */
+const jsonReply = (doc: unknown, type = AP_CONTENT_TYPE): Reply =>
+  reply(200, type, JSON.stringify(doc), { 'Cache-Control': 'max-age=180, public', Vary: 'Accept' });
+
+const notFound = (): Reply => reply(404, 'application/json', JSON.stringify({ error: 'Not Found' }));
+
+const sendReply = (res: ServerResponse, req: IncomingMessage, r: Reply): void =>
+  send(res, req, r.status, r.type, r.body, r.headers);
+
+const LONG_CACHE = { 'Cache-Control': 'public, max-age=31536000' };
+const NODEINFO_2_0_TYPE = 'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.0#"';
+
+type ActorLookup = (name: string) => SimActor | undefined;
 
 /** Read a request body up to `limit` bytes; null when it is larger. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
@@ -465,8 +487,8 @@ class Fleet {
       req.resume();
       return send(res, req, 405, 'text/plain', 'Method Not Allowed', { Allow: 'GET, HEAD, POST' });
     }
-    if (isRelay) return this.relayGet(req, res, path, url);
-    return this.instanceGet(req, res, instance!, path, url);
+    const accept = String(req.headers.accept ?? '');
+    sendReply(res, req, isRelay ? this.relayGet(path, url) : this.instanceGet(instance!, path, url, accept));
   }
 
   private origin(host: string): string {
@@ -474,15 +496,13 @@ class Fleet {
   }
 
   private webfinger(
-    req: IncomingMessage,
-    res: ServerResponse,
     url: URL,
     find: (username: string, domain: string) => SimActor | undefined,
     host: string,
-  ): void {
+  ): Reply {
     this.count('webfinger');
     const resource = (url.searchParams.get('resource') ?? '').trim();
-    if (!resource) return send(res, req, 400, 'text/plain', 'resource is required');
+    if (!resource) return reply(400, 'text/plain', 'resource is required');
     let actor: SimActor | undefined;
     if (/^https?:\/\//i.test(resource)) {
       const a =
@@ -493,204 +513,163 @@ class Fleet {
       const at = acct.lastIndexOf('@');
       actor = at < 0 ? find(acct, host) : find(acct.slice(0, at), acct.slice(at + 1).toLowerCase());
     }
-    if (!actor) return send(res, req, 404, 'application/json', JSON.stringify({ error: 'Not Found' }));
-    sendJson(res, req, webfingerDocument(actor), JRD_CONTENT_TYPE);
+    if (!actor) return notFound();
+    return jsonReply(webfingerDocument(actor), JRD_CONTENT_TYPE);
   }
 
-  private instanceGet(
-    req: IncomingMessage,
-    res: ServerResponse,
-    instance: SimInstance,
-    path: string,
-    url: URL,
-  ): void {
+  /** NodeInfo discovery and document, for an instance and for the relay (which differ in the document's type). */
+  private nodeinfo(path: string, origin: string, users: number, documentType: string): Reply | undefined {
+    if (path === '/.well-known/nodeinfo') {
+      this.count('nodeinfo');
+      return jsonReply(nodeinfoLinks(origin), 'application/json; charset=utf-8');
+    }
+    if (path === '/nodeinfo/2.0') {
+      this.count('nodeinfo');
+      return jsonReply(nodeinfoDocument(users), documentType);
+    }
+    return undefined;
+  }
+
+  private root(text: string): Reply {
+    this.count('root');
+    return reply(200, 'text/plain; charset=utf-8', text);
+  }
+
+  private notFound(): Reply {
+    this.count('not_found');
+    return notFound();
+  }
+
+  /** An actor document fetched: the target now knows the actor. */
+  private actorFetched(actor: SimActor): Reply {
+    this.count('actor');
+    this.fetchedActors.add(actor.id);
+    return jsonReply(actorDocument(actor));
+  }
+
+  private instanceGet(instance: SimInstance, path: string, url: URL, accept: string): Reply {
     const origin = this.origin(instance.host);
     const actorNamed = (name: string) => instance.actors.get(decodeURIComponent(name).toLowerCase());
-    if (path === '/.well-known/webfinger') {
-      return this.webfinger(
-        req,
-        res,
-        url,
-        (u, d) => (d === instance.host ? actorNamed(u) : undefined),
-        instance.host,
-      );
-    }
+    if (path === '/.well-known/webfinger')
+      return this.webfinger(url, (u, d) => (d === instance.host ? actorNamed(u) : undefined), instance.host);
     if (path === '/.well-known/host-meta') {
       this.count('host_meta');
-      return send(
-        res,
-        req,
+      return reply(
         200,
         'application/xrd+xml; charset=utf-8',
         `<?xml version="1.0" encoding="UTF-8"?>\n<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n  <Link rel="lrdd" template="${origin}/.well-known/webfinger?resource={uri}"/>\n</XRD>\n`,
       );
     }
-    if (path === '/.well-known/nodeinfo') {
-      this.count('nodeinfo');
-      return sendJson(res, req, nodeinfoLinks(origin), 'application/json; charset=utf-8');
-    }
-    if (path === '/nodeinfo/2.0') {
-      this.count('nodeinfo');
-      return sendJson(
-        res,
-        req,
-        nodeinfoDocument(instance.list.length),
-        'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.0#"',
+    const routed =
+      this.nodeinfo(path, origin, instance.list.length, NODEINFO_2_0_TYPE) ??
+      this.actorGet(path, url, actorNamed) ??
+      this.profileGet(path, accept, actorNamed) ??
+      this.fileGet(path, actorNamed) ??
+      this.pageGet(path, origin, instance.host);
+    if (routed) return routed;
+    if (path === '/')
+      return this.root(
+        `${instance.host}: a simulated instance of the fedicap fleet (${instance.behaviour})\n`,
       );
+    return this.notFound();
+  }
+
+  /** /users/NAME and what hangs below it: collections, statuses and their Create activities. */
+  private actorGet(path: string, url: URL, actorNamed: ActorLookup): Reply | undefined {
+    const m = /^\/users\/([^/]+)(?:\/(.*))?$/.exec(path);
+    const actor = m ? actorNamed(m[1]!) : undefined;
+    if (!actor) return undefined;
+    const rest = m![2];
+    if (rest === undefined) return this.actorFetched(actor);
+    const page =
+      url.searchParams.has('page') || url.searchParams.has('min_id') || url.searchParams.has('max_id');
+    if (rest === 'outbox' || rest === 'followers' || rest === 'following') {
+      this.count('collection');
+      const total = rest === 'outbox' ? actor.counts.statuses : actor.counts[rest];
+      return jsonReply(collectionDocument(`${actor.id}/${rest}`, total, page));
     }
-    let m = /^\/users\/([^/]+)(?:\/(.*))?$/.exec(path);
-    if (m) {
-      const actor = actorNamed(m[1]!);
-      const rest = m[2];
-      if (actor) {
-        if (rest === undefined) {
-          this.count('actor');
-          this.fetchedActors.add(actor.id);
-          return sendJson(res, req, actorDocument(actor));
-        }
-        const page =
-          url.searchParams.has('page') || url.searchParams.has('min_id') || url.searchParams.has('max_id');
-        if (rest === 'outbox' || rest === 'followers' || rest === 'following') {
-          this.count('collection');
-          const total = rest === 'outbox' ? actor.counts.statuses : actor.counts[rest];
-          return sendJson(res, req, collectionDocument(`${actor.id}/${rest}`, total, page));
-        }
-        if (rest === 'collections/featured' || rest === 'collections/tags') {
-          this.count('collection');
-          const id = `${actor.id}/${rest}`;
-          return sendJson(res, req, {
-            '@context': AS,
-            id,
-            type: rest.endsWith('featured') ? 'OrderedCollection' : 'Collection',
-            totalItems: 0,
-            [rest.endsWith('featured') ? 'orderedItems' : 'items']: [],
-          });
-        }
-        const s = /^statuses\/([A-Za-z0-9_-]{1,64})(\/activity)?$/.exec(rest);
-        if (s) {
-          this.count('note');
-          return sendJson(
-            res,
-            req,
-            s[2]
-              ? createDocument(actor, s[1]!, this.pop.startedAtMs)
-              : noteDocument(actor, s[1]!, this.pop.startedAtMs),
-          );
-        }
-      }
+    if (rest === 'collections/featured' || rest === 'collections/tags') {
+      this.count('collection');
+      const featured = rest.endsWith('featured');
+      return jsonReply({
+        '@context': AS,
+        id: `${actor.id}/${rest}`,
+        type: featured ? 'OrderedCollection' : 'Collection',
+        totalItems: 0,
+        [featured ? 'orderedItems' : 'items']: [],
+      });
     }
-    m = /^\/@([^/]+)$/.exec(path);
-    if (m && actorNamed(m[1]!)) {
-      const actor = actorNamed(m[1]!)!;
-      if (/activity\+json|ld\+json/.test(String(req.headers.accept ?? ''))) {
-        this.count('actor');
-        this.fetchedActors.add(actor.id);
-        return sendJson(res, req, actorDocument(actor));
-      }
-      this.count('profile');
-      return send(
-        res,
-        req,
-        200,
-        'text/html; charset=utf-8',
-        `<!DOCTYPE html><html><head><title>${actor.displayName}</title><link rel="alternate" type="application/activity+json" href="${actor.id}"></head><body><h1>${actor.displayName}</h1></body></html>\n`,
-      );
-    }
-    m = /^\/system\/(avatars|headers)\/([^/]+)\.(png|jpg)$/.exec(path);
+    const s = /^statuses\/([A-Za-z0-9_-]{1,64})(\/activity)?$/.exec(rest);
+    if (!s) return undefined;
+    this.count('note');
+    return jsonReply(
+      s[2]
+        ? createDocument(actor, s[1]!, this.pop.startedAtMs)
+        : noteDocument(actor, s[1]!, this.pop.startedAtMs),
+    );
+  }
+
+  /** /@NAME: the actor for ActivityPub clients, a profile page for browsers. */
+  private profileGet(path: string, accept: string, actorNamed: ActorLookup): Reply | undefined {
+    const m = /^\/@([^/]+)$/.exec(path);
+    const actor = m ? actorNamed(m[1]!) : undefined;
+    if (!actor) return undefined;
+    if (/activity\+json|ld\+json/.test(accept)) return this.actorFetched(actor);
+    this.count('profile');
+    return reply(
+      200,
+      'text/html; charset=utf-8',
+      `<!DOCTYPE html><html><head><title>${actor.displayName}</title><link rel="alternate" type="application/activity+json" href="${actor.id}"></head><body><h1>${actor.displayName}</h1></body></html>\n`,
+    );
+  }
+
+  /** Avatars, headers and media attachments, cacheable for a year as Mastodon serves them. */
+  private fileGet(path: string, actorNamed: ActorLookup): Reply | undefined {
+    const m = /^\/system\/(avatars|headers)\/([^/]+)\.(png|jpg)$/.exec(path);
     if (m && actorNamed(m[2]!)) {
       const avatar = m[1] === 'avatars';
       this.count(avatar ? 'avatar' : 'header');
-      return send(
-        res,
-        req,
-        200,
-        avatar ? 'image/png' : 'image/jpeg',
-        avatar ? this.images.avatar : this.images.header,
-        { 'Cache-Control': 'public, max-age=31536000' },
-      );
+      const [type, body] = avatar ? ['image/png', this.images.avatar] : ['image/jpeg', this.images.header];
+      return reply(200, type, body, LONG_CACHE);
     }
-    m = /^\/media\/([^/]+)$/.exec(path);
-    const media = m ? this.mediaByName.get(m[1]!) : undefined;
-    if (media) {
-      this.count('media');
-      return send(res, req, 200, media.mediaType, media.body, {
-        'Cache-Control': 'public, max-age=31536000',
-      });
-    }
-    m = /^\/pages\/(\d{1,9})$/.exec(path);
-    if (m && Number(m[1]) >= 1) {
-      this.count('page');
-      const image = this.pageImage && `${origin}/media/${this.pageImage}`;
-      return send(
-        res,
-        req,
-        200,
-        'text/html; charset=utf-8',
-        pageHtml(origin, instance.host, Number(m[1]), image),
-      );
-    }
-    if (path === '/') {
-      this.count('root');
-      return send(
-        res,
-        req,
-        200,
-        'text/plain; charset=utf-8',
-        `${instance.host}: a simulated instance of the fedicap fleet (${instance.behaviour})\n`,
-      );
-    }
-    this.count('not_found');
-    send(res, req, 404, 'application/json', JSON.stringify({ error: 'Not Found' }));
+    const name = /^\/media\/([^/]+)$/.exec(path)?.[1];
+    const media = name ? this.mediaByName.get(name) : undefined;
+    if (!media) return undefined;
+    this.count('media');
+    return reply(200, media.mediaType, media.body, LONG_CACHE);
   }
 
-  private relayGet(req: IncomingMessage, res: ServerResponse, path: string, url: URL): void {
+  private pageGet(path: string, origin: string, host: string): Reply | undefined {
+    const m = /^\/pages\/(\d{1,9})$/.exec(path);
+    if (!m || Number(m[1]) < 1) return undefined;
+    this.count('page');
+    const image = this.pageImage && `${origin}/media/${this.pageImage}`;
+    return reply(200, 'text/html; charset=utf-8', pageHtml(origin, host, Number(m[1]), image));
+  }
+
+  private relayGet(path: string, url: URL): Reply {
     const relay = this.pop.relay;
-    if (path === '/.well-known/webfinger') {
+    const host = this.pop.relayHost;
+    if (path === '/.well-known/webfinger')
       return this.webfinger(
-        req,
-        res,
         url,
-        (u, d) => (d === this.pop.relayHost && u.toLowerCase() === relay.username ? relay : undefined),
-        this.pop.relayHost,
+        (u, d) => (d === host && u.toLowerCase() === relay.username ? relay : undefined),
+        host,
       );
-    }
     if (path === '/actor') {
       this.count('actor');
-      return sendJson(res, req, actorDocument(relay));
+      return jsonReply(actorDocument(relay));
     }
     if (path === '/actor/outbox' || path === '/actor/followers' || path === '/actor/following') {
       this.count('collection');
-      return sendJson(
-        res,
-        req,
-        collectionDocument(`${relay.id}${path.slice('/actor'.length)}`, 0, url.searchParams.has('page')),
-      );
+      const id = `${relay.id}${path.slice('/actor'.length)}`;
+      return jsonReply(collectionDocument(id, 0, url.searchParams.has('page')));
     }
-    if (path === '/.well-known/nodeinfo') {
-      this.count('nodeinfo');
-      return sendJson(
-        res,
-        req,
-        nodeinfoLinks(this.origin(this.pop.relayHost)),
-        'application/json; charset=utf-8',
-      );
-    }
-    if (path === '/nodeinfo/2.0') {
-      this.count('nodeinfo');
-      return sendJson(res, req, nodeinfoDocument(0), 'application/json; charset=utf-8');
-    }
-    if (path === '/') {
-      this.count('root');
-      return send(
-        res,
-        req,
-        200,
-        'text/plain; charset=utf-8',
-        `${this.pop.relayHost}: the simulated relay of the fedicap fleet; inbox ${relay.inbox}\n`,
-      );
-    }
-    this.count('not_found');
-    send(res, req, 404, 'application/json', JSON.stringify({ error: 'Not Found' }));
+    const routed = this.nodeinfo(path, this.origin(host), 0, 'application/json; charset=utf-8');
+    if (routed) return routed;
+    if (path === '/')
+      return this.root(`${host}: the simulated relay of the fedicap fleet; inbox ${relay.inbox}\n`);
+    return this.notFound();
   }
 
   // ------------------------------------------------------------ inboxes
@@ -839,7 +818,8 @@ class Fleet {
     const object = idOf(activity.object);
     let acceptor: SimActor | undefined;
     if (isRelay) {
-      if (object === PUBLIC || object === 'as:Public' || object === 'Public') acceptor = this.pop.relay;
+      if (object === PUBLIC_COLLECTION || object === 'as:Public' || object === 'Public')
+        acceptor = this.pop.relay;
     } else if (object) {
       const a = this.pop.byId.get(object);
       if (a && a.host === instance?.host) acceptor = a;

@@ -22,7 +22,8 @@ function clip(text: string, max: number): string {
   if (text.length <= max) return text;
   const cut = text.slice(0, max);
   const space = cut.lastIndexOf(' ');
-  return (space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:]+$/, '') + '…';
+  const kept = space > max / 2 ? cut.slice(0, space) : cut;
+  return `${kept.replace(/[\s,;:]+$/, '')}…`;
 }
 
 /** `count` posts; `linkFraction` of them carry a {link} placeholder. */
@@ -32,7 +33,7 @@ export function generateCorpus(count: number, seed: number, linkFraction = 0.15)
   const sentence = () =>
     faker.helpers.arrayElement([
       () => faker.hacker.phrase(),
-      () => faker.company.catchPhrase() + '.',
+      () => `${faker.company.catchPhrase()}.`,
       () => faker.lorem.sentence({ min: 4, max: 14 }),
       () => faker.commerce.productDescription(),
       () => `${faker.word.interjection()}! ${faker.lorem.sentence({ min: 3, max: 8 })}`,

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRequest } from '../../../src/mastodon/signatures.js';
 import type { DeliveryRecord, FleetManifest } from '../../../world/fleet/manifest.js';
 import { startFleet, type RunningFleet } from '../../../world/fleet/server.js';
-import { KeyServer, PUBLIC, postSigned, request, waitFor } from '../../support/fleet.js';
+import { KeyServer, postSigned, request, waitFor } from '../../support/fleet.js';
+import { PUBLIC_COLLECTION } from '../../../src/mastodon/activitypub.js';
 
 const KB = 1024;
 
@@ -125,7 +126,7 @@ describe('fleet: documents per Host', () => {
     });
     expect(actor.status).toBe(200);
     expect(actor.headers['content-type']).toMatch(/^application\/activity\+json/);
-    const doc = actor.json<Record<string, any>>();
+    const doc = actor.json<{ publicKey: { publicKeyPem: string } }>();
     expect(doc).toMatchObject({
       id: a.id,
       type: 'Person',
@@ -161,7 +162,7 @@ describe('fleet: documents per Host', () => {
       id: `${a.id}/statuses/1722000000000`,
       type: 'Note',
       attributedTo: a.id,
-      to: [PUBLIC],
+      to: [PUBLIC_COLLECTION],
       published: new Date(1722000000000).toISOString(),
     });
     expect((await request(fleet.url, a.host, `/users/${a.username}/statuses/1722000000000`)).text).toBe(
@@ -236,14 +237,14 @@ describe('fleet: inboxes', () => {
     id: `${target.actorId}/statuses/${id}/activity`,
     type: 'Create',
     actor: target.actorId,
-    to: [PUBLIC],
+    to: [PUBLIC_COLLECTION],
     object: {
       id: `${target.actorId}/statuses/${id}`,
       type: 'Note',
       attributedTo: target.actorId,
       published,
       content: '<p>hi</p>',
-      to: [PUBLIC],
+      to: [PUBLIC_COLLECTION],
     },
   });
 

@@ -12,9 +12,16 @@ import { startFleet, type RunningFleet } from '../../../world/fleet/server.js';
 import { createLocalAccount, type LocalAccount } from '../../../world/testbed/accounts.js';
 import { RELAY_STATE, followRelay } from '../../../world/testbed/activitypub/delivery.js';
 import { startTestTestbed, type TestbedFixture } from '../../support/testbed.js';
-import { PUBLIC, waitFor } from '../../support/fleet.js';
+import { waitFor } from '../../support/fleet.js';
+import { PUBLIC_COLLECTION } from '../../../src/mastodon/activitypub.js';
 
 const AS = 'https://www.w3.org/ns/activitystreams';
+
+/** The fields of Mastodon's Relationship entity these tests read. */
+interface Relationship {
+  following: boolean;
+  requested: boolean;
+}
 
 describe('fleet ↔ testbed federation', () => {
   let fleet: RunningFleet;
@@ -69,14 +76,14 @@ describe('fleet ↔ testbed federation', () => {
       id: `${noteId}/activity`,
       type: 'Create',
       actor: cold.id,
-      to: [PUBLIC],
+      to: [PUBLIC_COLLECTION],
       cc: [cold.followers, aliceUri],
       object: {
         id: noteId,
         type: 'Note',
         attributedTo: cold.id,
         published: new Date(Date.now() - 1000).toISOString(),
-        to: [PUBLIC],
+        to: [PUBLIC_COLLECTION],
         cc: [cold.followers, aliceUri],
         content:
           '<p><span class="h-card"><a href="#" class="u-url mention">@alice</a></span> hello from the fleet</p>',
@@ -215,15 +222,15 @@ describe('fleet ↔ testbed federation', () => {
       await fx.tb.db.query<{ id: string }>('SELECT id FROM accounts WHERE uri = $1', [target.id])
     ).rows[0]!.id;
     const bob = await createLocalAccount(fx.tb, { username: 'bob' });
-    const api = async (method: string, path: string) => {
+    const api = async <T>(method: string, path: string): Promise<T> => {
       const res = await fetch(`${fx.url}${path}`, {
         method,
         headers: { Authorization: `Bearer ${bob.token}` },
       });
       expect(res.status, path).toBe(200);
-      return (await res.json()) as any;
+      return (await res.json()) as T;
     };
-    const requested = await api('POST', `/api/v1/accounts/${targetId}/follow`);
+    const requested = await api<Relationship>('POST', `/api/v1/accounts/${targetId}/follow`);
     expect([requested.following, requested.requested]).toEqual([false, true]);
     const follow = await waitFor(
       () => fleet.deliveries().find((d) => d.type === 'Follow' && d.inbox === target.inbox),
@@ -238,8 +245,8 @@ describe('fleet ↔ testbed federation', () => {
     // The fleet answers with a signed Accept to bob's inbox; the ingress job turns the request into a follow.
     const rel = await waitFor(
       async () => {
-        const [r] = await api('GET', `/api/v1/accounts/relationships?id[]=${targetId}`);
-        return r.following && r;
+        const [r] = await api<Relationship[]>('GET', `/api/v1/accounts/relationships?id[]=${targetId}`);
+        return r?.following && r;
       },
       'the follow after the Accept',
       15_000,
