@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, relative } from 'node:path';
 import { build, type Message, type Plugin } from 'esbuild';
 import { InputError } from '../../shared/errors.js';
-import { SUPPORTED_MODULES } from './modules.js';
+import { SUPPORTED_MODULES } from './modules/supported.js';
 
 const SHIM_NAMESPACE = 'k6-local';
 /** @types/k6 modules that hold only types (no runtime module in k6). */

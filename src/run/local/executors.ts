@@ -10,7 +10,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { arrivalTimes, scenarioDurationMs, type ScenarioConfig } from './options.js';
-import type { ScenarioState, Vu } from './vu.js';
+import type { Vu } from './vu.js';
+import type { ScenarioState } from './vuApi.js';
 
 /** What an executor needs from the engine. */
 export interface ExecutorHost {

@@ -19,7 +19,9 @@ import { NdjsonWriter } from './output.js';
 import { summaryData, summaryExport, textSummary, type SummaryData } from './summary.js';
 import { isLoopbackHost } from '../target.js';
 import { evaluateThresholds, parseThresholds, type Threshold, type ThresholdResult } from './thresholds.js';
-import { TestAborted, Vu, errorMessage, type EngineContext, type GroupNode } from './vu.js';
+import { TestAborted, errorMessage } from './errors.js';
+import { Vu } from './vu.js';
+import type { EngineContext, GroupNode } from './vuApi.js';
 
 /** k6's exit codes (k6's errext/exitcodes package): 99 thresholds, 100/101 setup/teardown timeout, 105 external abort, 107 script error, 108 script abort, 110 marked as failed. */
 export const EXIT = {

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Metric, MetricType, Registry, Sink, ValueType } from './metrics.js';
 import type { ThresholdResult } from './thresholds.js';
-import type { GroupNode } from './vu.js';
+import type { GroupNode } from './vuApi.js';
 
 export interface SummaryMetric {
   type: MetricType;
