@@ -156,7 +156,11 @@ export class ScenarioRun {
       case 'shared-iterations': {
         const total = this.config.iterations;
         let taken = 0;
-        await this.runLoops(() => (taken < total ? (taken++, true) : false));
+        await this.runLoops(() => {
+          if (taken >= total) return false;
+          taken++;
+          return true;
+        });
         break;
       }
       case 'constant-vus':
