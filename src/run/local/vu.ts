@@ -5,6 +5,8 @@
  * a separate JavaScript runtime. All VUs share Node's event loop; a VU's
  * iteration ends when its exec function has settled and nothing it started
  * (requests, timers, sockets) is still pending — k6's per-VU event loop rule.
+ * Each k6 module is built in modules/ (one file per module, as k6's own
+ * js/modules); the VU assembles them and gives them the surface of vuApi.ts.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -372,6 +374,7 @@ export class Vu implements VuApi {
     return data.toString('utf8');
   }
 
+  /** The k6 modules a scenario may import, each bound to this VU; both websockets modules share one class. */
   private buildModules(): Record<string, Record<string, unknown>> {
     const websockets = websocketsMembers(this);
     return {
