@@ -32,7 +32,7 @@ function glueDashValues(argv: string[], options: string[]): string[] {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = argv[i + 1];
-    if (options.includes(arg) && next !== undefined && next.startsWith('-') && /\s/.test(next)) {
+    if (options.includes(arg) && next?.startsWith('-') && /\s/.test(next)) {
       out.push(`${arg}=${next}`);
       i++;
     } else out.push(arg);

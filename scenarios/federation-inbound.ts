@@ -21,33 +21,19 @@
  *          -e PROFILE=/abs/profile.json scenarios/federation-inbound.ts
  */
 import type { Options } from 'k6/options';
-import {
-  baseUrl,
-  durationSec,
-  loadCorpus,
-  loadFleet,
-  loadRates,
-  loadTokens,
-  numberEnv,
-  scale,
-} from './lib/env.ts';
+import { durationSec, numberEnv, scale } from './lib/env.ts';
 import {
   inboundIteration,
   introduceWarmActors,
   newRunId,
   seedLocalStatuses,
+  federationContext,
   type FederationContext,
   type SetupData,
 } from './lib/federation.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
 
-const CTX: FederationContext = {
-  base: baseUrl(),
-  tokens: loadTokens(),
-  fleet: loadFleet(),
-  corpus: loadCorpus(),
-  rates: loadRates(),
-};
+const CTX: FederationContext = federationContext();
 const SCALE = scale();
 const DURATION = durationSec();
 const inbound = CTX.rates.inbound;

@@ -16,33 +16,19 @@
  */
 import type { Options } from 'k6/options';
 import { api, jsonBody } from './lib/client.ts';
-import {
-  baseUrl,
-  durationSec,
-  loadCorpus,
-  loadFleet,
-  loadRates,
-  loadTokens,
-  numberEnv,
-  scale,
-} from './lib/env.ts';
+import { durationSec, numberEnv, scale } from './lib/env.ts';
 import {
   introduceWarmActors,
   newRunId,
   seedLocalStatuses,
+  federationContext,
   type FederationContext,
 } from './lib/federation.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
 import { publicTimeline } from './lib/requests.ts';
 import { interact as interactOnce, postStatus } from './lib/workloads.ts';
 
-const CTX: FederationContext = {
-  base: baseUrl(),
-  tokens: loadTokens(),
-  fleet: loadFleet(),
-  corpus: loadCorpus(),
-  rates: loadRates(),
-};
+const CTX: FederationContext = federationContext();
 const SCALE = scale();
 const DURATION = durationSec();
 const POSTERS = Math.max(1, Math.min(CTX.tokens.length, Math.floor(numberEnv('POSTERS', 10))));

@@ -11,36 +11,20 @@
  * staging initializer (README); 429s are counted in rate_limited.
  */
 import type { Options } from 'k6/options';
-import {
-  baseUrl,
-  durationSec,
-  loadCorpus,
-  loadRates,
-  loadTokens,
-  numberEnv,
-  scale,
-  stringEnv,
-} from './lib/env.ts';
+import { durationSec, mediaSize, numberEnv, scale } from './lib/env.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
-import { uploadAndPost, type ClientContext, type MediaOptions } from './lib/workloads.ts';
+import { uploadAndPost, clientContext, type MediaOptions } from './lib/workloads.ts';
 
-const CTX: ClientContext = {
-  base: baseUrl(),
-  tokens: loadTokens(),
-  corpus: loadCorpus(),
-  rates: loadRates(),
-};
+const CTX = clientContext();
 const SCALE = scale();
 const DURATION = durationSec();
 
 /** MEDIA_SIZE=WIDTHxHEIGHT (default 640x480), POLLS, POLL_INTERVAL. */
 export function mediaOptions(): MediaOptions {
-  const size = /^(\d+)x(\d+)$/.exec(stringEnv('MEDIA_SIZE', '640x480'));
-  if (!size)
-    throw new Error(`MEDIA_SIZE=${stringEnv('MEDIA_SIZE', '')}: expected WIDTHxHEIGHT, e.g. 640x480`);
+  const { width, height } = mediaSize();
   return {
-    width: Math.min(4096, Math.max(1, Number(size[1]))),
-    height: Math.min(4096, Math.max(1, Number(size[2]))),
+    width: Math.min(4096, Math.max(1, width)),
+    height: Math.min(4096, Math.max(1, height)),
     polls: Math.max(1, Math.floor(numberEnv('POLLS', 10))),
     pollIntervalSec: numberEnv('POLL_INTERVAL', 1),
   };

@@ -16,7 +16,7 @@ import exec from 'k6/execution';
 import { durationEnv, durationSec, numberEnv } from './lib/env.ts';
 import { oncePerVu, rampingSteps, scenarios, sloThresholds } from './lib/options.ts';
 import { holdUserStream } from './lib/workloads.ts';
-import { CTX, EXEC, ITERATION_SEC, LISTENERS, scaledRates } from './mixed.ts';
+import { CTX, EXEC, ITERATION_SEC, LISTENERS, MIXED_STATIONS, scaledRates } from './mixed.ts';
 
 export {
   setup,
@@ -47,14 +47,7 @@ for (const [name, perSec] of Object.entries(scaledRates())) {
 export const options: Options = {
   scenarios: scenarios({ ...ramps, listeners: oncePerVu('listen', LISTENERS, TOTAL_SEC + 15) }),
   thresholds: {
-    ...sloThresholds(CTX.rates, [
-      'timelines/home',
-      'timelines/public',
-      'notifications',
-      'statuses/create',
-      'statuses/interact',
-      'inbox',
-    ]),
+    ...sloThresholds(CTX.rates, MIXED_STATIONS),
     capacity_errors: [
       { threshold: 'rate<0.05', abortOnFail: true, delayAbortEval: `${Math.ceil(STEP_SEC)}s` },
     ],

@@ -17,23 +17,14 @@
  */
 import exec from 'k6/execution';
 import type { Options } from 'k6/options';
-import {
-  baseUrl,
-  durationSec,
-  loadCorpus,
-  loadFleet,
-  loadRates,
-  loadTokens,
-  numberEnv,
-  scale,
-  stringEnv,
-} from './lib/env.ts';
+import { durationSec, mediaSize, numberEnv, scale, stringEnv } from './lib/env.ts';
 import {
   inboundIteration,
   introduceWarmActors,
   newRunId,
   relayIteration,
   seedLocalStatuses,
+  federationContext,
   type FederationContext,
   type SetupData,
 } from './lib/federation.ts';
@@ -49,24 +40,11 @@ import {
   type MediaOptions,
 } from './lib/workloads.ts';
 
-export const CTX: FederationContext = {
-  base: baseUrl(),
-  tokens: loadTokens(),
-  fleet: loadFleet(),
-  corpus: loadCorpus(),
-  rates: loadRates(),
-};
+export const CTX: FederationContext = federationContext();
 const SCALE = scale();
 const DURATION = durationSec();
 const POSTERS = Math.max(1, Math.min(CTX.tokens.length, Math.floor(numberEnv('POSTERS', 10))));
-const size = /^(\d+)x(\d+)$/.exec(stringEnv('MEDIA_SIZE', '640x480'));
-if (!size) throw new Error(`MEDIA_SIZE=${stringEnv('MEDIA_SIZE', '')}: expected WIDTHxHEIGHT, e.g. 640x480`);
-const MEDIA: MediaOptions = {
-  width: Number(size[1]),
-  height: Number(size[2]),
-  polls: 10,
-  pollIntervalSec: 1,
-};
+const MEDIA: MediaOptions = { ...mediaSize(), polls: 10, pollIntervalSec: 1 };
 
 /** Iterations per second of each workload class at SCALE 1 (the profile's rates). */
 export function workloadRates(): Record<string, number> {
@@ -123,19 +101,22 @@ export const LISTENERS = Math.max(
   ),
 );
 
+/** The stations whose SLO thresholds the mixed scenarios state (mixed-step.ts too). */
+export const MIXED_STATIONS = [
+  'timelines/home',
+  'timelines/public',
+  'notifications',
+  'statuses/create',
+  'statuses/interact',
+  'inbox',
+];
+
 export const options: Options = {
   // setup() introduces up to WARM_ACTORS actors, each fetched by the target
   setupTimeout: '5m',
   scenarios: scenarios({ ...constant, listeners: oncePerVu('listen', LISTENERS, DURATION + 15) }),
   thresholds: {
-    ...sloThresholds(CTX.rates, [
-      'timelines/home',
-      'timelines/public',
-      'notifications',
-      'statuses/create',
-      'statuses/interact',
-      'inbox',
-    ]),
+    ...sloThresholds(CTX.rates, MIXED_STATIONS),
     'http_req_duration{station:inbox-cold-actor}': ['p(95)<10000'],
   },
 };

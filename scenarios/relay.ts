@@ -14,26 +14,17 @@
  * unsubscribed, Mastodon ignores relayed content signed by someone else.
  */
 import type { Options } from 'k6/options';
+import { durationSec, loadTokensIfGiven, numberEnv, scale } from './lib/env.ts';
 import {
-  baseUrl,
-  durationSec,
-  loadCorpus,
-  loadFleet,
-  loadRates,
-  loadTokensIfGiven,
-  numberEnv,
-  scale,
-} from './lib/env.ts';
-import { newRunId, relayIteration, type FederationContext, type SetupData } from './lib/federation.ts';
+  newRunId,
+  relayIteration,
+  federationContext,
+  type FederationContext,
+  type SetupData,
+} from './lib/federation.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
 
-const CTX: FederationContext = {
-  base: baseUrl(),
-  tokens: loadTokensIfGiven(),
-  fleet: loadFleet(),
-  corpus: loadCorpus(),
-  rates: loadRates(),
-};
+const CTX: FederationContext = federationContext(loadTokensIfGiven);
 if (!CTX.fleet.relay)
   throw new Error('FLEET: the manifest has no relay actor (start the fleet with its relay)');
 const DURATION = durationSec();

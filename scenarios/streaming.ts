@@ -17,16 +17,11 @@
  */
 import exec from 'k6/execution';
 import type { Options } from 'k6/options';
-import { baseUrl, durationSec, loadCorpus, loadRates, loadTokens, numberEnv, scale } from './lib/env.ts';
+import { durationSec, numberEnv, scale } from './lib/env.ts';
 import { constantRate, oncePerVu, scenarios } from './lib/options.ts';
-import { holdUserStream, postMentions, type ClientContext } from './lib/workloads.ts';
+import { holdUserStream, postMentions, clientContext } from './lib/workloads.ts';
 
-const CTX: ClientContext = {
-  base: baseUrl(),
-  tokens: loadTokens(),
-  corpus: loadCorpus(),
-  rates: loadRates(),
-};
+const CTX = clientContext();
 const SCALE = scale();
 const DURATION = durationSec();
 const MAX_LISTENERS = Math.floor(numberEnv('MAX_LISTENERS', 500));

@@ -15,23 +15,18 @@
  *          -e PROFILE=/abs/profile.json -e SCALE=1 -e DURATION=5m scenarios/timelines.ts
  */
 import type { Options } from 'k6/options';
-import { baseUrl, durationSec, loadCorpus, loadRates, loadTokens, numberEnv, scale } from './lib/env.ts';
+import { durationSec, numberEnv, scale } from './lib/env.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
 import {
   readHome,
   readNotifications,
   readPublic,
   seedTimelines,
-  type ClientContext,
+  clientContext,
   type ReadOptions,
 } from './lib/workloads.ts';
 
-const CTX: ClientContext = {
-  base: baseUrl(),
-  tokens: loadTokens(),
-  corpus: loadCorpus(),
-  rates: loadRates(),
-};
+const CTX = clientContext();
 const SCALE = scale();
 const DURATION = durationSec();
 const READ: ReadOptions = {

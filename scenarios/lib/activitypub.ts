@@ -7,8 +7,8 @@
  */
 import type { FleetActor, FleetManifest } from '../../world/fleet/manifest.ts';
 import { renderNoteHtml, type CorpusPost, type LocalMention } from './content.ts';
+import { PUBLIC_COLLECTION } from './model.js';
 
-export const AS_PUBLIC = 'https://www.w3.org/ns/activitystreams#Public';
 export const AS_CONTEXT = [
   'https://www.w3.org/ns/activitystreams',
   'https://w3id.org/security/v1',
@@ -71,7 +71,7 @@ export function note(input: NoteInput): Record<string, unknown> & { id: string }
     published,
     url: `${origin}/@${actor.username}/${input.uniq}`,
     attributedTo: actor.id,
-    to: [AS_PUBLIC],
+    to: [PUBLIC_COLLECTION],
     cc,
     sensitive: input.sensitive ?? false,
     content: rendered.html,
@@ -133,7 +133,7 @@ export function announceActivity(
     type: 'Announce',
     actor: actor.id,
     published: published.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    to: [AS_PUBLIC],
+    to: [PUBLIC_COLLECTION],
     cc: [followersOf(actor)],
     object: objectUri,
   };
@@ -183,7 +183,7 @@ export function deleteActivity(actor: Actor, statusUri: string): Activity {
     id: `${statusUri}#delete`,
     type: 'Delete',
     actor: actor.id,
-    to: [AS_PUBLIC],
+    to: [PUBLIC_COLLECTION],
     object: { id: statusUri, type: 'Tombstone', atomUri: statusUri },
   };
 }

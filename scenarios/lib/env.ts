@@ -97,6 +97,14 @@ export function stringEnv(name: string, fallback: string): string {
   return env(name) ?? fallback;
 }
 
+/** MEDIA_SIZE=WIDTHxHEIGHT (default 640x480): the size of the generated images. */
+export function mediaSize(): { width: number; height: number } {
+  const size = /^(\d+)x(\d+)$/.exec(stringEnv('MEDIA_SIZE', '640x480'));
+  if (!size)
+    throw new Error(`MEDIA_SIZE=${stringEnv('MEDIA_SIZE', '')}: expected WIDTHxHEIGHT, e.g. 640x480`);
+  return { width: Number(size[1]), height: Number(size[2]) };
+}
+
 /** The tokens file (SharedArray). */
 export function loadTokens(): TokenEntry[] {
   const path = filePath('TOKENS', 'the tokens file from `fedicap testbed --tokens-out` or seed.rb');

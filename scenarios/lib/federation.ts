@@ -35,7 +35,17 @@ import {
 } from './activitypub.ts';
 import { api, coldActorsExhausted, deliver, jsonBody, type DeliveryTags, type Response } from './client.ts';
 import { postAt, renderText, type CorpusPost, type LocalMention } from './content.ts';
-import type { FleetActor, FleetInputs, ProfileRates, TokenEntry } from './env.ts';
+import {
+  baseUrl,
+  loadCorpus,
+  loadFleet,
+  loadRates,
+  loadTokens,
+  type FleetActor,
+  type FleetInputs,
+  type ProfileRates,
+  type TokenEntry,
+} from './env.ts';
 import { createStatus } from './requests.ts';
 import { SigningKeyCache } from './signatures.ts';
 
@@ -45,6 +55,11 @@ export interface FederationContext {
   tokens: TokenEntry[];
   corpus: CorpusPost[];
   rates: ProfileRates;
+}
+
+/** The federation scenarios' inputs from __ENV (BASE_URL, TOKENS, FLEET, CORPUS, PROFILE), read in the init context. */
+export function federationContext(tokens: () => TokenEntry[] = loadTokens): FederationContext {
+  return { base: baseUrl(), tokens: tokens(), fleet: loadFleet(), corpus: loadCorpus(), rates: loadRates() };
 }
 
 /** What setup() hands to every iteration. */
@@ -229,60 +244,38 @@ export async function inboundIteration(
   const objectUri =
     localStatus?.uri ??
     `${pick(ctx.fleet.warm.length ? ctx.fleet.warm : [actor], n + 3).id}/statuses/${uniq}-o`;
+  const cold = chosen.population === 'cold';
+  /** Send as the chosen actor; a follow-up (Undo, Delete) is never a first contact. */
+  const sendAs = (activity: Activity, followUp = false) =>
+    send(activity, target, chosen.population, cold && !followUp, actor);
+  const accepted = (r: { status: number }) => r.status === 202 || r.status === 200;
   switch (kind) {
     case 'Create': {
       const input = noteInput(ctx, data, actor, uniq, n);
       if (target.name !== '/inbox')
         input.ccLocal = [...(input.ccLocal ?? []), localMention(ctx.base, local.username).uri];
-      await send(createActivity(input), target, chosen.population, chosen.population === 'cold', actor);
+      await sendAs(createActivity(input));
       return;
     }
     case 'Announce':
-      await send(
-        announceActivity(actor, uniq, objectUri),
-        target,
-        chosen.population,
-        chosen.population === 'cold',
-        actor,
-      );
+      await sendAs(announceActivity(actor, uniq, objectUri));
       return;
     case 'Like':
-      await send(
-        likeActivity(actor, uniq, objectUri),
-        target,
-        chosen.population,
-        chosen.population === 'cold',
-        actor,
-      );
+      await sendAs(likeActivity(actor, uniq, objectUri));
       return;
     case 'Follow':
-      await send(
-        followActivity(actor, uniq, localMention(ctx.base, local.username).uri),
-        target,
-        chosen.population,
-        chosen.population === 'cold',
-        actor,
-      );
+      await sendAs(followActivity(actor, uniq, localMention(ctx.base, local.username).uri));
       return;
     case 'Undo': {
       const like = likeActivity(actor, uniq, objectUri);
-      const first = await send(like, target, chosen.population, chosen.population === 'cold', actor);
-      if (first.status === 202 || first.status === 200)
-        await send(undoActivity(actor, like), target, chosen.population, false, actor);
+      if (accepted(await sendAs(like))) await sendAs(undoActivity(actor, like), true);
       return;
     }
     case 'Delete': {
       const input = noteInput(ctx, data, actor, uniq, n);
       const create = createActivity(input);
-      const first = await send(create, target, chosen.population, chosen.population === 'cold', actor);
-      if (first.status === 202 || first.status === 200)
-        await send(
-          deleteActivity(actor, (create.object as { id: string }).id),
-          target,
-          chosen.population,
-          false,
-          actor,
-        );
+      if (accepted(await sendAs(create)))
+        await sendAs(deleteActivity(actor, (create.object as { id: string }).id), true);
       return;
     }
   }

@@ -73,7 +73,7 @@ export function parseFleet(text: string, path: string, variable = 'FLEET'): Flee
   if (doc.version !== 1)
     throw fail(`"version" is ${JSON.stringify(doc.version)}, this version of the scenarios reads version 1`);
   if (!Array.isArray(doc.actors) || doc.actors.length === 0) throw fail('"actors" is missing or empty');
-  doc.actors.forEach((a, i) => checkActor(a, `actors[${i}]`, fail));
+  for (const [i, a] of (doc.actors as unknown[]).entries()) checkActor(a, `actors[${i}]`, fail);
   if (doc.relay !== undefined && doc.relay !== null) checkActor(doc.relay, 'relay', fail);
   if (!Array.isArray(doc.media)) throw fail('"media" is missing');
   if (!Array.isArray(doc.pages)) throw fail('"pages" is missing');

@@ -1,2 +1,3 @@
-// Types of model.js: the model's source (src/model/workload.ts).
+// Types of model.js: the sources it is compiled from.
+export { PUBLIC_COLLECTION } from '../../src/mastodon/activitypub.js';
 export { workloadAt, type ModelProfile, type Workload } from '../../src/model/workload.js';

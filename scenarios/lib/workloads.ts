@@ -8,7 +8,7 @@ import exec from 'k6/execution';
 import { WebSocket } from 'k6/experimental/websockets';
 import { api, header, jsonBody, mediaProcessing, streamingEvents } from './client.ts';
 import { postAt, renderText, type CorpusPost } from './content.ts';
-import type { TokenEntry } from './env.ts';
+import { baseUrl, loadCorpus, loadRates, loadTokens, type TokenEntry } from './env.ts';
 import { makePng } from './media.ts';
 import type { ProfileRates } from './rates.ts';
 import {
@@ -32,6 +32,11 @@ export interface ClientContext {
   tokens: TokenEntry[];
   corpus: CorpusPost[];
   rates: ProfileRates;
+}
+
+/** The client scenarios' inputs from __ENV (BASE_URL, TOKENS, CORPUS, PROFILE), read in the init context. */
+export function clientContext(): ClientContext {
+  return { base: baseUrl(), tokens: loadTokens(), corpus: loadCorpus(), rates: loadRates() };
 }
 
 export interface ReadOptions {

@@ -6,9 +6,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, relative } from 'node:path';
-import { build, type Message, type Plugin } from 'esbuild';
+import { build, type BuildResult, type Message, type Plugin } from 'esbuild';
 import { InputError } from '../../shared/errors.js';
-import { SUPPORTED_MODULES } from './modules.js';
+import { SUPPORTED_MODULES } from './modules/supported.js';
 
 const SHIM_NAMESPACE = 'k6-local';
 /** @types/k6 modules that hold only types (no runtime module in k6). */
@@ -109,7 +109,7 @@ function explain(message: Message): string {
 
 /** Bundle `file` into one script; its completion value is the module namespace. */
 export async function bundleScenario(file: string): Promise<string> {
-  let result;
+  let result: BuildResult<{ write: false }>;
   try {
     result = await build({
       entryPoints: [file],

@@ -10,7 +10,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { arrivalTimes, scenarioDurationMs, type ScenarioConfig } from './options.js';
-import type { ScenarioState, Vu } from './vu.js';
+import type { Vu } from './vu.js';
+import type { ScenarioState } from './vuApi.js';
 
 /** What an executor needs from the engine. */
 export interface ExecutorHost {
@@ -155,7 +156,11 @@ export class ScenarioRun {
       case 'shared-iterations': {
         const total = this.config.iterations;
         let taken = 0;
-        await this.runLoops(() => (taken < total ? (taken++, true) : false));
+        await this.runLoops(() => {
+          if (taken >= total) return false;
+          taken++;
+          return true;
+        });
         break;
       }
       case 'constant-vus':

@@ -8,36 +8,14 @@
  * waiting + receiving. Each request (and each redirect hop) emits the
  * http_req_* metrics with k6's default system tags.
  */
-import http from 'node:http';
-import https from 'node:https';
-import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import type { TLSSocket } from 'node:tls';
 import { parseDurationMs } from '../duration.js';
+import { toBytes } from './bytes.js';
+import { ExpectedStatuses } from './expectedStatuses.js';
 import type { Tags } from './metrics.js';
-import type { Vu } from './vu.js';
-
-const SENSITIVE_PARAM = /token|key|secret|pass|auth|sig|code|session/i;
-
-/** A URL for tags and messages: credentials dropped, sensitive query values redacted. */
-export function redactUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return raw;
-  }
-  u.username = '';
-  u.password = '';
-  let changed = false;
-  for (const key of [...u.searchParams.keys()]) {
-    if (SENSITIVE_PARAM.test(key)) {
-      u.searchParams.set(key, 'REDACTED');
-      changed = true;
-    }
-  }
-  return changed ? u.toString().replace(/REDACTED/g, '[redacted]') : u.toString();
-}
+import { redactUrl } from './redact.js';
+import { type Timings, zeroTimings } from './timings.js';
+import { type RawResult, blockedResult, sendOnce } from './transport.js';
+import type { VuApi } from './vuApi.js';
 
 /** Go's http.CanonicalHeaderKey: "content-type" → "Content-Type". */
 export function canonicalHeader(name: string): string {
@@ -65,50 +43,6 @@ export class HttpUrl {
   toString(): string {
     return this.url;
   }
-}
-
-/** The set of statuses a response callback accepts (http.expectedStatuses). */
-export class ExpectedStatuses {
-  constructor(readonly ranges: Array<[number, number]>) {}
-  accepts(status: number): boolean {
-    return this.ranges.some(([lo, hi]) => status >= lo && status <= hi);
-  }
-}
-export const DEFAULT_EXPECTED = new ExpectedStatuses([[200, 399]]);
-
-export function expectedStatuses(...args: unknown[]): ExpectedStatuses {
-  const ranges: Array<[number, number]> = [];
-  for (const a of args) {
-    if (typeof a === 'number' && Number.isInteger(a)) ranges.push([a, a]);
-    else if (
-      a &&
-      typeof a === 'object' &&
-      Number.isInteger((a as { min?: unknown }).min) &&
-      Number.isInteger((a as { max?: unknown }).max)
-    ) {
-      ranges.push([(a as { min: number }).min, (a as { max: number }).max]);
-    } else
-      throw new Error(`http.expectedStatuses: expected status codes or {min, max}, got ${JSON.stringify(a)}`);
-  }
-  return new ExpectedStatuses(ranges);
-}
-
-export function toBytes(data: unknown, what: string): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object ArrayBuffer]')
-    return Buffer.from(new Uint8Array(data as ArrayBuffer));
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new Error(`${what}: expected a string, an ArrayBuffer or a typed array`);
-}
-
-export interface Timings {
-  blocked: number;
-  connecting: number;
-  tls_handshaking: number;
-  sending: number;
-  waiting: number;
-  receiving: number;
-  duration: number;
 }
 
 const PARAMS = new Set(['headers', 'tags', 'timeout', 'redirects', 'responseType', 'responseCallback']);
@@ -158,15 +92,7 @@ export class Response {
   tls_version = '';
   tls_cipher_suite = '';
   ocsp = { produced_at: 0, this_update: 0, next_update: 0, revocation_reason: '', revoked_at: 0, status: '' };
-  timings: Timings = {
-    blocked: 0,
-    connecting: 0,
-    tls_handshaking: 0,
-    sending: 0,
-    waiting: 0,
-    receiving: 0,
-    duration: 0,
-  };
+  timings: Timings = zeroTimings();
   request: {
     method: string;
     url: string;
@@ -261,7 +187,7 @@ function encodeBody(body: unknown, headers: Record<string, string>): Buffer | nu
   return Buffer.from(form.toString(), 'utf8');
 }
 
-function prepare(vu: Vu, method: unknown, rawUrl: unknown, body: unknown, params: unknown): Prepared {
+function prepare(vu: VuApi, method: unknown, rawUrl: unknown, body: unknown, params: unknown): Prepared {
   if (typeof method !== 'string' || method === '')
     throw new Error('http.asyncRequest: the method must be a string like "GET"');
   let urlText: string;
@@ -337,196 +263,83 @@ function prepare(vu: Vu, method: unknown, rawUrl: unknown, body: unknown, params
   };
 }
 
-/** k6's error codes for transport failures (https://grafana.com/docs/k6/latest/javascript-api/error-codes/). */
-function classify(
-  err: NodeJS.ErrnoException,
-  url: URL,
-  timedOut: boolean,
-): { code: number; message: string } {
-  const addr = `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
-  if (timedOut) return { code: 1050, message: 'request timeout' };
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return { code: 1212, message: `dial tcp ${addr}: connect: connection refused` };
-    case 'ECONNRESET':
-      return { code: 1220, message: `read tcp ${addr}: read: connection reset by peer` };
-    case 'EPIPE':
-      return { code: 1201, message: `write tcp ${addr}: write: broken pipe` };
-    case 'ETIMEDOUT':
-      return { code: 1211, message: `dial tcp ${addr}: i/o timeout` };
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return { code: 1101, message: `lookup ${url.hostname}: no such host` };
-    default:
-      if (err.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS/i.test(err.message))
-        return { code: 1300, message: err.message };
-      return { code: 1000, message: err.message };
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/** Copy one hop's result onto the script's Response. */
+function fillResponse(response: Response, raw: RawResult, responseType: Prepared['responseType']): void {
+  response.status = raw.status;
+  response.status_text = raw.status ? `${raw.status} ${raw.statusText}` : '';
+  response.proto = raw.httpVersion ? `HTTP/${raw.httpVersion}` : '';
+  response.error = raw.error;
+  response.error_code = raw.errorCode || (raw.status >= 400 && raw.status <= 599 ? 1000 + raw.status : 0);
+  response.timings = raw.timings;
+  response.remote_ip = raw.remoteIp;
+  response.remote_port = raw.remotePort;
+  response.tls_version = raw.tlsVersion;
+  response.tls_cipher_suite = raw.cipher;
+  for (let i = 0; i + 1 < raw.rawHeaders.length; i += 2) {
+    const name = canonicalHeader(raw.rawHeaders[i]!);
+    const value = raw.rawHeaders[i + 1]!;
+    response.headers[name] = name in response.headers ? `${response.headers[name]}, ${value}` : value;
+  }
+  if (raw.body) {
+    response.body = responseType === 'binary' ? new Uint8Array(raw.body).buffer : raw.body.toString('utf8');
   }
 }
 
-interface RawResult {
-  status: number;
-  statusText: string;
-  httpVersion: string;
-  rawHeaders: string[];
-  body: Buffer | null;
-  error: string;
-  errorCode: number;
-  timings: Timings;
-  sent: number;
-  received: number;
-  remoteIp: string;
-  remotePort: number;
-  tlsVersion: string;
-  cipher: string;
-  endMs: number; // epoch ms when the request ended
+/** The http_req_* samples of one hop, with k6's system tags. */
+function emitHop(
+  vu: VuApi,
+  hop: { tags: Tags; method: string; url: string; name: string },
+  response: Response,
+  raw: RawResult,
+  expected: ExpectedStatuses | null,
+): void {
+  const tags: Tags = {
+    ...hop.tags,
+    method: hop.method,
+    url: hop.url,
+    name: hop.name,
+    status: String(raw.status),
+  };
+  if (response.proto) tags.proto = response.proto;
+  if (raw.tlsVersion) tags.tls_version = raw.tlsVersion;
+  if (response.error_code) tags.error_code = String(response.error_code);
+  if (raw.error) tags.error = raw.error;
+  let failed: boolean | null = null;
+  if (expected) {
+    failed = !expected.accepts(raw.status);
+    tags.expected_response = String(!failed);
+  }
+  vu.emitHttp(tags, raw.timings, failed, raw.endMs, raw.sent, raw.received);
 }
 
-function once(vu: Vu, req: Prepared, method: string, url: URL, body: Buffer | null): Promise<RawResult> {
-  return new Promise((resolve) => {
-    const isHttps = url.protocol === 'https:';
-    const t0 = performance.now();
-    let tSocket = NaN;
-    let tConnect = NaN;
-    let tSecure = NaN;
-    let tFinish = NaN;
-    let tResponse = NaN;
-    let socket: Socket | null = null;
-    let baseWritten = 0;
-    let baseRead = 0;
-    let timedOut = false;
-    let settled = false;
-    const headers = { ...req.headers };
-    if (body) headers['Content-Length'] = String(body.length);
-    const result: RawResult = {
-      status: 0,
-      statusText: '',
-      httpVersion: '',
-      rawHeaders: [],
-      body: null,
-      error: '',
-      errorCode: 0,
-      timings: {
-        blocked: 0,
-        connecting: 0,
-        tls_handshaking: 0,
-        sending: 0,
-        waiting: 0,
-        receiving: 0,
-        duration: 0,
-      },
-      sent: 0,
-      received: 0,
-      remoteIp: '',
-      remotePort: 0,
-      tlsVersion: '',
-      cipher: '',
-      endMs: 0,
-    };
-    const finish = (tEnd: number) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      const ready = Math.max(
-        tSocket || t0,
-        Number.isNaN(tConnect) ? 0 : tConnect,
-        Number.isNaN(tSecure) ? 0 : tSecure,
-      );
-      const t = result.timings;
-      t.blocked = (Number.isNaN(tSocket) ? tEnd : tSocket) - t0;
-      t.connecting = !Number.isNaN(tConnect) && !Number.isNaN(tSocket) ? Math.max(0, tConnect - tSocket) : 0;
-      t.tls_handshaking =
-        !Number.isNaN(tSecure) && !Number.isNaN(tConnect) ? Math.max(0, tSecure - tConnect) : 0;
-      if (!Number.isNaN(tResponse)) {
-        const sentAt = Number.isNaN(tFinish) ? tResponse : Math.max(tFinish, ready);
-        t.sending = Math.max(0, sentAt - ready);
-        t.waiting = Math.max(0, tResponse - sentAt);
-        t.receiving = Math.max(0, tEnd - tResponse);
-      } else if (!Number.isNaN(tSocket)) {
-        t.sending = Math.max(0, (Number.isNaN(tFinish) ? tEnd : tFinish) - ready);
-        t.waiting = Number.isNaN(tFinish) ? 0 : Math.max(0, tEnd - Math.max(tFinish, ready));
-      }
-      t.duration = t.sending + t.waiting + t.receiving;
-      if (socket) {
-        result.sent = Math.max(0, socket.bytesWritten - baseWritten);
-        result.received = Math.max(0, socket.bytesRead - baseRead);
-        result.remoteIp = socket.remoteAddress ?? '';
-        result.remotePort = socket.remotePort ?? 0;
-        if (isHttps) {
-          const tls = socket as TLSSocket;
-          const proto = tls.getProtocol?.() ?? '';
-          result.tlsVersion = proto ? proto.replace(/^TLSv/, 'tls').replace(/^tls(\d)$/, 'tls$1.0') : '';
-          result.cipher = tls.getCipher?.()?.standardName ?? '';
-        }
-      }
-      result.endMs = performance.timeOrigin + tEnd;
-      resolve(result);
-    };
-    const options: https.RequestOptions = {
-      agent: vu.agentFor(isHttps),
-      method,
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port || (isHttps ? 443 : 80),
-      path: `${url.pathname}${url.search}`,
-      headers,
-    };
-    if (isHttps && vu.engine.insecureSkipTLSVerify) options.rejectUnauthorized = false;
-    const request = (isHttps ? https : http).request(options);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      request.destroy(new Error('request timeout'));
-    }, req.timeoutMs);
-    request.on('socket', (s: Socket) => {
-      tSocket = performance.now();
-      socket = s;
-      baseWritten = s.bytesWritten;
-      baseRead = s.bytesRead;
-      if (s.connecting) {
-        s.once('connect', () => {
-          tConnect = performance.now();
-        });
-        if (isHttps) s.once('secureConnect', () => (tSecure = performance.now()));
-      }
-    });
-    request.on('finish', () => (tFinish = performance.now()));
-    request.on('response', (res) => {
-      tResponse = performance.now();
-      result.status = res.statusCode ?? 0;
-      result.statusText = res.statusMessage ?? '';
-      result.httpVersion = res.httpVersion;
-      result.rawHeaders = res.rawHeaders;
-      const chunks: Buffer[] = [];
-      const keep = req.responseType !== 'none';
-      res.on('data', (c: Buffer) => {
-        if (keep) chunks.push(c);
-      });
-      res.on('end', () => {
-        result.body = keep ? Buffer.concat(chunks) : null;
-        finish(performance.now());
-      });
-      res.on('error', (err) => {
-        const c = classify(err, url, timedOut);
-        result.error = c.message;
-        result.errorCode = c.code;
-        finish(performance.now());
-      });
-    });
-    request.on('error', (err: NodeJS.ErrnoException) => {
-      const c = classify(err, url, timedOut);
-      result.error = c.message;
-      result.errorCode = c.code;
-      result.status = 0;
-      finish(performance.now());
-    });
-    request.end(body ?? undefined);
-  });
+/** Send one hop, or refuse it (error_code 1110) when the host is not one the local executor may load. */
+async function sendHop(
+  vu: VuApi,
+  req: Prepared,
+  method: string,
+  url: URL,
+  body: Buffer | null,
+): Promise<RawResult> {
+  if (vu.engine.allowHost(url.hostname)) return sendOnce(vu, req, method, url, body);
+  const raw = await Promise.resolve(
+    blockedResult(
+      `the local executor sends load only to loopback hosts; "${url.hostname}" is not one (use --engine k6 for other targets)`,
+      1110,
+      Date.now(),
+    ),
+  );
+  vu.engine.warnOnce(
+    `blocked-${url.hostname}`,
+    `request to non-loopback host ${url.hostname} refused (error_code 1110)`,
+  );
+  return raw;
 }
-
-const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
 /** One k6 request with its redirects; resolves with the final Response (never rejects for transport errors, as k6). */
 export async function httpRequest(
-  vu: Vu,
+  vu: VuApi,
   method: unknown,
   rawUrl: unknown,
   body: unknown,
@@ -540,77 +353,10 @@ export async function httpRequest(
   for (let hop = 0; ; hop++) {
     const urlTag = redactUrl(url.toString());
     const response = new Response(currentMethod, urlTag, req.headers, currentBody, vu.jsonParse);
-    let raw: RawResult;
-    if (!vu.engine.allowHost(url.hostname)) {
-      raw = await Promise.resolve({
-        status: 0,
-        statusText: '',
-        httpVersion: '',
-        rawHeaders: [],
-        body: null,
-        error: `the local executor sends load only to loopback hosts; "${url.hostname}" is not one (use --engine k6 for other targets)`,
-        errorCode: 1110,
-        timings: {
-          blocked: 0,
-          connecting: 0,
-          tls_handshaking: 0,
-          sending: 0,
-          waiting: 0,
-          receiving: 0,
-          duration: 0,
-        },
-        sent: 0,
-        received: 0,
-        remoteIp: '',
-        remotePort: 0,
-        tlsVersion: '',
-        cipher: '',
-        endMs: Date.now(),
-      });
-      vu.engine.warnOnce(
-        `blocked-${url.hostname}`,
-        `request to non-loopback host ${url.hostname} refused (error_code 1110)`,
-      );
-    } else {
-      raw = await once(vu, req, currentMethod, url, currentBody);
-    }
-    response.status = raw.status;
-    response.status_text = raw.status ? `${raw.status} ${raw.statusText}` : '';
-    response.proto = raw.httpVersion ? `HTTP/${raw.httpVersion}` : '';
-    response.error = raw.error;
-    response.error_code = raw.errorCode || (raw.status >= 400 && raw.status <= 599 ? 1000 + raw.status : 0);
-    response.timings = raw.timings;
-    response.remote_ip = raw.remoteIp;
-    response.remote_port = raw.remotePort;
-    response.tls_version = raw.tlsVersion;
-    response.tls_cipher_suite = raw.cipher;
-    for (let i = 0; i + 1 < raw.rawHeaders.length; i += 2) {
-      const name = canonicalHeader(raw.rawHeaders[i]!);
-      const value = raw.rawHeaders[i + 1]!;
-      response.headers[name] = name in response.headers ? `${response.headers[name]}, ${value}` : value;
-    }
-    if (raw.body) {
-      response.body =
-        req.responseType === 'binary' ? new Uint8Array(raw.body).buffer : raw.body.toString('utf8');
-    }
-    // Metrics for this hop.
-    const tags: Tags = {
-      ...baseTags,
-      method: currentMethod,
-      url: urlTag,
-      name: hop === 0 ? req.nameTag : urlTag,
-      status: String(raw.status),
-    };
-    if (response.proto) tags.proto = response.proto;
-    if (raw.tlsVersion) tags.tls_version = raw.tlsVersion;
-    if (response.error_code) tags.error_code = String(response.error_code);
-    if (raw.error) tags.error = raw.error;
-    let failed: boolean | null = null;
-    if (req.expected) {
-      failed = !req.expected.accepts(raw.status);
-      tags.expected_response = String(!failed);
-    }
-    vu.emitHttp(tags, raw.timings, failed, raw.endMs, raw.sent, raw.received);
+    const raw = await sendHop(vu, req, currentMethod, url, currentBody);
+    fillResponse(response, raw, req.responseType);
+    const name = hop === 0 ? req.nameTag : urlTag;
+    emitHop(vu, { tags: baseTags, method: currentMethod, url: urlTag, name }, response, raw, req.expected);
 
     const location = response.headers.Location;
     if (!REDIRECT.has(raw.status) || location === undefined || raw.error) return response;

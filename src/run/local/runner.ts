@@ -19,7 +19,9 @@ import { NdjsonWriter } from './output.js';
 import { summaryData, summaryExport, textSummary, type SummaryData } from './summary.js';
 import { isLoopbackHost } from '../target.js';
 import { evaluateThresholds, parseThresholds, type Threshold, type ThresholdResult } from './thresholds.js';
-import { TestAborted, Vu, errorMessage, type EngineContext, type GroupNode } from './vu.js';
+import { TestAborted, errorMessage } from './errors.js';
+import { Vu } from './vu.js';
+import type { EngineContext, GroupNode } from './vuApi.js';
 
 /** k6's exit codes (k6's errext/exitcodes package): 99 thresholds, 100/101 setup/teardown timeout, 105 external abort, 107 script error, 108 script abort, 110 marked as failed. */
 export const EXIT = {
@@ -65,6 +67,8 @@ interface Prepared {
   options: RunOptions;
   rawOptions: Record<string, unknown>;
   thresholds: Threshold[];
+  /** VU 0: runs setup(), teardown() and handleSummary(). */
+  vu0: Vu;
 }
 
 class Engine implements EngineContext, ExecutorHost {
@@ -210,7 +214,7 @@ class Engine implements EngineContext, ExecutorHost {
 }
 
 /** Bundle the scenario, evaluate its init context once, and validate options and thresholds. Bad input → InputError. */
-async function prepare(engine: Engine, path: string): Promise<Prepared & { vu0: Vu }> {
+async function prepare(engine: Engine, path: string): Promise<Prepared> {
   const code = await bundleScenario(path);
   const script = new vm.Script(code, { filename: path });
   engine.script = script;
@@ -259,15 +263,12 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promi
 }
 const TIMEOUT = Symbol('timeout');
 
-export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
-  const out = opts.stdout ?? ((t: string) => void process.stdout.write(t));
-  const err = opts.stderr ?? ((t: string) => void process.stderr.write(t));
-  const engine = new Engine(opts.scenarioPath, opts.env, err);
-  const prepared = await prepare(engine, opts.scenarioPath);
-  const { options, thresholds, vu0 } = prepared;
-  engine.configure(options, prepared.rawOptions);
-
-  // Initialize the VUs the scenarios pre-allocate (k6 does this before setup()).
+/** Initialize the VUs the scenarios pre-allocate (k6 does this before setup()). */
+function preallocateVus(
+  engine: Engine,
+  options: RunOptions,
+  scenarioPath: string,
+): Map<ScenarioConfig, Vu[]> {
   const preallocated = new Map<ScenarioConfig, Vu[]>();
   try {
     for (const s of options.scenarios) {
@@ -280,130 +281,115 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       preallocated.set(s, list);
     }
   } catch (e) {
-    throw new InputError(
-      `scenario ${opts.scenarioPath} failed in the init context of a VU: ${errorMessage(e)}`,
-    );
+    throw new InputError(`scenario ${scenarioPath} failed in the init context of a VU: ${errorMessage(e)}`);
   }
+  return preallocated;
+}
 
-  mkdirSync(opts.outDir, { recursive: true });
-  const writer = new NdjsonWriter(join(opts.outDir, 'k6.ndjson'));
-  engine.registry.out = writer;
-  const startedAt = new Date();
-  const onUnhandled = (reason: unknown) =>
-    engine.logError('unhandled promise rejection in scenario code', reason);
-  process.on('unhandledRejection', onUnhandled);
-  const vusTimer = setInterval(() => engine.emitVus(), 1000);
-  vusTimer.unref();
-
-  const totalMs =
+/** The longest a run may take: setup, teardown, the last scenario to end with its graceful stop, and 30 s. */
+function hardLimitMs(options: RunOptions): number {
+  return (
     options.setupTimeoutMs +
     options.teardownTimeoutMs +
     Math.max(...options.scenarios.map((s) => s.startTimeMs + scenarioDurationMs(s) + s.gracefulStopMs)) +
-    30_000;
-  const hardTimeout = setTimeout(() => {
-    err(`the run exceeded its hard limit of ${formatDurationMs(opts.hardTimeoutMs ?? totalMs)}; stopping\n`);
-    engine.abort('hard timeout');
-  }, opts.hardTimeoutMs ?? totalMs);
-  hardTimeout.unref();
+    30_000
+  );
+}
 
-  const onSignal = () => {
-    err('interrupted: stopping the scenarios\n');
-    engine.abort('interrupted');
-  };
-  opts.signal?.addEventListener('abort', onSignal);
-  let exitCode: number = EXIT.ok;
-  const runs: ScenarioRun[] = [];
-  let abortCheck: NodeJS.Timeout | undefined;
+type Write = (text: string) => void;
+
+/** setup(): its result becomes the scenarios' data; null when it succeeded, else the exit code. */
+async function runSetup(engine: Engine, vu0: Vu, options: RunOptions, err: Write): Promise<number | null> {
   try {
-    err(
-      `local executor: ${options.scenarios
-        .map(
-          (s) =>
-            `${s.name} (${s.executor}, ${formatDurationMs(scenarioDurationMs(s))}${s.startTimeMs ? ` from ${formatDurationMs(s.startTimeMs)}` : ''})`,
-        )
-        .join(', ')}\n`,
+    const result = await withTimeout(vu0.runLifecycle('setup', undefined), options.setupTimeoutMs, () =>
+      vu0.interrupt(),
     );
-    engine.testStart = performance.now();
-    engine.emitVus();
-    // setup()
-    let setupFailed = false;
-    try {
-      const result = await withTimeout(vu0.runLifecycle('setup', undefined), options.setupTimeoutMs, () =>
-        vu0.interrupt(),
-      );
-      if (result === TIMEOUT) {
-        err(`setup() did not finish within ${formatDurationMs(options.setupTimeoutMs)}\n`);
-        exitCode = EXIT.setupTimeout;
-        setupFailed = true;
-      } else if (result !== undefined) engine.setupJson = JSON.stringify(result);
-    } catch (e) {
-      err(`setup() failed: ${errorMessage(e)}\n`);
-      exitCode = e instanceof TestAborted ? EXIT.scriptAborted : EXIT.scriptException;
-      setupFailed = true;
+    if (result === TIMEOUT) {
+      err(`setup() did not finish within ${formatDurationMs(options.setupTimeoutMs)}\n`);
+      return EXIT.setupTimeout;
     }
-    if (!setupFailed && !engine.aborted) {
-      // Thresholds with abortOnFail are checked every 2 s, as k6 does.
-      if (thresholds.some((t) => t.abortOnFail)) {
-        abortCheck = setInterval(() => {
-          const elapsed = performance.now() - engine.testStart;
-          const due = thresholds.filter((t) => t.abortOnFail && elapsed >= t.delayAbortEvalMs);
-          const failed = evaluateThresholds(due, elapsed / 1000).filter((r) => !r.ok && r.evaluated);
-          if (failed.length) {
-            engine.abortedByThreshold = true;
-            err(
-              `thresholds crossed (abortOnFail): ${failed.map((r) => `${r.threshold.key} '${r.threshold.source}'`).join(', ')}; aborting\n`,
-            );
-            engine.abort('threshold crossed');
-          }
-        }, 2000);
-        abortCheck.unref();
-      }
-      for (const s of options.scenarios) runs.push(new ScenarioRun(engine, s, preallocated.get(s)!));
-      await Promise.all(runs.map((r) => r.run()));
-      if (engine.aborted) for (const r of runs) r.interruptAll();
-      clearInterval(abortCheck);
-      // teardown()
-      if (
-        typeof vu0.exports.teardown === 'function' &&
-        !(engine.aborted && engine.abortReason === 'hard timeout')
-      ) {
-        try {
-          const data = engine.setupJson === undefined ? undefined : vu0.jsonParse(engine.setupJson);
-          const result = await withTimeout(
-            vu0.runLifecycle('teardown', data),
-            options.teardownTimeoutMs,
-            () => vu0.interrupt(),
-          );
-          if (result === TIMEOUT) {
-            err(`teardown() did not finish within ${formatDurationMs(options.teardownTimeoutMs)}\n`);
-            exitCode = EXIT.teardownTimeout;
-          }
-        } catch (e) {
-          err(`teardown() failed: ${errorMessage(e)}\n`);
-          exitCode = EXIT.scriptException;
-        }
-      }
-    }
-  } finally {
-    clearInterval(vusTimer);
-    clearInterval(abortCheck);
-    clearTimeout(hardTimeout);
-    process.off('unhandledRejection', onUnhandled);
-    opts.signal?.removeEventListener('abort', onSignal);
-    for (const r of runs) r.close();
-    vu0.close();
+    if (result !== undefined) engine.setupJson = JSON.stringify(result);
+    return null;
+  } catch (e) {
+    err(`setup() failed: ${errorMessage(e)}\n`);
+    return e instanceof TestAborted ? EXIT.scriptAborted : EXIT.scriptException;
   }
+}
 
+/** Thresholds with abortOnFail are checked every 2 s, as k6 does. */
+function watchAbortOnFail(engine: Engine, thresholds: Threshold[], err: Write): NodeJS.Timeout | undefined {
+  if (!thresholds.some((t) => t.abortOnFail)) return undefined;
+  const timer = setInterval(() => {
+    const elapsed = performance.now() - engine.testStart;
+    const due = thresholds.filter((t) => t.abortOnFail && elapsed >= t.delayAbortEvalMs);
+    const failed = evaluateThresholds(due, elapsed / 1000).filter((r) => !r.ok && r.evaluated);
+    if (failed.length) {
+      engine.abortedByThreshold = true;
+      err(
+        `thresholds crossed (abortOnFail): ${failed.map((r) => `${r.threshold.key} '${r.threshold.source}'`).join(', ')}; aborting\n`,
+      );
+      engine.abort('threshold crossed');
+    }
+  }, 2000);
+  timer.unref();
+  return timer;
+}
+
+/** teardown() with setup()'s data, unless the hard limit stopped the run; null when it succeeded, else the exit code. */
+async function runTeardown(engine: Engine, vu0: Vu, options: RunOptions, err: Write): Promise<number | null> {
+  if (typeof vu0.exports.teardown !== 'function' || (engine.aborted && engine.abortReason === 'hard timeout'))
+    return null;
+  try {
+    const data = engine.setupJson === undefined ? undefined : vu0.jsonParse(engine.setupJson);
+    const result = await withTimeout(vu0.runLifecycle('teardown', data), options.teardownTimeoutMs, () =>
+      vu0.interrupt(),
+    );
+    if (result === TIMEOUT) {
+      err(`teardown() did not finish within ${formatDurationMs(options.teardownTimeoutMs)}\n`);
+      return EXIT.teardownTimeout;
+    }
+    return null;
+  } catch (e) {
+    err(`teardown() failed: ${errorMessage(e)}\n`);
+    return EXIT.scriptException;
+  }
+}
+
+function announce(options: RunOptions, err: Write): void {
+  const list = options.scenarios.map(
+    (s) =>
+      `${s.name} (${s.executor}, ${formatDurationMs(scenarioDurationMs(s))}${s.startTimeMs ? ` from ${formatDurationMs(s.startTimeMs)}` : ''})`,
+  );
+  err(`local executor: ${list.join(', ')}\n`);
+}
+
+/** setup(), the scenarios side by side, teardown(); `runs` receives the scenario runs as they start. */
+async function runTest(
+  engine: Engine,
+  prepared: Prepared,
+  preallocated: Map<ScenarioConfig, Vu[]>,
+  runs: ScenarioRun[],
+  err: Write,
+): Promise<number> {
+  const { options, thresholds, vu0 } = prepared;
+  announce(options, err);
+  engine.testStart = performance.now();
   engine.emitVus();
-  const durationMs = performance.now() - engine.testStart;
-  const results = evaluateThresholds(thresholds, durationMs / 1000);
-  const thresholdsFailed = results.some((r) => !r.ok);
-  engine.registry.recording = false;
-  await writer.close(true);
-  const data = summaryData(engine.registry, results, engine.rootGroup, durationMs, options.summaryTrendStats);
-  writeFileAtomic(join(opts.outDir, 'summary.json'), `${JSON.stringify(summaryExport(data), null, 4)}\n`);
+  const setupExit = await runSetup(engine, vu0, options, err);
+  if (setupExit !== null || engine.aborted) return setupExit ?? EXIT.ok;
+  const abortCheck = watchAbortOnFail(engine, thresholds, err);
+  try {
+    for (const s of options.scenarios) runs.push(new ScenarioRun(engine, s, preallocated.get(s)!));
+    await Promise.all(runs.map((r) => r.run()));
+    if (engine.aborted) for (const r of runs) r.interruptAll();
+  } finally {
+    clearInterval(abortCheck);
+  }
+  return (await runTeardown(engine, vu0, options, err)) ?? EXIT.ok;
+}
 
-  // handleSummary() replaces the text summary, as in k6.
+/** handleSummary() replaces the text summary, as in k6; the default text summary when it is missing or fails. */
+async function printSummary(vu0: Vu, data: SummaryData, results: ThresholdResult[], out: Write, err: Write) {
   let printed = false;
   if (typeof vu0.exports.handleSummary === 'function') {
     vu0.dead = false;
@@ -424,20 +410,76 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     vu0.close();
   }
   if (!printed) out(textSummary(data, results, (name) => name in BUILTIN_METRICS));
+}
+
+/** k6's exit code for how the test ended, when setup and teardown went well. */
+function endingExitCode(engine: Engine, thresholdsFailed: boolean): number {
+  if (engine.aborted && engine.abortReason === 'hard timeout') return EXIT.timeout;
+  if (engine.aborted && engine.abortReason === 'interrupted') return EXIT.externalAbort;
+  if (engine.abortedByThreshold || thresholdsFailed) return EXIT.thresholdsFailed;
+  if (engine.aborted) return EXIT.scriptAborted;
+  if (engine.markedFailed) return EXIT.markedAsFailed;
+  return EXIT.ok;
+}
+
+export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
+  const out = opts.stdout ?? ((t: string) => void process.stdout.write(t));
+  const err = opts.stderr ?? ((t: string) => void process.stderr.write(t));
+  const engine = new Engine(opts.scenarioPath, opts.env, err);
+  const prepared = await prepare(engine, opts.scenarioPath);
+  const { options, thresholds, vu0 } = prepared;
+  engine.configure(options, prepared.rawOptions);
+  const preallocated = preallocateVus(engine, options, opts.scenarioPath);
+
+  mkdirSync(opts.outDir, { recursive: true });
+  const writer = new NdjsonWriter(join(opts.outDir, 'k6.ndjson'));
+  engine.registry.out = writer;
+  const startedAt = new Date();
+  const onUnhandled = (reason: unknown) =>
+    engine.logError('unhandled promise rejection in scenario code', reason);
+  process.on('unhandledRejection', onUnhandled);
+  const vusTimer = setInterval(() => engine.emitVus(), 1000);
+  vusTimer.unref();
+  const limitMs = opts.hardTimeoutMs ?? hardLimitMs(options);
+  const hardTimeout = setTimeout(() => {
+    err(`the run exceeded its hard limit of ${formatDurationMs(limitMs)}; stopping\n`);
+    engine.abort('hard timeout');
+  }, limitMs);
+  hardTimeout.unref();
+  const onSignal = () => {
+    err('interrupted: stopping the scenarios\n');
+    engine.abort('interrupted');
+  };
+  opts.signal?.addEventListener('abort', onSignal);
+  let exitCode: number;
+  const runs: ScenarioRun[] = [];
+  try {
+    exitCode = await runTest(engine, prepared, preallocated, runs, err);
+  } finally {
+    clearInterval(vusTimer);
+    clearTimeout(hardTimeout);
+    process.off('unhandledRejection', onUnhandled);
+    opts.signal?.removeEventListener('abort', onSignal);
+    for (const r of runs) r.close();
+    vu0.close();
+  }
+
+  engine.emitVus();
+  const durationMs = performance.now() - engine.testStart;
+  const results = evaluateThresholds(thresholds, durationMs / 1000);
+  const thresholdsFailed = results.some((r) => !r.ok);
+  engine.registry.recording = false;
+  await writer.close(true);
+  const data = summaryData(engine.registry, results, engine.rootGroup, durationMs, options.summaryTrendStats);
+  writeFileAtomic(join(opts.outDir, 'summary.json'), `${JSON.stringify(summaryExport(data), null, 4)}\n`);
+  await printSummary(vu0, data, results, out, err);
   err(engine.errorReport());
   for (const r of runs) {
     if (r.stats.dropped) err(`scenario ${r.stats.name}: ${r.stats.dropped} dropped iteration(s)\n`);
     if (r.stats.interrupted)
       err(`scenario ${r.stats.name}: ${r.stats.interrupted} interrupted iteration(s)\n`);
   }
-
-  if (exitCode === EXIT.ok) {
-    if (engine.aborted && engine.abortReason === 'hard timeout') exitCode = EXIT.timeout;
-    else if (engine.aborted && engine.abortReason === 'interrupted') exitCode = EXIT.externalAbort;
-    else if (engine.abortedByThreshold || thresholdsFailed) exitCode = EXIT.thresholdsFailed;
-    else if (engine.aborted) exitCode = EXIT.scriptAborted;
-    else if (engine.markedFailed) exitCode = EXIT.markedAsFailed;
-  }
+  if (exitCode === EXIT.ok) exitCode = endingExitCode(engine, thresholdsFailed);
   if (thresholdsFailed)
     err(
       `thresholds on metrics ${[...new Set(results.filter((r) => !r.ok).map((r) => `'${r.threshold.key}'`))].join(', ')} have been crossed\n`,

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Metric, MetricType, Registry, Sink, ValueType } from './metrics.js';
 import type { ThresholdResult } from './thresholds.js';
-import type { GroupNode } from './vu.js';
+import type { GroupNode } from './vuApi.js';
 
 export interface SummaryMetric {
   type: MetricType;
@@ -252,21 +252,10 @@ export function textSummary(
     const fails = checks.values.fails ?? 0;
     const total = passes + fails;
     const rate = data.state.testRunDurationMs > 0 ? total / (data.state.testRunDurationMs / 1000) : 0;
+    const percentOf = (n: number) => `${(total ? (n / total) * 100 : 0).toFixed(2)}%`.padEnd(7);
     out.push(line('    ', 'checks_total', `${String(total).padEnd(7)} ${num(rate)}/s`));
-    out.push(
-      line(
-        '    ',
-        'checks_succeeded',
-        `${(total ? (passes / total) * 100 : 0).toFixed(2)}%`.padEnd(7) + ` ${passes} out of ${total}`,
-      ),
-    );
-    out.push(
-      line(
-        '    ',
-        'checks_failed',
-        `${(total ? (fails / total) * 100 : 0).toFixed(2)}%`.padEnd(7) + ` ${fails} out of ${total}`,
-      ),
-    );
+    out.push(line('    ', 'checks_succeeded', `${percentOf(passes)} ${passes} out of ${total}`));
+    out.push(line('    ', 'checks_failed', `${percentOf(fails)} ${fails} out of ${total}`));
     out.push('');
     const walk = (g: SummaryGroup, indent: string) => {
       for (const c of g.checks) {

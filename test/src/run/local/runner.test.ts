@@ -23,8 +23,12 @@ async function run(source: string, env: Record<string, string> = {}) {
     scenarioPath,
     env: { BASE_URL: server.url, ...env },
     outDir,
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
   });
   return {
     result,
@@ -320,7 +324,7 @@ describe('arrival-rate scheduling', () => {
       ),
     ];
     expect(schedule).toHaveLength(100);
-    offsets.forEach((o, i) => expect(Math.abs(o - schedule[i]!)).toBeLessThan(60));
+    for (const [i, o] of offsets.entries()) expect(Math.abs(o - schedule[i]!)).toBeLessThan(60);
   }, 30_000);
 
   it('counts dropped_iterations when maxVUs cannot keep up with a slow endpoint', async () => {
@@ -437,7 +441,9 @@ describe('k6 API', () => {
       env: { BASE_URL: server.url },
       outDir,
       stdout: () => {},
-      stderr: (t) => void (stderr += t),
+      stderr: (t) => {
+        stderr += t;
+      },
     });
     const summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
     const checks = summary.root_group.checks as Record<string, { passes: number; fails: number }>;

@@ -49,3 +49,9 @@ export function strictModule(name: string, members: Record<string, unknown>): Re
     },
   });
 }
+
+/** A module's named exports plus its strict default export (the module object). */
+export function k6Module(name: string, members: Record<string, unknown>): Record<string, unknown> {
+  const m = { ...members };
+  return { ...members, default: strictModule(name, m) };
+}

@@ -1,0 +1,125 @@
+/**
+ * `fedicap run`: check the inputs, choose the engine, confirm the target
+ * answers, run the scenario with k6 or the local executor, and record the
+ * run in run.json beside k6.ndjson and summary.json.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InputError } from '../shared/errors.js';
+import { parseDurationMs } from './duration.js';
+import { checkEngineReaches, chooseEngine, type EngineChoice, type EngineName } from './engine.js';
+import { parseEnvPairs, scenarioEnv } from './env.js';
+import { runK6 } from './k6.js';
+import { PUBLIC_ENV, runRecord, writeRunRecord } from './record.js';
+import { parseTarget, probeTarget } from './target.js';
+
+export interface RunRequest {
+  /** The scenario file as given. */
+  scenario: string;
+  target: string;
+  /** The target's host[:port] again: load only goes where the user confirms. */
+  confirmTarget: string;
+  engine: EngineName | undefined;
+  /** Directory for k6.ndjson, summary.json and run.json, as given. */
+  out: string;
+  /** -e KEY=VALUE pairs. */
+  envPairs: string[];
+  duration: string | undefined;
+  scale: number | undefined;
+  stderr: (text: string) => void;
+  /** Listen for the user's interrupt (Ctrl-C) while the engine runs; returns the function that stops listening. */
+  onInterrupt: (stop: () => void) => () => void;
+}
+
+interface CheckedInputs {
+  scenarioPath: string;
+  userEnv: Record<string, string>;
+  target: URL;
+}
+
+/** Every input checked before anything is chosen or contacted, in the order the errors are reported. */
+function checkInputs(req: RunRequest): CheckedInputs {
+  const scenarioPath = resolve(req.scenario);
+  let isFile = false;
+  try {
+    isFile = statSync(scenarioPath).isFile();
+  } catch {
+    // reported below
+  }
+  if (!isFile) throw new InputError(`scenario ${req.scenario}: no such file`);
+  const userEnv = parseEnvPairs(req.envPairs);
+  const target = parseTarget(req.target);
+  if (typeof target === 'string') throw new InputError(target);
+  if (req.confirmTarget !== target.host) {
+    throw new InputError(
+      `--confirm-target "${req.confirmTarget}" does not match the target's host "${target.host}"; repeat the host[:port] of --target to confirm where the load goes`,
+    );
+  }
+  if (req.duration !== undefined) {
+    try {
+      parseDurationMs(req.duration, '--duration');
+    } catch (err) {
+      throw new InputError((err as Error).message);
+    }
+  }
+  if (req.scale !== undefined && !(Number.isFinite(req.scale) && req.scale > 0))
+    throw new InputError(`--scale must be a positive number, got ${req.scale}`);
+  return { scenarioPath, userEnv, target };
+}
+
+/** Run the chosen engine to its end; resolves with its exit code. */
+async function runEngine(
+  choice: EngineChoice,
+  req: RunRequest,
+  run: { scenarioPath: string; env: Record<string, string>; outDir: string },
+): Promise<number> {
+  const controller = new AbortController();
+  const stopListening = req.onInterrupt(() => controller.abort());
+  try {
+    if (choice.engine === 'k6') {
+      try {
+        mkdirSync(run.outDir, { recursive: true });
+      } catch (err) {
+        throw new InputError(
+          `--out ${req.out}: cannot create directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+        );
+      }
+      // Ctrl-C reaches k6 directly (same process group); fedicap waits for it to stop and records the run.
+      return await runK6({ k6: choice.k6Path, ...run, showValues: PUBLIC_ENV, stderr: req.stderr });
+    }
+    // Loaded here: only the local executor pays for esbuild, ws and the runner.
+    const { runLocal } = await import('./local/runner.js');
+    const result = await runLocal({
+      scenarioPath: run.scenarioPath,
+      env: { ...process.env, ...run.env } as Record<string, string>,
+      outDir: run.outDir,
+      signal: controller.signal,
+    });
+    return result.exitCode;
+  } finally {
+    stopListening();
+  }
+}
+
+/** One `fedicap run`; resolves with the engine's exit code once run.json is written. */
+export async function runScenario(req: RunRequest): Promise<number> {
+  const { scenarioPath, userEnv, target } = checkInputs(req);
+  const choice = chooseEngine(req.engine);
+  req.stderr(choice.note);
+  checkEngineReaches(choice.engine, target, target.host);
+  const unreachable = await probeTarget(target);
+  if (unreachable) throw new InputError(`--target ${target.origin} is unreachable: ${unreachable}`);
+
+  const env = scenarioEnv(target, userEnv, req);
+  const outDir = resolve(req.out);
+  const startedAt = new Date().toISOString();
+  const exitCode = await runEngine(choice, req, { scenarioPath, env, outDir });
+  const endedAt = new Date().toISOString();
+  const { duration, scale } = req;
+  writeRunRecord(
+    outDir,
+    runRecord({ scenarioPath, engine: choice.engine, env, scale, duration, startedAt, endedAt, exitCode }),
+  );
+  req.stderr(`wrote ${resolve(outDir, 'k6.ndjson')}, summary.json and run.json (exit code ${exitCode})\n`);
+  return exitCode;
+}
