@@ -27,7 +27,7 @@ module.exports = {
           '^src/mastodon/',
           '^src/shared/(random|quantity)\\.ts$',
           '^src/profile/schema\\.ts$',
-          '^node_modules/(pure-rand|simple-statistics)/',
+          '(^|/)node_modules/(pure-rand|simple-statistics)/',
         ],
       },
     },

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../shared/errors.js';
-import { writeFileAtomic } from '../shared/files.js';
+import { makeOutputDirectory, writeFileAtomic } from '../shared/files.js';
 
 /**
  * Write the report to stdout, or to DIR/NAME through a temporary file and a
@@ -12,13 +11,7 @@ export function emit(content: string, outDir: string | undefined, fileName: stri
     process.stdout.write(content.endsWith('\n') ? content : `${content}\n`);
     return;
   }
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (err) {
-    throw new InputError(
-      `--out ${outDir}: cannot create directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
-  }
+  makeOutputDirectory(outDir, '--out');
   const target = join(outDir, fileName);
   try {
     writeFileAtomic(target, content);

@@ -3,9 +3,10 @@
  * answers, run the scenario with k6 or the local executor, and record the
  * run in run.json beside k6.ndjson and summary.json.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../shared/errors.js';
+import { makeOutputDirectory } from '../shared/files.js';
 import { parseDurationMs } from './duration.js';
 import { checkEngineReaches, chooseEngine, type EngineChoice, type EngineName } from './engine.js';
 import { parseEnvPairs, scenarioEnv } from './env.js';
@@ -77,13 +78,7 @@ async function runEngine(
   const stopListening = req.onInterrupt(() => controller.abort());
   try {
     if (choice.engine === 'k6') {
-      try {
-        mkdirSync(run.outDir, { recursive: true });
-      } catch (err) {
-        throw new InputError(
-          `--out ${req.out}: cannot create directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-        );
-      }
+      makeOutputDirectory(run.outDir, '--out', req.out);
       // Ctrl-C reaches k6 directly (same process group); fedicap waits for it to stop and records the run.
       return await runK6({ k6: choice.k6Path, ...run, showValues: PUBLIC_ENV, stderr: req.stderr });
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { InputError } from './errors.js';
 
 /** A temporary name beside `path`, renamed into place only when the file is complete. */
 export function tempPathFor(path: string): string {
@@ -20,5 +21,16 @@ export function writeFileAtomic(path: string, content: string, mode?: number): v
   } catch (err) {
     rmSync(temp, { force: true });
     throw err;
+  }
+}
+
+/** Create an output directory named by a flag (`--out DIR`); a failure is the user's to fix. */
+export function makeOutputDirectory(dir: string, flag: string, shownAs = dir): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new InputError(
+      `${flag} ${shownAs}: cannot create directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
 }
