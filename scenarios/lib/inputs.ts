@@ -64,7 +64,7 @@ function checkActor(a: unknown, label: string, fail: (m: string) => Error): Flee
   return x as unknown as FleetActor;
 }
 
-/** Validate a fleet manifest (src/fleet/manifest.ts): version 1, actors with keys, relay, media, pages. */
+/** Validate a fleet manifest (world/fleet/manifest.ts): version 1, actors with keys, relay, media, pages. */
 export function parseFleet(text: string, path: string, variable = 'FLEET'): FleetManifest {
   const doc = parseJsonText(text, variable, path) as Record<string, unknown> | null;
   const fail = (m: string) =>

@@ -34,7 +34,7 @@ export interface ProfileRates {
   load: 'peak' | 'mean';
   /** Multiplier applied to the model's daily means (peakToMeanRatio, or 1). */
   factor: number;
-  /** Per model endpoint class (src/model/mastodon.ts), requests per second. */
+  /** Per model endpoint class (src/mastodon/classes.ts), requests per second. */
   web: Record<string, number>;
   inbound: {
     /** Creates from followed remote accounts (not relays), per second. */

@@ -4,7 +4,7 @@
  * tests validate them against the API schema (../shared/mastodon-api).
  *
  * Tags (kept low-cardinality on purpose):
- * - station: the model's endpoint class (src/model/mastodon.ts
+ * - station: the model's endpoint class (src/mastodon/classes.ts
  *   ENDPOINT_CLASSES: timelines/home, timelines/public, notifications,
  *   statuses/create, statuses/interact, media/create, inbox,
  *   inbox-cold-actor) or, for requests the model does not price separately,

@@ -1,11 +1,11 @@
 /**
  * HTTP Signatures (draft-cavage) with WebCrypto, signed exactly as
- * src/activitypub/signatures.ts (and Mastodon's Request#on_behalf_of) does:
+ * src/mastodon/signatures.ts (and Mastodon's Request#on_behalf_of) does:
  * Date, Digest (`SHA-256=` base64 of the body) and Signature over
  * `(request-target) host date digest content-type`, RSASSA-PKCS1-v1_5 with
  * SHA-256, algorithm "rsa-sha256". Uses the global `crypto.subtle` that k6
  * (≥ 1.0) and Node both provide, so the same code runs in a k6 VU and in the
- * tests (test/scenarios/signatures.test.ts verifies it with src/activitypub
+ * tests (test/scenarios/signatures.test.ts verifies it with src/mastodon
  * and joyent's http-signature).
  *
  * Byte arguments are passed as Uint8Array, not ArrayBuffer: WebCrypto takes

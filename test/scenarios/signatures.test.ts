@@ -1,6 +1,6 @@
 /**
  * The scenarios' WebCrypto signer (what k6 runs) against two independent
- * verifiers: src/activitypub/signatures.ts (Mastodon's rules, used by the
+ * verifiers: src/mastodon/signatures.ts (Mastodon's rules, used by the
  * testbed and the fleet) and joyent's http-signature.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
@@ -47,7 +47,7 @@ describe('WebCrypto HTTP signatures (scenarios/lib/signatures.ts)', () => {
     content: 'héllo ✓ 🐘',
   });
 
-  it("signs what src/activitypub/signatures.ts verifies (Mastodon's rules)", async () => {
+  it("signs what src/mastodon/signatures.ts verifies (Mastodon's rules)", async () => {
     const key = await importSigningKey(keyId, privateKey);
     const signed = await signRequest({ key, method: 'POST', url, body });
     expect(signed.signedHeaders).toEqual(['(request-target)', 'host', 'date', 'digest', 'content-type']);
