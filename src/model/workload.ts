@@ -63,7 +63,7 @@ const SCHEDULER_JOBS_PER_SEC = 1 / 60;
 
 /** Compounded growth of active users after `month` months. */
 export function growthFactorAt(profile: ModelProfile, month: number): number {
-  return Math.pow(1 + profile.growth.monthlyActiveUserGrowth, month);
+  return (1 + profile.growth.monthlyActiveUserGrowth) ** month;
 }
 
 /**
@@ -75,7 +75,7 @@ export function activeWithinDays(dailyActive: number, monthlyActive: number, day
   if (days <= 1) return dailyActive;
   if (days >= 30 || dailyActive <= 0) return Math.max(dailyActive, monthlyActive);
   const t = Math.log(days) / Math.log(30);
-  return dailyActive * Math.pow(monthlyActive / dailyActive, t);
+  return dailyActive * (monthlyActive / dailyActive) ** t;
 }
 
 /**
