@@ -71,7 +71,7 @@ describe('forecast', () => {
       const waits = evaluateMonth(p, planInfrastructure(p), w, storageAfter(p, [w]), analyticWaits)
         .filter((c) => c.kind === 'sidekiq-queue')
         .map((c) => c.latencySec!);
-      if (previous) waits.forEach((x, i) => expect(x).toBeLessThanOrEqual(previous![i]! + 1e-12));
+      if (previous) for (const [i, x] of waits.entries()) expect(x).toBeLessThanOrEqual(previous[i]! + 1e-12);
       previous = waits;
     }
   });
