@@ -48,6 +48,16 @@ export function componentId(ref: ComponentRef): string {
   }
 }
 
+/** A ref with its id rendered once (per profile for Sidekiq pools, once and for all for the rest). */
+export interface Identity {
+  ref: ComponentRef;
+  id: string;
+}
+
+export function identify(ref: ComponentRef): Identity {
+  return { ref, id: componentId(ref) };
+}
+
 /** Sidekiq components and the main Redis (whose queue backlog needs the Sidekiq waits). */
 export function dependsOnSidekiqWaits(ref: ComponentRef): boolean {
   return (

@@ -1,4 +1,5 @@
 import type { QueueName } from '../mastodon/classes.js';
+import { identify, type Identity } from './components.js';
 import { parseSidekiqCommand, type SidekiqArgs } from '../mastodon/sidekiqCommand.js';
 import type { ModelProfile } from './workload.js';
 
@@ -22,6 +23,9 @@ export interface SidekiqPool {
   threads: number;
   processes: number;
   hosts: Set<string>;
+  /** The pool's component (`sidekiq-process`) and each queue's (`sidekiq-queue`). */
+  identity: Identity;
+  queueIdentities: Map<QueueName, Identity>;
 }
 
 /**
@@ -72,7 +76,16 @@ function sidekiqPools(units: readonly SidekiqUnitPlan[]): SidekiqPool[] {
     const root = find(i);
     let pool = pools.get(root);
     if (!pool) {
-      pool = { queueNames: [], units: [], queues: new Map(), threads: 0, processes: 0, hosts: new Set() };
+      pool = {
+        queueNames: [],
+        units: [],
+        queues: new Map(),
+        threads: 0,
+        processes: 0,
+        hosts: new Set(),
+        identity: identify({ kind: 'sidekiq-process', queues: [] }),
+        queueIdentities: new Map(),
+      };
       pools.set(root, pool);
     }
     pool.units.push(i);
@@ -81,6 +94,11 @@ function sidekiqPools(units: readonly SidekiqUnitPlan[]): SidekiqPool[] {
     pool.hosts.add(u.host);
     for (const q of u.args.queues) pool.queues.set(q.name, Math.max(pool.queues.get(q.name) ?? 0, q.weight));
   });
-  for (const pool of pools.values()) pool.queueNames = [...pool.queues.keys()];
+  for (const pool of pools.values()) {
+    pool.queueNames = [...pool.queues.keys()];
+    pool.identity = identify({ kind: 'sidekiq-process', queues: pool.queueNames });
+    for (const queue of pool.queueNames)
+      pool.queueIdentities.set(queue, identify({ kind: 'sidekiq-queue', queue }));
+  }
   return [...pools.values()];
 }

@@ -1,11 +1,11 @@
 import type { QueueName } from '../mastodon/classes.js';
 import { HOME_FEED_MAX_ITEMS } from '../mastodon/limits.js';
 import {
-  componentId,
+  identify,
   type Binding,
-  type ComponentRef,
   type ComponentState,
   type HostCpu,
+  type Identity,
   type Limit,
 } from './components.js';
 import type { InfrastructurePlan, SidekiqPool } from './infrastructure.js';
@@ -21,6 +21,14 @@ interface QueueSums {
   wait: number;
 }
 const NO_JOBS: QueueSums = { rate: 0, cpu: 0, childCpu: 0, wait: 0 };
+
+const WEB = identify({ kind: 'web' });
+const POSTGRES = identify({ kind: 'postgres', role: 'primary' });
+const REPLICA = identify({ kind: 'postgres', role: 'replica' });
+const STREAMING = identify({ kind: 'streaming' });
+const REDIS = identify({ kind: 'redis', role: 'main' });
+const REDIS_CACHE = identify({ kind: 'redis', role: 'cache' });
+const STORAGE = identify({ kind: 'storage' });
 
 /** The month's load at the peak hour, shared by every station. */
 interface PeakLoad {
@@ -177,31 +185,25 @@ function sidekiqPoolComponents(
     const waitSec = waits
       ? (waits.perQueue.find((w) => w.queue === q.queue)?.percentileWaitSec ?? 0)
       : Infinity;
-    return {
-      ...identified({ kind: 'sidekiq-queue', queue: q.queue }),
-      utilization: (q.arrivalRatePerSec * q.serviceTimeSec) / pool.threads,
-      latencySec: waitSec,
-      latencyLimitSec: limitSec,
-      broken: waitSec > limitSec,
-      binding: {
-        kind: 'queue-wait',
-        queue: q.queue,
-        percentile,
-        waitSec,
-        limitSec,
-        pool: pool.queueNames,
-        threadUtilization: threadUtil,
-      },
+    const binding: Binding = {
+      kind: 'queue-wait',
+      queue: q.queue,
+      percentile,
+      waitSec,
+      limitSec,
+      pool: pool.queueNames,
+      threadUtilization: threadUtil,
     };
+    const utilization = (q.arrivalRatePerSec * q.serviceTimeSec) / pool.threads;
+    const identity = pool.queueIdentities.get(q.queue)!;
+    return componentState(identity, utilization, waitSec, limitSec, waitSec > limitSec, binding);
   });
   const limits: Limit[] = [
     { what: 'sidekiq-threads', utilization: threadUtil, threads: pool.threads },
     { what: 'sidekiq-cpu', utilization: gvlUtil, processes: pool.processes },
     hosts,
   ];
-  components.push(
-    limitComponent({ kind: 'sidekiq-process', queues: pool.queueNames }, limits, slo.maxUtilization),
-  );
+  components.push(limitComponent(pool.identity, limits, slo.maxUtilization));
   return { components, meanQueueLength: waits?.meanQueueLength ?? Infinity };
 }
 
@@ -235,7 +237,7 @@ function webComponent(load: PeakLoad, waitModel: WaitModel): ComponentState {
     rate === 0 ? 0 : waits ? (waits.perQueue[0]?.percentileWaitSec ?? 0) + serviceTimeSec : Infinity;
   const { webConcurrency, maxThreads } = puma;
   return limitComponent(
-    { kind: 'web' },
+    WEB,
     [
       { what: 'puma-threads', utilization: threadUtil, webConcurrency, maxThreads },
       { what: 'puma-cpu', utilization: gvlUtil, webConcurrency },
@@ -276,7 +278,7 @@ function postgresComponents(load: PeakLoad): ComponentState[] {
   const sharesHost =
     infra.hosts.find((h) => h.name === pg.host)?.services.some((s) => s !== 'postgres') ?? false;
   if (sharesHost) limits.push(hostsCpu(load, [pg.host]));
-  const primary = limitComponent({ kind: 'postgres', role: 'primary' }, limits, slo.maxUtilization);
+  const primary = limitComponent(POSTGRES, limits, slo.maxUtilization);
   const configLimit = pg.pgbouncer ? pg.pgbouncer.maxClientConn : pg.maxConnections;
   if (clients > configLimit) {
     primary.broken = true;
@@ -292,7 +294,7 @@ function postgresComponents(load: PeakLoad): ComponentState[] {
   return [
     primary,
     limitComponent(
-      { kind: 'postgres', role: 'replica' },
+      REPLICA,
       [{ what: 'replica-cpu', utilization: replicaUtil, cores: replica.cores }],
       slo.maxUtilization,
     ),
@@ -304,7 +306,7 @@ function streamingComponent(load: PeakLoad): ComponentState {
   const s = load.profile.infrastructure.streaming;
   const connections = load.peak * load.workload.streaming.meanConnections;
   return limitComponent(
-    { kind: 'streaming' },
+    STREAMING,
     [
       {
         what: 'streaming-connections',
@@ -348,7 +350,7 @@ function redisComponents(
       feedsMB,
       backlogMB,
     };
-    components.push(limitComponent({ kind: 'redis', role: 'main' }, [memory], maxUtil));
+    components.push(limitComponent(REDIS, [memory], maxUtil));
   }
   if (r.cacheMaxmemoryMB !== null) {
     const cache: Limit = {
@@ -357,7 +359,7 @@ function redisComponents(
       usedMB: r.baseUsageMB,
       maxmemoryMB: r.cacheMaxmemoryMB,
     };
-    components.push(limitComponent({ kind: 'redis', role: 'cache' }, [cache], maxUtil));
+    components.push(limitComponent(REDIS_CACHE, [cache], maxUtil));
   }
   return components;
 }
@@ -375,18 +377,23 @@ function storageComponent(profile: ModelProfile, storage: StorageState): Compone
     headroom,
     databaseOnSameDisk: st.databaseOnSameDisk,
   };
-  return {
-    ...identified({ kind: 'storage' }),
-    utilization,
-    latencySec: null,
-    latencyLimitSec: null,
-    broken: utilization > 1 - headroom,
-    binding: { kind: 'limit', limit },
-  };
+  return componentState(STORAGE, utilization, null, null, utilization > 1 - headroom, {
+    kind: 'limit',
+    limit,
+  });
 }
 
-function identified(ref: ComponentRef): Pick<ComponentState, 'ref' | 'id' | 'kind'> {
-  return { ref, id: componentId(ref), kind: ref.kind };
+/** Every component state is built here, so all share one shape (the Monte Carlo builds millions). */
+function componentState(
+  identity: Identity,
+  utilization: number,
+  latencySec: number | null,
+  latencyLimitSec: number | null,
+  broken: boolean,
+  binding: Binding,
+): ComponentState {
+  const { ref, id } = identity;
+  return { ref, id, kind: ref.kind, utilization, latencySec, latencyLimitSec, broken, binding };
 }
 
 /**
@@ -395,7 +402,7 @@ function identified(ref: ComponentRef): Pick<ComponentState, 'ref' | 'id' | 'kin
  * the latency is what binds.
  */
 function limitComponent(
-  ref: ComponentRef,
+  identity: Identity,
   limits: readonly Limit[],
   maxUtil: number,
   latency?: { latencySec: number; latencyLimitSec: number; binding: Binding },
@@ -404,12 +411,12 @@ function limitComponent(
   for (const limit of limits) if (limit.utilization > largest.utilization) largest = limit;
   const utilization = largest.utilization;
   const latencyBroken = latency !== undefined && latency.latencySec > latency.latencyLimitSec;
-  return {
-    ...identified(ref),
+  return componentState(
+    identity,
     utilization,
-    latencySec: latency?.latencySec ?? null,
-    latencyLimitSec: latency?.latencyLimitSec ?? null,
-    broken: utilization > maxUtil || latencyBroken,
-    binding: latencyBroken && utilization <= maxUtil ? latency.binding : { kind: 'limit', limit: largest },
-  };
+    latency?.latencySec ?? null,
+    latency?.latencyLimitSec ?? null,
+    utilization > maxUtil || latencyBroken,
+    latencyBroken && utilization <= maxUtil ? latency.binding : { kind: 'limit', limit: largest },
+  );
 }
