@@ -1,4 +1,6 @@
-import { evaluateMonth, sidekiqPools, type ComponentState } from './stations.js';
+import { dependsOnSidekiqWaits, type Binding, type ComponentRef, type ComponentState } from './components.js';
+import { planInfrastructure } from './infrastructure.js';
+import { evaluateMonth } from './stations.js';
 import { monthlyCosts, storageAfter, type MonthlyCost, type StorageState } from './storage.js';
 import { analyticWaits, type WaitModel } from './waitModel.js';
 import { workloadAt, type ModelProfile, type Workload } from './workload.js';
@@ -8,8 +10,6 @@ export interface ForecastOptions {
   /** Calendar month of month 0, as "YYYY-MM" (the model has no clock; the CLI passes today's). */
   start: string;
   waitModel?: WaitModel;
-  /** Build the words of each binding constraint and the budget (off when only dates are needed). */
-  explain?: boolean;
 }
 
 export interface MonthResult {
@@ -27,7 +27,8 @@ export interface MonthResult {
 export interface Saturation {
   month: number;
   date: string;
-  reason: string;
+  /** What broke it that month. */
+  binding: Binding;
 }
 
 export interface Forecast {
@@ -54,17 +55,17 @@ export function forecast(profile: ModelProfile, options: ForecastOptions): Forec
   const workloads: Workload[] = [];
   const months: MonthResult[] = [];
   const saturation = new Map<string, Saturation | null>();
-  const stationOptions = { pools: sidekiqPools(profile), explain: options.explain ?? true };
+  const plan = planInfrastructure(profile);
   for (let m = 0; m < options.months; m++) {
     const workload = workloadAt(profile, m);
     workloads.push(workload);
     const storage = storageAfter(profile, workloads);
-    const components = evaluateMonth(profile, workload, storage, waitModel, stationOptions);
+    const components = evaluateMonth(profile, plan, workload, storage, waitModel);
     const date = addMonths(options.start, m);
     for (const c of components) {
       if (!saturation.has(c.id)) saturation.set(c.id, null);
       if (c.broken && saturation.get(c.id) === null)
-        saturation.set(c.id, { month: m, date, reason: c.binding });
+        saturation.set(c.id, { month: m, date, binding: c.binding });
     }
     months.push({
       month: m,
@@ -75,7 +76,7 @@ export function forecast(profile: ModelProfile, options: ForecastOptions): Forec
       workload,
       components,
       storage,
-      costs: stationOptions.explain ? monthlyCosts(profile, storage) : [],
+      costs: monthlyCosts(profile, storage),
     });
   }
   return { months, saturation };
@@ -90,37 +91,50 @@ export function forecast(profile: ModelProfile, options: ForecastOptions): Forec
  */
 export function firstBrokenMonths(
   profile: ModelProfile,
-  options: Omit<ForecastOptions, 'explain'>,
+  options: ForecastOptions,
 ): Map<string, number | null> {
-  if (profile.growth.monthlyActiveUserGrowth < 0) {
-    const full = forecast(profile, { ...options, explain: false }).saturation;
-    return new Map([...full].map(([id, sat]) => [id, sat ? sat.month : null]));
-  }
   const waitModel = options.waitModel ?? analyticWaits;
-  const pools = sidekiqPools(profile);
+  const plan = planInfrastructure(profile);
   const workloads = Array.from({ length: options.months }, (_, m) => workloadAt(profile, m));
+  const judge = (m: number, withSidekiqWaits: boolean) =>
+    evaluateMonth(profile, plan, workloads[m]!, storageAfter(profile, workloads.slice(0, m + 1)), waitModel, {
+      withSidekiqWaits,
+    });
+  if (profile.growth.monthlyActiveUserGrowth < 0)
+    return scanFirstBroken(options.months, (m) => judge(m, true));
+  return bisectFirstBroken(options.months - 1, judge);
+}
+
+/** First broken month of each component, month by month. */
+function scanFirstBroken(months: number, judge: (m: number) => ComponentState[]): Map<string, number | null> {
+  const first = new Map<string, number | null>();
+  for (let m = 0; m < months; m++) {
+    for (const c of judge(m)) {
+      if (!first.has(c.id)) first.set(c.id, null);
+      if (c.broken && first.get(c.id) === null) first.set(c.id, m);
+    }
+  }
+  return first;
+}
+
+/** First broken month of each component by bisection over [0, last], "broken" being monotone in the month. */
+function bisectFirstBroken(
+  last: number,
+  judge: (m: number, withSidekiqWaits: boolean) => ComponentState[],
+): Map<string, number | null> {
   // Full evaluations are kept: a cheap question about a month already judged in full costs nothing.
   const full = new Map<number, Map<string, boolean>>();
+  const refs = new Map<string, ComponentRef>();
   const brokenAt = (m: number, withSidekiqWaits: boolean): Map<string, boolean> => {
     const known = full.get(m);
     if (known) return known;
-    const components = evaluateMonth(
-      profile,
-      workloads[m]!,
-      storageAfter(profile, workloads.slice(0, m + 1)),
-      waitModel,
-      {
-        pools,
-        explain: false,
-        withSidekiqWaits,
-      },
-    );
+    const components = judge(m, withSidekiqWaits);
+    for (const c of components) refs.set(c.id, c.ref);
     const broken = new Map(components.map((c) => [c.id, c.broken]));
     if (withSidekiqWaits) full.set(m, broken);
     return broken;
   };
   const first = new Map<string, number | null>();
-  const last = options.months - 1;
   const atStart = brokenAt(0, true);
   const atEnd = last > 0 ? brokenAt(last, true) : atStart;
   const pending: string[] = [];
@@ -152,7 +166,7 @@ export function firstBrokenMonths(
     );
   };
   // Storage, streaming, Puma and PostgreSQL need no Sidekiq waits: search them with the cheaper pass.
-  const needsWaits = (id: string) => id.startsWith('sidekiq-') || id === 'redis';
+  const needsWaits = (id: string) => dependsOnSidekiqWaits(refs.get(id)!);
   search(0, last, pending.filter(needsWaits), true);
   search(
     0,

@@ -1,55 +1,17 @@
 /**
  * Waiting per queue when several Sidekiq queues share one process's threads
- * (`sidekiq -c 25 -q default,8 -q push,6 -q ingress,4 -q pull`).
+ * (`sidekiq -c 25 -q default,8 -q push,6 -q ingress,4 -q pull`), under
+ * Sidekiq's weighted fetch: a free thread goes to queue i with probability
+ * w_i / Σ_{j non-empty} w_j.
  *
- * Sidekiq's weighted fetch (BasicFetch#queues_cmd, see simulate.ts) gives a
- * free thread to queue i with probability w_i / Σ_{j non-empty} w_j; within a
- * queue, oldest first. Two steps:
+ * - The pool: M/M/c with λ = Σλ_i, S = Σλ_i·S_i / λ, FIFO wait scaled by
+ *   (1 + c_s²)/2 for mixed service times (Allen–Cunneen; Whitt 1993).
+ * - The split: W_i ∝ π_i / λ_i, π the queues' shares of a geometric waiting
+ *   line solving the fetch-flow equations (our "label" approximation), levelled
+ *   by Kleinrock's conservation law Σρ_i·W_i = ρ·W_pool (Kleinrock 1965).
+ * - Percentiles: P(W_i > t) = C·exp(−t·C / W_i), C the pool's Erlang C.
  *
- * 1. The pool. It is work-conserving, so the pool as a whole is one M/M/c
- *    station with λ = Σλ_i and S = Σλ_i·S_i / λ. When the S_i differ, the
- *    pooled service time is a mixture of exponentials with squared coefficient
- *    of variation c_s² = 2·Σ(λ_i/λ)·S_i² / S² − 1 > 1, and the FIFO mean wait is
- *    corrected by the Lee–Longton / Allen–Cunneen factor (1 + c_s²)/2
- *    [Whitt 1993, "Approximations for the GI/G/m queue", Production and
- *    Operations Management 2(2)]; for equal S_i it is 1 and the pool is M/M/c.
- *    (FIFO DES runs with S_i spread 8–12× waited 1.8–2.9× longer than M/M/c.)
- *
- * 2. The split between queues: the "label" approximation (ours; measured
- *    against simulatePool in test/model/simulate.test.ts). While all c threads
- *    are busy they free up at rate c/S whatever they run, so the number
- *    waiting N is geometric: P(N = n) = C·(1 − ρ)·ρⁿ [Gross & Harris §2.3].
- *    Exact for equal service times:
- *      (flow)   every job that waits is fetched once, so for each queue
- *               λ_i·C = (c/S)·Σ_{n≥1} P(N = n)·E[w_i·X_i / Σ_j w_j·X_j | N = n],
- *               X_j = 1 when queue j is non-empty;
- *      (Little) W_i = Lq_i / λ_i.
- *    One assumption closes them: given N = n, the n waiting jobs belong to the
- *    queues independently with probabilities π (each queue's share of the
- *    line). Then Lq_i = π_i·Lq, hence W_i ∝ π_i / λ_i, and π solves the K flow
- *    equations. The level is set by Kleinrock's conservation law
- *    Σρ_i·W_i = ρ·W_FIFO [Kleinrock, "A conservation law for a wide class of
- *    queueing disciplines", Naval Research Logistics Quarterly 12, 1965; exact
- *    for one server, an approximation for c > 1], which for equal S_i is what
- *    the label model gives by itself. Light traffic gives W_i → W_pool
- *    (queues are rarely both non-empty); heavy traffic
- *    pushes the waiting onto the queues whose arrival share exceeds their
- *    weight share — the low-weight queue is not always the one that waits.
- *    With unequal S_i the geometric line keeps the mean length of the
- *    corrected pool: ratio r = 1 − 2(1 − ρ)/(1 + c_s²) instead of ρ.
- *
- * Percentiles: P(W_i > t) = C·exp(−t·C / W_i) — each queue keeps the pool's
- * probability of waiting (PASTA: a job waits iff all threads are busy) and an
- * exponential tail with its own conditional mean W_i / C. For one queue this
- * is the exact M/M/c result; for several it is an approximation (a starved
- * queue's tail is heavier than exponential: in the DES runs p95 came within
- * ~15 %, p99 up to 30 % short for low-weight queues).
- *
- * Accuracy against simulatePool (figures in the tests): equal service times,
- * ρ = 0.5–0.95, weights up to 8:1 — mean waits within ~15 % per queue, where
- * the simpler "W_i ∝ 1/w_i" split was off by −70 % to +800 %. Service times
- * 0.4–2 s: within ~15 %; spread ~10×: within a factor ~1.7 — confirm such
- * pools with simulatePool.
+ * Derivation, assumptions and accuracy against simulatePool: docs/sidekiq-model.md.
  */
 import { metricsAt, tailPercentileSec, type StationMetrics } from './queueing.js';
 
@@ -111,11 +73,11 @@ function shareCoefficients(weights: readonly number[]): Float64Array {
 const kappaCache = new Map<string, Float64Array>();
 function cachedShareCoefficients(weights: readonly number[]): Float64Array {
   const key = weights.join(',');
-  let kappa = kappaCache.get(key);
-  if (!kappa) {
-    if (kappaCache.size > 64) kappaCache.clear();
-    kappaCache.set(key, (kappa = shareCoefficients(weights)));
-  }
+  const known = kappaCache.get(key);
+  if (known) return known;
+  if (kappaCache.size > 64) kappaCache.clear();
+  const kappa = shareCoefficients(weights);
+  kappaCache.set(key, kappa);
   return kappa;
 }
 
@@ -236,7 +198,8 @@ export function pooledServiceScv(queues: readonly WeightedQueueLoad[]): number {
 
 /**
  * The pool as one station: M/M/c with λ = Σλ_i and the λ-weighted mean S,
- * FIFO waits scaled by (1 + c_s²)/2 for mixed service times [Whitt 1993];
+ * FIFO waits scaled by the Allen–Cunneen factor (1 + c_s²)/2 for mixed service
+ * times [Whitt 1993, "Approximations for the GI/G/m queue", POM 2(2)];
  * P(wait) stays Erlang C. Identical to metricsAt when all S_i are equal.
  */
 export function pooledMetricsAt(queues: readonly WeightedQueueLoad[], threads: number): StationMetrics {
@@ -308,6 +271,8 @@ export function sharedPoolWaits(
   const raw = queues.map((q) => Math.max(q.arrivalRatePerSec / rate, 1e-9));
   const rawSum = raw.reduce((a, b) => a + b, 0);
   const shares = raw.map((x) => x / rawSum);
+  // The waiting line is geometric, P(N = n) ∝ rⁿ [Gross & Harris §2.3: r = ρ for M/M/c]; r keeps the
+  // mean length of the Allen–Cunneen-corrected pool (docs/sidekiq-model.md).
   const lineRatio = 1 - (2 * (1 - pool.utilization)) / (1 + pooledServiceScv(queues));
   const factors = waitFactorsAt(
     shares,

@@ -284,195 +284,241 @@ function checkOptions(opts: SimOptions): void {
  */
 export function simulatePool(opts: SimOptions): SimResult {
   checkOptions(opts);
-  const rng = opts.rng;
-  const threads = opts.threads;
-  const jobs = opts.jobs;
-  const warmupJobs = opts.warmupJobs ?? 0;
-  const maxSimTimeSec = opts.maxSimTimeSec ?? Infinity;
-  const bursty = (opts.arrivals ?? 'poisson') === 'bursty';
-  const burstSize = opts.burstSize ?? 5;
-  const fifo = (opts.fetch ?? 'weighted-random') === 'fifo';
-  const retryDelay = opts.retrySchedule ?? sidekiqRetryDelaySec;
+  const simulation = new PoolSimulation(opts);
+  simulation.run(opts.maxSimTimeSec ?? Infinity);
+  return simulation.result(opts.queues);
+}
 
-  const k = opts.queues.length;
-  const weight = Float64Array.from(opts.queues, (q) => q.weight);
-  const serviceSec = Float64Array.from(opts.queues, (q) => q.serviceTimeSec);
-  const failP = Float64Array.from(opts.queues, (q) => q.failureProbability ?? 0);
-  const maxRetries = Int32Array.from(opts.queues, (q) => q.maxRetries ?? 25);
-  // Mean time between arrival events of a queue (batches when bursty).
-  const meanGapSec = Float64Array.from(opts.queues, (q) =>
-    q.arrivalRatePerSec > 0 ? (bursty ? burstSize : 1) / q.arrivalRatePerSec : Infinity,
-  );
-  // Geometric batch size on {1, 2, …} with mean m: 1 + floor(ln U / ln(1 − 1/m)).
-  const logStay = burstSize > 1 ? Math.log(1 - 1 / burstSize) : 0;
+/** The state of one run of simulatePool: typed arrays per queue and per job, no object per event. */
+class PoolSimulation {
+  private readonly rng: Rng;
+  private readonly threads: number;
+  private readonly jobs: number;
+  private readonly warmupJobs: number;
+  private readonly bursty: boolean;
+  private readonly fifo: boolean;
+  private readonly retryDelay: (retryCount: number, rng: Rng) => number;
+  private readonly k: number;
+  private readonly weight: Float64Array;
+  private readonly serviceSec: Float64Array;
+  private readonly failP: Float64Array;
+  private readonly maxRetries: Int32Array;
+  /** Mean time between arrival events of a queue (batches when bursty). */
+  private readonly meanGapSec: Float64Array;
+  /** Geometric batch size on {1, 2, …} with mean m: 1 + floor(ln U / ln(1 − 1/m)); this is ln(1 − 1/m). */
+  private readonly logStay: number;
 
-  const lines = Array.from({ length: k }, () => new JobLine());
-  const waits = Array.from({ length: k }, () => new Samples());
-  const completed = new Float64Array(k);
-  const retries = new Float64Array(k);
-  const dead = new Float64Array(k);
-
+  private readonly lines: JobLine[];
+  private readonly waits: Samples[];
+  private readonly completed: Float64Array;
+  private readonly retries: Float64Array;
+  private readonly dead: Float64Array;
   // Per job (id = arrival order): its queue, (re)enqueue time and retry count.
-  const jobQueue = new Int32Array(jobs);
-  const jobEnqueuedAt = new Float64Array(jobs);
-  const jobRetryCount = new Int32Array(jobs);
+  private readonly jobQueue: Int32Array;
+  private readonly jobEnqueuedAt: Float64Array;
+  private readonly jobRetryCount: Int32Array;
+  private readonly heap = new EventHeap();
 
-  const heap = new EventHeap();
-  for (let q = 0; q < k; q++) {
-    if (meanGapSec[q]! < Infinity) heap.push(-meanGapSec[q]! * Math.log(1 - rng.next()), q * 4 + ARRIVAL);
+  private now = 0;
+  private arrived = 0;
+  /** Jobs in all lines. */
+  private waiting = 0;
+  private busy = 0;
+  private events = 0;
+  /** Counted attempts with wait > 0. */
+  private waitedCount = 0;
+  // Utilization window: from the first counted arrival to the last arrival.
+  private measuring = false;
+  private windowStart = 0;
+  private windowEnd = 0;
+  private lastChange = 0;
+  private busyArea = 0;
+
+  constructor(opts: SimOptions) {
+    this.rng = opts.rng;
+    this.threads = opts.threads;
+    this.jobs = opts.jobs;
+    this.warmupJobs = opts.warmupJobs ?? 0;
+    this.bursty = (opts.arrivals ?? 'poisson') === 'bursty';
+    const burstSize = opts.burstSize ?? 5;
+    this.fifo = (opts.fetch ?? 'weighted-random') === 'fifo';
+    this.retryDelay = opts.retrySchedule ?? sidekiqRetryDelaySec;
+    const k = opts.queues.length;
+    this.k = k;
+    this.weight = Float64Array.from(opts.queues, (q) => q.weight);
+    this.serviceSec = Float64Array.from(opts.queues, (q) => q.serviceTimeSec);
+    this.failP = Float64Array.from(opts.queues, (q) => q.failureProbability ?? 0);
+    this.maxRetries = Int32Array.from(opts.queues, (q) => q.maxRetries ?? 25);
+    this.meanGapSec = Float64Array.from(opts.queues, (q) =>
+      q.arrivalRatePerSec > 0 ? (this.bursty ? burstSize : 1) / q.arrivalRatePerSec : Infinity,
+    );
+    this.logStay = burstSize > 1 ? Math.log(1 - 1 / burstSize) : 0;
+    this.lines = Array.from({ length: k }, () => new JobLine());
+    this.waits = Array.from({ length: k }, () => new Samples());
+    this.completed = new Float64Array(k);
+    this.retries = new Float64Array(k);
+    this.dead = new Float64Array(k);
+    this.jobQueue = new Int32Array(this.jobs);
+    this.jobEnqueuedAt = new Float64Array(this.jobs);
+    this.jobRetryCount = new Int32Array(this.jobs);
+    for (let q = 0; q < k; q++) {
+      const gap = this.meanGapSec[q]!;
+      if (gap < Infinity) this.heap.push(-gap * Math.log(1 - this.rng.next()), q * 4 + ARRIVAL);
+    }
   }
 
-  let now = 0;
-  let arrived = 0;
-  let waiting = 0; // jobs in all lines
-  let busy = 0;
-  let events = 0;
-  let waitedCount = 0; // counted attempts with wait > 0
-  // Utilization window: from the first counted arrival to the last arrival.
-  let measuring = false;
-  let windowStart = 0;
-  let windowEnd = 0;
-  let lastChange = 0;
-  let busyArea = 0;
+  run(maxSimTimeSec: number): void {
+    const heap = this.heap;
+    while (heap.size > 0) {
+      const t = heap.topTime();
+      if (t > maxSimTimeSec) break;
+      const code = heap.topCode();
+      heap.pop();
+      this.events++;
+      if (this.measuring) this.busyArea += this.busy * (t - this.lastChange);
+      this.lastChange = t;
+      this.now = t;
+      const kind = code & 3;
+      const payload = code >> 2;
+      if (kind === ARRIVAL) {
+        if (this.arrived >= this.jobs) continue; // a queue's pending arrival after the last job
+        this.arrive(payload);
+        this.dispatch();
+        if (this.arrived === this.jobs && this.measuring) {
+          this.measuring = false;
+          this.windowEnd = this.now;
+        }
+      } else {
+        if (kind === COMPLETION) this.complete(payload);
+        else this.enqueue(payload, this.jobQueue[payload]!); // back from the retry set
+        this.dispatch();
+      }
+    }
+    if (this.measuring) this.windowEnd = this.now; // cut short by maxSimTimeSec
+  }
 
-  const pickWeighted = (): number => {
+  /** New jobs of queue `q` (a batch when bursty), and the queue's next arrival. */
+  private arrive(q: number): void {
+    const rng = this.rng;
+    let batch = 1;
+    if (this.bursty && this.logStay < 0) batch = 1 + Math.floor(Math.log(1 - rng.next()) / this.logStay);
+    if (batch > this.jobs - this.arrived) batch = this.jobs - this.arrived;
+    for (let b = 0; b < batch; b++) {
+      const job = this.arrived++;
+      if (job === this.warmupJobs) {
+        this.measuring = true;
+        this.windowStart = this.now;
+      }
+      this.jobQueue[job] = q;
+      this.enqueue(job, q);
+    }
+    if (this.arrived < this.jobs) {
+      this.heap.push(this.now - this.meanGapSec[q]! * Math.log(1 - rng.next()), q * 4 + ARRIVAL);
+    }
+  }
+
+  /** A job finished: done, off to the retry set (Sidekiq's schedule), or dead. */
+  private complete(job: number): void {
+    const q = this.jobQueue[job]!;
+    this.busy--;
+    const counted = job >= this.warmupJobs;
+    if (this.failP[q]! > 0 && this.rng.next() < this.failP[q]!) {
+      const count = this.jobRetryCount[job]!;
+      if (count < this.maxRetries[q]!) {
+        const delaySec = this.retryDelay(count, this.rng);
+        if (!Number.isFinite(delaySec) || delaySec < 0) {
+          throw new RangeError(`retrySchedule must return a finite delay >= 0, got ${delaySec}`);
+        }
+        this.jobRetryCount[job] = count + 1;
+        this.heap.push(this.now + delaySec, job * 4 + RETRY);
+        if (counted) this.retries[q]!++;
+      } else if (counted) {
+        this.dead[q]!++;
+      }
+    } else if (counted) {
+      this.completed[q]!++;
+    }
+  }
+
+  private enqueue(job: number, q: number): void {
+    this.jobEnqueuedAt[job] = this.now;
+    this.lines[q]!.push(job);
+    this.waiting++;
+  }
+
+  /** Idle threads take waiting jobs, one fetch each. */
+  private dispatch(): void {
+    while (this.busy < this.threads && this.waiting > 0) {
+      let q = 0;
+      if (this.k > 1) q = this.fifo ? this.pickOldest() : this.pickWeighted();
+      const job = this.lines[q]!.shift();
+      this.waiting--;
+      if (job >= this.warmupJobs) {
+        const wait = this.now - this.jobEnqueuedAt[job]!;
+        this.waits[q]!.push(wait);
+        if (wait > 0) this.waitedCount++;
+      }
+      this.busy++;
+      this.heap.push(this.now - this.serviceSec[q]! * Math.log(1 - this.rng.next()), job * 4 + COMPLETION);
+    }
+  }
+
+  /** Sidekiq's weighted random fetch among the non-empty queues. */
+  private pickWeighted(): number {
     let total = 0;
-    for (let q = 0; q < k; q++) if (lines[q]!.length > 0) total += weight[q]!;
-    let u = rng.next() * total;
+    for (let q = 0; q < this.k; q++) if (this.lines[q]!.length > 0) total += this.weight[q]!;
+    let u = this.rng.next() * total;
     let last = 0;
-    for (let q = 0; q < k; q++) {
-      if (lines[q]!.length === 0) continue;
+    for (let q = 0; q < this.k; q++) {
+      if (this.lines[q]!.length === 0) continue;
       last = q;
-      u -= weight[q]!;
+      u -= this.weight[q]!;
       if (u < 0) return q;
     }
     return last; // u landed on total through rounding
-  };
+  }
 
-  const pickOldest = (): number => {
+  /** One global line: the queue whose head waited longest. */
+  private pickOldest(): number {
     let best = -1;
     let bestAt = Infinity;
-    for (let q = 0; q < k; q++) {
-      const line = lines[q]!;
-      if (line.length > 0 && jobEnqueuedAt[line.peek()]! < bestAt) {
-        bestAt = jobEnqueuedAt[line.peek()]!;
+    for (let q = 0; q < this.k; q++) {
+      const line = this.lines[q]!;
+      if (line.length > 0 && this.jobEnqueuedAt[line.peek()]! < bestAt) {
+        bestAt = this.jobEnqueuedAt[line.peek()]!;
         best = q;
       }
     }
     return best;
-  };
-
-  /** Idle threads take waiting jobs, one fetch each. */
-  const dispatch = (): void => {
-    while (busy < threads && waiting > 0) {
-      let q = 0;
-      if (k > 1) q = fifo ? pickOldest() : pickWeighted();
-      const job = lines[q]!.shift();
-      waiting--;
-      if (job >= warmupJobs) {
-        const wait = now - jobEnqueuedAt[job]!;
-        waits[q]!.push(wait);
-        if (wait > 0) waitedCount++;
-      }
-      busy++;
-      heap.push(now - serviceSec[q]! * Math.log(1 - rng.next()), job * 4 + COMPLETION);
-    }
-  };
-
-  const enqueue = (job: number, q: number): void => {
-    jobEnqueuedAt[job] = now;
-    lines[q]!.push(job);
-    waiting++;
-  };
-
-  while (heap.size > 0) {
-    const t = heap.topTime();
-    if (t > maxSimTimeSec) break;
-    const code = heap.topCode();
-    heap.pop();
-    events++;
-    if (measuring) busyArea += busy * (t - lastChange);
-    lastChange = t;
-    now = t;
-    const kind = code & 3;
-    const payload = code >> 2;
-
-    if (kind === ARRIVAL) {
-      if (arrived >= jobs) continue; // a queue's pending arrival after the last job
-      const q = payload;
-      let batch = 1;
-      if (bursty && logStay < 0) batch = 1 + Math.floor(Math.log(1 - rng.next()) / logStay);
-      if (batch > jobs - arrived) batch = jobs - arrived;
-      for (let b = 0; b < batch; b++) {
-        const job = arrived++;
-        if (job === warmupJobs) {
-          measuring = true;
-          windowStart = now;
-        }
-        jobQueue[job] = q;
-        enqueue(job, q);
-      }
-      if (arrived < jobs) heap.push(now - meanGapSec[q]! * Math.log(1 - rng.next()), q * 4 + ARRIVAL);
-      dispatch();
-      if (arrived === jobs && measuring) {
-        measuring = false;
-        windowEnd = now;
-      }
-    } else if (kind === COMPLETION) {
-      const job = payload;
-      const q = jobQueue[job]!;
-      busy--;
-      const counted = job >= warmupJobs;
-      if (failP[q]! > 0 && rng.next() < failP[q]!) {
-        const count = jobRetryCount[job]!;
-        if (count < maxRetries[q]!) {
-          const delaySec = retryDelay(count, rng);
-          if (!Number.isFinite(delaySec) || delaySec < 0) {
-            throw new RangeError(`retrySchedule must return a finite delay >= 0, got ${delaySec}`);
-          }
-          jobRetryCount[job] = count + 1;
-          heap.push(now + delaySec, job * 4 + RETRY);
-          if (counted) retries[q]!++;
-        } else if (counted) {
-          dead[q]!++;
-        }
-      } else if (counted) {
-        completed[q]!++;
-      }
-      dispatch();
-    } else {
-      const job = payload;
-      enqueue(job, jobQueue[job]!);
-      dispatch();
-    }
   }
-  if (measuring) windowEnd = now; // cut short by maxSimTimeSec
 
-  let totalSamples = 0;
-  let totalWait = 0;
-  const perQueue = opts.queues.map((queueSpec, q): SimQueueResult => {
-    const samples = waits[q]!;
-    const sorted = samples.sorted();
-    totalSamples += samples.length;
-    totalWait += samples.sum;
+  result(queues: readonly SimQueue[]): SimResult {
+    let totalSamples = 0;
+    let totalWait = 0;
+    const perQueue = queues.map((queueSpec, q): SimQueueResult => {
+      const samples = this.waits[q]!;
+      const sorted = samples.sorted();
+      totalSamples += samples.length;
+      totalWait += samples.sum;
+      return {
+        queue: queueSpec.queue,
+        completed: this.completed[q]!,
+        meanWaitSec: samples.length > 0 ? samples.sum / samples.length : NaN,
+        p50WaitSec: quantileSorted(sorted, 0.5),
+        p95WaitSec: quantileSorted(sorted, 0.95),
+        p99WaitSec: quantileSorted(sorted, 0.99),
+        retries: this.retries[q]!,
+        dead: this.dead[q]!,
+      };
+    });
+    const windowSec = this.windowEnd - this.windowStart;
     return {
-      queue: queueSpec.queue,
-      completed: completed[q]!,
-      meanWaitSec: samples.length > 0 ? samples.sum / samples.length : NaN,
-      p50WaitSec: quantileSorted(sorted, 0.5),
-      p95WaitSec: quantileSorted(sorted, 0.95),
-      p99WaitSec: quantileSorted(sorted, 0.99),
-      retries: retries[q]!,
-      dead: dead[q]!,
+      perQueue,
+      utilization: windowSec > 0 ? this.busyArea / (this.threads * windowSec) : 0,
+      meanWaitSec: totalSamples > 0 ? totalWait / totalSamples : NaN,
+      probabilityOfWait: totalSamples > 0 ? this.waitedCount / totalSamples : NaN,
+      events: this.events,
+      simulatedSec: this.now,
     };
-  });
-  const windowSec = windowEnd - windowStart;
-  return {
-    perQueue,
-    utilization: windowSec > 0 ? busyArea / (threads * windowSec) : 0,
-    meanWaitSec: totalSamples > 0 ? totalWait / totalSamples : NaN,
-    probabilityOfWait: totalSamples > 0 ? waitedCount / totalSamples : NaN,
-    events,
-    simulatedSec: now,
-  };
+  }
 }

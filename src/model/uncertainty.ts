@@ -20,7 +20,7 @@ export type SaturationMonths = Map<string, number[]>;
 /** Draws per random stream: chunk k always uses stream k, so results do not depend on how chunks are spread over workers. */
 export const DRAWS_PER_CHUNK = 50;
 
-type Horizon = Omit<ForecastOptions, 'waitModel' | 'explain'>;
+type Horizon = Omit<ForecastOptions, 'waitModel'>;
 
 /**
  * One draw: every quantity with a range sampled from a triangular
@@ -49,9 +49,9 @@ export function chunkSaturationMonths(
   const monthsById: SaturationMonths = new Map();
   for (let d = 0; d < count; d++) {
     for (const [id, month] of firstBrokenMonths(drawProfile(profile, rng), horizon)) {
-      let list = monthsById.get(id);
-      if (!list) monthsById.set(id, (list = []));
-      list.push(month ?? Infinity);
+      const list = monthsById.get(id);
+      if (list) list.push(month ?? Infinity);
+      else monthsById.set(id, [month ?? Infinity]);
     }
   }
   return monthsById;

@@ -63,7 +63,7 @@ const SCHEDULER_JOBS_PER_SEC = 1 / 60;
 
 /** Compounded growth of active users after `month` months. */
 export function growthFactorAt(profile: ModelProfile, month: number): number {
-  return Math.pow(1 + profile.growth.monthlyActiveUserGrowth, month);
+  return (1 + profile.growth.monthlyActiveUserGrowth) ** month;
 }
 
 /**
@@ -75,88 +75,119 @@ export function activeWithinDays(dailyActive: number, monthlyActive: number, day
   if (days <= 1) return dailyActive;
   if (days >= 30 || dailyActive <= 0) return Math.max(dailyActive, monthlyActive);
   const t = Math.log(days) / Math.log(30);
-  return dailyActive * Math.pow(monthlyActive / dailyActive, t);
+  return dailyActive * (monthlyActive / dailyActive) ** t;
 }
 
-/**
- * Profile → arrival rates per Sidekiq job class, web endpoint class, and bytes
- * per day, for one month of the horizon. Mastodon's structure:
- * DistributionWorker (1 per status) → FeedInsertWorker per active local follower;
- * ActivityPub::DistributionWorker → ActivityPub::DeliveryWorker per distinct inbox
- * (relays included for public posts); ActivityPub::ProcessingWorker per inbound
- * activity, downloading remote media synchronously; pull jobs for links,
- * threads and failed downloads. See ../shared/mastodon-facts.md.
- */
-export function workloadAt(profile: ModelProfile, month: number): Workload {
-  const { activity: act, graph, serviceDemands: demands } = profile;
-  const inbound = graph.inbound;
-  const growth = growthFactorAt(profile, month);
-  const dailyActive = profile.accounts.dailyActive * growth;
-  const monthlyActive = profile.accounts.monthlyActive * growth;
-  const feedHolders = activeWithinDays(dailyActive, monthlyActive, profile.accounts.userActiveDays);
-  const relays = profile.relays.filter((r) => r.startMonth <= month);
-
-  // Local activity per day.
+/** Local activity per day: posts (with replies), statuses (with boosts) and interactions. */
+function localPerDay(profile: ModelProfile, dailyActive: number) {
+  const act = profile.activity;
   const localPosts = dailyActive * (act.postsPerDay + act.repliesPerDay);
-  const localStatuses = localPosts + dailyActive * act.boostsPerDay;
-  const localInteractions =
-    dailyActive * (act.repliesPerDay + act.boostsPerDay + act.favouritesPerDay + act.followsPerDay);
+  return {
+    localPosts,
+    localStatuses: localPosts + dailyActive * act.boostsPerDay,
+    localInteractions:
+      dailyActive * (act.repliesPerDay + act.boostsPerDay + act.favouritesPerDay + act.followsPerDay),
+  };
+}
 
-  // Inbound federation per day: followed remote accounts grow with our users.
+type Relay = ModelProfile['relays'][number];
+
+/** Inbound federation per day: followed remote accounts grow with our users; relays add their own posts. */
+function inboundPerDay(profile: ModelProfile, growth: number, relays: readonly Relay[]) {
+  const inbound = profile.graph.inbound;
   const inboundCreates = inbound.remoteAccountsFollowed * growth * inbound.postsPerRemoteAccountPerDay;
   const inboundOther = inboundCreates * inbound.interactionsPerRemotePost;
   const relayActivities = sum(relays, (r) => r.postsPerHour * 24);
-  const relayAnnounces = sum(relays, (r) => r.postsPerHour * 24 * r.announceFraction);
-  const inboundActivities = inboundCreates + inboundOther + relayActivities;
-  const remoteAttachments =
-    inboundCreates * inbound.mediaFraction * inbound.attachmentsPerMediaPost +
-    sum(relays, (r) => r.postsPerHour * 24 * r.mediaFraction * inbound.attachmentsPerMediaPost);
-  const coldActivities =
-    (inboundCreates + inboundOther) * inbound.coldActorFraction +
-    sum(relays, (r) => r.postsPerHour * 24 * r.coldActorFraction);
-  const remoteStatuses = inboundCreates + relayActivities;
+  return {
+    inboundCreates,
+    inboundOther,
+    relayActivities,
+    relayAnnounces: sum(relays, (r) => r.postsPerHour * 24 * r.announceFraction),
+    inboundActivities: inboundCreates + inboundOther + relayActivities,
+    remoteAttachments:
+      inboundCreates * inbound.mediaFraction * inbound.attachmentsPerMediaPost +
+      sum(relays, (r) => r.postsPerHour * 24 * r.mediaFraction * inbound.attachmentsPerMediaPost),
+    coldActivities:
+      (inboundCreates + inboundOther) * inbound.coldActorFraction +
+      sum(relays, (r) => r.postsPerHour * 24 * r.coldActorFraction),
+    remoteStatuses: inboundCreates + relayActivities,
+  };
+}
 
-  const notifications = localInteractions * act.localTargetFraction + inboundOther;
-  const feedInserts =
-    localStatuses * graph.activeLocalFollowersPerPost.mean +
-    inboundCreates * inbound.activeLocalFollowersPerRemotePost;
-  const meanConnections = (dailyActive * act.streamingHoursPerDay) / 24;
-  const connectedShare = feedHolders > 0 ? Math.min(1, meanConnections / feedHolders) : 0;
-  const publicLocal = localStatuses * act.publicFraction;
-  const deliveries =
-    localStatuses * graph.remoteInboxesPerPost.mean +
-    publicLocal * relays.length +
-    localInteractions * (1 - act.localTargetFraction);
+type LocalPerDay = ReturnType<typeof localPerDay>;
+type InboundPerDay = ReturnType<typeof inboundPerDay>;
 
-  const processing = demands.jobs['ActivityPub::ProcessingWorker'];
-  const processingExtraWaitSec =
-    inboundActivities > 0
-      ? (remoteAttachments * demands.remoteMediaDownloadWaitSec +
-          relayAnnounces * demands.remoteFetchWaitSec) /
-        inboundActivities
-      : 0;
+/** Mastodon's fan-out per day: notifications, feed inserts, deliveries, and who is connected to streaming. */
+function fanOutPerDay(
+  profile: ModelProfile,
+  people: { dailyActive: number; feedHolders: number },
+  local: LocalPerDay,
+  inbound: InboundPerDay,
+  relayCount: number,
+) {
+  const { activity: act, graph } = profile;
+  const notifications = local.localInteractions * act.localTargetFraction + inbound.inboundOther;
+  const meanConnections = (people.dailyActive * act.streamingHoursPerDay) / 24;
+  return {
+    notifications,
+    feedInserts:
+      local.localStatuses * graph.activeLocalFollowersPerPost.mean +
+      inbound.inboundCreates * graph.inbound.activeLocalFollowersPerRemotePost,
+    meanConnections,
+    connectedShare: people.feedHolders > 0 ? Math.min(1, meanConnections / people.feedHolders) : 0,
+    deliveries:
+      local.localStatuses * graph.remoteInboxesPerPost.mean +
+      local.localStatuses * act.publicFraction * relayCount +
+      local.localInteractions * (1 - act.localTargetFraction),
+  };
+}
 
-  const jobsPerDay: Record<JobClass, number> = {
-    DistributionWorker: localStatuses + remoteStatuses,
-    FeedInsertWorker: feedInserts,
-    PushUpdateWorker: feedInserts * connectedShare,
-    LocalNotificationWorker: notifications,
-    PostProcessMediaWorker: localPosts * act.mediaPerPost.video,
-    'ActivityPub::DistributionWorker': localStatuses,
-    'ActivityPub::DeliveryWorker': deliveries,
-    'Web::PushNotificationWorker': notifications * act.webPushFraction,
-    'ActivityPub::ProcessingWorker': inboundActivities,
+/** Jobs per day of every Sidekiq job class. */
+function jobsPerDayOf(
+  profile: ModelProfile,
+  dailyActive: number,
+  local: LocalPerDay,
+  inbound: InboundPerDay,
+  fanOut: ReturnType<typeof fanOutPerDay>,
+  relays: readonly Relay[],
+): Record<JobClass, number> {
+  const { activity: act, graph } = profile;
+  return {
+    DistributionWorker: local.localStatuses + inbound.remoteStatuses,
+    FeedInsertWorker: fanOut.feedInserts,
+    PushUpdateWorker: fanOut.feedInserts * fanOut.connectedShare,
+    LocalNotificationWorker: fanOut.notifications,
+    PostProcessMediaWorker: local.localPosts * act.mediaPerPost.video,
+    'ActivityPub::DistributionWorker': local.localStatuses,
+    'ActivityPub::DeliveryWorker': fanOut.deliveries,
+    'Web::PushNotificationWorker': fanOut.notifications * act.webPushFraction,
+    'ActivityPub::ProcessingWorker': inbound.inboundActivities,
     'ActionMailer::MailDeliveryJob': dailyActive * act.mailsPerActiveUserPerDay,
     LinkCrawlWorker:
-      localPosts * act.linkFraction +
-      inboundCreates * inbound.linkFraction +
+      local.localPosts * act.linkFraction +
+      inbound.inboundCreates * graph.inbound.linkFraction +
       sum(relays, (r) => r.postsPerHour * 24 * r.linkFraction),
-    ThreadResolveWorker: inboundCreates * inbound.replyFetchFraction,
-    RedownloadMediaWorker: remoteAttachments * inbound.mediaDownloadFailureFraction,
+    ThreadResolveWorker: inbound.inboundCreates * graph.inbound.replyFetchFraction,
+    RedownloadMediaWorker: inbound.remoteAttachments * graph.inbound.mediaDownloadFailureFraction,
     'Scheduler::*': SCHEDULER_JOBS_PER_SEC * SECONDS_PER_DAY,
   };
+}
 
-  const jobs: JobLoad[] = (Object.keys(jobsPerDay) as JobClass[]).map((jobClass) => {
+/**
+ * Job rates and demands. ActivityPub::ProcessingWorker also waits for the
+ * remote media it downloads and the announced statuses it fetches, averaged
+ * over every inbound activity.
+ */
+function jobLoads(profile: ModelProfile, jobsPerDay: Record<JobClass, number>, inbound: InboundPerDay) {
+  const demands = profile.serviceDemands;
+  const processing = demands.jobs['ActivityPub::ProcessingWorker'];
+  const processingExtraWaitSec =
+    inbound.inboundActivities > 0
+      ? (inbound.remoteAttachments * demands.remoteMediaDownloadWaitSec +
+          inbound.relayAnnounces * demands.remoteFetchWaitSec) /
+        inbound.inboundActivities
+      : 0;
+  return (Object.keys(jobsPerDay) as JobClass[]).map((jobClass): JobLoad => {
     const d = demands.jobs[jobClass];
     return {
       jobClass,
@@ -171,45 +202,73 @@ export function workloadAt(profile: ModelProfile, month: number): Workload {
       childCpuSec: jobClass === 'PostProcessMediaWorker' ? demands.videoTranscodeCpuSec : 0,
     };
   });
+}
 
+/** Web requests per endpoint class; timelines read from the replica when there is one. */
+function webLoads(profile: ModelProfile, dailyActive: number, local: LocalPerDay, inbound: InboundPerDay) {
+  const act = profile.activity;
   const reads = act.timelineReadsPerDay;
   const webPerDay: Record<EndpointClass, number> = {
     'timelines/home': dailyActive * reads.home,
     'timelines/public': dailyActive * reads.public,
     notifications: dailyActive * reads.notifications,
-    'statuses/create': localPosts,
+    'statuses/create': local.localPosts,
     'statuses/interact': dailyActive * (act.boostsPerDay + act.favouritesPerDay + act.followsPerDay),
-    'media/create': localPosts * (act.mediaPerPost.image + act.mediaPerPost.video),
-    inbox: inboundActivities,
-    'inbox-cold-actor': coldActivities,
+    'media/create': local.localPosts * (act.mediaPerPost.image + act.mediaPerPost.video),
+    inbox: inbound.inboundActivities,
+    'inbox-cold-actor': inbound.coldActivities,
   };
-  const web: WebLoad[] = ENDPOINT_CLASSES.map((endpoint) => ({
-    endpoint,
-    ratePerSec: webPerDay[endpoint] / SECONDS_PER_DAY,
-    ...demands.web[endpoint],
-    readsReplica: endpoint === 'timelines/home' || endpoint === 'timelines/public',
-  }));
+  return ENDPOINT_CLASSES.map(
+    (endpoint): WebLoad => ({
+      endpoint,
+      ratePerSec: webPerDay[endpoint] / SECONDS_PER_DAY,
+      ...profile.serviceDemands.web[endpoint],
+      readsReplica: endpoint === 'timelines/home' || endpoint === 'timelines/public',
+    }),
+  );
+}
 
+/**
+ * Profile → arrival rates per Sidekiq job class, web endpoint class, and bytes
+ * per day, for one month of the horizon. Mastodon's structure:
+ * DistributionWorker (1 per status) → FeedInsertWorker per active local follower;
+ * ActivityPub::DistributionWorker → ActivityPub::DeliveryWorker per distinct inbox
+ * (relays included for public posts); ActivityPub::ProcessingWorker per inbound
+ * activity, downloading remote media synchronously; pull jobs for links,
+ * threads and failed downloads. See ../shared/mastodon-facts.md.
+ */
+export function workloadAt(profile: ModelProfile, month: number): Workload {
+  const act = profile.activity;
+  const growth = growthFactorAt(profile, month);
+  const dailyActive = profile.accounts.dailyActive * growth;
+  const monthlyActive = profile.accounts.monthlyActive * growth;
+  const feedHolders = activeWithinDays(dailyActive, monthlyActive, profile.accounts.userActiveDays);
+  const relays = profile.relays.filter((r) => r.startMonth <= month);
+  const local = localPerDay(profile, dailyActive);
+  const inbound = inboundPerDay(profile, growth, relays);
+  const fanOut = fanOutPerDay(profile, { dailyActive, feedHolders }, local, inbound, relays.length);
+  const jobsPerDay = jobsPerDayOf(profile, dailyActive, local, inbound, fanOut, relays);
   const media = profile.media;
   return {
     month,
     dailyActive,
     monthlyActive,
     feedHolders,
-    jobs,
-    web,
+    jobs: jobLoads(profile, jobsPerDay, inbound),
+    web: webLoads(profile, dailyActive, local, inbound),
     streaming: {
-      meanConnections,
-      eventsPerSec: (jobsPerDay.PushUpdateWorker + notifications * connectedShare) / SECONDS_PER_DAY,
+      meanConnections: fanOut.meanConnections,
+      eventsPerSec:
+        (jobsPerDay.PushUpdateWorker + fanOut.notifications * fanOut.connectedShare) / SECONDS_PER_DAY,
     },
     perDay: {
-      localStatuses,
-      remoteStatuses,
-      interactionRows: localInteractions + notifications + inboundOther,
+      localStatuses: local.localStatuses,
+      remoteStatuses: inbound.remoteStatuses,
+      interactionRows: local.localInteractions + fanOut.notifications + inbound.inboundOther,
       localMediaBytes:
-        localPosts *
+        local.localPosts *
         (act.mediaPerPost.image * media.localImageBytes + act.mediaPerPost.video * media.localVideoBytes),
-      remoteMediaBytes: remoteAttachments * media.remoteAttachmentBytes,
+      remoteMediaBytes: inbound.remoteAttachments * media.remoteAttachmentBytes,
       previewCardBytes: jobsPerDay.LinkCrawlWorker * media.previewCardBytes,
       egressBytes: dailyActive * media.egressBytesPerActiveUserPerDay,
     },

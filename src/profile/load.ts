@@ -10,7 +10,7 @@ function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('fedicap: package.json not found above ' + import.meta.url);
+    if (parent === dir) throw new Error(`fedicap: package.json not found above ${import.meta.url}`);
     dir = parent;
   }
   return dir;

@@ -11,7 +11,6 @@ import { parseSidekiqCommand } from '../mastodon/sidekiqCommand.js';
 
 const fraction = (description: string) => quantity(description, { min: 0, max: 1 });
 const count = (description: string) => quantity(description, { min: 0 });
-const positive = (description: string) => quantity(description, { min: Number.MIN_VALUE });
 const text = (description: string) => z.string().min(1).describe(description);
 
 const accounts = z

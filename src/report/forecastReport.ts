@@ -3,7 +3,9 @@ import type { Profile } from '../profile/schema.js';
 import { addMonths, type Forecast } from '../model/forecast.js';
 import { QUEUES, type QueueName } from '../mastodon/classes.js';
 import type { Recommendation } from '../model/recommend.js';
-import type { ComponentKind } from '../model/stations.js';
+import type { ComponentKind } from '../model/components.js';
+import { demandPathsOf } from '../model/demandPaths.js';
+import { bindingText } from './binding.js';
 import type { MonthlyCost, Provider, StorageState } from '../model/storage.js';
 import type { SaturationSpread } from '../model/uncertainty.js';
 
@@ -85,6 +87,7 @@ export function buildForecastReport(input: {
     [...sourceOf].some(([p, source]) => (p === path || p.startsWith(`${path}.`)) && isAssumption(source));
   const dateOf = (m: number | null) => (m === null ? null : addMonths(start, m));
   const first = result.months[0]!;
+  const hasReadReplica = Boolean(profile.infrastructure.postgres.readReplica);
 
   const components: ComponentReport[] = first.components.map((c) => {
     const sat = result.saturation.get(c.id) ?? null;
@@ -95,15 +98,15 @@ export function buildForecastReport(input: {
       utilization: c.utilization,
       latencySec: finiteOrNull(c.latencySec),
       latencyLimitSec: c.latencyLimitSec,
-      binding: c.binding,
-      calibrated: !c.demandPaths.some(isAssumed),
+      binding: bindingText(c.binding),
+      calibrated: !demandPathsOf(c.ref, first.workload, hasReadReplica).some(isAssumed),
       saturation: sat && {
         month: sat.month,
         date: sat.date,
         p10Date: s ? dateOf(s.p10Month) : sat.date,
         p50Date: s ? dateOf(s.p50Month) : sat.date,
         p90Date: s ? dateOf(s.p90Month) : sat.date,
-        reason: sat.reason,
+        reason: bindingText(sat.binding),
       },
       saturationProbability: s ? s.probabilityWithinHorizon : null,
       p10Date: s ? dateOf(s.p10Month) : (sat?.date ?? null),

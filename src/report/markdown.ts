@@ -6,6 +6,7 @@
  * in an admin's words and Mastodon's knob names.
  */
 import type { MonthlyCost, StorageState } from '../model/storage.js';
+import { isAssumption } from '../shared/quantity.js';
 import type { Recommendation } from '../model/recommend.js';
 import type { ComponentReport, ForecastReport, MonthReport } from './forecastReport.js';
 
@@ -222,8 +223,6 @@ function firstAndLast(report: ForecastReport): MonthReport[] {
   return first === last ? [first] : [first, last];
 }
 
-const isAssumption = (source: string) => /^assumption\b/i.test(source.trim());
-
 // ---------------------------------------------------------------- sections
 
 function titleSection(report: ForecastReport, heading: string): string {
@@ -337,13 +336,14 @@ function loadSection(report: ForecastReport): string {
   ].join('\n');
 }
 
-const STORAGE_ROWS: [string, (s: StorageState) => string][] = [
-  ['Local media', (s) => formatGB(s.localMediaGB)],
-  ['Remote media cache', (s) => formatGB(s.remoteMediaCacheGB)],
-  ['Preview cards', (s) => formatGB(s.previewCardsGB)],
-  ['Media total (disk or bucket)', (s) => formatGB(s.mediaGB)],
-  ['Database', (s) => formatGB(s.databaseGB)],
-  ['Egress per month', (s) => formatGB(s.egressGBPerMonth)],
+/** The storage rows of both reports, in GB. */
+const STORAGE_ROWS: [string, (s: StorageState) => number][] = [
+  ['Local media', (s) => s.localMediaGB],
+  ['Remote media cache', (s) => s.remoteMediaCacheGB],
+  ['Preview cards', (s) => s.previewCardsGB],
+  ['Media total (disk or bucket)', (s) => s.mediaGB],
+  ['Database', (s) => s.databaseGB],
+  ['Egress per month', (s) => s.egressGBPerMonth],
 ];
 
 function cheapest(costs: readonly MonthlyCost[]): MonthlyCost | undefined {
@@ -357,7 +357,7 @@ function storageSection(report: ForecastReport): string {
   if (months.length === 0) return '## Storage and budget\n\nThe report has no months.';
   const storage = table(
     ['', ...months.map(monthLabel)],
-    STORAGE_ROWS.map(([label, f]) => [label, ...months.map((m) => f(m.storage))]),
+    STORAGE_ROWS.map(([label, f]) => [label, ...months.map((m) => formatGB(f(m.storage)))]),
     ['left', ...months.map(() => 'right' as const)],
   );
   const costRows: string[][] = [];
@@ -479,125 +479,112 @@ export function saturationShift(
   return { earlier: false, text: 'unchanged' };
 }
 
-/**
- * Before and after joining a relay, side by side. Load and utilization are
- * compared in the first month the relay is active (month 0 for a relay joined
- * now), storage and cost at month 0 and the last month.
- */
-export function whatifMarkdown(
-  before: ForecastReport,
-  after: ForecastReport,
-  relay: { name: string; postsPerHour: number; mediaFraction: number | null },
-): string {
-  const sections: (string | null)[] = [];
+/** What the what-if compares: the relay, both reports, and the month the relay is first active. */
+interface Comparison {
+  before: ForecastReport;
+  after: ForecastReport;
+  relay: { name: string; postsPerHour: number; mediaFraction: number | null };
+  beforeById: Map<string, ComponentReport>;
+  afterById: Map<string, ComponentReport>;
+  shifts: { id: string; earlier: boolean; text: string }[];
+}
+
+function whatifTitle({ after, relay }: Comparison): string {
   const media =
     relay.mediaFraction === null
       ? "the profile's inbound media share"
       : `${formatPercent(relay.mediaFraction)} of posts with media`;
-  sections.push(
-    [
-      titleSection(after, `What if we join ${relay.name}?`),
-      '',
-      `The relay pushes ${formatQuantity(relay.postsPerHour)} public posts per hour (${formatQuantity(relay.postsPerHour / 3600)}/s), ${media}.`,
-    ].join('\n'),
-  );
-  sections.push(uncalibratedWarning(after));
+  return [
+    titleSection(after, `What if we join ${relay.name}?`),
+    '',
+    `The relay pushes ${formatQuantity(relay.postsPerHour)} public posts per hour (${formatQuantity(relay.postsPerHour / 3600)}/s), ${media}.`,
+  ].join('\n');
+}
 
-  const compareIndex = Math.max(
-    0,
-    after.months.findIndex((m) => m.activeRelays.includes(relay.name)),
-  );
-  const b0 = before.months[compareIndex];
-  const a0 = after.months[compareIndex];
-
-  // Verdict first: which saturation dates moved earlier.
-  const ids = [...new Set([...before.components.map((c) => c.id), ...after.components.map((c) => c.id)])];
-  const beforeById = new Map(before.components.map((c) => [c.id, c]));
-  const afterById = new Map(after.components.map((c) => [c.id, c]));
-  const shifts = ids.map((id) => ({ id, ...saturationShift(beforeById.get(id), afterById.get(id)) }));
+/** Verdict first: which saturation dates moved earlier. */
+function verdictSection({ after, relay, shifts }: Comparison): string {
   const earlier = shifts.filter((s) => s.earlier);
-  sections.push(
+  return [
+    '## Verdict',
+    '',
+    earlier.length
+      ? `Joining ${relay.name} makes ${earlier.length === 1 ? 'this component' : 'these components'} saturate sooner: ${earlier.map((s) => `${code(s.id)} (${s.text})`).join(', ')}.`
+      : `Joining ${relay.name} moves no saturation date earlier within ${after.horizonMonths} months.`,
+  ].join('\n');
+}
+
+/** Change in a rate, with its ratio when it has one: "+0.5 (×1.33)". */
+function rateChange(before: number, after: number, withRatio: boolean): string {
+  return `${change(before, after, formatQuantity)}${withRatio ? ratio(before, after) : ''}`;
+}
+
+function whatifLoadSection(b0: MonthReport, a0: MonthReport): string {
+  const queueNames = [...new Set([...b0.queues, ...a0.queues].map((q) => q.queue))];
+  const rows: string[][] = queueNames.map((name) => {
+    const qb = b0.queues.find((q) => q.queue === name);
+    const qa = a0.queues.find((q) => q.queue === name);
+    return [
+      `Sidekiq ${code(name)} jobs/s`,
+      queueCell(qb),
+      queueCell(qa),
+      qb && qa ? rateChange(qb.jobsPerSec, qa.jobsPerSec, true) : NOT_APPLICABLE,
+    ];
+  });
+  rows.push(
     [
-      '## Verdict',
-      '',
-      earlier.length
-        ? `Joining ${relay.name} makes ${earlier.length === 1 ? 'this component' : 'these components'} saturate sooner: ${earlier.map((s) => `${code(s.id)} (${s.text})`).join(', ')}.`
-        : `Joining ${relay.name} moves no saturation date earlier within ${after.horizonMonths} months.`,
-    ].join('\n'),
+      'Web requests/s (mean)',
+      formatQuantity(b0.webRequestsPerSec),
+      formatQuantity(a0.webRequestsPerSec),
+      rateChange(b0.webRequestsPerSec, a0.webRequestsPerSec, false),
+    ],
+    [
+      'Inbound activities/s (mean)',
+      formatQuantity(b0.inboundActivitiesPerSec),
+      formatQuantity(a0.inboundActivitiesPerSec),
+      rateChange(b0.inboundActivitiesPerSec, a0.inboundActivitiesPerSec, true),
+    ],
   );
+  return [
+    '## Load',
+    '',
+    `In ${monthLabel(a0)}; jobs per second as a daily mean, with the peak hour in brackets.`,
+    '',
+    table(['', 'Before', 'After', 'Change'], rows, ['left', 'right', 'right', 'right']),
+  ].join('\n');
+}
 
-  // Load.
-  if (b0 && a0) {
-    const queueNames = [...new Set([...b0.queues, ...a0.queues].map((q) => q.queue))];
-    const rows: string[][] = [];
-    for (const name of queueNames) {
-      const qb = b0.queues.find((q) => q.queue === name);
-      const qa = a0.queues.find((q) => q.queue === name);
-      rows.push([
-        `Sidekiq ${code(name)} jobs/s`,
-        queueCell(qb),
-        queueCell(qa),
-        qb && qa
-          ? `${change(qb.jobsPerSec, qa.jobsPerSec, formatQuantity)}${ratio(qb.jobsPerSec, qa.jobsPerSec)}`
-          : NOT_APPLICABLE,
-      ]);
-    }
-    rows.push(
-      [
-        'Web requests/s (mean)',
-        formatQuantity(b0.webRequestsPerSec),
-        formatQuantity(a0.webRequestsPerSec),
-        change(b0.webRequestsPerSec, a0.webRequestsPerSec, formatQuantity),
-      ],
-      [
-        'Inbound activities/s (mean)',
-        formatQuantity(b0.inboundActivitiesPerSec),
-        formatQuantity(a0.inboundActivitiesPerSec),
-        `${change(b0.inboundActivitiesPerSec, a0.inboundActivitiesPerSec, formatQuantity)}${ratio(b0.inboundActivitiesPerSec, a0.inboundActivitiesPerSec)}`,
-      ],
-    );
-    sections.push(
-      [
-        '## Load',
-        '',
-        `In ${monthLabel(a0)}; jobs per second as a daily mean, with the peak hour in brackets.`,
-        '',
-        table(['', 'Before', 'After', 'Change'], rows, ['left', 'right', 'right', 'right']),
-      ].join('\n'),
-    );
+/** Utilization, busiest after the change first. */
+function whatifUtilizationSection(after: ForecastReport, b0: MonthReport, a0: MonthReport): string {
+  const rows = sortComponents(after.components).map((ca) => {
+    const mb = b0.components.find((c) => c.id === ca.id);
+    const ma = a0.components.find((c) => c.id === ca.id);
+    const ub = mb?.utilization ?? NaN;
+    const ua = ma?.utilization ?? NaN;
+    return [
+      code(ca.id),
+      mb ? formatPercent(ub) : NOT_APPLICABLE,
+      ma ? formatPercent(ua) : NOT_APPLICABLE,
+      mb && ma ? change(ub * 100, ua * 100, (x) => `${fixed(x, 1)} pt`) : NOT_APPLICABLE,
+      latencyText(ma?.latencySec ?? null, ca.latencyLimitSec),
+    ];
+  });
+  return [
+    '## Utilization',
+    '',
+    `At the peak hour of ${monthLabel(a0)}.`,
+    '',
+    table(
+      ['Component', 'Before', 'After', 'Change', `Latency after (p${after.slo.latencyPercentile})`],
+      rows,
+      ['left', 'right', 'right', 'right', 'right'],
+    ),
+  ].join('\n');
+}
 
-    // Utilization, busiest after the change first.
-    const utilRows = sortComponents(after.components).map((ca) => {
-      const mb = b0.components.find((c) => c.id === ca.id);
-      const ma = a0.components.find((c) => c.id === ca.id);
-      const ub = mb?.utilization ?? NaN;
-      const ua = ma?.utilization ?? NaN;
-      return [
-        code(ca.id),
-        mb ? formatPercent(ub) : NOT_APPLICABLE,
-        ma ? formatPercent(ua) : NOT_APPLICABLE,
-        mb && ma ? change(ub * 100, ua * 100, (x) => `${fixed(x, 1)} pt`) : NOT_APPLICABLE,
-        latencyText(ma?.latencySec ?? null, ca.latencyLimitSec),
-      ];
-    });
-    sections.push(
-      [
-        '## Utilization',
-        '',
-        `At the peak hour of ${monthLabel(a0)}.`,
-        '',
-        table(
-          ['Component', 'Before', 'After', 'Change', `Latency after (p${after.slo.latencyPercentile})`],
-          utilRows,
-          ['left', 'right', 'right', 'right', 'right'],
-        ),
-      ].join('\n'),
-    );
-  }
-
-  // Saturation dates, the ones moved earlier first and highlighted.
+/** Saturation dates, the ones moved earlier first and highlighted. */
+function saturationDatesSection({ before, after, beforeById, afterById, shifts }: Comparison): string {
   const order = new Map(sortComponents(after.components).map((c, i) => [c.id, i]));
-  const satRows = [...shifts]
+  const rows = [...shifts]
     .sort(
       (x, y) =>
         Number(y.earlier) - Number(x.earlier) ||
@@ -613,84 +600,92 @@ export function whatifMarkdown(
         s.earlier ? `⚠ **${s.text}**` : s.text,
       ];
     });
-  sections.push(
-    ['## Saturation dates', '', table(['Component', 'Before', 'After', 'Change'], satRows)].join('\n'),
-  );
+  return ['## Saturation dates', '', table(['Component', 'Before', 'After', 'Change'], rows)].join('\n');
+}
 
-  // Storage at month 0 and the last month.
+type MonthPair = { a: MonthReport; b: MonthReport };
+
+/** "2026-12 before", "2026-12 after", "2026-12 change" for each month compared. */
+const pairHeader = (pairs: readonly MonthPair[]) =>
+  pairs.flatMap(({ a }) => [`${a.date} before`, `${a.date} after`, `${a.date} change`]);
+const pairAlign = (pairs: readonly MonthPair[]) =>
+  ['left', ...pairs.flatMap(() => ['right', 'right', 'right'] as const)] as ('left' | 'right')[];
+
+function whatifStorageSection(pairs: readonly MonthPair[]): string {
+  const rows = STORAGE_ROWS.map(([label, get]) => [
+    label,
+    ...pairs.flatMap(({ a, b }) => [
+      formatGB(get(b.storage)),
+      formatGB(get(a.storage)),
+      change(get(b.storage), get(a.storage), formatGB),
+    ]),
+  ]);
+  return ['## Storage', '', table(['', ...pairHeader(pairs)], rows, pairAlign(pairs))].join('\n');
+}
+
+/**
+ * Cost: every provider's total, yours marked. Showing only "the cheapest"
+ * could compare different providers before and after and hide the relay's real cost.
+ */
+function whatifCostSection(after: ForecastReport, pairs: readonly MonthPair[]): string {
+  const providers = [
+    ...new Set(pairs.flatMap(({ a, b }) => [...b.costs, ...a.costs].map((c) => c.provider))),
+  ];
+  const rows = providers.map((provider) => [
+    provider === after.provider ? `${providerName(provider)} (yours)` : providerName(provider),
+    ...pairs.flatMap(({ a, b }) => {
+      const cb = b.costs.find((c) => c.provider === provider);
+      const ca = a.costs.find((c) => c.provider === provider);
+      return [
+        cb ? formatUSD(cb.totalUSD) : NOT_APPLICABLE,
+        ca ? formatUSD(ca.totalUSD) : NOT_APPLICABLE,
+        cb && ca ? change(cb.totalUSD, ca.totalUSD, formatUSD) : NOT_APPLICABLE,
+      ];
+    }),
+  ]);
+  return [
+    '## Monthly cost',
+    '',
+    'Total USD per month (media storage, egress and compute) for every object storage provider, since the relay mostly adds remote media cache and egress. Extra compute from the recommendations below is not included.',
+    '',
+    table(['Storage provider', ...pairHeader(pairs)], rows, pairAlign(pairs)),
+  ].join('\n');
+}
+
+/**
+ * Before and after joining a relay, side by side. Load and utilization are
+ * compared in the first month the relay is active (month 0 for a relay joined
+ * now), storage and cost at month 0 and the last month.
+ */
+export function whatifMarkdown(
+  before: ForecastReport,
+  after: ForecastReport,
+  relay: { name: string; postsPerHour: number; mediaFraction: number | null },
+): string {
+  const ids = [...new Set([...before.components.map((c) => c.id), ...after.components.map((c) => c.id)])];
+  const beforeById = new Map(before.components.map((c) => [c.id, c]));
+  const afterById = new Map(after.components.map((c) => [c.id, c]));
+  const shifts = ids.map((id) => ({ id, ...saturationShift(beforeById.get(id), afterById.get(id)) }));
+  const comparison: Comparison = { before, after, relay, beforeById, afterById, shifts };
+
+  const compareIndex = Math.max(
+    0,
+    after.months.findIndex((m) => m.activeRelays.includes(relay.name)),
+  );
+  const b0 = before.months[compareIndex];
+  const a0 = after.months[compareIndex];
   const pairs = firstAndLast(after)
     .map((a) => ({ a, b: before.months.find((m) => m.month === a.month) }))
-    .filter((p): p is { a: MonthReport; b: MonthReport } => p.b !== undefined);
-  if (pairs.length) {
-    const storageRows = STORAGE_ROWS.map(([label]) => label);
-    const getters: ((s: StorageState) => number)[] = [
-      (s) => s.localMediaGB,
-      (s) => s.remoteMediaCacheGB,
-      (s) => s.previewCardsGB,
-      (s) => s.mediaGB,
-      (s) => s.databaseGB,
-      (s) => s.egressGBPerMonth,
-    ];
-    const rows = storageRows.map((label, i) => {
-      const get = getters[i]!;
-      return [
-        label,
-        ...pairs.flatMap(({ a, b }) => [
-          formatGB(get(b.storage)),
-          formatGB(get(a.storage)),
-          change(get(b.storage), get(a.storage), formatGB),
-        ]),
-      ];
-    });
-    const header = [
-      '',
-      ...pairs.flatMap(({ a }) => [`${a.date} before`, `${a.date} after`, `${a.date} change`]),
-    ];
-    sections.push(
-      [
-        '## Storage',
-        '',
-        table(header, rows, ['left', ...pairs.flatMap(() => ['right', 'right', 'right'] as const)]),
-      ].join('\n'),
-    );
+    .filter((p): p is MonthPair => p.b !== undefined);
 
-    // Cost: every provider's total, yours marked. Showing only "the cheapest"
-    // could compare different providers before and after and hide the relay's real cost.
-    const providers = [
-      ...new Set(pairs.flatMap(({ a, b }) => [...b.costs, ...a.costs].map((c) => c.provider))),
-    ];
-    const costRows = providers.map((provider) => [
-      provider === after.provider ? `${providerName(provider)} (yours)` : providerName(provider),
-      ...pairs.flatMap(({ a, b }) => {
-        const cb = b.costs.find((c) => c.provider === provider);
-        const ca = a.costs.find((c) => c.provider === provider);
-        return [
-          cb ? formatUSD(cb.totalUSD) : NOT_APPLICABLE,
-          ca ? formatUSD(ca.totalUSD) : NOT_APPLICABLE,
-          cb && ca ? change(cb.totalUSD, ca.totalUSD, formatUSD) : NOT_APPLICABLE,
-        ];
-      }),
-    ]);
-    sections.push(
-      [
-        '## Monthly cost',
-        '',
-        'Total USD per month (media storage, egress and compute) for every object storage provider, since the relay mostly adds remote media cache and egress. Extra compute from the recommendations below is not included.',
-        '',
-        table(
-          [
-            'Storage provider',
-            ...pairs.flatMap(({ a }) => [`${a.date} before`, `${a.date} after`, `${a.date} change`]),
-          ],
-          costRows,
-          ['left', ...pairs.flatMap(() => ['right', 'right', 'right'] as const)],
-        ),
-      ].join('\n'),
-    );
-  }
-
-  sections.push(
+  const sections: (string | null)[] = [
+    whatifTitle(comparison),
+    uncalibratedWarning(after),
+    verdictSection(comparison),
+    ...(b0 && a0 ? [whatifLoadSection(b0, a0), whatifUtilizationSection(after, b0, a0)] : []),
+    saturationDatesSection(comparison),
+    ...(pairs.length ? [whatifStorageSection(pairs), whatifCostSection(after, pairs)] : []),
     recommendationsSection(after).replace('## Recommendations', '## Recommendations after joining'),
-  );
+  ];
   return `${sections.filter((s): s is string => s !== null).join('\n\n')}\n`;
 }

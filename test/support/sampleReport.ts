@@ -8,7 +8,7 @@
  * components' saturation dates and the Monte Carlo spread agree.
  */
 import type { ComponentReport, ForecastReport, MonthReport } from '../../src/report/forecastReport.js';
-import type { ComponentKind } from '../../src/model/stations.js';
+import type { ComponentKind } from '../../src/model/components.js';
 import type { MonthlyCost } from '../../src/model/storage.js';
 import type { Recommendation } from '../../src/model/recommend.js';
 

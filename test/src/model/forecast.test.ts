@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { addMonths, forecast } from '../../../src/model/forecast.js';
-import { COMPONENT_KINDS, evaluateMonth } from '../../../src/model/stations.js';
+import { COMPONENT_KINDS } from '../../../src/model/components.js';
+import { demandPathsOf } from '../../../src/model/demandPaths.js';
+import { planInfrastructure } from '../../../src/model/infrastructure.js';
+import { evaluateMonth } from '../../../src/model/stations.js';
 import { storageAfter } from '../../../src/model/storage.js';
 import { analyticWaits } from '../../../src/model/waitModel.js';
 import { workloadAt, type ModelProfile } from '../../../src/model/workload.js';
@@ -65,10 +68,10 @@ describe('forecast', () => {
         x.accounts.dailyActive *= 3;
       });
       const w = workloadAt(p, 0);
-      const waits = evaluateMonth(p, w, storageAfter(p, [w]), analyticWaits)
+      const waits = evaluateMonth(p, planInfrastructure(p), w, storageAfter(p, [w]), analyticWaits)
         .filter((c) => c.kind === 'sidekiq-queue')
         .map((c) => c.latencySec!);
-      if (previous) waits.forEach((x, i) => expect(x).toBeLessThanOrEqual(previous![i]! + 1e-12));
+      if (previous) for (const [i, x] of waits.entries()) expect(x).toBeLessThanOrEqual(previous[i]! + 1e-12);
       previous = waits;
     }
   });
@@ -80,8 +83,11 @@ describe('forecast', () => {
         { months: 1, start: '2026-11' },
       ).months[0]!.components.find((c) => c.kind === 'sidekiq-process')!;
     const capped = processWith(5);
-    expect(capped.binding).toMatch(/^5 threads/);
-    expect(processWith(25).binding).not.toMatch(/^5 threads/);
+    expect(capped.binding).toEqual({
+      kind: 'limit',
+      limit: { what: 'sidekiq-threads', utilization: capped.utilization, threads: 5 },
+    });
+    expect(processWith(25).binding).not.toMatchObject({ limit: { threads: 5 } });
     expect(capped.utilization).toBeGreaterThan(4 * processWith(25).utilization);
   });
 
@@ -97,7 +103,9 @@ describe('forecast', () => {
     const web = (m: typeof apart) => m.components.find((c) => c.id === 'web')!;
     expect(web(together).utilization).toBeGreaterThanOrEqual(web(apart).utilization);
     const pg = together.components.find((c) => c.id === 'postgres')!;
-    expect(pg.binding).toMatch(/PostgreSQL CPU|host app CPU|server connections/);
+    expect(pg.binding.kind).toBe('limit');
+    if (pg.binding.kind === 'limit')
+      expect(['postgres-cpu', 'host-cpu', 'server-connections']).toContain(pg.binding.limit.what);
   });
 
   it("ffmpeg's transcode CPU lands on the Sidekiq host's cores, not on the Ruby process's interpreter lock", () => {
@@ -118,8 +126,10 @@ describe('forecast', () => {
     expect(transcode.childCpuSec).toBe(60);
     const appCores = modelProfile().infrastructure.hosts.find((h) => h.name === 'app')!.cores;
     const hostShare = (transcode.ratePerSec * modelProfile().activity.peakToMeanRatio * 60) / appCores;
-    const hostCpu = Number(/host app CPU (\d+)%/.exec(pool(heavy).binding)?.[1]) / 100;
-    expect(hostCpu).toBeGreaterThanOrEqual(hostShare - 0.005);
+    const binding = pool(heavy).binding;
+    const hostCpu = binding.kind === 'limit' && binding.limit.what === 'host-cpu' ? binding.limit.hosts : [];
+    expect(hostCpu.map((h) => h.host)).toEqual(['app']);
+    expect(hostCpu[0]!.utilization).toBeGreaterThanOrEqual(hostShare);
     expect(pool(heavy).utilization).toBeGreaterThan(pool(none).utilization);
     // Puma shares that host: its CPU is stretched too
     expect(web(heavy).utilization).toBeGreaterThan(web(none).utilization);
@@ -136,8 +146,13 @@ describe('forecast', () => {
         ).months[0]!,
       );
     expect(spare(60).utilization).toBe(spare(0).utilization);
-    expect(spare(60).binding).not.toMatch(/host app CPU/);
-    expect(pool(heavy).demandPaths).toContain('serviceDemands.videoTranscodeCpuSec');
+    expect(spare(60).binding).not.toMatchObject({ limit: { what: 'host-cpu' } });
+    expect(demandPathsOf(pool(heavy).ref, heavy.workload, false)).toContain(
+      'serviceDemands.videoTranscodeCpuSec',
+    );
+    expect(demandPathsOf(pool(none).ref, none.workload, false)).not.toContain(
+      'serviceDemands.videoTranscodeCpuSec',
+    );
   });
 
   it('flags clients that may open more connections than max_connections', () => {
@@ -150,6 +165,11 @@ describe('forecast', () => {
     ).months[0]!;
     const pg = m.components.find((c) => c.id === 'postgres')!;
     expect(pg.broken).toBe(true);
-    expect(pg.binding).toMatch(/may open 225 connections .* max_connections is 100/);
+    expect(pg.binding).toMatchObject({
+      kind: 'overbooked',
+      clients: 225,
+      configLimit: 100,
+      pgbouncer: false,
+    });
   });
 });

@@ -34,6 +34,21 @@ describe('instance profile', () => {
     expect(profile.serviceDemands.jobs['ActivityPub::DeliveryWorker'].waitSec.source).toBe(ASSUMPTION);
   });
 
+  it('calls a source an assumption only when it is "assumption", optionally followed by "; why" or ": why"', () => {
+    for (const source of ['assumption', 'assumption; masto.host figures', 'assumption: list price']) {
+      expect(isAssumption(source), source).toBe(true);
+    }
+    // A citation that merely starts with the word is not one: the schema would not ask it for a range.
+    for (const source of [
+      'Assumption-free: measured run r1',
+      'assumptions.md',
+      'profile',
+      'run r1 (5120 samples)',
+    ]) {
+      expect(isAssumption(source), source).toBe(false);
+    }
+  });
+
   it("takes a bare number as the admin's own figure", () => {
     const doc = rawDefault();
     doc.accounts.dailyActive = 900;

@@ -15,7 +15,7 @@ import { POOL, sampleReport } from '../../support/sampleReport.js';
 /** The lines of the section that starts with `## title`, up to the next `## `. */
 function section(md: string, title: string): string[] {
   const lines = md.split('\n');
-  const start = lines.findIndex((l) => l === `## ${title}`);
+  const start = lines.indexOf(`## ${title}`);
   expect(start, `section "${title}"`).toBeGreaterThanOrEqual(0);
   const end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
   return lines.slice(start + 1, end === -1 ? undefined : end);
