@@ -117,8 +117,8 @@ function fetchShares(
 
 /**
  * Each queue's share of the waiting line relative to its share of arrivals,
- * π_i / (λ_i/λ), under Sidekiq's weighted fetch (label approximation, see the
- * module comment); for equal service times this is W_i / W_pool.
+ * π_i / (λ_i/λ), under Sidekiq's weighted fetch (label approximation, see
+ * docs/sidekiq-model.md); for equal service times this is W_i / W_pool.
  * `arrivalShares` are λ_i/λ (summing to 1), `weights` the Sidekiq weights,
  * `lineRatio` the ratio of the geometric waiting line (ρ for M/M/c).
  * Solves fetchShare_i(π) = λ_i/λ by multiplicative steps

@@ -235,7 +235,7 @@ function webLoads(profile: ModelProfile, dailyActive: number, local: LocalPerDay
  * ActivityPub::DistributionWorker → ActivityPub::DeliveryWorker per distinct inbox
  * (relays included for public posts); ActivityPub::ProcessingWorker per inbound
  * activity, downloading remote media synchronously; pull jobs for links,
- * threads and failed downloads. See ../shared/mastodon-facts.md.
+ * threads and failed downloads. See mastodon-facts.md (the project's notes on Mastodon).
  */
 export function workloadAt(profile: ModelProfile, month: number): Workload {
   const act = profile.activity;
