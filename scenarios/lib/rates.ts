@@ -11,23 +11,7 @@
  * activity.peakToMeanRatio: the model judges capacity at the peak hour);
  * `-e LOAD=mean` uses the daily mean.
  */
-import { workloadAt, type ModelProfile, type Workload } from './model.js';
-
-/** Replace every quantity ({value, range?, source}) by its value, recursively. */
-export function resolveProfileDocument<T = ModelProfile>(doc: unknown): T {
-  const walk = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(walk);
-    if (node && typeof node === 'object') {
-      const o = node as Record<string, unknown>;
-      if (typeof o.value === 'number' && typeof o.source === 'string') return o.value;
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(o)) out[k] = walk(v);
-      return out;
-    }
-    return node;
-  };
-  return walk(doc) as T;
-}
+import { resolveQuantityDocuments, workloadAt, type ModelProfile, type Workload } from './model.js';
 
 export interface ProfileRates {
   /** 'peak' (default) or 'mean'. */
@@ -64,12 +48,12 @@ export interface ProfileRates {
 
 /** The workload at month 0 of a profile document as read from a file. */
 export function workloadOfDocument(doc: unknown): Workload {
-  return workloadAt(resolveProfileDocument<ModelProfile>(doc), 0);
+  return workloadAt(resolveQuantityDocuments<ModelProfile>(doc), 0);
 }
 
 /** Rates per second for the scenarios from a profile document. */
 export function profileRates(doc: unknown, load: 'peak' | 'mean' = 'peak'): ProfileRates {
-  const profile = resolveProfileDocument<ModelProfile>(doc);
+  const profile = resolveQuantityDocuments<ModelProfile>(doc);
   const w = workloadAt(profile, 0);
   const factor = load === 'peak' ? profile.activity.peakToMeanRatio : 1;
   const day = 86_400;

@@ -52,18 +52,46 @@ export function resolveQuantities<T>(
   pick: (q: Quantity, path: string) => number = (q) => q.value,
   path = '',
 ): Resolved<T> {
-  if (isQuantity(tree)) return pick(tree, path) as Resolved<T>;
-  if (Array.isArray(tree)) {
-    return tree.map((item, i) => resolveQuantities(item, pick, `${path}[${i}]`)) as Resolved<T>;
-  }
+  return mapLeaves(tree, (node, at) => (isQuantity(node) ? pick(node, at) : undefined), path) as Resolved<T>;
+}
+
+/** A quantity as a profile file writes it, before the schema parses it into a Quantity. */
+export interface QuantityDocument {
+  value: number;
+  range?: [number, number];
+  source: string;
+}
+
+function isQuantityDocument(node: unknown): node is QuantityDocument {
+  const o = node as Partial<QuantityDocument> | null;
+  return typeof o === 'object' && o !== null && typeof o.value === 'number' && typeof o.source === 'string';
+}
+
+/**
+ * Resolve a profile document as written (JSON.parse of the file, not validated)
+ * to plain numbers, each quantity to its value: for the k6 scenarios, which
+ * cannot run the profile's schema but must read the same numbers as the forecast.
+ */
+export function resolveQuantityDocuments<T>(doc: unknown): T {
+  return mapLeaves(doc, (node) => (isQuantityDocument(node) ? node.value : undefined), '') as T;
+}
+
+/** Copy a tree, replacing each node for which `leaf` returns a number. */
+function mapLeaves(
+  tree: unknown,
+  leaf: (node: unknown, path: string) => number | undefined,
+  path: string,
+): unknown {
+  const value = leaf(tree, path);
+  if (value !== undefined) return value;
+  if (Array.isArray(tree)) return tree.map((item, i) => mapLeaves(item, leaf, `${path}[${i}]`));
   if (typeof tree === 'object' && tree !== null) {
     const out: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(tree)) {
-      out[key] = resolveQuantities(child, pick, path ? `${path}.${key}` : key);
-    }
-    return out as Resolved<T>;
+    for (const [key, child] of Object.entries(tree))
+      out[key] = mapLeaves(child, leaf, path ? `${path}.${key}` : key);
+    return out;
   }
-  return tree as Resolved<T>;
+  return tree;
 }
 
 /** Every quantity in a tree with its dotted path, in document order. */

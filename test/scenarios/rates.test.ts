@@ -9,14 +9,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILE_PATH, loadProfile, parseProfile } from '../../src/profile/load.js';
 import { resolveQuantities } from '../../src/shared/quantity.js';
+import { resolveQuantityDocuments } from '../../scenarios/lib/model.js';
 import { workloadAt } from '../../src/model/workload.js';
 import { constantRate, rampingSteps, sloThresholds } from '../../scenarios/lib/options.ts';
-import {
-  arrivalRate,
-  profileRates,
-  resolveProfileDocument,
-  workloadOfDocument,
-} from '../../scenarios/lib/rates.ts';
+import { arrivalRate, profileRates, workloadOfDocument } from '../../scenarios/lib/rates.ts';
 
 const raw = JSON.parse(readFileSync(DEFAULT_PROFILE_PATH, 'utf8')) as Record<string, unknown>;
 const model = resolveQuantities(loadProfile());
@@ -49,7 +45,7 @@ function withRelay(): Record<string, unknown> {
 
 describe("profile → rates with the model's own code", () => {
   it('the profile JSON resolved by the scenarios equals the model profile the forecast uses', () => {
-    expect(resolveProfileDocument(raw)).toEqual(JSON.parse(JSON.stringify(model)));
+    expect(resolveQuantityDocuments(raw)).toEqual(JSON.parse(JSON.stringify(model)));
   });
 
   it('workloadAt from the compiled model (dist) equals workloadAt from src, for the default profile and one with relays', () => {
