@@ -1,7 +1,6 @@
 import type { Testbed } from '../context.js';
 import type * as Row from '../db/rows.js';
 import { MEDIA_TYPE_NAME, PROCESSING, VISIBILITY_NAME } from '../db/pool.js';
-import type { Relationship } from './services.js';
 import { extractHashtags, renderContent, escapeHtml } from './text.js';
 
 /**
@@ -148,6 +147,18 @@ export function serializeMedia(m: MediaRow, base: string): Json {
     description: m.description,
     blurhash: typeof blurhash === 'string' ? blurhash : null,
   };
+}
+
+/** Who follows, blocks and mutes whom, between the viewer and one account (services.relationship). */
+export interface Relationship {
+  following: boolean;
+  followedBy: boolean;
+  /** A Follow sent to a remote account that has not answered with Accept yet. */
+  requested: boolean;
+  blocking: boolean;
+  blockedBy: boolean;
+  muting: boolean;
+  mutingNotifications: boolean;
 }
 
 export function serializeRelationship(targetId: string, rel: Relationship): Json {

@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import type { Testbed } from '../context.js';
 import { inTransaction, PROCESSING, VISIBILITY, type Visibility } from '../db/pool.js';
 import type { AuthContext } from './auth.js';
@@ -11,6 +10,7 @@ import {
   renderNotifications,
   type AccountRow,
   type NotificationRow,
+  type Relationship,
   type StatusRow,
 } from './serializers.js';
 import { MAX_CHARS, countableLength, extractMentions, hasLinks } from './text.js';
@@ -487,17 +487,6 @@ export async function removeFavourite(tb: Testbed, accountId: string, statusId: 
 }
 
 // ---------------------------------------------------------------- follows
-
-export interface Relationship {
-  following: boolean;
-  followedBy: boolean;
-  /** A Follow sent to a remote account that has not answered with Accept yet. */
-  requested: boolean;
-  blocking: boolean;
-  blockedBy: boolean;
-  muting: boolean;
-  mutingNotifications: boolean;
-}
 
 export async function relationship(tb: Testbed, accountId: string, targetId: string): Promise<Relationship> {
   const res = await tb.db.query<{
