@@ -19,7 +19,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import sharp from 'sharp';
 import type { Testbed } from '../context.js';
 import { MEDIA_TYPE, PROCESSING } from '../db/pool.js';
-import type { WorkerClass } from '../sidekiq/types.js';
+import type { TestbedWorker } from '../jobClasses.js';
 import { federation } from './state.js';
 
 /** MediaAttachment::IMAGE_LIMIT and VIDEO_LIMIT (bytes). */
@@ -294,7 +294,7 @@ export async function downloadPreviewCardImage(
 // ---------------------------------------------------------------- jobs
 
 /** RedownloadMediaWorker (pull, retry 3): download a remote attachment that failed earlier. */
-export function redownloadMediaWorker(tb: Testbed): WorkerClass {
+export function redownloadMediaWorker(tb: Testbed): TestbedWorker<'RedownloadMediaWorker'> {
   return {
     queue: 'pull',
     retry: 3,
@@ -362,7 +362,7 @@ export async function vacuumCachedMedia(
 }
 
 /** Scheduler::VacuumScheduler (scheduler, retry 0): Mastodon's daily cleanup; here the media part. */
-export function vacuumScheduler(tb: Testbed): WorkerClass {
+export function vacuumScheduler(tb: Testbed): TestbedWorker<'Scheduler::VacuumScheduler'> {
   return {
     queue: 'scheduler',
     retry: 0,

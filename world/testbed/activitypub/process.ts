@@ -8,7 +8,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Testbed } from '../context.js';
 import { inTransaction, MEDIA_TYPE, PROCESSING, VISIBILITY } from '../db/pool.js';
-import type { WorkerClass } from '../sidekiq/types.js';
+import type { TestbedJobClass, TestbedWorker } from '../jobClasses.js';
 import {
   accountById,
   accountFromUri,
@@ -34,11 +34,11 @@ import {
 } from './uris.js';
 import { unfollow } from '../accounts.js';
 
-export const PROCESSING_WORKER = 'ActivityPub::ProcessingWorker';
-export const REDOWNLOAD_MEDIA_WORKER = 'RedownloadMediaWorker';
-export const THREAD_RESOLVE_WORKER = 'ThreadResolveWorker';
+export const PROCESSING_WORKER = 'ActivityPub::ProcessingWorker' satisfies TestbedJobClass;
+export const REDOWNLOAD_MEDIA_WORKER = 'RedownloadMediaWorker' satisfies TestbedJobClass;
+export const THREAD_RESOLVE_WORKER = 'ThreadResolveWorker' satisfies TestbedJobClass;
 /** Local fan-out job implemented by the client API side (DistributionWorker, default queue). */
-export const LOCAL_DISTRIBUTION_WORKER = 'DistributionWorker';
+export const LOCAL_DISTRIBUTION_WORKER = 'DistributionWorker' satisfies TestbedJobClass;
 /** MediaAttachment attachments per status (Status::MEDIA_ATTACHMENTS_LIMIT). */
 export const MAX_ATTACHMENTS = 4;
 /** Items of one inbound collection processed at most. */
@@ -80,7 +80,7 @@ interface Ctx {
  * ActivityPub::ProcessingWorker (ingress, retry 8): args
  * [actor_account_id, body, delivered_to_account_id | null, 'Account'].
  */
-export function processingWorker(tb: Testbed): WorkerClass {
+export function processingWorker(tb: Testbed): TestbedWorker<typeof PROCESSING_WORKER> {
   return {
     queue: 'ingress',
     retry: 8,
@@ -204,8 +204,8 @@ async function followedByLocalAccounts(tb: Testbed, account: AccountRow): Promis
   return (rowCount ?? 0) > 0;
 }
 
-export const LOCAL_NOTIFICATION_WORKER = 'LocalNotificationWorker';
-export const REMOVAL_WORKER = 'RemovalWorker';
+export const LOCAL_NOTIFICATION_WORKER = 'LocalNotificationWorker' satisfies TestbedJobClass;
+export const REMOVAL_WORKER = 'RemovalWorker' satisfies TestbedJobClass;
 
 /**
  * Notify a local account as Mastodon's activity handlers do:
@@ -263,14 +263,19 @@ function visibilityFromAudience(to: unknown, cc: unknown, actor: AccountRow): nu
   return VISIBILITY.direct;
 }
 
-const warned = new Set<string>();
+const warned = new Set<TestbedJobClass>();
 
 /**
  * Enqueue a follow-up job. A class this testbed does not register (the
  * local DistributionWorker lives on the client-API side) is skipped with a
  * one-time process warning rather than failing the ingress job.
  */
-async function pushJob(tb: Testbed, className: string, args: unknown[], delaySec?: number): Promise<void> {
+async function pushJob(
+  tb: Testbed,
+  className: TestbedJobClass,
+  args: unknown[],
+  delaySec?: number,
+): Promise<void> {
   if (!tb.workers[className]) {
     if (!warned.has(className)) {
       warned.add(className);
@@ -838,7 +843,7 @@ async function onReject(c: Ctx): Promise<void> {
 // ---------------------------------------------------------------- pull jobs
 
 /** ThreadResolveWorker (pull, retry 3): [child_status_id, parent_uri] → fetch the parent and link the reply. */
-export function threadResolveWorker(tb: Testbed): WorkerClass {
+export function threadResolveWorker(tb: Testbed): TestbedWorker<typeof THREAD_RESOLVE_WORKER> {
   return {
     queue: 'pull',
     retry: 3,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Testbed } from '../context.js';
 import { VISIBILITY } from '../db/pool.js';
-import type { JobContext, WorkerRegistry } from '../sidekiq/types.js';
+import type { TestbedWorkers } from '../jobClasses.js';
+import type { JobContext } from '../sidekiq/types.js';
 import { buildCrutches, filterFromHome } from './feedFilter.js';
 import { feedKey, MAX_ITEMS, pushToHome, regenerationKey, unpushFromHome, type FeedStatus } from './feeds.js';
 import { enqueueBulk } from './jobs.js';
@@ -425,7 +426,7 @@ async function removal(tb: Testbed, [idArg, optsArg]: unknown[]): Promise<void> 
   ]);
 }
 
-export function clientApiWorkers(tb: Testbed): WorkerRegistry {
+export function clientApiWorkers(tb: Testbed): TestbedWorkers {
   return {
     DistributionWorker: { queue: 'default', retry: true, perform: (args, ctx) => distribute(tb, args, ctx) },
     FeedInsertWorker: { queue: 'default', retry: true, perform: (args) => feedInsert(tb, args) },

@@ -4,7 +4,15 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSidekiq, type SidekiqHandle } from '../../../../world/testbed/sidekiq/processor.js';
 import type { JobContext, SidekiqJob, WorkerRegistry } from '../../../../world/testbed/sidekiq/types.js';
-import { client, engine, gate, openSidekiqDb, unit, waitFor, type SidekiqDb } from '../../../support/sidekiq.js';
+import {
+  client,
+  engine,
+  gate,
+  openSidekiqDb,
+  unit,
+  waitFor,
+  type SidekiqDb,
+} from '../../../support/sidekiq.js';
 
 let db: SidekiqDb;
 let running: SidekiqHandle[] = [];
@@ -188,7 +196,7 @@ describe('processes (Launcher heartbeat)', () => {
   it('stops fetching when told to quiet through Sidekiq::Process#quiet! (TSTP)', async () => {
     const ran: number[] = [];
     const workers: WorkerRegistry = {
-      Echo: { queue: 'default', retry: true, perform: async ([n]) => void ran.push(n) },
+      Echo: { queue: 'default', retry: true, perform: async ([n]) => void ran.push(Number(n)) },
     };
     const h = await start(db, workers, [unit(1, [['default', 1]])], { fetchTimeoutSec: 0.2 });
     const id = h.identities[0]!;
@@ -270,7 +278,7 @@ describe('shutdown (basic fetch)', () => {
     expect(await db.stats.retrySize()).toBe(0);
 
     const second: WorkerRegistry = {
-      Job: { queue: 'default', retry: true, perform: async ([name]) => void order.push(name) },
+      Job: { queue: 'default', retry: true, perform: async ([name]) => void order.push(String(name)) },
     };
     await start(db, second, [unit(1, [['default', 1]])]);
     await waitFor(() => order.length === 3, 'all three run after restart');

@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utcDate } from '../../../../world/testbed/sidekiq/layout.js';
 import type { SidekiqHandle } from '../../../../world/testbed/sidekiq/processor.js';
 import type { WorkerRegistry } from '../../../../world/testbed/sidekiq/types.js';
-import { client, engine, gate, openSidekiqDb, unit, waitFor, type SidekiqDb } from '../../../support/sidekiq.js';
+import {
+  client,
+  engine,
+  gate,
+  openSidekiqDb,
+  unit,
+  waitFor,
+  type SidekiqDb,
+} from '../../../support/sidekiq.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../support/sidekiq_api.rb', import.meta.url));
 

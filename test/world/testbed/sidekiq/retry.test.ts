@@ -199,7 +199,7 @@ describe('scheduled jobs and the poller (Scheduled::Enq)', () => {
   it('moves a perform_in job to its queue when due, setting enqueued_at', async () => {
     const ran: number[] = [];
     const workers: WorkerRegistry = {
-      Later: { queue: 'pull', retry: 0, perform: async ([n]) => void ran.push(n) },
+      Later: { queue: 'pull', retry: 0, perform: async ([n]) => void ran.push(Number(n)) },
     };
     await engine(db, workers, [unit(1, [['pull', 1]])]).then((h) => running.push(h));
     const t0 = Date.now() / 1000;
