@@ -8,7 +8,6 @@ import type { FleetManifest } from '../../../world/fleet/manifest.js';
 import { request } from '../../support/fleet.js';
 import { MAIN } from '../../support/paths.js';
 
-
 function fedicap(...args: string[]) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

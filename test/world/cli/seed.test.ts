@@ -93,8 +93,12 @@ describe('fedicap seed', () => {
 
   it('the same seed gives the same graph; another seed another graph', () => {
     const p = loadProfile();
-    expect(followGraph(followerDistributionOf(p), 30, 1)).toEqual(followGraph(followerDistributionOf(p), 30, 1));
-    expect(followGraph(followerDistributionOf(p), 30, 1)).not.toEqual(followGraph(followerDistributionOf(p), 30, 2));
+    expect(followGraph(followerDistributionOf(p), 30, 1)).toEqual(
+      followGraph(followerDistributionOf(p), 30, 1),
+    );
+    expect(followGraph(followerDistributionOf(p), 30, 1)).not.toEqual(
+      followGraph(followerDistributionOf(p), 30, 2),
+    );
     expect(followGraph(followerDistributionOf(p), 1, 1)).toEqual([[]]);
   });
 

@@ -6,6 +6,7 @@
  * 60 s cool-off), and relays are subscribed to by the instance actor
  * (app/models/relay.rb).
  */
+import { PUBLIC_COLLECTION } from '../../../src/mastodon/activitypub.js';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Testbed } from '../context.js';
@@ -14,7 +15,7 @@ import { accountById, ensureInstanceActor, signerFor, type AccountRow } from './
 import { HttpClientError } from './http.js';
 import { announceActivity, createActivity, isPublic, loadNoteParts, type StatusRow } from './serialize.js';
 import { federation, recordDelivery, type DeliveryOutcome } from './state.js';
-import { AS_CONTEXT, PUBLIC_COLLECTION, instanceActorUri } from './uris.js';
+import { AS_CONTEXT, instanceActorUri } from './uris.js';
 
 export const DELIVERY_WORKER = 'ActivityPub::DeliveryWorker' satisfies TestbedJobClass;
 export const DISTRIBUTION_WORKER = 'ActivityPub::DistributionWorker' satisfies TestbedJobClass;

@@ -5,6 +5,7 @@
  * handled as Mastodon's ActivityPub::Activity::* classes do, reduced to the
  * tables the testbed has.
  */
+import { PUBLIC_COLLECTION } from '../../../src/mastodon/activitypub.js';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Testbed } from '../context.js';
 import { inTransaction, MEDIA_TYPE, PROCESSING, VISIBILITY } from '../db/pool.js';
@@ -23,15 +24,7 @@ import { HttpClientError } from './http.js';
 import { LINK_CRAWL_WORKER, statusLinks } from './linkCrawl.js';
 import { downloadRemoteMedia, isSupportedMediaType, mediaTypeFor, removeMediaFiles } from './media.js';
 import { acceptFollowActivity, answerFollowActivity, type StatusRow } from './serialize.js';
-import {
-  PUBLIC_COLLECTION,
-  asArray,
-  equalsOrIncludes,
-  hostOf,
-  isLocalUri,
-  parseLocalUri,
-  valueOrId,
-} from './uris.js';
+import { asArray, equalsOrIncludes, hostOf, isLocalUri, parseLocalUri, valueOrId } from './uris.js';
 import { unfollow } from '../accounts.js';
 
 export const PROCESSING_WORKER = 'ActivityPub::ProcessingWorker' satisfies TestbedJobClass;

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { AS_CONTEXT } from '../activitypub/uris.js';
 import type { Testbed } from '../context.js';
 import { inTransaction, PROCESSING, VISIBILITY, type Visibility } from '../db/pool.js';
 import type { AuthContext } from './auth.js';
@@ -24,8 +25,6 @@ import { unfollow } from '../accounts.js';
  */
 
 export const MAX_MEDIA_ATTACHMENTS = 4;
-const PUBLIC = 'https://www.w3.org/ns/activitystreams#Public';
-const AS_CONTEXT = 'https://www.w3.org/ns/activitystreams';
 
 /** SQL: can `$viewer` (NULL = anonymous) see status `s`? (StatusPolicy#show?) */
 export function visibleSql(alias: string, viewerParam: string): string {
@@ -740,5 +739,3 @@ export async function notify(
       JSON.stringify({ event: 'notification', payload }),
     );
 }
-
-export { PUBLIC as AS_PUBLIC, AS_CONTEXT };
