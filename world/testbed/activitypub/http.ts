@@ -125,28 +125,21 @@ export function targetFor(rules: readonly ResolveRule[], url: URL): Target {
       url.href,
     );
   }
-  if (isIP(hostname)) {
-    if (!isLoopbackAddress(hostname)) {
-      throw new HttpClientError(
-        `Requests to non-loopback address ${hostname} are refused by the testbed`,
-        'host_validation',
-        url.href,
-      );
-    }
-    return {
-      protocol: 'https:',
-      connectHost: hostname,
-      port: Number(url.port || 443),
-      hostHeader: url.host,
-      checkDns: false,
-    };
+  const literalIp = isIP(hostname) !== 0;
+  if (literalIp && !isLoopbackAddress(hostname)) {
+    throw new HttpClientError(
+      `Requests to non-loopback address ${hostname} are refused by the testbed`,
+      'host_validation',
+      url.href,
+    );
   }
+  // A name is checked when it resolves (loopbackOnlyLookup); a literal address was checked here.
   return {
     protocol: 'https:',
     connectHost: hostname,
     port: Number(url.port || 443),
     hostHeader: url.host,
-    checkDns: true,
+    checkDns: !literalIp,
   };
 }
 

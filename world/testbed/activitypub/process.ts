@@ -22,7 +22,8 @@ import {
 import { RELAY_STATE, enqueueDelivery } from './delivery.js';
 import { HttpClientError } from './http.js';
 import { LINK_CRAWL_WORKER, statusLinks } from './linkCrawl.js';
-import { downloadRemoteMedia, isSupportedMediaType, mediaTypeFor, removeMediaFiles } from './media.js';
+import { isSupportedMediaType, mediaTypeFor } from '../mediaAttachment.js';
+import { downloadRemoteMedia, removeMediaFiles } from './media.js';
 import { acceptFollowActivity, answerFollowActivity, type StatusRow } from './serialize.js';
 import { asArray, equalsOrIncludes, hostOf, isLocalUri, parseLocalUri, valueOrId } from './uris.js';
 import { unfollow } from '../accounts.js';

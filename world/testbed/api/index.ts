@@ -4,7 +4,7 @@ import type { Testbed } from '../context.js';
 import type { TestbedWorkers } from '../jobClasses.js';
 import { TokenCache, tokenFromRequest } from './auth.js';
 import { ApiError, parseFormBody } from './http.js';
-import { VIDEO_LIMIT_BYTES } from './media.js';
+import { VIDEO_LIMIT_BYTES } from '../mediaAttachment.js';
 import { applyThrottles } from './rateLimit.js';
 import { accountRoutes } from './routes/accounts.js';
 import { instanceRoutes } from './routes/instance.js';

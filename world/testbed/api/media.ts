@@ -9,6 +9,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import type { Testbed } from '../context.js';
 import { MEDIA_TYPE, PROCESSING } from '../db/pool.js';
+import {
+  IMAGE_LIMIT_BYTES,
+  IMAGE_MIME_TYPES,
+  ORIGINAL_MAX_PIXELS,
+  SMALL_MAX_PIXELS,
+  SUPPORTED_MIME_TYPES,
+  VIDEO_LIMIT_BYTES,
+} from '../mediaAttachment.js';
 import type { AuthContext } from './auth.js';
 import { ApiError, validationFailed } from './http.js';
 import { enqueue } from './jobs.js';
@@ -26,43 +34,8 @@ import { serializeMedia, type MediaRow } from './serializers.js';
  * are served at /system/<path>.
  */
 
-export const IMAGE_LIMIT_BYTES = 16 * 1024 * 1024;
-export const VIDEO_LIMIT_BYTES = 99 * 1024 * 1024;
 export const IMAGE_MATRIX_LIMIT = 33_177_600; // 7680 × 4320
-export const ORIGINAL_MAX_PIXELS = 8_294_400; // 3840 × 2160
-export const SMALL_MAX_PIXELS = 230_400; // 480 × 480
 export const MAX_DESCRIPTION_LENGTH = 1500;
-
-export const IMAGE_MIME_TYPES = [
-  'image/jpeg',
-  'image/png',
-  'image/gif',
-  'image/heic',
-  'image/heif',
-  'image/webp',
-  'image/avif',
-];
-export const VIDEO_MIME_TYPES = ['video/webm', 'video/mp4', 'video/quicktime', 'video/ogg'];
-export const AUDIO_MIME_TYPES = [
-  'audio/wave',
-  'audio/wav',
-  'audio/x-wav',
-  'audio/x-pn-wave',
-  'audio/vnd.wave',
-  'audio/ogg',
-  'audio/vorbis',
-  'audio/mpeg',
-  'audio/mp3',
-  'audio/webm',
-  'audio/flac',
-  'audio/aac',
-  'audio/m4a',
-  'audio/x-m4a',
-  'audio/mp4',
-  'audio/3gpp',
-  'video/x-ms-asf',
-];
-export const SUPPORTED_MIME_TYPES = [...IMAGE_MIME_TYPES, ...VIDEO_MIME_TYPES, ...AUDIO_MIME_TYPES];
 
 /** Content sniffing by magic bytes (Mastodon asks `file`/Marcel; a declared type is not trusted). */
 export function sniffMimeType(head: Buffer, declared: string): string | undefined {

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Testbed } from '../../context.js';
 import { requireAdmin } from '../auth.js';
 import { humanSize, params, parameterMissing, str, strArray, validationFailed } from '../http.js';
-import { IMAGE_LIMIT_BYTES, IMAGE_MATRIX_LIMIT, SUPPORTED_MIME_TYPES, VIDEO_LIMIT_BYTES } from '../media.js';
+import { IMAGE_LIMIT_BYTES, SUPPORTED_MIME_TYPES, VIDEO_LIMIT_BYTES } from '../../mediaAttachment.js';
+import { IMAGE_MATRIX_LIMIT } from '../media.js';
 import { MAX_MEDIA_ATTACHMENTS } from '../services.js';
 import { MAX_CHARS, URL_PLACEHOLDER_CHARS } from '../text.js';
 
