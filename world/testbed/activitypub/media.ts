@@ -145,7 +145,7 @@ export async function downloadRemoteMedia(tb: Testbed, mediaId: string, mimeHint
     [mediaId],
   );
   const media = rows[0];
-  if (!media || !media.remote_url) return;
+  if (!media?.remote_url) return;
   const limit = media.type === MEDIA_TYPE.image ? IMAGE_LIMIT_BYTES : VIDEO_LIMIT_BYTES;
   const name = randomBytes(8).toString('hex');
   const guessExt = extensionFor(mimeHint ?? '', media.remote_url);
@@ -263,7 +263,7 @@ export function redownloadMediaWorker(tb: Testbed): TestbedWorker<'RedownloadMed
         [String(mediaId)],
       );
       const media = rows[0];
-      if (!media || !media.remote_url || media.file_path) return;
+      if (!media?.remote_url || media.file_path) return;
       await downloadRemoteMedia(tb, String(mediaId));
     },
   };

@@ -532,7 +532,7 @@ async function onAnnounce(c: Ctx): Promise<void> {
 async function onLike(c: Ctx): Promise<void> {
   const { tb, json, actor } = c;
   const status = await statusFromUri(tb, valueOrId(json.object));
-  if (!status || !status.local || status.reblog_of_id) return;
+  if (!status?.local || status.reblog_of_id) return;
   const { rows } = await tb.db.query<{ id: string }>(
     'INSERT INTO favourites (account_id, status_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, status_id) DO NOTHING RETURNING id',
     [actor.id, status.id, str(json.id) || null],

@@ -14,10 +14,22 @@ import {
   visibleSql,
 } from '../services.js';
 
+/** StatusesController::CONTEXT_LIMIT: ancestors and descendants fetched at most. */
+const CONTEXT_LIMIT = 4096;
+
 /** Api::V1::StatusesController, Statuses::FavouritesController, Statuses::ReblogsController. */
 export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
-  const CONTEXT_LIMIT = 4096;
+  createStatus(app, tb);
+  showStatus(app, tb);
+  statusContext(app, tb);
+  destroyStatus(app, tb);
+  favouriteStatus(app, tb);
+  unfavouriteStatus(app, tb);
+  reblogStatus(app, tb);
+  unreblogStatus(app, tb);
+}
 
+function createStatus(app: FastifyInstance, tb: Testbed): void {
   app.post(
     '/api/v1/statuses',
     { config: { controller: 'api/v1/statuses', action: 'create' } },
@@ -45,7 +57,9 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
       return body;
     },
   );
+}
 
+function showStatus(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/api/v1/statuses/:id',
     { config: { controller: 'api/v1/statuses', action: 'show' } },
@@ -57,7 +71,9 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
       return body;
     },
   );
+}
 
+function statusContext(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/api/v1/statuses/:id/context',
     { config: { controller: 'api/v1/statuses', action: 'context' } },
@@ -101,7 +117,9 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
       };
     },
   );
+}
 
+function destroyStatus(app: FastifyInstance, tb: Testbed): void {
   app.delete(
     '/api/v1/statuses/:id',
     { config: { controller: 'api/v1/statuses', action: 'destroy' } },
@@ -117,7 +135,9 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
       return body;
     },
   );
+}
 
+function favouriteStatus(app: FastifyInstance, tb: Testbed): void {
   app.post(
     '/api/v1/statuses/:id/favourite',
     { config: { controller: 'api/v1/statuses/favourites', action: 'create' } },
@@ -129,7 +149,9 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
       return body;
     },
   );
+}
 
+function unfavouriteStatus(app: FastifyInstance, tb: Testbed): void {
   app.post(
     '/api/v1/statuses/:id/unfavourite',
     { config: { controller: 'api/v1/statuses/favourites', action: 'destroy' } },
@@ -146,7 +168,9 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
       return body;
     },
   );
+}
 
+function reblogStatus(app: FastifyInstance, tb: Testbed): void {
   app.post(
     '/api/v1/statuses/:id/reblog',
     { config: { controller: 'api/v1/statuses/reblogs', action: 'create' } },
@@ -159,7 +183,9 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
       return body;
     },
   );
+}
 
+function unreblogStatus(app: FastifyInstance, tb: Testbed): void {
   app.post(
     '/api/v1/statuses/:id/unreblog',
     { config: { controller: 'api/v1/statuses/reblogs', action: 'destroy' } },

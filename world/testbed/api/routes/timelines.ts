@@ -15,11 +15,17 @@ const idOrUndefined = (v: unknown) => {
 
 /** Api::V1::Timelines::HomeController, PublicController and Api::V1::NotificationsController. */
 export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
-  /**
-   * HomeFeed: ids from `feed:home:<account_id>`, hydrated from PostgreSQL;
-   * 206 (Partial Content) while RegenerationWorker rebuilds the feed of a
-   * user back after USER_ACTIVE_DAYS.
-   */
+  homeTimeline(app, tb);
+  publicTimeline(app, tb);
+  notifications(app, tb);
+}
+
+/**
+ * HomeFeed: ids from `feed:home:<account_id>`, hydrated from PostgreSQL;
+ * 206 (Partial Content) while RegenerationWorker rebuilds the feed of a
+ * user back after USER_ACTIVE_DAYS.
+ */
+function homeTimeline(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/api/v1/timelines/home',
     { config: { controller: 'api/v1/timelines/home', action: 'show' } },
@@ -48,8 +54,10 @@ export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
       return statuses;
     },
   );
+}
 
-  /** PublicFeed: public, not reblogs, not replies to others; ?local, ?remote, ?only_media. */
+/** PublicFeed: public, not reblogs, not replies to others; ?local, ?remote, ?only_media. */
+function publicTimeline(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/api/v1/timelines/public',
     { config: { controller: 'api/v1/timelines/public', action: 'show' } },
@@ -94,7 +102,9 @@ export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
       return statuses;
     },
   );
+}
 
+function notifications(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/api/v1/notifications',
     { config: { controller: 'api/v1/notifications', action: 'index' } },
