@@ -327,20 +327,59 @@ export async function storeRemoteStatus(
   const parent = inReplyToUri ? await statusFromUri(tb, inReplyToUri) : null;
 
   if (!opts.fetched) {
-    // related_to_local_activity?
     const audienceUris = [...asArray(to), ...asArray(cc)].map(valueOrId).filter((x): x is string => !!x);
-    const addressesLocal = [...audienceUris, ...mentionHrefs].some(
-      (u) => parseLocalUri(tb, u)?.kind === 'account',
-    );
-    const related =
-      opts.relayed ||
-      addressesLocal ||
-      (parent !== null &&
-        (parent.local || (await followedByLocalAccounts(tb, (await accountById(tb, parent.account_id))!)))) ||
-      (await followedByLocalAccounts(tb, actor));
+    const related = await relatedToLocalActivity(tb, actor, parent, [...audienceUris, ...mentionHrefs], opts);
     if (!related) return null;
   }
 
+  const status = await insertRemoteStatus(tb, object, actor, parent, visibilityFromAudience(to, cc, actor));
+  if (!status) return statusFromUri(tb, uri); // a concurrent delivery won
+  await tb.db.query('UPDATE accounts SET statuses_count = statuses_count + 1 WHERE id = $1', [actor.id]);
+  if (parent)
+    await tb.db.query('UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1', [parent.id]);
+  await storeMentions(tb, status, actor, mentionHrefs);
+  await storeAttachments(tb, status, actor, object);
+
+  if (inReplyToUri && !parent) await pushJob(tb, THREAD_RESOLVE_WORKER, [status.id, inReplyToUri]);
+  if (statusLinks(status.text, true).length > 0)
+    await pushJob(tb, LINK_CRAWL_WORKER, [status.id], randomInt(1, 60));
+  if (opts.delivered || Date.now() - new Date(status.created_at).getTime() < REALTIME_WINDOW_MS) {
+    await pushJob(tb, LOCAL_DISTRIBUTION_WORKER, [status.id]);
+  }
+  return status;
+}
+
+/**
+ * related_to_local_activity?: relayed, addressed to or mentioning a local
+ * account, a reply to a local status or to one a local account follows the
+ * author of, or by an author a local account follows.
+ */
+async function relatedToLocalActivity(
+  tb: Testbed,
+  actor: AccountRow,
+  parent: StatusRow | null,
+  addressedUris: string[],
+  opts: StoreOptions,
+): Promise<boolean> {
+  const addressesLocal = addressedUris.some((u) => parseLocalUri(tb, u)?.kind === 'account');
+  return (
+    opts.relayed ||
+    addressesLocal ||
+    (parent !== null &&
+      (parent.local || (await followedByLocalAccounts(tb, (await accountById(tb, parent.account_id))!)))) ||
+    (await followedByLocalAccounts(tb, actor))
+  );
+}
+
+/** The status row (unique by URI); undefined when a concurrent delivery inserted it first. */
+async function insertRemoteStatus(
+  tb: Testbed,
+  object: Json,
+  actor: AccountRow,
+  parent: StatusRow | null,
+  visibility: number,
+): Promise<StatusRow | undefined> {
+  const uri = str(object.id);
   const contentMap = isObject(object.contentMap) ? (object.contentMap as Record<string, unknown>) : {};
   const converted = !typeIs(object, NOTE_TYPES);
   const text = converted
@@ -352,7 +391,6 @@ export async function storeRemoteStatus(
   const published = Date.parse(str(object.published));
   const createdAt = Number.isFinite(published) && published <= Date.now() ? new Date(published) : new Date();
   const url = valueOrId(asArray(object.url)[0]);
-
   const inserted = await tb.db.query<StatusRow>(
     `INSERT INTO statuses (uri, url, text, spoiler_text, sensitive, language, visibility, account_id, in_reply_to_id, in_reply_to_account_id, local, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, false, $11)
@@ -364,24 +402,29 @@ export async function storeRemoteStatus(
       str(object.summary) || str(summaryMap[0]),
       object.sensitive === true,
       Object.keys(contentMap)[0] ?? null,
-      visibilityFromAudience(to, cc, actor),
+      visibility,
       actor.id,
       parent?.id ?? null,
       parent?.account_id ?? null,
       createdAt,
     ],
   );
-  const status = inserted.rows[0];
-  if (!status) return statusFromUri(tb, uri); // a concurrent delivery won
-  await tb.db.query('UPDATE accounts SET statuses_count = statuses_count + 1 WHERE id = $1', [actor.id]);
-  if (parent)
-    await tb.db.query('UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1', [parent.id]);
+  return inserted.rows[0];
+}
 
-  // Mentions of accounts we know (unknown remote ones are not resolved here). Local
-  // mentions are notified by the local DistributionWorker's fan-out
-  // (LocalNotificationWorker per mention), directly when that class is absent.
+/**
+ * Mentions of accounts we know (unknown remote ones are not resolved here). Local
+ * mentions are notified by the local DistributionWorker's fan-out
+ * (LocalNotificationWorker per mention), directly when that class is absent.
+ */
+async function storeMentions(
+  tb: Testbed,
+  status: StatusRow,
+  actor: AccountRow,
+  hrefs: string[],
+): Promise<void> {
   const fanOut = !!tb.workers[LOCAL_DISTRIBUTION_WORKER];
-  for (const href of [...new Set(mentionHrefs)]) {
+  for (const href of [...new Set(hrefs)]) {
     const account = await accountFromUri(tb, href);
     if (!account) continue;
     await tb.db.query('INSERT INTO mentions (status_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
@@ -390,8 +433,15 @@ export async function storeRemoteStatus(
     ]);
     if (account.domain === null && !fanOut) await notify(tb, account.id, actor.id, 'mention', status.id);
   }
+}
 
-  // Attachments, downloaded synchronously inside this job.
+/** Attachments, downloaded synchronously inside this job (RedownloadMediaWorker later on failure). */
+async function storeAttachments(
+  tb: Testbed,
+  status: StatusRow,
+  actor: AccountRow,
+  object: Json,
+): Promise<void> {
   const attachments = asArray<Json>(object.attachment).filter(
     (a) => isObject(a) && (valueOrId(asArray(a.url)[0]) ?? str(a.href)),
   );
@@ -425,14 +475,6 @@ export async function storeRemoteStatus(
       await pushJob(tb, REDOWNLOAD_MEDIA_WORKER, [rows[0]!.id], randomInt(30, 601));
     }
   }
-
-  if (inReplyToUri && !parent) await pushJob(tb, THREAD_RESOLVE_WORKER, [status.id, inReplyToUri]);
-  if (statusLinks(status.text, true).length > 0)
-    await pushJob(tb, LINK_CRAWL_WORKER, [status.id], randomInt(1, 60));
-  if (opts.delivered || Date.now() - new Date(status.created_at).getTime() < REALTIME_WINDOW_MS) {
-    await pushJob(tb, LOCAL_DISTRIBUTION_WORKER, [status.id]);
-  }
-  return status;
 }
 
 /**
