@@ -98,6 +98,7 @@ export function openApi(): Promise<MastodonApiSchema | undefined> {
   return schemaPromise;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read bodies loosely (body.id, body[0].account); each asserts the shape it needs and the OpenAPI schema checks the rest
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -125,6 +126,7 @@ export interface ApiCall {
  * a broken test) and the RESPONSE body against the operation's schema for
  * its status.
  */
+// biome-ignore lint/suspicious/noExplicitAny: as ApiResponse's default above
 export async function api<T = any>(
   fx: TestbedFixture,
   method: string,
