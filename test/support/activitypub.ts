@@ -20,9 +20,11 @@ import { newRsaKeyPair, type KeyPair } from '../../world/keys.js';
 import type { TestbedJobClass } from '../../world/testbed/jobClasses.js';
 import type { SidekiqJob, WorkerRegistry } from '../../world/testbed/sidekiq/types.js';
 import { startTestTestbed, type TestbedFixture } from './testbed.js';
+import { PUBLIC_COLLECTION as PUBLIC } from '../../src/mastodon/activitypub.js';
+import { AS_CONTEXT as AS } from '../../world/testbed/activitypub/uris.js';
 
-export const PUBLIC = 'https://www.w3.org/ns/activitystreams#Public';
-export const AS = 'https://www.w3.org/ns/activitystreams';
+/** The ActivityStreams context and Public collection, as the testbed and Mastodon name them. */
+export { AS, PUBLIC };
 
 export interface LoggedRequest {
   method: string;
