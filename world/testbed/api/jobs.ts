@@ -1,24 +1,20 @@
 import type { Testbed } from '../context.js';
-import type { TESTBED_JOB_CLASSES, TestbedJobClass } from '../jobClasses.js';
+import { TESTBED_JOB_CLASSES, type TestbedJobClass } from '../jobClasses.js';
 import { newJid, nowSec } from '../sidekiq/client.js';
 
 /**
  * Job classes the client API enqueues but other parts of the testbed
  * implement (the ActivityPub engine). We coordinate with them by class name
  * only: when the class is registered its own options apply; when it is not
- * (yet), the job is still written in Sidekiq's layout with Mastodon's queue
- * and retry options, so nothing the API accepted is lost.
+ * (yet), the job is still written in Sidekiq's layout on its queue
+ * (TESTBED_JOB_CLASSES) with Mastodon's retry options, so nothing the API accepted is lost.
  */
-export const EXTERNAL_JOB_OPTIONS: {
-  [C in TestbedJobClass]?: {
-    queue: (typeof TESTBED_JOB_CLASSES)[C];
-    retry: boolean | number;
-    dead?: boolean;
-  };
-} = {
-  'ActivityPub::DistributionWorker': { queue: 'push', retry: true },
-  'ActivityPub::DeliveryWorker': { queue: 'push', retry: 16, dead: false },
-  LinkCrawlWorker: { queue: 'pull', retry: 0 },
+export const EXTERNAL_JOB_OPTIONS: Partial<
+  Record<TestbedJobClass, { retry: boolean | number; dead?: boolean }>
+> = {
+  'ActivityPub::DistributionWorker': { retry: true },
+  'ActivityPub::DeliveryWorker': { retry: 16, dead: false },
+  LinkCrawlWorker: { retry: 0 },
 };
 
 function rawJob(className: TestbedJobClass, args: unknown[]) {
@@ -27,7 +23,7 @@ function rawJob(className: TestbedJobClass, args: unknown[]) {
   return {
     class: className,
     args,
-    queue: opts.queue,
+    queue: TESTBED_JOB_CLASSES[className],
     jid: newJid(),
     retry: opts.retry,
     created_at: nowSec(),
