@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Testbed } from '../../context.js';
 import { optionalAuth, READ_STATUSES, requireAuth, WRITE_FAVOURITES, WRITE_STATUSES } from '../auth.js';
 import { bool, idParam, notFound, params, str, strArray } from '../http.js';
-import { renderStatus, renderStatuses } from '../serializers.js';
+import { renderStatus, renderStatuses, type RenderOptions } from '../serializers.js';
 import {
   deleteStatus,
   favourite,
@@ -13,6 +13,13 @@ import {
   unreblog,
   visibleSql,
 } from '../services.js';
+
+/** The status as the viewer sees it; 404 when it is gone (or its account or original is). */
+async function statusOr404(tb: Testbed, id: string, viewerId?: string, opts: RenderOptions = {}) {
+  const body = await renderStatus(tb, id, viewerId, opts);
+  if (!body) throw notFound();
+  return body;
+}
 
 /** StatusesController::CONTEXT_LIMIT: ancestors and descendants fetched at most. */
 const CONTEXT_LIMIT = 4096;
@@ -52,9 +59,7 @@ function createStatus(app: FastifyInstance, tb: Testbed): void {
         typeof idempotency === 'string' && idempotency !== '' ? idempotency : undefined,
       );
       await result.limiter?.applyHeaders(reply);
-      const body = await renderStatus(tb, result.id, auth.accountId);
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, result.id, auth.accountId);
     },
   );
 }
@@ -66,9 +71,7 @@ function showStatus(app: FastifyInstance, tb: Testbed): void {
     async (request) => {
       const auth = optionalAuth(request, READ_STATUSES);
       const s = await findVisibleStatus(tb, idParam(request), auth?.accountId);
-      const body = await renderStatus(tb, s.id, auth?.accountId);
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, s.id, auth?.accountId);
     },
   );
 }
@@ -127,12 +130,10 @@ function destroyStatus(app: FastifyInstance, tb: Testbed): void {
       const auth = requireAuth(request, WRITE_STATUSES);
       const s = await deleteStatus(tb, auth, idParam(request), bool(params(request).delete_media) ?? false);
       // Mastodon answers the deleted status with `text` (its source) for redrafting, instead of `content`.
-      const body = await renderStatus(tb, s.id, auth.accountId, {
+      return statusOr404(tb, s.id, auth.accountId, {
         includeDeleted: true,
         sourceRequested: true,
       });
-      if (!body) throw notFound();
-      return body;
     },
   );
 }
@@ -144,9 +145,7 @@ function favouriteStatus(app: FastifyInstance, tb: Testbed): void {
     async (request) => {
       const auth = requireAuth(request, WRITE_FAVOURITES);
       const id = await favourite(tb, auth, idParam(request));
-      const body = await renderStatus(tb, id, auth.accountId);
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, id, auth.accountId);
     },
   );
 }
@@ -158,14 +157,7 @@ function unfavouriteStatus(app: FastifyInstance, tb: Testbed): void {
     async (request) => {
       const auth = requireAuth(request, WRITE_FAVOURITES);
       const r = await unfavourite(tb, auth, idParam(request));
-      const body = await renderStatus(
-        tb,
-        r.id,
-        auth.accountId,
-        r.overrides ? { overrides: { [r.id]: r.overrides } } : {},
-      );
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, r.id, auth.accountId, r.overrides ? { overrides: { [r.id]: r.overrides } } : {});
     },
   );
 }
@@ -178,9 +170,7 @@ function reblogStatus(app: FastifyInstance, tb: Testbed): void {
       const auth = requireAuth(request, WRITE_STATUSES);
       const r = await reblog(tb, auth, idParam(request), str(params(request).visibility));
       await r.limiter?.applyHeaders(reply);
-      const body = await renderStatus(tb, r.id, auth.accountId);
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, r.id, auth.accountId);
     },
   );
 }
@@ -192,9 +182,7 @@ function unreblogStatus(app: FastifyInstance, tb: Testbed): void {
     async (request) => {
       const auth = requireAuth(request, WRITE_STATUSES);
       const id = await unreblog(tb, auth, idParam(request));
-      const body = await renderStatus(tb, id, auth.accountId);
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, id, auth.accountId);
     },
   );
 }
