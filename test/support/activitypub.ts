@@ -17,11 +17,14 @@ import { accountUri, statusUriFor } from '../../world/testbed/activitypub/uris.j
 import type { Testbed } from '../../world/testbed/context.js';
 import { VISIBILITY, type Visibility } from '../../world/testbed/db/pool.js';
 import { newRsaKeyPair, type KeyPair } from '../../world/keys.js';
-import type { SidekiqJob } from '../../world/testbed/sidekiq/types.js';
+import type { TestbedJobClass } from '../../world/testbed/jobClasses.js';
+import type { SidekiqJob, WorkerRegistry } from '../../world/testbed/sidekiq/types.js';
 import { startTestTestbed, type TestbedFixture } from './testbed.js';
+import { PUBLIC_COLLECTION as PUBLIC } from '../../src/mastodon/activitypub.js';
+import { AS_CONTEXT as AS } from '../../world/testbed/activitypub/uris.js';
 
-export const PUBLIC = 'https://www.w3.org/ns/activitystreams#Public';
-export const AS = 'https://www.w3.org/ns/activitystreams';
+/** The ActivityStreams context and Public collection, as the testbed and Mastodon name them. */
+export { AS, PUBLIC };
 
 export interface LoggedRequest {
   method: string;
@@ -284,7 +287,7 @@ export interface FederationFixture {
 }
 
 /** Stand-ins for the client API's job classes, registered only if the real ones are absent. */
-export const LOCAL_JOB_STUBS = ['DistributionWorker', 'LocalNotificationWorker', 'FeedInsertWorker'];
+export const LOCAL_JOB_STUBS = ['DistributionWorker', 'LocalNotificationWorker', 'FeedInsertWorker'] as const;
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -405,7 +408,8 @@ export async function drain(tb: Testbed, queue: string, max = 50): Promise<Perfo
     const raw = await tb.redis.rpop(`queue:${queue}`);
     if (!raw) break;
     const job = JSON.parse(raw) as SidekiqJob;
-    const worker = tb.workers[job.class];
+    const registry: WorkerRegistry = tb.workers;
+    const worker = registry[job.class];
     try {
       if (!worker) throw new Error(`unknown job class ${job.class}`);
       await worker.perform(job.args, { jid: job.jid, queue, retryCount: job.retry_count ?? 0 });
@@ -446,7 +450,7 @@ export const errorsOf = (performed: Performed[]) =>
   performed.filter((p) => p.error).map((p) => `${p.job.class}: ${p.error!.message}`);
 
 /** Perform one job of `className` now (as Sidekiq would), throwing its error. */
-export async function perform(tb: Testbed, className: string, args: unknown[]): Promise<void> {
+export async function perform(tb: Testbed, className: TestbedJobClass, args: unknown[]): Promise<void> {
   const worker = tb.workers[className];
   if (!worker) throw new Error(`unknown job class ${className}`);
   await worker.perform(args, { jid: 'test', queue: worker.queue, retryCount: 0 });

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { TestbedConfig } from '../../world/testbed/config.js';
 import { MastodonApiSchema, defaultOpenApiPath } from '../../world/testbed/api/openapi.js';
-import type { SidekiqJob } from '../../world/testbed/sidekiq/types.js';
+import type { SidekiqJob, WorkerRegistry } from '../../world/testbed/sidekiq/types.js';
 import { startTestTestbed, type TestbedFixture } from './testbed.js';
 
 /** The job classes the client API implements (testbed/api/workers.ts). */
@@ -61,7 +61,8 @@ export async function runLocalJobs(
       if (total >= maxJobs) throw new Error(`runLocalJobs: more than ${maxJobs} jobs; a job loop?`);
       if (Number(await fx.tb.redis.lrem(`queue:${queue}`, 1, json)) !== 1) continue;
       const job = JSON.parse(json) as SidekiqJob;
-      await fx.tb.workers[job.class]!.perform(job.args, { jid: job.jid, queue: job.queue, retryCount: 0 });
+      const registry: WorkerRegistry = fx.tb.workers;
+      await registry[job.class]!.perform(job.args, { jid: job.jid, queue: job.queue, retryCount: 0 });
       ran[job.class] = (ran[job.class] ?? 0) + 1;
       total++;
     }
@@ -97,6 +98,7 @@ export function openApi(): Promise<MastodonApiSchema | undefined> {
   return schemaPromise;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read bodies loosely (body.id, body[0].account); each asserts the shape it needs and the OpenAPI schema checks the rest
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -124,6 +126,7 @@ export interface ApiCall {
  * a broken test) and the RESPONSE body against the operation's schema for
  * its status.
  */
+// biome-ignore lint/suspicious/noExplicitAny: as ApiResponse's default above
 export async function api<T = any>(
   fx: TestbedFixture,
   method: string,

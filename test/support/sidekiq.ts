@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { Registry } from 'prom-client';
 import {
   startSidekiq,
@@ -77,3 +78,33 @@ export const unit = (threads: number, queues: [string, number][], processes = 1)
   threads,
   queues: queues.map(([name, weight]) => ({ name, weight })),
 });
+
+/**
+ * A Sidekiq database for the tests of one file, emptied before each test;
+ * engines started with `start` are stopped after each test.
+ */
+export function useSidekiqDb() {
+  const fixture = {
+    db: undefined as unknown as SidekiqDb,
+    running: [] as SidekiqHandle[],
+    async start(...args: Parameters<typeof engine>): Promise<SidekiqHandle> {
+      const h = await engine(...args);
+      fixture.running.push(h);
+      return h;
+    },
+  };
+  beforeAll(async () => {
+    fixture.db = await openSidekiqDb();
+  });
+  afterAll(async () => {
+    await fixture.db?.release();
+  });
+  beforeEach(async () => {
+    await fixture.db.redis.flushdb();
+  });
+  afterEach(async () => {
+    await Promise.all(fixture.running.map((h) => h.stop()));
+    fixture.running = [];
+  });
+  return fixture;
+}

@@ -1,9 +1,11 @@
 import type { Argv } from 'yargs';
+import type { Profile } from '../../src/profile/schema.js';
+import type { RunningTestbed } from '../testbed/server.js';
 import { InputError } from '../../src/shared/errors.js';
 import { isLoopbackHost } from '../../src/shared/loopback.js';
 import { loadProfile } from '../../src/profile/load.js';
 import { parseSidekiqCommand } from '../../src/mastodon/sidekiqCommand.js';
-import { defaultConfig, type ResolveRule } from '../testbed/config.js';
+import { TESTBED_DEFAULTS, defaultConfig, type ResolveRule, type TestbedConfig } from '../testbed/config.js';
 import type { SidekiqUnitConfig } from '../testbed/sidekiq/types.js';
 import { writeSecretFile } from '../../src/cli/output.js';
 import { followerDistributionOf } from './profileInputs.js';
@@ -26,119 +28,151 @@ function parseUnit(text: string): SidekiqUnitConfig {
   return { processes: 1, threads: args.threads, queues: args.queues };
 }
 
+function testbedOptions<T>(c: Argv<T>) {
+  return c
+    .option('port', { type: 'number', default: TESTBED_DEFAULTS.port })
+    .option('host', {
+      type: 'string',
+      default: TESTBED_DEFAULTS.host,
+      describe: 'Bind address (loopback only)',
+    })
+    .option('database-url', {
+      type: 'string',
+      default: TESTBED_DEFAULTS.databaseUrl,
+      describe: 'Created if missing; a PgBouncer URL works (transaction mode)',
+    })
+    .option('redis-url', {
+      type: 'string',
+      default: TESTBED_DEFAULTS.redisUrl,
+      describe: 'Redis with the database index of its own',
+    })
+    .option('media-dir', { type: 'string', default: TESTBED_DEFAULTS.mediaDir })
+    .option('sidekiq', {
+      type: 'string',
+      array: true,
+      describe:
+        'One Sidekiq process per flag: "-c 10 -q default,8 -q push,6 ..." (default: Mastodon\'s queues, -c 10)',
+    })
+    .option('web-threads', {
+      type: 'number',
+      default: TESTBED_DEFAULTS.webThreads,
+      describe: 'Requests served at once (Puma WEB_CONCURRENCY × MAX_THREADS)',
+    })
+    .option('db-pool', { type: 'number', default: TESTBED_DEFAULTS.dbPool, describe: 'DB_POOL' })
+    .option('seed-accounts', {
+      type: 'number',
+      default: 0,
+      describe: 'Create this many local accounts with tokens and a follow graph',
+    })
+    .option('seed-profile', {
+      type: 'string',
+      describe: 'Profile whose follower distribution shapes the follow graph (default: embedded)',
+    })
+    .option('tokens-out', {
+      type: 'string',
+      describe: "Write the seeded accounts' tokens here (mode 0600; never logged)",
+    })
+    .option('resolve', {
+      type: 'string',
+      array: true,
+      describe:
+        'SUFFIX=HOST:PORT: remote hosts ending in SUFFIX are served by HOST:PORT over http (the fleet)',
+    })
+    .option('rate-limits', {
+      type: 'boolean',
+      default: TESTBED_DEFAULTS.rateLimits,
+      describe: "Mastodon's Rack::Attack limits (--no-rate-limits for load tests)",
+    })
+    .option('media-cache-days', {
+      type: 'number',
+      default: TESTBED_DEFAULTS.mediaCacheRetentionDays,
+      describe: 'Remote media cache retention',
+    });
+}
+
+type TestbedArgs = Awaited<ReturnType<typeof testbedOptions>['argv']>;
+
+function checkArgs(args: TestbedArgs): void {
+  if (!isLoopbackHost(args.host))
+    throw new InputError(`--host ${args.host}: the testbed binds to loopback only`);
+  for (const [name, value] of [
+    ['port', args.port],
+    ['web-threads', args['web-threads']],
+    ['db-pool', args['db-pool']],
+    ['seed-accounts', args['seed-accounts']],
+    ['media-cache-days', args['media-cache-days']],
+  ] as const) {
+    if (!Number.isInteger(value) || value < (name === 'port' || name === 'seed-accounts' ? 0 : 1))
+      throw new InputError(`--${name} must be a non-negative integer, got ${value}`);
+  }
+  if (args['seed-accounts'] > 0 && !args['tokens-out'])
+    throw new InputError('--seed-accounts needs --tokens-out FILE (tokens are never printed)');
+}
+
+function configOf(args: TestbedArgs): TestbedConfig {
+  return defaultConfig({
+    host: args.host,
+    port: args.port,
+    databaseUrl: args['database-url'],
+    redisUrl: args['redis-url'],
+    mediaDir: args['media-dir'],
+    webThreads: args['web-threads'],
+    dbPool: args['db-pool'],
+    resolve: (args.resolve ?? []).map(parseResolve),
+    rateLimits: args['rate-limits'],
+    mediaCacheRetentionDays: args['media-cache-days'],
+    ...(args.sidekiq?.length ? { sidekiq: args.sidekiq.map(parseUnit) } : {}),
+  });
+}
+
+/** Start, turning a busy port or an unusable database into a message for people. */
+async function start(config: TestbedConfig): Promise<RunningTestbed> {
+  // Loaded here, not at start-up: forecast and friends should not pay for fastify, pg and sharp.
+  const { startTestbed, TestbedStartupError } = await import('../testbed/server.js');
+  try {
+    return await startTestbed(config);
+  } catch (err) {
+    if (err instanceof TestbedStartupError || (err as { code?: string }).code === 'EADDRINUSE') {
+      throw new InputError(`cannot start the testbed: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+async function seed(running: RunningTestbed, profile: Profile, accounts: number, tokensOut: string) {
+  const { seedTestbed } = await import('../testbed/seed.js');
+  const seeded = await seedTestbed(running.tb, followerDistributionOf(profile), accounts, 1);
+  writeSecretFile(tokensOut, `${JSON.stringify(seeded.tokens, null, 2)}\n`);
+  process.stderr.write(
+    `seeded ${seeded.tokens.length} accounts and ${seeded.follows} follows; tokens in ${tokensOut}\n`,
+  );
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
 export function testbedCommand(y: Argv) {
   return y.command(
     'testbed',
     'Start a Mastodon-shaped staging instance on the local PostgreSQL and Redis (Sidekiq layout, ActivityPub, client API)',
-    (c) =>
-      c
-        .option('port', { type: 'number', default: 3000 })
-        .option('host', { type: 'string', default: '127.0.0.1', describe: 'Bind address (loopback only)' })
-        .option('database-url', {
-          type: 'string',
-          default: 'postgres://postgres@127.0.0.1:5432/fedicap_testbed',
-          describe: 'Created if missing; a PgBouncer URL works (transaction mode)',
-        })
-        .option('redis-url', {
-          type: 'string',
-          default: 'redis://127.0.0.1:6379/9',
-          describe: 'Redis with the database index of its own',
-        })
-        .option('media-dir', { type: 'string', default: 'testbed-media' })
-        .option('sidekiq', {
-          type: 'string',
-          array: true,
-          describe:
-            'One Sidekiq process per flag: "-c 10 -q default,8 -q push,6 ..." (default: Mastodon\'s queues, -c 10)',
-        })
-        .option('web-threads', {
-          type: 'number',
-          default: 15,
-          describe: 'Requests served at once (Puma WEB_CONCURRENCY × MAX_THREADS)',
-        })
-        .option('db-pool', { type: 'number', default: 15, describe: 'DB_POOL' })
-        .option('seed-accounts', {
-          type: 'number',
-          default: 0,
-          describe: 'Create this many local accounts with tokens and a follow graph',
-        })
-        .option('seed-profile', {
-          type: 'string',
-          describe: 'Profile whose follower distribution shapes the follow graph (default: embedded)',
-        })
-        .option('tokens-out', {
-          type: 'string',
-          describe: "Write the seeded accounts' tokens here (mode 0600; never logged)",
-        })
-        .option('resolve', {
-          type: 'string',
-          array: true,
-          describe:
-            'SUFFIX=HOST:PORT: remote hosts ending in SUFFIX are served by HOST:PORT over http (the fleet)',
-        })
-        .option('rate-limits', {
-          type: 'boolean',
-          default: true,
-          describe: "Mastodon's Rack::Attack limits (--no-rate-limits for load tests)",
-        })
-        .option('media-cache-days', { type: 'number', default: 7, describe: 'Remote media cache retention' }),
+    testbedOptions,
     async (args) => {
-      if (!isLoopbackHost(args.host))
-        throw new InputError(`--host ${args.host}: the testbed binds to loopback only`);
-      for (const [name, value] of [
-        ['port', args.port],
-        ['web-threads', args['web-threads']],
-        ['db-pool', args['db-pool']],
-        ['seed-accounts', args['seed-accounts']],
-        ['media-cache-days', args['media-cache-days']],
-      ] as const) {
-        if (!Number.isInteger(value) || value < (name === 'port' || name === 'seed-accounts' ? 0 : 1))
-          throw new InputError(`--${name} must be a non-negative integer, got ${value}`);
-      }
-      if (args['seed-accounts'] > 0 && !args['tokens-out'])
-        throw new InputError('--seed-accounts needs --tokens-out FILE (tokens are never printed)');
+      checkArgs(args);
       const profile =
         args['seed-profile'] || args['seed-accounts'] > 0 ? loadProfile(args['seed-profile']) : null;
-      const config = defaultConfig({
-        host: args.host,
-        port: args.port,
-        databaseUrl: args['database-url'],
-        redisUrl: args['redis-url'],
-        mediaDir: args['media-dir'],
-        webThreads: args['web-threads'],
-        dbPool: args['db-pool'],
-        resolve: (args.resolve ?? []).map(parseResolve),
-        rateLimits: args['rate-limits'],
-        mediaCacheRetentionDays: args['media-cache-days'],
-        ...(args.sidekiq?.length ? { sidekiq: args.sidekiq.map(parseUnit) } : {}),
-      });
-      // Loaded here, not at start-up: forecast and friends should not pay for fastify, pg and sharp.
-      const { startTestbed, TestbedStartupError } = await import('../testbed/server.js');
-      const { seedTestbed } = await import('../testbed/seed.js');
-      let running;
-      try {
-        running = await startTestbed(config);
-      } catch (err) {
-        if (err instanceof TestbedStartupError || (err as { code?: string }).code === 'EADDRINUSE') {
-          throw new InputError(`cannot start the testbed: ${(err as Error).message}`);
-        }
-        throw err;
-      }
+      const config = configOf(args);
+      const running = await start(config);
       process.stderr.write(
         `testbed listening on ${running.url} (PostgreSQL ${new URL(config.databaseUrl).pathname.slice(1)}, Redis ${config.redisUrl})\n`,
       );
-      if (profile && args['seed-accounts'] > 0) {
-        const seeded = await seedTestbed(running.tb, followerDistributionOf(profile), args['seed-accounts'], 1);
-        writeSecretFile(args['tokens-out']!, `${JSON.stringify(seeded.tokens, null, 2)}\n`);
-        process.stderr.write(
-          `seeded ${seeded.tokens.length} accounts and ${seeded.follows} follows; tokens in ${args['tokens-out']}\n`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      if (profile && args['seed-accounts'] > 0)
+        await seed(running, profile, args['seed-accounts'], args['tokens-out']!);
+      await untilSignal();
       process.stderr.write('stopping: finishing jobs in flight\n');
       await running.close();
     },

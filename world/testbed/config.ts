@@ -1,3 +1,4 @@
+import { DEFAULT_QUEUE_WEIGHTS, QUEUES } from '../../src/mastodon/classes.js';
 import type { SidekiqUnitConfig } from './sidekiq/types.js';
 
 /** A `--resolve SUFFIX=HOST:PORT` rule: remote hosts ending in SUFFIX are reached at HOST:PORT over http. */
@@ -39,32 +40,27 @@ export const DEFAULT_SIDEKIQ: SidekiqUnitConfig[] = [
   {
     processes: 1,
     threads: 10,
-    queues: [
-      { name: 'default', weight: 8 },
-      { name: 'push', weight: 6 },
-      { name: 'ingress', weight: 4 },
-      { name: 'mailers', weight: 2 },
-      { name: 'pull', weight: 1 },
-      { name: 'scheduler', weight: 1 },
-    ],
+    queues: QUEUES.map((name) => ({ name, weight: DEFAULT_QUEUE_WEIGHTS[name] })),
   },
 ];
 
+/** The testbed's defaults, read by defaultConfig and by the `testbed` command's flags. */
+export const TESTBED_DEFAULTS: Readonly<TestbedConfig> = {
+  host: '127.0.0.1',
+  port: 3000,
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/fedicap_testbed',
+  redisUrl: 'redis://127.0.0.1:6379/9',
+  mediaDir: 'testbed-media',
+  sidekiq: DEFAULT_SIDEKIQ,
+  webThreads: 15,
+  dbPool: 15,
+  resolve: [],
+  rateLimits: true,
+  userActiveDays: 7,
+  mediaCacheRetentionDays: 7,
+  httpTimeoutsMs: { connect: 5_000, read: 10_000 },
+};
+
 export function defaultConfig(overrides: Partial<TestbedConfig> = {}): TestbedConfig {
-  return {
-    host: '127.0.0.1',
-    port: 3000,
-    databaseUrl: 'postgres://postgres@127.0.0.1:5432/fedicap_testbed',
-    redisUrl: 'redis://127.0.0.1:6379/9',
-    mediaDir: 'testbed-media',
-    sidekiq: DEFAULT_SIDEKIQ,
-    webThreads: 15,
-    dbPool: 15,
-    resolve: [],
-    rateLimits: true,
-    userActiveDays: 7,
-    mediaCacheRetentionDays: 7,
-    httpTimeoutsMs: { connect: 5_000, read: 10_000 },
-    ...overrides,
-  };
+  return { ...TESTBED_DEFAULTS, ...overrides };
 }

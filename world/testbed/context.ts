@@ -3,9 +3,9 @@ import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { TestbedConfig } from './config.js';
 import type { SidekiqClient } from './sidekiq/client.js';
-import type { WorkerRegistry } from './sidekiq/types.js';
+import type { TestbedJobClass, TestbedWorkers } from './jobClasses.js';
 
-/** Everything the testbed's routes and job classes share. Built once per testbed by buildTestbed. */
+/** Everything the testbed's routes and job classes share. Built once per testbed by startTestbed (server.ts). */
 export interface Testbed {
   config: TestbedConfig;
   /** https-less base URL of this instance, e.g. http://127.0.0.1:3000. */
@@ -17,8 +17,8 @@ export interface Testbed {
   redis: Redis;
   /** A second connection for SUBSCRIBE (a subscribed connection can do nothing else). */
   newRedis(): Redis;
-  sidekiq: SidekiqClient;
-  workers: WorkerRegistry;
+  sidekiq: SidekiqClient<TestbedJobClass>;
+  workers: TestbedWorkers;
   metrics: Registry;
   /**
    * ResolveAccountService for `@username@domain` (WebFinger, then the actor):

@@ -11,7 +11,7 @@ import { createPool, endPool, ensureDatabase } from './db/pool.js';
 import { SidekiqClient } from './sidekiq/client.js';
 import { registerSidekiqMetrics } from './sidekiq/metrics.js';
 import { startSidekiq } from './sidekiq/processor.js';
-import type { WorkerRegistry } from './sidekiq/types.js';
+import type { TestbedJobClass, TestbedWorkers } from './jobClasses.js';
 
 export interface RunningTestbed {
   app: FastifyInstance;
@@ -102,11 +102,11 @@ export async function startTestbed(config: TestbedConfig): Promise<RunningTestbe
     db,
     redis,
     newRedis,
-    sidekiq: undefined as unknown as SidekiqClient,
+    sidekiq: undefined as unknown as SidekiqClient<TestbedJobClass>,
     workers: {},
     metrics,
   };
-  const workers: WorkerRegistry = { ...localWorkers(tb), ...federationWorkers(tb) };
+  const workers: TestbedWorkers = { ...localWorkers(tb), ...federationWorkers(tb) };
   tb.workers = workers;
   tb.sidekiq = new SidekiqClient(redis, workers);
 

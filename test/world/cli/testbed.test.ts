@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../../support/testbed.js';
 import { MAIN } from '../../support/paths.js';
 
-
 function fedicap(...args: string[]) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -7,7 +7,7 @@
  */
 import type { Testbed } from '../context.js';
 import { newRsaKeyPair } from '../../keys.js';
-import { HttpClientError } from './http.js';
+import { HttpClientError, type FederationResponse } from './http.js';
 import { downloadProfileImage } from './media.js';
 import { SignatureError, type KeyHolder, type KeyResolver } from '../../../src/mastodon/signatures.js';
 import { federation } from './state.js';
@@ -303,7 +303,7 @@ interface Jrd {
 export async function webfinger(tb: Testbed, acct: string): Promise<Jrd> {
   const domain = acct.split('@').pop()!;
   const url = `https://${domain}/.well-known/webfinger?resource=${encodeURIComponent(`acct:${acct}`)}`;
-  let res;
+  let res: FederationResponse;
   try {
     res = await federation(tb).http.request({
       url,

@@ -6,18 +6,19 @@
  * 60 s cool-off), and relays are subscribed to by the instance actor
  * (app/models/relay.rb).
  */
+import { PUBLIC_COLLECTION } from '../../../src/mastodon/activitypub.js';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Testbed } from '../context.js';
-import type { WorkerClass } from '../sidekiq/types.js';
+import type { TestbedJobClass, TestbedWorker } from '../jobClasses.js';
 import { accountById, ensureInstanceActor, signerFor, type AccountRow } from './accounts.js';
 import { HttpClientError } from './http.js';
 import { announceActivity, createActivity, isPublic, loadNoteParts, type StatusRow } from './serialize.js';
 import { federation, recordDelivery, type DeliveryOutcome } from './state.js';
-import { AS_CONTEXT, PUBLIC_COLLECTION, instanceActorUri } from './uris.js';
+import { AS_CONTEXT, instanceActorUri } from './uris.js';
 
-export const DELIVERY_WORKER = 'ActivityPub::DeliveryWorker';
-export const DISTRIBUTION_WORKER = 'ActivityPub::DistributionWorker';
+export const DELIVERY_WORKER = 'ActivityPub::DeliveryWorker' satisfies TestbedJobClass;
+export const DISTRIBUTION_WORKER = 'ActivityPub::DistributionWorker' satisfies TestbedJobClass;
 /** ActivityPub::DeliveryWorker::STOPLIGHT_FAILURE_THRESHOLD / STOPLIGHT_COOL_OFF_TIME. */
 export const STOPLIGHT_FAILURE_THRESHOLD = 10;
 export const STOPLIGHT_COOL_OFF_SEC = 60;
@@ -89,7 +90,7 @@ export const deliveryRetryInSec = (count: number) =>
  * Sidekiq retries. While the inbox's light is red the job fails at once
  * without a request (a failed attempt, retried later).
  */
-export function deliveryWorker(tb: Testbed): WorkerClass {
+export function deliveryWorker(tb: Testbed): TestbedWorker<typeof DELIVERY_WORKER> {
   return {
     queue: 'push',
     retry: 16,
@@ -190,7 +191,7 @@ export async function statusInboxes(tb: Testbed, status: StatusRow): Promise<str
  * Create(Note) (Announce for a reblog) to every inbox it reaches, one
  * DeliveryWorker job per distinct inbox, bulk-enqueued 1,000 at a time.
  */
-export function distributionWorker(tb: Testbed): WorkerClass {
+export function distributionWorker(tb: Testbed): TestbedWorker<typeof DISTRIBUTION_WORKER> {
   return {
     queue: 'push',
     retry: true,

@@ -125,28 +125,21 @@ export function targetFor(rules: readonly ResolveRule[], url: URL): Target {
       url.href,
     );
   }
-  if (isIP(hostname)) {
-    if (!isLoopbackAddress(hostname)) {
-      throw new HttpClientError(
-        `Requests to non-loopback address ${hostname} are refused by the testbed`,
-        'host_validation',
-        url.href,
-      );
-    }
-    return {
-      protocol: 'https:',
-      connectHost: hostname,
-      port: Number(url.port || 443),
-      hostHeader: url.host,
-      checkDns: false,
-    };
+  const literalIp = isIP(hostname) !== 0;
+  if (literalIp && !isLoopbackAddress(hostname)) {
+    throw new HttpClientError(
+      `Requests to non-loopback address ${hostname} are refused by the testbed`,
+      'host_validation',
+      url.href,
+    );
   }
+  // A name is checked when it resolves (loopbackOnlyLookup); a literal address was checked here.
   return {
     protocol: 'https:',
     connectHost: hostname,
     port: Number(url.port || 443),
     hostHeader: url.host,
-    checkDns: true,
+    checkDns: !literalIp,
   };
 }
 
@@ -219,6 +212,42 @@ export class FederationHttp {
   private once(url: URL, method: 'GET' | 'POST', req: FederationRequest): Promise<FederationResponse> {
     const target = targetFor(this.opts.resolve, url);
     url.hash = '';
+    const headers = this.headersFor(url, method, req, target);
+    const maxBytes = req.maxBytes ?? MAX_FETCHED_BODY_BYTES;
+    const href = url.href;
+
+    return new Promise<FederationResponse>((resolve, reject) => {
+      const mod = target.protocol === 'http:' ? http : https;
+      const request = mod.request({
+        host: target.connectHost,
+        port: target.port,
+        method,
+        path: url.pathname + url.search,
+        headers,
+        agent: target.protocol === 'http:' ? this.httpAgent : this.httpsAgent,
+        ...(target.checkDns ? { lookup: loopbackOnlyLookup } : {}),
+        ...(target.protocol === 'https:'
+          ? { servername: isIP(url.hostname) ? undefined : url.hostname }
+          : {}),
+      });
+      const exchange = new Exchange(href, request, resolve, reject);
+      exchange.armTimeouts(this.opts.timeoutsMs);
+      request.on('error', (e) => {
+        if (!exchange.finishing) exchange.fail(e);
+      });
+      request.on('response', (res) => exchange.read(res, req, maxBytes));
+      if (req.body !== undefined) request.end(req.body);
+      else request.end();
+    });
+  }
+
+  /** User-Agent first, then the caller's headers, signed (Host, Date, Digest) when `signAs` is given. */
+  private headersFor(
+    url: URL,
+    method: 'GET' | 'POST',
+    req: FederationRequest,
+    target: Target,
+  ): Record<string, string> {
     let headers: Record<string, string> = { 'User-Agent': this.opts.userAgent(), ...(req.headers ?? {}) };
     if (req.signAs) {
       const { 'User-Agent': ua, ...toSign } = headers;
@@ -238,142 +267,143 @@ export class FederationHttp {
       headers.Date ??= new Date().toUTCString();
     }
     if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
-    const maxBytes = req.maxBytes ?? MAX_FETCHED_BODY_BYTES;
-    const { connect, read } = this.opts.timeoutsMs;
-    const href = url.href;
+    return headers;
+  }
+}
 
-    return new Promise<FederationResponse>((resolve, reject) => {
-      let settled = false;
-      let finishing = false;
-      let tmpFile: string | undefined;
-      let deadline: NodeJS.Timeout | undefined;
-      const done = (err: Error | null, res?: FederationResponse) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        if (err) {
-          if (tmpFile) rmSync(tmpFile, { force: true });
-          reject(err);
-        } else resolve(res!);
-      };
-      const fail = (err: Error): void => {
-        const wrapped =
-          err instanceof HttpClientError
-            ? err
-            : new HttpClientError(`${err.message} on ${href}`, 'connection', href);
-        request.destroy();
-        done(wrapped);
-      };
-      const mod = target.protocol === 'http:' ? http : https;
-      const request = mod.request({
-        host: target.connectHost,
-        port: target.port,
-        method,
-        path: url.pathname + url.search,
-        headers,
-        agent: target.protocol === 'http:' ? this.httpAgent : this.httpsAgent,
-        ...(target.checkDns ? { lookup: loopbackOnlyLookup } : {}),
-        ...(target.protocol === 'https:'
-          ? { servername: isIP(url.hostname) ? undefined : url.hostname }
-          : {}),
-      });
-      deadline = setTimeout(
-        () =>
-          fail(
-            new HttpClientError(
-              `read deadline of ${(3 * read) / 1000} s exceeded on ${href}`,
-              'timeout',
-              href,
-            ),
-          ),
-        connect + 3 * read,
+/**
+ * One request and its response: settles once, with the response or an
+ * HttpClientError, and removes a partly written file when it fails.
+ */
+class Exchange {
+  settled = false;
+  /** The body is complete; late socket errors no longer matter. */
+  finishing = false;
+  private tmpFile: string | undefined;
+  private deadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly href: string,
+    private readonly request: http.ClientRequest,
+    private readonly resolve: (res: FederationResponse) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  done(err: Error | null, res?: FederationResponse): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.deadline);
+    if (err) {
+      if (this.tmpFile) rmSync(this.tmpFile, { force: true });
+      this.reject(err);
+    } else this.resolve(res!);
+  }
+
+  readonly fail = (err: Error): void => {
+    const wrapped =
+      err instanceof HttpClientError
+        ? err
+        : new HttpClientError(`${err.message} on ${this.href}`, 'connection', this.href);
+    this.request.destroy();
+    this.done(wrapped);
+  };
+
+  /** A connect timeout, a read (idle) timeout, and a deadline of connect + 3 × read for the whole exchange. */
+  armTimeouts({ connect, read }: { connect: number; read: number }): void {
+    const href = this.href;
+    this.deadline = setTimeout(
+      () =>
+        this.fail(
+          new HttpClientError(`read deadline of ${(3 * read) / 1000} s exceeded on ${href}`, 'timeout', href),
+        ),
+      connect + 3 * read,
+    );
+    this.request.on('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(
+        () => this.fail(new HttpClientError(`connect timeout (${connect} ms) on ${href}`, 'timeout', href)),
+        connect,
       );
-      request.on('socket', (socket) => {
-        if (!socket.connecting) return;
-        const timer = setTimeout(
-          () => fail(new HttpClientError(`connect timeout (${connect} ms) on ${href}`, 'timeout', href)),
-          connect,
-        );
-        socket.once('connect', () => clearTimeout(timer));
-        socket.once('close', () => clearTimeout(timer));
-      });
-      request.setTimeout(read, () =>
-        fail(new HttpClientError(`read timeout (${read} ms) on ${href}`, 'timeout', href)),
-      );
-      request.on('error', (e) => {
-        if (!finishing) fail(e);
-      });
-      request.on('response', (res) => {
-        const status = res.statusCode ?? 0;
-        const mimeType = String(res.headers['content-type'] ?? '')
-          .split(';')[0]!
-          .trim()
-          .toLowerCase();
-        const declared = Number(res.headers['content-length']);
-        const tooLarge = () =>
-          new HttpClientError(`response from ${href} exceeds ${maxBytes} bytes`, 'length', href);
-        if (!req.truncate && Number.isFinite(declared) && declared > maxBytes) return fail(tooLarge());
-        const streamToFile = req.toFile !== undefined && status >= 200 && status < 300;
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        let sink: ReturnType<typeof createWriteStream> | undefined;
-        if (streamToFile) {
-          tmpFile = `${req.toFile}.part-${process.pid}-${Math.random().toString(36).slice(2)}`;
-          sink = createWriteStream(tmpFile);
-          sink.on('error', fail);
+      socket.once('connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
+    this.request.setTimeout(read, () =>
+      this.fail(new HttpClientError(`read timeout (${read} ms) on ${href}`, 'timeout', href)),
+    );
+  }
+
+  /** The body, in memory or (a 2xx with `toFile`) streamed to a temporary name then renamed; at most maxBytes. */
+  read(res: http.IncomingMessage, req: FederationRequest, maxBytes: number): void {
+    const { href, fail } = this;
+    const status = res.statusCode ?? 0;
+    const mimeType = String(res.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
+    const declared = Number(res.headers['content-length']);
+    const tooLarge = () =>
+      new HttpClientError(`response from ${href} exceeds ${maxBytes} bytes`, 'length', href);
+    if (!req.truncate && Number.isFinite(declared) && declared > maxBytes) {
+      fail(tooLarge());
+      return;
+    }
+    const streamToFile = req.toFile !== undefined && status >= 200 && status < 300;
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let sink: ReturnType<typeof createWriteStream> | undefined;
+    if (streamToFile) {
+      this.tmpFile = `${req.toFile}.part-${process.pid}-${Math.random().toString(36).slice(2)}`;
+      sink = createWriteStream(this.tmpFile);
+      sink.on('error', fail);
+    }
+    const finish = () => {
+      if (this.finishing) return;
+      this.finishing = true;
+      const response = {
+        status,
+        headers: res.headers,
+        body: Buffer.concat(chunks),
+        bytes,
+        url: href,
+        mimeType,
+      };
+      if (!sink) return this.done(null, response);
+      sink.end(() => {
+        if (this.settled) return;
+        try {
+          renameSync(this.tmpFile!, req.toFile!);
+          this.tmpFile = undefined;
+          this.done(null, response);
+        } catch (e) {
+          fail(e as Error);
         }
-        const finish = () => {
-          if (finishing) return;
-          finishing = true;
-          const response = {
-            status,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-            bytes,
-            url: href,
-            mimeType,
-          };
-          if (!sink) return done(null, response);
-          sink.end(() => {
-            if (settled) return;
-            try {
-              renameSync(tmpFile!, req.toFile!);
-              tmpFile = undefined;
-              done(null, response);
-            } catch (e) {
-              fail(e as Error);
-            }
-          });
-        };
-        res.on('data', (chunk: Buffer) => {
-          if (settled) return;
-          if (bytes + chunk.length > maxBytes) {
-            if (req.truncate) {
-              const rest = chunk.subarray(0, maxBytes - bytes);
-              bytes += rest.length;
-              if (sink) sink.write(rest);
-              else chunks.push(rest);
-              finish();
-              res.destroy();
-              request.destroy();
-              return;
-            }
-            return fail(tooLarge());
-          }
-          bytes += chunk.length;
-          if (sink) sink.write(chunk);
-          else chunks.push(chunk);
-        });
-        res.on('end', finish);
-        res.on('error', (e) => {
-          if (!finishing) fail(e);
-        });
-        res.on('aborted', () => {
-          if (!finishing) fail(new HttpClientError(`response aborted on ${href}`, 'connection', href));
-        });
       });
-      if (req.body !== undefined) request.end(req.body);
-      else request.end();
+    };
+    res.on('data', (chunk: Buffer) => {
+      if (this.settled) return;
+      if (bytes + chunk.length > maxBytes) {
+        if (req.truncate) {
+          const rest = chunk.subarray(0, maxBytes - bytes);
+          bytes += rest.length;
+          if (sink) sink.write(rest);
+          else chunks.push(rest);
+          finish();
+          res.destroy();
+          this.request.destroy();
+          return;
+        }
+        return fail(tooLarge());
+      }
+      bytes += chunk.length;
+      if (sink) sink.write(chunk);
+      else chunks.push(chunk);
+    });
+    res.on('end', finish);
+    res.on('error', (e) => {
+      if (!this.finishing) fail(e);
+    });
+    res.on('aborted', () => {
+      if (!this.finishing) fail(new HttpClientError(`response aborted on ${href}`, 'connection', href));
     });
   }
 }

@@ -15,7 +15,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Testbed } from '../context.js';
-import type { WorkerRegistry } from '../sidekiq/types.js';
+import type { TestbedJobClass, TestbedWorkers } from '../jobClasses.js';
 import { ResolveError, resolveAccount } from './accounts.js';
 import { DELIVERY_WORKER, DISTRIBUTION_WORKER, deliveryWorker, distributionWorker } from './delivery.js';
 import { HttpClientError } from './http.js';
@@ -31,7 +31,7 @@ import {
 import { registerRoutes } from './routes.js';
 import { federation } from './state.js';
 
-export const VACUUM_SCHEDULER = 'Scheduler::VacuumScheduler';
+export const VACUUM_SCHEDULER = 'Scheduler::VacuumScheduler' satisfies TestbedJobClass;
 
 /** Routes: WebFinger, host-meta, actors, collections, statuses, inboxes. */
 export async function registerActivityPub(app: FastifyInstance, tb: Testbed): Promise<void> {
@@ -51,7 +51,7 @@ export async function registerActivityPub(app: FastifyInstance, tb: Testbed): Pr
 }
 
 /** Job classes, by Mastodon's names, with Mastodon's queues and retry counts. */
-export function federationWorkers(tb: Testbed): WorkerRegistry {
+export function federationWorkers(tb: Testbed): TestbedWorkers {
   return {
     [PROCESSING_WORKER]: processingWorker(tb),
     [DISTRIBUTION_WORKER]: distributionWorker(tb),

@@ -7,12 +7,12 @@
  */
 import { rmSync } from 'node:fs';
 import type { Testbed } from '../context.js';
-import type { WorkerClass } from '../sidekiq/types.js';
+import type { TestbedJobClass, TestbedWorker } from '../jobClasses.js';
 import { MAX_FETCHED_BODY_BYTES } from '../../../src/mastodon/limits.js';
 import { absoluteMediaPath, downloadPreviewCardImage } from './media.js';
 import { federation } from './state.js';
 
-export const LINK_CRAWL_WORKER = 'LinkCrawlWorker';
+export const LINK_CRAWL_WORKER = 'LinkCrawlWorker' satisfies TestbedJobClass;
 /** A card older than this is crawled again (FetchLinkCardService). */
 export const CARD_REFRESH_AFTER_MS = 14 * 86_400_000;
 
@@ -167,7 +167,7 @@ export async function fetchLinkCard(tb: Testbed, statusId: string): Promise<stri
 }
 
 /** LinkCrawlWorker (pull, retry 0): fetch errors are swallowed as FetchLinkCardService does. */
-export function linkCrawlWorker(tb: Testbed): WorkerClass {
+export function linkCrawlWorker(tb: Testbed): TestbedWorker<typeof LINK_CRAWL_WORKER> {
   return {
     queue: 'pull',
     retry: 0,

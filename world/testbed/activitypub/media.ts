@@ -19,49 +19,20 @@ import { dirname, isAbsolute, join } from 'node:path';
 import sharp from 'sharp';
 import type { Testbed } from '../context.js';
 import { MEDIA_TYPE, PROCESSING } from '../db/pool.js';
-import type { WorkerClass } from '../sidekiq/types.js';
+import type { TestbedWorker } from '../jobClasses.js';
+import {
+  IMAGE_LIMIT_BYTES,
+  ORIGINAL_MAX_PIXELS,
+  SMALL_MAX_PIXELS,
+  VIDEO_LIMIT_BYTES,
+  mediaTypeFor,
+} from '../mediaAttachment.js';
 import { federation } from './state.js';
 
-/** MediaAttachment::IMAGE_LIMIT and VIDEO_LIMIT (bytes). */
-export const IMAGE_LIMIT_BYTES = 16 * 1024 * 1024;
-export const VIDEO_LIMIT_BYTES = 99 * 1024 * 1024;
 /** Account avatar/header limit (Account::Avatar LIMIT). */
 export const PROFILE_IMAGE_LIMIT_BYTES = 8 * 1024 * 1024;
 /** PreviewCard::LIMIT. */
 export const PREVIEW_CARD_IMAGE_LIMIT_BYTES = 8 * 1024 * 1024;
-/** MediaAttachment IMAGE_STYLES: original at most 3840×2160 pixels, small 640×360 pixels. */
-export const ORIGINAL_MAX_PIXELS = 8_294_400;
-export const SMALL_PIXELS = 230_400;
-
-const IMAGE_MIME = [
-  'image/jpeg',
-  'image/png',
-  'image/gif',
-  'image/heic',
-  'image/heif',
-  'image/webp',
-  'image/avif',
-];
-const VIDEO_MIME = ['video/webm', 'video/mp4', 'video/quicktime', 'video/ogg'];
-const AUDIO_MIME = [
-  'audio/wave',
-  'audio/wav',
-  'audio/x-wav',
-  'audio/x-pn-wave',
-  'audio/vnd.wave',
-  'audio/ogg',
-  'audio/vorbis',
-  'audio/mpeg',
-  'audio/mp3',
-  'audio/webm',
-  'audio/flac',
-  'audio/aac',
-  'audio/m4a',
-  'audio/x-m4a',
-  'audio/mp4',
-  'audio/3gpp',
-  'video/x-ms-asf',
-];
 const EXT: Record<string, string> = {
   'image/jpeg': 'jpg',
   'image/png': 'png',
@@ -75,18 +46,6 @@ const EXT: Record<string, string> = {
   'audio/mpeg': 'mp3',
   'audio/ogg': 'ogg',
 };
-
-/** MediaAttachment.supported_mime_types (images, video, audio). */
-export const isSupportedMediaType = (mime: string) =>
-  IMAGE_MIME.includes(mime) || VIDEO_MIME.includes(mime) || AUDIO_MIME.includes(mime);
-
-export function mediaTypeFor(mime: string | undefined): number {
-  if (!mime) return MEDIA_TYPE.unknown;
-  if (IMAGE_MIME.includes(mime)) return MEDIA_TYPE.image;
-  if (VIDEO_MIME.includes(mime)) return MEDIA_TYPE.video;
-  if (AUDIO_MIME.includes(mime)) return MEDIA_TYPE.audio;
-  return MEDIA_TYPE.unknown;
-}
 
 /** Paperclip's :id_partition for bigint ids: zero-padded to 18 digits, groups of 3. */
 export function idPartition(id: string | number): string {
@@ -151,7 +110,7 @@ async function processImage(
     await sharp(buf.data).toFile(file);
     ({ width, height } = buf.info);
   }
-  const scale = width * height > SMALL_PIXELS ? Math.sqrt(SMALL_PIXELS / (width * height)) : 1;
+  const scale = width * height > SMALL_MAX_PIXELS ? Math.sqrt(SMALL_MAX_PIXELS / (width * height)) : 1;
   const sw = Math.max(1, Math.floor(width * scale));
   const sh = Math.max(1, Math.floor(height * scale));
   const small = smallPathFor(file);
@@ -186,7 +145,7 @@ export async function downloadRemoteMedia(tb: Testbed, mediaId: string, mimeHint
     [mediaId],
   );
   const media = rows[0];
-  if (!media || !media.remote_url) return;
+  if (!media?.remote_url) return;
   const limit = media.type === MEDIA_TYPE.image ? IMAGE_LIMIT_BYTES : VIDEO_LIMIT_BYTES;
   const name = randomBytes(8).toString('hex');
   const guessExt = extensionFor(mimeHint ?? '', media.remote_url);
@@ -294,7 +253,7 @@ export async function downloadPreviewCardImage(
 // ---------------------------------------------------------------- jobs
 
 /** RedownloadMediaWorker (pull, retry 3): download a remote attachment that failed earlier. */
-export function redownloadMediaWorker(tb: Testbed): WorkerClass {
+export function redownloadMediaWorker(tb: Testbed): TestbedWorker<'RedownloadMediaWorker'> {
   return {
     queue: 'pull',
     retry: 3,
@@ -304,7 +263,7 @@ export function redownloadMediaWorker(tb: Testbed): WorkerClass {
         [String(mediaId)],
       );
       const media = rows[0];
-      if (!media || !media.remote_url || media.file_path) return;
+      if (!media?.remote_url || media.file_path) return;
       await downloadRemoteMedia(tb, String(mediaId));
     },
   };
@@ -362,7 +321,7 @@ export async function vacuumCachedMedia(
 }
 
 /** Scheduler::VacuumScheduler (scheduler, retry 0): Mastodon's daily cleanup; here the media part. */
-export function vacuumScheduler(tb: Testbed): WorkerClass {
+export function vacuumScheduler(tb: Testbed): TestbedWorker<'Scheduler::VacuumScheduler'> {
   return {
     queue: 'scheduler',
     retry: 0,

@@ -5,10 +5,11 @@
  * handled as Mastodon's ActivityPub::Activity::* classes do, reduced to the
  * tables the testbed has.
  */
+import { PUBLIC_COLLECTION } from '../../../src/mastodon/activitypub.js';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Testbed } from '../context.js';
 import { inTransaction, MEDIA_TYPE, PROCESSING, VISIBILITY } from '../db/pool.js';
-import type { WorkerClass } from '../sidekiq/types.js';
+import type { TestbedJobClass, TestbedWorker } from '../jobClasses.js';
 import {
   accountById,
   accountFromUri,
@@ -21,24 +22,17 @@ import {
 import { RELAY_STATE, enqueueDelivery } from './delivery.js';
 import { HttpClientError } from './http.js';
 import { LINK_CRAWL_WORKER, statusLinks } from './linkCrawl.js';
-import { downloadRemoteMedia, isSupportedMediaType, mediaTypeFor, removeMediaFiles } from './media.js';
+import { isSupportedMediaType, mediaTypeFor } from '../mediaAttachment.js';
+import { downloadRemoteMedia, removeMediaFiles } from './media.js';
 import { acceptFollowActivity, answerFollowActivity, type StatusRow } from './serialize.js';
-import {
-  PUBLIC_COLLECTION,
-  asArray,
-  equalsOrIncludes,
-  hostOf,
-  isLocalUri,
-  parseLocalUri,
-  valueOrId,
-} from './uris.js';
+import { asArray, equalsOrIncludes, hostOf, isLocalUri, parseLocalUri, valueOrId } from './uris.js';
 import { unfollow } from '../accounts.js';
 
-export const PROCESSING_WORKER = 'ActivityPub::ProcessingWorker';
-export const REDOWNLOAD_MEDIA_WORKER = 'RedownloadMediaWorker';
-export const THREAD_RESOLVE_WORKER = 'ThreadResolveWorker';
+export const PROCESSING_WORKER = 'ActivityPub::ProcessingWorker' satisfies TestbedJobClass;
+export const REDOWNLOAD_MEDIA_WORKER = 'RedownloadMediaWorker' satisfies TestbedJobClass;
+export const THREAD_RESOLVE_WORKER = 'ThreadResolveWorker' satisfies TestbedJobClass;
 /** Local fan-out job implemented by the client API side (DistributionWorker, default queue). */
-export const LOCAL_DISTRIBUTION_WORKER = 'DistributionWorker';
+export const LOCAL_DISTRIBUTION_WORKER = 'DistributionWorker' satisfies TestbedJobClass;
 /** MediaAttachment attachments per status (Status::MEDIA_ATTACHMENTS_LIMIT). */
 export const MAX_ATTACHMENTS = 4;
 /** Items of one inbound collection processed at most. */
@@ -80,7 +74,7 @@ interface Ctx {
  * ActivityPub::ProcessingWorker (ingress, retry 8): args
  * [actor_account_id, body, delivered_to_account_id | null, 'Account'].
  */
-export function processingWorker(tb: Testbed): WorkerClass {
+export function processingWorker(tb: Testbed): TestbedWorker<typeof PROCESSING_WORKER> {
   return {
     queue: 'ingress',
     retry: 8,
@@ -204,8 +198,8 @@ async function followedByLocalAccounts(tb: Testbed, account: AccountRow): Promis
   return (rowCount ?? 0) > 0;
 }
 
-export const LOCAL_NOTIFICATION_WORKER = 'LocalNotificationWorker';
-export const REMOVAL_WORKER = 'RemovalWorker';
+export const LOCAL_NOTIFICATION_WORKER = 'LocalNotificationWorker' satisfies TestbedJobClass;
+export const REMOVAL_WORKER = 'RemovalWorker' satisfies TestbedJobClass;
 
 /**
  * Notify a local account as Mastodon's activity handlers do:
@@ -263,14 +257,19 @@ function visibilityFromAudience(to: unknown, cc: unknown, actor: AccountRow): nu
   return VISIBILITY.direct;
 }
 
-const warned = new Set<string>();
+const warned = new Set<TestbedJobClass>();
 
 /**
  * Enqueue a follow-up job. A class this testbed does not register (the
  * local DistributionWorker lives on the client-API side) is skipped with a
  * one-time process warning rather than failing the ingress job.
  */
-async function pushJob(tb: Testbed, className: string, args: unknown[], delaySec?: number): Promise<void> {
+async function pushJob(
+  tb: Testbed,
+  className: TestbedJobClass,
+  args: unknown[],
+  delaySec?: number,
+): Promise<void> {
   if (!tb.workers[className]) {
     if (!warned.has(className)) {
       warned.add(className);
@@ -328,20 +327,59 @@ export async function storeRemoteStatus(
   const parent = inReplyToUri ? await statusFromUri(tb, inReplyToUri) : null;
 
   if (!opts.fetched) {
-    // related_to_local_activity?
     const audienceUris = [...asArray(to), ...asArray(cc)].map(valueOrId).filter((x): x is string => !!x);
-    const addressesLocal = [...audienceUris, ...mentionHrefs].some(
-      (u) => parseLocalUri(tb, u)?.kind === 'account',
-    );
-    const related =
-      opts.relayed ||
-      addressesLocal ||
-      (parent !== null &&
-        (parent.local || (await followedByLocalAccounts(tb, (await accountById(tb, parent.account_id))!)))) ||
-      (await followedByLocalAccounts(tb, actor));
+    const related = await relatedToLocalActivity(tb, actor, parent, [...audienceUris, ...mentionHrefs], opts);
     if (!related) return null;
   }
 
+  const status = await insertRemoteStatus(tb, object, actor, parent, visibilityFromAudience(to, cc, actor));
+  if (!status) return statusFromUri(tb, uri); // a concurrent delivery won
+  await tb.db.query('UPDATE accounts SET statuses_count = statuses_count + 1 WHERE id = $1', [actor.id]);
+  if (parent)
+    await tb.db.query('UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1', [parent.id]);
+  await storeMentions(tb, status, actor, mentionHrefs);
+  await storeAttachments(tb, status, actor, object);
+
+  if (inReplyToUri && !parent) await pushJob(tb, THREAD_RESOLVE_WORKER, [status.id, inReplyToUri]);
+  if (statusLinks(status.text, true).length > 0)
+    await pushJob(tb, LINK_CRAWL_WORKER, [status.id], randomInt(1, 60));
+  if (opts.delivered || Date.now() - new Date(status.created_at).getTime() < REALTIME_WINDOW_MS) {
+    await pushJob(tb, LOCAL_DISTRIBUTION_WORKER, [status.id]);
+  }
+  return status;
+}
+
+/**
+ * related_to_local_activity?: relayed, addressed to or mentioning a local
+ * account, a reply to a local status or to one a local account follows the
+ * author of, or by an author a local account follows.
+ */
+async function relatedToLocalActivity(
+  tb: Testbed,
+  actor: AccountRow,
+  parent: StatusRow | null,
+  addressedUris: string[],
+  opts: StoreOptions,
+): Promise<boolean> {
+  const addressesLocal = addressedUris.some((u) => parseLocalUri(tb, u)?.kind === 'account');
+  return (
+    opts.relayed ||
+    addressesLocal ||
+    (parent !== null &&
+      (parent.local || (await followedByLocalAccounts(tb, (await accountById(tb, parent.account_id))!)))) ||
+    (await followedByLocalAccounts(tb, actor))
+  );
+}
+
+/** The status row (unique by URI); undefined when a concurrent delivery inserted it first. */
+async function insertRemoteStatus(
+  tb: Testbed,
+  object: Json,
+  actor: AccountRow,
+  parent: StatusRow | null,
+  visibility: number,
+): Promise<StatusRow | undefined> {
+  const uri = str(object.id);
   const contentMap = isObject(object.contentMap) ? (object.contentMap as Record<string, unknown>) : {};
   const converted = !typeIs(object, NOTE_TYPES);
   const text = converted
@@ -353,7 +391,6 @@ export async function storeRemoteStatus(
   const published = Date.parse(str(object.published));
   const createdAt = Number.isFinite(published) && published <= Date.now() ? new Date(published) : new Date();
   const url = valueOrId(asArray(object.url)[0]);
-
   const inserted = await tb.db.query<StatusRow>(
     `INSERT INTO statuses (uri, url, text, spoiler_text, sensitive, language, visibility, account_id, in_reply_to_id, in_reply_to_account_id, local, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, false, $11)
@@ -365,24 +402,29 @@ export async function storeRemoteStatus(
       str(object.summary) || str(summaryMap[0]),
       object.sensitive === true,
       Object.keys(contentMap)[0] ?? null,
-      visibilityFromAudience(to, cc, actor),
+      visibility,
       actor.id,
       parent?.id ?? null,
       parent?.account_id ?? null,
       createdAt,
     ],
   );
-  const status = inserted.rows[0];
-  if (!status) return statusFromUri(tb, uri); // a concurrent delivery won
-  await tb.db.query('UPDATE accounts SET statuses_count = statuses_count + 1 WHERE id = $1', [actor.id]);
-  if (parent)
-    await tb.db.query('UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1', [parent.id]);
+  return inserted.rows[0];
+}
 
-  // Mentions of accounts we know (unknown remote ones are not resolved here). Local
-  // mentions are notified by the local DistributionWorker's fan-out
-  // (LocalNotificationWorker per mention), directly when that class is absent.
+/**
+ * Mentions of accounts we know (unknown remote ones are not resolved here). Local
+ * mentions are notified by the local DistributionWorker's fan-out
+ * (LocalNotificationWorker per mention), directly when that class is absent.
+ */
+async function storeMentions(
+  tb: Testbed,
+  status: StatusRow,
+  actor: AccountRow,
+  hrefs: string[],
+): Promise<void> {
   const fanOut = !!tb.workers[LOCAL_DISTRIBUTION_WORKER];
-  for (const href of [...new Set(mentionHrefs)]) {
+  for (const href of [...new Set(hrefs)]) {
     const account = await accountFromUri(tb, href);
     if (!account) continue;
     await tb.db.query('INSERT INTO mentions (status_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
@@ -391,8 +433,15 @@ export async function storeRemoteStatus(
     ]);
     if (account.domain === null && !fanOut) await notify(tb, account.id, actor.id, 'mention', status.id);
   }
+}
 
-  // Attachments, downloaded synchronously inside this job.
+/** Attachments, downloaded synchronously inside this job (RedownloadMediaWorker later on failure). */
+async function storeAttachments(
+  tb: Testbed,
+  status: StatusRow,
+  actor: AccountRow,
+  object: Json,
+): Promise<void> {
   const attachments = asArray<Json>(object.attachment).filter(
     (a) => isObject(a) && (valueOrId(asArray(a.url)[0]) ?? str(a.href)),
   );
@@ -426,14 +475,6 @@ export async function storeRemoteStatus(
       await pushJob(tb, REDOWNLOAD_MEDIA_WORKER, [rows[0]!.id], randomInt(30, 601));
     }
   }
-
-  if (inReplyToUri && !parent) await pushJob(tb, THREAD_RESOLVE_WORKER, [status.id, inReplyToUri]);
-  if (statusLinks(status.text, true).length > 0)
-    await pushJob(tb, LINK_CRAWL_WORKER, [status.id], randomInt(1, 60));
-  if (opts.delivered || Date.now() - new Date(status.created_at).getTime() < REALTIME_WINDOW_MS) {
-    await pushJob(tb, LOCAL_DISTRIBUTION_WORKER, [status.id]);
-  }
-  return status;
 }
 
 /**
@@ -533,7 +574,7 @@ async function onAnnounce(c: Ctx): Promise<void> {
 async function onLike(c: Ctx): Promise<void> {
   const { tb, json, actor } = c;
   const status = await statusFromUri(tb, valueOrId(json.object));
-  if (!status || !status.local || status.reblog_of_id) return;
+  if (!status?.local || status.reblog_of_id) return;
   const { rows } = await tb.db.query<{ id: string }>(
     'INSERT INTO favourites (account_id, status_id, uri) VALUES ($1, $2, $3) ON CONFLICT (account_id, status_id) DO NOTHING RETURNING id',
     [actor.id, status.id, str(json.id) || null],
@@ -838,7 +879,7 @@ async function onReject(c: Ctx): Promise<void> {
 // ---------------------------------------------------------------- pull jobs
 
 /** ThreadResolveWorker (pull, retry 3): [child_status_id, parent_uri] → fetch the parent and link the reply. */
-export function threadResolveWorker(tb: Testbed): WorkerClass {
+export function threadResolveWorker(tb: Testbed): TestbedWorker<typeof THREAD_RESOLVE_WORKER> {
   return {
     queue: 'pull',
     retry: 3,

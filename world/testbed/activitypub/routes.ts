@@ -52,8 +52,18 @@ const sendAp = (reply: FastifyReply, doc: unknown) =>
   reply.code(200).type(AP_TYPE).header('Vary', 'Accept, Accept-Encoding').send(JSON.stringify(doc));
 
 export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise<void> {
-  // ------------------------------------------------------------ discovery
+  webfinger(app, tb);
+  hostMeta(app, tb);
+  instanceActor(app, tb);
+  instanceActorOutbox(app, tb);
+  actor(app, tb);
+  outbox(app, tb);
+  followCollections(app, tb);
+  statusDocuments(app, tb);
+  await inboxes(app, tb);
+}
 
+function webfinger(app: FastifyInstance, tb: Testbed): void {
   app.get<{ Querystring: { resource?: string } }>(
     '/.well-known/webfinger',
     { config: { controller: 'well_known/webfinger', action: 'show' } },
@@ -91,7 +101,9 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
         );
     },
   );
+}
 
+function hostMeta(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/.well-known/host-meta',
     { config: { controller: 'well_known/host_meta', action: 'show' } },
@@ -102,13 +114,15 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
           `<?xml version="1.0" encoding="UTF-8"?>\n<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n  <Link rel="lrdd" template="${tb.baseUrl}/.well-known/webfinger?resource={uri}"/>\n</XRD>\n`,
         ),
   );
+}
 
-  // ------------------------------------------------------------ actors
-
+function instanceActor(app: FastifyInstance, tb: Testbed): void {
   app.get('/actor', { config: { controller: 'instance_actors', action: 'show' } }, async (_request, reply) =>
     sendAp(reply, await instanceActorDocument(tb)),
   );
+}
 
+function instanceActorOutbox(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/actor/outbox',
     { config: { controller: 'activitypub/outboxes', action: 'show' } },
@@ -121,7 +135,9 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
         orderedItems: [],
       }),
   );
+}
 
+function actor(app: FastifyInstance, tb: Testbed): void {
   app.get<{ Params: { username: string } }>(
     '/users/:username',
     { config: { controller: 'accounts', action: 'show' } },
@@ -131,7 +147,9 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
       return sendAp(reply, actorDocument(tb, account));
     },
   );
+}
 
+function outbox(app: FastifyInstance, tb: Testbed): void {
   app.get<{ Params: { username: string }; Querystring: { page?: string; max_id?: string; min_id?: string } }>(
     '/users/:username/outbox',
     { config: { controller: 'activitypub/outboxes', action: 'show' } },
@@ -182,7 +200,9 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
       });
     },
   );
+}
 
+function followCollections(app: FastifyInstance, tb: Testbed): void {
   for (const [kind, controller] of [
     ['followers', 'follower_accounts'],
     ['following', 'following_accounts'],
@@ -231,9 +251,9 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
       },
     );
   }
+}
 
-  // ------------------------------------------------------------ statuses
-
+function statusDocuments(app: FastifyInstance, tb: Testbed): void {
   for (const activity of [false, true]) {
     app.get<{ Params: { username: string; id: string } }>(
       `/users/:username/statuses/:id${activity ? '/activity' : ''}`,
@@ -242,8 +262,7 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
         if (!/^\d+$/.test(request.params.id)) return notFound(reply);
         const parts = await loadNoteParts(tb, request.params.id);
         if (
-          !parts ||
-          !parts.status.local ||
+          !parts?.status.local ||
           parts.status.reblog_of_id ||
           parts.status.visibility > VISIBILITY.unlisted ||
           parts.author.username.toLowerCase() !== request.params.username.toLowerCase()
@@ -254,9 +273,9 @@ export async function registerRoutes(app: FastifyInstance, tb: Testbed): Promise
       },
     );
   }
+}
 
-  // ------------------------------------------------------------ inboxes
-
+async function inboxes(app: FastifyInstance, tb: Testbed): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(

@@ -4,13 +4,13 @@
  * ActivitySerializer, AcceptFollowSerializer, ...). Audience (to/cc) follows
  * ActivityPub::TagManager#to and #cc.
  */
+import { PUBLIC_COLLECTION } from '../../../src/mastodon/activitypub.js';
 import type { Testbed } from '../context.js';
 import { MEDIA_TYPE, VISIBILITY, VISIBILITY_NAME } from '../db/pool.js';
 import { actorUriOf, ensureInstanceActor, type AccountRow } from './accounts.js';
 import {
   AS_CONTEXT,
   INSTANCE_ACTOR_ID,
-  PUBLIC_COLLECTION,
   SECURITY_CONTEXT,
   activityUriFor,
   followersUrlFor,

@@ -7,8 +7,6 @@ import type { Testbed } from '../context.js';
 
 export const AS_CONTEXT = 'https://www.w3.org/ns/activitystreams';
 export const SECURITY_CONTEXT = 'https://w3id.org/security/v1';
-/** ActivityPub::TagManager::COLLECTIONS[:public]. */
-export const PUBLIC_COLLECTION = 'https://www.w3.org/ns/activitystreams#Public';
 /** Mastodon's Account.representative (the instance actor) has id -99. */
 export const INSTANCE_ACTOR_ID = '-99';
 

@@ -1,3 +1,4 @@
+import { HOME_FEED_MAX_ITEMS } from '../../../src/mastodon/limits.js';
 import type { Testbed } from '../context.js';
 import { enqueue } from './jobs.js';
 
@@ -6,14 +7,13 @@ import { enqueue } from './jobs.js';
  *
  * Redis layout, as Mastodon's:
  * - `feed:home:<account_id>`: sorted set of status ids scored by id, capped
- *   at MAX_ITEMS (ZREMRANGEBYRANK after every insert).
+ *   at HOME_FEED_MAX_ITEMS (ZREMRANGEBYRANK after every insert).
  * - `feed:home:<account_id>:reblogs`: original id → id of the reblog that
  *   represents it in the feed (reblog aggregation within REBLOG_FALLOFF).
  * - `feed:home:<account_id>:reblogs:<original_id>`: set of further reblogs.
  * - `subscribed:timeline:<account_id>`: set by the streaming server while a
  *   client listens; only then is a PushUpdateWorker enqueued.
  */
-export const MAX_ITEMS = 800;
 export const REBLOG_FALLOFF = 40;
 
 export const feedKey = (accountId: string) => `feed:home:${accountId}`;
@@ -58,12 +58,12 @@ async function addToFeed(tb: Testbed, accountId: string, status: FeedStatus): Pr
   return true;
 }
 
-/** trim: keep the newest MAX_ITEMS, stop tracking reblogs that fell past REBLOG_FALLOFF. */
+/** trim: keep the newest HOME_FEED_MAX_ITEMS, stop tracking reblogs that fell past REBLOG_FALLOFF. */
 async function trim(tb: Testbed, accountId: string): Promise<void> {
   const key = feedKey(accountId);
   const [, falloff] = (await tb.redis
     .multi()
-    .zremrangebyrank(key, 0, -(MAX_ITEMS + 1))
+    .zremrangebyrank(key, 0, -(HOME_FEED_MAX_ITEMS + 1))
     .zrevrange(key, REBLOG_FALLOFF, REBLOG_FALLOFF, 'WITHSCORES')
     .exec())!.map((r) => r[1]) as [unknown, string[]];
   const falloffScore = falloff[1];

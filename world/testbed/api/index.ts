@@ -1,10 +1,10 @@
 import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Testbed } from '../context.js';
-import type { WorkerRegistry } from '../sidekiq/types.js';
+import type { TestbedWorkers } from '../jobClasses.js';
 import { TokenCache, tokenFromRequest } from './auth.js';
 import { ApiError, parseFormBody } from './http.js';
-import { VIDEO_LIMIT_BYTES } from './media.js';
+import { VIDEO_LIMIT_BYTES } from '../mediaAttachment.js';
 import { applyThrottles } from './rateLimit.js';
 import { accountRoutes } from './routes/accounts.js';
 import { instanceRoutes } from './routes/instance.js';
@@ -83,6 +83,6 @@ export async function registerClientApi(app: FastifyInstance, tb: Testbed): Prom
 }
 
 /** The job classes the client API implements (see workers.ts), on Mastodon's queues. */
-export function localWorkers(tb: Testbed): WorkerRegistry {
+export function localWorkers(tb: Testbed): TestbedWorkers {
   return clientApiWorkers(tb);
 }

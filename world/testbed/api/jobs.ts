@@ -1,29 +1,29 @@
 import type { Testbed } from '../context.js';
+import { TESTBED_JOB_CLASSES, type TestbedJobClass } from '../jobClasses.js';
 import { newJid, nowSec } from '../sidekiq/client.js';
 
 /**
  * Job classes the client API enqueues but other parts of the testbed
  * implement (the ActivityPub engine). We coordinate with them by class name
  * only: when the class is registered its own options apply; when it is not
- * (yet), the job is still written in Sidekiq's layout with Mastodon's queue
- * and retry options, so nothing the API accepted is lost.
+ * (yet), the job is still written in Sidekiq's layout on its queue
+ * (TESTBED_JOB_CLASSES) with Mastodon's retry options, so nothing the API accepted is lost.
  */
-export const EXTERNAL_JOB_OPTIONS: Record<
-  string,
-  { queue: string; retry: boolean | number; dead?: boolean }
+export const EXTERNAL_JOB_OPTIONS: Partial<
+  Record<TestbedJobClass, { retry: boolean | number; dead?: boolean }>
 > = {
-  'ActivityPub::DistributionWorker': { queue: 'push', retry: true },
-  'ActivityPub::DeliveryWorker': { queue: 'push', retry: 16, dead: false },
-  LinkCrawlWorker: { queue: 'pull', retry: 0 },
+  'ActivityPub::DistributionWorker': { retry: true },
+  'ActivityPub::DeliveryWorker': { retry: 16, dead: false },
+  LinkCrawlWorker: { retry: 0 },
 };
 
-function rawJob(className: string, args: unknown[]) {
+function rawJob(className: TestbedJobClass, args: unknown[]) {
   const opts = EXTERNAL_JOB_OPTIONS[className];
   if (!opts) throw new Error(`unknown job class ${className}`);
   return {
     class: className,
     args,
-    queue: opts.queue,
+    queue: TESTBED_JOB_CLASSES[className],
     jid: newJid(),
     retry: opts.retry,
     created_at: nowSec(),
@@ -32,13 +32,17 @@ function rawJob(className: string, args: unknown[]) {
 }
 
 /** perform_async. Job args carry ids as decimal strings: they are bigints beyond 2^53. */
-export async function enqueue(tb: Testbed, className: string, args: unknown[]): Promise<string> {
+export async function enqueue(tb: Testbed, className: TestbedJobClass, args: unknown[]): Promise<string> {
   const [jid] = await enqueueBulk(tb, className, [args]);
   return jid!;
 }
 
 /** push_bulk, 1,000 jobs per LPUSH as Sidekiq does. */
-export async function enqueueBulk(tb: Testbed, className: string, argsList: unknown[][]): Promise<string[]> {
+export async function enqueueBulk(
+  tb: Testbed,
+  className: TestbedJobClass,
+  argsList: unknown[][],
+): Promise<string[]> {
   if (argsList.length === 0) return [];
   if (tb.workers[className]) return tb.sidekiq.pushBulk(className, argsList);
   const jobs = argsList.map((args) => rawJob(className, args));
@@ -58,7 +62,7 @@ export async function enqueueBulk(tb: Testbed, className: string, argsList: unkn
 /** perform_in. */
 export async function enqueueIn(
   tb: Testbed,
-  className: string,
+  className: TestbedJobClass,
   args: unknown[],
   delaySec: number,
 ): Promise<string> {

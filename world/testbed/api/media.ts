@@ -9,6 +9,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import type { Testbed } from '../context.js';
 import { MEDIA_TYPE, PROCESSING } from '../db/pool.js';
+import {
+  IMAGE_LIMIT_BYTES,
+  IMAGE_MIME_TYPES,
+  ORIGINAL_MAX_PIXELS,
+  SMALL_MAX_PIXELS,
+  SUPPORTED_MIME_TYPES,
+  VIDEO_LIMIT_BYTES,
+} from '../mediaAttachment.js';
 import type { AuthContext } from './auth.js';
 import { ApiError, validationFailed } from './http.js';
 import { enqueue } from './jobs.js';
@@ -26,43 +34,8 @@ import { serializeMedia, type MediaRow } from './serializers.js';
  * are served at /system/<path>.
  */
 
-export const IMAGE_LIMIT_BYTES = 16 * 1024 * 1024;
-export const VIDEO_LIMIT_BYTES = 99 * 1024 * 1024;
 export const IMAGE_MATRIX_LIMIT = 33_177_600; // 7680 × 4320
-export const ORIGINAL_MAX_PIXELS = 8_294_400; // 3840 × 2160
-export const SMALL_MAX_PIXELS = 230_400; // 480 × 480
 export const MAX_DESCRIPTION_LENGTH = 1500;
-
-export const IMAGE_MIME_TYPES = [
-  'image/jpeg',
-  'image/png',
-  'image/gif',
-  'image/heic',
-  'image/heif',
-  'image/webp',
-  'image/avif',
-];
-export const VIDEO_MIME_TYPES = ['video/webm', 'video/mp4', 'video/quicktime', 'video/ogg'];
-export const AUDIO_MIME_TYPES = [
-  'audio/wave',
-  'audio/wav',
-  'audio/x-wav',
-  'audio/x-pn-wave',
-  'audio/vnd.wave',
-  'audio/ogg',
-  'audio/vorbis',
-  'audio/mpeg',
-  'audio/mp3',
-  'audio/webm',
-  'audio/flac',
-  'audio/aac',
-  'audio/m4a',
-  'audio/x-m4a',
-  'audio/mp4',
-  'audio/3gpp',
-  'video/x-ms-asf',
-];
-export const SUPPORTED_MIME_TYPES = [...IMAGE_MIME_TYPES, ...VIDEO_MIME_TYPES, ...AUDIO_MIME_TYPES];
 
 /** Content sniffing by magic bytes (Mastodon asks `file`/Marcel; a declared type is not trusted). */
 export function sniffMimeType(head: Buffer, declared: string): string | undefined {
@@ -281,111 +254,155 @@ function parseFocus(v: string | undefined): { x: number; y: number } | undefined
   return { x: clamp(x), y: clamp(y) };
 }
 
+interface UploadParts {
+  upload?: SavedUpload;
+  description?: string;
+  focus?: string;
+}
+
+type UploadResult = { status: 200 | 202; body: Record<string, unknown> };
+
+/** An attachment being created: its id, owner, file and the meta known so far. */
+interface NewMedia {
+  tb: Testbed;
+  id: string;
+  accountId: string;
+  upload: SavedUpload;
+  sniffed: string;
+  description: string | null;
+  meta: Record<string, unknown>;
+}
+
+/** The multipart fields: the first `file` (saved; others drained), `description` and `focus`. */
+async function readParts(tb: Testbed, request: FastifyRequest, into: UploadParts): Promise<void> {
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      if (part.fieldname === 'file' && !into.upload) into.upload = await saveUpload(tb, part);
+      else part.file.resume();
+    } else if (part.fieldname === 'description' && typeof part.value === 'string')
+      into.description = part.value;
+    else if (part.fieldname === 'focus' && typeof part.value === 'string') into.focus = part.value;
+  }
+}
+
+/** Mastodon's validations in its order: a file, the description's length, the type its bytes show. */
+function validateUpload(parts: UploadParts): { upload: SavedUpload; sniffed: string } {
+  const { upload, description } = parts;
+  if (!upload) throw validationFailed("File can't be blank");
+  if (description !== undefined && [...description].length > MAX_DESCRIPTION_LENGTH) {
+    throw validationFailed(`Description is too long (maximum is ${MAX_DESCRIPTION_LENGTH} characters)`);
+  }
+  const sniffed = sniffMimeType(upload.head, upload.declared);
+  if (!sniffed) {
+    throw validationFailed(
+      SUPPORTED_MIME_TYPES.includes(upload.declared)
+        ? 'File has contents that are not what they are reported to be'
+        : 'File content type is invalid',
+    );
+  }
+  if (!SUPPORTED_MIME_TYPES.includes(sniffed)) throw validationFailed('File content type is invalid');
+  return { upload, sniffed };
+}
+
+/** A still image is processed inside the request (200); undefined for an animated GIF (a gifv, processed later). */
+async function storeStillImage(m: NewMedia): Promise<UploadResult | undefined> {
+  const { tb, id, upload, sniffed } = m;
+  if (sniffed === 'image/gif') {
+    const info = await sharp(upload.tmpPath, { limitInputPixels: IMAGE_MATRIX_LIMIT })
+      .metadata()
+      .catch(() => undefined);
+    if ((info?.pages ?? 1) > 1) return undefined;
+  }
+  if (upload.size > IMAGE_LIMIT_BYTES) throw validationFailed('File file size must be less than 16 MB');
+  const processed = await processImage(tb, id, upload, sniffed);
+  const row = await insertMedia(tb, {
+    id,
+    account_id: m.accountId,
+    type: MEDIA_TYPE.image,
+    file_path: processed.originalPath,
+    file_size: String(processed.originalSize),
+    thumbnail_path: processed.smallPath,
+    thumbnail_size: String(processed.smallSize),
+    remote_url: '',
+    processing: PROCESSING.complete,
+    description: m.description,
+    meta: { ...m.meta, ...processed.meta },
+  });
+  return { status: 200, body: serializeMedia(row, tb.baseUrl) };
+}
+
+/** Video, gifv, audio: stored now, processed by PostProcessMediaWorker (202), or here for v1 (200). */
+async function storeForProcessing(m: NewMedia, delayProcessing: boolean): Promise<UploadResult> {
+  const { tb, id, upload, sniffed } = m;
+  if (upload.size > VIDEO_LIMIT_BYTES) throw new ApiError(413, 'Request Entity Too Large');
+  const type =
+    sniffed === 'image/gif'
+      ? MEDIA_TYPE.gifv
+      : sniffed.startsWith('audio/') || sniffed === 'video/x-ms-asf'
+        ? MEDIA_TYPE.audio
+        : MEDIA_TYPE.video;
+  const originalPath = mediaPath(
+    id,
+    'original',
+    `${randomBytes(8).toString('hex')}.${EXT[sniffed] ?? 'bin'}`,
+  );
+  const abs = join(tb.config.mediaDir, originalPath);
+  await mkdir(dirname(abs), { recursive: true });
+  await rename(upload.tmpPath, abs);
+  const row = await insertMedia(tb, {
+    id,
+    account_id: m.accountId,
+    type,
+    file_path: originalPath,
+    file_size: String(upload.size),
+    thumbnail_path: null,
+    thumbnail_size: '0',
+    remote_url: '',
+    processing: PROCESSING.queued,
+    description: m.description,
+    meta: m.meta,
+  });
+  if (!delayProcessing) {
+    await postProcessMedia(tb, [id], { lastAttempt: true }).catch(() => undefined);
+    const done =
+      (await tb.db.query<MediaRow>('SELECT * FROM media_attachments WHERE id = $1', [id])).rows[0] ?? row;
+    if (done.processing === PROCESSING.failed)
+      throw new ApiError(500, 'Error processing thumbnail for uploaded media');
+    return { status: 200, body: serializeMedia(done, tb.baseUrl) };
+  }
+  await enqueue(tb, 'PostProcessMediaWorker', [id]);
+  return { status: 202, body: serializeMedia(row, tb.baseUrl) };
+}
+
 /** POST /api/v2/media; with delayProcessing false, v1's create (video processed inside the request). */
 export async function uploadMedia(
   tb: Testbed,
   request: FastifyRequest,
   auth: AuthContext,
   opts: { delayProcessing: boolean } = { delayProcessing: true },
-): Promise<{ status: 200 | 202; body: Record<string, unknown> }> {
+): Promise<UploadResult> {
   if (!request.isMultipart()) throw validationFailed("File can't be blank");
-  let upload: SavedUpload | undefined;
-  let description: string | undefined;
-  let focus: string | undefined;
+  const parts: UploadParts = {};
   try {
-    for await (const part of request.parts()) {
-      if (part.type === 'file') {
-        if (part.fieldname === 'file' && !upload) upload = await saveUpload(tb, part);
-        else part.file.resume();
-      } else if (part.fieldname === 'description' && typeof part.value === 'string') description = part.value;
-      else if (part.fieldname === 'focus' && typeof part.value === 'string') focus = part.value;
-    }
-    if (!upload) throw validationFailed("File can't be blank");
-    if (description !== undefined && [...description].length > MAX_DESCRIPTION_LENGTH) {
-      throw validationFailed(`Description is too long (maximum is ${MAX_DESCRIPTION_LENGTH} characters)`);
-    }
-    const sniffed = sniffMimeType(upload.head, upload.declared);
-    if (!sniffed) {
-      throw validationFailed(
-        SUPPORTED_MIME_TYPES.includes(upload.declared)
-          ? 'File has contents that are not what they are reported to be'
-          : 'File content type is invalid',
-      );
-    }
-    if (!SUPPORTED_MIME_TYPES.includes(sniffed)) throw validationFailed('File content type is invalid');
+    await readParts(tb, request, parts);
+    const { upload, sniffed } = validateUpload(parts);
     const id = (await tb.db.query<{ id: string }>('SELECT timestamp_id() AS id')).rows[0]!.id;
     const meta: Record<string, unknown> = { content_type: sniffed };
-    const f = parseFocus(focus);
+    const f = parseFocus(parts.focus);
     if (f) meta.focus = f;
-
-    if (IMAGE_MIME_TYPES.includes(sniffed)) {
-      let animated = false;
-      if (sniffed === 'image/gif') {
-        const m = await sharp(upload.tmpPath, { limitInputPixels: IMAGE_MATRIX_LIMIT })
-          .metadata()
-          .catch(() => undefined);
-        animated = (m?.pages ?? 1) > 1;
-      }
-      if (!animated) {
-        if (upload.size > IMAGE_LIMIT_BYTES) throw validationFailed('File file size must be less than 16 MB');
-        const processed = await processImage(tb, id, upload, sniffed);
-        const row = await insertMedia(tb, {
-          id,
-          account_id: auth.accountId,
-          type: MEDIA_TYPE.image,
-          file_path: processed.originalPath,
-          file_size: String(processed.originalSize),
-          thumbnail_path: processed.smallPath,
-          thumbnail_size: String(processed.smallSize),
-          remote_url: '',
-          processing: PROCESSING.complete,
-          description: description ?? null,
-          meta: { ...meta, ...processed.meta },
-        });
-        return { status: 200, body: serializeMedia(row, tb.baseUrl) };
-      }
-    }
-    // video, gifv, audio: stored now, processed by PostProcessMediaWorker
-    if (upload.size > VIDEO_LIMIT_BYTES) throw new ApiError(413, 'Request Entity Too Large');
-    const type =
-      sniffed === 'image/gif'
-        ? MEDIA_TYPE.gifv
-        : sniffed.startsWith('audio/') || sniffed === 'video/x-ms-asf'
-          ? MEDIA_TYPE.audio
-          : MEDIA_TYPE.video;
-    const originalPath = mediaPath(
+    const m: NewMedia = {
+      tb,
       id,
-      'original',
-      `${randomBytes(8).toString('hex')}.${EXT[sniffed] ?? 'bin'}`,
-    );
-    const abs = join(tb.config.mediaDir, originalPath);
-    await mkdir(dirname(abs), { recursive: true });
-    await rename(upload.tmpPath, abs);
-    const row = await insertMedia(tb, {
-      id,
-      account_id: auth.accountId,
-      type,
-      file_path: originalPath,
-      file_size: String(upload.size),
-      thumbnail_path: null,
-      thumbnail_size: '0',
-      remote_url: '',
-      processing: PROCESSING.queued,
-      description: description ?? null,
+      accountId: auth.accountId,
+      upload,
+      sniffed,
+      description: parts.description ?? null,
       meta,
-    });
-    if (!opts.delayProcessing) {
-      await postProcessMedia(tb, [id], { lastAttempt: true }).catch(() => undefined);
-      const done =
-        (await tb.db.query<MediaRow>('SELECT * FROM media_attachments WHERE id = $1', [id])).rows[0] ?? row;
-      if (done.processing === PROCESSING.failed)
-        throw new ApiError(500, 'Error processing thumbnail for uploaded media');
-      return { status: 200, body: serializeMedia(done, tb.baseUrl) };
-    }
-    await enqueue(tb, 'PostProcessMediaWorker', [id]);
-    return { status: 202, body: serializeMedia(row, tb.baseUrl) };
+    };
+    const image = IMAGE_MIME_TYPES.includes(sniffed) ? await storeStillImage(m) : undefined;
+    return image ?? (await storeForProcessing(m, opts.delayProcessing));
   } finally {
-    if (upload) await rm(upload.tmpPath, { force: true });
+    if (parts.upload) await rm(parts.upload.tmpPath, { force: true });
   }
 }
 

@@ -102,6 +102,37 @@ function newAjv() {
   return ajv;
 }
 
+/** A request being validated: its operation, its parameters as sent, and what was found so far. */
+interface RequestCheck {
+  found: Operation & { params: Record<string, string> };
+  operation: string;
+  query: Map<string, string[]>;
+  headers: Record<string, string | undefined>;
+  problems: string[];
+  notes: string[];
+}
+
+/** Query parameters from the path's own query string and `query`, by name (`name` or Rails' `name[]`). */
+function queryOf(path: string, extra: RequestToValidate['query']): Map<string, string[]> {
+  const query = new Map<string, string[]>();
+  const add = (k: string, v: string) => {
+    const name = k.endsWith('[]') ? k.slice(0, -2) : k;
+    query.set(name, [...(query.get(name) ?? []), v]);
+  };
+  if (path.includes('?')) {
+    for (const [k, v] of new URLSearchParams(path.slice(path.indexOf('?') + 1))) add(k, v);
+  }
+  if (extra instanceof URLSearchParams) {
+    for (const [k, v] of extra) add(k, v);
+  } else if (extra) {
+    for (const [k, v] of Object.entries(extra)) {
+      if (v === undefined) continue;
+      for (const item of Array.isArray(v) ? v : [v]) add(k, String(item));
+    }
+  }
+  return query;
+}
+
 export class MastodonApiSchema {
   private readonly operations: Operation[] = [];
   private readonly responseAjv = newAjv();
@@ -164,7 +195,9 @@ export class MastodonApiSchema {
       const match = o.regex.exec(bare);
       if (!match) continue;
       const params: Record<string, string> = {};
-      o.paramNames.forEach((n, i) => (params[n] = decodeURIComponent(match[i + 1]!)));
+      o.paramNames.forEach((n, i) => {
+        params[n] = decodeURIComponent(match[i + 1]!);
+      });
       return { ...o, params };
     }
     return undefined;
@@ -242,79 +275,68 @@ export class MastodonApiSchema {
     const found = this.findOperation(method, path);
     if (!found)
       return { ok: false, problems: [`${method.toUpperCase()} ${path} is not in ${this.source}`], notes: [] };
-    const operation = `${found.method.toUpperCase()} ${found.template}`;
-    const problems: string[] = [];
-    const notes: string[] = [];
+    const check: RequestCheck = {
+      found,
+      operation: `${found.method.toUpperCase()} ${found.template}`,
+      query: queryOf(path, req.query),
+      headers: Object.fromEntries(Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+      problems: [],
+      notes: [],
+    };
     const declared = [
       ...((found.pathItem.parameters ?? []) as Json[]),
       ...((found.op.parameters ?? []) as Json[]),
     ].map((p) => this.deref(p));
-
-    // Query: `name` or Rails' `name[]`.
-    const query = new Map<string, string[]>();
-    const addQuery = (k: string, v: string) => {
-      const name = k.endsWith('[]') ? k.slice(0, -2) : k;
-      query.set(name, [...(query.get(name) ?? []), v]);
-    };
-    const inlineQuery = path.includes('?')
-      ? new URLSearchParams(path.slice(path.indexOf('?') + 1))
-      : undefined;
-    inlineQuery?.forEach((v, k) => addQuery(k, v));
-    if (req.query instanceof URLSearchParams) req.query.forEach((v, k) => addQuery(k, v));
-    else if (req.query) {
-      for (const [k, v] of Object.entries(req.query)) {
-        if (v === undefined) continue;
-        for (const item of Array.isArray(v) ? v : [v]) addQuery(k, String(item));
-      }
-    }
-    const headers = Object.fromEntries(
-      Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
-    );
-
     declared.forEach((p, index) => {
-      const name = String(p.name);
-      const where = String(p.in);
-      const schema = (p.schema ?? {}) as Json;
-      const ref =
-        index < ((found.pathItem.parameters ?? []) as unknown[]).length
-          ? pointer('paths', found.template, 'parameters', String(index), 'schema')
-          : pointer(
-              'paths',
-              found.template,
-              found.method,
-              'parameters',
-              String(index - ((found.pathItem.parameters ?? []) as unknown[]).length),
-              'schema',
-            );
-      let raw: string[] | undefined;
-      if (where === 'query') raw = query.get(name);
-      else if (where === 'path') raw = found.params[name] !== undefined ? [found.params[name]!] : undefined;
-      else if (where === 'header') {
-        const h = headers[name.toLowerCase()];
-        raw = h !== undefined ? [h] : undefined;
-        if (
-          raw &&
-          !['string', 'integer', 'number', 'boolean', undefined].includes(schema.type as string | undefined)
-        ) {
-          notes.push(
-            `${operation}: header ${name} is typed ${JSON.stringify(schema.type)} in the schema; not checked`,
-          );
-          return;
-        }
-      } else return;
-      if (raw === undefined) {
-        if (p.required === true) problems.push(`${operation}: missing required ${where} parameter ${name}`);
-        return;
-      }
-      const value = coerce(schema, raw);
-      const fn = this.validator('request', ref);
-      if (!(fn(value) as boolean))
-        problems.push(...formatErrors(`${operation} ${where} parameter ${name}`, fn.errors));
+      this.checkParameter(check, p, index);
     });
     const known = new Set(declared.filter((p) => p.in === 'query').map((p) => String(p.name)));
-    for (const name of query.keys())
-      if (!known.has(name)) problems.push(`${operation}: unknown query parameter ${name}`);
+    for (const name of check.query.keys())
+      if (!known.has(name)) check.problems.push(`${check.operation}: unknown query parameter ${name}`);
+    this.checkBody(check, req);
+    const { problems, notes, operation } = check;
+    return { ok: problems.length === 0, problems, notes, operation };
+  }
 
+  /** One declared parameter (the path item's first, then the operation's) against what the request carries. */
+  private checkParameter(check: RequestCheck, p: Json, index: number): void {
+    const { found, operation, problems, notes } = check;
+    const name = String(p.name);
+    const where = String(p.in);
+    const schema = (p.schema ?? {}) as Json;
+    const shared = ((found.pathItem.parameters ?? []) as unknown[]).length;
+    const ref =
+      index < shared
+        ? pointer('paths', found.template, 'parameters', String(index), 'schema')
+        : pointer('paths', found.template, found.method, 'parameters', String(index - shared), 'schema');
+    let raw: string[] | undefined;
+    if (where === 'query') raw = check.query.get(name);
+    else if (where === 'path') raw = found.params[name] !== undefined ? [found.params[name]!] : undefined;
+    else if (where === 'header') {
+      const h = check.headers[name.toLowerCase()];
+      raw = h !== undefined ? [h] : undefined;
+      if (
+        raw &&
+        !['string', 'integer', 'number', 'boolean', undefined].includes(schema.type as string | undefined)
+      ) {
+        notes.push(
+          `${operation}: header ${name} is typed ${JSON.stringify(schema.type)} in the schema; not checked`,
+        );
+        return;
+      }
+    } else return;
+    if (raw === undefined) {
+      if (p.required === true) problems.push(`${operation}: missing required ${where} parameter ${name}`);
+      return;
+    }
+    const value = coerce(schema, raw);
+    const fn = this.validator('request', ref);
+    if (!(fn(value) as boolean))
+      problems.push(...formatErrors(`${operation} ${where} parameter ${name}`, fn.errors));
+  }
+
+  private checkBody(check: RequestCheck, req: RequestToValidate): void {
+    const { found, operation, problems, notes } = check;
     const requestBody = found.op.requestBody ? this.deref(found.op.requestBody as Json) : undefined;
     if (req.body === undefined) {
       if (requestBody?.required === true) problems.push(`${operation}: a request body is required`);
@@ -335,7 +357,6 @@ export class MastodonApiSchema {
         if (!(fn(req.body) as boolean)) problems.push(...formatErrors(`${operation} body`, fn.errors));
       }
     }
-    return { ok: problems.length === 0, problems, notes, operation };
   }
 
   private deref(obj: Json): Json {

@@ -1,7 +1,6 @@
 import type { Testbed } from '../context.js';
 import type * as Row from '../db/rows.js';
 import { MEDIA_TYPE_NAME, PROCESSING, VISIBILITY_NAME } from '../db/pool.js';
-import type { Relationship } from './services.js';
 import { extractHashtags, renderContent, escapeHtml } from './text.js';
 
 /**
@@ -150,6 +149,18 @@ export function serializeMedia(m: MediaRow, base: string): Json {
   };
 }
 
+/** Who follows, blocks and mutes whom, between the viewer and one account (services.relationship). */
+export interface Relationship {
+  following: boolean;
+  followedBy: boolean;
+  /** A Follow sent to a remote account that has not answered with Accept yet. */
+  requested: boolean;
+  blocking: boolean;
+  blockedBy: boolean;
+  muting: boolean;
+  mutingNotifications: boolean;
+}
+
 export function serializeRelationship(targetId: string, rel: Relationship): Json {
   return {
     id: targetId,
@@ -189,18 +200,25 @@ export interface RenderOptions {
   overrides?: Record<string, Json>;
 }
 
-/**
- * Statuses by id, rendered for `viewerId` (favourited/reblogged) or
- * anonymously, in the order given; missing or deleted ones are skipped.
- */
-export async function renderStatuses(
+/** What rendering a page of statuses needs, loaded with a handful of queries (StatusRelationshipsPresenter). */
+interface StatusPage {
+  tb: Testbed;
+  viewerId: string | undefined;
+  opts: RenderOptions;
+  byId: Map<string, StatusRow>;
+  accounts: Map<string, AccountRow>;
+  mentionsByStatus: Map<string, AccountRow[]>;
+  mediaByStatus: Map<string, MediaRow[]>;
+  favourited: Set<string>;
+  reblogged: Set<string>;
+}
+
+/** The statuses asked for, and the originals of the reblogs among them. */
+async function loadStatusRows(
   tb: Testbed,
   ids: string[],
-  viewerId?: string,
-  opts: RenderOptions = {},
-): Promise<Json[]> {
-  if (ids.length === 0) return [];
-  const base = tb.baseUrl;
+  opts: RenderOptions,
+): Promise<Map<string, StatusRow>> {
   const deleted = opts.includeDeleted ? '' : ' AND deleted_at IS NULL';
   const rows = await tb.db.query<StatusRow>(
     `SELECT ${STATUS_COLUMNS} FROM statuses WHERE id = ANY($1::bigint[])${deleted}`,
@@ -217,6 +235,43 @@ export async function renderStatuses(
     );
     for (const r of more.rows) byId.set(r.id, r);
   }
+  return byId;
+}
+
+function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const r of rows) {
+    const list = groups.get(key(r)) ?? [];
+    list.push(r);
+    groups.set(key(r), list);
+  }
+  return groups;
+}
+
+/** Which of the statuses the viewer has favourited and reblogged (nothing for an anonymous viewer). */
+async function viewerInteractions(tb: Testbed, viewerId: string | undefined, statusIds: string[]) {
+  if (!viewerId) return { favourited: new Set<string>(), reblogged: new Set<string>() };
+  const fav = await tb.db.query<{ status_id: string }>(
+    'SELECT status_id FROM favourites WHERE account_id = $1 AND status_id = ANY($2::bigint[])',
+    [viewerId, statusIds],
+  );
+  const reb = await tb.db.query<{ reblog_of_id: string }>(
+    'SELECT reblog_of_id FROM statuses WHERE account_id = $1 AND reblog_of_id = ANY($2::bigint[]) AND deleted_at IS NULL',
+    [viewerId, statusIds],
+  );
+  return {
+    favourited: new Set(fav.rows.map((r) => r.status_id)),
+    reblogged: new Set(reb.rows.map((r) => r.reblog_of_id)),
+  };
+}
+
+async function loadStatusPage(
+  tb: Testbed,
+  ids: string[],
+  viewerId: string | undefined,
+  opts: RenderOptions,
+): Promise<StatusPage> {
+  const byId = await loadStatusRows(tb, ids, opts);
   const statusIds = [...byId.keys()];
   const mentionRows = await tb.db.query<{ status_id: string } & AccountRow>(
     `SELECT m.status_id, ${ACCOUNT_COLUMNS.split(',')
@@ -233,105 +288,109 @@ export async function renderStatuses(
     tb,
     [...byId.values()].map((s) => s.account_id),
   );
-  let favourited = new Set<string>();
-  let reblogged = new Set<string>();
-  if (viewerId) {
-    const fav = await tb.db.query<{ status_id: string }>(
-      'SELECT status_id FROM favourites WHERE account_id = $1 AND status_id = ANY($2::bigint[])',
-      [viewerId, statusIds],
-    );
-    favourited = new Set(fav.rows.map((r) => r.status_id));
-    const reb = await tb.db.query<{ reblog_of_id: string }>(
-      'SELECT reblog_of_id FROM statuses WHERE account_id = $1 AND reblog_of_id = ANY($2::bigint[]) AND deleted_at IS NULL',
-      [viewerId, statusIds],
-    );
-    reblogged = new Set(reb.rows.map((r) => r.reblog_of_id));
-  }
-  const mentionsByStatus = new Map<string, AccountRow[]>();
-  for (const r of mentionRows.rows) {
-    const list = mentionsByStatus.get(r.status_id) ?? [];
-    list.push(r);
-    mentionsByStatus.set(r.status_id, list);
-  }
-  const mediaByStatus = new Map<string, MediaRow[]>();
-  for (const m of mediaRows.rows) {
-    const list = mediaByStatus.get(m.status_id!) ?? [];
-    list.push(m);
-    mediaByStatus.set(m.status_id!, list);
-  }
-
-  const render = (s: StatusRow): Json | undefined => {
-    const account = accounts.get(s.account_id);
-    if (!account) return undefined;
-    let reblog: Json | null = null;
-    if (s.reblog_of_id) {
-      const original = byId.get(s.reblog_of_id);
-      const r = original ? render(original) : undefined;
-      if (!r) return undefined;
-      reblog = r;
-    }
-    const mentions = mentionsByStatus.get(s.id) ?? [];
-    const content = s.local
-      ? renderContent(
-          s.text,
-          mentions.map((m) => ({ username: m.username, domain: m.domain, url: accountUrl(m, base) })),
-          base,
-          tb.domain,
-        )
-      : s.text;
-    const json: Json = {
-      id: s.id,
-      created_at: s.created_at.toISOString(),
-      in_reply_to_id: s.in_reply_to_id,
-      in_reply_to_account_id: s.in_reply_to_account_id,
-      sensitive: s.sensitive,
-      spoiler_text: s.spoiler_text,
-      visibility: VISIBILITY_NAME[s.visibility] ?? 'public',
-      language: s.language,
-      uri: s.uri,
-      url: s.url,
-      replies_count: s.replies_count,
-      reblogs_count: s.reblogs_count,
-      favourites_count: s.favourites_count,
-      quotes_count: 0,
-      edited_at: null,
-      ...(viewerId
-        ? {
-            favourited: favourited.has(s.id),
-            reblogged: reblogged.has(s.id),
-            muted: false,
-            bookmarked: false,
-            ...(s.account_id === viewerId && s.visibility <= 2 && !s.reblog_of_id ? { pinned: false } : {}),
-            filtered: [],
-          }
-        : {}),
-      ...(opts.sourceRequested ? { text: s.text } : { content }),
-      reblog,
-      account: serializeAccount(account, base),
-      media_attachments: (mediaByStatus.get(s.id) ?? []).map((m) => serializeMedia(m, base)),
-      mentions: mentions.map((m) => ({
-        id: m.id,
-        username: m.username,
-        url: accountUrl(m, base),
-        acct: accountAcct(m),
-      })),
-      tags: s.local
-        ? extractHashtags(s.text).map((name) => ({ name, url: `${base}/tags/${encodeURIComponent(name)}` }))
-        : [],
-      emojis: [],
-      quote: null,
-      card: null,
-      poll: null,
-      ...(opts.overrides?.[s.id] ?? {}),
-    };
-    return json;
+  return {
+    tb,
+    viewerId,
+    opts,
+    byId,
+    accounts,
+    mentionsByStatus: groupBy(mentionRows.rows, (r) => r.status_id),
+    mediaByStatus: groupBy(mediaRows.rows, (m) => m.status_id!),
+    ...(await viewerInteractions(tb, viewerId, statusIds)),
   };
+}
 
+/** The fields only a signed-in viewer gets. */
+function viewerFields(page: StatusPage, s: StatusRow): Json {
+  const { viewerId } = page;
+  if (!viewerId) return {};
+  return {
+    favourited: page.favourited.has(s.id),
+    reblogged: page.reblogged.has(s.id),
+    muted: false,
+    bookmarked: false,
+    ...(s.account_id === viewerId && s.visibility <= 2 && !s.reblog_of_id ? { pinned: false } : {}),
+    filtered: [],
+  };
+}
+
+/** REST::StatusSerializer; undefined when its account, or the original of a reblog, is missing. */
+function statusJson(page: StatusPage, s: StatusRow): Json | undefined {
+  const { tb, opts } = page;
+  const base = tb.baseUrl;
+  const account = page.accounts.get(s.account_id);
+  if (!account) return undefined;
+  let reblog: Json | null = null;
+  if (s.reblog_of_id) {
+    const original = page.byId.get(s.reblog_of_id);
+    const r = original ? statusJson(page, original) : undefined;
+    if (!r) return undefined;
+    reblog = r;
+  }
+  const mentions = page.mentionsByStatus.get(s.id) ?? [];
+  const content = s.local
+    ? renderContent(
+        s.text,
+        mentions.map((m) => ({ username: m.username, domain: m.domain, url: accountUrl(m, base) })),
+        base,
+        tb.domain,
+      )
+    : s.text;
+  return {
+    id: s.id,
+    created_at: s.created_at.toISOString(),
+    in_reply_to_id: s.in_reply_to_id,
+    in_reply_to_account_id: s.in_reply_to_account_id,
+    sensitive: s.sensitive,
+    spoiler_text: s.spoiler_text,
+    visibility: VISIBILITY_NAME[s.visibility] ?? 'public',
+    language: s.language,
+    uri: s.uri,
+    url: s.url,
+    replies_count: s.replies_count,
+    reblogs_count: s.reblogs_count,
+    favourites_count: s.favourites_count,
+    quotes_count: 0,
+    edited_at: null,
+    ...viewerFields(page, s),
+    ...(opts.sourceRequested ? { text: s.text } : { content }),
+    reblog,
+    account: serializeAccount(account, base),
+    media_attachments: (page.mediaByStatus.get(s.id) ?? []).map((m) => serializeMedia(m, base)),
+    mentions: mentions.map((m) => ({
+      id: m.id,
+      username: m.username,
+      url: accountUrl(m, base),
+      acct: accountAcct(m),
+    })),
+    tags: s.local
+      ? extractHashtags(s.text).map((name) => ({ name, url: `${base}/tags/${encodeURIComponent(name)}` }))
+      : [],
+    emojis: [],
+    quote: null,
+    card: null,
+    poll: null,
+    ...(opts.overrides?.[s.id] ?? {}),
+  };
+}
+
+/**
+ * Statuses by id, rendered for `viewerId` (favourited/reblogged) or
+ * anonymously, in the order given; missing or deleted ones are skipped.
+ */
+export async function renderStatuses(
+  tb: Testbed,
+  ids: string[],
+  viewerId?: string,
+  opts: RenderOptions = {},
+): Promise<Json[]> {
+  if (ids.length === 0) return [];
+  const page = await loadStatusPage(tb, ids, viewerId, opts);
   const out: Json[] = [];
   for (const id of ids) {
-    const s = byId.get(id);
+    const s = page.byId.get(id);
     if (!s) continue;
-    const json = render(s);
+    const json = statusJson(page, s);
     if (json) out.push(json);
   }
   return out;

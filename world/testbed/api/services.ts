@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type pg from 'pg';
+import { AS_CONTEXT } from '../activitypub/uris.js';
 import type { Testbed } from '../context.js';
 import { inTransaction, PROCESSING, VISIBILITY, type Visibility } from '../db/pool.js';
 import type { AuthContext } from './auth.js';
@@ -11,6 +11,7 @@ import {
   renderNotifications,
   type AccountRow,
   type NotificationRow,
+  type Relationship,
   type StatusRow,
 } from './serializers.js';
 import { MAX_CHARS, countableLength, extractMentions, hasLinks } from './text.js';
@@ -24,8 +25,6 @@ import { unfollow } from '../accounts.js';
  */
 
 export const MAX_MEDIA_ATTACHMENTS = 4;
-const PUBLIC = 'https://www.w3.org/ns/activitystreams#Public';
-const AS_CONTEXT = 'https://www.w3.org/ns/activitystreams';
 
 /** SQL: can `$viewer` (NULL = anonymous) see status `s`? (StatusPolicy#show?) */
 export function visibleSql(alias: string, viewerParam: string): string {
@@ -488,17 +487,6 @@ export async function removeFavourite(tb: Testbed, accountId: string, statusId: 
 
 // ---------------------------------------------------------------- follows
 
-export interface Relationship {
-  following: boolean;
-  followedBy: boolean;
-  /** A Follow sent to a remote account that has not answered with Accept yet. */
-  requested: boolean;
-  blocking: boolean;
-  blockedBy: boolean;
-  muting: boolean;
-  mutingNotifications: boolean;
-}
-
 export async function relationship(tb: Testbed, accountId: string, targetId: string): Promise<Relationship> {
   const res = await tb.db.query<{
     following: boolean;
@@ -751,5 +739,3 @@ export async function notify(
       JSON.stringify({ event: 'notification', payload }),
     );
 }
-
-export { PUBLIC as AS_PUBLIC, AS_CONTEXT };

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Testbed } from '../context.js';
 import { hasScope, type AuthContext, type TokenCache } from './auth.js';
 
@@ -169,9 +169,13 @@ function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   );
 }
 
-export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: TokenCache): void {
-  const hub = new StreamingHub(tb);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+interface StreamingMetrics {
+  clients: Gauge<'type'>;
+  sent: Counter<'type'>;
+}
+
+/** The streaming server's own Prometheus metrics (connected_clients, connected_channels, messages_sent_total). */
+function streamingMetrics(tb: Testbed, hub: StreamingHub): StreamingMetrics {
   const clients = new Gauge({
     name: 'connected_clients',
     help: 'The number of clients connected to the streaming server',
@@ -193,81 +197,124 @@ export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: Tok
     labelNames: ['type'],
     registers: [tb.metrics],
   });
+  return { clients, sent };
+}
+
+/** One client's socket and its subscriptions, keyed by the channels they listen to. */
+class StreamingConnection {
+  private readonly subscriptions = new Map<string, Subscription>();
+
+  constructor(
+    private readonly tb: Testbed,
+    private readonly hub: StreamingHub,
+    private readonly ws: WebSocket,
+    private readonly auth: AuthContext,
+    private readonly sent: Counter<'type'>,
+  ) {}
+
+  private send(obj: unknown): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(obj));
+  }
+
+  async subscribe(stream: string, params: Record<string, unknown>): Promise<void> {
+    try {
+      const channels = channelsFor(this.auth, stream, params);
+      const key = channels.join(';');
+      if (this.subscriptions.has(key)) return;
+      const streamName = stream.startsWith('hashtag') ? [stream, String(params.tag ?? '')] : [stream];
+      const listener: Listener = (event, payload) => {
+        this.send({ stream: streamName, event, payload });
+        this.sent.inc({ type: 'websocket' });
+      };
+      const tell = () => {
+        const multi = this.tb.redis.multi();
+        for (const c of channels) multi.set(`subscribed:${c}`, '1', 'EX', HEARTBEAT_SEC * 3);
+        return multi.exec();
+      };
+      const heartbeat = setInterval(() => void tell().catch(() => undefined), HEARTBEAT_SEC * 1000);
+      heartbeat.unref();
+      this.subscriptions.set(key, { channels, listener, heartbeat });
+      for (const c of channels) await this.hub.subscribe(c, listener);
+      await tell();
+    } catch (err) {
+      if (err instanceof StreamError) this.send({ error: err.message, status: err.status });
+    }
+  }
+
+  async unsubscribe(stream: string, params: Record<string, unknown>): Promise<void> {
+    try {
+      const channels = channelsFor(this.auth, stream, params);
+      const key = channels.join(';');
+      const s = this.subscriptions.get(key);
+      if (!s) return;
+      this.subscriptions.delete(key);
+      clearInterval(s.heartbeat);
+      for (const c of s.channels) await this.hub.unsubscribe(c, s.listener);
+    } catch (err) {
+      if (err instanceof StreamError) this.send({ error: err.message, status: err.status });
+    }
+  }
+
+  /** `{"type":"subscribe"|"unsubscribe","stream":...}`; anything else is ignored. */
+  onMessage(data: RawData): void {
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(String(data)) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (!json || typeof json !== 'object') return;
+    const { type, stream, ...params } = json;
+    const name = Array.isArray(stream) ? String(stream[0]) : String(stream ?? '');
+    if (type === 'subscribe') void this.subscribe(name, params);
+    else if (type === 'unsubscribe') void this.unsubscribe(name, params);
+  }
+
+  close(): void {
+    for (const s of this.subscriptions.values()) {
+      clearInterval(s.heartbeat);
+      for (const c of s.channels) void this.hub.unsubscribe(c, s.listener);
+    }
+    this.subscriptions.clear();
+  }
+}
+
+/** Ping every socket each 30 s; one that did not answer the last ping is dropped. */
+function pingEvery30Sec(wss: WebSocketServer, alive: WeakSet<WebSocket>): NodeJS.Timeout {
+  const ping = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, 30_000);
+  ping.unref();
+  return ping;
+}
+
+export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: TokenCache): void {
+  const hub = new StreamingHub(tb);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const metrics = streamingMetrics(tb, hub);
   const alive = new WeakSet<WebSocket>();
 
   const onConnection = (ws: WebSocket, auth: AuthContext, url: URL) => {
-    clients.inc({ type: 'websocket' });
+    metrics.clients.inc({ type: 'websocket' });
     alive.add(ws);
     ws.on('pong', () => alive.add(ws));
-    const subscriptions = new Map<string, Subscription>();
-    const send = (obj: unknown) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(obj));
-    };
-
-    const subscribe = async (stream: string, params: Record<string, unknown>) => {
-      try {
-        const channels = channelsFor(auth, stream, params);
-        const key = channels.join(';');
-        if (subscriptions.has(key)) return;
-        const streamName = stream.startsWith('hashtag') ? [stream, String(params.tag ?? '')] : [stream];
-        const listener: Listener = (event, payload) => {
-          send({ stream: streamName, event, payload });
-          sent.inc({ type: 'websocket' });
-        };
-        const tell = () => {
-          const multi = tb.redis.multi();
-          for (const c of channels) multi.set(`subscribed:${c}`, '1', 'EX', HEARTBEAT_SEC * 3);
-          return multi.exec();
-        };
-        const heartbeat = setInterval(() => void tell().catch(() => undefined), HEARTBEAT_SEC * 1000);
-        heartbeat.unref();
-        subscriptions.set(key, { channels, listener, heartbeat });
-        for (const c of channels) await hub.subscribe(c, listener);
-        await tell();
-      } catch (err) {
-        if (err instanceof StreamError) send({ error: err.message, status: err.status });
-      }
-    };
-    const unsubscribe = async (stream: string, params: Record<string, unknown>) => {
-      try {
-        const channels = channelsFor(auth, stream, params);
-        const key = channels.join(';');
-        const s = subscriptions.get(key);
-        if (!s) return;
-        subscriptions.delete(key);
-        clearInterval(s.heartbeat);
-        for (const c of s.channels) await hub.unsubscribe(c, s.listener);
-      } catch (err) {
-        if (err instanceof StreamError) send({ error: err.message, status: err.status });
-      }
-    };
-
-    ws.on('message', (data) => {
-      let json: Record<string, unknown>;
-      try {
-        json = JSON.parse(String(data)) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      if (!json || typeof json !== 'object') return;
-      const { type, stream, ...params } = json;
-      const name = Array.isArray(stream) ? String(stream[0]) : String(stream ?? '');
-      if (type === 'subscribe') void subscribe(name, params);
-      else if (type === 'unsubscribe') void unsubscribe(name, params);
+    const connection = new StreamingConnection(tb, hub, ws, auth, metrics.sent);
+    ws.on('message', (data) => connection.onMessage(data));
+    ws.once('close', () => {
+      metrics.clients.dec({ type: 'websocket' });
+      connection.close();
     });
-    const onEnd = () => {
-      clients.dec({ type: 'websocket' });
-      for (const s of subscriptions.values()) {
-        clearInterval(s.heartbeat);
-        for (const c of s.channels) void hub.unsubscribe(c, s.listener);
-      }
-      subscriptions.clear();
-    };
-    ws.once('close', onEnd);
     ws.on('error', () => undefined);
 
     const stream = url.searchParams.get('stream');
-    if (stream) void subscribe(stream, Object.fromEntries(url.searchParams));
+    if (stream) void connection.subscribe(stream, Object.fromEntries(url.searchParams));
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -288,18 +335,7 @@ export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: Tok
       .catch(() => rejectUpgrade(socket, 503, 'Service unavailable'));
   };
   app.server.on('upgrade', onUpgrade);
-
-  const ping = setInterval(() => {
-    for (const ws of wss.clients) {
-      if (!alive.has(ws)) {
-        ws.terminate();
-        continue;
-      }
-      alive.delete(ws);
-      ws.ping();
-    }
-  }, 30_000);
-  ping.unref();
+  const ping = pingEvery30Sec(wss, alive);
 
   app.get(
     '/api/v1/streaming/health',

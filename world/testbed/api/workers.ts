@@ -1,13 +1,17 @@
+import { PUBLIC_COLLECTION } from '../../../src/mastodon/activitypub.js';
+import { HOME_FEED_MAX_ITEMS } from '../../../src/mastodon/limits.js';
 import { randomBytes } from 'node:crypto';
 import type { Testbed } from '../context.js';
 import { VISIBILITY } from '../db/pool.js';
-import type { JobContext, WorkerRegistry } from '../sidekiq/types.js';
+import type { TestbedWorkers } from '../jobClasses.js';
+import type { JobContext } from '../sidekiq/types.js';
 import { buildCrutches, filterFromHome } from './feedFilter.js';
-import { feedKey, MAX_ITEMS, pushToHome, regenerationKey, unpushFromHome, type FeedStatus } from './feeds.js';
+import { feedKey, pushToHome, regenerationKey, unpushFromHome, type FeedStatus } from './feeds.js';
 import { enqueueBulk } from './jobs.js';
 import { destroyMedia, postProcessMedia } from './media.js';
 import { renderStatus, type MediaRow } from './serializers.js';
-import { AS_CONTEXT, AS_PUBLIC, discardStatus, notify, removeFavourite } from './services.js';
+import { AS_CONTEXT } from '../activitypub/uris.js';
+import { discardStatus, notify, removeFavourite } from './services.js';
 import { extractHashtags } from './text.js';
 
 /**
@@ -265,20 +269,20 @@ async function addLatestToHome(tb: Testbed, from: string, into: string, limit: n
   }
 }
 
-/** FeedManager#merge_into_home: up to MAX_ITEMS / 4 of the followed account's statuses. */
+/** FeedManager#merge_into_home: up to HOME_FEED_MAX_ITEMS / 4 of the followed account's statuses. */
 async function merge(tb: Testbed, [fromArg, intoArg, type = 'home']: unknown[]): Promise<void> {
   if (type !== 'home') return;
-  await addLatestToHome(tb, String(fromArg), String(intoArg), MAX_ITEMS / 4);
+  await addLatestToHome(tb, String(fromArg), String(intoArg), HOME_FEED_MAX_ITEMS / 4);
 }
 
 /**
  * RegenerationWorker [account_id] → PrecomputeFeedService → FeedManager#populate_home:
  * the account's own latest statuses, then each followed account's latest,
- * MAX_ITEMS / 2 at most each; the regeneration marker goes at the end.
+ * HOME_FEED_MAX_ITEMS / 2 at most each; the regeneration marker goes at the end.
  */
 async function regenerate(tb: Testbed, [accountArg]: unknown[]): Promise<void> {
   const accountId = String(accountArg);
-  const limit = MAX_ITEMS / 2;
+  const limit = HOME_FEED_MAX_ITEMS / 2;
   try {
     const own = await tb.db.query<FeedStatus>(
       `SELECT id, reblog_of_id FROM statuses WHERE account_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT ${limit}`,
@@ -400,7 +404,7 @@ async function removal(tb: Testbed, [idArg, optsArg]: unknown[]): Promise<void> 
           id: `${s.uri}#delete`,
           type: 'Delete',
           actor: actorUri,
-          to: [AS_PUBLIC],
+          to: [PUBLIC_COLLECTION],
           object: { id: s.uri, type: 'Tombstone', atomUri: s.uri },
         };
       }
@@ -425,7 +429,7 @@ async function removal(tb: Testbed, [idArg, optsArg]: unknown[]): Promise<void> 
   ]);
 }
 
-export function clientApiWorkers(tb: Testbed): WorkerRegistry {
+export function clientApiWorkers(tb: Testbed): TestbedWorkers {
   return {
     DistributionWorker: { queue: 'default', retry: true, perform: (args, ctx) => distribute(tb, args, ctx) },
     FeedInsertWorker: { queue: 'default', retry: true, perform: (args) => feedInsert(tb, args) },

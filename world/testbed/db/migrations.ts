@@ -2,6 +2,25 @@ import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from './pool.js';
 
 /**
+ * A table of one account's relation to another (follows, follow_requests,
+ * blocks, mutes): one row per pair, with one column of its own, looked up by
+ * target when `indexTarget`.
+ */
+function accountPairTable(table: string, column: string, opts: { indexTarget: boolean }): string {
+  const create = `CREATE TABLE ${table} (
+        id bigint PRIMARY KEY DEFAULT timestamp_id(),
+        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        target_account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        ${column},
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (account_id, target_account_id)
+      );`;
+  if (!opts.indexTarget) return create;
+  return `${create}
+      CREATE INDEX index_${table}_on_target_account_id ON ${table} (target_account_id);`;
+}
+
+/**
  * The testbed's schema: the subset of Mastodon's tables that its load and
  * capacity behaviour depends on. Ids are Mastodon-style time-ordered
  * bigints (milliseconds << 16 | sequence), so max_id/since_id pagination
@@ -68,15 +87,7 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     version: 3,
     name: 'follows, statuses, favourites, mentions',
     sql: `
-      CREATE TABLE follows (
-        id bigint PRIMARY KEY DEFAULT timestamp_id(),
-        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        target_account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        uri text,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        UNIQUE (account_id, target_account_id)
-      );
-      CREATE INDEX index_follows_on_target_account_id ON follows (target_account_id);
+      ${accountPairTable('follows', 'uri text', { indexTarget: true })}
       CREATE TABLE statuses (
         id bigint PRIMARY KEY DEFAULT timestamp_id(),
         uri text NOT NULL,
@@ -184,15 +195,7 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     name: 'follow requests',
     // Mastodon's FollowService requests every ActivityPub follow; the remote Accept turns it into a follow.
     sql: `
-      CREATE TABLE follow_requests (
-        id bigint PRIMARY KEY DEFAULT timestamp_id(),
-        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        target_account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        uri text,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        UNIQUE (account_id, target_account_id)
-      );
-      CREATE INDEX index_follow_requests_on_target_account_id ON follow_requests (target_account_id);`,
+      ${accountPairTable('follow_requests', 'uri text', { indexTarget: true })}`,
   },
   {
     version: 7,
@@ -200,23 +203,8 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     // What FeedManager#build_crutches looks up for every home-feed insert.
     sql: `
       ALTER TABLE follows ADD COLUMN show_reblogs boolean NOT NULL DEFAULT true;
-      CREATE TABLE blocks (
-        id bigint PRIMARY KEY DEFAULT timestamp_id(),
-        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        target_account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        uri text,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        UNIQUE (account_id, target_account_id)
-      );
-      CREATE INDEX index_blocks_on_target_account_id ON blocks (target_account_id);
-      CREATE TABLE mutes (
-        id bigint PRIMARY KEY DEFAULT timestamp_id(),
-        account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        target_account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-        hide_notifications boolean NOT NULL DEFAULT true,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        UNIQUE (account_id, target_account_id)
-      );
+      ${accountPairTable('blocks', 'uri text', { indexTarget: true })}
+      ${accountPairTable('mutes', 'hide_notifications boolean NOT NULL DEFAULT true', { indexTarget: false })}
       CREATE TABLE account_domain_blocks (
         id bigint PRIMARY KEY DEFAULT timestamp_id(),
         account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,

@@ -14,13 +14,13 @@ export const nowSec = () => Date.now() / 1000;
  * and the queue name is added to the `queues` set; a job for later goes to
  * the `schedule` sorted set scored by its run time.
  */
-export class SidekiqClient {
+export class SidekiqClient<C extends string = string> {
   constructor(
     private readonly redis: Redis,
     private readonly registry: WorkerRegistry,
   ) {}
 
-  private job(className: string, args: unknown[]): SidekiqJob {
+  private job(className: C, args: unknown[]): SidekiqJob {
     const worker = this.registry[className];
     if (!worker) throw new Error(`unknown job class ${className}`);
     const now = nowSec();
@@ -38,13 +38,13 @@ export class SidekiqClient {
   }
 
   /** perform_async. */
-  async push(className: string, args: unknown[]): Promise<string> {
+  async push(className: C, args: unknown[]): Promise<string> {
     const [jid] = await this.pushBulk(className, [args]);
     return jid!;
   }
 
   /** push_bulk: one round trip for many jobs of one class (Mastodon fans out this way, 1,000 at a time). */
-  async pushBulk(className: string, argsList: unknown[][]): Promise<string[]> {
+  async pushBulk(className: C, argsList: unknown[][]): Promise<string[]> {
     if (argsList.length === 0) return [];
     const jobs = argsList.map((args) => this.job(className, args));
     const now = nowSec();
@@ -59,7 +59,7 @@ export class SidekiqClient {
   }
 
   /** perform_in: the job waits in `schedule` until the poller moves it to its queue. */
-  async pushIn(className: string, args: unknown[], delaySec: number): Promise<string> {
+  async pushIn(className: C, args: unknown[], delaySec: number): Promise<string> {
     const job = this.job(className, args);
     await this.redis.zadd('schedule', String(nowSec() + delaySec), JSON.stringify(job));
     return job.jid;

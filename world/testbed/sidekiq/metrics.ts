@@ -64,7 +64,7 @@ export function registerSidekiqMetrics(metrics: Registry, redis: Redis, workers:
           this.set({ queue: q.name }, pick(q));
         }
         for (const w of Object.values(state.workers)) {
-          if (!seen.has(w.queue)) {
+          if (w && !seen.has(w.queue)) {
             seen.add(w.queue);
             this.set({ queue: w.queue }, 0);
           }

@@ -33,7 +33,7 @@ export interface JobContext {
 }
 
 /** What a job class does with its args; throwing sends the job to the retry set. */
-export type JobHandler = (args: any[], ctx: JobContext) => Promise<void>;
+export type JobHandler = (args: unknown[], ctx: JobContext) => Promise<void>;
 
 export interface WorkerClass {
   queue: string;
@@ -56,7 +56,8 @@ export interface WorkerClass {
   perform: JobHandler;
 }
 
-export type WorkerRegistry = Record<string, WorkerClass>;
+/** Job classes by name; the engine runs any name it is given (the testbed narrows it: TestbedWorkers). */
+export type WorkerRegistry = Readonly<Record<string, WorkerClass | undefined>>;
 
 /** One Sidekiq unit, as in a systemd file: processes × `-c threads`, `-q name,weight`... */
 export interface SidekiqUnitConfig {

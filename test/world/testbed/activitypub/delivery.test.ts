@@ -280,10 +280,10 @@ describe('ActivityPub distribution and delivery', () => {
     ]);
     expect([
       w['ActivityPub::DistributionWorker']!.queue,
-      w['LinkCrawlWorker']!.queue,
-      w['LinkCrawlWorker']!.retry,
+      w.LinkCrawlWorker!.queue,
+      w.LinkCrawlWorker!.retry,
     ]).toEqual(['push', 'pull', 0]);
-    expect([w['RedownloadMediaWorker']!.queue, w['RedownloadMediaWorker']!.retry]).toEqual(['pull', 3]);
+    expect([w.RedownloadMediaWorker!.queue, w.RedownloadMediaWorker!.retry]).toEqual(['pull', 3]);
     expect([w['Scheduler::VacuumScheduler']!.queue, w['Scheduler::VacuumScheduler']!.retry]).toEqual([
       'scheduler',
       0,

@@ -204,7 +204,7 @@ describe('ActivityPub media, link cards, vacuum and documents', () => {
       links: expect.arrayContaining([{ rel: 'self', type: 'application/activity+json', href: uri }]),
     });
     expect((await get(`/.well-known/webfinger?resource=${encodeURIComponent(uri)}`)).status).toBe(200);
-    expect((await get('/.well-known/webfinger?resource=acct:nobody@' + f.tb.domain)).status).toBe(404);
+    expect((await get(`/.well-known/webfinger?resource=acct:nobody@${f.tb.domain}`)).status).toBe(404);
     expect((await get('/.well-known/webfinger?resource=acct:alice@elsewhere.example')).status).toBe(404);
     expect((await get('/.well-known/webfinger')).status).toBe(400);
     expect((await get('/.well-known/host-meta')).body).toContain(

@@ -24,6 +24,15 @@ import {
   type RemoteActor,
 } from '../../../support/activitypub.js';
 
+/** A remote actor's Follow of `object`. */
+const followOf = (actor: RemoteActor, object: string) => ({
+  '@context': AS,
+  id: `${actor.uri}#follows/1`,
+  type: 'Follow',
+  actor: actor.uri,
+  object,
+});
+
 describe('ActivityPub inbox and processing', () => {
   let f: FederationFixture;
   let alice: AccountRow;
@@ -301,13 +310,7 @@ describe('ActivityPub inbox and processing', () => {
 
   it('Follow → follows row, notification and an Accept delivered to the follower; Undo removes it', async () => {
     const erin = await f.remote.addActor('c.remote.test', 'erin', { sharedInbox: false });
-    const follow = {
-      '@context': AS,
-      id: `${erin.uri}#follows/1`,
-      type: 'Follow',
-      actor: erin.uri,
-      object: aliceUri,
-    };
+    const follow = followOf(erin, aliceUri);
     expect((await postSigned(f.fx, '/users/alice/inbox', follow, erin)).status).toBe(202);
     expect((await drain(f.tb, 'ingress')).map((p) => p.error)).toEqual([undefined]);
     const erinId = await accountIdOf(erin.uri);
@@ -379,13 +382,7 @@ describe('ActivityPub inbox and processing', () => {
 
   it('Block → follows both ways gone and a block row; its Follow is then answered with Reject; Undo Block lifts it', async () => {
     const fred = await f.remote.addActor('c.remote.test', 'fred', { sharedInbox: false });
-    const follow = {
-      '@context': AS,
-      id: `${fred.uri}#follows/1`,
-      type: 'Follow',
-      actor: fred.uri,
-      object: aliceUri,
-    };
+    const follow = followOf(fred, aliceUri);
     expect((await postSigned(f.fx, '/users/alice/inbox', follow, fred)).status).toBe(202);
     expect(errorsOf(await settle(f.tb))).toEqual([]);
     const fredId = await accountIdOf(fred.uri);

@@ -1,7 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalAccount, type LocalAccount } from '../../../../world/testbed/accounts.js';
-import { defaultOpenApiPath } from '../../../../world/testbed/api/openapi.js';
 import { api, openApi, runLocalJobs, startApiTestbed } from '../../../support/api.js';
 import type { TestbedFixture } from '../../../support/testbed.js';
 

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerSidekiqMetrics } from '../../../../world/testbed/sidekiq/metrics.js';
 import type { SidekiqHandle } from '../../../../world/testbed/sidekiq/processor.js';
 import type { WorkerRegistry } from '../../../../world/testbed/sidekiq/types.js';
-import { client, engine, gate, openSidekiqDb, unit, waitFor, type SidekiqDb } from '../../../support/sidekiq.js';
+import {
+  client,
+  engine,
+  gate,
+  openSidekiqDb,
+  unit,
+  waitFor,
+  type SidekiqDb,
+} from '../../../support/sidekiq.js';
 
 /** Samples of Prometheus text format: name, labels, value. */
 function parseMetrics(text: string) {

@@ -1,32 +1,14 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSidekiq, type SidekiqHandle } from '../../../../world/testbed/sidekiq/processor.js';
+import { describe, expect, it } from 'vitest';
+import { startSidekiq } from '../../../../world/testbed/sidekiq/processor.js';
 import type { JobContext, SidekiqJob, WorkerRegistry } from '../../../../world/testbed/sidekiq/types.js';
-import { client, engine, gate, openSidekiqDb, unit, waitFor, type SidekiqDb } from '../../../support/sidekiq.js';
+import { client, gate, useSidekiqDb, unit, waitFor } from '../../../support/sidekiq.js';
 
-let db: SidekiqDb;
-let running: SidekiqHandle[] = [];
-beforeAll(async () => {
-  db = await openSidekiqDb();
-});
-afterAll(async () => {
-  await db?.release();
-});
-beforeEach(async () => {
-  await db.redis.flushdb();
-});
-afterEach(async () => {
-  await Promise.all(running.map((h) => h.stop()));
-  running = [];
-});
+const sidekiq = useSidekiqDb();
 
-async function start(...args: Parameters<typeof engine>) {
-  const h = await engine(...args);
-  running.push(h);
-  return h;
-}
+const start = sidekiq.start;
 
 const parse = (s: string) => JSON.parse(s) as SidekiqJob;
 
@@ -37,14 +19,14 @@ describe('Sidekiq layout and FIFO', () => {
       Echo: { queue: 'default', retry: true, perform: async ([n]) => void seen.push(n as number) },
       Deliver: { queue: 'push', retry: 16, perform: async () => undefined },
     };
-    const c = client(db, workers);
+    const c = client(sidekiq.db, workers);
     const before = Date.now() / 1000;
     await c.pushBulk('Echo', [[1], [2], [3]]);
     await c.push('Echo', [4]);
     await c.push('Deliver', ['https://remote.example/inbox']);
 
-    expect((await db.redis.smembers('queues')).sort()).toEqual(['default', 'push']);
-    const list = await db.redis.lrange('queue:default', 0, -1);
+    expect((await sidekiq.db.redis.smembers('queues')).sort()).toEqual(['default', 'push']);
+    const list = await sidekiq.db.redis.lrange('queue:default', 0, -1);
     expect(list).toHaveLength(4);
     // LPUSH: the oldest job is the list's right end, the one BRPOP takes next.
     expect(list.map((s) => parse(s).args[0])).toEqual([4, 3, 2, 1]);
@@ -62,19 +44,19 @@ describe('Sidekiq layout and FIFO', () => {
     expect(job.jid).toMatch(/^[0-9a-f]{24}$/);
     expect(job.created_at).toBeGreaterThanOrEqual(before - 0.001);
     expect(job.enqueued_at).toBeGreaterThanOrEqual(job.created_at);
-    expect(parse((await db.redis.lrange('queue:push', 0, -1))[0]!)).toMatchObject({
+    expect(parse((await sidekiq.db.redis.lrange('queue:push', 0, -1))[0]!)).toMatchObject({
       class: 'Deliver',
       queue: 'push',
       retry: 16,
     });
 
-    await start(db, workers, [unit(1, [['default', 1]])]);
+    await start(sidekiq.db, workers, [unit(1, [['default', 1]])]);
     await waitFor(() => seen.length === 4, '4 jobs run');
     expect(seen).toEqual([1, 2, 3, 4]);
-    expect(await db.redis.llen('queue:default')).toBe(0);
+    expect(await sidekiq.db.redis.llen('queue:default')).toBe(0);
     // The push queue is not served by this process: it keeps its job.
-    expect(await db.redis.llen('queue:push')).toBe(1);
-    await waitFor(async () => (await db.stats.processed()) === 4, 'stat:processed = 4');
+    expect(await sidekiq.db.redis.llen('queue:push')).toBe(1);
+    await waitFor(async () => (await sidekiq.db.stats.processed()) === 4, 'stat:processed = 4');
   });
 });
 
@@ -92,12 +74,12 @@ describe('weighted fetch (BasicFetch#queues_cmd)', () => {
       Heavy: { queue: 'heavy', retry: false, perform },
       Light: { queue: 'light', retry: false, perform },
     };
-    const c = client(db, workers);
+    const c = client(sidekiq.db, workers);
     // Enough backlog that neither queue runs dry within N fetches (heavy needs ~800 ± 10).
     const args = Array.from({ length: 1200 }, (_, i) => [i]);
     await c.pushBulk('Heavy', args);
     await c.pushBulk('Light', args);
-    const h = await start(db, workers, [
+    const h = await start(sidekiq.db, workers, [
       unit(1, [
         ['heavy', 8],
         ['light', 1],
@@ -122,7 +104,7 @@ describe('processes (Launcher heartbeat)', () => {
   it('registers each process with Sidekiq 6 fields, reports busy jobs and beats, and leaves on stop', async () => {
     const g = gate();
     const workers: WorkerRegistry = { Slow: { queue: 'default', retry: true, perform: () => g.opened } };
-    const h = await start(db, workers, [
+    const h = await start(sidekiq.db, workers, [
       unit(
         2,
         [
@@ -135,14 +117,14 @@ describe('processes (Launcher heartbeat)', () => {
     expect(h.identities).toHaveLength(2);
     for (const id of h.identities)
       expect(id).toMatch(new RegExp(`^${hostname().replace(/\./g, '\\.')}:${process.pid}:[0-9a-f]{12}$`));
-    expect((await db.redis.smembers('processes')).sort()).toEqual([...h.identities].sort());
+    expect((await sidekiq.db.redis.smembers('processes')).sort()).toEqual([...h.identities].sort());
 
     const id = h.identities[0]!;
-    const hash = await db.redis.hgetall(id);
+    const hash = await sidekiq.db.redis.hgetall(id);
     expect(Object.keys(hash).sort()).toEqual(['beat', 'busy', 'info', 'quiet', 'rss', 'rtt_us']);
     expect(hash.busy).toBe('0');
     expect(hash.quiet).toBe('false');
-    expect(await db.redis.ttl(id)).toBeGreaterThan(50);
+    expect(await sidekiq.db.redis.ttl(id)).toBeGreaterThan(50);
     const info = JSON.parse(hash.info!);
     expect(info).toMatchObject({
       hostname: hostname(),
@@ -157,49 +139,52 @@ describe('processes (Launcher heartbeat)', () => {
     expect(info.started_at).toBeGreaterThan(Date.now() / 1000 - 10);
 
     const beat0 = Number(hash.beat);
-    await client(db, workers).pushBulk('Slow', [[1], [2], [3]]);
+    await client(sidekiq.db, workers).pushBulk('Slow', [[1], [2], [3]]);
     const procs = await waitFor(async () => {
-      const p = await db.stats.processes();
+      const p = await sidekiq.db.stats.processes();
       return p.reduce((a, x) => a + x.busy, 0) === 3 && p;
     }, 'busy = 3 over both processes');
     expect(procs.map((p) => p.concurrency)).toEqual([2, 2]);
     expect(Math.max(...procs.map((p) => p.beat))).toBeGreaterThan(beat0);
 
     // IDENTITY:workers (Sidekiq 6; :work in 7): tid → {queue, payload: job JSON string, run_at: integer seconds}.
-    const work = await db.stats.work();
+    const work = await sidekiq.db.stats.work();
     expect(work).toHaveLength(3);
     for (const w of work) {
       expect(w.queue).toBe('default');
       expect(w.payload.class).toBe('Slow');
       expect(Number.isInteger(w.runAt)).toBe(true);
     }
-    const raw = Object.values(await db.redis.hgetall(`${work[0]!.identity}:workers`))[0]!;
+    const raw = Object.values(await sidekiq.db.redis.hgetall(`${work[0]!.identity}:workers`))[0]!;
     expect(typeof JSON.parse(raw).payload).toBe('string');
 
     g.open();
-    await waitFor(async () => (await db.stats.processes()).every((p) => p.busy === 0), 'busy back to 0');
+    await waitFor(
+      async () => (await sidekiq.db.stats.processes()).every((p) => p.busy === 0),
+      'busy back to 0',
+    );
     await h.stop();
-    expect(await db.redis.smembers('processes')).toEqual([]);
+    expect(await sidekiq.db.redis.smembers('processes')).toEqual([]);
     for (const i of h.identities) {
-      expect(await db.redis.exists(i, `${i}:workers`, `${i}:work`)).toBe(0);
+      expect(await sidekiq.db.redis.exists(i, `${i}:workers`, `${i}:work`)).toBe(0);
     }
   });
 
   it('stops fetching when told to quiet through Sidekiq::Process#quiet! (TSTP)', async () => {
     const ran: number[] = [];
     const workers: WorkerRegistry = {
-      Echo: { queue: 'default', retry: true, perform: async ([n]) => void ran.push(n) },
+      Echo: { queue: 'default', retry: true, perform: async ([n]) => void ran.push(Number(n)) },
     };
-    const h = await start(db, workers, [unit(1, [['default', 1]])], { fetchTimeoutSec: 0.2 });
+    const h = await start(sidekiq.db, workers, [unit(1, [['default', 1]])], { fetchTimeoutSec: 0.2 });
     const id = h.identities[0]!;
-    await db.redis.lpush(`${id}-signals`, 'TSTP');
-    await waitFor(async () => (await db.redis.hget(id, 'quiet')) === 'true', 'quiet = true');
+    await sidekiq.db.redis.lpush(`${id}-signals`, 'TSTP');
+    await waitFor(async () => (await sidekiq.db.redis.hget(id, 'quiet')) === 'true', 'quiet = true');
     // A thread may be inside BRPOP when the signal is read: allow it its fetch timeout, with room.
     await new Promise((r) => setTimeout(r, 700));
-    await client(db, workers).push('Echo', [1]);
+    await client(sidekiq.db, workers).push('Echo', [1]);
     await new Promise((r) => setTimeout(r, 400));
     expect(ran).toEqual([]);
-    expect(await db.redis.llen('queue:default')).toBe(1);
+    expect(await sidekiq.db.redis.llen('queue:default')).toBe(1);
   });
 });
 
@@ -216,12 +201,12 @@ describe('shutdown (basic fetch)', () => {
         },
       },
     };
-    const h = await start(db, workers, [unit(1, [['default', 1]])]);
-    await client(db, workers).push('Short', []);
+    const h = await start(sidekiq.db, workers, [unit(1, [['default', 1]])]);
+    await client(sidekiq.db, workers).push('Short', []);
     await waitFor(() => started, 'job started');
     await h.stop();
-    expect(await db.stats.processed()).toBe(1);
-    expect(await db.redis.llen('queue:default')).toBe(0);
+    expect(await sidekiq.db.stats.processed()).toBe(1);
+    expect(await sidekiq.db.redis.llen('queue:default')).toBe(0);
   });
 
   it('pushes jobs still running at the timeout back to the head of their queue; they run after a restart', async () => {
@@ -238,20 +223,20 @@ describe('shutdown (basic fetch)', () => {
         },
       },
     };
-    const h = await start(db, first, [unit(2, [['default', 1]])], { shutdownTimeoutMs: 300 });
-    const c = client(db, first);
+    const h = await start(sidekiq.db, first, [unit(2, [['default', 1]])], { shutdownTimeoutMs: 300 });
+    const c = client(sidekiq.db, first);
     await c.push('Job', ['a']);
     await c.push('Job', ['b']);
     await waitFor(() => signals.length === 2, 'both jobs in flight');
     await c.push('Job', ['c']); // waits behind them
-    await waitFor(async () => (await db.stats.work()).length === 2, 'work hash shows 2 jobs');
+    await waitFor(async () => (await sidekiq.db.stats.work()).length === 2, 'work hash shows 2 jobs');
 
     const t0 = Date.now();
     await h.stop();
     expect(Date.now() - t0).toBeLessThan(3_000);
     expect(signals.every((s) => s.aborted)).toBe(true);
     // Both back, at the right end (popped next), untouched; 'c' still behind them.
-    const list = (await db.redis.lrange('queue:default', 0, -1)).map(parse);
+    const list = (await sidekiq.db.redis.lrange('queue:default', 0, -1)).map(parse);
     expect(list).toHaveLength(3);
     expect(list[0]!.args).toEqual(['c']);
     expect(
@@ -260,19 +245,19 @@ describe('shutdown (basic fetch)', () => {
         .map((j) => j.args[0])
         .sort(),
     ).toEqual(['a', 'b']);
-    expect(await db.stats.processed()).toBe(0);
-    expect(await db.redis.smembers('processes')).toEqual([]);
+    expect(await sidekiq.db.stats.processed()).toBe(0);
+    expect(await sidekiq.db.redis.smembers('processes')).toEqual([]);
 
     // Their late completion is not recorded (they were handed back).
     g.open();
     await new Promise((r) => setTimeout(r, 50));
-    expect(await db.stats.processed()).toBe(0);
-    expect(await db.stats.retrySize()).toBe(0);
+    expect(await sidekiq.db.stats.processed()).toBe(0);
+    expect(await sidekiq.db.stats.retrySize()).toBe(0);
 
     const second: WorkerRegistry = {
-      Job: { queue: 'default', retry: true, perform: async ([name]) => void order.push(name) },
+      Job: { queue: 'default', retry: true, perform: async ([name]) => void order.push(String(name)) },
     };
-    await start(db, second, [unit(1, [['default', 1]])]);
+    await start(sidekiq.db, second, [unit(1, [['default', 1]])]);
     await waitFor(() => order.length === 3, 'all three run after restart');
     expect(order.slice(0, 2).sort()).toEqual(['a', 'b']);
     expect(order[2]).toBe('c');
@@ -291,30 +276,30 @@ describe('shutdown (basic fetch)', () => {
         },
       },
     };
-    const h = await start(db, workers, [unit(1, [['default', 1]])]);
-    await client(db, workers).push('Job', []);
+    const h = await start(sidekiq.db, workers, [unit(1, [['default', 1]])]);
+    await client(sidekiq.db, workers).push('Job', []);
     await waitFor(() => started, 'job in flight');
-    await waitFor(async () => (await db.stats.work()).length === 1, 'heartbeat shows it');
+    await waitFor(async () => (await sidekiq.db.stats.work()).length === 1, 'heartbeat shows it');
     await h.crash();
     g.open();
     await new Promise((r) => setTimeout(r, 100));
 
     // The job is nowhere: not queued, not retried, not dead, not counted.
-    expect(await db.redis.llen('queue:default')).toBe(0);
-    expect(await db.stats.retrySize()).toBe(0);
-    expect(await db.stats.deadSize()).toBe(0);
-    expect(await db.stats.processed()).toBe(0);
+    expect(await sidekiq.db.redis.llen('queue:default')).toBe(0);
+    expect(await sidekiq.db.stats.retrySize()).toBe(0);
+    expect(await sidekiq.db.stats.deadSize()).toBe(0);
+    expect(await sidekiq.db.stats.processed()).toBe(0);
     // The process is still listed, its hash dies within 60 s of its last beat…
     const id = h.identities[0]!;
-    expect(await db.redis.smembers('processes')).toEqual([id]);
-    const ttl = await db.redis.ttl(id);
+    expect(await sidekiq.db.redis.smembers('processes')).toEqual([id]);
+    const ttl = await sidekiq.db.redis.ttl(id);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60);
-    expect(await db.stats.processes()).toHaveLength(1);
+    expect(await sidekiq.db.stats.processes()).toHaveLength(1);
     // …after which readers prune it (Sidekiq::ProcessSet#cleanup).
-    await db.redis.del(id);
-    expect(await db.stats.processes({ prune: true })).toEqual([]);
-    expect(await db.redis.smembers('processes')).toEqual([]);
+    await sidekiq.db.redis.del(id);
+    expect(await sidekiq.db.stats.processes({ prune: true })).toEqual([]);
+    expect(await sidekiq.db.redis.smembers('processes')).toEqual([]);
   });
 });
 

@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utcDate } from '../../../../world/testbed/sidekiq/layout.js';
 import type { SidekiqHandle } from '../../../../world/testbed/sidekiq/processor.js';
 import type { WorkerRegistry } from '../../../../world/testbed/sidekiq/types.js';
-import { client, engine, gate, openSidekiqDb, unit, waitFor, type SidekiqDb } from '../../../support/sidekiq.js';
+import {
+  client,
+  engine,
+  gate,
+  openSidekiqDb,
+  unit,
+  waitFor,
+  type SidekiqDb,
+} from '../../../support/sidekiq.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../support/sidekiq_api.rb', import.meta.url));
 
@@ -275,32 +283,20 @@ describe('real Sidekiq (Ruby API) reads the testbed’s Redis', () => {
       // Processes and the work in flight.
       expect(ruby.processes.size).toBe(2);
       expect(ruby.processes.total_concurrency).toBe(5);
-      expect(
-        ruby.processes.list.map((p) => ({
-          identity: p.identity,
-          hostname: p.hostname,
-          pid: p.pid,
-          tag: p.tag,
-          labels: p.labels,
-          concurrency: p.concurrency,
-          busy: p.busy,
-          queues: p.queues,
-          quiet: p.quiet,
-          started_at: p.started_at,
-        })),
-      ).toEqual(
-        ts.processes.map((p) => ({
-          identity: p.identity,
-          hostname: p.hostname,
-          pid: p.pid,
-          tag: p.tag,
-          labels: p.labels,
-          concurrency: p.concurrency,
-          busy: p.busy,
-          queues: p.queues,
-          quiet: p.quiet,
-          started_at: p.startedAt,
-        })),
+      type ProcessFields = Omit<RubyView['processes']['list'][number], 'beat' | 'started_at'>;
+      const shared = (p: ProcessFields) => ({
+        identity: p.identity,
+        hostname: p.hostname,
+        pid: p.pid,
+        tag: p.tag,
+        labels: p.labels,
+        concurrency: p.concurrency,
+        busy: p.busy,
+        queues: p.queues,
+        quiet: p.quiet,
+      });
+      expect(ruby.processes.list.map((p) => ({ ...shared(p), started_at: p.started_at }))).toEqual(
+        ts.processes.map((p) => ({ ...shared(p), started_at: p.startedAt })),
       );
       expect(ruby.processes.list.map((p) => p.queues).sort()).toEqual([
         ['default', 'push'],

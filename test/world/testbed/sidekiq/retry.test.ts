@@ -1,31 +1,14 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEAD_TIMEOUT_SEC, STATS_TTL_SEC, utcDate } from '../../../../world/testbed/sidekiq/layout.js';
-import type { SidekiqHandle } from '../../../../world/testbed/sidekiq/processor.js';
 import { killJob } from '../../../../world/testbed/sidekiq/retry.js';
 import { enqueueDueJobs } from '../../../../world/testbed/sidekiq/scheduler.js';
 import type { SidekiqJob, WorkerRegistry } from '../../../../world/testbed/sidekiq/types.js';
-import { client, engine, openSidekiqDb, unit, waitFor, type SidekiqDb } from '../../../support/sidekiq.js';
+import { client, type engine, useSidekiqDb, unit, waitFor } from '../../../support/sidekiq.js';
 
-let db: SidekiqDb;
-let running: SidekiqHandle[] = [];
-beforeAll(async () => {
-  db = await openSidekiqDb();
-});
-afterAll(async () => {
-  await db?.release();
-});
-beforeEach(async () => {
-  await db.redis.flushdb();
-});
-afterEach(async () => {
-  await Promise.all(running.map((h) => h.stop()));
-  running = [];
-});
+const sidekiq = useSidekiqDb();
 
-async function start(workers: WorkerRegistry, extra: Parameters<typeof engine>[3] = {}) {
-  const h = await engine(db, workers, [unit(2, [['default', 1]])], extra);
-  running.push(h);
-  return h;
+function start(workers: WorkerRegistry, extra: Parameters<typeof engine>[3] = {}) {
+  return sidekiq.start(sidekiq.db, workers, [unit(2, [['default', 1]])], extra);
 }
 
 class DeliveryFailure extends Error {
@@ -33,7 +16,7 @@ class DeliveryFailure extends Error {
 }
 
 async function zentries(key: string) {
-  const flat = await db.redis.zrange(key, 0, -1, 'WITHSCORES');
+  const flat = await sidekiq.db.redis.zrange(key, 0, -1, 'WITHSCORES');
   const out: { job: SidekiqJob; score: number }[] = [];
   for (let i = 0; i < flat.length; i += 2)
     out.push({ job: JSON.parse(flat[i]!), score: Number(flat[i + 1]) });
@@ -44,7 +27,7 @@ async function zentries(key: string) {
 async function daily(stat: 'processed' | 'failed', fromMs: number) {
   const days = [...new Set([utcDate(fromMs), utcDate(Date.now())])];
   let n = 0;
-  for (const d of days) n += Number((await db.redis.get(`stat:${stat}:${d}`)) ?? 0);
+  for (const d of days) n += Number((await sidekiq.db.redis.get(`stat:${stat}:${d}`)) ?? 0);
   return n;
 }
 
@@ -64,7 +47,7 @@ describe('retries (JobRetry)', () => {
       },
     };
     await start(workers);
-    const jid = await client(db, workers).push('Flaky', ['https://remote.example/inbox']);
+    const jid = await client(sidekiq.db, workers).push('Flaky', ['https://remote.example/inbox']);
 
     const [first] = await waitFor(async () => {
       const e = await zentries('retry');
@@ -82,8 +65,8 @@ describe('retries (JobRetry)', () => {
     expect(first!.job.failed_at).toBeGreaterThanOrEqual(t0 / 1000);
     expect(first!.job.retried_at).toBeUndefined();
     expect(first!.score).toBeCloseTo(first!.job.failed_at! + 1, 6);
-    expect(await db.stats.failed()).toBe(1);
-    expect(await db.stats.processed()).toBe(1);
+    expect(await sidekiq.db.stats.failed()).toBe(1);
+    expect(await sidekiq.db.stats.processed()).toBe(1);
 
     // The poller brings it back when due; it fails again (retry_count 1) and again (2 = retry) → dead.
     const [dead] = await waitFor(
@@ -103,12 +86,12 @@ describe('retries (JobRetry)', () => {
     });
     expect(dead!.job.retried_at).toBeGreaterThanOrEqual(first!.job.failed_at! + 2 - 0.01);
     expect(dead!.score).toBeCloseTo(dead!.job.retried_at!, 3);
-    expect(await db.stats.retrySize()).toBe(0);
-    expect(await db.stats.failed()).toBe(3);
-    expect(await db.stats.processed()).toBe(3);
+    expect(await sidekiq.db.stats.retrySize()).toBe(0);
+    expect(await sidekiq.db.stats.failed()).toBe(3);
+    expect(await sidekiq.db.stats.processed()).toBe(3);
     expect(await daily('failed', t0)).toBe(3);
     expect(await daily('processed', t0)).toBe(3);
-    const ttl = await db.redis.ttl(`stat:processed:${utcDate(Date.now())}`);
+    const ttl = await sidekiq.db.redis.ttl(`stat:processed:${utcDate(Date.now())}`);
     expect(ttl).toBeGreaterThan(STATS_TTL_SEC - 60);
   });
 
@@ -125,7 +108,7 @@ describe('retries (JobRetry)', () => {
       },
     };
     await start(workers);
-    await client(db, workers).push('Once', [1]);
+    await client(sidekiq.db, workers).push('Once', [1]);
     const [e] = await waitFor(async () => {
       const x = await zentries('retry');
       return x.length === 1 && x;
@@ -138,13 +121,13 @@ describe('retries (JobRetry)', () => {
     expect(e!.job.error_class).toBe('TypeError');
 
     // Make it due now (as Sidekiq's "Retry now" would) and let the poller pick it up.
-    const [member] = await db.redis.zrange('retry', 0, 0);
-    await db.redis.zadd('retry', 'XX', String(Date.now() / 1000 - 1), member!);
+    const [member] = await sidekiq.db.redis.zrange('retry', 0, 0);
+    await sidekiq.db.redis.zadd('retry', 'XX', String(Date.now() / 1000 - 1), member!);
     await waitFor(() => runs === 2, 'second run');
-    await waitFor(async () => (await db.stats.processed()) === 2, 'processed = 2');
-    expect(await db.stats.failed()).toBe(1);
-    expect(await db.stats.retrySize()).toBe(0);
-    expect(await db.stats.deadSize()).toBe(0);
+    await waitFor(async () => (await sidekiq.db.stats.processed()) === 2, 'processed = 2');
+    expect(await sidekiq.db.stats.failed()).toBe(1);
+    expect(await sidekiq.db.stats.retrySize()).toBe(0);
+    expect(await sidekiq.db.stats.deadSize()).toBe(0);
   });
 
   it('drops retry: false jobs, sends retry: 0 jobs straight to dead (unless dead: false), and treats an unknown class as a NameError', async () => {
@@ -163,7 +146,7 @@ describe('retries (JobRetry)', () => {
       },
     };
     await start(workers);
-    const c = client(db, workers);
+    const c = client(sidekiq.db, workers);
     await c.push('NoRetry', []);
     const zeroJid = await c.push('ZeroRetry', []);
     await c.push('NeverDead', []);
@@ -176,10 +159,10 @@ describe('retries (JobRetry)', () => {
       created_at: Date.now() / 1000,
       enqueued_at: Date.now() / 1000,
     };
-    await db.redis.lpush('queue:default', JSON.stringify(ghost));
+    await sidekiq.db.redis.lpush('queue:default', JSON.stringify(ghost));
 
-    await waitFor(async () => (await db.stats.processed()) === 4, 'four jobs ended');
-    expect(await db.stats.failed()).toBe(4);
+    await waitFor(async () => (await sidekiq.db.stats.processed()) === 4, 'four jobs ended');
+    expect(await sidekiq.db.stats.failed()).toBe(4);
     const dead = await zentries('dead');
     expect(dead.map((d) => d.job.jid)).toEqual([zeroJid]);
     expect(dead[0]!.job).toMatchObject({ retry: 0, retry_count: 0, error_message: 'dead at once' });
@@ -191,7 +174,7 @@ describe('retries (JobRetry)', () => {
       error_message: 'uninitialized constant Ghost::Worker',
     });
     expect(retry[0]!.score - retry[0]!.job.failed_at!).toBeGreaterThanOrEqual(15 - 1e-6);
-    expect(await db.redis.llen('queue:default')).toBe(0);
+    expect(await sidekiq.db.redis.llen('queue:default')).toBe(0);
   });
 });
 
@@ -199,23 +182,23 @@ describe('scheduled jobs and the poller (Scheduled::Enq)', () => {
   it('moves a perform_in job to its queue when due, setting enqueued_at', async () => {
     const ran: number[] = [];
     const workers: WorkerRegistry = {
-      Later: { queue: 'pull', retry: 0, perform: async ([n]) => void ran.push(n) },
+      Later: { queue: 'pull', retry: 0, perform: async ([n]) => void ran.push(Number(n)) },
     };
-    await engine(db, workers, [unit(1, [['pull', 1]])]).then((h) => running.push(h));
+    await sidekiq.start(sidekiq.db, workers, [unit(1, [['pull', 1]])]);
     const t0 = Date.now() / 1000;
-    await client(db, workers).pushIn('Later', [42], 0.3);
-    expect(await db.stats.scheduledSize()).toBe(1);
-    const [s] = await db.stats.scheduled();
+    await client(sidekiq.db, workers).pushIn('Later', [42], 0.3);
+    expect(await sidekiq.db.stats.scheduledSize()).toBe(1);
+    const [s] = await sidekiq.db.stats.scheduled();
     expect(s!.job.enqueued_at).toBeUndefined();
     expect(s!.scoreSec).toBeCloseTo(t0 + 0.3, 1);
     await waitFor(() => ran.length === 1, 'scheduled job ran', 3_000);
     expect(ran).toEqual([42]);
-    expect(await db.stats.scheduledSize()).toBe(0);
+    expect(await sidekiq.db.stats.scheduledSize()).toBe(0);
   });
 
   it('never enqueues a due job twice, however many pollers run', async () => {
     const now = Date.now() / 1000;
-    const p = db.redis.pipeline();
+    const p = sidekiq.db.redis.pipeline();
     for (let i = 0; i < 300; i++) {
       p.zadd(
         'schedule',
@@ -243,25 +226,27 @@ describe('scheduled jobs and the poller (Scheduled::Enq)', () => {
       }),
     );
     await p.exec();
-    const conns = [db.newRedis(), db.newRedis(), db.newRedis()];
+    const conns = [sidekiq.db.newRedis(), sidekiq.db.newRedis(), sidekiq.db.newRedis()];
     const moved = await Promise.all(conns.map((c) => enqueueDueJobs(c)));
     expect(moved.reduce((a, b) => a + b, 0)).toBe(300);
-    const list = (await db.redis.lrange('queue:default', 0, -1)).map((s) => JSON.parse(s) as SidekiqJob);
+    const list = (await sidekiq.db.redis.lrange('queue:default', 0, -1)).map(
+      (s) => JSON.parse(s) as SidekiqJob,
+    );
     expect(new Set(list.map((j) => j.jid)).size).toBe(300);
     expect(list.every((j) => typeof j.enqueued_at === 'number')).toBe(true);
-    expect(await db.redis.smembers('queues')).toEqual(['default']);
-    expect(await db.redis.zcard('schedule')).toBe(1);
+    expect(await sidekiq.db.redis.smembers('queues')).toEqual(['default']);
+    expect(await sidekiq.db.redis.zcard('schedule')).toBe(1);
   });
 
   it('trims the dead set as DeadSet#kill does: 6 months, and ZREMRANGEBYRANK 0 -10000', async () => {
     const now = Date.now() / 1000;
-    await db.redis.zadd('dead', String(now - DEAD_TIMEOUT_SEC - 10), 'ancient');
-    const p = db.redis.pipeline();
+    await sidekiq.db.redis.zadd('dead', String(now - DEAD_TIMEOUT_SEC - 10), 'ancient');
+    const p = sidekiq.db.redis.pipeline();
     for (let i = 0; i < 10_005; i++) p.zadd('dead', String(now - 1000 + i / 100), `job-${i}`);
     await p.exec();
-    await killJob(db.redis, 'newest', now);
-    expect(await db.redis.zcard('dead')).toBe(9_999);
-    expect(await db.redis.zscore('dead', 'ancient')).toBeNull();
-    expect(await db.redis.zscore('dead', 'newest')).not.toBeNull();
+    await killJob(sidekiq.db.redis, 'newest', now);
+    expect(await sidekiq.db.redis.zcard('dead')).toBe(9_999);
+    expect(await sidekiq.db.redis.zscore('dead', 'ancient')).toBeNull();
+    expect(await sidekiq.db.redis.zscore('dead', 'newest')).not.toBeNull();
   });
 });

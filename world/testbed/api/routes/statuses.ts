@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Testbed } from '../../context.js';
 import { optionalAuth, READ_STATUSES, requireAuth, WRITE_FAVOURITES, WRITE_STATUSES } from '../auth.js';
 import { bool, idParam, notFound, params, str, strArray } from '../http.js';
-import { renderStatus, renderStatuses } from '../serializers.js';
+import { renderStatus, renderStatuses, type RenderOptions } from '../serializers.js';
 import {
   deleteStatus,
   favourite,
@@ -14,10 +14,29 @@ import {
   visibleSql,
 } from '../services.js';
 
+/** The status as the viewer sees it; 404 when it is gone (or its account or original is). */
+async function statusOr404(tb: Testbed, id: string, viewerId?: string, opts: RenderOptions = {}) {
+  const body = await renderStatus(tb, id, viewerId, opts);
+  if (!body) throw notFound();
+  return body;
+}
+
+/** StatusesController::CONTEXT_LIMIT: ancestors and descendants fetched at most. */
+const CONTEXT_LIMIT = 4096;
+
 /** Api::V1::StatusesController, Statuses::FavouritesController, Statuses::ReblogsController. */
 export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
-  const CONTEXT_LIMIT = 4096;
+  createStatus(app, tb);
+  showStatus(app, tb);
+  statusContext(app, tb);
+  destroyStatus(app, tb);
+  favouriteStatus(app, tb);
+  unfavouriteStatus(app, tb);
+  reblogStatus(app, tb);
+  unreblogStatus(app, tb);
+}
 
+function createStatus(app: FastifyInstance, tb: Testbed): void {
   app.post(
     '/api/v1/statuses',
     { config: { controller: 'api/v1/statuses', action: 'create' } },
@@ -40,24 +59,24 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
         typeof idempotency === 'string' && idempotency !== '' ? idempotency : undefined,
       );
       await result.limiter?.applyHeaders(reply);
-      const body = await renderStatus(tb, result.id, auth.accountId);
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, result.id, auth.accountId);
     },
   );
+}
 
+function showStatus(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/api/v1/statuses/:id',
     { config: { controller: 'api/v1/statuses', action: 'show' } },
     async (request) => {
       const auth = optionalAuth(request, READ_STATUSES);
       const s = await findVisibleStatus(tb, idParam(request), auth?.accountId);
-      const body = await renderStatus(tb, s.id, auth?.accountId);
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, s.id, auth?.accountId);
     },
   );
+}
 
+function statusContext(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/api/v1/statuses/:id/context',
     { config: { controller: 'api/v1/statuses', action: 'context' } },
@@ -101,7 +120,9 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
       };
     },
   );
+}
 
+function destroyStatus(app: FastifyInstance, tb: Testbed): void {
   app.delete(
     '/api/v1/statuses/:id',
     { config: { controller: 'api/v1/statuses', action: 'destroy' } },
@@ -109,44 +130,39 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
       const auth = requireAuth(request, WRITE_STATUSES);
       const s = await deleteStatus(tb, auth, idParam(request), bool(params(request).delete_media) ?? false);
       // Mastodon answers the deleted status with `text` (its source) for redrafting, instead of `content`.
-      const body = await renderStatus(tb, s.id, auth.accountId, {
+      return statusOr404(tb, s.id, auth.accountId, {
         includeDeleted: true,
         sourceRequested: true,
       });
-      if (!body) throw notFound();
-      return body;
     },
   );
+}
 
+function favouriteStatus(app: FastifyInstance, tb: Testbed): void {
   app.post(
     '/api/v1/statuses/:id/favourite',
     { config: { controller: 'api/v1/statuses/favourites', action: 'create' } },
     async (request) => {
       const auth = requireAuth(request, WRITE_FAVOURITES);
       const id = await favourite(tb, auth, idParam(request));
-      const body = await renderStatus(tb, id, auth.accountId);
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, id, auth.accountId);
     },
   );
+}
 
+function unfavouriteStatus(app: FastifyInstance, tb: Testbed): void {
   app.post(
     '/api/v1/statuses/:id/unfavourite',
     { config: { controller: 'api/v1/statuses/favourites', action: 'destroy' } },
     async (request) => {
       const auth = requireAuth(request, WRITE_FAVOURITES);
       const r = await unfavourite(tb, auth, idParam(request));
-      const body = await renderStatus(
-        tb,
-        r.id,
-        auth.accountId,
-        r.overrides ? { overrides: { [r.id]: r.overrides } } : {},
-      );
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, r.id, auth.accountId, r.overrides ? { overrides: { [r.id]: r.overrides } } : {});
     },
   );
+}
 
+function reblogStatus(app: FastifyInstance, tb: Testbed): void {
   app.post(
     '/api/v1/statuses/:id/reblog',
     { config: { controller: 'api/v1/statuses/reblogs', action: 'create' } },
@@ -154,21 +170,19 @@ export function statusRoutes(app: FastifyInstance, tb: Testbed): void {
       const auth = requireAuth(request, WRITE_STATUSES);
       const r = await reblog(tb, auth, idParam(request), str(params(request).visibility));
       await r.limiter?.applyHeaders(reply);
-      const body = await renderStatus(tb, r.id, auth.accountId);
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, r.id, auth.accountId);
     },
   );
+}
 
+function unreblogStatus(app: FastifyInstance, tb: Testbed): void {
   app.post(
     '/api/v1/statuses/:id/unreblog',
     { config: { controller: 'api/v1/statuses/reblogs', action: 'destroy' } },
     async (request) => {
       const auth = requireAuth(request, WRITE_STATUSES);
       const id = await unreblog(tb, auth, idParam(request));
-      const body = await renderStatus(tb, id, auth.accountId);
-      if (!body) throw notFound();
-      return body;
+      return statusOr404(tb, id, auth.accountId);
     },
   );
 }

@@ -13,13 +13,33 @@ const idOrUndefined = (v: unknown) => {
   return isId(s) ? s : undefined;
 };
 
+/**
+ * max_id, since_id and min_id as conditions on `column`; returns min_id, with
+ * which the page is read upwards (ascending) and then reversed.
+ */
+function pushIdWindow(p: Record<string, unknown>, column: string, where: string[], args: unknown[]) {
+  const maxId = idOrUndefined(p.max_id);
+  const sinceId = idOrUndefined(p.since_id);
+  const minId = idOrUndefined(p.min_id);
+  if (maxId) where.push(`${column} < $${args.push(maxId)}`);
+  if (minId) where.push(`${column} > $${args.push(minId)}`);
+  else if (sinceId) where.push(`${column} > $${args.push(sinceId)}`);
+  return minId;
+}
+
 /** Api::V1::Timelines::HomeController, PublicController and Api::V1::NotificationsController. */
 export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
-  /**
-   * HomeFeed: ids from `feed:home:<account_id>`, hydrated from PostgreSQL;
-   * 206 (Partial Content) while RegenerationWorker rebuilds the feed of a
-   * user back after USER_ACTIVE_DAYS.
-   */
+  homeTimeline(app, tb);
+  publicTimeline(app, tb);
+  notifications(app, tb);
+}
+
+/**
+ * HomeFeed: ids from `feed:home:<account_id>`, hydrated from PostgreSQL;
+ * 206 (Partial Content) while RegenerationWorker rebuilds the feed of a
+ * user back after USER_ACTIVE_DAYS.
+ */
+function homeTimeline(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/api/v1/timelines/home',
     { config: { controller: 'api/v1/timelines/home', action: 'show' } },
@@ -48,8 +68,10 @@ export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
       return statuses;
     },
   );
+}
 
-  /** PublicFeed: public, not reblogs, not replies to others; ?local, ?remote, ?only_media. */
+/** PublicFeed: public, not reblogs, not replies to others; ?local, ?remote, ?only_media. */
+function publicTimeline(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/api/v1/timelines/public',
     { config: { controller: 'api/v1/timelines/public', action: 'show' } },
@@ -70,12 +92,7 @@ export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
       if (local) where.push('s.local');
       else if (remote) where.push('NOT s.local');
       if (onlyMedia) where.push('EXISTS (SELECT 1 FROM media_attachments m WHERE m.status_id = s.id)');
-      const maxId = idOrUndefined(p.max_id);
-      const sinceId = idOrUndefined(p.since_id);
-      const minId = idOrUndefined(p.min_id);
-      if (maxId) where.push(`s.id < $${args.push(maxId)}`);
-      if (minId) where.push(`s.id > $${args.push(minId)}`);
-      else if (sinceId) where.push(`s.id > $${args.push(sinceId)}`);
+      const minId = pushIdWindow(p, 's.id', where, args);
       const res = await tb.db.query<{ id: string }>(
         `SELECT s.id FROM statuses s WHERE ${where.join(' AND ')} ORDER BY s.id ${minId ? 'ASC' : 'DESC'} LIMIT ${limit}`,
         args,
@@ -94,7 +111,9 @@ export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
       return statuses;
     },
   );
+}
 
+function notifications(app: FastifyInstance, tb: Testbed): void {
   app.get(
     '/api/v1/notifications',
     { config: { controller: 'api/v1/notifications', action: 'index' } },
@@ -110,12 +129,7 @@ export function timelineRoutes(app: FastifyInstance, tb: Testbed): void {
       if (exclude.length > 0) where.push(`NOT (type = ANY($${args.push(exclude)}::text[]))`);
       const fromAccount = idOrUndefined(p.account_id);
       if (fromAccount) where.push(`from_account_id = $${args.push(fromAccount)}`);
-      const maxId = idOrUndefined(p.max_id);
-      const sinceId = idOrUndefined(p.since_id);
-      const minId = idOrUndefined(p.min_id);
-      if (maxId) where.push(`id < $${args.push(maxId)}`);
-      if (minId) where.push(`id > $${args.push(minId)}`);
-      else if (sinceId) where.push(`id > $${args.push(sinceId)}`);
+      const minId = pushIdWindow(p, 'id', where, args);
       const res = await tb.db.query<NotificationRow>(
         `SELECT id, account_id, from_account_id, type, status_id, created_at FROM notifications
        WHERE ${where.join(' AND ')} ORDER BY id ${minId ? 'ASC' : 'DESC'} LIMIT ${limit}`,

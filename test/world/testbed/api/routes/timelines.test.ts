@@ -7,7 +7,8 @@ import {
   setSignedInAt,
   type LocalAccount,
 } from '../../../../../world/testbed/accounts.js';
-import { MAX_ITEMS, feedKey } from '../../../../../world/testbed/api/feeds.js';
+import { HOME_FEED_MAX_ITEMS } from '../../../../../src/mastodon/limits.js';
+import { feedKey } from '../../../../../world/testbed/api/feeds.js';
 import { api, links, pathOf, queuedJobs, runLocalJobs, startApiTestbed } from '../../../../support/api.js';
 import type { TestbedFixture } from '../../../../support/testbed.js';
 
@@ -302,7 +303,7 @@ describe('client API: fan-out and timelines', () => {
     await follow(fx.tb, reader.accountId, author.accountId);
     // 830 statuses with ids one millisecond apart, inserted directly, then one FeedInsertWorker each.
     const base = BigInt(Date.now() - 3_600_000) << 16n;
-    const ids = Array.from({ length: MAX_ITEMS + 30 }, (_, i) => String(base + (BigInt(i) << 16n)));
+    const ids = Array.from({ length: HOME_FEED_MAX_ITEMS + 30 }, (_, i) => String(base + (BigInt(i) << 16n)));
     await fx.tb.db.query(
       `INSERT INTO statuses (id, uri, text, account_id, local) SELECT id, 'urn:flood:' || id, 'flood', $2, true FROM unnest($1::bigint[]) AS id`,
       [ids, author.accountId],
@@ -313,7 +314,7 @@ describe('client API: fan-out and timelines', () => {
         queue: 'default',
         retryCount: 0,
       });
-    expect(await fx.tb.redis.zcard(feedKey(reader.accountId))).toBe(MAX_ITEMS);
+    expect(await fx.tb.redis.zcard(feedKey(reader.accountId))).toBe(HOME_FEED_MAX_ITEMS);
     expect(await fx.tb.redis.zscore(feedKey(reader.accountId), ids[29]!)).toBeNull();
     expect(await fx.tb.redis.zscore(feedKey(reader.accountId), ids[30]!)).not.toBeNull();
     const top = await api(fx, 'GET', '/api/v1/timelines/home?limit=40', { token: reader.token });
