@@ -15,12 +15,12 @@
  * for GET, keep-alive connections pooled up to 512 (RequestPool::SIZE).
  */
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { MAX_FETCHED_BODY_BYTES } from '../../../src/mastodon/limits.js';
 import { isLoopbackAddress } from '../../../src/shared/loopback.js';
+import { loopbackOnlyLookup } from '../../../src/shared/loopbackLookup.js';
 import type { ResolveRule } from '../config.js';
 import { signRequest } from '../../../src/mastodon/signatures.js';
 
@@ -144,22 +144,14 @@ export function targetFor(rules: readonly ResolveRule[], url: URL): Target {
 }
 
 /** dns.lookup that only answers loopback addresses (refuses the name otherwise). */
-const loopbackOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { all: true, family: options.family ?? 0 }, (err, addresses: LookupAddress[]) => {
-    if (err) return callback(err, '', 0);
-    const bad = addresses.find((a) => !isLoopbackAddress(a.address));
-    if (bad || addresses.length === 0) {
-      const e = new HttpClientError(
-        `${hostname} resolves to ${bad?.address ?? 'nothing'}: the testbed only contacts loopback addresses`,
-        'host_validation',
-        hostname,
-      );
-      return callback(e as NodeJS.ErrnoException, '', 0);
-    }
-    if (options.all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-    else callback(null, addresses[0]!.address, addresses[0]!.family);
-  });
-};
+const loopbackOnly = loopbackOnlyLookup(
+  (hostname, address) =>
+    new HttpClientError(
+      `${hostname} resolves to ${address ?? 'nothing'}: the testbed only contacts loopback addresses`,
+      'host_validation',
+      hostname,
+    ),
+);
 
 export interface FederationHttpOptions {
   resolve: readonly ResolveRule[];
@@ -225,7 +217,7 @@ export class FederationHttp {
         path: url.pathname + url.search,
         headers,
         agent: target.protocol === 'http:' ? this.httpAgent : this.httpsAgent,
-        ...(target.checkDns ? { lookup: loopbackOnlyLookup } : {}),
+        ...(target.checkDns ? { lookup: loopbackOnly } : {}),
         ...(target.protocol === 'https:'
           ? { servername: isIP(url.hostname) ? undefined : url.hostname }
           : {}),
