@@ -49,7 +49,8 @@ export const options: Options = {
   }),
   thresholds: {
     ...sloThresholds(CTX.rates, ['inbox']),
-    // a cold actor costs a WebFinger and several fetches inside the request: bounded by Mastodon's 10 s read timeout
+    // a cold actor costs a WebFinger and several fetches inside the request: bounded by Mastodon's 10 s read
+    // timeout
     'http_req_duration{station:inbox-cold-actor}': ['p(95)<10000'],
   },
 };

@@ -80,7 +80,10 @@ export const EXEC: Record<string, string> = {
 /** Expected iteration seconds (VU pre-allocation). */
 export const ITERATION_SEC: Record<string, number> = { media: 3, inbound_cold: 3 };
 
-/** Iterations per second of each workload class in this run: × SCALE; RATE (per second, not scaled) overrides the relay's. */
+/**
+ * Iterations per second of each workload class in this run: × SCALE; RATE (per second, not scaled) overrides
+ * the relay's.
+ */
 export function scaledRates(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, perSec] of Object.entries(workloadRates())) out[name] = perSec * SCALE;

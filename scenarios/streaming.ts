@@ -2,7 +2,8 @@
  * Streaming: LISTENERS WebSocket connections (default: the profile's mean
  * streaming connections at the peak hour × SCALE, at most one per token and
  * at most MAX_LISTENERS, default 500) to /api/v1/streaming?stream=user,
- * each held for STREAM_WARMUP + DURATION + STREAM_DRAIN (defaults 2 s and 5 s), counting the events received in the Counter
+ * each held for STREAM_WARMUP + DURATION + STREAM_DRAIN (defaults 2 s and 5 s), counting the events received
+ * in the Counter
  * `streaming_events` (tagged event: update, notification, delete, …). The
  * token goes in the Authorization header, never in the URL (URLs end up in
  * the results as tags).
@@ -27,7 +28,10 @@ const DURATION = durationSec();
 const MAX_LISTENERS = Math.floor(numberEnv('MAX_LISTENERS', 500));
 /** Posters wait this long for the listeners to connect and subscribe. */
 const WARMUP_SEC = numberEnv('STREAM_WARMUP', 2);
-/** Listeners stay this long after the posters stop, so events of the last posts (fan-out runs in Sidekiq) still arrive. */
+/**
+ * Listeners stay this long after the posters stop, so events of the last posts (fan-out runs in Sidekiq)
+ * still arrive.
+ */
 const DRAIN_SEC = numberEnv('STREAM_DRAIN', 5);
 const LISTENERS = Math.max(
   1,

@@ -1,4 +1,6 @@
-/** What every part of the benchmark works with: the surroundings, the testbed under test, the summary rows. */
+/**
+ * What every part of the benchmark works with: the surroundings, the testbed under test, the summary rows.
+ */
 import type pg from 'pg';
 import type { RunningTestbed } from '../../world/testbed/server.js';
 import { SidekiqStats } from '../../world/testbed/sidekiq/stats.js';
@@ -6,7 +8,9 @@ import type { SidekiqUnitConfig } from '../../world/testbed/sidekiq/types.js';
 import type { SummaryRow } from './report.js';
 import { type BaseConfig, type Cleanups, startBenchTestbed, type Surroundings } from './setup.js';
 
-/** The testbed under test: one at a time, replaced on the same port when a part needs another Sidekiq pool. */
+/**
+ * The testbed under test: one at a time, replaced on the same port when a part needs another Sidekiq pool.
+ */
 export class BenchTestbed {
   private running: { testbed: RunningTestbed; stats: SidekiqStats } | undefined;
 

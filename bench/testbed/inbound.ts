@@ -30,7 +30,10 @@ export interface EndToEnd {
   sent: SendStats;
   acceptedPerSec: number;
   processedPerSec: number;
-  /** Processing rate once the last POST was answered (the backlog draining with the inbox quiet): the pool's capacity without the inbox's competition for the event loop. */
+  /**
+   * Processing rate once the last POST was answered (the backlog draining with the inbox quiet): the pool's
+   * capacity without the inbox's competition for the event loop.
+   */
   drainPerSec: number;
   storedWhenQuiet: number;
   processed: number;

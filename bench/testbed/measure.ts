@@ -21,7 +21,10 @@ export async function remoteAccountIds(tb: Testbed, actors: ActorRef[]): Promise
   return rows.map((r) => r.id);
 }
 
-/** Poll until `count` reaches `target` (every 20 ms, bounded): the hrtime it was first seen there, or undefined. */
+/**
+ * Poll until `count` reaches `target` (every 20 ms, bounded): the hrtime it was first seen there, or
+ * undefined.
+ */
 export async function waitForCount(
   count: () => Promise<number>,
   target: number,

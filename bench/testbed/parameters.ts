@@ -7,7 +7,10 @@ export const WARM_ACTORS = 8;
 export const WARM_HOSTS = 4;
 export const WARM_ACTIVITIES = 2_000;
 export const INBOX_CONCURRENCY = 16;
-/** Local followers of each remote actor: makes its Creates "related to local activity" (else Mastodon drops them) and gives each a small fan-out. */
+/**
+ * Local followers of each remote actor: makes its Creates "related to local activity" (else Mastodon drops
+ * them) and gives each a small fan-out.
+ */
 export const LOCAL_FOLLOWERS_PER_REMOTE = 2;
 export const COLD_ACTIVITIES = 150;
 /** Part 2: local accounts with tokens, follows each, statuses each (in every follower's home feed). */
@@ -22,11 +25,17 @@ export const KNEE_CALIBRATION_ACTIVITIES = 600;
 export const KNEE_STEPS_PCT = [10, 30, 50, 70, 90, 110, 130, 150];
 export const KNEE_STEP_SEC = 5;
 export const KNEE_SAMPLE_MS = 500;
-/** Bisection for the sustainable open-loop rate: range as fractions of the pool's drain rate, probes, seconds per probe. */
+/**
+ * Bisection for the sustainable open-loop rate: range as fractions of the pool's drain rate, probes, seconds
+ * per probe.
+ */
 export const KNEE_PROBE_RANGE = [0.4, 1.2] as const;
 export const KNEE_PROBES = 4;
 export const KNEE_PROBE_SEC = 4;
-/** Open loop: at most this many requests in flight; an arrival beyond it is dropped and counted (k6's dropped_iterations). */
+/**
+ * Open loop: at most this many requests in flight; an arrival beyond it is dropped and counted (k6's
+ * dropped_iterations).
+ */
 export const OPEN_LOOP_MAX_IN_FLIGHT = 256;
 /** Upper bound on the requests signed for the steps (bounds memory and signing time). */
 export const KNEE_MAX_REQUESTS = 20_000;
@@ -41,7 +50,9 @@ export const IDLE_DEADLINE_MS = 60_000;
 export const CLIENT_TIMEOUT_MS = 30_000;
 export const WHOLE_BENCH_DEADLINE_MS = 8 * 60_000;
 
-/** Part 3's pool: ingress alone on a small process, the rest (Mastodon's weights) on another: a common split. */
+/**
+ * Part 3's pool: ingress alone on a small process, the rest (Mastodon's weights) on another: a common split.
+ */
 export const KNEE_SIDEKIQ: SidekiqUnitConfig[] = [
   { processes: 1, threads: 2, queues: [{ name: 'ingress', weight: 1 }] },
   {
@@ -54,7 +65,10 @@ export const KNEE_SIDEKIQ: SidekiqUnitConfig[] = [
   },
 ];
 
-/** A unit as its Sidekiq command line: `sidekiq -c 5 -q default,8 -q pull` (weight 1 is left out, as in sidekiq.yml). */
+/**
+ * A unit as its Sidekiq command line: `sidekiq -c 5 -q default,8 -q pull` (weight 1 is left out, as in
+ * sidekiq.yml).
+ */
 export function sidekiqCommandText(unit: SidekiqUnitConfig): string {
   const queues = unit.queues.map((q) => (q.weight === 1 ? `-q ${q.name}` : `-q ${q.name},${q.weight}`));
   return `sidekiq -c ${unit.threads} ${queues.join(' ')}`;

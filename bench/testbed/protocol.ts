@@ -35,7 +35,10 @@ export interface PreparedBatch {
   signMs: number;
 }
 
-/** What one run of requests gave (times are process.hrtime.bigint() as decimal strings: the clock is shared by threads). */
+/**
+ * What one run of requests gave (times are process.hrtime.bigint() as decimal strings: the clock is shared by
+ * threads).
+ */
 export interface SendStats {
   sent: number;
   byStatus: Record<string, number>;

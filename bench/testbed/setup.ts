@@ -1,4 +1,7 @@
-/** The benchmark's surroundings: reachability, cleanups, a fresh database and Redis DB, the testbeds it starts. */
+/**
+ * The benchmark's surroundings: reachability, cleanups, a fresh database and Redis DB, the testbeds it
+ * starts.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,7 +116,9 @@ export interface Surroundings {
   redisDbIndex: number;
 }
 
-/** The remote world started, a database and a Redis DB of the bench's own, and the testbeds' shared config. */
+/**
+ * The remote world started, a database and a Redis DB of the bench's own, and the testbeds' shared config.
+ */
 export async function prepareSurroundings(cleanups: Cleanups): Promise<Surroundings> {
   const world = new RemoteWorld();
   cleanups.push(() => world.stop());

@@ -1,4 +1,7 @@
-/** Part 2: home timeline reads per second at p95 under READ_P95_TARGET_MS, closed-loop readers at rising concurrency. */
+/**
+ * Part 2: home timeline reads per second at p95 under READ_P95_TARGET_MS, closed-loop readers at rising
+ * concurrency.
+ */
 import type { Bench } from './bench.js';
 import { percentile, sortedCopy } from './clock.js';
 import { READ_P95_TARGET_MS, READER_LEVEL_MS, READER_LEVELS } from './parameters.js';

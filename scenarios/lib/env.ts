@@ -4,7 +4,8 @@
  *   BASE_URL  the target, e.g. https://staging.example.org        (required)
  *   TOKENS    tokens file: [{username, accountId, token}]          (client API scenarios)
  *   FLEET     fleet manifest written by `fedicap fleet`            (federation scenarios)
- *   PROFILE   instance profile JSON (the file the forecast reads)  (default: none → built-in rates where allowed)
+ *   PROFILE   instance profile JSON (the file the forecast reads)  (default: none → built-in rates where
+ * allowed)
  *   SCALE     multiplier of the profile's rates (default 1)
  *   DURATION  how long each constant-rate scenario runs (default 1m)
  *   LOAD      peak (default) or mean: peak-hour or daily-mean rates

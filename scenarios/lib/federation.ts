@@ -57,7 +57,10 @@ export interface FederationContext {
   rates: ProfileRates;
 }
 
-/** The federation scenarios' inputs from __ENV (BASE_URL, TOKENS, FLEET, CORPUS, PROFILE), read in the init context. */
+/**
+ * The federation scenarios' inputs from __ENV (BASE_URL, TOKENS, FLEET, CORPUS, PROFILE), read in the init
+ * context.
+ */
 export function federationContext(tokens: () => TokenEntry[] = loadTokens): FederationContext {
   return { base: baseUrl(), tokens: tokens(), fleet: loadFleet(), corpus: loadCorpus(), rates: loadRates() };
 }

@@ -84,7 +84,9 @@ export function parseFleet(text: string, path: string, variable = 'FLEET'): Flee
   return doc as unknown as FleetManifest;
 }
 
-/** The profile document (quantities bare or {value, range, source}); checked enough to name what is missing. */
+/**
+ * The profile document (quantities bare or {value, range, source}); checked enough to name what is missing.
+ */
 export function parseProfileText(text: string, path: string, variable = 'PROFILE'): Record<string, unknown> {
   const doc = parseJsonText(text, variable, path) as Record<string, unknown> | null;
   if (!doc || typeof doc !== 'object' || Array.isArray(doc))

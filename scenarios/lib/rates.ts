@@ -121,7 +121,10 @@ export function arrivalRate(perSec: number): { rate: number; timeUnit: string } 
   return { rate: 1, timeUnit: `${Math.max(1, Math.round(1 / perSec))}s` };
 }
 
-/** The shortest of 1s, 1m, 1h in which every one of `perSec` rounds to an integer within 1 % (1h otherwise), in seconds. */
+/**
+ * The shortest of 1s, 1m, 1h in which every one of `perSec` rounds to an integer within 1 % (1h otherwise),
+ * in seconds.
+ */
 export function commonTimeUnitSec(perSec: readonly number[]): number {
   for (const unitSec of [1, 60, 3600]) {
     if (

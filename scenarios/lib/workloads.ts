@@ -46,7 +46,9 @@ export interface ReadOptions {
   pages: number;
   /** Share of home reads that open a thread (GET /api/v1/statuses/:id/context). */
   threadShare: number;
-  /** Page size (`limit`); undefined: the server's default (20 statuses, 40 notifications), as most clients. */
+  /**
+   * Page size (`limit`); undefined: the server's default (20 statuses, 40 notifications), as most clients.
+   */
   limit?: number;
 }
 export const DEFAULT_READ: ReadOptions = { scroll: 0.5, pages: 3, threadShare: 0.1 };

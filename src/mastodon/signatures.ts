@@ -19,11 +19,16 @@ import {
 } from 'node:crypto';
 
 export const REQUEST_TARGET = '(request-target)';
-/** SignatureVerification::EXPIRATION_WINDOW_LIMIT: a signature is never valid longer than 12 h after it was made. */
+/**
+ * SignatureVerification::EXPIRATION_WINDOW_LIMIT: a signature is never valid longer than 12 h after it was
+ * made.
+ */
 export const EXPIRATION_WINDOW_LIMIT_SEC = 12 * 3600;
 /** SignatureVerification::CLOCK_SKEW_MARGIN: 1 h either way. */
 export const CLOCK_SKEW_MARGIN_SEC = 3600;
-/** Without an `expires` parameter a signature expires 5 min after it was made (plus the 1 h margin: 65 min). */
+/**
+ * Without an `expires` parameter a signature expires 5 min after it was made (plus the 1 h margin: 65 min).
+ */
 export const DEFAULT_EXPIRY_SEC = 300;
 export const SUPPORTED_ALGORITHMS = ['rsa-sha256', 'hs2019'] as const;
 export type SignatureAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];

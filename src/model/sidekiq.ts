@@ -37,7 +37,10 @@ export interface SharedPoolResult {
   perQueue: QueueWait[];
 }
 
-/** Inclusion–exclusion below is exponential in the number of queues; Sidekiq's wiki advises a handful per process. */
+/**
+ * Inclusion–exclusion below is exponential in the number of queues; Sidekiq's wiki advises a handful per
+ * process.
+ */
 export const MAX_WEIGHTED_QUEUES = 12;
 
 /**

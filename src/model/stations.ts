@@ -213,7 +213,10 @@ function hostsCpu(load: PeakLoad, names: string[]): Limit & { what: 'host-cpu' }
   return { what: 'host-cpu', utilization: Math.max(...hosts.map((h) => h.utilization)), hosts };
 }
 
-/** Puma: WEB_CONCURRENCY processes × MAX_THREADS threads, judged on threads, Ruby CPU, host CPU and response time. */
+/**
+ * Puma: WEB_CONCURRENCY processes × MAX_THREADS threads, judged on threads, Ruby CPU, host CPU and response
+ * time.
+ */
 function webComponent(load: PeakLoad, waitModel: WaitModel): ComponentState {
   const { slo, infrastructure } = load.profile;
   const { web } = load.workload;
@@ -252,7 +255,9 @@ function webComponent(load: PeakLoad, waitModel: WaitModel): ComponentState {
   );
 }
 
-/** PostgreSQL behind its connection pool: cores and server connections both bound it; then the read replica. */
+/**
+ * PostgreSQL behind its connection pool: cores and server connections both bound it; then the read replica.
+ */
 function postgresComponents(load: PeakLoad): ComponentState[] {
   const { infrastructure: infra, serviceDemands, slo } = load.profile;
   const pg = infra.postgres;

@@ -17,7 +17,10 @@ export interface SaturationSpread {
 /** Saturation month of each component per draw; +∞ when it does not saturate within the horizon. */
 export type SaturationMonths = Map<string, number[]>;
 
-/** Draws per random stream: chunk k always uses stream k, so results do not depend on how chunks are spread over workers. */
+/**
+ * Draws per random stream: chunk k always uses stream k, so results do not depend on how chunks are spread
+ * over workers.
+ */
 export const DRAWS_PER_CHUNK = 50;
 
 type Horizon = Omit<ForecastOptions, 'waitModel'>;

@@ -49,7 +49,10 @@ export interface ComponentReport {
   saturationProbability: number | null;
   /** Earliest plausible date (P10 of the draws) even when the central forecast does not saturate. */
   p10Date: string | null;
-  /** Median date of the draws (null when fewer than half saturate within the horizon), whatever the central forecast says. */
+  /**
+   * Median date of the draws (null when fewer than half saturate within the horizon), whatever the central
+   * forecast says.
+   */
   p50Date: string | null;
 }
 

@@ -163,7 +163,10 @@ export function sortComponents(components: readonly ComponentReport[]): Componen
   );
 }
 
-/** The saturation cell: "2027-03 (P10 2026-12, P90 after horizon)", "not within 24 months (P10 2027-07, P50 2028-06; 58% of draws saturate)" or "not within 24 months". */
+/**
+ * The saturation cell: "2027-03 (P10 2026-12, P90 after horizon)", "not within 24 months (P10 2027-07, P50
+ * 2028-06; 58% of draws saturate)" or "not within 24 months".
+ */
 export function saturationText(report: ForecastReport, c: ComponentReport): string {
   const range = (d: string | null) => d ?? 'after horizon';
   if (c.saturation) {
@@ -398,7 +401,8 @@ function rangeText(range: [number, number] | undefined): string {
 }
 
 function assumptionsSection(report: ForecastReport): string {
-  // Assumptions first (the numbers to check or measure), then the rest grouped by source; profile order within a group.
+  // Assumptions first (the numbers to check or measure), then the rest grouped by source; profile order
+  // within a group.
   const indexed = report.assumptions.map((a, i) => ({ a, i }));
   const rank = (source: string) => (isAssumption(source) ? 0 : source === 'profile' ? 2 : 1);
   indexed.sort(

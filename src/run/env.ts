@@ -20,7 +20,10 @@ export function parseEnvPairs(pairs: string[]): Record<string, string> {
   return env;
 }
 
-/** BASE_URL first, then the user's pairs, DURATION and SCALE; PROFILE made absolute (the scenario runs elsewhere). */
+/**
+ * BASE_URL first, then the user's pairs, DURATION and SCALE; PROFILE made absolute (the scenario runs
+ * elsewhere).
+ */
 export function scenarioEnv(
   target: URL,
   userEnv: Record<string, string>,

@@ -28,7 +28,10 @@ export interface RunRequest {
   duration: string | undefined;
   scale: number | undefined;
   stderr: (text: string) => void;
-  /** Listen for the user's interrupt (Ctrl-C) while the engine runs; returns the function that stops listening. */
+  /**
+   * Listen for the user's interrupt (Ctrl-C) while the engine runs; returns the function that stops
+   * listening.
+   */
   onInterrupt: (stop: () => void) => () => void;
 }
 

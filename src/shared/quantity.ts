@@ -13,7 +13,9 @@ export interface Quantity {
 
 export const ASSUMPTION = 'assumption';
 
-/** A source that starts with "assumption" (optionally followed by "; why") is not a measurement or citation. */
+/**
+ * A source that starts with "assumption" (optionally followed by "; why") is not a measurement or citation.
+ */
 export function isAssumption(source: string): boolean {
   return source === ASSUMPTION || source.startsWith(`${ASSUMPTION};`) || source.startsWith(`${ASSUMPTION}:`);
 }

@@ -133,7 +133,8 @@ describe('the scenarios through the local executor, against the testbed and the 
     chmodSync(tokens, 0o600);
     const manifest = join(dir, 'fleet.json');
     writeFileSync(manifest, JSON.stringify(fleet.manifest), { mode: 0o600 });
-    // the default profile, with a web SLO a shared CI machine running other suites meets (thresholds are still evaluated)
+    // the default profile, with a web SLO a shared CI machine running other suites meets (thresholds are
+    // still evaluated)
     const profile = JSON.parse(readFileSync(DEFAULT_PROFILE, 'utf8')) as { slo: { webResponseSec: number } };
     profile.slo.webResponseSec = 10;
     const profilePath = join(dir, 'profile.json');

@@ -458,7 +458,10 @@ export async function perform(tb: Testbed, className: TestbedJobClass, args: unk
 
 // ---------------------------------------------------------------- requests
 
-/** POST an activity to the testbed signed as `actor` (Mastodon's headers); `sendBody` sends another body than the one signed. */
+/**
+ * POST an activity to the testbed signed as `actor` (Mastodon's headers); `sendBody` sends another body than
+ * the one signed.
+ */
 export async function postSigned(
   fx: { url: string },
   path: string,

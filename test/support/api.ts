@@ -69,7 +69,9 @@ export async function runLocalJobs(
   }
 }
 
-/** Poll `check` (running the client API's jobs in between) until it returns a value, or fail after timeoutMs. */
+/**
+ * Poll `check` (running the client API's jobs in between) until it returns a value, or fail after timeoutMs.
+ */
 export async function eventually<T>(
   fx: TestbedFixture,
   check: () => Promise<T | undefined | false>,
@@ -98,7 +100,9 @@ export function openApi(): Promise<MastodonApiSchema | undefined> {
   return schemaPromise;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: tests read bodies loosely (body.id, body[0].account); each asserts the shape it needs and the OpenAPI schema checks the rest
+// Tests read bodies loosely (body.id, body[0].account); each asserts the shape it needs and the OpenAPI
+// schema checks the rest.
+// biome-ignore lint/suspicious/noExplicitAny: see above
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;

@@ -81,7 +81,10 @@ export function request(
   });
 }
 
-/** POST `activity` to an inbox of the fleet, signed as `signer` (Mastodon's headers). `tamper` edits the headers or body after signing. */
+/**
+ * POST `activity` to an inbox of the fleet, signed as `signer` (Mastodon's headers). `tamper` edits the
+ * headers or body after signing.
+ */
 export function postSigned(
   baseUrl: string,
   inboxUrl: string,
@@ -121,7 +124,10 @@ export interface Received {
   json: Record<string, unknown>;
 }
 
-/** A loopback stand-in for the target: one actor with a key at http://127.0.0.1:PORT/users/tester, and its inbox. */
+/**
+ * A loopback stand-in for the target: one actor with a key at http://127.0.0.1:PORT/users/tester, and its
+ * inbox.
+ */
 export class KeyServer {
   port = 0;
   keys!: KeyPair;

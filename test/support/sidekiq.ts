@@ -51,7 +51,10 @@ export function gate() {
   return { opened, open };
 }
 
-/** startSidekiq with fast test timings (beat 100 ms, poll 100 ms, fetch 0.5 s, shutdown 1 s) unless overridden. */
+/**
+ * startSidekiq with fast test timings (beat 100 ms, poll 100 ms, fetch 0.5 s, shutdown 1 s) unless
+ * overridden.
+ */
 export function engine(
   db: SidekiqDb,
   workers: WorkerRegistry,

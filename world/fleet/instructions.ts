@@ -6,7 +6,10 @@
  */
 import type { FleetManifest } from './manifest.js';
 
-/** More /etc/hosts lines than this are written to a file (see hostsFile.ts), the instructions show the first three. */
+/**
+ * More /etc/hosts lines than this are written to a file (see hostsFile.ts), the instructions show the first
+ * three.
+ */
 export const MAX_PRINTED_HOSTS_LINES = 6;
 
 /** /etc/hosts lines mapping every fleet host to `address` (no wildcards there), 8 names a line. */
@@ -30,7 +33,8 @@ export function tlsInstructions(
   opts: { caFile: string; port: number; caCreated: boolean; hostsFile?: string },
 ): string {
   const direct = opts.port === 443;
-  // On port 443 the names map to the fleet's own address; else to 127.0.0.2, whose port 443 is redirected to the fleet.
+  // On port 443 the names map to the fleet's own address; else to 127.0.0.2, whose port 443 is redirected to
+  // the fleet.
   const address = direct ? new URL(manifest.fleetUrl).hostname.replace(/^\[|\]$/g, '') : '127.0.0.2';
   const lines = hostsLines(manifest, address);
   const shown =

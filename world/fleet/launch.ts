@@ -21,7 +21,10 @@ export interface FleetLaunchOptions extends FleetOptions {
 const LISTEN_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
 const WRITE_ERRORS = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EPERM']);
 
-/** A start-up failure the user can fix (address taken or not allowed, output not writable) as an InputError; any other error as it is. */
+/**
+ * A start-up failure the user can fix (address taken or not allowed, output not writable) as an InputError;
+ * any other error as it is.
+ */
 export function fleetStartError(err: unknown, host: string, port: number): unknown {
   const { code, path } = err as NodeJS.ErrnoException;
   if (code && LISTEN_ERRORS.has(code)) return new InputError(`cannot listen on ${host}:${port}: ${code}`);

@@ -47,7 +47,9 @@ export interface FleetMedia {
   path?: string;
 }
 
-/** An HTML page with og:title, og:description and og:image. Any /pages/<n> (n ≥ 1) is served on every host. */
+/**
+ * An HTML page with og:title, og:description and og:image. Any /pages/<n> (n ≥ 1) is served on every host.
+ */
 export interface FleetPage {
   url: string;
   title: string;

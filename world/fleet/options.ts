@@ -7,7 +7,9 @@
 import { isLoopbackAddress } from '../../src/shared/loopback.js';
 import { InputError } from '../../src/shared/errors.js';
 
-/** `--target-resolve HOST=ADDR:PORT`: the fleet reaches HOST (the target) at ADDR:PORT; ADDR must be loopback. */
+/**
+ * `--target-resolve HOST=ADDR:PORT`: the fleet reaches HOST (the target) at ADDR:PORT; ADDR must be loopback.
+ */
 export interface TargetRule {
   host: string;
   address: string;

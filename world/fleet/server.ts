@@ -49,7 +49,10 @@ import {
   type FleetCa,
 } from './tls.js';
 
-/** Status recorded when the client hung up before a held (slow) answer was sent (nginx's "client closed request"). */
+/**
+ * Status recorded when the client hung up before a held (slow) answer was sent (nginx's "client closed
+ * request").
+ */
 export const CLIENT_CLOSED = 499;
 /** Accepts sent at once, and waiting at most. */
 const OUTBOX_CONCURRENCY = 8;
@@ -66,7 +69,10 @@ export interface CapturedRequest {
 }
 
 export interface FleetStats {
-  /** GET/HEAD/POST counts by what was asked for (webfinger, actor, collection, note, avatar, header, media, page, nodeinfo, inbox, not_found...). */
+  /**
+   * GET/HEAD/POST counts by what was asked for (webfinger, actor, collection, note, avatar, header, media,
+   * page, nodeinfo, inbox, not_found...).
+   */
   requests: Record<string, number>;
   /** Distinct fleet actors whose document the target fetched (cold actors become warm this way). */
   actorsFetched: number;
@@ -85,7 +91,10 @@ export interface RunningFleet {
   manifest: FleetManifest;
   /** Absolute path of the written manifest, when manifestOut was given. */
   manifestPath?: string;
-  /** With tls: the CA certificate (PEM) to trust, and where ca.pem was written (next to the manifest / in caDir). */
+  /**
+   * With tls: the CA certificate (PEM) to trust, and where ca.pem was written (next to the manifest / in
+   * caDir).
+   */
   caPem?: string;
   caFile?: string;
   /** With tls and caDir: whether a new CA was made (the target's trust store must be updated). */
@@ -517,7 +526,9 @@ class Fleet {
     return jsonReply(webfingerDocument(actor), JRD_CONTENT_TYPE);
   }
 
-  /** NodeInfo discovery and document, for an instance and for the relay (which differ in the document's type). */
+  /**
+   * NodeInfo discovery and document, for an instance and for the relay (which differ in the document's type).
+   */
   private nodeinfo(path: string, origin: string, users: number, documentType: string): Reply | undefined {
     if (path === '/.well-known/nodeinfo') {
       this.count('nodeinfo');
@@ -761,7 +772,10 @@ class Fleet {
       this.maybeAccept(activity, outcome.actor, instance, isRelay);
   }
 
-  /** Answer after slowDelayMs, unless the client hangs up first (then `closed`); the caller bounds how many are held. */
+  /**
+   * Answer after slowDelayMs, unless the client hangs up first (then `closed`); the caller bounds how many
+   * are held.
+   */
   private hold(res: ServerResponse, answer: () => void, closed: () => void): void {
     this.held++;
     let done = false;
@@ -777,7 +791,8 @@ class Fleet {
       if (release()) answer();
     }, this.o.slowDelayMs);
     this.heldTimers.add(timer);
-    // 'close' without the response ended: the client hung up (Mastodon's read timeout) or the fleet is stopping.
+    // 'close' without the response ended: the client hung up (Mastodon's read timeout) or the fleet is
+    // stopping.
     res.once('close', () => {
       if (!res.writableEnded && release()) closed();
     });

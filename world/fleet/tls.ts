@@ -42,7 +42,10 @@ async function rsa2048(): Promise<{ publicKeyPem: string; privateKeyPem: string 
 /** A positive serial number (hex, leading byte < 0x80). */
 const serial = () => `01${randomBytes(15).toString('hex')}`;
 
-/** A new CA: self-signed, basicConstraints cA (critical), keyCertSign + cRLSign, valid from 1 h ago for 30 days. */
+/**
+ * A new CA: self-signed, basicConstraints cA (critical), keyCertSign + cRLSign, valid from 1 h ago for 30
+ * days.
+ */
 export async function createFleetCa(now = new Date()): Promise<FleetCa> {
   const keys = await rsa2048();
   const cert = forge.pki.createCertificate();

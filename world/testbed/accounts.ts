@@ -24,7 +24,9 @@ export interface CreateLocalAccountOptions {
   displayName?: string;
   /** users.role = 'admin' and a token that also has admin:read admin:write. */
   admin?: boolean;
-  /** users.current_sign_in_at (default now): older than USER_ACTIVE_DAYS makes the user inactive for fan-out. */
+  /**
+   * users.current_sign_in_at (default now): older than USER_ACTIVE_DAYS makes the user inactive for fan-out.
+   */
   signedInAt?: Date;
 }
 
@@ -184,7 +186,10 @@ export async function followMany(tb: Testbed, pairs: [string, string][]): Promis
   return created;
 }
 
-/** Remove a follow row with the follower/following counters, in one transaction; the removed row, if there was one. */
+/**
+ * Remove a follow row with the follower/following counters, in one transaction; the removed row, if there was
+ * one.
+ */
 export async function unfollow(
   tb: Testbed,
   followerId: string,

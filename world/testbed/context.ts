@@ -5,7 +5,9 @@ import type { TestbedConfig } from './config.js';
 import type { SidekiqClient } from './sidekiq/client.js';
 import type { TestbedJobClass, TestbedWorkers } from './jobClasses.js';
 
-/** Everything the testbed's routes and job classes share. Built once per testbed by startTestbed (server.ts). */
+/**
+ * Everything the testbed's routes and job classes share. Built once per testbed by startTestbed (server.ts).
+ */
 export interface Testbed {
   config: TestbedConfig;
   /** https-less base URL of this instance, e.g. http://127.0.0.1:3000. */

@@ -20,7 +20,9 @@ export const TESTBED_ONLY_JOB_CLASSES = {
 export const TESTBED_JOB_CLASSES = { ...JOB_CLASSES, ...TESTBED_ONLY_JOB_CLASSES };
 export type TestbedJobClass = keyof typeof TESTBED_JOB_CLASSES;
 
-/** A job class on the queue Mastodon puts it on: `{ queue: 'push' }` for DistributionWorker fails to compile. */
+/**
+ * A job class on the queue Mastodon puts it on: `{ queue: 'push' }` for DistributionWorker fails to compile.
+ */
 export type TestbedWorker<C extends TestbedJobClass> = WorkerClass & {
   queue: (typeof TESTBED_JOB_CLASSES)[C];
 };

@@ -179,7 +179,10 @@ export class ScenarioRun {
     this.host.emitDropped(this.config, n);
   }
 
-  /** Closed-model loops: each VU runs iterations back to back while `more()` says so and the scenario has time. */
+  /**
+   * Closed-model loops: each VU runs iterations back to back while `more()` says so and the scenario has
+   * time.
+   */
   private async runLoops(more: (vu: Vu) => boolean): Promise<void> {
     const durationMs = scenarioDurationMs(this.config);
     let timer: NodeJS.Timeout | undefined;

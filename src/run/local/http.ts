@@ -337,7 +337,10 @@ async function sendHop(
   return raw;
 }
 
-/** One k6 request with its redirects; resolves with the final Response (never rejects for transport errors, as k6). */
+/**
+ * One k6 request with its redirects; resolves with the final Response (never rejects for transport errors, as
+ * k6).
+ */
 export async function httpRequest(
   vu: VuApi,
   method: unknown,

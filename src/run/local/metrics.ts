@@ -85,7 +85,9 @@ export class Sink {
     return this.values[lo]! + (this.values[hi]! - this.values[lo]!) * (rank - lo);
   }
 
-  /** The aggregation a threshold or the summary asks for; `durationSec` turns counts into per-second rates. */
+  /**
+   * The aggregation a threshold or the summary asks for; `durationSec` turns counts into per-second rates.
+   */
   aggregate(method: string, durationSec: number): number {
     switch (method) {
       case 'count':

@@ -23,7 +23,10 @@ import { TestAborted, errorMessage } from './errors.js';
 import { Vu } from './vu.js';
 import type { EngineContext, GroupNode } from './vuApi.js';
 
-/** k6's exit codes (k6's errext/exitcodes package): 99 thresholds, 100/101 setup/teardown timeout, 105 external abort, 107 script error, 108 script abort, 110 marked as failed. */
+/**
+ * k6's exit codes (k6's errext/exitcodes package): 99 thresholds, 100/101 setup/teardown timeout, 105
+ * external abort, 107 script error, 108 script abort, 110 marked as failed.
+ */
 export const EXIT = {
   ok: 0,
   thresholdsFailed: 99,
@@ -43,12 +46,18 @@ export interface LocalRunOptions {
   env: Record<string, string>;
   /** k6.ndjson and summary.json go here. */
   outDir: string;
-  /** Cap on the whole run, on top of what the scenarios declare (default: scenarios + graceful stops + setup/teardown timeouts + 30 s). */
+  /**
+   * Cap on the whole run, on top of what the scenarios declare (default: scenarios + graceful stops +
+   * setup/teardown timeouts + 30 s).
+   */
   hardTimeoutMs?: number;
   /** Where the text summary and progress go (default: process streams). */
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
-  /** Aborting it stops the run like k6 on Ctrl-C: VUs interrupted, teardown and summary still run (exit code 105). */
+  /**
+   * Aborting it stops the run like k6 on Ctrl-C: VUs interrupted, teardown and summary still run (exit code
+   * 105).
+   */
   signal?: AbortSignal;
 }
 
@@ -213,7 +222,10 @@ class Engine implements EngineContext, ExecutorHost {
   }
 }
 
-/** Bundle the scenario, evaluate its init context once, and validate options and thresholds. Bad input → InputError. */
+/**
+ * Bundle the scenario, evaluate its init context once, and validate options and thresholds. Bad input →
+ * InputError.
+ */
 async function prepare(engine: Engine, path: string): Promise<Prepared> {
   const code = await bundleScenario(path);
   const script = new vm.Script(code, { filename: path });
@@ -335,7 +347,10 @@ function watchAbortOnFail(engine: Engine, thresholds: Threshold[], err: Write): 
   return timer;
 }
 
-/** teardown() with setup()'s data, unless the hard limit stopped the run; null when it succeeded, else the exit code. */
+/**
+ * teardown() with setup()'s data, unless the hard limit stopped the run; null when it succeeded, else the
+ * exit code.
+ */
 async function runTeardown(engine: Engine, vu0: Vu, options: RunOptions, err: Write): Promise<number | null> {
   if (typeof vu0.exports.teardown !== 'function' || (engine.aborted && engine.abortReason === 'hard timeout'))
     return null;
@@ -388,7 +403,9 @@ async function runTest(
   return (await runTeardown(engine, vu0, options, err)) ?? EXIT.ok;
 }
 
-/** handleSummary() replaces the text summary, as in k6; the default text summary when it is missing or fails. */
+/**
+ * handleSummary() replaces the text summary, as in k6; the default text summary when it is missing or fails.
+ */
 async function printSummary(vu0: Vu, data: SummaryData, results: ThresholdResult[], out: Write, err: Write) {
   let printed = false;
   if (typeof vu0.exports.handleSummary === 'function') {

@@ -137,7 +137,10 @@ function exportGroup(g: SummaryGroup): ExportGroup {
   };
 }
 
-/** The `k6 run --summary-export` document (threshold values are true when the threshold FAILED, as k6 writes them). */
+/**
+ * The `k6 run --summary-export` document (threshold values are true when the threshold FAILED, as k6 writes
+ * them).
+ */
 export function summaryExport(data: SummaryData): {
   root_group: ExportGroup;
   metrics: Record<string, Record<string, unknown>>;

@@ -1,5 +1,6 @@
 /**
- * k6 thresholds: `options.thresholds = { 'metric{tag:value}': ['p(95)<500', { threshold, abortOnFail, delayAbortEval }] }`,
+ * k6 thresholds: `options.thresholds = { 'metric{tag:value}': ['p(95)<500', { threshold, abortOnFail,
+ * delayAbortEval }] }`,
  * each expression `<aggregation> <operator> <value>`
  * (https://grafana.com/docs/k6/latest/using-k6/thresholds/).
  */

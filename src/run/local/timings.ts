@@ -1,4 +1,7 @@
-/** A request's phases in ms, with k6's names (https://grafana.com/docs/k6/latest/javascript-api/k6-http/response/). */
+/**
+ * A request's phases in ms, with k6's names
+ * (https://grafana.com/docs/k6/latest/javascript-api/k6-http/response/).
+ */
 export interface Timings {
   blocked: number;
   connecting: number;

@@ -10,7 +10,9 @@ import type { TLSSocket } from 'node:tls';
 import { type Timings, zeroTimings } from './timings.js';
 import type { VuApi } from './vuApi.js';
 
-/** k6's error codes for transport failures (https://grafana.com/docs/k6/latest/javascript-api/error-codes/). */
+/**
+ * k6's error codes for transport failures (https://grafana.com/docs/k6/latest/javascript-api/error-codes/).
+ */
 function classify(
   err: NodeJS.ErrnoException,
   url: URL,
@@ -93,7 +95,9 @@ interface Marks {
   response: number;
 }
 
-/** k6's phases from the marks: sending starts when the connection is ready, waiting ends at the first byte. */
+/**
+ * k6's phases from the marks: sending starts when the connection is ready, waiting ends at the first byte.
+ */
 function phaseTimings(m: Marks, tEnd: number): Timings {
   const t = zeroTimings();
   const ready = Math.max(
@@ -137,7 +141,9 @@ function readSocket(
   }
 }
 
-/** One request without following redirects; resolves (never rejects) with the response or the transport error. */
+/**
+ * One request without following redirects; resolves (never rejects) with the response or the transport error.
+ */
 export function sendOnce(
   vu: VuApi,
   req: SendOptions,

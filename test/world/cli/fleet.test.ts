@@ -13,7 +13,10 @@ function fedicap(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Start `fedicap fleet` and wait (bounded) until its stderr matches `until`: the last thing it prints at start-up. */
+/**
+ * Start `fedicap fleet` and wait (bounded) until its stderr matches `until`: the last thing it prints at
+ * start-up.
+ */
 async function runUntilListening(args: string[], until: RegExp) {
   const child = spawn(process.execPath, [MAIN, 'fleet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

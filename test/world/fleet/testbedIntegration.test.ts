@@ -92,7 +92,8 @@ describe('fleet ↔ testbed federation', () => {
       },
     });
     expect(status).toBe(202);
-    // Fetched synchronously inside the inbox request: key (actor twice), WebFinger, three collections, avatar, header.
+    // Fetched synchronously inside the inbox request: key (actor twice), WebFinger, three collections,
+    // avatar, header.
     const s = fleet.stats();
     expect(s.actorsFetched).toBe(1);
     expect(s.requests).toMatchObject({ webfinger: 1, collection: 3, avatar: 1, header: 1 });

@@ -348,7 +348,10 @@ function splitAcct(subject: string | undefined): [string, string] {
   return at < 0 ? [s, ''] : [s.slice(0, at), s.slice(at + 1)];
 }
 
-/** FetchRemoteActorService#check_webfinger!: the handle must loop back to the actor URI; returns the confirmed domain. */
+/**
+ * FetchRemoteActorService#check_webfinger!: the handle must loop back to the actor URI; returns the confirmed
+ * domain.
+ */
 async function checkWebfinger(tb: Testbed, username: string, domain: string, uri: string): Promise<string> {
   let jrd = await webfinger(tb, `${username}@${domain}`);
   let [u, d] = splitAcct(jrd.subject);

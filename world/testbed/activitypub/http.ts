@@ -29,7 +29,10 @@ export const POOL_SIZE = 512;
 
 export type HttpClientErrorCode = 'host_validation' | 'length' | 'timeout' | 'connection' | 'redirect';
 
-/** A request that could not complete (Mastodon's HTTP::Error family, HostValidationError, LengthValidationError). */
+/**
+ * A request that could not complete (Mastodon's HTTP::Error family, HostValidationError,
+ * LengthValidationError).
+ */
 export class HttpClientError extends Error {
   constructor(
     message: string,
@@ -300,7 +303,9 @@ class Exchange {
     this.done(wrapped);
   };
 
-  /** A connect timeout, a read (idle) timeout, and a deadline of connect + 3 × read for the whole exchange. */
+  /**
+   * A connect timeout, a read (idle) timeout, and a deadline of connect + 3 × read for the whole exchange.
+   */
   armTimeouts({ connect, read }: { connect: number; read: number }): void {
     const href = this.href;
     this.deadline = setTimeout(
@@ -324,7 +329,9 @@ class Exchange {
     );
   }
 
-  /** The body, in memory or (a 2xx with `toFile`) streamed to a temporary name then renamed; at most maxBytes. */
+  /**
+   * The body, in memory or (a 2xx with `toFile`) streamed to a temporary name then renamed; at most maxBytes.
+   */
   read(res: http.IncomingMessage, req: FederationRequest, maxBytes: number): void {
     const { href, fail } = this;
     const status = res.statusCode ?? 0;

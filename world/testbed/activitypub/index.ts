@@ -5,7 +5,8 @@
  *  - signatures.ts  draft-cavage HTTP Signatures: signRequest / verifyRequest (no fastify, no DB)
  *  - http.ts        the one outgoing HTTP client (resolve rules, loopback only, timeouts, 1 MB cap)
  *  - uris.ts        local URIs (TagManager)
- *  - accounts.ts    local accounts, instance actor, remote actor fetching (key, WebFinger, ProcessAccountService)
+ *  - accounts.ts    local accounts, instance actor, remote actor fetching (key, WebFinger,
+ * ProcessAccountService)
  *  - serialize.ts   Note/Create/Announce/Accept/actor documents
  *  - routes.ts      WebFinger, host-meta, actors, collections, statuses, inboxes
  *  - process.ts     ActivityPub::ProcessingWorker and the Activity handlers, ThreadResolveWorker

@@ -73,7 +73,10 @@ export interface LinkDetails {
   image?: string;
 }
 
-/** LinkDetailsExtractor, reduced: og:title/og:description/og:image with <title> and meta description as fallbacks. */
+/**
+ * LinkDetailsExtractor, reduced: og:title/og:description/og:image with <title> and meta description as
+ * fallbacks.
+ */
 export function extractLinkDetails(html: string, pageUrl: string): LinkDetails {
   const meta: Record<string, string> = {};
   for (const m of html.matchAll(/<meta\b[^>]*>/gi)) {

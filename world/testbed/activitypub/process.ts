@@ -815,7 +815,8 @@ async function onAccept(c: Ctx): Promise<void> {
     );
     if (relay.rowCount) return;
   }
-  // accept_follow: the follow request of a local account to this actor, found by the Follow's id or by the pair
+  // accept_follow: the follow request of a local account to this actor, found by the Follow's id or by the
+  // pair
   const follower = isObject(object) ? await accountFromUri(tb, valueOrId(object.actor)) : null;
   const { rows } = await tb.db.query<{ id: string; account_id: string; uri: string | null }>(
     `SELECT id, account_id, uri FROM follow_requests
@@ -826,7 +827,10 @@ async function onAccept(c: Ctx): Promise<void> {
   if (request) await authorizeFollowRequest(tb, request, actor.id);
 }
 
-/** FollowRequest#authorize!: the follow (with the request's URI), counters, and MergeWorker into the follower's home feed. */
+/**
+ * FollowRequest#authorize!: the follow (with the request's URI), counters, and MergeWorker into the
+ * follower's home feed.
+ */
 async function authorizeFollowRequest(
   tb: Testbed,
   request: { id: string; account_id: string; uri: string | null },
@@ -878,7 +882,9 @@ async function onReject(c: Ctx): Promise<void> {
 
 // ---------------------------------------------------------------- pull jobs
 
-/** ThreadResolveWorker (pull, retry 3): [child_status_id, parent_uri] → fetch the parent and link the reply. */
+/**
+ * ThreadResolveWorker (pull, retry 3): [child_status_id, parent_uri] → fetch the parent and link the reply.
+ */
 export function threadResolveWorker(tb: Testbed): TestbedWorker<typeof THREAD_RESOLVE_WORKER> {
   return {
     queue: 'pull',

@@ -14,7 +14,10 @@ export interface AuthContext {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The token's owner, resolved once per request by the client API's onRequest hook (undefined: no valid token). */
+    /**
+     * The token's owner, resolved once per request by the client API's onRequest hook (undefined: no valid
+     * token).
+     */
     fedicapAuth?: AuthContext;
     /** A token was presented but is unknown or revoked. */
     fedicapBadToken?: boolean;

@@ -116,7 +116,8 @@ export function filterFromHome(s: HomeCandidate, receiverId: string, c: Crutches
   if (checkForBlocks.some((id) => c.blocking.has(id) || c.muting.has(id))) return true;
   if (c.blockedBy.has(s.account_id)) return true;
   if (s.in_reply_to_id !== null && s.in_reply_to_account_id !== null) {
-    // a reply stays out unless the receiver follows its target, it answers the receiver, or it is a self-reply
+    // a reply stays out unless the receiver follows its target, it answers the receiver, or it is a
+    // self-reply
     return (
       !c.following.has(s.in_reply_to_account_id) &&
       s.in_reply_to_account_id !== receiverId &&

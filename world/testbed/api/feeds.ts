@@ -102,7 +102,9 @@ export async function pushToHome(
   return true;
 }
 
-/** unpush_from_home: remove (re-inserting another reblog of the same original if any) and publish `delete`. */
+/**
+ * unpush_from_home: remove (re-inserting another reblog of the same original if any) and publish `delete`.
+ */
 export async function unpushFromHome(tb: Testbed, accountId: string, status: FeedStatus): Promise<boolean> {
   const key = feedKey(accountId);
   if (status.reblog_of_id) {

@@ -304,7 +304,10 @@ function validateUpload(parts: UploadParts): { upload: SavedUpload; sniffed: str
   return { upload, sniffed };
 }
 
-/** A still image is processed inside the request (200); undefined for an animated GIF (a gifv, processed later). */
+/**
+ * A still image is processed inside the request (200); undefined for an animated GIF (a gifv, processed
+ * later).
+ */
 async function storeStillImage(m: NewMedia): Promise<UploadResult | undefined> {
   const { tb, id, upload, sniffed } = m;
   if (sniffed === 'image/gif') {

@@ -222,7 +222,8 @@ export class MastodonApiSchema {
     const responses = (found.op.responses ?? {}) as Record<string, Json>;
     const key = String(status) in responses ? String(status) : 'default' in responses ? 'default' : undefined;
     if (!key) {
-      // The document lists the usual error statuses per operation, not all (e.g. 403 on POST /api/v1/statuses):
+      // The document lists the usual error statuses per operation, not all (e.g. 403 on POST
+      // /api/v1/statuses):
       // an undocumented error status must still carry Mastodon's Error entity.
       if (status >= 400 && 'Error' in (((this.doc.components as Json | undefined)?.schemas ?? {}) as Json)) {
         const r = this.validateEntity('Error', body);
@@ -298,7 +299,9 @@ export class MastodonApiSchema {
     return { ok: problems.length === 0, problems, notes, operation };
   }
 
-  /** One declared parameter (the path item's first, then the operation's) against what the request carries. */
+  /**
+   * One declared parameter (the path item's first, then the operation's) against what the request carries.
+   */
   private checkParameter(check: RequestCheck, p: Json, index: number): void {
     const { found, operation, problems, notes } = check;
     const name = String(p.name);

@@ -200,7 +200,9 @@ export interface RenderOptions {
   overrides?: Record<string, Json>;
 }
 
-/** What rendering a page of statuses needs, loaded with a handful of queries (StatusRelationshipsPresenter). */
+/**
+ * What rendering a page of statuses needs, loaded with a handful of queries (StatusRelationshipsPresenter).
+ */
 interface StatusPage {
   tb: Testbed;
   viewerId: string | undefined;

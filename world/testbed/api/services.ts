@@ -396,7 +396,10 @@ async function remoteInboxOf(
   return a && a.domain !== null && a.inbox_url ? { uri: a.uri, inbox: a.inbox_url } : undefined;
 }
 
-/** FavouriteService: a favourite row, the counter, and a notification (local author) or a Like (remote author). */
+/**
+ * FavouriteService: a favourite row, the counter, and a notification (local author) or a Like (remote
+ * author).
+ */
 export async function favourite(tb: Testbed, auth: AuthContext, statusId: string): Promise<string> {
   const s = await findVisibleStatus(tb, statusId, auth.accountId);
   const fav = await inTransaction(tb.db, async (c) => {
@@ -677,7 +680,9 @@ export async function unblockAccount(tb: Testbed, auth: AuthContext, targetId: s
   await enqueue(tb, 'ActivityPub::DeliveryWorker', [JSON.stringify(undo), auth.accountId, target.inbox_url]);
 }
 
-/** MuteService: the row (notifications hidden unless told otherwise), then MuteWorker clears the home feed. */
+/**
+ * MuteService: the row (notifications hidden unless told otherwise), then MuteWorker clears the home feed.
+ */
 export async function muteAccount(
   tb: Testbed,
   auth: AuthContext,

@@ -174,7 +174,9 @@ interface StreamingMetrics {
   sent: Counter<'type'>;
 }
 
-/** The streaming server's own Prometheus metrics (connected_clients, connected_channels, messages_sent_total). */
+/**
+ * The streaming server's own Prometheus metrics (connected_clients, connected_channels, messages_sent_total).
+ */
 function streamingMetrics(tb: Testbed, hub: StreamingHub): StreamingMetrics {
   const clients = new Gauge({
     name: 'connected_clients',

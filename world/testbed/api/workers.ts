@@ -62,7 +62,9 @@ async function loadFanOutStatus(
   return res.rows[0];
 }
 
-/** Active local followers (signed in within USER_ACTIVE_DAYS), 1,000 at a time in id order (find_in_batches). */
+/**
+ * Active local followers (signed in within USER_ACTIVE_DAYS), 1,000 at a time in id order (find_in_batches).
+ */
 async function forEachActiveFollowerBatch(
   tb: Testbed,
   accountId: string,
@@ -193,7 +195,10 @@ async function feedInsert(
   await pushToHome(tb, accountId, s, updateOption(opts));
 }
 
-/** PushUpdateWorker: the status rendered for the receiver, PUBLISHed as Mastodon's streaming server expects it. */
+/**
+ * PushUpdateWorker: the status rendered for the receiver, PUBLISHed as Mastodon's streaming server expects
+ * it.
+ */
 async function pushUpdate(tb: Testbed, [accountArg, statusArg, timelineArg, opts]: unknown[]): Promise<void> {
   const accountId = String(accountArg);
   const payload = await renderStatus(tb, String(statusArg), accountId);

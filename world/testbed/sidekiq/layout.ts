@@ -16,7 +16,10 @@ export const RETRY_KEY = 'retry';
 export const DEAD_KEY = 'dead';
 /** Set of process identities; each has a hash under its identity. */
 export const PROCESSES_KEY = 'processes';
-/** In-flight jobs of a process, tid → JSON {queue, payload, run_at}: `:workers` in Sidekiq 6, `:work` in Sidekiq 7. */
+/**
+ * In-flight jobs of a process, tid → JSON {queue, payload, run_at}: `:workers` in Sidekiq 6, `:work` in
+ * Sidekiq 7.
+ */
 export const workersKey = (identity: string) => `${identity}:workers`;
 export const workKey7 = (identity: string) => `${identity}:work`;
 /** Signals for a process (Sidekiq::Process#quiet! / #stop! LPUSH TSTP / TERM here). */

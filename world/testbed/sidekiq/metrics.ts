@@ -13,7 +13,8 @@ import type { WorkerRegistry } from './types.js';
  *   `mastodon_sidekiq_queue_latency_seconds{queue}` (now − enqueued_at of the
  *   oldest job; the gem truncates it to whole seconds, the testbed does not),
  *   for every queue in `queues` and every queue a job class names;
- * - `mastodon_sidekiq_stats_{processed,failed,enqueued,retry_size,scheduled_size,dead_size,processes_size,workers_size}`;
+ * -
+ * `mastodon_sidekiq_stats_{processed,failed,enqueued,retry_size,scheduled_size,dead_size,processes_size,workers_size}`;
  * - `mastodon_sidekiq_process_{busy,concurrency}` with the gem's labels
  *   (hostname, identity, queues, quiet, tag, labels), one series per live process.
  *

@@ -249,7 +249,8 @@ class SidekiqProcess {
         .rpop(signalsKey(this.identity))
         .exec();
       const signal = res?.[4]?.[1];
-      // Sidekiq::Process#quiet! (TSTP) and #stop! (TERM): both stop fetching; the testbed's owner decides when to stop.
+      // Sidekiq::Process#quiet! (TSTP) and #stop! (TERM): both stop fetching; the testbed's owner decides
+      // when to stop.
       if (signal === 'TSTP' || signal === 'TERM') this.quiet = true;
       this.beatDown = false;
     } catch (err) {

@@ -16,7 +16,10 @@ export type FailureOutcome =
   | { kind: 'dead'; payload: string }
   | { kind: 'dropped' };
 
-/** An error's class and message as Sidekiq records them (error_class is the Ruby class name; here the JS error's name). */
+/**
+ * An error's class and message as Sidekiq records them (error_class is the Ruby class name; here the JS
+ * error's name).
+ */
 export function describeError(err: unknown): { errorClass: string; message: string } {
   if (err instanceof Error) {
     const name = err.name && err.name !== 'Error' ? err.name : err.constructor?.name || 'Error';

@@ -65,7 +65,10 @@ export async function enqueueDueJobs(
 }
 
 export interface PollerOptions {
-  /** Average period between polls; each wait is uniform in [0.5, 1.5] × this, as Sidekiq's small-cluster jitter. */
+  /**
+   * Average period between polls; each wait is uniform in [0.5, 1.5] × this, as Sidekiq's small-cluster
+   * jitter.
+   */
   intervalMs: number;
   log: (message: string) => void;
   random?: () => number;

@@ -11,7 +11,9 @@ import {
 } from './layout.js';
 import type { SidekiqJob } from './types.js';
 
-/** A Sidekiq process as Sidekiq::ProcessSet yields it: its `info` JSON merged with the hash's other fields. */
+/**
+ * A Sidekiq process as Sidekiq::ProcessSet yields it: its `info` JSON merged with the hash's other fields.
+ */
 export interface SidekiqProcessInfo {
   identity: string;
   hostname: string;

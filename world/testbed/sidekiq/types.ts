@@ -51,7 +51,10 @@ export interface WorkerClass {
    * `count**4 + 15 + rand(10) * (count + 1)`.
    */
   retryIn?: (count: number) => number;
-  /** Sidekiq's `dead: false` option (ActivityPub::DeliveryWorker): exhausted jobs are dropped, not kept in `dead`. */
+  /**
+   * Sidekiq's `dead: false` option (ActivityPub::DeliveryWorker): exhausted jobs are dropped, not kept in
+   * `dead`.
+   */
   dead?: boolean;
   perform: JobHandler;
 }

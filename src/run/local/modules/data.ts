@@ -9,7 +9,10 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** k6's SharedArray offers only length, [index] and for…of: anything else (slice, map…) would pass here and fail under k6, so refuse it. */
+/**
+ * k6's SharedArray offers only length, [index] and for…of: anything else (slice, map…) would pass here and
+ * fail under k6, so refuse it.
+ */
 function k6ArrayView(name: string, frozen: readonly unknown[]): readonly unknown[] {
   return new Proxy(frozen, {
     get(target, prop, receiver) {

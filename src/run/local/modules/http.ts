@@ -1,4 +1,6 @@
-/** The `k6/http` module: asyncRequest (the synchronous forms refuse with a hint), url, file, expectedStatuses. */
+/**
+ * The `k6/http` module: asyncRequest (the synchronous forms refuse with a hint), url, file, expectedStatuses.
+ */
 import { toBytes } from '../bytes.js';
 import { ExpectedStatuses, expectedStatuses } from '../expectedStatuses.js';
 import { FileData, HttpUrl, httpRequest } from '../http.js';

@@ -30,7 +30,10 @@ export const SUPPORTED_MODULES: Record<string, readonly string[]> = {
   'k6/experimental/websockets': ['WebSocket'],
 };
 
-/** A module object whose unknown members throw, naming the API (for `import http from 'k6/http'; http.batch(...)`). */
+/**
+ * A module object whose unknown members throw, naming the API (for `import http from 'k6/http';
+ * http.batch(...)`).
+ */
 export function strictModule(name: string, members: Record<string, unknown>): Record<string, unknown> {
   return new Proxy(members, {
     get(target, prop, receiver) {

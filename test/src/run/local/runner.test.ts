@@ -303,7 +303,8 @@ describe('arrival-rate scheduling', () => {
     expect(perStage[1]).toBeLessThanOrEqual(43);
     expect(perStage[2]).toBeGreaterThanOrEqual(17);
     expect(perStage[2]).toBeLessThanOrEqual(21);
-    // Every start close to k6's schedule (area under the rate curve reaches n); 60 ms absorbs a busy CI machine.
+    // Every start close to k6's schedule (area under the rate curve reaches n); 60 ms absorbs a busy CI
+    // machine.
     const schedule = [
       ...arrivalTimes(
         parseOptions({

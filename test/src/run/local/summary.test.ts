@@ -8,7 +8,10 @@ import type { GroupNode } from '../../../../src/run/local/vuApi.js';
 const TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'count'];
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
-/** 10 s of a test: ten requests of 1…10 ms, 4 checks of which 1 failed (in group "home"), 20 iterations, a custom rate. */
+/**
+ * 10 s of a test: ten requests of 1…10 ms, 4 checks of which 1 failed (in group "home"), 20 iterations, a
+ * custom rate.
+ */
 function finishedTest() {
   const registry = new Registry();
   const m = registry.metrics;

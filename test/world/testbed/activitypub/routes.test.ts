@@ -146,7 +146,8 @@ describe('ActivityPub inbox and processing', () => {
     expect((await postSigned(f.fx, '/inbox', activity, carol)).status).toBe(202);
 
     const cold = f.remote.seen((r) => r.host === 'b.remote.test').map((r) => `${r.method} ${r.url}`);
-    // FetchRemoteKeyService: the key URI (actor document), then the document again by its id (fetch_resource with id: false),
+    // FetchRemoteKeyService: the key URI (actor document), then the document again by its id (fetch_resource
+    // with id: false),
     // WebFinger, the three collection totals and the avatar — all before the 202.
     expect(cold.sort()).toEqual(
       [
@@ -208,7 +209,8 @@ describe('ActivityPub inbox and processing', () => {
     expect(await unsigned.json()).toEqual({ error: 'Request not signed' });
     expect(await health()).toBe(200);
 
-    // Signed with a key that is not bob's: verification fails, the key is refetched once (rotation), still fails.
+    // Signed with a key that is not bob's: verification fails, the key is refetched once (rotation), still
+    // fails.
     const impostor = { ...bob, keys: (await f.remote.addActor('x.remote.test', 'x')).keys };
     f.remote.clearLog();
     const bad = await postSigned(f.fx, '/inbox', activity, impostor);

@@ -116,7 +116,8 @@ describe.skipIf(!schema)('client API responses and requests against openapi.json
         body: { description: 'no file' },
       }).ok,
     ).toBe(false);
-    // overlapping oneOf alternatives (text AND media) are accepted; the Idempotency-Key header quirk is a note
+    // overlapping oneOf alternatives (text AND media) are accepted; the Idempotency-Key header quirk is a
+    // note
     const both = s.validateRequest('POST', '/api/v1/statuses', {
       body: { status: 'x', media_ids: ['1'] },
       headers: { 'Idempotency-Key': 'k' },

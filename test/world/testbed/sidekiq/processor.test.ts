@@ -147,7 +147,8 @@ describe('processes (Launcher heartbeat)', () => {
     expect(procs.map((p) => p.concurrency)).toEqual([2, 2]);
     expect(Math.max(...procs.map((p) => p.beat))).toBeGreaterThan(beat0);
 
-    // IDENTITY:workers (Sidekiq 6; :work in 7): tid → {queue, payload: job JSON string, run_at: integer seconds}.
+    // IDENTITY:workers (Sidekiq 6; :work in 7): tid → {queue, payload: job JSON string, run_at: integer
+    // seconds}.
     const work = await sidekiq.db.stats.work();
     expect(work).toHaveLength(3);
     for (const w of work) {

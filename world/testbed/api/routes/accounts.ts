@@ -21,7 +21,10 @@ import {
   unmuteAccount,
 } from '../services.js';
 
-/** Api::V1::Accounts::CredentialsController#show, RelationshipsController#index and Api::V1::AccountsController#follow/#unfollow/#block/#unblock/#mute/#unmute. */
+/**
+ * Api::V1::Accounts::CredentialsController#show, RelationshipsController#index and
+ * Api::V1::AccountsController#follow/#unfollow/#block/#unblock/#mute/#unmute.
+ */
 const RELATIONSHIPS_LIMIT = 40;
 
 export function accountRoutes(app: FastifyInstance, tb: Testbed): void {
@@ -67,7 +70,10 @@ export function accountRoutes(app: FastifyInstance, tb: Testbed): void {
     },
   );
 
-  /** POST /api/v1/accounts/:id/ACTION answering the relationship afterwards (AccountsController#unfollow, #block, …). */
+  /**
+   * POST /api/v1/accounts/:id/ACTION answering the relationship afterwards (AccountsController#unfollow,
+   * #block, …).
+   */
   const relationshipAction = (
     action: string,
     scopes: string[],

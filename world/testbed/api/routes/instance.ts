@@ -175,7 +175,8 @@ async function instanceStatuses(tb: Testbed, start: Date, end: Date, domain: str
      WHERE s.deleted_at IS NULL AND lower(a.domain) IS NOT DISTINCT FROM $1`,
     [domain],
   );
-  // Timestamp ids: the id range of the period uses the primary key, as Mastodon's earliest/latest_status_id do.
+  // Timestamp ids: the id range of the period uses the primary key, as Mastodon's earliest/latest_status_id
+  // do.
   const data = await tb.db.query<{ period: string; value: string }>(
     `SELECT to_char(axis.period, 'YYYY-MM-DD') AS period, (
        SELECT count(*) FROM statuses s JOIN accounts a ON a.id = s.account_id
