@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_QUEUE_WEIGHTS } from '../src/mastodon/classes.js';
 import { seededRng } from '../src/shared/random.js';
 import { simulatePool } from '../src/model/simulate.js';
 
@@ -49,11 +50,12 @@ console.log(
 );
 
 // The discrete-event simulation: a Mastodon-like pool at 90 % utilization.
+const w = DEFAULT_QUEUE_WEIGHTS;
 const queues = [
-  { queue: 'default', weight: 8, arrivalRatePerSec: 40, serviceTimeSec: 0.05 },
-  { queue: 'push', weight: 6, arrivalRatePerSec: 50, serviceTimeSec: 0.36, failureProbability: 0.02 },
-  { queue: 'ingress', weight: 4, arrivalRatePerSec: 10, serviceTimeSec: 0.3 },
-  { queue: 'pull', weight: 1, arrivalRatePerSec: 2, serviceTimeSec: 0.8 },
+  { queue: 'default', weight: w.default, arrivalRatePerSec: 40, serviceTimeSec: 0.05 },
+  { queue: 'push', weight: w.push, arrivalRatePerSec: 50, serviceTimeSec: 0.36, failureProbability: 0.02 },
+  { queue: 'ingress', weight: w.ingress, arrivalRatePerSec: 10, serviceTimeSec: 0.3 },
+  { queue: 'pull', weight: w.pull, arrivalRatePerSec: 2, serviceTimeSec: 0.8 },
 ];
 const threads = Math.ceil(queues.reduce((a, q) => a + q.arrivalRatePerSec * q.serviceTimeSec, 0) / 0.9);
 const t0 = process.hrtime.bigint();
