@@ -6,8 +6,28 @@
 /** Node built-ins that do I/O or read the clock: not for the pure model. */
 const IO_MODULES = '^(node:)?(fs|fs/promises|net|http|https|http2|tls|dgram|dns|child_process|cluster|worker_threads|os|process|readline|vm|perf_hooks)$';
 
+/**
+ * The stages of src/ in data-flow order. A stage imports earlier stages and the leaves, never a later
+ * one: the profile knows nothing of runs, a run nothing of calibration or the model, the model nothing
+ * of reports. (run may use results' types: it writes the files results reads. src/model has its own,
+ * stricter rules below.)
+ */
+const STAGES = ['profile', 'run', 'results', 'calibrate', 'model', 'report', 'cli'];
+const MAY_ALSO_IMPORT = { run: ['results'] };
+const stageRules = STAGES.filter((stage) => stage !== 'model' && stage !== 'cli').map((stage) => {
+  const later = STAGES.slice(STAGES.indexOf(stage) + 1).filter((s) => !(MAY_ALSO_IMPORT[stage] ?? []).includes(s));
+  return {
+    name: `stage-order-${stage}`,
+    severity: 'error',
+    comment: `src/${stage} comes before ${later.join(', ')} in the data flow and does not import them.`,
+    from: { path: `^src/${stage}/` },
+    to: { path: `^src/(${later.join('|')})/` },
+  };
+});
+
 module.exports = {
   forbidden: [
+    ...stageRules,
     {
       name: 'no-circular',
       severity: 'error',

@@ -23,6 +23,8 @@ const FILES: Record<string, string> = {
   // Forbidden: the product reaching into the simulated world, and the world into the product.
   'src/cli/testbed.ts': `import { start } from '../../world/testbed/server.js';\nexport const s = start;\n`,
   'world/testbed/server.ts': `import { DEFAULT_NAME } from '../../src/profile/schema.js';\nexport const start = () => DEFAULT_NAME;\n`,
+  // Forbidden: a stage reaching forward in the data flow.
+  'src/profile/load.ts': `import { n } from '../model/workload.js';\nexport const m = n;\n`,
   // Forbidden: a circle.
   'src/run/a.ts': `import { b } from './b.js';\nexport const a = () => b();\n`,
   'src/run/b.ts': `import { a } from './a.js';\nexport const b = (): number => (a ? 1 : 0);\n`,
@@ -60,6 +62,7 @@ describe('import rules', () => {
     expect(has('model-takes-the-profile-as-data', 'src/model/loads.ts')).toBe(true);
     expect(has('src-does-not-import-the-world', 'src/cli/testbed.ts')).toBe(true);
     expect(has('world-imports-only-leaves', 'world/testbed/server.ts')).toBe(true);
+    expect(has('stage-order-profile', 'src/profile/load.ts')).toBe(true);
     expect(found.some((v) => v.rule === 'no-circular' && v.from.startsWith('src/run/'))).toBe(true);
     expect(found.filter((v) => v.from === 'src/model/workload.ts')).toEqual([]);
   });

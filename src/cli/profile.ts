@@ -1,8 +1,14 @@
 import type { Argv } from 'yargs';
+import { calibrationSchema } from '../calibrate/calibrationFile.js';
 import { loadProfile } from '../profile/load.js';
 import { profileJsonSchema, profileReference } from '../profile/docs.js';
 import { isAssumption, listQuantities } from '../shared/quantity.js';
 import { emit } from './output.js';
+
+/** docs/profile.md: the profile's fields, then the calibration file's. */
+export function profileDocs(): string {
+  return profileReference([{ title: 'Calibration file reference', schema: calibrationSchema }]);
+}
 
 export function profileCommand(y: Argv) {
   return y.command('profile', 'The instance profile: check a file, print its schema or reference', (p) =>
@@ -26,7 +32,7 @@ export function profileCommand(y: Argv) {
         emit(JSON.stringify(profileJsonSchema(), null, 2), undefined, ''),
       )
       .command('docs', 'Print the field reference (docs/profile.md)', {}, () =>
-        emit(profileReference(), undefined, ''),
+        emit(profileDocs(), undefined, ''),
       )
       .demandCommand(1, 'say what to do: fedicap profile check|schema|docs'),
   );

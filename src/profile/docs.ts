@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { calibrationSchema } from '../calibrate/calibrationFile.js';
 import { profileSchema } from './schema.js';
 
 type JsonSchema = {
@@ -23,8 +22,11 @@ export function profileJsonSchema(): object {
   return z.toJSONSchema(profileSchema, { io: 'input', unrepresentable: 'any' });
 }
 
-export function calibrationJsonSchema(): object {
-  return z.toJSONSchema(calibrationSchema, { io: 'input', unrepresentable: 'any' });
+/** Markdown table rows (`| field | type | meaning |`) for every field of a schema, from its descriptions. */
+export function fieldRows(schema: z.ZodType): string[] {
+  const out: string[] = [];
+  rows(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema, '', out);
+  return out;
 }
 
 function bounds(s: JsonSchema): string {
@@ -66,8 +68,11 @@ function rows(s: JsonSchema, path: string, out: string[]): void {
   if (s.type === 'array' && s.items && typeof s.items === 'object') rows(s.items, `${path}[]`, out);
 }
 
-/** The field reference of docs/profile.md, generated from the schema's descriptions. */
-export function profileReference(): string {
+/**
+ * The field reference of docs/profile.md, generated from the schemas' descriptions: the profile's,
+ * then those of the files that go with it (`sections`, e.g. the calibration file).
+ */
+export function profileReference(sections: { title: string; schema: z.ZodType }[] = []): string {
   const out = [
     '# Instance profile reference',
     '',
@@ -82,7 +87,8 @@ export function profileReference(): string {
     '|---|---|---|',
   ];
   rows(profileJsonSchema() as JsonSchema, '', out);
-  out.push('', '# Calibration file reference', '', '| field | type | meaning |', '|---|---|---|');
-  rows(calibrationJsonSchema() as JsonSchema, '', out);
+  for (const { title, schema } of sections) {
+    out.push('', `# ${title}`, '', '| field | type | meaning |', '|---|---|---|', ...fieldRows(schema));
+  }
   return `${out.join('\n')}\n`;
 }

@@ -5,7 +5,7 @@ import { InputError } from '../../../src/shared/errors.js';
 import { DEFAULT_PROFILE_PATH, loadProfile, parseProfile } from '../../../src/profile/load.js';
 import { ASSUMPTION, isAssumption, listQuantities } from '../../../src/shared/quantity.js';
 import { parseSidekiqCommand } from '../../../src/mastodon/sidekiqCommand.js';
-import { profileReference } from '../../../src/profile/docs.js';
+import { profileDocs } from '../../../src/cli/profile.js';
 import { tempDir } from '../../support/helpers.js';
 
 const rawDefault = () => JSON.parse(readFileSync(DEFAULT_PROFILE_PATH, 'utf8'));
@@ -107,7 +107,7 @@ describe('instance profile', () => {
 
   it('docs/profile.md is generated from the schema and up to date', () => {
     const committed = readFileSync(new URL('../../../docs/profile.md', import.meta.url), 'utf8');
-    expect(committed).toBe(profileReference());
+    expect(committed).toBe(profileDocs());
     expect(committed).toContain('`serviceDemands.jobs.ActivityPub::DeliveryWorker.waitSec`');
   });
 });
