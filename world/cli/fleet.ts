@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { launchFleet, stoppedSummary } from '../fleet/launch.js';
 import { parseMediaSizes, parseTargetRule, slowDelayMsOf } from '../fleet/options.js';
+import { untilStopSignal } from '../../src/shared/signals.js';
 
 /** What the fleet serves: instances, actors, media and the misbehaving instances. */
 function populationFlags<T>(c: Argv<T>) {
@@ -87,13 +88,6 @@ function servingFlags<T>(c: Argv<T>) {
     });
 }
 
-const untilSignalled = () =>
-  new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-
 export function fleetCommand(y: Argv) {
   return y.command(
     'fleet',
@@ -125,7 +119,7 @@ export function fleetCommand(y: Argv) {
         log: (line: string) => process.stderr.write(`${line}\n`),
       });
       process.stderr.write(banner);
-      await untilSignalled();
+      await untilStopSignal();
       process.stderr.write('stopping: flushing deliveries\n');
       await fleet.stop();
       process.stderr.write(stoppedSummary(fleet.stats()));

@@ -9,6 +9,7 @@ import { TESTBED_DEFAULTS, defaultConfig, type ResolveRule, type TestbedConfig }
 import type { SidekiqUnitConfig } from '../testbed/sidekiq/types.js';
 import { writeSecretFile } from '../../src/cli/output.js';
 import { followerDistributionOf } from './profileInputs.js';
+import { untilStopSignal } from '../../src/shared/signals.js';
 
 function parseResolve(text: string): ResolveRule {
   const m = /^([A-Za-z0-9.-]+)=([A-Za-z0-9.:[\]-]+):(\d+)$/.exec(text);
@@ -148,14 +149,6 @@ async function seed(running: RunningTestbed, profile: Profile, accounts: number,
   );
 }
 
-function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-}
-
 export function testbedCommand(y: Argv) {
   return y.command(
     'testbed',
@@ -172,7 +165,7 @@ export function testbedCommand(y: Argv) {
       );
       if (profile && args['seed-accounts'] > 0)
         await seed(running, profile, args['seed-accounts'], args['tokens-out']!);
-      await untilSignal();
+      await untilStopSignal();
       process.stderr.write('stopping: finishing jobs in flight\n');
       await running.close();
     },
