@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -172,6 +172,10 @@ describe('readK6Json', () => {
     registry.add(posts, 1, { scenario: 'inbound' }, at + 3000);
     await writer.close();
 
+    // The bytes k6 writes for a Metric line (key order included), as well as the fields read back.
+    expect(readFileSync(path, 'utf8').split('\n')[4]).toBe(
+      '{"type":"Metric","data":{"name":"http_req_duration","type":"trend","contains":"time","thresholds":[],"submetrics":[{"name":"http_req_duration{expected_response:true}","suffix":"expected_response:true","tags":{"expected_response":"true"}}]},"metric":"http_req_duration"}',
+    );
     const lines: K6Line[] = await collect(readK6Json(path));
     expect(lines).toEqual([
       {
