@@ -11,6 +11,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pointsOf, readK6Json } from '../../src/results/k6Json.js';
 import type { DeliveryRecord } from '../../world/fleet/manifest.js';
 import { startFleet, type RunningFleet } from '../../world/fleet/server.js';
 import { createLocalAccounts, followMany, type LocalAccount } from '../../world/testbed/accounts.js';
@@ -65,22 +66,15 @@ function run(
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', async (code) => {
       clearTimeout(timer);
       let summary: RunResult['summary'] = { metrics: {} };
-      let points: RunResult['points'] = [];
+      const points: RunResult['points'] = [];
       try {
         summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')) as RunResult['summary'];
-        points = readFileSync(join(outDir, 'k6.ndjson'), 'utf8')
-          .split('\n')
-          .filter((l) => l.startsWith('{"type":"Point"'))
-          .map((l) => {
-            const p = JSON.parse(l) as {
-              metric: string;
-              data: { value: number; tags: Record<string, string> };
-            };
-            return { metric: p.metric, value: p.data.value, tags: p.data.tags };
-          });
+        for await (const p of pointsOf(readK6Json(join(outDir, 'k6.ndjson')))) {
+          points.push({ metric: p.metric, value: p.data.value, tags: p.data.tags ?? {} });
+        }
       } catch {
         // no outputs (input errors): the caller looks at code and stderr
       }

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pointsOf, readK6Json } from '../../src/results/k6Json.js';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
@@ -68,10 +69,10 @@ describe('429 is rate limiting, not a capacity failure', () => {
     expect(m.capacity_errors).toMatchObject({ passes: 1, fails: 4 });
     expect(m.capacity_errors!.value).toBeCloseTo(0.2, 10);
     expect(m.client_errors!.count).toBe(1);
-    const points = readFileSync(join(out, 'k6.ndjson'), 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('"metric":"rate_limited"') && l.includes('"type":"Point"'))
-      .map((l) => (JSON.parse(l) as { data: { tags: Record<string, string> } }).data.tags);
+    const points: Record<string, string>[] = []; // the tags of each rate_limited sample
+    for await (const p of pointsOf(readK6Json(join(out, 'k6.ndjson')), 'rate_limited')) {
+      points.push(p.data.tags ?? {});
+    }
     expect(points).toHaveLength(4);
     expect(
       points.every(

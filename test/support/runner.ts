@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
+import { type K6Line, readK6Json } from '../../src/results/k6Json.js';
 import { tempDir } from './helpers.js';
 
 export interface TestServer {
@@ -75,11 +76,9 @@ export function writeScenario(source: string, name = 'scenario.ts'): string {
   return file;
 }
 
-export function readNdjson(
-  text: string,
-): Array<{ type: string; metric: string; data: Record<string, unknown> }> {
-  return text
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { type: string; metric: string; data: Record<string, unknown> });
+/** Every line of a k6 JSON output file, read through src/results. */
+export async function readK6Lines(path: string): Promise<K6Line[]> {
+  const lines: K6Line[] = [];
+  for await (const line of readK6Json(path)) lines.push(line);
+  return lines;
 }

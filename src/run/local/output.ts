@@ -1,4 +1,5 @@
 import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import type { K6MetricLine } from '../../results/k6Json.js';
 import { tempPathFor } from '../../shared/files.js';
 import type { Metric, SampleSink } from './metrics.js';
 
@@ -27,12 +28,17 @@ export class NdjsonWriter implements SampleSink {
   }
 
   metricLine(metric: Metric): void {
-    const submetrics = metric.submetrics.length
-      ? metric.submetrics.map((s) => ({ name: s.name, suffix: s.suffix, tags: s.tags }))
-      : null;
-    this.push(
-      `{"type":"Metric","data":${JSON.stringify({ name: metric.name, type: metric.type, contains: metric.contains, thresholds: metric.thresholds, submetrics })},"metric":${JSON.stringify(metric.name)}}\n`,
-    );
+    // Typed as src/results reads it back; key order is the bytes k6 writes.
+    const data: K6MetricLine['data'] = {
+      name: metric.name,
+      type: metric.type,
+      contains: metric.contains,
+      thresholds: metric.thresholds,
+      submetrics: metric.submetrics.length
+        ? metric.submetrics.map((s) => ({ name: s.name, suffix: s.suffix, tags: s.tags }))
+        : null,
+    };
+    this.push(`{"type":"Metric","data":${JSON.stringify(data)},"metric":${JSON.stringify(metric.name)}}\n`);
   }
 
   pointLine(metric: string, timeMs: number, value: number, tagsJson: string): void {

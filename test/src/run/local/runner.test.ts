@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arrivalTimes, parseOptions } from '../../../../src/run/local/options.js';
 import { runLocal, type LocalRunResult } from '../../../../src/run/local/runner.js';
 import { tempDir } from '../../../support/helpers.js';
-import { readNdjson, startServer, writeScenario, type TestServer } from '../../../support/runner.js';
+import { readK6Lines, startServer, writeScenario, type TestServer } from '../../../support/runner.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -30,11 +30,13 @@ async function run(source: string, env: Record<string, string> = {}) {
       stderr += t;
     },
   });
+  const lines = await readK6Lines(join(outDir, 'k6.ndjson'));
   return {
     result,
     stdout,
     stderr,
-    lines: readNdjson(readFileSync(join(outDir, 'k6.ndjson'), 'utf8')),
+    lines,
+    points: lines.filter((l) => l.type === 'Point'),
     summary: JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')) as {
       root_group: Record<string, unknown>;
       metrics: Record<string, Record<string, unknown>>;
@@ -178,7 +180,7 @@ describe('local executor outputs', () => {
   });
 
   it('tags HTTP samples with k6 system tags plus the request, scenario and group tags', () => {
-    const first = out.lines.find((l) => l.type === 'Point' && l.metric === 'http_req_duration')!;
+    const first = out.points.find((l) => l.metric === 'http_req_duration')!;
     expect(first.data.tags).toEqual({
       endpoint: 'json',
       expected_response: 'true',
@@ -191,25 +193,20 @@ describe('local executor outputs', () => {
       status: '200',
       url: `${server.url}/json`,
     });
-    const failed = out.lines.find(
-      (l) =>
-        l.type === 'Point' &&
-        l.metric === 'http_req_failed' &&
-        (l.data.tags as Record<string, string>).status === '404',
-    )!;
+    const failed = out.points.find((l) => l.metric === 'http_req_failed' && l.data.tags?.status === '404')!;
     expect(failed.data.value).toBe(1);
     expect(failed.data.tags).toMatchObject({
       expected_response: 'false',
       error_code: '1404',
       method: 'POST',
     });
-    const check = out.lines.find((l) => l.type === 'Point' && l.metric === 'checks')!;
+    const check = out.points.find((l) => l.metric === 'checks')!;
     expect(check.data.tags).toMatchObject({
       group: '::timeline',
       scenario: 'inbound',
       check: 'status is 200',
     });
-    const group = out.lines.find((l) => l.type === 'Point' && l.metric === 'group_duration')!;
+    const group = out.points.find((l) => l.metric === 'group_duration')!;
     expect(group.data.tags).toMatchObject({ group: '::timeline', scenario: 'inbound' });
   });
 
@@ -231,9 +228,7 @@ describe('local executor outputs', () => {
     expect(m['http_req_duration{scenario:inbound}']!.thresholds).toEqual({ 'p(95)<2000': false });
     expect(m['http_req_duration{expected_response:true}']).toBeDefined();
     // Trend aggregates agree with the points written.
-    const values = out.lines
-      .filter((l) => l.type === 'Point' && l.metric === 'fetch_ms')
-      .map((l) => l.data.value as number);
+    const values = out.points.filter((l) => l.metric === 'fetch_ms').map((l) => l.data.value);
     expect(values).toHaveLength(20);
     expect(m.fetch_ms!.max).toBeCloseTo(Math.max(...values), 9);
     expect(m.fetch_ms!.min).toBeCloseTo(Math.min(...values), 9);
@@ -330,7 +325,7 @@ describe('arrival-rate scheduling', () => {
 
   it('counts dropped_iterations when maxVUs cannot keep up with a slow endpoint', async () => {
     // 20/s for 2 s = 40 starts; 2 VUs on a 300 ms endpoint manage ~6.7/s.
-    const { summary, result, lines } = await run(`
+    const { summary, result, points } = await run(`
       import http from 'k6/http';
       export const options = { scenarios: { slow: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '2s', preAllocatedVUs: 1, maxVUs: 2 } } };
       export default async function () { await http.asyncRequest('GET', __ENV.BASE_URL + '/slow'); }
@@ -340,7 +335,7 @@ describe('arrival-rate scheduling', () => {
     expect(dropped).toBeGreaterThan(20);
     expect(dropped + iterations).toBe(40);
     expect(result.scenarios[0]!.dropped).toBe(dropped);
-    const point = lines.find((l) => l.type === 'Point' && l.metric === 'dropped_iterations')!;
+    const point = points.find((l) => l.metric === 'dropped_iterations')!;
     expect(point.data.tags).toEqual({ scenario: 'slow' });
     expect(summary.metrics.vus_max!.value).toBe(2);
   }, 30_000);
@@ -348,7 +343,7 @@ describe('arrival-rate scheduling', () => {
 
 describe('k6 API', () => {
   it('WebSocket: connects, receives messages, sends, closes; the iteration waits for the socket', async () => {
-    const { summary, result, lines } = await run(`
+    const { summary, result, lines, points } = await run(`
       import { WebSocket } from 'k6/experimental/websockets';
       import { check } from 'k6';
       import { Counter } from 'k6/metrics';
@@ -372,7 +367,7 @@ describe('k6 API', () => {
     expect(summary.metrics.ws_sessions).toMatchObject({ count: 4 });
     expect(summary.metrics.ws_msgs_received).toMatchObject({ count: 16 });
     expect(summary.metrics.iterations).toMatchObject({ count: 4 });
-    const session = lines.find((l) => l.type === 'Point' && l.metric === 'ws_sessions')!;
+    const session = points.find((l) => l.metric === 'ws_sessions')!;
     expect(session.data.tags).toMatchObject({ status: '101', scenario: 'stream' });
     // The token in the URL never reaches the output.
     expect(JSON.stringify(lines)).not.toContain('SECRET_TOKEN_VALUE');

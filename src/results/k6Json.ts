@@ -1,0 +1,151 @@
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { InputError } from '../shared/errors.js';
+
+/**
+ * k6's `--out json` output, one JSON object a line: a `Metric` line the first
+ * time a metric is seen, then one `Point` line per sample
+ * (https://grafana.com/docs/k6/latest/results-output/real-time/json/).
+ * Both are envelopes `{type, data, metric}`; `metric` is the metric's name.
+ */
+export type K6Line = K6MetricLine | K6PointLine;
+
+export type K6MetricType = 'counter' | 'gauge' | 'rate' | 'trend';
+/** What a metric's values measure: `time` values are milliseconds, `data` values bytes. */
+export type K6ValueType = 'default' | 'time' | 'data';
+export type K6Tags = Record<string, string>;
+
+/** A threshold on tagged samples, e.g. name `http_req_duration{scenario:inbound}`, suffix `scenario:inbound`. */
+export interface K6Submetric {
+  name: string;
+  suffix: string;
+  tags: K6Tags;
+}
+
+/**
+ * Declares a metric. The docs' sample predates k6 v0.4x (`tainted`, no `name`);
+ * current k6 writes the fields below, and so does the local executor.
+ */
+export interface K6MetricLine {
+  type: 'Metric';
+  data: {
+    name: string;
+    type: K6MetricType;
+    contains: K6ValueType;
+    thresholds: string[];
+    submetrics: K6Submetric[] | null;
+  };
+  metric: string;
+}
+
+/** One sample. `time` is RFC 3339 (k6 writes nanoseconds and the local offset); `tags` is null when none. */
+export interface K6PointLine {
+  type: 'Point';
+  data: { time: string; value: number; tags: K6Tags | null };
+  metric: string;
+}
+
+const METRIC_TYPES: readonly string[] = ['counter', 'gauge', 'rate', 'trend'] satisfies K6MetricType[];
+const VALUE_TYPES: readonly string[] = ['default', 'time', 'data'] satisfies K6ValueType[];
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * Reads a k6 JSON output file line by line. A run's file can be gigabytes, so
+ * it is streamed, never read whole. Blank lines are skipped; anything else
+ * that is not a Metric or Point line is an InputError naming `path:line`.
+ */
+export async function* readK6Json(path: string): AsyncIterable<K6Line> {
+  const input = (await openForReading(path)).createReadStream({ encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  let lineNumber = 0;
+  try {
+    for await (const text of lines) {
+      lineNumber++;
+      if (text.trim() === '') continue;
+      yield parseK6JsonLine(text, `${path}:${lineNumber}`);
+    }
+  } finally {
+    // The reader may stop early (break, or a bad line): release the file.
+    lines.close();
+    input.destroy();
+  }
+}
+
+/** The Point lines, of one metric when `metric` is given, in file order. */
+export async function* pointsOf(lines: AsyncIterable<K6Line>, metric?: string): AsyncIterable<K6PointLine> {
+  for await (const line of lines) {
+    if (line.type === 'Point' && (metric === undefined || line.metric === metric)) yield line;
+  }
+}
+
+async function openForReading(path: string) {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError(`${path}: no such file`);
+    throw err;
+  }
+}
+
+/** One line of k6 JSON output, checked; `where` (`file:line`) prefixes every error. */
+export function parseK6JsonLine(text: string, where: string): K6Line {
+  let line: unknown;
+  try {
+    line = JSON.parse(text);
+  } catch {
+    throw new InputError(`${where}: not JSON`);
+  }
+  if (!isObject(line)) throw new InputError(`${where}: not a JSON object`);
+  if (line.type !== 'Metric' && line.type !== 'Point') {
+    throw new InputError(
+      `${where}: unknown line type ${JSON.stringify(line.type)} (expected "Metric" or "Point")`,
+    );
+  }
+  const fault =
+    typeof line.metric !== 'string'
+      ? 'without a string metric'
+      : !isObject(line.data)
+        ? 'without a data object'
+        : line.type === 'Point'
+          ? pointFault(line.data)
+          : metricFault(line.data);
+  if (fault) throw new InputError(`${where}: a ${line.type} line ${fault}`);
+  // Checked field by field above; the parsed object is returned as is (no copy per sample).
+  return line as unknown as K6Line;
+}
+
+/** What is wrong with a Point line's data, or null. */
+function pointFault(data: Record<string, unknown>): string | null {
+  if (typeof data.time !== 'string' || !RFC3339.test(data.time)) return 'without an RFC 3339 data.time';
+  if (typeof data.value !== 'number') return 'without a numeric data.value';
+  if (data.tags !== null && !isStringRecord(data.tags)) return 'whose data.tags is neither null nor strings';
+  return null;
+}
+
+/** What is wrong with a Metric line's data, or null. */
+function metricFault(data: Record<string, unknown>): string | null {
+  if (typeof data.name !== 'string') return 'without a string data.name';
+  if (!METRIC_TYPES.includes(data.type as string))
+    return `whose data.type is not one of ${METRIC_TYPES.join(', ')}`;
+  if (!VALUE_TYPES.includes(data.contains as string))
+    return `whose data.contains is not one of ${VALUE_TYPES.join(', ')}`;
+  if (!Array.isArray(data.thresholds) || !data.thresholds.every((t) => typeof t === 'string')) {
+    return 'whose data.thresholds is not a list of strings';
+  }
+  if (data.submetrics !== null && !(Array.isArray(data.submetrics) && data.submetrics.every(isSubmetric))) {
+    return 'whose data.submetrics is neither null nor a list of {name, suffix, tags}';
+  }
+  return null;
+}
+
+function isSubmetric(s: unknown): boolean {
+  return isObject(s) && typeof s.name === 'string' && typeof s.suffix === 'string' && isStringRecord(s.tags);
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return isObject(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
