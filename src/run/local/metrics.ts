@@ -7,9 +7,12 @@
  * Built-in names and types follow k6's metrics reference
  * (https://grafana.com/docs/k6/latest/using-k6/metrics/reference/).
  */
-export type MetricType = 'counter' | 'gauge' | 'rate' | 'trend';
-export type ValueType = 'default' | 'time' | 'data';
-export type Tags = Record<string, string>;
+import type { K6MetricType, K6Tags, K6ValueType } from '../../results/k6Json.js';
+
+/** The executor writes what src/results reads back: one definition of k6's types. */
+export type MetricType = K6MetricType;
+export type ValueType = K6ValueType;
+export type Tags = K6Tags;
 
 export const BUILTIN_METRICS: Record<string, { type: MetricType; contains: ValueType }> = {
   checks: { type: 'rate', contains: 'default' },
