@@ -24,7 +24,7 @@ describe('a pool of Sidekiq processes as closed networks', () => {
       10,
     );
     expect(pool.cpuStretch).toBe(1);
-    pool.throughputAt.forEach((x, i) => expect(x).toBeCloseTo(mva[i]!.throughputPerSec, 9));
+    for (const [i, x] of pool.throughputAt.entries()) expect(x).toBeCloseTo(mva[i]!.throughputPerSec, 9);
     expect(pool.bottleneck).toBe('interpreter-lock');
   });
 
