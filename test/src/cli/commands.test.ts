@@ -218,3 +218,95 @@ describe('fedicap queue', () => {
     );
   });
 });
+
+describe('fedicap queue sidekiq', () => {
+  const sidekiq = (...args: string[]) => fedicap('queue', 'sidekiq', '--host-cores', '2', ...args);
+
+  it('a CPU-bound job: one process gives one core, whatever -c says; three processes share the two cores', () => {
+    // 10 ms of Ruby CPU + 0.5 ms of framework CPU, no I/O: the lock allows 1/10.5 ms = 95.2 jobs/s per process.
+    const one = JSON.parse(
+      sidekiq(
+        '--threads',
+        '25',
+        '--cpu-ms',
+        '10',
+        '--wait-ms',
+        '0',
+        '--framework-cpu-ms',
+        '0.5',
+        '--redis-elsewhere',
+        '--format',
+        'json',
+      ).stdout,
+    );
+    expect(one.maxThroughputPerSec).toBeCloseTo(1000 / 10.5, 6);
+    expect(one.bottleneck).toBe('interpreter-lock');
+    expect(one.frameworkCpuMs).toBe(0.5);
+    const three = JSON.parse(
+      sidekiq(
+        '--processes',
+        '3',
+        '--threads',
+        '5',
+        '--cpu-ms',
+        '10',
+        '--wait-ms',
+        '0',
+        '--framework-cpu-ms',
+        '0.5',
+        '--redis-elsewhere',
+        '--format',
+        'json',
+      ).stdout,
+    );
+    // Two cores: at most 2/10.5 ms = 190.5 jobs/s.
+    expect(three.maxThroughputPerSec).toBeCloseTo(2000 / 10.5, 0);
+    expect(three.bottleneck).toBe('host-cores');
+  });
+
+  it('with an arrival rate: the queue wait, and in words what binds', () => {
+    const r = sidekiq('--threads', '2', '--cpu-ms', '1', '--wait-ms', '200', '--arrival-rate', '8');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/bottleneck +threads: 1 × -c 2 are all busy/);
+    expect(r.stdout).toMatch(/p95 wait +[\d.]+ ms/);
+    const overloaded = JSON.parse(
+      sidekiq(
+        '--threads',
+        '2',
+        '--cpu-ms',
+        '1',
+        '--wait-ms',
+        '200',
+        '--arrival-rate',
+        '20',
+        '--format',
+        'json',
+      ).stdout,
+    );
+    expect(overloaded.stable).toBe(false);
+    expect(overloaded.p95WaitSec).toBeNull();
+  });
+
+  it('rejects impossible pools with the flag named', () => {
+    expectInputError(
+      sidekiq('--threads', '0', '--cpu-ms', '1', '--wait-ms', '1'),
+      /--threads must be an integer from 1 to 1000, got 0/,
+    );
+    expectInputError(
+      sidekiq('--threads', '5', '--cpu-ms', '-1', '--wait-ms', '1'),
+      /--cpu-ms must be a number of milliseconds >= 0, got -1/,
+    );
+    expectInputError(
+      sidekiq('--threads', '5', '--processes', '500', '--cpu-ms', '1', '--wait-ms', '1'),
+      /--processes must be an integer from 1 to 64/,
+    );
+    expectInputError(
+      sidekiq('--threads', '5', '--cpu-ms', 'NaN', '--wait-ms', '1'),
+      /--cpu-ms must be a number/,
+    );
+    expectInputError(
+      sidekiq('--threads', '5', '--cpu-ms', '0', '--wait-ms', '0', '--framework-cpu-ms', '0'),
+      /all 0/,
+    );
+  });
+});
