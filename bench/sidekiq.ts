@@ -58,7 +58,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => void stop().finally(() => process.exit(130)));
   try {
     out(`bench:sidekiq ${quick ? '--quick ' : ''}on ${plan.cores} cores, Redis DB ${claim.index}`);
-    const framework = await runFrameworkCpu(plan, db);
+    const { framework, pickup } = await runFrameworkCpu(plan, db);
     out(
       `framework CPU: Sidekiq ${framework.sidekiqCpuMsPerJob.toFixed(3)} ms/job, Redis ${framework.redisCpuMsPerJob.toFixed(3)} ms/job`,
     );
@@ -71,13 +71,16 @@ async function main(): Promise<number> {
         `${c.name}: drain ${measured.drain.ratePerSec.toFixed(0)}/s, load ${reference.loadAverage1m.toFixed(2)}`,
       );
     }
-    printTable(rows, framework);
+    printTable(rows, framework, pickup);
     const finalReference = measureReference();
     out(
       `reference at the end: node -e 0 ${finalReference.nodeStartMs.toFixed(0)} ms, Ruby loop ${finalReference.rubyLoopCpuMs.toFixed(0)} ms CPU, load ${finalReference.loadAverage1m.toFixed(2)}`,
     );
     if (outFile)
-      writeFileAtomic(outFile, `${JSON.stringify({ plan, framework, rows, finalReference }, null, 2)}\n`);
+      writeFileAtomic(
+        outFile,
+        `${JSON.stringify({ plan, framework, pickup, rows, finalReference }, null, 2)}\n`,
+      );
     return 0;
   } finally {
     await stop();

@@ -6,7 +6,8 @@
 import type { Redis } from 'ioredis';
 import { exponential, type Rng } from '../../src/shared/random.js';
 import { percentile, sortedCopy } from '../testbed/clock.js';
-import { awaitRecords, clearRecords, type JobShape, pushAt, pushJobs } from './jobs.js';
+import { awaitRecords, clearRecords, type JobRecord, type JobShape, pushAt, pushJobs } from './jobs.js';
+import { type CoresUsed, coresUsed, redisCpuMs, sampleCpu } from './hostCpu.js';
 import { processCpuMs } from './pool.js';
 
 export interface Drain {
@@ -15,6 +16,8 @@ export interface Drain {
   /** Jobs finished per second between 10 % and 90 % of them finished. */
   ratePerSec: number;
   wallSec: number;
+  /** Cores in use from the first push to the last record, by whom (others: the rest of a shared host). */
+  cores: CoresUsed;
 }
 
 /** Bounded wait for `count` jobs expected at `ratePerSec`: four times the expected time plus 15 s. */
@@ -26,11 +29,14 @@ export async function measureDrain(
   job: JobShape,
   count: number,
   expectedPerSec: number,
+  pids: readonly number[],
 ): Promise<Drain> {
   await clearRecords(redis);
   const startMs = Date.now();
+  const before = await sampleCpu(redis, pids);
   await pushJobs(redis, job, count);
   const records = await awaitRecords(redis, count, deadlineFor(count, expectedPerSec));
+  const after = await sampleCpu(redis, pids);
   const ends = sortedCopy(records.map((r) => r.endMs));
   const lo = Math.floor(count * 0.1);
   const hi = Math.ceil(count * 0.9) - 1;
@@ -40,6 +46,7 @@ export async function measureDrain(
     recorded: records.length,
     ratePerSec: ((hi - lo) * 1000) / spanMs,
     wallSec: ((ends.at(-1) ?? Number.NaN) - startMs) / 1000,
+    cores: coresUsed(before, after),
   };
 }
 
@@ -71,15 +78,36 @@ export async function measureLatency(
   await clearRecords(redis);
   await pushAt(redis, job, arrivalsMs);
   const records = await awaitRecords(redis, count, deadlineFor(count, ratePerSec));
+  return { offeredPerSec: ratePerSec, jobs: count, ...queueWaits(records) };
+}
+
+export interface QueueWaits {
+  recorded: number;
+  p50Ms: number;
+  p95Ms: number;
+  meanMs: number;
+}
+
+function queueWaits(records: readonly JobRecord[]): QueueWaits {
   const waits = sortedCopy(records.map((r) => r.startMs - r.enqueuedMs));
   return {
-    offeredPerSec: ratePerSec,
-    jobs: count,
     recorded: records.length,
     p50Ms: percentile(waits, 50),
     p95Ms: percentile(waits, 95),
     meanMs: waits.reduce((a, b) => a + b, 0) / waits.length,
   };
+}
+
+/**
+ * The floor under every queue latency: no-op jobs `spacingMs` apart on an idle pool, so each finds a
+ * thread waiting in BRPOP. What remains is the push, Redis's reply and waking the Ruby thread (and, on a
+ * loaded host, waiting for a core at each step).
+ */
+export async function measurePickup(redis: Redis, count: number, spacingMs: number): Promise<QueueWaits> {
+  await clearRecords(redis);
+  const arrivalsMs = Array.from({ length: count }, (_, i) => (i + 1) * spacingMs);
+  await pushAt(redis, { cpuMs: 0, waitMs: 0 }, arrivalsMs);
+  return queueWaits(await awaitRecords(redis, count, Date.now() + 10_000));
 }
 
 export interface FrameworkCpu {
@@ -90,12 +118,6 @@ export interface FrameworkCpu {
   sidekiqCpuMsPerJob: number;
   /** Redis server CPU (used_cpu_user + used_cpu_sys) per job, the pushes included. */
   redisCpuMsPerJob: number;
-}
-
-async function redisCpuMs(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1]);
-  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
 }
 
 /** Drain `count` no-op jobs through the process `pid` and charge its CPU and Redis's to them. */

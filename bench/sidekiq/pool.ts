@@ -102,7 +102,7 @@ export async function startPool(shape: PoolShape, redisUrl: string, redis: Redis
   return pool;
 }
 
-const CLOCK_TICKS_PER_SEC =
+export const CLOCK_TICKS_PER_SEC =
   Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** CPU time (user + system) a process has used, from /proc/<pid>/stat. */

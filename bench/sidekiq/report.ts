@@ -1,6 +1,6 @@
 /** The benchmark's printed table and its JSON file. */
 import type { Reference } from './reference.js';
-import type { FrameworkCpu } from './measure.js';
+import type { FrameworkCpu, QueueWaits } from './measure.js';
 import type { Measured } from './run.js';
 
 export const out = (line = '') => console.log(line);
@@ -19,6 +19,8 @@ const HEADER = [
   'drain/bound',
   'p95 @50% ms',
   'p95 @70% ms',
+  'pool cores',
+  'others cores',
   'ruby loop ms',
   'load 1m',
 ];
@@ -31,12 +33,14 @@ function cells({ measured: m, reference: r }: Row): string[] {
     n(m.drain.ratePerSec / m.naiveBoundPerSec, 2),
     n(m.latency[0]?.p95Ms, 1),
     n(m.latency[1]?.p95Ms, 1),
+    n(m.drain.cores.pool, 2),
+    n(m.drain.cores.others, 2),
     n(r.rubyLoopCpuMs),
     n(r.loadAverage1m, 2),
   ];
 }
 
-export function printTable(rows: readonly Row[], framework: FrameworkCpu): void {
+export function printTable(rows: readonly Row[], framework: FrameworkCpu, pickup: QueueWaits): void {
   const body = rows.map(cells);
   const widths = HEADER.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cs: string[]) =>
@@ -49,6 +53,14 @@ export function printTable(rows: readonly Row[], framework: FrameworkCpu): void 
   out(
     `framework CPU per job (${framework.recorded} no-op jobs, 1 process -c 5, ${n(framework.wallSec, 1)} s): ` +
       `Sidekiq ${n(framework.sidekiqCpuMsPerJob, 3)} ms, Redis ${n(framework.redisCpuMsPerJob, 3)} ms (pushes included)`,
+  );
+  out(
+    `idle pickup (no-op jobs 100 ms apart, same pool): queue latency p50 ${n(pickup.p50Ms, 1)} ms, ` +
+      `p95 ${n(pickup.p95Ms, 1)} ms: the floor under every p95 above`,
+  );
+  out(
+    'pool cores / others cores: CPU of the Sidekiq processes / of everything but them, Redis and this ' +
+      'benchmark, in cores, averaged over the drain',
   );
   for (const { measured: m } of rows) {
     const lost = m.processed !== m.pushed || m.failed !== 0;

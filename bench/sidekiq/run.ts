@@ -12,7 +12,9 @@ import {
   measureDrain,
   measureFrameworkCpu,
   measureLatency,
+  measurePickup,
   type FrameworkCpu,
+  type QueueWaits,
 } from './measure.js';
 import { type Pool, startPool } from './pool.js';
 
@@ -71,8 +73,8 @@ export async function runConfiguration(
   const expected = expectedPerSec(c, plan.cores, frameworkCpuMs);
   const count = Math.max(100, Math.min(20_000, Math.round(expected * plan.drainSec)));
   const rng = seededRng(c.processes * 1000 + c.threads * 10 + c.cpuMs);
-  const { drain, latency } = await withPool(c, db.url, db.redis, async () => {
-    const drain = await measureDrain(db.redis, c, count, expected);
+  const { drain, latency } = await withPool(c, db.url, db.redis, async (pool) => {
+    const drain = await measureDrain(db.redis, c, count, expected, pool.pids);
     const latency: Latency[] = [];
     for (const fraction of plan.loadFractions) {
       latency.push(await measureLatency(db.redis, c, fraction * drain.ratePerSec, plan.latencySec, rng));
@@ -91,10 +93,14 @@ export async function runConfiguration(
   };
 }
 
-/** Framework CPU per job: no-op jobs through one process with `-c 5`. */
-export function runFrameworkCpu(plan: Plan, db: { url: string; redis: Redis }): Promise<FrameworkCpu> {
+/** Framework CPU per job (no-op jobs through one process with `-c 5`), then the idle pickup latency. */
+export function runFrameworkCpu(
+  plan: Plan,
+  db: { url: string; redis: Redis },
+): Promise<{ framework: FrameworkCpu; pickup: QueueWaits }> {
   const shape = { name: 'framework', processes: 1, threads: 5, cpuMs: 0, waitMs: 0 };
-  return withPool(shape, db.url, db.redis, (pool) =>
-    measureFrameworkCpu(db.redis, pool.pids[0]!, plan.frameworkJobs),
-  );
+  return withPool(shape, db.url, db.redis, async (pool) => ({
+    framework: await measureFrameworkCpu(db.redis, pool.pids[0]!, plan.frameworkJobs),
+    pickup: await measurePickup(db.redis, 40, 100),
+  }));
 }

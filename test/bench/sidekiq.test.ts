@@ -22,7 +22,7 @@ describe('bench:sidekiq harness against real Sidekiq', () => {
         pids = pool.pids;
         let drain: Awaited<ReturnType<typeof measureDrain>>;
         try {
-          drain = await measureDrain(redis, configuration, 200, 300);
+          drain = await measureDrain(redis, configuration, 200, 300, pool.pids);
         } finally {
           await pool.stop();
         }
