@@ -18,6 +18,8 @@ export interface Drain {
   wallSec: number;
   /** Cores in use from the first push to the last record, by whom (others: the rest of a shared host). */
   cores: CoresUsed;
+  /** The pool's CPU (every thread, user + system) per job over the drain: the job's own burn plus the framework's. */
+  poolCpuMsPerJob: number;
 }
 
 /** Bounded wait for `count` jobs expected at `ratePerSec`: four times the expected time plus 15 s. */
@@ -47,6 +49,7 @@ export async function measureDrain(
     ratePerSec: ((hi - lo) * 1000) / spanMs,
     wallSec: ((ends.at(-1) ?? Number.NaN) - startMs) / 1000,
     cores: coresUsed(before, after),
+    poolCpuMsPerJob: (after.poolMs - before.poolMs) / records.length,
   };
 }
 
@@ -99,9 +102,9 @@ function queueWaits(records: readonly JobRecord[]): QueueWaits {
 }
 
 /**
- * The floor under every queue latency: no-op jobs `spacingMs` apart on an idle pool, so each finds a
- * thread waiting in BRPOP. What remains is the push, Redis's reply and waking the Ruby thread (and, on a
- * loaded host, waiting for a core at each step).
+ * Queue latency without queueing: no-op jobs `spacingMs` apart on an idle pool, so each finds a thread
+ * waiting in BRPOP. What remains is the push, Redis's reply and waking the Ruby thread (and, on a loaded
+ * host, waiting for a core at each step); a busy pool, whose threads and host are awake, picks up faster.
  */
 export async function measurePickup(redis: Redis, count: number, spacingMs: number): Promise<QueueWaits> {
   await clearRecords(redis);

@@ -19,6 +19,7 @@ const HEADER = [
   'drain/bound',
   'p95 @50% ms',
   'p95 @70% ms',
+  'pool CPU ms/job',
   'pool cores',
   'others cores',
   'ruby loop ms',
@@ -33,6 +34,7 @@ function cells({ measured: m, reference: r }: Row): string[] {
     n(m.drain.ratePerSec / m.naiveBoundPerSec, 2),
     n(m.latency[0]?.p95Ms, 1),
     n(m.latency[1]?.p95Ms, 1),
+    n(m.drain.poolCpuMsPerJob, 2),
     n(m.drain.cores.pool, 2),
     n(m.drain.cores.others, 2),
     n(r.rubyLoopCpuMs),
@@ -56,11 +58,12 @@ export function printTable(rows: readonly Row[], framework: FrameworkCpu, pickup
   );
   out(
     `idle pickup (no-op jobs 100 ms apart, same pool): queue latency p50 ${n(pickup.p50Ms, 1)} ms, ` +
-      `p95 ${n(pickup.p95Ms, 1)} ms: the floor under every p95 above`,
+      `p95 ${n(pickup.p95Ms, 1)} ms (waking an idle pool; a busy one picks up faster)`,
   );
   out(
-    'pool cores / others cores: CPU of the Sidekiq processes / of everything but them, Redis and this ' +
-      'benchmark, in cores, averaged over the drain',
+    'pool CPU ms/job: Sidekiq processes CPU per job over the drain (job burn + framework); pool cores / ' +
+      'others cores: CPU of the Sidekiq processes / of everything but them, Redis and this benchmark, in ' +
+      'cores, averaged over the drain',
   );
   for (const { measured: m } of rows) {
     const lost = m.processed !== m.pushed || m.failed !== 0;
