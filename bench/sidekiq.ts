@@ -1,0 +1,96 @@
+/**
+ * Ground truth for the Sidekiq model from real Sidekiq (Debian's ruby-sidekiq
+ * 6.4 on Ruby 3.1): `npm run bench:sidekiq [-- --quick] [-- --out FILE]`.
+ * Not a timed test. For each configuration of a grid (processes, `-c`, the
+ * job's CPU share) it measures the drain throughput of a pre-filled queue and
+ * the p95 queue latency under Poisson arrivals at 50 % and 70 % of that
+ * throughput, and once the framework's CPU per job (Sidekiq's and Redis's)
+ * over no-op jobs. A reference (node start, a fixed Ruby loop, the load
+ * average) is measured before each configuration. Exit code 2 when Ruby or
+ * Sidekiq is missing.
+ *
+ * Layout: sidekiq/job.rb the job and its recorder; pool.ts the processes;
+ * jobs.ts Sidekiq's Redis layout; measure.ts the measurements; run.ts one
+ * configuration; grid.ts the configurations; reference.ts, report.ts.
+ */
+import { availableParallelism } from 'node:os';
+import { Redis } from 'ioredis';
+import { writeFileAtomic } from '../src/shared/files.js';
+import { claimRedisDb, REDIS_URL } from '../test/support/isolation.js';
+import { FULL_GRID, QUICK_GRID } from './sidekiq/grid.js';
+import { missingSidekiq } from './sidekiq/pool.js';
+import { measureReference } from './sidekiq/reference.js';
+import { out, printTable, type Row } from './sidekiq/report.js';
+import { type Plan, runConfiguration, runFrameworkCpu, running } from './sidekiq/run.js';
+
+const FULL_PLAN: Plan = {
+  drainSec: 5,
+  latencySec: 8,
+  loadFractions: [0.5, 0.7],
+  frameworkJobs: 5000,
+  cores: 2,
+};
+const QUICK_PLAN: Plan = { ...FULL_PLAN, drainSec: 2, latencySec: 3, frameworkJobs: 2000 };
+
+function parseArgs(argv: readonly string[]): { quick: boolean; outFile: string | undefined } {
+  const i = argv.indexOf('--out');
+  const outFile = i >= 0 ? argv[i + 1] : undefined;
+  if (i >= 0 && !outFile) throw new Error('--out needs a file name');
+  return { quick: argv.includes('--quick'), outFile };
+}
+
+async function main(): Promise<number> {
+  const { quick, outFile } = parseArgs(process.argv.slice(2));
+  const missing = missingSidekiq();
+  if (missing) {
+    console.error(`bench:sidekiq cannot run: ${missing}`);
+    return 2;
+  }
+  const plan = { ...(quick ? QUICK_PLAN : FULL_PLAN), cores: availableParallelism() };
+  const grid = quick ? QUICK_GRID : FULL_GRID;
+  const claim = await claimRedisDb();
+  const db = { url: `${REDIS_URL}/${claim.index}`, redis: new Redis(`${REDIS_URL}/${claim.index}`) };
+  const stop = async () => {
+    for (const pool of running) await pool.stop();
+    db.redis.disconnect();
+    await claim.release();
+  };
+  process.once('SIGINT', () => void stop().finally(() => process.exit(130)));
+  try {
+    out(`bench:sidekiq ${quick ? '--quick ' : ''}on ${plan.cores} cores, Redis DB ${claim.index}`);
+    const { framework, pickup } = await runFrameworkCpu(plan, db);
+    out(
+      `framework CPU: Sidekiq ${framework.sidekiqCpuMsPerJob.toFixed(3)} ms/job, Redis ${framework.redisCpuMsPerJob.toFixed(3)} ms/job`,
+    );
+    const rows: Row[] = [];
+    for (const c of grid) {
+      const reference = measureReference();
+      const measured = await runConfiguration(c, plan, framework.sidekiqCpuMsPerJob, db);
+      rows.push({ measured, reference });
+      out(
+        `${c.name}: drain ${measured.drain.ratePerSec.toFixed(0)}/s, load ${reference.loadAverage1m.toFixed(2)}`,
+      );
+    }
+    printTable(rows, framework, pickup);
+    const finalReference = measureReference();
+    out(
+      `reference at the end: node -e 0 ${finalReference.nodeStartMs.toFixed(0)} ms, Ruby loop ${finalReference.rubyLoopCpuMs.toFixed(0)} ms CPU, load ${finalReference.loadAverage1m.toFixed(2)}`,
+    );
+    if (outFile)
+      writeFileAtomic(
+        outFile,
+        `${JSON.stringify({ plan, framework, pickup, rows, finalReference }, null, 2)}\n`,
+      );
+    return 0;
+  } finally {
+    await stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,75 @@
+/** The benchmark's printed table and its JSON file. */
+import type { Reference } from './reference.js';
+import type { FrameworkCpu, QueueWaits } from './measure.js';
+import type { Measured } from './run.js';
+
+export const out = (line = '') => console.log(line);
+const n = (x: number | undefined, digits = 0) =>
+  x !== undefined && Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
+
+export interface Row {
+  measured: Measured;
+  reference: Reference;
+}
+
+const HEADER = [
+  'configuration',
+  'drain jobs/s',
+  'naive bound/s',
+  'drain/bound',
+  'p95 @50% ms',
+  'p95 @70% ms',
+  'pool CPU ms/job',
+  'pool cores',
+  'others cores',
+  'ruby loop ms',
+  'load 1m',
+];
+
+function cells({ measured: m, reference: r }: Row): string[] {
+  return [
+    m.configuration.name,
+    n(m.drain.ratePerSec),
+    n(m.naiveBoundPerSec),
+    n(m.drain.ratePerSec / m.naiveBoundPerSec, 2),
+    n(m.latency[0]?.p95Ms, 1),
+    n(m.latency[1]?.p95Ms, 1),
+    n(m.drain.poolCpuMsPerJob, 2),
+    n(m.drain.cores.pool, 2),
+    n(m.drain.cores.others, 2),
+    n(r.rubyLoopCpuMs),
+    n(r.loadAverage1m, 2),
+  ];
+}
+
+export function printTable(rows: readonly Row[], framework: FrameworkCpu, pickup: QueueWaits): void {
+  const body = rows.map(cells);
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cs: string[]) =>
+    `| ${cs.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  out();
+  out(line(HEADER));
+  out(`|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const r of body) out(line(r));
+  out();
+  out(
+    `framework CPU per job (${framework.recorded} no-op jobs, 1 process -c 5, ${n(framework.wallSec, 1)} s): ` +
+      `Sidekiq ${n(framework.sidekiqCpuMsPerJob, 3)} ms, Redis ${n(framework.redisCpuMsPerJob, 3)} ms (pushes included)`,
+  );
+  out(
+    `idle pickup (no-op jobs 100 ms apart, same pool): queue latency p50 ${n(pickup.p50Ms, 1)} ms, ` +
+      `p95 ${n(pickup.p95Ms, 1)} ms (waking an idle pool; a busy one picks up faster)`,
+  );
+  out(
+    'pool CPU ms/job: Sidekiq processes CPU per job over the drain (job burn + framework); pool cores / ' +
+      'others cores: CPU of the Sidekiq processes / of everything but them, Redis and this benchmark, in ' +
+      'cores, averaged over the drain',
+  );
+  for (const { measured: m } of rows) {
+    const lost = m.processed !== m.pushed || m.failed !== 0;
+    if (lost)
+      out(
+        `WARNING ${m.configuration.name}: pushed ${m.pushed}, processed ${m.processed}, failed ${m.failed}`,
+      );
+  }
+}
