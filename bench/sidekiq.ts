@@ -1,6 +1,6 @@
 /**
  * Ground truth for the Sidekiq model from real Sidekiq (Debian's ruby-sidekiq
- * 6.4 on Ruby 3.1): `npm run bench:sidekiq [-- --quick] [-- --out FILE]`.
+ * 6.4 on Ruby 3.1): `npm run bench:sidekiq [-- --quick] [-- --out FILE] [-- --from FILE]`.
  * Not a timed test. For each configuration of a grid (processes, `-c`, the
  * job's CPU share) it measures the drain throughput of a pre-filled queue and
  * the p95 queue latency under Poisson arrivals at 50 % and 70 % of that
@@ -13,6 +13,7 @@
  * jobs.ts Sidekiq's Redis layout; measure.ts the measurements; run.ts one
  * configuration; grid.ts the configurations; reference.ts, report.ts.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Redis } from 'ioredis';
 import { writeFileAtomic } from '../src/shared/files.js';
@@ -32,15 +33,38 @@ const FULL_PLAN: Plan = {
 };
 const QUICK_PLAN: Plan = { ...FULL_PLAN, drainSec: 2, latencySec: 3, frameworkJobs: 2000 };
 
-function parseArgs(argv: readonly string[]): { quick: boolean; outFile: string | undefined } {
-  const i = argv.indexOf('--out');
-  const outFile = i >= 0 ? argv[i + 1] : undefined;
-  if (i >= 0 && !outFile) throw new Error('--out needs a file name');
-  return { quick: argv.includes('--quick'), outFile };
+function fileFlag(argv: readonly string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  if (i < 0) return undefined;
+  const file = argv[i + 1];
+  if (!file) throw new Error(`${flag} needs a file name`);
+  return file;
+}
+
+function parseArgs(argv: readonly string[]) {
+  return {
+    quick: argv.includes('--quick'),
+    outFile: fileFlag(argv, '--out'),
+    fromFile: fileFlag(argv, '--from'),
+  };
+}
+
+/** `--from FILE`: the table of a recorded run (its --out file) with today's model beside it; no Sidekiq is started. */
+function reprint(file: string): number {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+    plan: Plan;
+    framework: Parameters<typeof printTable>[1];
+    pickup: Parameters<typeof printTable>[2];
+    rows: Row[];
+  };
+  out(`bench:sidekiq measurements recorded in ${file} (${saved.plan.cores} cores)`);
+  printTable(saved.rows, saved.framework, saved.pickup, saved.plan.cores);
+  return 0;
 }
 
 async function main(): Promise<number> {
-  const { quick, outFile } = parseArgs(process.argv.slice(2));
+  const { quick, outFile, fromFile } = parseArgs(process.argv.slice(2));
+  if (fromFile) return reprint(fromFile);
   const missing = missingSidekiq();
   if (missing) {
     console.error(`bench:sidekiq cannot run: ${missing}`);
@@ -71,7 +95,7 @@ async function main(): Promise<number> {
         `${c.name}: drain ${measured.drain.ratePerSec.toFixed(0)}/s, load ${reference.loadAverage1m.toFixed(2)}`,
       );
     }
-    printTable(rows, framework, pickup);
+    printTable(rows, framework, pickup, plan.cores);
     const finalReference = measureReference();
     out(
       `reference at the end: node -e 0 ${finalReference.nodeStartMs.toFixed(0)} ms, Ruby loop ${finalReference.rubyLoopCpuMs.toFixed(0)} ms CPU, load ${finalReference.loadAverage1m.toFixed(2)}`,

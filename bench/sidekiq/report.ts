@@ -2,6 +2,7 @@
 import type { Reference } from './reference.js';
 import type { FrameworkCpu, QueueWaits } from './measure.js';
 import type { Measured } from './run.js';
+import { drainErrors, predict, type Prediction } from './predict.js';
 
 export const out = (line = '') => console.log(line);
 const n = (x: number | undefined, digits = 0) =>
@@ -17,8 +18,12 @@ const HEADER = [
   'drain jobs/s',
   'naive bound/s',
   'drain/bound',
+  'model jobs/s',
+  'model error',
   'p95 @50% ms',
+  'model @50%',
   'p95 @70% ms',
+  'model @70%',
   'pool CPU ms/job',
   'pool cores',
   'others cores',
@@ -26,14 +31,18 @@ const HEADER = [
   'load 1m',
 ];
 
-function cells({ measured: m, reference: r }: Row): string[] {
+function cells({ measured: m, reference: r }: Row, p: Prediction): string[] {
   return [
     m.configuration.name,
     n(m.drain.ratePerSec),
     n(m.naiveBoundPerSec),
     n(m.drain.ratePerSec / m.naiveBoundPerSec, 2),
+    n(p.drainPerSec),
+    `${p.drainError >= 0 ? '+' : ''}${n(p.drainError * 100, 1)} %`,
     n(m.latency[0]?.p95Ms, 1),
+    n(p.p95Ms[0], 1),
     n(m.latency[1]?.p95Ms, 1),
+    n(p.p95Ms[1], 1),
     n(m.drain.poolCpuMsPerJob, 2),
     n(m.drain.cores.pool, 2),
     n(m.drain.cores.others, 2),
@@ -42,8 +51,14 @@ function cells({ measured: m, reference: r }: Row): string[] {
   ];
 }
 
-export function printTable(rows: readonly Row[], framework: FrameworkCpu, pickup: QueueWaits): void {
-  const body = rows.map(cells);
+export function printTable(
+  rows: readonly Row[],
+  framework: FrameworkCpu,
+  pickup: QueueWaits,
+  cores: number,
+): void {
+  const predictions = rows.map((r) => predict(r.measured, framework, cores));
+  const body = rows.map((r, i) => cells(r, predictions[i]!));
   const widths = HEADER.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cs: string[]) =>
     `| ${cs.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
@@ -52,6 +67,10 @@ export function printTable(rows: readonly Row[], framework: FrameworkCpu, pickup
   out(`|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const r of body) out(line(r));
   out();
+  const { mean, worst } = drainErrors(predictions);
+  out(
+    `model (src/model/sidekiqNetwork, the framework and Redis CPU measured here): drain error mean ${n(mean * 100, 1)} %, worst ${n(worst * 100, 1)} %`,
+  );
   out(
     `framework CPU per job (${framework.recorded} no-op jobs, 1 process -c 5, ${n(framework.wallSec, 1)} s): ` +
       `Sidekiq ${n(framework.sidekiqCpuMsPerJob, 3)} ms, Redis ${n(framework.redisCpuMsPerJob, 3)} ms (pushes included)`,
