@@ -221,44 +221,22 @@ describe('fedicap queue', () => {
 
 describe('fedicap queue sidekiq', () => {
   const sidekiq = (...args: string[]) => fedicap('queue', 'sidekiq', '--host-cores', '2', ...args);
-
-  it('a CPU-bound job: one process gives one core, whatever -c says; three processes share the two cores', () => {
-    // 10 ms of Ruby CPU + 0.5 ms of framework CPU, no I/O: the lock allows 1/10.5 ms = 95.2 jobs/s per process.
-    const one = JSON.parse(
+  /** A CPU-bound job (10 ms of Ruby CPU, no I/O, 0.5 ms of framework CPU, Redis elsewhere), as JSON. */
+  const cpuBound = (...args: string[]) =>
+    JSON.parse(
       sidekiq(
-        '--threads',
-        '25',
-        '--cpu-ms',
-        '10',
-        '--wait-ms',
-        '0',
-        '--framework-cpu-ms',
-        '0.5',
-        '--redis-elsewhere',
-        '--format',
-        'json',
+        ...'--cpu-ms 10 --wait-ms 0 --framework-cpu-ms 0.5 --redis-elsewhere --format json'.split(' '),
+        ...args,
       ).stdout,
     );
+
+  it('a CPU-bound job: one process gives one core, whatever -c says; three processes share the two cores', () => {
+    // The lock allows 1/10.5 ms = 95.2 jobs/s per process.
+    const one = cpuBound('--threads', '25');
     expect(one.maxThroughputPerSec).toBeCloseTo(1000 / 10.5, 6);
     expect(one.bottleneck).toBe('interpreter-lock');
     expect(one.frameworkCpuMs).toBe(0.5);
-    const three = JSON.parse(
-      sidekiq(
-        '--processes',
-        '3',
-        '--threads',
-        '5',
-        '--cpu-ms',
-        '10',
-        '--wait-ms',
-        '0',
-        '--framework-cpu-ms',
-        '0.5',
-        '--redis-elsewhere',
-        '--format',
-        'json',
-      ).stdout,
-    );
+    const three = cpuBound('--processes', '3', '--threads', '5');
     // Two cores: at most 2/10.5 ms = 190.5 jobs/s.
     expect(three.maxThroughputPerSec).toBeCloseTo(2000 / 10.5, 0);
     expect(three.bottleneck).toBe('host-cores');
