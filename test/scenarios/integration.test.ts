@@ -15,10 +15,9 @@ import { pointsOf, readK6Json } from '../../src/results/k6Json.js';
 import type { DeliveryRecord } from '../../world/fleet/manifest.js';
 import { startFleet, type RunningFleet } from '../../world/fleet/server.js';
 import { createLocalAccounts, followMany, type LocalAccount } from '../../world/testbed/accounts.js';
-import { RELAY_STATE, followRelay } from '../../world/testbed/activitypub/delivery.js';
 import { PROCESSING } from '../../world/testbed/db/pool.js';
 import { waitFor } from '../support/helpers.js';
-import { startTestTestbed, type TestbedFixture } from '../support/testbed.js';
+import { followRelayUntilAccepted, startTestTestbed, type TestbedFixture } from '../support/testbed.js';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 const MAIN = join(ROOT, 'dist/bin/fedicap.js');
@@ -298,18 +297,7 @@ describe('the scenarios through the local executor, against the testbed and the 
 
   it('relay: relayed Creates are stored and relayed Announces fetched from the fleet', async () => {
     const relayInbox = fleet.manifest.relay.inbox;
-    await followRelay(fx.tb, relayInbox);
-    await waitFor(
-      async () =>
-        (
-          await fx.tb.db.query('SELECT 1 FROM relays WHERE inbox_url = $1 AND state = $2', [
-            relayInbox,
-            RELAY_STATE.accepted,
-          ])
-        ).rowCount,
-      'the relay subscription',
-      20_000,
-    );
+    await followRelayUntilAccepted(fx.tb, relayInbox, 20_000);
     const notesBefore = fleet.stats().requests.note ?? 0;
     const before = await count(
       `SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`,

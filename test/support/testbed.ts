@@ -2,8 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { followRelay, RELAY_STATE } from '../../world/testbed/activitypub/delivery.js';
 import { defaultConfig, type TestbedConfig } from '../../world/testbed/config.js';
+import type { Testbed } from '../../world/testbed/context.js';
 import { startTestbed, type RunningTestbed } from '../../world/testbed/server.js';
+import { waitFor } from './helpers.js';
 
 export { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from './isolation.js';
 import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from './isolation.js';
@@ -44,4 +47,20 @@ export async function startTestTestbed(overrides: Partial<TestbedConfig> = {}): 
       await admin.end();
     },
   };
+}
+
+/** Follow the relay at `inbox` from the testbed and wait until the relay's Accept has been processed. */
+export async function followRelayUntilAccepted(tb: Testbed, inbox: string, timeoutMs: number): Promise<void> {
+  await followRelay(tb, inbox);
+  await waitFor(
+    async () =>
+      (
+        await tb.db.query('SELECT 1 FROM relays WHERE inbox_url = $1 AND state = $2', [
+          inbox,
+          RELAY_STATE.accepted,
+        ])
+      ).rowCount,
+    'the relay to accept the Follow',
+    timeoutMs,
+  );
 }

@@ -10,8 +10,7 @@ import { signRequest } from '../../../src/mastodon/signatures.js';
 import type { FleetActor } from '../../../world/fleet/manifest.js';
 import { startFleet, type RunningFleet } from '../../../world/fleet/server.js';
 import { createLocalAccount, type LocalAccount } from '../../../world/testbed/accounts.js';
-import { RELAY_STATE, followRelay } from '../../../world/testbed/activitypub/delivery.js';
-import { startTestTestbed, type TestbedFixture } from '../../support/testbed.js';
+import { followRelayUntilAccepted, startTestTestbed, type TestbedFixture } from '../../support/testbed.js';
 import { waitFor } from '../../support/fleet.js';
 import { PUBLIC_COLLECTION } from '../../../src/mastodon/activitypub.js';
 
@@ -295,18 +294,7 @@ describe('fleet ↔ testbed federation', () => {
 
   it("the relay accepts the testbed instance actor's Follow of Public, and then receives its public posts", async () => {
     const relayInbox = fleet.manifest.relay.inbox;
-    await followRelay(fx.tb, relayInbox);
-    await waitFor(
-      async () =>
-        (
-          await fx.tb.db.query('SELECT 1 FROM relays WHERE inbox_url = $1 AND state = $2', [
-            relayInbox,
-            RELAY_STATE.accepted,
-          ])
-        ).rowCount,
-      'the relay to be accepted',
-      15_000,
-    );
+    await followRelayUntilAccepted(fx.tb, relayInbox, 15_000);
     const follow = fleet.deliveries().find((d) => d.inbox === relayInbox && d.type === 'Follow')!;
     expect(follow).toMatchObject({
       host: 'relay.fleet.test',
