@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { InputError } from '../shared/errors.js';
+import { errnoText, InputError } from '../shared/errors.js';
 import { makeOutputDirectory, writeFileAtomic } from '../shared/files.js';
 
 /**
@@ -16,9 +16,7 @@ export function emit(content: string, outDir: string | undefined, fileName: stri
   try {
     writeFileAtomic(target, content);
   } catch (err) {
-    throw new InputError(
-      `--out ${outDir}: cannot write ${fileName} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
+    throw new InputError(`--out ${outDir}: cannot write ${fileName} (${errnoText(err)})`);
   }
   process.stderr.write(`wrote ${target}\n`);
 }
@@ -28,7 +26,7 @@ export function writeSecretFile(path: string, content: string): void {
   try {
     writeFileAtomic(path, content, 0o600);
   } catch (err) {
-    throw new InputError(`${path}: cannot write (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new InputError(`${path}: cannot write (${errnoText(err)})`);
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { InputError } from '../shared/errors.js';
+import { errnoText, InputError } from '../shared/errors.js';
 import { profileSchema, type Profile } from './schema.js';
 
 /** The package root, found from this module whether it runs from src/ (tests) or dist/src/ (CLI). */
@@ -25,8 +25,7 @@ export function readJsonFile(path: string, what: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`${what} ${path}: cannot read (${code ?? String(err)})`);
+    throw new InputError(`${what} ${path}: cannot read (${errnoText(err)})`);
   }
   try {
     return JSON.parse(text);

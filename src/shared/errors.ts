@@ -5,3 +5,8 @@
 export class InputError extends Error {
   override readonly name = 'InputError';
 }
+
+/** An I/O failure as a user reads it: its errno code (ENOENT, EACCES…), or the message when it has none. */
+export function errnoText(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? String(err);
+}

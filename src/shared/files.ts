@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { InputError } from './errors.js';
+import { errnoText, InputError } from './errors.js';
 
 /** A temporary name beside `path`, renamed into place only when the file is complete. */
 export function tempPathFor(path: string): string {
@@ -29,8 +29,6 @@ export function makeOutputDirectory(dir: string, flag: string, shownAs = dir): v
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
-    throw new InputError(
-      `${flag} ${shownAs}: cannot create directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
+    throw new InputError(`${flag} ${shownAs}: cannot create directory (${errnoText(err)})`);
   }
 }
