@@ -4,7 +4,7 @@
  * framework and Redis CPU per job measured in the same run, and the queue wait from a
  * flow-equivalent server on its throughput curve at the offered rates that were measured.
  */
-import { flowEquivalentWaitPercentileSec } from '../../src/model/flowEquivalent.js';
+import { flowEquivalentMetrics, flowEquivalentWaitPercentileSec } from '../../src/model/flowEquivalent.js';
 import { sidekiqPoolCapacity } from '../../src/model/sidekiqNetwork.js';
 import type { Configuration } from './grid.js';
 import type { FrameworkCpu } from './measure.js';
@@ -33,7 +33,8 @@ export function predict(m: Measured, framework: FrameworkCpu, cores: number): Pr
     drainPerSec: pool.maxThroughputPerSec,
     drainError: pool.maxThroughputPerSec / m.drain.ratePerSec - 1,
     p95Ms: m.latency.map(
-      (l) => flowEquivalentWaitPercentileSec(pool.throughputAt, l.offeredPerSec, 95) * 1e3,
+      (l) =>
+        flowEquivalentWaitPercentileSec(flowEquivalentMetrics(pool.throughputAt, l.offeredPerSec), 95) * 1e3,
     ),
   };
 }

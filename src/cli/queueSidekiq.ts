@@ -120,7 +120,7 @@ function answer(shape: SidekiqPoolShape, arrivalRatePerSec: number | undefined):
   };
   if (arrivalRatePerSec === undefined) return result;
   const m = flowEquivalentMetrics(pool.throughputAt, arrivalRatePerSec);
-  const p95 = flowEquivalentWaitPercentileSec(pool.throughputAt, arrivalRatePerSec, 95);
+  const p95 = flowEquivalentWaitPercentileSec(m, 95);
   return {
     ...result,
     utilization: m.utilization,

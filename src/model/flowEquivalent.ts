@@ -9,6 +9,9 @@
  */
 
 export interface FlowEquivalentMetrics {
+  arrivalRatePerSec: number;
+  /** X(N): the pool's throughput with every thread busy. */
+  capacityPerSec: number;
   /** λ / X(N): the pool's load against its capacity. */
   utilization: number;
   /** Mean number of busy threads (jobs in service). */
@@ -35,6 +38,8 @@ export function flowEquivalentMetrics(
   const rho = arrivalRatePerSec / capacity;
   if (rho >= 1) {
     return {
+      arrivalRatePerSec,
+      capacityPerSec: capacity,
       utilization: rho,
       meanBusyThreads: threads,
       probabilityOfWait: 1,
@@ -55,7 +60,15 @@ export function flowEquivalentMetrics(
   // Lq = Σ_{n>N} (n − N)·p(n) = p(N)·ρ / (1 − ρ)²
   const meanQueueLength = (atFull * rho) / (1 - rho) ** 2 / norm;
   const meanWaitSec = arrivalRatePerSec > 0 ? meanQueueLength / arrivalRatePerSec : 0;
-  return { utilization: rho, meanBusyThreads, probabilityOfWait, meanWaitSec, stable: true };
+  return {
+    arrivalRatePerSec,
+    capacityPerSec: capacity,
+    utilization: rho,
+    meanBusyThreads,
+    probabilityOfWait,
+    meanWaitSec,
+    stable: true,
+  };
 }
 
 /**
@@ -64,19 +77,13 @@ export function flowEquivalentMetrics(
  * X(N); with the geometric tail this gives P(W > t) = P(wait)·e^{−(X(N) − λ)t}, as
  * for M/M/c [Gross & Harris §2.3], so t_p = ln(P(wait) / (1 − p)) / (X(N) − λ).
  */
-export function flowEquivalentWaitPercentileSec(
-  throughputAt: readonly number[],
-  arrivalRatePerSec: number,
-  percentile: number,
-): number {
+export function flowEquivalentWaitPercentileSec(m: FlowEquivalentMetrics, percentile: number): number {
   if (!(percentile > 0 && percentile < 100))
     throw new RangeError(`percentile must be in (0, 100), got ${percentile}`);
-  const m = flowEquivalentMetrics(throughputAt, arrivalRatePerSec);
   if (!m.stable) return Infinity;
   const tail = 1 - percentile / 100;
   if (m.probabilityOfWait <= tail) return 0;
-  const capacity = throughputAt[throughputAt.length - 1]!;
-  return Math.log(m.probabilityOfWait / tail) / (capacity - arrivalRatePerSec);
+  return Math.log(m.probabilityOfWait / tail) / (m.capacityPerSec - m.arrivalRatePerSec);
 }
 
 function requireCurve(throughputAt: readonly number[]): number {
