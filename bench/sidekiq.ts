@@ -21,7 +21,7 @@ import { claimRedisDb, REDIS_URL } from '../test/support/isolation.js';
 import { FULL_GRID, QUICK_GRID } from './sidekiq/grid.js';
 import { missingSidekiq } from './sidekiq/pool.js';
 import { measureReference } from './sidekiq/reference.js';
-import { out, printTable, type Row } from './sidekiq/report.js';
+import { out, printTable, type Row, shortfalls } from './sidekiq/report.js';
 import { type Plan, runConfiguration, runFrameworkCpu, running } from './sidekiq/run.js';
 
 const FULL_PLAN: Plan = {
@@ -59,7 +59,14 @@ function reprint(file: string): number {
   };
   out(`bench:sidekiq measurements recorded in ${file} (${saved.plan.cores} cores)`);
   printTable(saved.rows, saved.framework, saved.pickup, saved.plan.cores);
-  return 0;
+  return verdict(saved.rows);
+}
+
+/** Exit code 1, naming each missing effect, when any configuration lost, failed or did not record jobs. */
+function verdict(rows: readonly Row[]): number {
+  const missing = shortfalls(rows);
+  for (const line of missing) console.error(`bench:sidekiq: ${line}`);
+  return missing.length > 0 ? 1 : 0;
 }
 
 async function main(): Promise<number> {
@@ -105,7 +112,7 @@ async function main(): Promise<number> {
         outFile,
         `${JSON.stringify({ plan, framework, pickup, rows, finalReference }, null, 2)}\n`,
       );
-    return 0;
+    return verdict(rows);
   } finally {
     await stop();
   }

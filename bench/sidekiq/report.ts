@@ -84,11 +84,22 @@ export function printTable(
       'others cores: CPU of the Sidekiq processes / of everything but them, Redis and this benchmark, in ' +
       'cores, averaged over the drain',
   );
-  for (const { measured: m } of rows) {
-    const lost = m.processed !== m.pushed || m.failed !== 0;
-    if (lost)
-      out(
-        `WARNING ${m.configuration.name}: pushed ${m.pushed}, processed ${m.processed}, failed ${m.failed}`,
-      );
-  }
+}
+
+/**
+ * What a configuration failed to do: jobs that Sidekiq did not process or that failed, and jobs
+ * whose records never arrived. A measurement with any of these is not ground truth.
+ */
+export function shortfalls(rows: readonly Row[]): string[] {
+  return rows.flatMap(({ measured: m }) => {
+    const missing: string[] = [];
+    if (m.processed !== m.pushed || m.failed !== 0)
+      missing.push(`pushed ${m.pushed}, processed ${m.processed}, failed ${m.failed}`);
+    if (m.drain.recorded < m.drain.jobs)
+      missing.push(`drain recorded ${m.drain.recorded} of ${m.drain.jobs} jobs`);
+    for (const l of m.latency)
+      if (l.recorded < l.jobs)
+        missing.push(`latency at ${l.offeredPerSec.toFixed(0)}/s recorded ${l.recorded} of ${l.jobs} jobs`);
+    return missing.map((what) => `${m.configuration.name}: ${what}`);
+  });
 }

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { naiveBoundPerSec } from '../../bench/sidekiq/grid.js';
 import { measureDrain } from '../../bench/sidekiq/measure.js';
 import { isAlive, missingSidekiq, startPool } from '../../bench/sidekiq/pool.js';
+import { type Row, shortfalls } from '../../bench/sidekiq/report.js';
 import { claimRedisDb, REDIS_URL } from '../support/isolation.js';
 
 const missing = missingSidekiq();
@@ -44,4 +46,23 @@ describe('bench:sidekiq harness against real Sidekiq', () => {
       expect(holder).not.toBe(String(process.pid));
     },
   );
+});
+
+describe('bench:sidekiq verdict', () => {
+  it('names every configuration that lost, failed or did not record jobs, and none of a complete run', () => {
+    const recorded = JSON.parse(
+      readFileSync(new URL('../../fixtures/runs/sidekiq-grid-2026-12-03.json', import.meta.url), 'utf8'),
+    ) as { rows: Row[] };
+    expect(shortfalls(recorded.rows)).toEqual([]);
+    const [first, second] = structuredClone(recorded.rows);
+    first!.measured.processed -= 3;
+    second!.measured.failed = 2;
+    second!.measured.latency[1]!.recorded -= 1;
+    const jobs = second!.measured.latency[1]!.jobs;
+    expect(shortfalls([first!, second!])).toEqual([
+      `${first!.measured.configuration.name}: pushed ${first!.measured.pushed}, processed ${first!.measured.pushed - 3}, failed 0`,
+      `${second!.measured.configuration.name}: pushed ${second!.measured.pushed}, processed ${second!.measured.processed}, failed 2`,
+      `${second!.measured.configuration.name}: latency at ${second!.measured.latency[1]!.offeredPerSec.toFixed(0)}/s recorded ${jobs - 1} of ${jobs} jobs`,
+    ]);
+  });
 });
