@@ -13,9 +13,10 @@
  * jobs.ts Sidekiq's Redis layout; measure.ts the measurements; run.ts one
  * configuration; grid.ts the configurations; reference.ts, report.ts.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Redis } from 'ioredis';
+import { readJsonFile } from '../src/profile/load.js';
+import { InputError } from '../src/shared/errors.js';
 import { writeFileAtomic } from '../src/shared/files.js';
 import { claimRedisDb, REDIS_URL } from '../test/support/isolation.js';
 import { FULL_GRID, QUICK_GRID } from './sidekiq/grid.js';
@@ -37,7 +38,7 @@ function fileFlag(argv: readonly string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
   if (i < 0) return undefined;
   const file = argv[i + 1];
-  if (!file) throw new Error(`${flag} needs a file name`);
+  if (!file) throw new InputError(`${flag} needs a file name`);
   return file;
 }
 
@@ -51,7 +52,7 @@ function parseArgs(argv: readonly string[]) {
 
 /** `--from FILE`: the table of a recorded run (its --out file) with today's model beside it; no Sidekiq is started. */
 function reprint(file: string): number {
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+  const saved = readJsonFile(file, 'recorded run') as {
     plan: Plan;
     framework: Parameters<typeof printTable>[1];
     pickup: Parameters<typeof printTable>[2];
@@ -121,6 +122,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof InputError) {
+      console.error(`bench:sidekiq: ${err.message}`);
+      process.exit(2);
+    }
     console.error(err);
     process.exit(1);
   },
