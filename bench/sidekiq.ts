@@ -23,16 +23,25 @@ import { FULL_GRID, QUICK_GRID } from './sidekiq/grid.js';
 import { missingSidekiq } from './sidekiq/pool.js';
 import { measureReference } from './sidekiq/reference.js';
 import { out, printTable, type Row, shortfalls } from './sidekiq/report.js';
-import { type Plan, runConfiguration, runFrameworkCpu, running } from './sidekiq/run.js';
+import type { FrameworkCpu, QueueWaits } from './sidekiq/measure.js';
+import {
+  type Plan,
+  type PlatformRuns,
+  runConfiguration,
+  runFrameworkCpu,
+  runPlatform,
+  running,
+} from './sidekiq/run.js';
 
 const FULL_PLAN: Plan = {
   drainSec: 5,
   latencySec: 8,
+  latencyJobs: 1000,
   loadFractions: [0.5, 0.7],
   frameworkJobs: 5000,
   cores: 2,
 };
-const QUICK_PLAN: Plan = { ...FULL_PLAN, drainSec: 2, latencySec: 3, frameworkJobs: 2000 };
+const QUICK_PLAN: Plan = { ...FULL_PLAN, drainSec: 2, latencySec: 3, latencyJobs: 300, frameworkJobs: 2000 };
 
 function fileFlag(argv: readonly string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
@@ -54,12 +63,15 @@ function parseArgs(argv: readonly string[]) {
 function reprint(file: string): number {
   const saved = readJsonFile(file, 'recorded run') as {
     plan: Plan;
-    framework: Parameters<typeof printTable>[1];
-    pickup: Parameters<typeof printTable>[2];
+    framework: FrameworkCpu;
+    platform: PlatformRuns;
+    pickup: QueueWaits;
     rows: Row[];
   };
+  if (!saved.platform)
+    throw new InputError(`${file}: no "platform" runs (recorded before they were measured)`);
   out(`bench:sidekiq measurements recorded in ${file} (${saved.plan.cores} cores)`);
-  printTable(saved.rows, saved.framework, saved.pickup, saved.plan.cores);
+  printTable(saved.rows, { ...saved, cores: saved.plan.cores }, saved.pickup);
   return verdict(saved.rows);
 }
 
@@ -94,6 +106,7 @@ async function main(): Promise<number> {
     out(
       `framework CPU: Sidekiq ${framework.sidekiqCpuMsPerJob.toFixed(3)} ms/job, Redis ${framework.redisCpuMsPerJob.toFixed(3)} ms/job`,
     );
+    const platform = await runPlatform(plan, framework.sidekiqCpuMsPerJob, db);
     const rows: Row[] = [];
     for (const c of grid) {
       const reference = measureReference();
@@ -103,7 +116,7 @@ async function main(): Promise<number> {
         `${c.name}: drain ${measured.drain.ratePerSec.toFixed(0)}/s, load ${reference.loadAverage1m.toFixed(2)}`,
       );
     }
-    printTable(rows, framework, pickup, plan.cores);
+    printTable(rows, { framework, platform, cores: plan.cores }, pickup);
     const finalReference = measureReference();
     out(
       `reference at the end: node -e 0 ${finalReference.nodeStartMs.toFixed(0)} ms, Ruby loop ${finalReference.rubyLoopCpuMs.toFixed(0)} ms CPU, load ${finalReference.loadAverage1m.toFixed(2)}`,
@@ -111,7 +124,7 @@ async function main(): Promise<number> {
     if (outFile)
       writeFileAtomic(
         outFile,
-        `${JSON.stringify({ plan, framework, pickup, rows, finalReference }, null, 2)}\n`,
+        `${JSON.stringify({ plan, framework, platform, pickup, rows, finalReference }, null, 2)}\n`,
       );
     return verdict(rows);
   } finally {

@@ -45,6 +45,17 @@ export const FULL_GRID: readonly Configuration[] = [
   configuration(2, 25, 0),
 ];
 
+/**
+ * The host's own costs, measured once on pools that isolate each (predict.ts turns them into the
+ * model's wakeup and handoff times): one thread that only sleeps is woken twice per job (its fetch,
+ * its sleep) and never waits for the lock; one process per core with two CPU-bound threads passes
+ * its lock to a waiting thread at every job, with no free core to run it.
+ */
+export const platformConfigurations = (cores: number) => ({
+  wakeup: { name: 'wakeup P1 c1 sleep 10 ms', processes: 1, threads: 1, cpuMs: 0, waitMs: 10 },
+  handoff: { name: `handoff P${cores} c2 cpu 10 ms`, processes: cores, threads: 2, cpuMs: 10, waitMs: 0 },
+});
+
 /** `--quick`: under a minute, one lock-bound and one thread-bound pool. */
 export const QUICK_GRID: readonly Configuration[] = [configuration(1, 5, 0.5), configuration(2, 5, 0.2)];
 

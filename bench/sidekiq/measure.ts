@@ -53,25 +53,29 @@ export async function measureDrain(
   };
 }
 
-export interface Latency {
+/** Queue latency (a job's start − its enqueued_at) under Poisson arrivals. */
+export interface Latency extends QueueWaits {
   offeredPerSec: number;
   jobs: number;
-  recorded: number;
-  /** Queue latency: a job's start − its enqueued_at. */
-  p50Ms: number;
-  p95Ms: number;
-  meanMs: number;
+  /** The pool's CPU per job at this load: the demand a calibration measures on a running instance. */
+  poolCpuMsPerJob: number;
+  /** Cores in use over the step, by whom. */
+  cores: CoresUsed;
 }
 
-/** Poisson arrivals at `ratePerSec` for `durationSec` (a fixed count, pushed as their times come). */
+/**
+ * Poisson arrivals at `ratePerSec` for at least `durationSec` and at least `minJobs` jobs (a p95 needs
+ * many), at most 20,000, pushed as their times come.
+ */
 export async function measureLatency(
   redis: Redis,
   job: JobShape,
-  ratePerSec: number,
-  durationSec: number,
+  arrivals: { ratePerSec: number; durationSec: number; minJobs: number },
   rng: Rng,
+  pids: readonly number[],
 ): Promise<Latency> {
-  const count = Math.max(20, Math.min(20_000, Math.round(ratePerSec * durationSec)));
+  const { ratePerSec, durationSec, minJobs } = arrivals;
+  const count = Math.max(minJobs, Math.min(20_000, Math.round(ratePerSec * durationSec)));
   const arrivalsMs: number[] = [];
   let t = 0;
   for (let i = 0; i < count; i++) {
@@ -79,24 +83,40 @@ export async function measureLatency(
     arrivalsMs.push(t);
   }
   await clearRecords(redis);
+  const before = await sampleCpu(redis, pids);
   await pushAt(redis, job, arrivalsMs);
   const records = await awaitRecords(redis, count, deadlineFor(count, ratePerSec));
-  return { offeredPerSec: ratePerSec, jobs: count, ...queueWaits(records) };
+  const after = await sampleCpu(redis, pids);
+  return {
+    offeredPerSec: ratePerSec,
+    jobs: count,
+    poolCpuMsPerJob: (after.poolMs - before.poolMs) / records.length,
+    cores: coresUsed(before, after),
+    ...queueWaits(records),
+  };
 }
 
 export interface QueueWaits {
   recorded: number;
   p50Ms: number;
   p95Ms: number;
+  /** p95 of the first and of the second half of the jobs (by enqueue time): how well p95 is known. */
+  p95HalvesMs: [number, number];
   meanMs: number;
 }
 
+const p95Of = (records: readonly JobRecord[]) =>
+  percentile(sortedCopy(records.map((r) => r.startMs - r.enqueuedMs)), 95);
+
 function queueWaits(records: readonly JobRecord[]): QueueWaits {
   const waits = sortedCopy(records.map((r) => r.startMs - r.enqueuedMs));
+  const byEnqueue = [...records].sort((a, b) => a.enqueuedMs - b.enqueuedMs);
+  const half = Math.floor(byEnqueue.length / 2);
   return {
     recorded: records.length,
     p50Ms: percentile(waits, 50),
     p95Ms: percentile(waits, 95),
+    p95HalvesMs: [p95Of(byEnqueue.slice(0, half)), p95Of(byEnqueue.slice(half))],
     meanMs: waits.reduce((a, b) => a + b, 0) / waits.length,
   };
 }

@@ -1,8 +1,8 @@
 /** The benchmark's printed table and its JSON file. */
 import type { Reference } from './reference.js';
-import type { FrameworkCpu, QueueWaits } from './measure.js';
+import type { QueueWaits } from './measure.js';
 import type { Measured } from './run.js';
-import { drainErrors, predict, type Prediction } from './predict.js';
+import { type Calibration, errorSummary, hostCosts, predict, type Prediction } from './predict.js';
 
 export const out = (line = '') => console.log(line);
 const n = (x: number | undefined, digits = 0) =>
@@ -18,8 +18,10 @@ const HEADER = [
   'drain jobs/s',
   'naive bound/s',
   'drain/bound',
-  'model jobs/s',
-  'model error',
+  'a priori/s',
+  'error',
+  'calibrated/s',
+  'error ',
   'p95 @50% ms',
   'model @50%',
   'p95 @70% ms',
@@ -31,17 +33,28 @@ const HEADER = [
   'load 1m',
 ];
 
+/** p95 ± half the gap between its two halves' p95 (absent in runs recorded before the halves were). */
+const measuredP95 = (l: Measured['latency'][number] | undefined) => {
+  if (!l) return 'n/a';
+  const halves = l.p95HalvesMs;
+  return halves ? `${n(l.p95Ms, 1)} ±${n(Math.abs(halves[0] - halves[1]) / 2, 1)}` : n(l.p95Ms, 1);
+};
+
+const signedPercent = (e: number) => `${e >= 0 ? '+' : ''}${n(e * 100, 1)} %`;
+
 function cells({ measured: m, reference: r }: Row, p: Prediction): string[] {
   return [
     m.configuration.name,
     n(m.drain.ratePerSec),
     n(m.naiveBoundPerSec),
     n(m.drain.ratePerSec / m.naiveBoundPerSec, 2),
-    n(p.drainPerSec),
-    `${p.drainError >= 0 ? '+' : ''}${n(p.drainError * 100, 1)} %`,
-    n(m.latency[0]?.p95Ms, 1),
+    n(p.aprioriPerSec),
+    signedPercent(p.aprioriError),
+    n(p.calibratedPerSec),
+    signedPercent(p.calibratedError),
+    measuredP95(m.latency[0]),
     n(p.p95Ms[0], 1),
-    n(m.latency[1]?.p95Ms, 1),
+    measuredP95(m.latency[1]),
     n(p.p95Ms[1], 1),
     n(m.drain.poolCpuMsPerJob, 2),
     n(m.drain.cores.pool, 2),
@@ -51,13 +64,9 @@ function cells({ measured: m, reference: r }: Row, p: Prediction): string[] {
   ];
 }
 
-export function printTable(
-  rows: readonly Row[],
-  framework: FrameworkCpu,
-  pickup: QueueWaits,
-  cores: number,
-): void {
-  const predictions = rows.map((r) => predict(r.measured, framework, cores));
+export function printTable(rows: readonly Row[], calibration: Calibration, pickup: QueueWaits): void {
+  const costs = hostCosts(calibration);
+  const predictions = rows.map((r) => predict(r.measured, calibration, costs));
   const body = rows.map((r, i) => cells(r, predictions[i]!));
   const widths = HEADER.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cs: string[]) =>
@@ -67,9 +76,17 @@ export function printTable(
   out(`|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const r of body) out(line(r));
   out();
-  const { mean, worst } = drainErrors(predictions);
+  const apriori = errorSummary(predictions.map((p) => p.aprioriError));
+  const calibrated = errorSummary(predictions.map((p) => p.calibratedError));
   out(
-    `model (src/model/sidekiqNetwork, the framework and Redis CPU measured here): drain error mean ${n(mean * 100, 1)} %, worst ${n(worst * 100, 1)} %`,
+    `drain predicted by src/model/sidekiqNetwork: a priori (nominal job CPU + framework CPU) error mean ${n(apriori.mean * 100, 1)} %, worst ${n(apriori.worst * 100, 1)} %; ` +
+      `calibrated (CPU per job measured at the 50 % step) mean ${n(calibrated.mean * 100, 1)} %, worst ${n(calibrated.worst * 100, 1)} %`,
+  );
+  const { framework, platform } = calibration;
+  out(
+    `host costs: wakeup ${n(costs.wakeupSec * 1e3, 2)} ms per lock acquisition (${platform.wakeup.configuration.name}: ` +
+      `${n(platform.wakeup.drain.ratePerSec)}/s), handoff ${n(costs.handoffSec * 1e3, 2)} ms when no core is free ` +
+      `(${platform.handoff.configuration.name}: ${n(platform.handoff.drain.ratePerSec)}/s)`,
   );
   out(
     `framework CPU per job (${framework.recorded} no-op jobs, 1 process -c 5, ${n(framework.wallSec, 1)} s): ` +

@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { seededRng } from '../../src/shared/random.js';
-import { type Configuration, expectedPerSec, naiveBoundPerSec } from './grid.js';
+import { type Configuration, expectedPerSec, naiveBoundPerSec, platformConfigurations } from './grid.js';
 import {
   type Drain,
   type Latency,
@@ -22,6 +22,8 @@ import { type Pool, startPool } from './pool.js';
 export interface Plan {
   drainSec: number;
   latencySec: number;
+  /** At least this many jobs per latency step. */
+  latencyJobs: number;
   /** Offered load of the latency steps as fractions of the measured drain rate. */
   loadFractions: readonly number[];
   frameworkJobs: number;
@@ -77,7 +79,19 @@ export async function runConfiguration(
     const drain = await measureDrain(db.redis, c, count, expected, pool.pids);
     const latency: Latency[] = [];
     for (const fraction of plan.loadFractions) {
-      latency.push(await measureLatency(db.redis, c, fraction * drain.ratePerSec, plan.latencySec, rng));
+      latency.push(
+        await measureLatency(
+          db.redis,
+          c,
+          {
+            ratePerSec: fraction * drain.ratePerSec,
+            durationSec: plan.latencySec,
+            minJobs: plan.latencyJobs,
+          },
+          rng,
+          pool.pids,
+        ),
+      );
     }
     return { drain, latency };
   });
@@ -103,4 +117,33 @@ export function runFrameworkCpu(
     framework: await measureFrameworkCpu(db.redis, pool.pids[0]!, plan.frameworkJobs),
     pickup: await measurePickup(db.redis, 40, 100),
   }));
+}
+
+/** A drain of one of the platform's calibration pools. */
+export interface PlatformRun {
+  configuration: Configuration;
+  drain: Drain;
+}
+
+export interface PlatformRuns {
+  wakeup: PlatformRun;
+  handoff: PlatformRun;
+}
+
+/** The pools of `platformConfigurations`, each drained once. */
+export async function runPlatform(
+  plan: Plan,
+  frameworkCpuMs: number,
+  db: { url: string; redis: Redis },
+): Promise<PlatformRuns> {
+  const drainOf = async (c: Configuration): Promise<PlatformRun> => {
+    const expected = expectedPerSec(c, plan.cores, frameworkCpuMs);
+    const count = Math.max(100, Math.round(expected * plan.drainSec));
+    const drain = await withPool(c, db.url, db.redis, (pool) =>
+      measureDrain(db.redis, c, count, expected, pool.pids),
+    );
+    return { configuration: c, drain };
+  };
+  const { wakeup, handoff } = platformConfigurations(plan.cores);
+  return { wakeup: await drainOf(wakeup), handoff: await drainOf(handoff) };
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Argv } from 'yargs';
 import { SIDEKIQ_FRAMEWORK_CPU_SEC, SIDEKIQ_REDIS_CPU_SEC_PER_JOB } from '../mastodon/sidekiqCosts.js';
-import { flowEquivalentMetrics, flowEquivalentWaitPercentileSec } from '../model/flowEquivalent.js';
+import { sidekiqQueueLatency } from '../model/sidekiqLatency.js';
 import { type PoolBottleneck, sidekiqPoolCapacity, type SidekiqPoolShape } from '../model/sidekiqNetwork.js';
 import { InputError } from '../shared/errors.js';
 import { emit } from './output.js';
@@ -40,6 +40,21 @@ export function sidekiqQueueCommand(y: Argv) {
           type: 'number',
           describe: `Sidekiq's own Ruby CPU per job, ms (default: ${SIDEKIQ_FRAMEWORK_CPU_SEC * 1e3}, measured)`,
         })
+        .option('cpu-scv', {
+          type: 'number',
+          default: 1,
+          describe: "Variability of the job's lock time, c² (1 exponential, 0 fixed)",
+        })
+        .option('wakeup-ms', {
+          type: 'number',
+          default: 0,
+          describe: 'Waking a thread after each wait (its fetch, its I/O), ms; bench:sidekiq measures a host',
+        })
+        .option('handoff-ms', {
+          type: 'number',
+          default: 0,
+          describe: 'Passing a contended lock when no core is free, ms; bench:sidekiq measures a host',
+        })
         .option('arrival-rate', {
           type: 'number',
           describe: 'Jobs per second arriving: also answer the queue wait',
@@ -67,6 +82,9 @@ interface SidekiqFlags {
   'host-cores'?: number | undefined;
   'redis-elsewhere': boolean;
   'framework-cpu-ms'?: number | undefined;
+  'cpu-scv': number;
+  'wakeup-ms': number;
+  'handoff-ms': number;
 }
 
 function shapeOf(args: SidekiqFlags): SidekiqPoolShape {
@@ -81,6 +99,11 @@ function shapeOf(args: SidekiqFlags): SidekiqPoolShape {
       throw new InputError(`--${flag} must be a number of milliseconds >= 0, got ${v}`);
     return v / 1e3;
   };
+  const scv = (v: number) => {
+    if (!Number.isFinite(v) || v < 0 || v > 100)
+      throw new InputError(`--cpu-scv must be a number from 0 (fixed times) to 100, got ${v}`);
+    return v;
+  };
   const shape: SidekiqPoolShape = {
     processes: count('processes', args.processes, 64),
     threads: count('threads', args.threads, 1000),
@@ -89,6 +112,9 @@ function shapeOf(args: SidekiqFlags): SidekiqPoolShape {
     frameworkCpuSec: ms('framework-cpu-ms', args['framework-cpu-ms'], SIDEKIQ_FRAMEWORK_CPU_SEC),
     hostCores: count('host-cores', args['host-cores'] ?? availableParallelism(), 1024),
     redisCpuSecPerJob: args['redis-elsewhere'] ? 0 : SIDEKIQ_REDIS_CPU_SEC_PER_JOB,
+    cpuScv: scv(args['cpu-scv']),
+    wakeupSec: ms('wakeup-ms', args['wakeup-ms'], 0),
+    handoffSec: ms('handoff-ms', args['handoff-ms'], 0),
   };
   if (shape.jobCpuSec + shape.jobWaitSec + shape.frameworkCpuSec <= 0) {
     throw new InputError('--cpu-ms, --wait-ms and --framework-cpu-ms are all 0: a job must take some time');
@@ -119,15 +145,15 @@ function answer(shape: SidekiqPoolShape, arrivalRatePerSec: number | undefined):
     cpuStretch: pool.cpuStretch,
   };
   if (arrivalRatePerSec === undefined) return result;
-  const m = flowEquivalentMetrics(pool.throughputAt, arrivalRatePerSec);
-  const p95 = flowEquivalentWaitPercentileSec(m, 95);
+  const latency = sidekiqQueueLatency(shape, pool, arrivalRatePerSec);
+  const p95 = latency.percentileWaitSec(95);
   return {
     ...result,
-    utilization: m.utilization,
-    probabilityOfWait: m.probabilityOfWait,
-    meanWaitSec: Number.isFinite(m.meanWaitSec) ? m.meanWaitSec : null,
+    utilization: arrivalRatePerSec / pool.maxThroughputPerSec,
+    probabilityOfWait: latency.probabilityOfWait,
+    meanWaitSec: Number.isFinite(latency.meanWaitSec) ? latency.meanWaitSec : null,
     p95WaitSec: Number.isFinite(p95) ? p95 : null,
-    stable: m.stable,
+    stable: latency.stable,
   };
 }
 

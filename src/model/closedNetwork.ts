@@ -15,6 +15,11 @@ export interface Station {
   kind: 'queueing' | 'delay';
   /** Service demand per visit cycle of one job (visits × service time). */
   demandSec: number;
+  /**
+   * Squared coefficient of variation of a queueing station's service time: 1 (exponential, the
+   * product-form default), 0 for fixed times. Used by `solveMva` only.
+   */
+  scv?: number;
 }
 
 /** The network at one population n. */
@@ -32,6 +37,12 @@ export interface PopulationSolution {
  * Exact single-class MVA [QSP ch. 6, Algorithm 6.1]: for n = 1…N,
  * R_k(n) = D_k (delay) or D_k·(1 + Q_k(n−1)) (queueing, the arrival theorem);
  * X(n) = n / (Z + Σ_k R_k(n)); Q_k(n) = X(n)·R_k(n).
+ * A queueing station whose service is not exponential (scv ≠ 1) takes the residual-life
+ * correction for FCFS stations (Reiser 1979; Bolch, Greiner, de Meer, Trivedi, *Queueing Networks
+ * and Markov Chains*, on MVA for non-exponential FCFS): the job in service, seen with probability
+ * U_k(n−1) = X(n−1)·D_k, has D_k·(1 + scv)/2 left, so R_k(n) = D_k·(1 + Q_k(n−1) − U_k(n−1)) +
+ * U_k(n−1)·D_k·(1 + scv)/2 — the product form again at scv = 1, an approximation elsewhere, held
+ * under the bottleneck's 1/D_max.
  * Returns the solution at every population 1…maxPopulation.
  */
 export function solveMva(
@@ -42,13 +53,28 @@ export function solveMva(
   requireNetwork(stations, maxPopulation, thinkTimeSec);
   const solutions: PopulationSolution[] = [];
   let queueLength = stations.map(() => 0);
+  let previousThroughput = 0;
+  const queueing = stations.map((s) => (s.kind === 'queueing' ? s.demandSec : 0));
+  const bottleneck = queueing.indexOf(Math.max(...queueing));
+  const ceiling = queueing[bottleneck]! > 0 ? 1 / queueing[bottleneck]! : Infinity;
   for (let n = 1; n <= maxPopulation; n++) {
-    const residenceSec = stations.map((s, k) =>
-      s.kind === 'delay' ? s.demandSec : s.demandSec * (1 + queueLength[k]!),
-    );
-    const cycleSec = residenceSec.reduce((a, r) => a + r, 0);
-    const throughputPerSec = n / (thinkTimeSec + cycleSec);
+    const residenceSec = stations.map((s, k) => {
+      if (s.kind === 'delay') return s.demandSec;
+      const busy = Math.min(1, previousThroughput * s.demandSec);
+      const residual = (busy * ((s.scv ?? 1) - 1)) / 2;
+      return s.demandSec * (1 + queueLength[k]! + residual);
+    });
+    let cycleSec = residenceSec.reduce((a, r) => a + r, 0);
+    let throughputPerSec = n / (thinkTimeSec + cycleSec);
+    if (throughputPerSec > ceiling) {
+      // The correction can overshoot the bottleneck's 1/D near saturation: hold it there and give the
+      // bottleneck the time that keeps Little's law, n = X·(Z + ΣR).
+      residenceSec[bottleneck] = residenceSec[bottleneck]! + n / ceiling - thinkTimeSec - cycleSec;
+      cycleSec = n / ceiling - thinkTimeSec;
+      throughputPerSec = ceiling;
+    }
     queueLength = residenceSec.map((r) => throughputPerSec * r);
+    previousThroughput = throughputPerSec;
     solutions.push({ population: n, throughputPerSec, cycleSec, residenceSec, queueLength });
   }
   return solutions;
@@ -137,6 +163,9 @@ function requireNetwork(stations: readonly Station[], maxPopulation: number, thi
   for (const s of stations) {
     if (!(s.demandSec >= 0) || !Number.isFinite(s.demandSec)) {
       throw new RangeError(`${s.name}: demand must be a finite number ≥ 0, got ${s.demandSec}`);
+    }
+    if (s.scv !== undefined && !(s.scv >= 0 && Number.isFinite(s.scv))) {
+      throw new RangeError(`${s.name}: scv must be a finite number ≥ 0, got ${s.scv}`);
     }
   }
   const total = stations.reduce((a, s) => a + s.demandSec, 0) + thinkTimeSec;

@@ -36,7 +36,8 @@ export function flowEquivalentMetrics(
   }
   const capacity = throughputAt[threads - 1]!;
   const rho = arrivalRatePerSec / capacity;
-  if (rho >= 1) {
+  const states = flowEquivalentStates(throughputAt, arrivalRatePerSec);
+  if (!states) {
     return {
       arrivalRatePerSec,
       capacityPerSec: capacity,
@@ -47,18 +48,10 @@ export function flowEquivalentMetrics(
       stable: false,
     };
   }
-  // Unnormalised p(n)/p(0) for n = 0…N; the tail n > N sums in closed form (geometric).
-  const weights = [1];
-  for (let n = 1; n <= threads; n++)
-    weights.push((weights[n - 1]! * arrivalRatePerSec) / throughputAt[n - 1]!);
-  const atFull = weights[threads]!;
-  const tailMass = (atFull * rho) / (1 - rho); // Σ_{n>N} p(n)/p(0)
-  const norm = weights.reduce((a, w) => a + w, 0) + tailMass;
-  const busyBelow = weights.reduce((a, w, n) => a + (n < threads ? n * w : 0), 0);
-  const meanBusyThreads = (busyBelow + threads * (atFull + tailMass)) / norm;
-  const probabilityOfWait = (atFull + tailMass) / norm;
-  // Lq = Σ_{n>N} (n − N)·p(n) = p(N)·ρ / (1 − ρ)²
-  const meanQueueLength = (atFull * rho) / (1 - rho) ** 2 / norm;
+  const { below, probabilityOfWait } = states;
+  const meanBusyThreads = below.reduce((a, p, n) => a + n * p, 0) + threads * probabilityOfWait;
+  // Lq = Σ_{n>N} (n − N)·p(n) = P(n ≥ N)·ρ / (1 − ρ): the tail beyond N is geometric.
+  const meanQueueLength = (probabilityOfWait * rho) / (1 - rho);
   const meanWaitSec = arrivalRatePerSec > 0 ? meanQueueLength / arrivalRatePerSec : 0;
   return {
     arrivalRatePerSec,
@@ -69,6 +62,31 @@ export function flowEquivalentMetrics(
     meanWaitSec,
     stable: true,
   };
+}
+
+/** The stationary distribution as an arrival sees it (PASTA): p(n) for n < N, and P(n ≥ N). */
+export interface FlowEquivalentStates {
+  /** below[n] = p(n) jobs in service, n = 0…N − 1: a job arriving then starts at once. */
+  below: number[];
+  /** P(n ≥ N): every thread busy, the job waits for a completion. */
+  probabilityOfWait: number;
+}
+
+/** p(n) = p(0)·Π_{i=1..n} λ/μ(i); beyond N the tail sums in closed form. Undefined when λ ≥ X(N). */
+export function flowEquivalentStates(
+  throughputAt: readonly number[],
+  arrivalRatePerSec: number,
+): FlowEquivalentStates | undefined {
+  const threads = throughputAt.length;
+  const rho = arrivalRatePerSec / throughputAt[threads - 1]!;
+  if (rho >= 1) return undefined;
+  const weights = [1];
+  for (let n = 1; n <= threads; n++)
+    weights.push((weights[n - 1]! * arrivalRatePerSec) / throughputAt[n - 1]!);
+  const atFull = weights.pop()!;
+  const waiting = atFull / (1 - rho); // Σ_{n≥N} p(n)/p(0)
+  const norm = weights.reduce((a, w) => a + w, 0) + waiting;
+  return { below: weights.map((w) => w / norm), probabilityOfWait: waiting / norm };
 }
 
 /**

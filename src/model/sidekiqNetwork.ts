@@ -8,8 +8,18 @@
  * than there are cores. The stretch is a mean-value estimate (as in the
  * Bard–Schweitzer arrival theorem, QSP §7.4): a running burst sees the others
  * runnable with their mean probability, and shares the cores with them:
- *   stretch = max(1, (1 + (P − 1)·U_lock + U_redis) / cores),
- * solved together with each process's exact MVA by fixed-point iteration.
+ *   stretch = max(1, (1 + (P − 1)·U_lock + U_other) / cores),
+ * solved together with each process's MVA by fixed-point iteration.
+ *
+ * Two costs of the operating system come on top, both measured per host by
+ * `npm run bench:sidekiq`:
+ * - each time a thread comes back from a wait (the fetch's round trip to Redis, each I/O phase) it
+ *   is woken and must take the lock again: `wakeupSec` of latency per acquisition, off the lock;
+ * - a contended lock passes from the thread that releases it to one that waits for it; that thread
+ *   must be scheduled, and when no core is free it waits for the releasing thread to leave its
+ *   core: `handoffSec` during which the lock is held by nobody. A waiter finds no free core when
+ *   the host's other cores are all busy, (U_other / (cores − 1))^(cores − 1) if they are busy
+ *   independently; it finds the lock taken with probability U_lock.
  */
 import { solveMva } from './closedNetwork.js';
 
@@ -26,6 +36,16 @@ export interface SidekiqPoolShape {
   hostCores: number;
   /** Redis CPU per job (fetch and acknowledgement) when Redis runs on this host; 0 when elsewhere. */
   redisCpuSecPerJob: number;
+  /** Squared coefficient of variation of a job's lock time: 1 (exponential, default), 0 when fixed. */
+  cpuScv?: number;
+  /** Separate waits per job (each releases the lock and takes it again); default 1 when it waits at all. */
+  ioPhases?: number;
+  /** Latency of waking a thread and giving it the lock back, per acquisition (default 0). */
+  wakeupSec?: number;
+  /** Time a contended lock is held by nobody while the next holder waits for a core (default 0). */
+  handoffSec?: number;
+  /** Cores used on the host by everything but these processes and Redis (default 0). */
+  backgroundCores?: number;
 }
 
 export type PoolBottleneck = 'threads' | 'interpreter-lock' | 'host-cores' | 'redis';
@@ -36,22 +56,36 @@ export interface SidekiqPoolCapacity {
   maxThroughputPerSec: number;
   /** How much a lock holder's CPU burst is slowed by the host's other runnable work (≥ 1). */
   cpuStretch: number;
+  /** Per job, time the lock is held by nobody while it passes between threads (handoffs). */
+  lockDeadSec: number;
+  /** Per job and process: the lock's demand (CPU stretched, plus dead time) and the time off it. */
+  lockSec: number;
+  delaySec: number;
   bottleneck: PoolBottleneck;
 }
 
 /** Throughput of the pool at each number of jobs in service, and what binds at full load. */
 export function sidekiqPoolCapacity(shape: SidekiqPoolShape): SidekiqPoolCapacity {
   const cpuSec = shape.jobCpuSec + shape.frameworkCpuSec;
+  const acquisitions = 1 + (shape.jobWaitSec > 0 ? (shape.ioPhases ?? 1) : 0);
+  const delaySec = shape.jobWaitSec + acquisitions * (shape.wakeupSec ?? 0);
+  const background = shape.backgroundCores ?? 0;
   let stretch = 1;
+  let deadSec = 0;
   let perProcess: number[] = [];
   for (let iteration = 0; iteration < 200; iteration++) {
-    perProcess = processCurve(cpuSec * stretch, shape.jobWaitSec, shape.threads);
+    const lockSec = cpuSec * stretch + deadSec;
+    perProcess = processCurve(lockSec, delaySec, shape.threads, shape.cpuScv ?? 1);
     const x = perProcess[shape.threads - 1]!;
-    const lockBusy = Math.min(1, x * cpuSec * stretch);
+    const lockBusy = Math.min(1, x * lockSec);
     const redisBusy = Math.min(1, shape.processes * x * shape.redisCpuSecPerJob);
-    const next = Math.max(1, (1 + (shape.processes - 1) * lockBusy + redisBusy) / shape.hostCores);
-    const settled = Math.abs(next - stretch) < 1e-9;
-    stretch = (stretch + next) / 2; // damped: the map can overshoot when cores are scarce
+    const others = (shape.processes - 1) * Math.min(1, x * cpuSec * stretch) + redisBusy + background;
+    const nextStretch = Math.max(1, (1 + others) / shape.hostCores);
+    const nextDead = acquisitions * lockBusy * noFreeCore(others, shape.hostCores) * (shape.handoffSec ?? 0);
+    const settled = Math.abs(nextStretch - stretch) < 1e-9 && Math.abs(nextDead - deadSec) < 1e-12;
+    // damped: the map can overshoot when cores are scarce
+    stretch = (stretch + nextStretch) / 2;
+    deadSec = (deadSec + nextDead) / 2;
     if (settled) break;
   }
   const redisCap = shape.redisCpuSecPerJob > 0 ? 1 / shape.redisCpuSecPerJob : Infinity;
@@ -61,15 +95,24 @@ export function sidekiqPoolCapacity(shape: SidekiqPoolShape): SidekiqPoolCapacit
     throughputAt,
     maxThroughputPerSec,
     cpuStretch: stretch,
+    lockDeadSec: deadSec,
+    lockSec: cpuSec * stretch + deadSec,
+    delaySec,
     bottleneck: bottleneckOf(shape, stretch, redisCap),
   };
 }
 
-/** One process: exact MVA over its threads (lock, then I/O). */
-function processCurve(lockSec: number, waitSec: number, threads: number): number[] {
+/** Probability that a thread given the lock finds every other core busy with `others` cores of work. */
+function noFreeCore(others: number, cores: number): number {
+  if (cores <= 1) return 1;
+  return Math.min(1, others / (cores - 1)) ** (cores - 1);
+}
+
+/** One process: MVA over its threads (lock, then I/O); exact when the lock time is exponential. */
+function processCurve(lockSec: number, waitSec: number, threads: number, scv: number): number[] {
   return solveMva(
     [
-      { name: 'interpreter lock', kind: 'queueing', demandSec: lockSec },
+      { name: 'interpreter lock', kind: 'queueing', demandSec: lockSec, scv },
       { name: 'I/O wait', kind: 'delay', demandSec: waitSec },
     ],
     threads,

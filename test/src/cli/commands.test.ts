@@ -286,5 +286,26 @@ describe('fedicap queue sidekiq', () => {
       sidekiq('--threads', '5', '--cpu-ms', '0', '--wait-ms', '0', '--framework-cpu-ms', '0'),
       /all 0/,
     );
+    expectInputError(
+      sidekiq('--threads', '5', '--cpu-ms', '1', '--wait-ms', '1', '--cpu-scv', '-0.5'),
+      /--cpu-scv must be a number from 0 \(fixed times\) to 100, got -0.5/,
+    );
+    expectInputError(
+      sidekiq('--threads', '5', '--cpu-ms', '1', '--wait-ms', '1', '--handoff-ms', '-2'),
+      /--handoff-ms must be a number of milliseconds >= 0, got -2/,
+    );
+  });
+
+  it('a CPU-bound pool waits for its lock: the p95 wait falls with a second process, not with more -c', () => {
+    const p95 = (...args: string[]) => cpuBound('--arrival-rate', '80', ...args).p95WaitSec as number;
+    const c10 = p95('--threads', '10');
+    expect(p95('--threads', '20')).toBeGreaterThan(c10 * 0.9);
+    expect(p95('--threads', '5', '--processes', '2')).toBeLessThan(c10 / 2);
+    // Fixed job times queue half as long; the host's wakeup and handoff costs lower the capacity.
+    expect(p95('--threads', '10', '--cpu-scv', '0')).toBeLessThan(c10 * 0.6);
+    const costly = cpuBound('--processes', '2', '--threads', '2', '--handoff-ms', '1', '--wakeup-ms', '0.5');
+    expect(costly.maxThroughputPerSec).toBeLessThan(
+      cpuBound('--processes', '2', '--threads', '2').maxThroughputPerSec,
+    );
   });
 });

@@ -66,7 +66,30 @@ describe('exact MVA', () => {
     expect(throughputBound(stations, 200)).toBeCloseTo(250, 9);
   });
 
+  it('fixed service times (scv 0): the job in service has half its time left, so less queueing', () => {
+    // n = 1: X = 1/(1 + 1) = 0.5/s, U = 0.5, Q = 0.5.
+    // n = 2: R_lock = 1·(1 + 0.5 + 0.5·(0 − 1)/2) = 1.25 s, X = 2/2.25 = 0.889/s (exponential: 0.8/s).
+    const fixed = solveMva([{ ...lock(1), scv: 0 }, io(1)], 2);
+    expect(fixed[0]!.throughputPerSec).toBeCloseTo(0.5, 12);
+    expect(fixed[1]!.residenceSec[0]).toBeCloseTo(1.25, 12);
+    expect(fixed[1]!.throughputPerSec).toBeCloseTo(2 / 2.25, 12);
+    // scv 1 is the product form; more variable service queues more; every curve stays under the bounds.
+    const exponential = solveMva([lock(0.004), io(0.016)], 25);
+    const explicit = solveMva([{ ...lock(0.004), scv: 1 }, io(0.016)], 25);
+    const bursty = solveMva([{ ...lock(0.004), scv: 4 }, io(0.016)], 25);
+    const steady = solveMva([{ ...lock(0.004), scv: 0 }, io(0.016)], 25);
+    for (let n = 0; n < 25; n++) {
+      expect(explicit[n]!.throughputPerSec).toBe(exponential[n]!.throughputPerSec);
+      expect(bursty[n]!.throughputPerSec).toBeLessThanOrEqual(exponential[n]!.throughputPerSec);
+      expect(steady[n]!.throughputPerSec).toBeGreaterThanOrEqual(exponential[n]!.throughputPerSec);
+      expect(steady[n]!.throughputPerSec).toBeLessThanOrEqual(
+        throughputBound([lock(0.004), io(0.016)], n + 1),
+      );
+    }
+  });
+
   it('refuses what is not a network', () => {
+    expect(() => solveMva([{ ...lock(1), scv: -1 }], 1)).toThrow(/Ruby CPU: scv/);
     expect(() => solveMva([lock(1)], 0)).toThrow(/population/);
     expect(() => solveMva([lock(-1)], 1)).toThrow(/Ruby CPU: demand/);
     expect(() => solveMva([lock(0)], 1)).toThrow(/all demands are 0/);

@@ -64,4 +64,41 @@ describe('a pool of Sidekiq processes as closed networks', () => {
     expect(framework.maxThroughputPerSec).toBeLessThan(bare.maxThroughputPerSec * 0.4);
     expect(framework.bottleneck).toBe('interpreter-lock');
   });
+
+  it('a thread is woken at its fetch and after each wait: the wakeup is latency off the lock', () => {
+    // One thread never waits for the lock: a cycle is CPU + wait + two wakeups (fetch, then the wait).
+    const one = sidekiqPoolCapacity(shape({ threads: 1, wakeupSec: 0.001 }));
+    expect(one.maxThroughputPerSec).toBeCloseTo(1 / (0.004 + 0.016 + 0.002), 9);
+    const phases = sidekiqPoolCapacity(shape({ threads: 1, wakeupSec: 0.001, ioPhases: 3 }));
+    expect(phases.maxThroughputPerSec).toBeCloseTo(1 / (0.004 + 0.016 + 0.004), 9);
+    // A job that never waits is woken once, at its fetch.
+    const cpuOnly = sidekiqPoolCapacity(shape({ threads: 1, jobWaitSec: 0, wakeupSec: 0.001 }));
+    expect(cpuOnly.maxThroughputPerSec).toBeCloseTo(1 / 0.005, 9);
+    expect(one.lockDeadSec).toBe(0);
+  });
+
+  it('a contended lock passes slowly only when no core is free to run the next holder', () => {
+    const cpuBound = { jobCpuSec: 0.01, jobWaitSec: 0, threads: 2, handoffSec: 0.001 };
+    // One process on two idle cores: the waiter runs on the other core at once.
+    const alone = sidekiqPoolCapacity(shape(cpuBound));
+    expect(alone.lockDeadSec).toBe(0);
+    expect(alone.maxThroughputPerSec).toBeCloseTo(100, 6);
+    // One process per core: a handoff waits for a core whenever the other process is burning CPU,
+    // d = 1 ms × 10/(10 + d) ms of its lock cycle, so the lock is idle 0.916 ms per job.
+    const perCore = sidekiqPoolCapacity(shape({ ...cpuBound, processes: 2 }));
+    const dead = (Math.sqrt(0.01 ** 2 + 4 * 0.001 * 0.01) - 0.01) / 2;
+    expect(perCore.lockDeadSec).toBeCloseTo(dead, 7);
+    expect(perCore.maxThroughputPerSec).toBeCloseTo(2 / (0.01 + dead), 3);
+    // Background work on the host makes a free core rarer for one process too.
+    const busyHost = sidekiqPoolCapacity(shape({ ...cpuBound, backgroundCores: 0.5 }));
+    expect(busyHost.lockDeadSec).toBeGreaterThan(0.0004);
+    expect(busyHost.lockDeadSec).toBeLessThan(0.0006);
+  });
+
+  it('fixed job times queue less at the lock than exponential ones, between MVA and the bound', () => {
+    const exponential = sidekiqPoolCapacity(shape({ threads: 5 })).maxThroughputPerSec;
+    const fixed = sidekiqPoolCapacity(shape({ threads: 5, cpuScv: 0 })).maxThroughputPerSec;
+    expect(fixed).toBeGreaterThan(exponential * 1.05);
+    expect(fixed).toBeLessThanOrEqual(Math.min(5 / 0.02, 1 / 0.004));
+  });
 });

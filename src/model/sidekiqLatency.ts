@@ -1,0 +1,124 @@
+/**
+ * How long a job waits in a Sidekiq pool before it starts: the time from being pushed to the moment
+ * its thread holds the interpreter lock and runs it. Two waits add up:
+ * - for a thread, when every thread of the pool is busy: the flow-equivalent server's queue
+ *   (flowEquivalent.ts), exponential with rate X(N) − λ once waiting [Gross & Harris §2.3];
+ * - for the lock of its process, held by the process's other jobs in service: a job arriving when
+ *   n jobs are in service (PASTA: with the stationary probability p(n), Wolff 1982) joins a process
+ *   with k = n/P others and, by the arrival theorem [QSP §6.2], finds its lock busy with probability
+ *   U(k) = X(k)·D and waits R(k + 1) − D on average, taken as exponential once waiting.
+ * Both are solved as if times were exponential, then scaled by the Allen–Cunneen factor (1 + c²)/2
+ * for the variability of the lock time c² [Whitt 1993, "Approximations for the GI/G/m queue"]; a
+ * thread's wakeup after its fetch comes on top.
+ */
+import { solveMva, type PopulationSolution } from './closedNetwork.js';
+import { flowEquivalentStates } from './flowEquivalent.js';
+import type { SidekiqPoolCapacity, SidekiqPoolShape } from './sidekiqNetwork.js';
+
+/** One term of the wait's tail: weight·P(A + B > t), A and B exponential with these means (0: absent). */
+interface TailTerm {
+  weight: number;
+  meanA: number;
+  meanB: number;
+}
+
+export interface SidekiqQueueLatency {
+  stable: boolean;
+  /** P(a job waits at all before it starts: for a thread or for its process's lock). */
+  probabilityOfWait: number;
+  meanWaitSec: number;
+  /** The wait not exceeded by `percentile` % of jobs. */
+  percentileWaitSec(percentile: number): number;
+}
+
+/** The pool's queue latency at an arrival rate, from the capacity the network solution gave. */
+export function sidekiqQueueLatency(
+  shape: SidekiqPoolShape,
+  pool: SidekiqPoolCapacity,
+  arrivalRatePerSec: number,
+): SidekiqQueueLatency {
+  const states = flowEquivalentStates(pool.throughputAt, arrivalRatePerSec);
+  if (!states) {
+    return { stable: false, probabilityOfWait: 1, meanWaitSec: Infinity, percentileWaitSec: () => Infinity };
+  }
+  const lockAt = lockSeenBy(shape, pool);
+  const threads = pool.throughputAt.length;
+  const terms: TailTerm[] = states.below.map((p, n) => {
+    const lock = lockAt(n);
+    return { weight: p * lock.busy, meanA: 0, meanB: lock.meanWaitSec };
+  });
+  const full = lockAt(threads - 1);
+  const threadWait = 1 / (pool.maxThroughputPerSec - arrivalRatePerSec);
+  terms.push({ weight: states.probabilityOfWait * (1 - full.busy), meanA: threadWait, meanB: 0 });
+  terms.push({ weight: states.probabilityOfWait * full.busy, meanA: threadWait, meanB: full.meanWaitSec });
+  const scale = (1 + (shape.cpuScv ?? 1)) / 2;
+  const offset = shape.wakeupSec ?? 0;
+  const tail = (t: number) => (t < offset ? 1 : tailOf(terms, (t - offset) / scale));
+  return {
+    stable: true,
+    probabilityOfWait: terms.reduce((a, term) => a + term.weight, 0),
+    meanWaitSec: offset + scale * terms.reduce((a, term) => a + term.weight * (term.meanA + term.meanB), 0),
+    percentileWaitSec: (percentile) => percentileOf(tail, percentile),
+  };
+}
+
+/**
+ * The lock a job meets on entering service with n others in service in the pool, spread evenly over
+ * the processes (k = n/P, interpolated): P(busy) and the mean wait given busy, from exact MVA of one
+ * process with exponential lock times.
+ */
+function lockSeenBy(shape: SidekiqPoolShape, pool: SidekiqPoolCapacity) {
+  const curve = solveMva(
+    [
+      { name: 'interpreter lock', kind: 'queueing', demandSec: pool.lockSec },
+      { name: 'I/O wait', kind: 'delay', demandSec: pool.delaySec },
+    ],
+    shape.threads,
+  );
+  const at = (k: number, f: (s: PopulationSolution) => number) =>
+    k < 1 ? 0 : f(curve[Math.min(k, shape.threads) - 1]!);
+  const busyAt = (k: number) => at(k, (s) => Math.min(1, s.throughputPerSec * pool.lockSec));
+  const waitAt = (k: number) => at(k, (s) => s.residenceSec[0]! - pool.lockSec);
+  return (n: number) => {
+    const k = n / shape.processes;
+    const low = Math.floor(k);
+    const f = k - low;
+    const busy = (1 - f) * busyAt(low) + f * busyAt(low + 1);
+    const wait = (1 - f) * waitAt(low + 1) + f * waitAt(low + 2);
+    return busy > 0 && wait > 0 ? { busy, meanWaitSec: wait / busy } : { busy: 0, meanWaitSec: 0 };
+  };
+}
+
+/** Σ weight·P(A + B > t); A + B of two exponentials is hypoexponential [Ross, *Probability Models*, §5.2.4]. */
+function tailOf(terms: readonly TailTerm[], t: number): number {
+  let sum = 0;
+  for (const { weight, meanA, meanB } of terms) {
+    if (weight <= 0) continue;
+    const a = meanA > 0 ? Math.exp(-t / meanA) : 0;
+    const b = meanB > 0 ? Math.exp(-t / meanB) : 0;
+    let both: number;
+    if (!(meanA > 0)) both = b;
+    else if (!(meanB > 0)) both = a;
+    else if (Math.abs(meanA - meanB) < 1e-9 * meanA) both = a * (1 + t / meanA);
+    else both = (meanA * a - meanB * b) / (meanA - meanB);
+    sum += weight * both;
+  }
+  return sum;
+}
+
+/** The smallest t with tail(t) ≤ 1 − p, by bisection (the tail falls monotonically). */
+function percentileOf(tail: (t: number) => number, percentile: number): number {
+  if (!(percentile > 0 && percentile < 100))
+    throw new RangeError(`percentile must be in (0, 100), got ${percentile}`);
+  const target = 1 - percentile / 100;
+  if (tail(0) <= target) return 0;
+  let high = 1e-3;
+  for (let i = 0; i < 60 && tail(high) > target; i++) high *= 2;
+  let low = 0;
+  for (let i = 0; i < 60; i++) {
+    const mid = (low + high) / 2;
+    if (tail(mid) > target) low = mid;
+    else high = mid;
+  }
+  return high;
+}
