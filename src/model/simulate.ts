@@ -17,6 +17,9 @@
  * Not modelled: the scheduler's poll interval (retries re-enter exactly on time),
  * Redis latency, and BRPOP's 2 s timeout (an idle thread takes work at once).
  *
+ * Every thread here is an independent exponential server; simulateSidekiqPool.ts
+ * simulates the physics instead (the interpreter lock, the host's cores).
+ *
  * Pure and deterministic: all randomness comes from `opts.rng`.
  */
 import type { Rng } from '../shared/random.js';

@@ -97,11 +97,14 @@ export interface SidekiqSimResult {
   meanWaitSec: number;
   /** Fraction of counted jobs that waited at all. */
   probabilityOfWait: number;
-  /** Per process: fraction of the window its interpreter lock was held. */
+  /** Per process: fraction of the window its interpreter lock was held. NaN for an empty window. */
   lockUtilization: number[];
   /** Core-seconds used by lock holders and the background load / (cores · window). */
   coreUtilization: number;
-  /** Time the locks were held / CPU work they did: how much sharing the cores stretched a burst (≥ 1). */
+  /**
+   * Time the locks were held / CPU work they did: how much sharing the cores stretched a burst
+   * (≥ 1); NaN when no burst ran in the window.
+   */
   cpuStretch: number;
   /** Mean number of threads holding a job over the window. */
   meanBusyThreads: number;
