@@ -59,7 +59,7 @@ function shapeOf(
     frameworkCpuSec: frameworkMs / 1e3,
     hostCores: calibration.cores,
     redisCpuSecPerJob: calibration.framework.redisCpuMsPerJob / 1e3,
-    cpuScv: FIXED_TIMES,
+    timeScv: FIXED_TIMES,
     ...costs,
     backgroundCores,
   };

@@ -40,10 +40,10 @@ export function sidekiqQueueCommand(y: Argv) {
           type: 'number',
           describe: `Sidekiq's own Ruby CPU per job, ms (default: ${SIDEKIQ_FRAMEWORK_CPU_SEC * 1e3}, measured)`,
         })
-        .option('cpu-scv', {
+        .option('time-scv', {
           type: 'number',
           default: 1,
-          describe: "Variability of the job's lock time, c² (1 exponential, 0 fixed)",
+          describe: "Variability of the job's CPU and wait times, c² (1 exponential, 0 fixed)",
         })
         .option('wakeup-ms', {
           type: 'number',
@@ -82,7 +82,7 @@ interface SidekiqFlags {
   'host-cores'?: number | undefined;
   'redis-elsewhere': boolean;
   'framework-cpu-ms'?: number | undefined;
-  'cpu-scv': number;
+  'time-scv': number;
   'wakeup-ms': number;
   'handoff-ms': number;
 }
@@ -101,7 +101,7 @@ function shapeOf(args: SidekiqFlags): SidekiqPoolShape {
   };
   const scv = (v: number) => {
     if (!Number.isFinite(v) || v < 0 || v > 100)
-      throw new InputError(`--cpu-scv must be a number from 0 (fixed times) to 100, got ${v}`);
+      throw new InputError(`--time-scv must be a number from 0 (fixed times) to 100, got ${v}`);
     return v;
   };
   const shape: SidekiqPoolShape = {
@@ -112,7 +112,7 @@ function shapeOf(args: SidekiqFlags): SidekiqPoolShape {
     frameworkCpuSec: ms('framework-cpu-ms', args['framework-cpu-ms'], SIDEKIQ_FRAMEWORK_CPU_SEC),
     hostCores: count('host-cores', args['host-cores'] ?? availableParallelism(), 1024),
     redisCpuSecPerJob: args['redis-elsewhere'] ? 0 : SIDEKIQ_REDIS_CPU_SEC_PER_JOB,
-    cpuScv: scv(args['cpu-scv']),
+    timeScv: scv(args['time-scv']),
     wakeupSec: ms('wakeup-ms', args['wakeup-ms'], 0),
     handoffSec: ms('handoff-ms', args['handoff-ms'], 0),
   };

@@ -7,9 +7,11 @@
  *   n jobs are in service (PASTA: with the stationary probability p(n), Wolff 1982) joins a process
  *   with k = n/P others and, by the arrival theorem [QSP §6.2], finds its lock busy with probability
  *   U(k) = X(k)·D and waits R(k + 1) − D on average, taken as exponential once waiting.
- * Both are solved as if times were exponential, then scaled by the Allen–Cunneen factor (1 + c²)/2
- * for the variability of the lock time c² [Whitt 1993, "Approximations for the GI/G/m queue"]; a
- * thread's wakeup after its fetch comes on top.
+ * Both are solved as if times were exponential, then each is scaled by the Allen–Cunneen factor
+ * (1 + c²)/2 for the variability of what it waits for [Whitt 1993, "Approximations for the GI/G/m
+ * queue"]: a thread is held for the lock time and the wait, c² = scv·(D² + Z²)/(D + Z)² when both
+ * have the variability scv; the lock for the lock time, c² = scv. A thread's wakeup after its fetch
+ * comes on top.
  */
 import { solveMva, type PopulationSolution } from './closedNetwork.js';
 import { flowEquivalentStates } from './flowEquivalent.js';
@@ -48,16 +50,15 @@ export function sidekiqQueueLatency(
     return { weight: p * lock.busy, meanA: 0, meanB: lock.meanWaitSec };
   });
   const full = lockAt(threads - 1);
-  const threadWait = 1 / (pool.maxThroughputPerSec - arrivalRatePerSec);
+  const threadWait = (1 / (pool.maxThroughputPerSec - arrivalRatePerSec)) * threadFactor(shape, pool);
   terms.push({ weight: states.probabilityOfWait * (1 - full.busy), meanA: threadWait, meanB: 0 });
   terms.push({ weight: states.probabilityOfWait * full.busy, meanA: threadWait, meanB: full.meanWaitSec });
-  const scale = (1 + (shape.cpuScv ?? 1)) / 2;
   const offset = shape.wakeupSec ?? 0;
-  const tail = (t: number) => (t < offset ? 1 : tailOf(terms, (t - offset) / scale));
+  const tail = (t: number) => (t < offset ? 1 : tailOf(terms, t - offset));
   return {
     stable: true,
     probabilityOfWait: terms.reduce((a, term) => a + term.weight, 0),
-    meanWaitSec: offset + scale * terms.reduce((a, term) => a + term.weight * (term.meanA + term.meanB), 0),
+    meanWaitSec: offset + terms.reduce((a, term) => a + term.weight * (term.meanA + term.meanB), 0),
     percentileWaitSec: (percentile) => percentileOf(tail, percentile),
   };
 }
@@ -75,6 +76,7 @@ function lockSeenBy(shape: SidekiqPoolShape, pool: SidekiqPoolCapacity) {
     ],
     shape.threads,
   );
+  const lockFactor = (1 + (shape.timeScv ?? 1)) / 2;
   const at = (k: number, f: (s: PopulationSolution) => number) =>
     k < 1 ? 0 : f(curve[Math.min(k, shape.threads) - 1]!);
   const busyAt = (k: number) => at(k, (s) => Math.min(1, s.throughputPerSec * pool.lockSec));
@@ -85,8 +87,18 @@ function lockSeenBy(shape: SidekiqPoolShape, pool: SidekiqPoolCapacity) {
     const f = k - low;
     const busy = (1 - f) * busyAt(low) + f * busyAt(low + 1);
     const wait = (1 - f) * waitAt(low + 1) + f * waitAt(low + 2);
-    return busy > 0 && wait > 0 ? { busy, meanWaitSec: wait / busy } : { busy: 0, meanWaitSec: 0 };
+    return busy > 0 && wait > 0
+      ? { busy, meanWaitSec: (wait / busy) * lockFactor }
+      : { busy: 0, meanWaitSec: 0 };
   };
+}
+
+/** Allen–Cunneen's (1 + c²)/2 for the time a thread is held: its lock time D, then its wait Z. */
+function threadFactor(shape: SidekiqPoolShape, pool: SidekiqPoolCapacity): number {
+  const scv = shape.timeScv ?? 1;
+  const d = pool.lockSec;
+  const z = pool.delaySec;
+  return (1 + (scv * (d * d + z * z)) / (d + z) ** 2) / 2;
 }
 
 /** Σ weight·P(A + B > t); A + B of two exponentials is hypoexponential [Ross, *Probability Models*, §5.2.4]. */

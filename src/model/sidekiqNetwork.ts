@@ -7,9 +7,10 @@
  * Redis when Redis runs there: a burst is stretched when more are runnable
  * than there are cores. The stretch is a mean-value estimate (as in the
  * Bard–Schweitzer arrival theorem, QSP §7.4): a running burst sees the others
- * runnable with their mean probability, and shares the cores with them:
- *   stretch = max(1, (1 + (P − 1)·U_lock + U_other) / cores),
- * solved together with each process's MVA by fixed-point iteration.
+ * runnable with their mean probability, and shares with them the cores that Redis and the rest of
+ * the host leave:
+ *   stretch = max(1, (1 + (P − 1)·U_lock) / (cores − U_redis − U_background)),
+ * solved together with each process's MVA, at each population, by fixed-point iteration.
  *
  * Two costs of the operating system come on top, both measured per host by
  * `npm run bench:sidekiq`:
@@ -36,8 +37,11 @@ export interface SidekiqPoolShape {
   hostCores: number;
   /** Redis CPU per job (fetch and acknowledgement) when Redis runs on this host; 0 when elsewhere. */
   redisCpuSecPerJob: number;
-  /** Squared coefficient of variation of a job's lock time: 1 (exponential, default), 0 when fixed. */
-  cpuScv?: number;
+  /**
+   * Squared coefficient of variation of a job's CPU and wait times: 1 (exponential, default), 0
+   * when fixed. Less variable lock times queue less (closedNetwork.ts), and so do jobs for threads.
+   */
+  timeScv?: number;
   /** Separate waits per job (each releases the lock and takes it again); default 1 when it waits at all. */
   ioPhases?: number;
   /** Latency of waking a thread and giving it the lock back, per acquisition (default 0). */
@@ -66,40 +70,71 @@ export interface SidekiqPoolCapacity {
 
 /** Throughput of the pool at each number of jobs in service, and what binds at full load. */
 export function sidekiqPoolCapacity(shape: SidekiqPoolShape): SidekiqPoolCapacity {
-  const cpuSec = shape.jobCpuSec + shape.frameworkCpuSec;
   const acquisitions = 1 + (shape.jobWaitSec > 0 ? (shape.ioPhases ?? 1) : 0);
   const delaySec = shape.jobWaitSec + acquisitions * (shape.wakeupSec ?? 0);
-  const background = shape.backgroundCores ?? 0;
-  let stretch = 1;
-  let deadSec = 0;
-  let perProcess: number[] = [];
+  // Each population k of jobs per process has its own stretch and dead time: a lightly loaded
+  // pool leaves the host's cores freer than a full one.
+  const perProcess: number[] = [];
+  let point: OperatingPoint = { throughputPerSec: 0, stretch: 1, deadSec: 0 };
+  for (let k = 1; k <= shape.threads; k++) {
+    point = operatingPoint(shape, k, delaySec, acquisitions, point);
+    perProcess.push(point.throughputPerSec);
+  }
+  const redisCap = shape.redisCpuSecPerJob > 0 ? 1 / shape.redisCpuSecPerJob : Infinity;
+  const throughputAt = poolCurve(perProcess, shape.processes).map((x) => Math.min(x, redisCap));
+  const maxThroughputPerSec = throughputAt[throughputAt.length - 1]!;
+  const lockSec = (shape.jobCpuSec + shape.frameworkCpuSec) * point.stretch + point.deadSec;
+  return {
+    throughputAt,
+    maxThroughputPerSec,
+    cpuStretch: point.stretch,
+    lockDeadSec: point.deadSec,
+    lockSec,
+    delaySec,
+    bottleneck: bottleneckOf(shape, point.stretch, redisCap),
+  };
+}
+
+interface OperatingPoint {
+  /** One process's throughput with k jobs in service in every process. */
+  throughputPerSec: number;
+  stretch: number;
+  deadSec: number;
+}
+
+/**
+ * One process's MVA at population k, solved together with the stretch and the dead time that the
+ * other processes (at k too), Redis and the background cause, by damped fixed-point iteration from
+ * `start`. Redis and the background take their CPU off the top: they must get it, and the lock
+ * holders share what is left (which keeps X·(CPU + Redis CPU) ≤ cores).
+ */
+function operatingPoint(
+  shape: SidekiqPoolShape,
+  k: number,
+  delaySec: number,
+  acquisitions: number,
+  start: OperatingPoint,
+): OperatingPoint {
+  const cpuSec = shape.jobCpuSec + shape.frameworkCpuSec;
+  let { stretch, deadSec } = start;
+  let x = 0;
   for (let iteration = 0; iteration < 200; iteration++) {
     const lockSec = cpuSec * stretch + deadSec;
-    perProcess = processCurve(lockSec, delaySec, shape.threads, shape.cpuScv ?? 1);
-    const x = perProcess[shape.threads - 1]!;
-    const lockBusy = Math.min(1, x * lockSec);
+    x = processCurve(lockSec, delaySec, k, shape.timeScv ?? 1)[k - 1]!;
     const redisBusy = Math.min(1, shape.processes * x * shape.redisCpuSecPerJob);
-    const others = (shape.processes - 1) * Math.min(1, x * cpuSec * stretch) + redisBusy + background;
-    const nextStretch = Math.max(1, (1 + others) / shape.hostCores);
-    const nextDead = acquisitions * lockBusy * noFreeCore(others, shape.hostCores) * (shape.handoffSec ?? 0);
+    const offTheTop = redisBusy + (shape.backgroundCores ?? 0);
+    const otherHolders = (shape.processes - 1) * Math.min(1, x * cpuSec * stretch);
+    const available = Math.max(1e-3, shape.hostCores - offTheTop);
+    const nextStretch = Math.max(1, (1 + otherHolders) / available);
+    const noFree = noFreeCore(otherHolders + offTheTop, shape.hostCores);
+    const nextDead = acquisitions * Math.min(1, x * lockSec) * noFree * (shape.handoffSec ?? 0);
     const settled = Math.abs(nextStretch - stretch) < 1e-9 && Math.abs(nextDead - deadSec) < 1e-12;
     // damped: the map can overshoot when cores are scarce
     stretch = (stretch + nextStretch) / 2;
     deadSec = (deadSec + nextDead) / 2;
     if (settled) break;
   }
-  const redisCap = shape.redisCpuSecPerJob > 0 ? 1 / shape.redisCpuSecPerJob : Infinity;
-  const throughputAt = poolCurve(perProcess, shape.processes).map((x) => Math.min(x, redisCap));
-  const maxThroughputPerSec = throughputAt[throughputAt.length - 1]!;
-  return {
-    throughputAt,
-    maxThroughputPerSec,
-    cpuStretch: stretch,
-    lockDeadSec: deadSec,
-    lockSec: cpuSec * stretch + deadSec,
-    delaySec,
-    bottleneck: bottleneckOf(shape, stretch, redisCap),
-  };
+  return { throughputPerSec: x, stretch, deadSec };
 }
 
 /** Probability that a thread given the lock finds every other core busy with `others` cores of work. */

@@ -97,6 +97,11 @@ export interface SidekiqSimResult {
   meanWaitSec: number;
   /** Fraction of counted jobs that waited at all. */
   probabilityOfWait: number;
+  /**
+   * Enqueue → the job's first hold of its process's lock (when it starts running Ruby, as Sidekiq's
+   * middleware sees it): the wait for a thread plus the wait for the lock. Over all counted jobs.
+   */
+  startWait: { meanSec: number; p95Sec: number; p99Sec: number };
   /** Per process: fraction of the window its interpreter lock was held. NaN for an empty window. */
   lockUtilization: number[];
   /** Core-seconds used by lock holders and the background load / (cores · window). */
@@ -267,6 +272,9 @@ class SidekiqPoolSimulation {
   private readonly meanGapSec: Float64Array;
   private readonly lines: JobLine[];
   private readonly waits: Samples[];
+  private readonly startWaits = new Samples();
+  /** Per thread: its job has held the lock once (its start is recorded). */
+  private readonly threadStarted: Uint8Array;
   private readonly completed: Float64Array;
   // Per job: its queue and enqueue time.
   private readonly jobQueue: Int32Array;
@@ -342,6 +350,7 @@ class SidekiqPoolSimulation {
     const threads = opts.processes * opts.threads;
     this.threadJob = new Int32Array(threads).fill(-1);
     this.threadRound = new Int32Array(threads);
+    this.threadStarted = new Uint8Array(threads);
     this.threadWorkSec = new Float64Array(threads);
     // Started one thread of each process in turn.
     for (let i = 0; i < opts.threads; i++)
@@ -464,6 +473,8 @@ class SidekiqPoolSimulation {
       this.busyThreads++;
       this.threadJob[thread] = job;
       this.threadRound[thread] = 0;
+      this.threadStarted[thread] = 0;
+      if (!(this.roundCpuSec[q]! > 0)) this.recordStart(thread); // a job without CPU starts when taken
       this.startRound(thread);
     }
   }
@@ -504,7 +515,15 @@ class SidekiqPoolSimulation {
     else this.lockLines[p]!.push(thread);
   }
 
+  private recordStart(thread: number): void {
+    if (this.threadStarted[thread]) return;
+    this.threadStarted[thread] = 1;
+    const job = this.threadJob[thread]!;
+    if (job >= this.warmupJobs) this.startWaits.push(this.now - this.jobEnqueuedAt[job]!);
+  }
+
   private acquire(p: number, thread: number): void {
+    this.recordStart(thread);
     this.holder[p] = thread;
     this.finishTag[p] = this.cores.start(this.threadWorkSec[thread]!);
     this.findNextBurstEnd();
@@ -554,6 +573,16 @@ class SidekiqPoolSimulation {
     this.finished++;
   }
 
+  private startWaitSummary(): SidekiqSimResult['startWait'] {
+    const samples = this.startWaits;
+    const sorted = samples.sorted();
+    return {
+      meanSec: samples.length > 0 ? samples.sum / samples.length : NaN,
+      p95Sec: quantileSorted(sorted, 0.95),
+      p99Sec: quantileSorted(sorted, 0.99),
+    };
+  }
+
   result(queues: readonly SidekiqSimQueue[]): SidekiqSimResult {
     let totalSamples = 0;
     let totalWait = 0;
@@ -578,6 +607,7 @@ class SidekiqPoolSimulation {
       perQueue,
       meanWaitSec: totalSamples > 0 ? totalWait / totalSamples : NaN,
       probabilityOfWait: totalSamples > 0 ? this.waitedCount / totalSamples : NaN,
+      startWait: this.startWaitSummary(),
       lockUtilization: Array.from(this.lockArea, per),
       coreUtilization: per(this.coreArea) / this.cores.count,
       cpuStretch: this.workArea > 0 ? this.holdArea / this.workArea : NaN,

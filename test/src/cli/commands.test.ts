@@ -287,8 +287,8 @@ describe('fedicap queue sidekiq', () => {
       /all 0/,
     );
     expectInputError(
-      sidekiq('--threads', '5', '--cpu-ms', '1', '--wait-ms', '1', '--cpu-scv', '-0.5'),
-      /--cpu-scv must be a number from 0 \(fixed times\) to 100, got -0.5/,
+      sidekiq('--threads', '5', '--cpu-ms', '1', '--wait-ms', '1', '--time-scv', '-0.5'),
+      /--time-scv must be a number from 0 \(fixed times\) to 100, got -0.5/,
     );
     expectInputError(
       sidekiq('--threads', '5', '--cpu-ms', '1', '--wait-ms', '1', '--handoff-ms', '-2'),
@@ -302,7 +302,7 @@ describe('fedicap queue sidekiq', () => {
     expect(p95('--threads', '20')).toBeGreaterThan(c10 * 0.9);
     expect(p95('--threads', '5', '--processes', '2')).toBeLessThan(c10 / 2);
     // Fixed job times queue half as long; the host's wakeup and handoff costs lower the capacity.
-    expect(p95('--threads', '10', '--cpu-scv', '0')).toBeLessThan(c10 * 0.6);
+    expect(p95('--threads', '10', '--time-scv', '0')).toBeLessThan(c10 * 0.6);
     const costly = cpuBound('--processes', '2', '--threads', '2', '--handoff-ms', '1', '--wakeup-ms', '0.5');
     expect(costly.maxThroughputPerSec).toBeLessThan(
       cpuBound('--processes', '2', '--threads', '2').maxThroughputPerSec,

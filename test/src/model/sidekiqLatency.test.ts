@@ -15,14 +15,25 @@ const shape = (over: Partial<SidekiqPoolShape>): SidekiqPoolShape => ({
 const latency = (s: SidekiqPoolShape, rate: number) => sidekiqQueueLatency(s, sidekiqPoolCapacity(s), rate);
 
 describe('queue latency of a Sidekiq pool', () => {
-  it('one thread is M/M/1: P(wait) = ρ, mean ρ/(μ − λ), p95 ln(ρ/0.05)/(μ − λ)', () => {
-    const s = shape({});
-    const mu = 1 / 0.02;
+  it('one thread of CPU only is M/M/1: P(wait) = ρ, mean ρ/(μ − λ), p95 ln(ρ/0.05)/(μ − λ)', () => {
+    const s = shape({ jobWaitSec: 0 });
+    const mu = 1 / 0.01;
     for (const rho of [0.3, 0.6, 0.9]) {
       const l = latency(s, rho * mu);
       expect(l.probabilityOfWait).toBeCloseTo(rho, 9);
       expect(l.meanWaitSec).toBeCloseTo(rho / (mu - rho * mu), 9);
       expect(l.percentileWaitSec(95)).toBeCloseTo(Math.log(rho / 0.05) / (mu - rho * mu), 6);
+    }
+  });
+
+  it('one thread of CPU then I/O is M/G/1: the mean is Pollaczek–Khinchine’s, c² = (D² + Z²)/(D + Z)²', () => {
+    // 10 ms of exponential CPU then 10 ms of exponential wait: c² = 0.5, W = ρ·S·(1 + c²)/2 / (1 − ρ).
+    const s = shape({});
+    for (const rho of [0.3, 0.6, 0.9]) {
+      const l = latency(s, rho * 50);
+      const mean = (rho * 0.02 * 0.75) / (1 - rho);
+      expect(l.meanWaitSec).toBeCloseTo(mean, 9);
+      expect(l.percentileWaitSec(95)).toBeCloseTo((mean / rho) * Math.log(rho / 0.05), 6);
     }
   });
 
@@ -37,17 +48,19 @@ describe('queue latency of a Sidekiq pool', () => {
   });
 
   it('fixed job times halve the waiting (Allen–Cunneen), the wakeup after a fetch adds to every job', () => {
-    // On the same capacity curve (fixed times also raise the capacity a little: closedNetwork.ts).
-    const pool = sidekiqPoolCapacity(shape({ threads: 5 }));
-    const exponential = sidekiqQueueLatency(shape({ threads: 5 }), pool, 60);
-    const fixed = sidekiqQueueLatency(shape({ threads: 5, cpuScv: 0 }), pool, 60);
+    // CPU-bound jobs on the same capacity curve (fixed times also raise the capacity: closedNetwork.ts).
+    const pool = sidekiqPoolCapacity(shape({ threads: 5, jobWaitSec: 0 }));
+    const exponential = sidekiqQueueLatency(shape({ threads: 5, jobWaitSec: 0 }), pool, 60);
+    const fixed = sidekiqQueueLatency(shape({ threads: 5, jobWaitSec: 0, timeScv: 0 }), pool, 60);
     expect(fixed.meanWaitSec).toBeCloseTo(exponential.meanWaitSec / 2, 9);
     expect(fixed.percentileWaitSec(95)).toBeCloseTo(exponential.percentileWaitSec(95) / 2, 6);
-    expect(latency(shape({ threads: 5, cpuScv: 0 }), 60).meanWaitSec).toBeLessThan(fixed.meanWaitSec);
+    expect(latency(shape({ threads: 5, jobWaitSec: 0, timeScv: 0 }), 60).meanWaitSec).toBeLessThanOrEqual(
+      fixed.meanWaitSec,
+    );
     const woken = latency(shape({ threads: 5, wakeupSec: 0.001 }), 60);
     // The wakeup lengthens the cycle (a little less capacity, a little more waiting) and is paid by all.
     expect(woken.percentileWaitSec(50)).toBeGreaterThanOrEqual(0.001);
-    expect(woken.meanWaitSec).toBeGreaterThan(exponential.meanWaitSec + 0.001);
+    expect(woken.meanWaitSec).toBeGreaterThan(latency(shape({ threads: 5 }), 60).meanWaitSec + 0.001);
   });
 
   it('more threads cut the wait of I/O-bound jobs; more processes cut the wait of CPU-bound ones', () => {

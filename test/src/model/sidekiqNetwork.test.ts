@@ -97,7 +97,7 @@ describe('a pool of Sidekiq processes as closed networks', () => {
 
   it('fixed job times queue less at the lock than exponential ones, between MVA and the bound', () => {
     const exponential = sidekiqPoolCapacity(shape({ threads: 5 })).maxThroughputPerSec;
-    const fixed = sidekiqPoolCapacity(shape({ threads: 5, cpuScv: 0 })).maxThroughputPerSec;
+    const fixed = sidekiqPoolCapacity(shape({ threads: 5, timeScv: 0 })).maxThroughputPerSec;
     expect(fixed).toBeGreaterThan(exponential * 1.05);
     expect(fixed).toBeLessThanOrEqual(Math.min(5 / 0.02, 1 / 0.004));
   });
