@@ -80,6 +80,29 @@ export function solveMva(
   return solutions;
 }
 
+/**
+ * X(N) of the network a Sidekiq process is: one queueing station (its lock, demand D, service
+ * variability scv) and one delay station (Z). The same recursion as `solveMva` on those two stations,
+ * without its allocations: the capacity model calls it thousands of times per forecast.
+ */
+export function lockAndDelayThroughput(
+  lockSec: number,
+  delaySec: number,
+  population: number,
+  scv = 1,
+): number {
+  const ceiling = lockSec > 0 ? 1 / lockSec : Infinity;
+  let queue = 0;
+  let throughput = 0;
+  for (let n = 1; n <= population; n++) {
+    const busy = Math.min(1, throughput * lockSec);
+    const residence = lockSec * (1 + queue + (busy * (scv - 1)) / 2);
+    throughput = Math.min(ceiling, n / (residence + delaySec));
+    queue = n - throughput * delaySec; // Little: the jobs not in the delay are at the lock
+  }
+  return throughput;
+}
+
 /** One class of a multi-class network: its population and its demand at each station (same order). */
 export interface JobClass {
   population: number;

@@ -22,7 +22,7 @@
  *   the host's other cores are all busy, (U_other / (cores − 1))^(cores − 1) if they are busy
  *   independently; it finds the lock taken with probability U_lock.
  */
-import { solveMva } from './closedNetwork.js';
+import { lockAndDelayThroughput } from './closedNetwork.js';
 
 export interface SidekiqPoolShape {
   processes: number;
@@ -73,17 +73,22 @@ export function sidekiqPoolCapacity(shape: SidekiqPoolShape): SidekiqPoolCapacit
   const acquisitions = 1 + (shape.jobWaitSec > 0 ? (shape.ioPhases ?? 1) : 0);
   const delaySec = shape.jobWaitSec + acquisitions * (shape.wakeupSec ?? 0);
   // Each population k of jobs per process has its own stretch and dead time: a lightly loaded
-  // pool leaves the host's cores freer than a full one.
-  const perProcess: number[] = [];
+  // pool leaves the host's cores freer than a full one. They vary smoothly with k, so they are solved
+  // at Fibonacci-spaced k (1, 2, 3, 5, 8, …, and -c itself) and interpolated in between.
+  const anchors = new Map<number, OperatingPoint>();
   let point: OperatingPoint = { throughputPerSec: 0, stretch: 1, deadSec: 0 };
-  for (let k = 1; k <= shape.threads; k++) {
+  for (const k of anchorPopulations(shape.threads)) {
     point = operatingPoint(shape, k, delaySec, acquisitions, point);
-    perProcess.push(point.throughputPerSec);
+    anchors.set(k, point);
   }
+  const cpuSec = shape.jobCpuSec + shape.frameworkCpuSec;
+  const perProcess = interpolated(anchors, shape.threads).map(({ stretch, deadSec }, i) =>
+    lockAndDelayThroughput(cpuSec * stretch + deadSec, delaySec, i + 1, shape.timeScv ?? 1),
+  );
   const redisCap = shape.redisCpuSecPerJob > 0 ? 1 / shape.redisCpuSecPerJob : Infinity;
   const throughputAt = poolCurve(perProcess, shape.processes).map((x) => Math.min(x, redisCap));
   const maxThroughputPerSec = throughputAt[throughputAt.length - 1]!;
-  const lockSec = (shape.jobCpuSec + shape.frameworkCpuSec) * point.stretch + point.deadSec;
+  const lockSec = cpuSec * point.stretch + point.deadSec;
   return {
     throughputAt,
     maxThroughputPerSec,
@@ -120,7 +125,7 @@ function operatingPoint(
   let x = 0;
   for (let iteration = 0; iteration < 200; iteration++) {
     const lockSec = cpuSec * stretch + deadSec;
-    x = processCurve(lockSec, delaySec, k, shape.timeScv ?? 1)[k - 1]!;
+    x = lockAndDelayThroughput(lockSec, delaySec, k, shape.timeScv ?? 1);
     const redisBusy = Math.min(1, shape.processes * x * shape.redisCpuSecPerJob);
     const offTheTop = redisBusy + (shape.backgroundCores ?? 0);
     const otherHolders = (shape.processes - 1) * Math.min(1, x * cpuSec * stretch);
@@ -128,7 +133,8 @@ function operatingPoint(
     const nextStretch = Math.max(1, (1 + otherHolders) / available);
     const noFree = noFreeCore(otherHolders + offTheTop, shape.hostCores);
     const nextDead = acquisitions * Math.min(1, x * lockSec) * noFree * (shape.handoffSec ?? 0);
-    const settled = Math.abs(nextStretch - stretch) < 1e-9 && Math.abs(nextDead - deadSec) < 1e-12;
+    // Settled when the lock time moves by under a millionth: far below what any input is known to.
+    const settled = Math.abs(cpuSec * nextStretch + nextDead - lockSec) <= 1e-6 * lockSec;
     // damped: the map can overshoot when cores are scarce
     stretch = (stretch + nextStretch) / 2;
     deadSec = (deadSec + nextDead) / 2;
@@ -137,21 +143,39 @@ function operatingPoint(
   return { throughputPerSec: x, stretch, deadSec };
 }
 
+/** 1, 2, 3, 5, 8, 13, … below `threads`, then `threads`. */
+function anchorPopulations(threads: number): number[] {
+  const ks = [1];
+  for (let a = 1, b = 2; b < threads; [a, b] = [b, a + b]) ks.push(b);
+  if (threads > 1) ks.push(threads);
+  return ks;
+}
+
+/** Stretch and dead time at every k = 1…threads, linear between the solved anchors. */
+function interpolated(anchors: ReadonlyMap<number, OperatingPoint>, threads: number): OperatingPoint[] {
+  const ks = [...anchors.keys()];
+  const points: OperatingPoint[] = [];
+  for (let i = 0; i < ks.length; i++) {
+    const low = ks[i]!;
+    const high = ks[i + 1] ?? low;
+    const a = anchors.get(low)!;
+    const b = anchors.get(high)!;
+    for (let k = low; k < high || (k === high && i === ks.length - 1); k++) {
+      const f = high > low ? (k - low) / (high - low) : 0;
+      points.push({
+        throughputPerSec: Number.NaN,
+        stretch: a.stretch + f * (b.stretch - a.stretch),
+        deadSec: a.deadSec + f * (b.deadSec - a.deadSec),
+      });
+    }
+  }
+  return points.slice(0, threads);
+}
+
 /** Probability that a thread given the lock finds every other core busy with `others` cores of work. */
 function noFreeCore(others: number, cores: number): number {
   if (cores <= 1) return 1;
   return Math.min(1, others / (cores - 1)) ** (cores - 1);
-}
-
-/** One process: MVA over its threads (lock, then I/O); exact when the lock time is exponential. */
-function processCurve(lockSec: number, waitSec: number, threads: number, scv: number): number[] {
-  return solveMva(
-    [
-      { name: 'interpreter lock', kind: 'queueing', demandSec: lockSec, scv },
-      { name: 'I/O wait', kind: 'delay', demandSec: waitSec },
-    ],
-    threads,
-  ).map((s) => s.throughputPerSec);
 }
 
 /** n jobs spread over P processes: P·X_proc(n/P), interpolated between whole thread counts. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  lockAndDelayThroughput,
   multiServerStations,
   solveMva,
   solveSchweitzer,
@@ -86,6 +87,19 @@ describe('exact MVA', () => {
         throughputBound([lock(0.004), io(0.016)], n + 1),
       );
     }
+  });
+
+  it('lockAndDelayThroughput is the same recursion on a lock and a delay, at any variability', () => {
+    for (const scv of [0, 0.5, 1, 3])
+      for (const [d, z] of [
+        [0.01, 0.01],
+        [0.004, 0.016],
+        [0.02, 0],
+      ] as const) {
+        const curve = solveMva([{ ...lock(d), scv }, io(z)], 30);
+        for (const s of curve)
+          expect(lockAndDelayThroughput(d, z, s.population, scv)).toBeCloseTo(s.throughputPerSec, 9);
+      }
   });
 
   it('refuses what is not a network', () => {
