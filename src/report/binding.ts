@@ -46,7 +46,9 @@ function limitText(limit: Limit): string {
     case 'event-loop-cpu':
       return `event loop CPU ${busy}`;
     case 'redis-memory':
-      return `${limit.usedMB.toFixed(0)} MB of maxmemory ${limit.maxmemoryMB} MB (home feeds ${limit.feedsMB.toFixed(0)} MB, queues ${Number.isFinite(limit.backlogMB) ? limit.backlogMB.toFixed(0) : 'unbounded'} MB)`;
+      if (!Number.isFinite(limit.usedMB))
+        return `Sidekiq's queues grow without bound in maxmemory ${limit.maxmemoryMB} MB (home feeds ${limit.feedsMB.toFixed(0)} MB)`;
+      return `${limit.usedMB.toFixed(0)} MB of maxmemory ${limit.maxmemoryMB} MB (home feeds ${limit.feedsMB.toFixed(0)} MB, queues ${limit.backlogMB.toFixed(0)} MB)`;
     case 'cache-memory':
       return `cache ${limit.usedMB.toFixed(0)} MB of maxmemory ${limit.maxmemoryMB} MB`;
     case 'storage': {

@@ -62,10 +62,22 @@ describe('bindingText', () => {
           usedMB: 410.4,
           maxmemoryMB: 2048,
           feedsMB: 110.2,
+          backlogMB: 0.2,
+        }),
+      ),
+    ).toBe('410 MB of maxmemory 2048 MB (home feeds 110 MB, queues 0 MB)');
+    expect(
+      bindingText(
+        limit({
+          what: 'redis-memory',
+          utilization: Infinity,
+          usedMB: Infinity,
+          maxmemoryMB: 2048,
+          feedsMB: 110.2,
           backlogMB: Infinity,
         }),
       ),
-    ).toBe('410 MB of maxmemory 2048 MB (home feeds 110 MB, queues unbounded MB)');
+    ).toBe("Sidekiq's queues grow without bound in maxmemory 2048 MB (home feeds 110 MB)");
   });
 
   it('words storage with or without a capacity, the database only when it shares the disk', () => {
