@@ -40,15 +40,22 @@ export function solveMva(
   thinkTimeSec = 0,
 ): PopulationSolution[] {
   requireNetwork(stations, maxPopulation, thinkTimeSec);
+  // Plain loops: the forecast solves a network per pool in every month it judges (about six per Monte Carlo
+  // draw), mostly before the JIT has optimised anything.
+  const k = stations.length;
   const solutions: PopulationSolution[] = [];
-  let queueLength = stations.map(() => 0);
+  let queueLength: number[] = new Array(k).fill(0);
   for (let n = 1; n <= maxPopulation; n++) {
-    const residenceSec = stations.map((s, k) =>
-      s.kind === 'delay' ? s.demandSec : s.demandSec * (1 + queueLength[k]!),
-    );
-    const cycleSec = residenceSec.reduce((a, r) => a + r, 0);
+    const residenceSec: number[] = new Array(k);
+    let cycleSec = 0;
+    for (let i = 0; i < k; i++) {
+      const s = stations[i]!;
+      residenceSec[i] = s.kind === 'delay' ? s.demandSec : s.demandSec * (1 + queueLength[i]!);
+      cycleSec += residenceSec[i]!;
+    }
     const throughputPerSec = n / (thinkTimeSec + cycleSec);
-    queueLength = residenceSec.map((r) => throughputPerSec * r);
+    queueLength = new Array(k);
+    for (let i = 0; i < k; i++) queueLength[i] = throughputPerSec * residenceSec[i]!;
     solutions.push({ population: n, throughputPerSec, cycleSec, residenceSec, queueLength });
   }
   return solutions;
