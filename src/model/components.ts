@@ -1,4 +1,5 @@
 import type { QueueName } from '../mastodon/classes.js';
+import type { PoolBottleneck } from './sidekiqNetwork.js';
 import type { StorageState } from './storage.js';
 
 /**
@@ -75,9 +76,24 @@ export interface HostCpu {
 
 /** One utilization that limits a component, with the figures that explain it. */
 export type Limit =
-  | { what: 'sidekiq-threads'; utilization: number; threads: number }
-  /** Ruby's interpreter lock: one core per process at most. */
-  | { what: 'sidekiq-cpu'; utilization: number; processes: number }
+  /**
+   * A Sidekiq pool as closed networks of its processes (sidekiqNetwork.ts): its peak arrivals against X(N),
+   * its throughput with every thread busy, and what binds X(N). Thread and interpreter-lock utilization
+   * explain it; neither can exceed it.
+   */
+  | {
+      what: 'sidekiq-capacity';
+      /** λ / X(N); ≥ 1 when the queue grows without bound. */
+      utilization: number;
+      maxThroughputPerSec: number;
+      bottleneck: PoolBottleneck;
+      processes: number;
+      threads: number;
+      /** Mean busy threads / threads (flow-equivalent server). */
+      threadUtilization: number;
+      /** Ruby CPU (the jobs' and Sidekiq's) per process: one core each at most, under the interpreter lock. */
+      lockUtilization: number;
+    }
   /** The busiest of the hosts, all of them listed. */
   | { what: 'host-cpu'; utilization: number; hosts: HostCpu[] }
   | { what: 'puma-threads'; utilization: number; webConcurrency: number; maxThreads: number }

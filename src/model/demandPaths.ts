@@ -12,9 +12,9 @@ export function demandPathsOf(ref: ComponentRef, workload: Workload, hasReadRepl
     workload.web.filter(readsReplica).map((w) => `serviceDemands.web.${w.endpoint}`);
   switch (ref.kind) {
     case 'sidekiq-queue':
-      return queueDemandPaths(ref.queue, workload);
+      return [...queueDemandPaths(ref.queue, workload), ...SIDEKIQ_OVERHEAD_PATHS];
     case 'sidekiq-process':
-      return ref.queues.flatMap((queue) => queueDemandPaths(queue, workload));
+      return [...ref.queues.flatMap((queue) => queueDemandPaths(queue, workload)), ...SIDEKIQ_OVERHEAD_PATHS];
     case 'web':
       return webPaths(() => true);
     case 'postgres':
@@ -37,6 +37,9 @@ export function demandPathsOf(ref: ComponentRef, workload: Workload, hasReadRepl
       return [];
   }
 }
+
+/** Sidekiq's own CPU and Redis's per job: every pool's capacity depends on them. */
+const SIDEKIQ_OVERHEAD_PATHS = ['serviceDemands.sidekiqFrameworkCpuSec', 'serviceDemands.redisCpuSecPerJob'];
 
 /** A queue's job classes, and ffmpeg's transcode time when its jobs run one. */
 function queueDemandPaths(queue: QueueName, workload: Workload): string[] {

@@ -10,6 +10,8 @@ export interface SidekiqUnitPlan {
   host: string;
   processes: number;
   dbPool: number;
+  /** Threads per process: `-c`, capped by DB_POOL since every job checks out a connection. */
+  threads: number;
   args: SidekiqArgs;
 }
 
@@ -42,9 +44,18 @@ export function planInfrastructure(profile: ModelProfile): InfrastructurePlan {
     const args = parseSidekiqCommand(u.command);
     // The profile schema rejects a bad command: reaching here with one is a caller's bug.
     if ('error' in args) throw new RangeError(`infrastructure.sidekiq[${index}].command: ${args.error}`);
-    return { index, host: u.host, processes: u.processes, dbPool: u.dbPool, args };
+    const threads = Math.min(args.threads, u.dbPool);
+    return { index, host: u.host, processes: u.processes, dbPool: u.dbPool, threads, args };
   });
   return { sidekiqUnits, pools: sidekiqPools(sidekiqUnits) };
+}
+
+/**
+ * The unit's share of its pool's jobs: its share of the pool's threads (an idle thread blocks on Redis's
+ * BRPOP, which hands each job to the client blocked longest, so jobs go round the idle threads).
+ */
+export function unitShare(pool: SidekiqPool, unit: SidekiqUnitPlan): number {
+  return (unit.processes * unit.threads) / pool.threads;
 }
 
 /** The pool that serves `queue`, if any unit lists it. */
@@ -89,7 +100,7 @@ function sidekiqPools(units: readonly SidekiqUnitPlan[]): SidekiqPool[] {
       pools.set(root, pool);
     }
     pool.units.push(i);
-    pool.threads += u.processes * Math.min(u.args.threads, u.dbPool);
+    pool.threads += u.processes * u.threads;
     pool.processes += u.processes;
     pool.hosts.add(u.host);
     for (const q of u.args.queues) pool.queues.set(q.name, Math.max(pool.queues.get(q.name) ?? 0, q.weight));

@@ -5,7 +5,9 @@
  * w_i / Σ_{j non-empty} w_j.
  *
  * - The pool: M/M/c with λ = Σλ_i, S = Σλ_i·S_i / λ, FIFO wait scaled by
- *   (1 + c_s²)/2 for mixed service times (Allen–Cunneen; Whitt 1993).
+ *   (1 + c_s²)/2 for mixed service times (Allen–Cunneen; Whitt 1993); or, in
+ *   the forecast, the flow-equivalent server of the pool's closed network
+ *   (interpreter locks, shared cores: flowPooledMetrics), scaled the same way.
  * - The split: W_i ∝ π_i / λ_i, π the queues' shares of a geometric waiting
  *   line solving the fetch-flow equations (our "label" approximation), levelled
  *   by Kleinrock's conservation law Σρ_i·W_i = ρ·W_pool (Kleinrock 1965).
@@ -13,6 +15,7 @@
  *
  * Derivation, assumptions and accuracy against simulatePool: docs/sidekiq-model.md.
  */
+import type { FlowEquivalentMetrics } from './flowEquivalent.js';
 import { metricsAt, tailPercentileSec, type StationMetrics } from './queueing.js';
 
 export interface WeightedQueueLoad {
@@ -220,6 +223,36 @@ export function pooledMetricsAt(queues: readonly WeightedQueueLoad[], threads: n
     meanWaitSec,
     meanResponseSec: meanWaitSec + meanServiceSec,
     meanQueueLength: rate * meanWaitSec,
+  };
+}
+
+/**
+ * The pool as one station when a closed network of its processes (sidekiqNetwork.ts) already gave its
+ * flow-equivalent server (flowEquivalent.ts): P(wait) and the geometric line's ratio λ/X(N) from there, the
+ * mean wait scaled by the same Allen–Cunneen factor (1 + c_s²)/2 as `pooledMetricsAt` [Whitt 1993]. The
+ * flow-equivalent server completes jobs as a Markov chain does (exponential between completions), which a
+ * mixture of 7 ms feed inserts and 350 ms deliveries is not; with X(n) = n/S it is M/M/c, so for an I/O-bound
+ * pool the two agree, and `sharedPoolWaits` splits either the same way. `queues` carry each queue's service
+ * time at the operating point (their λ-weighted mean is n̄/λ, the time a job holds a thread there).
+ */
+export function flowPooledMetrics(
+  queues: readonly WeightedQueueLoad[],
+  threads: number,
+  pool: FlowEquivalentMetrics,
+): StationMetrics {
+  checkQueues(queues, threads);
+  const rate = queues.reduce((sum, q) => sum + q.arrivalRatePerSec, 0);
+  const meanServiceSec = rate > 0 ? pool.meanBusyThreads / rate : 0;
+  const stable = pool.stable;
+  const meanWaitSec = stable ? (pool.meanWaitSec * (1 + pooledServiceScv(queues))) / 2 : Infinity;
+  return {
+    utilization: pool.utilization,
+    offeredLoadErlangs: pool.meanBusyThreads,
+    probabilityOfWait: stable ? pool.probabilityOfWait : 1,
+    meanWaitSec,
+    meanResponseSec: meanWaitSec + meanServiceSec,
+    meanQueueLength: rate * meanWaitSec,
+    stable,
   };
 }
 

@@ -86,7 +86,11 @@ export function sidekiqPoolCapacity(shape: SidekiqPoolShape): SidekiqPoolCapacit
     lockAndDelayThroughput(cpuSec * stretch + deadSec, delaySec, i + 1, shape.timeScv ?? 1),
   );
   const redisCap = shape.redisCpuSecPerJob > 0 ? 1 / shape.redisCpuSecPerJob : Infinity;
-  const throughputAt = poolCurve(perProcess, shape.processes).map((x) => Math.min(x, redisCap));
+  // The host's asymptotic bound [QSP §5.2], X·(CPU + Redis CPU) ≤ cores − background, holds exactly
+  // (the fixed point is solved to a millionth and could pass it by that much).
+  const coresLeft = Math.max(1e-3, shape.hostCores - (shape.backgroundCores ?? 0));
+  const coresCap = coresLeft / (cpuSec + shape.redisCpuSecPerJob);
+  const throughputAt = poolCurve(perProcess, shape.processes).map((x) => Math.min(x, redisCap, coresCap));
   const maxThroughputPerSec = throughputAt[throughputAt.length - 1]!;
   const lockSec = cpuSec * point.stretch + point.deadSec;
   return {

@@ -8,7 +8,9 @@ import {
   type Identity,
   type Limit,
 } from './components.js';
-import type { InfrastructurePlan, SidekiqPool } from './infrastructure.js';
+import { unitShare, type InfrastructurePlan, type SidekiqPool } from './infrastructure.js';
+import { poolNetworkOf, poolOperatingPoint, type PoolNetwork } from './poolNetwork.js';
+import type { SidekiqPoolShape } from './sidekiqNetwork.js';
 import type { StorageState } from './storage.js';
 import type { WaitModel } from './waitModel.js';
 import type { ModelProfile, Workload } from './workload.js';
@@ -36,18 +38,26 @@ interface PeakLoad {
   workload: Workload;
   peak: number;
   byQueue: Map<QueueName, QueueSums>;
-  /** Ruby CPU (cores at peak) of each pool, in plan order. */
-  poolCpu: number[];
   webCpu: number;
   primaryDbSec: number;
   streamingCpu: number;
+  /** Cores every service on `host` keeps busy at the peak. */
+  hostDemand: (host: string) => number;
+  hostCores: (host: string) => number;
   hostUtilization: (host: string) => number;
+  /** The host whose services include Redis; null when Redis runs elsewhere. */
+  redisHost: string | null;
 }
 
 const sumRate = <T extends { ratePerSec: number }>(items: readonly T[], f: (item: T) => number) =>
   items.reduce((total, item) => total + item.ratePerSec * f(item), 0);
 
-/** Processor-sharing stretch of CPU time at utilization u: S / (1 − u) (M/M/1-PS response time). */
+/**
+ * Processor-sharing stretch of Puma's CPU time at utilization u: S / (1 − u) (M/M/1-PS response time).
+ * Sidekiq pools are closed networks instead (sidekiqPoolComponents); Puma keeps this open approximation: a
+ * network per Puma worker would cost the Monte Carlo a second solve on each of its cheap passes, and the web
+ * demands do not yet separate Rails's own CPU per request from the endpoint's.
+ */
 function cpuStretch(utilization: number): number {
   return utilization < 1 ? 1 / (1 - utilization) : Infinity;
 }
@@ -84,49 +94,60 @@ function poolPeakSum(
 
 /**
  * CPU demand (cores at the peak hour) of every service, added to its host:
- * co-located services share the host's cores.
+ * co-located services share the host's cores. A Sidekiq pool's Ruby CPU (its
+ * jobs' and Sidekiq's own) and its jobs' ffmpeg go to its units' hosts by their
+ * share of its threads; Redis's CPU per job to the host that runs Redis.
  */
 function peakLoad(profile: ModelProfile, plan: InfrastructurePlan, workload: Workload): PeakLoad {
   const infra = profile.infrastructure;
+  const demands = profile.serviceDemands;
   const peak = profile.activity.peakToMeanRatio;
   const byQueue = queueSums(workload);
   const hostCores = new Map(infra.hosts.map((h) => [h.name, h.cores]));
   const hostDemand = new Map(infra.hosts.map((h) => [h.name, 0]));
   const addCpu = (host: string, cores: number) => hostDemand.set(host, (hostDemand.get(host) ?? 0) + cores);
-  const poolCpu = plan.pools.map((pool) => poolPeakSum({ byQueue, peak }, pool, (q) => q.cpu));
-  // ffmpeg and the like run beside Ruby: host cores, not the interpreter lock.
-  const poolChildCpu = plan.pools.map((pool) => poolPeakSum({ byQueue, peak }, pool, (q) => q.childCpu));
-  plan.pools.forEach((pool, p) => {
+  for (const pool of plan.pools) {
+    // ffmpeg and the like run beside Ruby: host cores, not the interpreter lock.
+    const cpu = poolPeakSum(
+      { byQueue, peak },
+      pool,
+      (q) => q.cpu + q.rate * demands.sidekiqFrameworkCpuSec + q.childCpu,
+    );
     for (const i of pool.units) {
       const unit = plan.sidekiqUnits[i]!;
-      addCpu(unit.host, ((poolCpu[p]! + poolChildCpu[p]!) * unit.processes) / pool.processes);
+      addCpu(unit.host, cpu * unitShare(pool, unit));
     }
-  });
+  }
+  const redisHost = infra.hosts.find((h) => h.services.includes('redis'))?.name ?? null;
+  if (redisHost) addCpu(redisHost, peak * sumRate(workload.jobs, () => demands.redisCpuSecPerJob));
   const webCpu = peak * sumRate(workload.web, (w) => w.cpuSec);
   addCpu(infra.puma.host, webCpu);
   const primaryWeb = infra.postgres.readReplica ? workload.web.filter((w) => !w.readsReplica) : workload.web;
   const primaryDbSec = peak * (sumRate(workload.jobs, (j) => j.dbSec) + sumRate(primaryWeb, (w) => w.dbSec));
   addCpu(infra.postgres.host, primaryDbSec);
-  const streamingCpu =
-    peak * workload.streaming.eventsPerSec * profile.serviceDemands.streamingCpuSecPerEvent;
+  const streamingCpu = peak * workload.streaming.eventsPerSec * demands.streamingCpuSecPerEvent;
   addCpu(infra.streaming.host, streamingCpu);
   return {
     profile,
     workload,
     peak,
     byQueue,
-    poolCpu,
     webCpu,
     primaryDbSec,
     streamingCpu,
+    hostDemand: (host) => hostDemand.get(host) ?? 0,
+    hostCores: (host) => hostCores.get(host) ?? 1,
     hostUtilization: (host) => (hostDemand.get(host) ?? 0) / (hostCores.get(host) ?? 1),
+    redisHost,
   };
 }
 
 /**
  * Judge every component in one month at the peak hour. Co-located services
- * share their host's cores: a host's CPU utilization stretches the CPU part of
- * every service on it and is itself a limit of each. Without the Sidekiq waits
+ * share their host's cores: a host's CPU utilization is a limit of each
+ * service on it; Sidekiq's interpreter-lock holders get the cores the rest
+ * leaves them (sidekiqPoolComponents), Puma's CPU is stretched by processor
+ * sharing at the host's utilization (webComponent). Without the Sidekiq waits
  * (a cheaper pass the Monte Carlo uses) the Sidekiq components and the main
  * Redis, whose backlog needs them, are left out.
  */
@@ -143,11 +164,11 @@ export function evaluateMonth(
   const components: ComponentState[] = [];
   const backlogJobs: number[] = [];
   if (withSidekiqWaits) {
-    plan.pools.forEach((pool, p) => {
-      const judged = sidekiqPoolComponents(load, pool, load.poolCpu[p]!, waitModel);
+    for (const pool of plan.pools) {
+      const judged = sidekiqPoolComponents(load, plan, pool, waitModel);
       components.push(...judged.components);
       backlogJobs.push(judged.meanQueueLength);
-    });
+    }
   }
   components.push(webComponent(load, waitModel), ...postgresComponents(load), streamingComponent(load));
   const backlog = backlogJobs.reduce((a, b) => a + b, 0);
@@ -156,35 +177,114 @@ export function evaluateMonth(
   return components;
 }
 
-/** The pool's queues, one component each, then the pool itself (threads, Ruby CPU, host CPU). */
+/** A pool's queue at the peak hour: jobs/s, and per job its Ruby CPU (with Sidekiq's own) and I/O wait. */
+interface PoolQueue {
+  queue: QueueName;
+  weight: number;
+  rate: number;
+  cpuSec: number;
+  waitSec: number;
+}
+
+function poolQueues(load: PeakLoad, pool: SidekiqPool): PoolQueue[] {
+  const framework = load.profile.serviceDemands.sidekiqFrameworkCpuSec;
+  return [...pool.queues].map(([queue, weight]) => {
+    const q = load.byQueue.get(queue) ?? NO_JOBS;
+    const perJob = (total: number) => (q.rate > 0 ? total / q.rate : 0);
+    return {
+      queue,
+      weight,
+      rate: load.peak * q.rate,
+      cpuSec: perJob(q.cpu) + framework,
+      waitSec: perJob(q.wait),
+    };
+  });
+}
+
+/** The pool's peak job mix: jobs/s, and the rate-weighted mean job CPU (without Sidekiq's) and wait. */
+function jobMix(load: PeakLoad, queues: readonly PoolQueue[]) {
+  const framework = load.profile.serviceDemands.sidekiqFrameworkCpuSec;
+  const rate = queues.reduce((a, q) => a + q.rate, 0);
+  const mean = (f: (q: PoolQueue) => number) =>
+    rate > 0 ? queues.reduce((a, q) => a + q.rate * f(q), 0) / rate : 0;
+  return { rate, jobCpuSec: Math.max(0, mean((q) => q.cpuSec) - framework), waitSec: mean((q) => q.waitSec) };
+}
+
+/**
+ * The pool's units as closed networks (sidekiqNetwork.ts). A unit's lock holders get the cores of its host
+ * that everything else there leaves them at the peak — Puma, PostgreSQL, streaming, other pools and units,
+ * ffmpeg, Redis's CPU for other units' jobs — as a lower-priority class sees a processor whose capacity the
+ * others' utilization reduces (the shadow server for priority scheduling: Sevcik 1977, [QSP] ch. 11); its
+ * own jobs' Redis CPU, when Redis runs
+ * there, is in the network. Null when nothing is left: the host alone is overloaded.
+ */
+function poolNetwork(
+  load: PeakLoad,
+  plan: InfrastructurePlan,
+  pool: SidekiqPool,
+  mix: ReturnType<typeof jobMix>,
+): PoolNetwork | null {
+  const { sidekiqFrameworkCpuSec, redisCpuSecPerJob } = load.profile.serviceDemands;
+  const shapes: SidekiqPoolShape[] = [];
+  for (const i of pool.units) {
+    const unit = plan.sidekiqUnits[i]!;
+    const redisHere = load.redisHost === unit.host ? redisCpuSecPerJob : 0;
+    const own = unitShare(pool, unit) * mix.rate * (mix.jobCpuSec + sidekiqFrameworkCpuSec + redisHere);
+    const cores = load.hostCores(unit.host);
+    const hostCores = cores - (load.hostDemand(unit.host) - own);
+    if (!(hostCores > 1e-9 * cores)) return null; // (not rounding error's last bit of a core)
+    shapes.push({
+      processes: unit.processes,
+      threads: unit.threads,
+      jobCpuSec: mix.jobCpuSec,
+      jobWaitSec: mix.waitSec,
+      frameworkCpuSec: sidekiqFrameworkCpuSec,
+      hostCores,
+      redisCpuSecPerJob: redisHere,
+    });
+  }
+  return poolNetworkOf(shapes);
+}
+
+/**
+ * The pool's queues, one component each, then the pool itself: its closed network's capacity X(N) against the
+ * peak arrivals, and its host. The pool's P(wait) and mean wait are its flow-equivalent server's at the peak
+ * rate; Sidekiq's weighted fetch splits them between the queues (sidekiq.ts), each queue's service time being
+ * its CPU stretched as the network stretches it at that load, plus its wait (poolNetwork.ts). Jobs that take
+ * no time at all (no CPU, no wait) never hold a thread: nothing to solve.
+ */
 function sidekiqPoolComponents(
   load: PeakLoad,
+  plan: InfrastructurePlan,
   pool: SidekiqPool,
-  rubyCpu: number,
   waitModel: WaitModel,
 ): { components: ComponentState[]; meanQueueLength: number } {
-  const { slo } = load.profile;
+  const { slo, serviceDemands } = load.profile;
   const percentile = slo.latencyPercentile;
-  const gvlUtil = rubyCpu / pool.processes;
-  const hosts = hostsCpu(load, [...pool.hosts]);
-  const stretch = cpuStretch(Math.max(gvlUtil, hosts.utilization));
-  const queueLoads = [...pool.queues].map(([queue, weight]) => {
-    const q = load.byQueue.get(queue) ?? NO_JOBS;
-    const rate = load.peak * q.rate;
-    const busy = load.peak * (q.cpu * stretch + q.wait);
-    return { queue, weight, arrivalRatePerSec: rate, serviceTimeSec: rate > 0 ? busy / rate : 0 };
-  });
+  const queues = poolQueues(load, pool);
+  const mix = jobMix(load, queues);
+  const cpuSec = mix.jobCpuSec + serviceDemands.sidekiqFrameworkCpuSec;
+  const instant = cpuSec + mix.waitSec <= 0;
+  const network = instant ? null : poolNetwork(load, plan, pool, mix);
+  const point = network && poolOperatingPoint(network, mix.rate, { cpuSec, waitSec: mix.waitSec });
+  const queueLoads = queues.map((q) => ({
+    queue: q.queue,
+    weight: q.weight,
+    arrivalRatePerSec: q.rate,
+    serviceTimeSec: q.rate > 0 ? q.cpuSec * (point?.cpuStretch ?? 1) + q.waitSec : 0,
+  }));
   const active = queueLoads.filter((q) => q.arrivalRatePerSec > 0);
-  const waits = Number.isFinite(stretch) ? waitModel(active, pool.threads, percentile) : null;
-  // Without a stable CPU the thread pool cannot be judged: report its unstretched load.
-  const threadUtil = waits
-    ? waits.utilization
-    : poolPeakSum(load, pool, (q) => q.cpu + q.wait) / pool.threads;
+  const waits = point?.flow.stable ? waitModel(active, pool.threads, percentile, point.flow) : null;
+  // Without a core left for its lock holders the network cannot be solved: report the threads' plain load.
+  const threadUtil = point
+    ? point.flow.meanBusyThreads / pool.threads
+    : (mix.rate * (cpuSec + mix.waitSec)) / pool.threads;
+  const unsolved = instant || mix.rate === 0 ? 0 : Infinity;
   const components = queueLoads.map((q): ComponentState => {
     const limitSec = slo.queueLatencySec[q.queue];
     const waitSec = waits
       ? (waits.perQueue.find((w) => w.queue === q.queue)?.percentileWaitSec ?? 0)
-      : Infinity;
+      : unsolved;
     const binding: Binding = {
       kind: 'queue-wait',
       queue: q.queue,
@@ -198,13 +298,21 @@ function sidekiqPoolComponents(
     const identity = pool.queueIdentities.get(q.queue)!;
     return componentState(identity, utilization, waitSec, limitSec, waitSec > limitSec, binding);
   });
-  const limits: Limit[] = [
-    { what: 'sidekiq-threads', utilization: threadUtil, threads: pool.threads },
-    { what: 'sidekiq-cpu', utilization: gvlUtil, processes: pool.processes },
-    hosts,
-  ];
+  const limits: Limit[] = [hostsCpu(load, [...pool.hosts])];
+  if (network && point) {
+    limits.unshift({
+      what: 'sidekiq-capacity',
+      utilization: point.flow.utilization,
+      maxThroughputPerSec: network.maxThroughputPerSec,
+      bottleneck: network.bottleneck,
+      processes: pool.processes,
+      threads: pool.threads,
+      threadUtilization: threadUtil,
+      lockUtilization: (mix.rate * cpuSec) / pool.processes,
+    });
+  }
   components.push(limitComponent(pool.identity, limits, slo.maxUtilization));
-  return { components, meanQueueLength: waits?.meanQueueLength ?? Infinity };
+  return { components, meanQueueLength: waits?.meanQueueLength ?? unsolved };
 }
 
 /** CPU utilization of the busiest of these hosts. */

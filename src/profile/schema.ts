@@ -355,6 +355,12 @@ const serviceDemands = z
     videoTranscodeCpuSec: count(
       "CPU seconds per video, gifv or audio upload spent by ffmpeg, which PostProcessMediaWorker runs as a child process: it uses the Sidekiq host's cores, not the Ruby process's interpreter lock (the job's thread waits for it: waitSec).",
     ),
+    sidekiqFrameworkCpuSec: count(
+      "Sidekiq's own Ruby CPU seconds per job (fetch, JSON, middleware, acknowledgement), on top of the job class's cpuSec: it holds the process's interpreter lock too. A drain of no-op jobs on many threads gives the low end; per-job thread wakeups on small pools cost more.",
+    ),
+    redisCpuSecPerJob: count(
+      'Redis CPU seconds per Sidekiq job (push, fetch, acknowledgement): on the host that runs Redis, which shares its cores with whatever else runs there.',
+    ),
     streamingCpuSecPerEvent: count('Streaming server CPU seconds per event written to one connection.'),
     postgresConnectionHoldFactor: quantity(
       'Server connection holding time divided by PostgreSQL CPU time (round trips, I/O).',

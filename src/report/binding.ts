@@ -4,6 +4,7 @@
  * module says it in a sentence, with Mastodon's knob names.
  */
 import type { Binding, Limit } from '../model/components.js';
+import type { PoolBottleneck } from '../model/sidekiqNetwork.js';
 import type { StorageState } from '../model/storage.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
@@ -26,10 +27,8 @@ export function bindingText(binding: Binding): string {
 function limitText(limit: Limit): string {
   const busy = pct(limit.utilization);
   switch (limit.what) {
-    case 'sidekiq-threads':
-      return `${limit.threads} threads ${busy} busy`;
-    case 'sidekiq-cpu':
-      return `Ruby CPU of ${limit.processes} process(es) ${busy} (one core each at most)`;
+    case 'sidekiq-capacity':
+      return sidekiqCapacityText(limit);
     case 'host-cpu':
       return limit.hosts.map((h) => `host ${h.host} CPU ${pct(h.utilization)}`).join(', ');
     case 'puma-threads':
@@ -47,7 +46,9 @@ function limitText(limit: Limit): string {
     case 'event-loop-cpu':
       return `event loop CPU ${busy}`;
     case 'redis-memory':
-      return `${limit.usedMB.toFixed(0)} MB of maxmemory ${limit.maxmemoryMB} MB (home feeds ${limit.feedsMB.toFixed(0)} MB, queues ${Number.isFinite(limit.backlogMB) ? limit.backlogMB.toFixed(0) : 'unbounded'} MB)`;
+      if (!Number.isFinite(limit.usedMB))
+        return `Sidekiq's queues grow without bound in maxmemory ${limit.maxmemoryMB} MB (home feeds ${limit.feedsMB.toFixed(0)} MB)`;
+      return `${limit.usedMB.toFixed(0)} MB of maxmemory ${limit.maxmemoryMB} MB (home feeds ${limit.feedsMB.toFixed(0)} MB, queues ${limit.backlogMB.toFixed(0)} MB)`;
     case 'cache-memory':
       return `cache ${limit.usedMB.toFixed(0)} MB of maxmemory ${limit.maxmemoryMB} MB`;
     case 'storage': {
@@ -58,6 +59,22 @@ function limitText(limit: Limit): string {
     }
   }
 }
+
+/** The pool's load against its capacity, what its threads and interpreter locks do, and what binds it. */
+function sidekiqCapacityText(limit: Limit & { what: 'sidekiq-capacity' }): string {
+  const processes = limit.processes === 1 ? '1 process' : `${limit.processes} processes`;
+  const capacity = `${limit.maxThroughputPerSec.toPrecision(3)} jobs/s`;
+  const inside = `${processes}, ${limit.threads} threads ${pct(limit.threadUtilization)} busy, Ruby CPU ${pct(limit.lockUtilization)} of a core per process`;
+  return `${pct(limit.utilization)} of capacity ${capacity} (${inside}); at capacity ${BOTTLENECK_WORDS[limit.bottleneck]}`;
+}
+
+const BOTTLENECK_WORDS: Record<PoolBottleneck, string> = {
+  threads: 'every thread is busy, mostly waiting on I/O (more -c helps)',
+  'interpreter-lock':
+    'the interpreter lock binds: one job runs Ruby at a time per process (more processes help, more -c does not)',
+  'host-cores': "the host's cores bind (more cores help, more processes do not)",
+  redis: "Redis's CPU binds: single-threaded, per fetch and acknowledgement (a faster Redis host helps)",
+};
 
 function storageUsedText(s: StorageState, databaseOnSameDisk: boolean): string {
   const database = databaseOnSameDisk ? `, database ${s.databaseGB.toFixed(0)}` : '';

@@ -82,12 +82,13 @@ describe('forecast', () => {
         modelProfile((x) => (x.infrastructure.sidekiq[0]!.dbPool = dbPool)),
         { months: 1, start: '2026-11' },
       ).months[0]!.components.find((c) => c.kind === 'sidekiq-process')!;
+    // With 5 threads for jobs that mostly wait on I/O, threads bind the pool's capacity.
     const capped = processWith(5);
-    expect(capped.binding).toEqual({
+    expect(capped.binding).toMatchObject({
       kind: 'limit',
-      limit: { what: 'sidekiq-threads', utilization: capped.utilization, threads: 5 },
+      limit: { what: 'sidekiq-capacity', utilization: capped.utilization, threads: 5, bottleneck: 'threads' },
     });
-    expect(processWith(25).binding).not.toMatchObject({ limit: { threads: 5 } });
+    expect(processWith(25).binding).toMatchObject({ limit: { threads: 25 } });
     expect(capped.utilization).toBeGreaterThan(4 * processWith(25).utilization);
   });
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { solveMva } from '../../../src/model/closedNetwork.js';
+import { flowEquivalentMetrics, flowEquivalentWaitPercentileSec } from '../../../src/model/flowEquivalent.js';
 import { metricsAt } from '../../../src/model/queueing.js';
+import { flowPooledMetrics, pooledServiceScv } from '../../../src/model/sidekiq.js';
 import { simulatePool } from '../../../src/model/simulate.js';
 import { analyticWaits, simulatedWaits } from '../../../src/model/waitModel.js';
 import { seededRng } from '../../../src/shared/random.js';
@@ -73,6 +76,56 @@ describe('analyticWaits', () => {
       pool.meanWaitSec,
       9,
     );
+  });
+});
+
+describe('analyticWaits on a solved pool (the flow-equivalent server of its closed network)', () => {
+  // One process, 10 threads; 4 ms of Ruby CPU under the lock and 16 ms of I/O per job: X(10) ≈ 245/s.
+  const curve = solveMva(
+    [
+      { name: 'lock', kind: 'queueing', demandSec: 0.004 },
+      { name: 'io', kind: 'delay', demandSec: 0.016 },
+    ],
+    10,
+  ).map((s) => s.throughputPerSec);
+
+  it('one queue: P(wait), busy threads and the p95 wait are the flow-equivalent server’s', () => {
+    const flow = flowEquivalentMetrics(curve, 200);
+    // The job holds a thread n̄/λ at this load: what the stations hand the wait model.
+    const waits = analyticWaits([push(200, flow.meanBusyThreads / 200)], 10, 95, flow);
+    expect(waits.utilization).toBeCloseTo(flow.meanBusyThreads / 10, 12);
+    expect(waits.meanQueueLength).toBeCloseTo(200 * flow.meanWaitSec, 12);
+    expect(waits.perQueue[0]!.percentileWaitSec).toBeCloseTo(flowEquivalentWaitPercentileSec(flow, 95), 12);
+    // The lock queues jobs: more of them wait than Erlang C of 10 threads at n̄/λ would say.
+    expect(flow.probabilityOfWait).toBeGreaterThan(
+      metricsAt({ arrivalRatePerSec: 200, serviceTimeSec: flow.meanBusyThreads / 200, servers: 10 })
+        .probabilityOfWait,
+    );
+  });
+
+  it('mixed queues: the mean wait takes the Allen–Cunneen factor, split by weight as for M/M/c', () => {
+    const flow = flowEquivalentMetrics(curve, 200);
+    const queues = [
+      { queue: 'default', weight: 8, arrivalRatePerSec: 150, serviceTimeSec: 0.02 },
+      { queue: 'push', weight: 1, arrivalRatePerSec: 50, serviceTimeSec: 0.2 },
+    ];
+    const pool = flowPooledMetrics(queues, 10, flow);
+    expect(pool.probabilityOfWait).toBe(flow.probabilityOfWait);
+    expect(pool.utilization).toBe(flow.utilization);
+    expect(pool.meanWaitSec).toBeCloseTo((flow.meanWaitSec * (1 + pooledServiceScv(queues))) / 2, 12);
+    const waits = analyticWaits(queues, 10, 95, flow);
+    expect(waits.perQueue[1]!.percentileWaitSec).toBeGreaterThan(waits.perQueue[0]!.percentileWaitSec);
+    // Kleinrock's conservation law levels the split at the pool's mean wait.
+    const C = flow.probabilityOfWait;
+    const mean = (p95: number) => (p95 * C) / Math.log(C / 0.05);
+    const [d, p] = waits.perQueue.map((q) => mean(q.percentileWaitSec));
+    expect((150 * 0.02 * d! + 50 * 0.2 * p!) / (150 * 0.02 + 50 * 0.2)).toBeCloseTo(pool.meanWaitSec, 9);
+  });
+
+  it('an overloaded pool waits without bound', () => {
+    const flow = flowEquivalentMetrics(curve, 300);
+    expect(flow.stable).toBe(false);
+    expect(analyticWaits([push(300, 0.05)], 10, 95, flow).perQueue[0]!.percentileWaitSec).toBe(Infinity);
   });
 });
 

@@ -6,6 +6,12 @@ import { DEFAULT_PROFILE_PATH, loadProfile, parseProfile } from '../../../src/pr
 import { ASSUMPTION, isAssumption, listQuantities } from '../../../src/shared/quantity.js';
 import { parseSidekiqCommand } from '../../../src/mastodon/sidekiqCommand.js';
 import { profileDocs } from '../../../src/cli/profile.js';
+import {
+  SIDEKIQ_FRAMEWORK_CPU_SEC,
+  SIDEKIQ_REDIS_CPU_SEC_PER_JOB,
+} from '../../../src/mastodon/sidekiqCosts.js';
+import { drawProfile } from '../../../src/model/uncertainty.js';
+import { seededRng } from '../../../src/shared/random.js';
 import { tempDir } from '../../support/helpers.js';
 
 const rawDefault = () => JSON.parse(readFileSync(DEFAULT_PROFILE_PATH, 'utf8'));
@@ -32,6 +38,26 @@ describe('instance profile', () => {
     }
     // Service demands are assumptions until measured.
     expect(profile.serviceDemands.jobs['ActivityPub::DeliveryWorker'].waitSec.source).toBe(ASSUMPTION);
+  });
+
+  it("carries Sidekiq's own costs as measured by bench:sidekiq, with ranges the Monte Carlo samples", () => {
+    const { sidekiqFrameworkCpuSec: framework, redisCpuSecPerJob: redis } = loadProfile().serviceDemands;
+    expect(framework.value).toBe(SIDEKIQ_FRAMEWORK_CPU_SEC);
+    expect(redis.value).toBe(SIDEKIQ_REDIS_CPU_SEC_PER_JOB);
+    expect([framework.low, framework.high]).toEqual([0.0002, 0.003]);
+    expect([redis.low, redis.high]).toEqual([0.00002, 0.0001]);
+    for (const q of [framework, redis]) {
+      expect(isAssumption(q.source)).toBe(false);
+      expect(q.source).toMatch(/ruby-sidekiq 6\.4\.1.*npm run bench:sidekiq.*2026-12-03/);
+    }
+    const rng = seededRng(1);
+    const profile = loadProfile();
+    const drawn = Array.from({ length: 200 }, () => drawProfile(profile, rng).serviceDemands);
+    const frameworkDraws = drawn.map((d) => d.sidekiqFrameworkCpuSec);
+    expect(Math.min(...frameworkDraws)).toBeGreaterThanOrEqual(0.0002);
+    expect(Math.max(...frameworkDraws)).toBeLessThanOrEqual(0.003);
+    expect(new Set(frameworkDraws).size).toBe(200);
+    expect(new Set(drawn.map((d) => d.redisCpuSecPerJob)).size).toBe(200);
   });
 
   it('calls a source an assumption only when it is "assumption", optionally followed by "; why" or ": why"', () => {

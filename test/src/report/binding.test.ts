@@ -6,12 +6,28 @@ const limit = (l: Extract<Binding, { kind: 'limit' }>['limit']): Binding => ({ k
 
 describe('bindingText', () => {
   it('words each limit with the knob names an admin sets', () => {
-    expect(bindingText(limit({ what: 'sidekiq-threads', utilization: 0.834, threads: 25 }))).toBe(
-      '25 threads 83% busy',
+    const pool = {
+      what: 'sidekiq-capacity',
+      utilization: 0.834,
+      maxThroughputPerSec: 212.44,
+      bottleneck: 'interpreter-lock',
+      processes: 2,
+      threads: 50,
+      threadUtilization: 0.31,
+      lockUtilization: 0.7,
+    } as const;
+    expect(bindingText(limit(pool))).toBe(
+      '83% of capacity 212 jobs/s (2 processes, 50 threads 31% busy, Ruby CPU 70% of a core per process); ' +
+        'at capacity the interpreter lock binds: one job runs Ruby at a time per process (more processes help, more -c does not)',
     );
-    expect(bindingText(limit({ what: 'sidekiq-cpu', utilization: 0.6, processes: 2 }))).toBe(
-      'Ruby CPU of 2 process(es) 60% (one core each at most)',
+    expect(bindingText(limit({ ...pool, processes: 1, threads: 5, bottleneck: 'threads' }))).toBe(
+      '83% of capacity 212 jobs/s (1 process, 5 threads 31% busy, Ruby CPU 70% of a core per process); ' +
+        'at capacity every thread is busy, mostly waiting on I/O (more -c helps)',
     );
+    expect(bindingText(limit({ ...pool, bottleneck: 'host-cores' }))).toMatch(
+      /at capacity the host's cores bind \(more cores help, more processes do not\)$/,
+    );
+    expect(bindingText(limit({ ...pool, bottleneck: 'redis' }))).toMatch(/at capacity Redis's CPU binds/);
     expect(
       bindingText(
         limit({
@@ -46,10 +62,22 @@ describe('bindingText', () => {
           usedMB: 410.4,
           maxmemoryMB: 2048,
           feedsMB: 110.2,
+          backlogMB: 0.2,
+        }),
+      ),
+    ).toBe('410 MB of maxmemory 2048 MB (home feeds 110 MB, queues 0 MB)');
+    expect(
+      bindingText(
+        limit({
+          what: 'redis-memory',
+          utilization: Infinity,
+          usedMB: Infinity,
+          maxmemoryMB: 2048,
+          feedsMB: 110.2,
           backlogMB: Infinity,
         }),
       ),
-    ).toBe('410 MB of maxmemory 2048 MB (home feeds 110 MB, queues unbounded MB)');
+    ).toBe("Sidekiq's queues grow without bound in maxmemory 2048 MB (home feeds 110 MB)");
   });
 
   it('words storage with or without a capacity, the database only when it shares the disk', () => {
