@@ -11,6 +11,7 @@ import { createPool, endPool, ensureDatabase } from './db/pool.js';
 import { SidekiqClient } from './sidekiq/client.js';
 import { registerSidekiqMetrics } from './sidekiq/metrics.js';
 import { startSidekiq } from './sidekiq/processor.js';
+import { recordJob } from './sidekiq/instruments.js';
 import type { TestbedJobClass, TestbedWorkers } from './jobClasses.js';
 
 export interface RunningTestbed {
@@ -159,7 +160,12 @@ export async function startTestbed(config: TestbedConfig): Promise<RunningTestbe
   tb.baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${url.port}`;
   if (!tb.domain) tb.domain = `${config.host}:${url.port}`;
 
-  const sidekiq = await startSidekiq({ newRedis, units: config.sidekiq, workers, metrics });
+  const sidekiq = await startSidekiq({
+    newRedis,
+    units: config.sidekiq,
+    workers,
+    onJobEnd: (job) => recordJob(metrics, job),
+  });
 
   let closed = false;
   return {
