@@ -29,7 +29,8 @@ function parseUnit(text: string): SidekiqUnitConfig {
   return { processes: 1, threads: args.threads, queues: args.queues };
 }
 
-function testbedOptions<T>(c: Argv<T>) {
+/** Where it listens and what it runs: Puma, Sidekiq, the stores. */
+function processOptions<T>(c: Argv<T>) {
   return c
     .option('port', { type: 'number', default: TESTBED_DEFAULTS.port })
     .option('host', {
@@ -54,12 +55,26 @@ function testbedOptions<T>(c: Argv<T>) {
       describe:
         'One Sidekiq process per flag: "-c 10 -q default,8 -q push,6 ..." (default: Mastodon\'s queues, -c 10)',
     })
-    .option('web-threads', {
+    .option('web-concurrency', {
       type: 'number',
-      default: TESTBED_DEFAULTS.webThreads,
-      describe: 'Requests served at once (Puma WEB_CONCURRENCY × MAX_THREADS)',
+      default: TESTBED_DEFAULTS.webConcurrency,
+      describe: "Puma's WEB_CONCURRENCY: web worker processes sharing the port",
     })
-    .option('db-pool', { type: 'number', default: TESTBED_DEFAULTS.dbPool, describe: 'DB_POOL' })
+    .option('max-threads', {
+      type: 'number',
+      default: TESTBED_DEFAULTS.maxThreads,
+      describe: "Puma's MAX_THREADS: requests each web worker serves at once; the rest wait",
+    })
+    .option('db-pool', {
+      type: 'number',
+      default: TESTBED_DEFAULTS.dbPool,
+      describe: 'DB_POOL of every process (web workers, Sidekiq processes, streaming)',
+    });
+}
+
+/** The world it lives in: seeded accounts, resolve rules, Mastodon's limits. */
+function testbedOptions<T>(c: Argv<T>) {
+  return processOptions(c)
     .option('seed-accounts', {
       type: 'number',
       default: 0,
@@ -96,15 +111,18 @@ type TestbedArgs = Awaited<ReturnType<typeof testbedOptions>['argv']>;
 function checkArgs(args: TestbedArgs): void {
   if (!isLoopbackHost(args.host))
     throw new InputError(`--host ${args.host}: the testbed binds to loopback only`);
-  for (const [name, value] of [
-    ['port', args.port],
-    ['web-threads', args['web-threads']],
-    ['db-pool', args['db-pool']],
-    ['seed-accounts', args['seed-accounts']],
-    ['media-cache-days', args['media-cache-days']],
+  for (const [name, value, least] of [
+    ['port', args.port, 0],
+    ['web-concurrency', args['web-concurrency'], 1],
+    ['max-threads', args['max-threads'], 1],
+    ['db-pool', args['db-pool'], 1],
+    ['seed-accounts', args['seed-accounts'], 0],
+    ['media-cache-days', args['media-cache-days'], 1],
   ] as const) {
-    if (!Number.isInteger(value) || value < (name === 'port' || name === 'seed-accounts' ? 0 : 1))
-      throw new InputError(`--${name} must be a non-negative integer, got ${value}`);
+    if (!Number.isInteger(value) || value < least)
+      throw new InputError(
+        `--${name} must be ${least === 0 ? 'a non-negative' : 'a positive'} integer, got ${value}`,
+      );
   }
   if (args['seed-accounts'] > 0 && !args['tokens-out'])
     throw new InputError('--seed-accounts needs --tokens-out FILE (tokens are never printed)');
@@ -117,7 +135,8 @@ function configOf(args: TestbedArgs): TestbedConfig {
     databaseUrl: args['database-url'],
     redisUrl: args['redis-url'],
     mediaDir: args['media-dir'],
-    webThreads: args['web-threads'],
+    webConcurrency: args['web-concurrency'],
+    maxThreads: args['max-threads'],
     dbPool: args['db-pool'],
     resolve: (args.resolve ?? []).map(parseResolve),
     rateLimits: args['rate-limits'],

@@ -1,28 +1,26 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Testbed } from '../context.js';
-import { hasScope, type AuthContext, type TokenCache } from './auth.js';
+import { hasScope, TokenCache, type AuthContext } from './auth.js';
 
 /**
- * Mastodon's streaming server (streaming/index.js), WebSocket only, inside
- * the testbed's HTTP server:
+ * Mastodon's streaming server (streaming/index.js), WebSocket only, on an
+ * HTTP server of its own: the testbed runs it in its own process, and the
+ * web workers pass /api/v1/streaming on to it as nginx does
+ * (web/streamingPass.ts), so an open stream never holds a web thread.
  * - GET /api/v1/streaming (upgrade), token from `?access_token=`, the
  *   Authorization header or Sec-WebSocket-Protocol; a token is required;
+ * - GET /api/v1/streaming/health answers OK;
  * - streams by `?stream=` or `{"type":"subscribe","stream":"user"}` messages;
- * - ONE Redis subscriber connection per testbed, each channel SUBSCRIBEd
+ * - ONE Redis subscriber connection per process, each channel SUBSCRIBEd
  *   once and fanned out to the sockets that listen;
  * - while a socket listens to a channel, `subscribed:<channel>` is SET with
  *   EX 1080 and refreshed every 360 s (Mastodon's subscriptionHeartbeat);
  *   as in Mastodon it is left to expire, not deleted, on disconnect;
  * - frames are `{"stream":[name], "event":..., "payload": "<JSON string>"}`.
- *
- * Upgrades are handled on the raw HTTP server, outside Fastify's hooks: a
- * streaming connection does not hold one of the Puma-like web threads (in
- * Mastodon it lives in a separate Node process).
  */
 
 const HEARTBEAT_SEC = 6 * 60;
@@ -297,7 +295,22 @@ function pingEvery30Sec(wss: WebSocketServer, alive: WeakSet<WebSocket>): NodeJS
   return ping;
 }
 
-export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: TokenCache): void {
+const isStreamingPath = (pathname: string) =>
+  pathname === '/api/v1/streaming' || pathname === '/api/v1/streaming/';
+
+/** The health check; anything else that is not an upgrade is not found. */
+function answerRequest(req: IncomingMessage, res: ServerResponse): void {
+  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method === 'GET' && pathname === '/api/v1/streaming/health') {
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end('OK');
+    return;
+  }
+  res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'Not found' }));
+}
+
+/** Serve the streaming API on `server`; `close()` drops every socket and the Redis subscription. */
+export function serveStreaming(server: Server, tb: Testbed): { close(): void } {
+  const tokens = new TokenCache(tb);
   const hub = new StreamingHub(tb);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const metrics = streamingMetrics(tb, hub);
@@ -321,11 +334,8 @@ export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: Tok
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/api/v1/streaming' && url.pathname !== '/api/v1/streaming/') {
-      if (app.server.listenerCount('upgrade') === 1) rejectUpgrade(socket, 404, 'Not found');
-      return;
-    }
     socket.on('error', () => undefined);
+    if (!isStreamingPath(url.pathname)) return rejectUpgrade(socket, 404, 'Not found');
     const token = tokenFromUpgrade(req, url);
     if (!token) return rejectUpgrade(socket, 401, 'Missing access token');
     tokens
@@ -336,20 +346,17 @@ export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: Tok
       })
       .catch(() => rejectUpgrade(socket, 503, 'Service unavailable'));
   };
-  app.server.on('upgrade', onUpgrade);
+  server.on('upgrade', onUpgrade);
+  server.on('request', answerRequest);
   const ping = pingEvery30Sec(wss, alive);
 
-  app.get(
-    '/api/v1/streaming/health',
-    { config: { controller: 'streaming', action: 'health' } },
-    async (_req, reply) => reply.type('text/plain').send('OK'),
-  );
-
-  app.addHook('preClose', async () => {
-    clearInterval(ping);
-    app.server.off('upgrade', onUpgrade);
-    for (const ws of wss.clients) ws.terminate();
-    wss.close();
-    hub.close();
-  });
+  return {
+    close() {
+      clearInterval(ping);
+      server.off('upgrade', onUpgrade);
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      hub.close();
+    },
+  };
 }

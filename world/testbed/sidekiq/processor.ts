@@ -2,6 +2,10 @@
  * The testbed's Sidekiq: processes × threads that fetch, run and retry jobs
  * in Sidekiq 6.4's Redis layout (see layout.ts), so that Sidekiq's own Ruby
  * API, its Web UI and the collector read the testbed as they read Mastodon.
+ * The testbed runs each Sidekiq process in an OS process of its own
+ * (processes/sidekiq.ts): one Node event loop whose JavaScript runs one job
+ * at a time while its threads' I/O overlaps, as a Ruby process under its
+ * interpreter lock. The engine's tests run several in one.
  *
  * FETCH SEMANTICS — Sidekiq's BasicFetch, with its graceful shutdown:
  * - every "thread" BRPOPs the process's queues in a weighted random order
@@ -76,7 +80,8 @@ export interface SidekiqHandle {
   readonly identities: readonly string[];
 }
 
-const DEFAULTS = {
+/** The timings startSidekiq uses unless told otherwise. */
+export const ENGINE_DEFAULTS = {
   beatIntervalMs: 5_000,
   pollIntervalMs: 1_000,
   fetchTimeoutSec: 1,
@@ -484,12 +489,13 @@ class SidekiqProcess {
 }
 
 /**
- * Start `processes` Sidekiq processes per unit, each with `threads` job slots
- * and its unit's weighted queues, plus one retry/schedule poller. Resolves once
- * every process has sent its first heartbeat (it is then in `processes`).
+ * Start `processes` Sidekiq processes per unit in this Node process, each with
+ * `threads` job slots and its unit's weighted queues, plus one retry/schedule
+ * poller. Resolves once every process has sent its first heartbeat (it is then
+ * in `processes`).
  */
 export async function startSidekiq(opts: SidekiqEngineOptions): Promise<SidekiqHandle> {
-  const o = { ...DEFAULTS, ...opts };
+  const o = { ...ENGINE_DEFAULTS, ...opts };
   opts.units.forEach((unit, i) => {
     if (!(Number.isInteger(unit.threads) && unit.threads >= 1)) {
       throw new Error(
