@@ -4,11 +4,10 @@ import type { RunningTestbed } from '../testbed/server.js';
 import { InputError } from '../../src/shared/errors.js';
 import { isLoopbackHost } from '../../src/shared/loopback.js';
 import { loadProfile } from '../../src/profile/load.js';
-import { parseSidekiqCommand } from '../../src/mastodon/sidekiqCommand.js';
 import { TESTBED_DEFAULTS, defaultConfig, type ResolveRule, type TestbedConfig } from '../testbed/config.js';
-import type { SidekiqUnitConfig } from '../testbed/sidekiq/types.js';
 import { writeSecretFile } from '../../src/cli/output.js';
 import { followerDistributionOf } from './profileInputs.js';
+import { parseUnitFlag, sidekiqCommandOf } from './sidekiqUnits.js';
 import { untilStopSignal } from '../../src/shared/signals.js';
 
 function parseResolve(text: string): ResolveRule {
@@ -21,12 +20,6 @@ function parseResolve(text: string): ResolveRule {
       `--resolve "${text}": ${host} is not a loopback address; the testbed only federates with loopback`,
     );
   return { suffix: m[1]!, host, port: Number(m[3]) };
-}
-
-function parseUnit(text: string): SidekiqUnitConfig {
-  const args = parseSidekiqCommand(text);
-  if ('error' in args) throw new InputError(`--sidekiq "${text}": ${args.error}`);
-  return { processes: 1, threads: args.threads, queues: args.queues };
 }
 
 /** Where it listens and what it runs: Puma, Sidekiq, the stores. */
@@ -53,7 +46,7 @@ function processOptions<T>(c: Argv<T>) {
       type: 'string',
       array: true,
       describe:
-        'One Sidekiq process per flag: "-c 10 -q default,8 -q push,6 ..." (default: Mastodon\'s queues, -c 10)',
+        'A Sidekiq unit per flag, "[Nx] -c 10 -q default,8 -q push,6 ...": N processes (default 1) with these arguments (default: one process, Mastodon\'s queues, -c 10)',
     })
     .option('web-concurrency', {
       type: 'number',
@@ -141,7 +134,7 @@ function configOf(args: TestbedArgs): TestbedConfig {
     resolve: (args.resolve ?? []).map(parseResolve),
     rateLimits: args['rate-limits'],
     mediaCacheRetentionDays: args['media-cache-days'],
-    ...(args.sidekiq?.length ? { sidekiq: args.sidekiq.map(parseUnit) } : {}),
+    ...(args.sidekiq?.length ? { sidekiq: args.sidekiq.map(parseUnitFlag) } : {}),
   });
 }
 
@@ -157,6 +150,23 @@ async function start(config: TestbedConfig): Promise<RunningTestbed> {
     }
     throw err;
   }
+}
+
+/** The processes serving the testbed and their pids, one line per role and per Sidekiq unit. */
+function processesText(running: RunningTestbed, config: TestbedConfig): string {
+  const pids = (role: string) => running.processes.filter((p) => p.role === role).map((p) => p.pid);
+  // Sidekiq processes are listed unit by unit, in the order of the --sidekiq flags.
+  const sidekiq = pids('sidekiq');
+  const units = config.sidekiq.map((unit) => {
+    const unitPids = sidekiq.splice(0, unit.processes);
+    return `sidekiq ${sidekiqCommandOf(unit)}: ${unitPids.join(', ')}`;
+  });
+  const lines = [
+    `web (WEB_CONCURRENCY ${config.webConcurrency}, MAX_THREADS ${config.maxThreads}): ${pids('web').join(', ')}`,
+    ...units,
+    `streaming: ${pids('streaming').join(', ')}`,
+  ];
+  return lines.map((line) => `  ${line}\n`).join('');
 }
 
 async function seed(running: RunningTestbed, profile: Profile, accounts: number, tokensOut: string) {
@@ -180,7 +190,8 @@ export function testbedCommand(y: Argv) {
       const config = configOf(args);
       const running = await start(config);
       process.stderr.write(
-        `testbed listening on ${running.url} (PostgreSQL ${new URL(config.databaseUrl).pathname.slice(1)}, Redis ${config.redisUrl})\n`,
+        `testbed listening on ${running.url} (PostgreSQL ${new URL(config.databaseUrl).pathname.slice(1)}, Redis ${config.redisUrl})\n` +
+          processesText(running, config),
       );
       if (profile && args['seed-accounts'] > 0)
         await seed(running, profile, args['seed-accounts'], args['tokens-out']!);
