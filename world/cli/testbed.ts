@@ -62,6 +62,12 @@ function processOptions<T>(c: Argv<T>) {
       type: 'number',
       default: TESTBED_DEFAULTS.dbPool,
       describe: 'DB_POOL of every process (web workers, Sidekiq processes, streaming)',
+    })
+    .option('print-profile', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'Print the infrastructure section of an instance profile describing this testbed (this machine, its processes, PostgreSQL, PgBouncer and Redis as configured) and exit',
     });
 }
 
@@ -138,6 +144,31 @@ function configOf(args: TestbedArgs): TestbedConfig {
   });
 }
 
+/**
+ * The infrastructure section of an instance profile describing `config` on this machine, checked as the
+ * profile loader checks a profile. Nothing is started; PostgreSQL, PgBouncer and Redis are asked how they
+ * are configured.
+ */
+async function printProfile(config: TestbedConfig): Promise<void> {
+  const { inspectStores } = await import('../testbed/inspectStores.js');
+  const { TestbedStartupError } = await import('../testbed/prepare.js');
+  const { testbedInfrastructure, thisMachine, validateInfrastructure } = await import('./testbedProfile.js');
+  let stores: Awaited<ReturnType<typeof inspectStores>>;
+  try {
+    stores = await inspectStores(config);
+  } catch (err) {
+    if (err instanceof TestbedStartupError)
+      throw new InputError(`cannot describe the testbed: ${err.message}`);
+    throw err;
+  }
+  const infrastructure = testbedInfrastructure(config, stores, thisMachine());
+  validateInfrastructure(
+    infrastructure,
+    'of this testbed (--sidekiq, --web-concurrency, --max-threads, --db-pool)',
+  );
+  process.stdout.write(`${JSON.stringify({ infrastructure }, null, 2)}\n`);
+}
+
 /** Start, turning a busy port or an unusable database into a message for people. */
 async function start(config: TestbedConfig): Promise<RunningTestbed> {
   // Loaded here, not at start-up: forecast and friends should not pay for fastify, pg and sharp.
@@ -185,9 +216,10 @@ export function testbedCommand(y: Argv) {
     testbedOptions,
     async (args) => {
       checkArgs(args);
+      const config = configOf(args);
+      if (args['print-profile']) return printProfile(config);
       const profile =
         args['seed-profile'] || args['seed-accounts'] > 0 ? loadProfile(args['seed-profile']) : null;
-      const config = configOf(args);
       const running = await start(config);
       process.stderr.write(
         `testbed listening on ${running.url} (PostgreSQL ${new URL(config.databaseUrl).pathname.slice(1)}, Redis ${config.redisUrl})\n` +

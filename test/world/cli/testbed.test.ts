@@ -1,15 +1,47 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PROFILE_PATH, loadProfile, readJsonFile } from '../../../src/profile/load.js';
+import { pgbouncerUnavailable, startPgBouncer } from '../../support/pgbouncer.js';
 import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../../support/testbed.js';
 import { MAIN } from '../../support/paths.js';
 
 function fedicap(...args: string[]) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `fedicap testbed --print-profile …` read back by the project's profile loader, in the default profile. */
+function printedProfile(...args: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'fedicap-testbed-profile-'));
+  try {
+    const r = fedicap('testbed', '--print-profile', '--media-dir', join(dir, 'media'), ...args);
+    expect(r.code, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout) as { infrastructure: unknown };
+    expect(Object.keys(printed)).toEqual(['infrastructure']);
+    const file = join(dir, 'profile.json');
+    const profile = readJsonFile(DEFAULT_PROFILE_PATH, 'profile') as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...profile, infrastructure: printed.infrastructure }));
+    return loadProfile(file).infrastructure;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function postgresSettings(): Promise<{ maxConnections: number; dataDirectory: string }> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    const maxConnections = Number((await admin.query('SHOW max_connections')).rows[0].max_connections);
+    const dataDirectory = (await admin.query('SHOW data_directory')).rows[0].data_directory as string;
+    return { maxConnections, dataDirectory };
+  } finally {
+    await admin.end();
+  }
 }
 
 const alive = (pid: number) => {
@@ -142,6 +174,100 @@ describe('fedicap testbed', () => {
       await cli.cleanup();
     }
   }, 60_000);
+
+  it('--print-profile prints the infrastructure of this testbed, which the profile loader accepts', async () => {
+    const dbName = `fedicap_test_cli_profile_${process.pid}`;
+    const infrastructure = printedProfile(
+      '--database-url',
+      PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
+      '--redis-url',
+      `${REDIS_URL}/0`,
+      '--sidekiq',
+      '2x -c 5 -q default,8 -q push,6',
+      '--sidekiq',
+      '-c 3 -q ingress,4 -q mailers,2 -q pull -q scheduler',
+      '--web-concurrency',
+      '3',
+      '--max-threads',
+      '4',
+      '--db-pool',
+      '9',
+    );
+    const host = hostname();
+    expect(infrastructure.hosts).toEqual([
+      {
+        name: host,
+        cores: availableParallelism(),
+        memoryGiB: Math.round((totalmem() / 2 ** 30) * 100) / 100,
+        services: ['web', 'sidekiq', 'postgres', 'redis', 'streaming'],
+      },
+    ]);
+    expect(infrastructure.sidekiq).toEqual([
+      { host, processes: 2, command: '-c 5 -q default,8 -q push,6', dbPool: 9 },
+      { host, processes: 1, command: '-c 3 -q ingress,4 -q mailers,2 -q pull -q scheduler', dbPool: 9 },
+    ]);
+    expect(infrastructure.puma).toEqual({ host, webConcurrency: 3, maxThreads: 4 });
+    expect(infrastructure.streaming).toMatchObject({ host, processes: 1, dbPoolPerProcess: 9 });
+    const settings = await postgresSettings();
+    expect(infrastructure.postgres).toEqual({
+      host,
+      cores: availableParallelism(),
+      maxConnections: settings.maxConnections,
+      readReplica: null,
+      pgbouncer: null,
+    });
+    const redis = new Redis(`${REDIS_URL}/0`);
+    const [, maxmemory] = (await redis.config('GET', 'maxmemory')) as [string, string];
+    redis.disconnect();
+    expect(infrastructure.redis.maxmemoryMB).toBe(Math.round((Number(maxmemory) || totalmem()) / 2 ** 20));
+    // The media directory does not exist yet: its disk is the temporary directory's.
+    expect(infrastructure.storage).toMatchObject({
+      kind: 'disk',
+      databaseOnSameDisk: statSync(settings.dataDirectory).dev === statSync(tmpdir()).dev,
+    });
+    const disk = statfsSync(tmpdir());
+    expect(infrastructure.storage.capacityGB).toBe(Math.round((disk.blocks * disk.bsize) / 1e7) / 100);
+
+    // Nothing was started or created.
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    const created = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    await admin.end();
+    expect(created.rowCount).toBe(0);
+  });
+
+  it.skipIf(pgbouncerUnavailable() !== null)(
+    '--print-profile through PgBouncer reports its pool',
+    async () => {
+      const bouncer = await startPgBouncer(3);
+      try {
+        const infrastructure = printedProfile('--database-url', bouncer.urlFor('fedicap_test_cli_bouncer'));
+        expect(infrastructure.postgres.pgbouncer).toEqual({ poolSize: 3, maxClientConn: 200 });
+      } finally {
+        await bouncer.stop();
+      }
+    },
+  );
+
+  it('--print-profile refuses a configuration that is no valid profile, naming what is wrong', () => {
+    for (const [args, pattern] of [
+      [
+        ['--sidekiq', '-c 5 -q default'],
+        /no Sidekiq process serves queue\(s\) push, ingress, mailers, pull, scheduler/,
+      ],
+      [['--sidekiq', '2x -c 5'], /the scheduler queue must be served by exactly one process, found 2/],
+      [
+        ['--redis-url', 'redis://127.0.0.1:1/3'],
+        /cannot describe the testbed: Redis at redis:\/\/127.0.0.1:1\/3/,
+      ],
+    ] as const) {
+      const r = fedicap('testbed', '--print-profile', ...args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toBe('');
+    }
+  });
 
   it('rejects bad flags with exit 2 and no stack trace', () => {
     for (const [args, pattern] of [
