@@ -39,17 +39,24 @@ type Listener = (event: string, payload: string) => void;
 
 /** One SUBSCRIBE connection, channels reference-counted across sockets. */
 export class StreamingHub {
-  private sub: Redis | undefined;
+  private sub: { redis: Redis; ready: Promise<Redis> } | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** Each channel's SUBSCRIBE, which every listener joining while it is under way waits for too. */
+  private readonly subscribing = new Map<string, Promise<unknown>>();
   constructor(private readonly tb: Testbed) {}
 
-  private connection(): Redis {
+  /**
+   * The SUBSCRIBE connection once ready: ioredis writes a SUBSCRIBE issued while it connects before its
+   * ready check (INFO), which then fails in subscriber mode and rejects the SUBSCRIBEs queued behind it.
+   */
+  private connection(): Promise<Redis> {
     if (!this.sub) {
-      this.sub = this.tb.newRedis();
-      this.sub.on('message', (channel: string, message: string) => this.dispatch(channel, message));
-      this.sub.on('error', () => undefined);
+      const redis = this.tb.newRedis();
+      redis.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+      redis.on('error', () => undefined);
+      this.sub = { redis, ready: new Promise((resolve) => redis.once('ready', () => resolve(redis))) };
     }
-    return this.sub;
+    return this.sub.ready;
   }
 
   private dispatch(channel: string, message: string): void {
@@ -69,6 +76,7 @@ export class StreamingHub {
     for (const l of set) l(json.event, payload);
   }
 
+  /** Listen to `channel`; when Redis refuses, the listener is not left behind (a later one retries). */
   async subscribe(channel: string, listener: Listener): Promise<void> {
     let set = this.listeners.get(channel);
     if (!set) {
@@ -76,17 +84,30 @@ export class StreamingHub {
       this.listeners.set(channel, set);
     }
     set.add(listener);
-    if (set.size === 1) await this.connection().subscribe(channel);
+    let subscribed = this.subscribing.get(channel);
+    if (!subscribed) {
+      subscribed = this.connection().then((redis) => redis.subscribe(channel));
+      this.subscribing.set(channel, subscribed);
+    }
+    try {
+      await subscribed;
+    } catch (err) {
+      this.forget(channel, listener);
+      throw err;
+    }
+  }
+
+  /** Drop a listener; the last one of a channel drops the channel (true when it did). */
+  private forget(channel: string, listener: Listener): boolean {
+    const set = this.listeners.get(channel);
+    if (!set?.delete(listener) || set.size > 0) return false;
+    this.listeners.delete(channel);
+    this.subscribing.delete(channel);
+    return true;
   }
 
   async unsubscribe(channel: string, listener: Listener): Promise<void> {
-    const set = this.listeners.get(channel);
-    if (!set) return;
-    set.delete(listener);
-    if (set.size === 0) {
-      this.listeners.delete(channel);
-      await this.sub?.unsubscribe(channel).catch(() => undefined);
-    }
+    if (this.forget(channel, listener)) await this.sub?.redis.unsubscribe(channel).catch(() => undefined);
   }
 
   channelCount(): number {
@@ -95,7 +116,8 @@ export class StreamingHub {
 
   close(): void {
     this.listeners.clear();
-    this.sub?.disconnect();
+    this.subscribing.clear();
+    this.sub?.redis.disconnect();
     this.sub = undefined;
   }
 }
@@ -234,22 +256,32 @@ class StreamingConnection {
       const heartbeat = setInterval(() => void tell().catch(() => undefined), HEARTBEAT_SEC * 1000);
       heartbeat.unref();
       this.subscriptions.set(key, { channels, listener, heartbeat });
-      for (const c of channels) await this.hub.subscribe(c, listener);
-      await tell();
+      try {
+        for (const c of channels) await this.hub.subscribe(c, listener);
+        await tell();
+      } catch (err) {
+        // Redis refused: this stream is not listened to; the client may subscribe again.
+        await this.drop(key);
+        console.error(
+          `testbed streaming: cannot subscribe to ${channels.join(', ')}: ${(err as Error).message}`,
+        );
+      }
     } catch (err) {
       if (err instanceof StreamError) this.send({ error: err.message, status: err.status });
     }
   }
 
+  private async drop(key: string): Promise<void> {
+    const s = this.subscriptions.get(key);
+    if (!s) return;
+    this.subscriptions.delete(key);
+    clearInterval(s.heartbeat);
+    for (const c of s.channels) await this.hub.unsubscribe(c, s.listener);
+  }
+
   async unsubscribe(stream: string, params: Record<string, unknown>): Promise<void> {
     try {
-      const channels = channelsFor(this.auth, stream, params);
-      const key = channels.join(';');
-      const s = this.subscriptions.get(key);
-      if (!s) return;
-      this.subscriptions.delete(key);
-      clearInterval(s.heartbeat);
-      for (const c of s.channels) await this.hub.unsubscribe(c, s.listener);
+      await this.drop(channelsFor(this.auth, stream, params).join(';'));
     } catch (err) {
       if (err instanceof StreamError) this.send({ error: err.message, status: err.status });
     }
