@@ -135,7 +135,7 @@ async function startProcesses(
   return {
     tb,
     url: address.baseUrl,
-    processes: forked.map(({ role, pid }) => ({ role, pid })),
+    processes: forked.map(({ role, pid, identity }) => ({ role, pid, identity })),
     close: () => (closing ??= stopAll()),
   };
 }

@@ -91,6 +91,9 @@ describe('the testbed as the processes of a Mastodon deployment', () => {
     // Each Sidekiq process registered itself under its own pid, with its unit's -c and queues.
     const registered = await new SidekiqStats(fx.tb.redis).processes();
     expect(registered.map((p) => p.pid).sort()).toEqual(pidsOf(fx, 'sidekiq').sort());
+    expect(registered.map((p) => p.identity).sort()).toEqual(
+      fx.processes.flatMap((p) => p.identity ?? []).sort(),
+    );
     expect(registered.map((p) => `${p.concurrency} ${p.queues.join(',')}`).sort()).toEqual([
       '1 default,ingress,mailers,pull,scheduler',
       '2 push',

@@ -22,9 +22,9 @@ const COLLECT_TIMEOUT_MS = 2_000;
 export interface TestbedProcess {
   role: Role;
   pid: number;
+  /** A Sidekiq process's identity in the `processes` set (hostname:pid:nonce). */
+  identity?: string;
 }
-
-type Ready = Extract<ToPrimary, { kind: 'ready' }>;
 
 export interface ForkOptions {
   /** Node flags for the child (a TypeScript loader when the testbed runs from source). */
@@ -39,8 +39,9 @@ export interface ForkOptions {
 export class ForkedProcess implements TestbedProcess {
   readonly role: Role;
   readonly pid: number;
+  identity: string | undefined;
   /** Resolves when the process serves; rejects when it failed, exited or took too long to start. */
-  readonly ready: Promise<Ready>;
+  readonly ready: Promise<void>;
   private readonly child: ChildProcess;
   private readonly exited: Promise<void>;
   private readonly collects = new Map<number, (metrics: MetricsJson | undefined) => void>();
@@ -55,7 +56,7 @@ export class ForkedProcess implements TestbedProcess {
     });
     this.pid = this.child.pid ?? 0;
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
-    this.ready = new Promise<Ready>((resolve, reject) => {
+    this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => fail(`did not start within ${START_TIMEOUT_MS / 1000} s`),
         START_TIMEOUT_MS,
@@ -68,7 +69,8 @@ export class ForkedProcess implements TestbedProcess {
         if (message.kind === 'hello') this.child.send(start, o.listening);
         else if (message.kind === 'ready') {
           clearTimeout(timer);
-          resolve(message);
+          this.identity = message.identity;
+          resolve();
         } else if (message.kind === 'failed') fail(`failed to start: ${message.message}`);
         else if (message.kind === 'metrics') this.collects.get(message.id)?.(message.metrics);
         else o.onMessage(this, message);
