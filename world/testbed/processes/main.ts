@@ -36,10 +36,15 @@ async function run(start: StartMessage, listening: Server | undefined): Promise<
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  const running = await started;
-  await running?.stop();
+  let code = 0;
+  try {
+    await (await started)?.stop();
+  } catch (err) {
+    console.error(`${process.title}: stopping failed: ${(err as Error).message}`);
+    code = 1;
+  }
   await link.send({ kind: 'stopped' });
-  process.exit(0);
+  process.exit(code);
 }
 
 const link = new PrimaryLink({
