@@ -52,7 +52,7 @@ async function setUp(cleanups: Cleanups): Promise<Bench> {
   cleanups.push(() => measureDb.end());
   await s.world.call({ op: 'target', url: running.url });
   out(
-    `testbed A: ${running.url}, database ${s.dbName}, Redis DB ${s.redisDbIndex}, web threads ${s.base.webThreads}, DB_POOL ${s.base.dbPool}, rate limits off, ` +
+    `testbed A: ${running.url}, database ${s.dbName}, Redis DB ${s.redisDbIndex}, web ${s.base.webConcurrency} × ${s.base.maxThreads} threads, DB_POOL ${s.base.dbPool}, rate limits off, ` +
       sidekiqPoolText(DEFAULT_SIDEKIQ),
   );
   out(

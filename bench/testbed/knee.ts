@@ -52,7 +52,7 @@ async function startKneeTestbed(bench: Bench): Promise<SidekiqStats> {
   bench.cleanups.push(async () => samplerRedis.disconnect());
   await bench.world.call({ op: 'target', url: running.url });
   out(
-    `testbed B (same database and Redis DB, warm actors kept): ${running.url}, web threads ${bench.base.webThreads}, DB_POOL ${bench.base.dbPool}, ${sidekiqPoolText(KNEE_SIDEKIQ)}`,
+    `testbed B (same database and Redis DB, warm actors kept): ${running.url}, web ${bench.base.webConcurrency} × ${bench.base.maxThreads} threads, DB_POOL ${bench.base.dbPool}, ${sidekiqPoolText(KNEE_SIDEKIQ)}`,
   );
   return new SidekiqStats(samplerRedis);
 }

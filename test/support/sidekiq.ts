@@ -7,6 +7,7 @@ import {
   type SidekiqHandle,
 } from '../../world/testbed/sidekiq/processor.js';
 import { SidekiqClient } from '../../world/testbed/sidekiq/client.js';
+import { recordJob } from '../../world/testbed/sidekiq/instruments.js';
 import { SidekiqStats } from '../../world/testbed/sidekiq/stats.js';
 import type { SidekiqUnitConfig, WorkerRegistry } from '../../world/testbed/sidekiq/types.js';
 import { REDIS_URL, claimRedisDb } from './testbed.js';
@@ -53,24 +54,25 @@ export function gate() {
 
 /**
  * startSidekiq with fast test timings (beat 100 ms, poll 100 ms, fetch 0.5 s, shutdown 1 s) unless
- * overridden.
+ * overridden; jobs' ends are recorded in `metrics` (a fresh Registry unless given).
  */
 export function engine(
   db: SidekiqDb,
   workers: WorkerRegistry,
   units: SidekiqUnitConfig[],
-  extra: Partial<SidekiqEngineOptions> = {},
+  extra: Partial<SidekiqEngineOptions> & { metrics?: Registry } = {},
 ): Promise<SidekiqHandle> {
+  const { metrics = new Registry(), ...options } = extra;
   return startSidekiq({
     newRedis: db.newRedis,
     units,
     workers,
-    metrics: extra.metrics ?? new Registry(),
+    onJobEnd: (job) => recordJob(metrics, job),
     beatIntervalMs: 100,
     pollIntervalMs: 100,
     fetchTimeoutSec: 0.5,
     shutdownTimeoutMs: 1_000,
-    ...extra,
+    ...options,
   });
 }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { followRelay, RELAY_STATE } from '../../world/testbed/activitypub/delivery.js';
 import { defaultConfig, type TestbedConfig } from '../../world/testbed/config.js';
@@ -18,6 +19,9 @@ export interface TestbedFixture extends RunningTestbed {
   stop(): Promise<void>;
 }
 
+/** The processes the testbed forks run the same TypeScript sources as the tests (typescript.mjs). */
+export const CHILD_EXEC_ARGV = ['--import', fileURLToPath(new URL('./typescript.mjs', import.meta.url))];
+
 /** A testbed on its own PostgreSQL database and Redis index, on a free loopback port. */
 export async function startTestTestbed(overrides: Partial<TestbedConfig> = {}): Promise<TestbedFixture> {
   const redisDb = await claimRedisDb();
@@ -31,7 +35,7 @@ export async function startTestTestbed(overrides: Partial<TestbedConfig> = {}): 
     mediaDir,
     ...overrides,
   });
-  const running = await startTestbed(config);
+  const running = await startTestbed(config, { childExecArgv: CHILD_EXEC_ARGV });
   return {
     ...running,
     redisIndex: redisDb.index,

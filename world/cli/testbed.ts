@@ -4,11 +4,10 @@ import type { RunningTestbed } from '../testbed/server.js';
 import { InputError } from '../../src/shared/errors.js';
 import { isLoopbackHost } from '../../src/shared/loopback.js';
 import { loadProfile } from '../../src/profile/load.js';
-import { parseSidekiqCommand } from '../../src/mastodon/sidekiqCommand.js';
 import { TESTBED_DEFAULTS, defaultConfig, type ResolveRule, type TestbedConfig } from '../testbed/config.js';
-import type { SidekiqUnitConfig } from '../testbed/sidekiq/types.js';
 import { writeSecretFile } from '../../src/cli/output.js';
 import { followerDistributionOf } from './profileInputs.js';
+import { parseUnitFlag, sidekiqCommandOf } from './sidekiqUnits.js';
 import { untilStopSignal } from '../../src/shared/signals.js';
 
 function parseResolve(text: string): ResolveRule {
@@ -23,13 +22,8 @@ function parseResolve(text: string): ResolveRule {
   return { suffix: m[1]!, host, port: Number(m[3]) };
 }
 
-function parseUnit(text: string): SidekiqUnitConfig {
-  const args = parseSidekiqCommand(text);
-  if ('error' in args) throw new InputError(`--sidekiq "${text}": ${args.error}`);
-  return { processes: 1, threads: args.threads, queues: args.queues };
-}
-
-function testbedOptions<T>(c: Argv<T>) {
+/** Where it listens and what it runs: Puma, Sidekiq, the stores. */
+function processOptions<T>(c: Argv<T>) {
   return c
     .option('port', { type: 'number', default: TESTBED_DEFAULTS.port })
     .option('host', {
@@ -52,14 +46,34 @@ function testbedOptions<T>(c: Argv<T>) {
       type: 'string',
       array: true,
       describe:
-        'One Sidekiq process per flag: "-c 10 -q default,8 -q push,6 ..." (default: Mastodon\'s queues, -c 10)',
+        'A Sidekiq unit per flag, "[Nx] -c 10 -q default,8 -q push,6 ...": N processes (default 1) with these arguments (default: one process, Mastodon\'s queues, -c 10)',
     })
-    .option('web-threads', {
+    .option('web-concurrency', {
       type: 'number',
-      default: TESTBED_DEFAULTS.webThreads,
-      describe: 'Requests served at once (Puma WEB_CONCURRENCY × MAX_THREADS)',
+      default: TESTBED_DEFAULTS.webConcurrency,
+      describe: "Puma's WEB_CONCURRENCY: web worker processes sharing the port",
     })
-    .option('db-pool', { type: 'number', default: TESTBED_DEFAULTS.dbPool, describe: 'DB_POOL' })
+    .option('max-threads', {
+      type: 'number',
+      default: TESTBED_DEFAULTS.maxThreads,
+      describe: "Puma's MAX_THREADS: requests each web worker serves at once; the rest wait",
+    })
+    .option('db-pool', {
+      type: 'number',
+      default: TESTBED_DEFAULTS.dbPool,
+      describe: 'DB_POOL of every process (web workers, Sidekiq processes, streaming)',
+    })
+    .option('print-profile', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'Print the infrastructure section of an instance profile describing this testbed (this machine, its processes, PostgreSQL, PgBouncer and Redis as configured) and exit',
+    });
+}
+
+/** The world it lives in: seeded accounts, resolve rules, Mastodon's limits. */
+function testbedOptions<T>(c: Argv<T>) {
+  return processOptions(c)
     .option('seed-accounts', {
       type: 'number',
       default: 0,
@@ -96,15 +110,18 @@ type TestbedArgs = Awaited<ReturnType<typeof testbedOptions>['argv']>;
 function checkArgs(args: TestbedArgs): void {
   if (!isLoopbackHost(args.host))
     throw new InputError(`--host ${args.host}: the testbed binds to loopback only`);
-  for (const [name, value] of [
-    ['port', args.port],
-    ['web-threads', args['web-threads']],
-    ['db-pool', args['db-pool']],
-    ['seed-accounts', args['seed-accounts']],
-    ['media-cache-days', args['media-cache-days']],
+  for (const [name, value, least] of [
+    ['port', args.port, 0],
+    ['web-concurrency', args['web-concurrency'], 1],
+    ['max-threads', args['max-threads'], 1],
+    ['db-pool', args['db-pool'], 1],
+    ['seed-accounts', args['seed-accounts'], 0],
+    ['media-cache-days', args['media-cache-days'], 1],
   ] as const) {
-    if (!Number.isInteger(value) || value < (name === 'port' || name === 'seed-accounts' ? 0 : 1))
-      throw new InputError(`--${name} must be a non-negative integer, got ${value}`);
+    if (!Number.isInteger(value) || value < least)
+      throw new InputError(
+        `--${name} must be ${least === 0 ? 'a non-negative' : 'a positive'} integer, got ${value}`,
+      );
   }
   if (args['seed-accounts'] > 0 && !args['tokens-out'])
     throw new InputError('--seed-accounts needs --tokens-out FILE (tokens are never printed)');
@@ -117,13 +134,39 @@ function configOf(args: TestbedArgs): TestbedConfig {
     databaseUrl: args['database-url'],
     redisUrl: args['redis-url'],
     mediaDir: args['media-dir'],
-    webThreads: args['web-threads'],
+    webConcurrency: args['web-concurrency'],
+    maxThreads: args['max-threads'],
     dbPool: args['db-pool'],
     resolve: (args.resolve ?? []).map(parseResolve),
     rateLimits: args['rate-limits'],
     mediaCacheRetentionDays: args['media-cache-days'],
-    ...(args.sidekiq?.length ? { sidekiq: args.sidekiq.map(parseUnit) } : {}),
+    ...(args.sidekiq?.length ? { sidekiq: args.sidekiq.map(parseUnitFlag) } : {}),
   });
+}
+
+/**
+ * The infrastructure section of an instance profile describing `config` on this machine, checked as the
+ * profile loader checks a profile. Nothing is started; PostgreSQL, PgBouncer and Redis are asked how they
+ * are configured.
+ */
+async function printProfile(config: TestbedConfig): Promise<void> {
+  const { inspectStores } = await import('../testbed/inspectStores.js');
+  const { TestbedStartupError } = await import('../testbed/prepare.js');
+  const { testbedInfrastructure, thisMachine, validateInfrastructure } = await import('./testbedProfile.js');
+  let stores: Awaited<ReturnType<typeof inspectStores>>;
+  try {
+    stores = await inspectStores(config);
+  } catch (err) {
+    if (err instanceof TestbedStartupError)
+      throw new InputError(`cannot describe the testbed: ${err.message}`);
+    throw err;
+  }
+  const infrastructure = testbedInfrastructure(config, stores, thisMachine());
+  validateInfrastructure(
+    infrastructure,
+    'of this testbed (--sidekiq, --web-concurrency, --max-threads, --db-pool)',
+  );
+  process.stdout.write(`${JSON.stringify({ infrastructure }, null, 2)}\n`);
 }
 
 /** Start, turning a busy port or an unusable database into a message for people. */
@@ -138,6 +181,23 @@ async function start(config: TestbedConfig): Promise<RunningTestbed> {
     }
     throw err;
   }
+}
+
+/** The processes serving the testbed and their pids, one line per role and per Sidekiq unit. */
+function processesText(running: RunningTestbed, config: TestbedConfig): string {
+  const pids = (role: string) => running.processes.filter((p) => p.role === role).map((p) => p.pid);
+  // Sidekiq processes are listed unit by unit, in the order of the --sidekiq flags.
+  const sidekiq = pids('sidekiq');
+  const units = config.sidekiq.map((unit) => {
+    const unitPids = sidekiq.splice(0, unit.processes);
+    return `sidekiq ${sidekiqCommandOf(unit)}: ${unitPids.join(', ')}`;
+  });
+  const lines = [
+    `web (WEB_CONCURRENCY ${config.webConcurrency}, MAX_THREADS ${config.maxThreads}): ${pids('web').join(', ')}`,
+    ...units,
+    `streaming: ${pids('streaming').join(', ')}`,
+  ];
+  return lines.map((line) => `  ${line}\n`).join('');
 }
 
 async function seed(running: RunningTestbed, profile: Profile, accounts: number, tokensOut: string) {
@@ -156,12 +216,14 @@ export function testbedCommand(y: Argv) {
     testbedOptions,
     async (args) => {
       checkArgs(args);
+      const config = configOf(args);
+      if (args['print-profile']) return printProfile(config);
       const profile =
         args['seed-profile'] || args['seed-accounts'] > 0 ? loadProfile(args['seed-profile']) : null;
-      const config = configOf(args);
       const running = await start(config);
       process.stderr.write(
-        `testbed listening on ${running.url} (PostgreSQL ${new URL(config.databaseUrl).pathname.slice(1)}, Redis ${config.redisUrl})\n`,
+        `testbed listening on ${running.url} (PostgreSQL ${new URL(config.databaseUrl).pathname.slice(1)}, Redis ${config.redisUrl})\n` +
+          processesText(running, config),
       );
       if (profile && args['seed-accounts'] > 0)
         await seed(running, profile, args['seed-accounts'], args['tokens-out']!);

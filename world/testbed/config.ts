@@ -20,9 +20,11 @@ export interface TestbedConfig {
   redisUrl: string;
   mediaDir: string;
   sidekiq: SidekiqUnitConfig[];
-  /** Puma's MAX_THREADS × WEB_CONCURRENCY: requests served at once; the rest wait. */
-  webThreads: number;
-  /** DB_POOL of the web tier and of each Sidekiq process. */
+  /** Puma's WEB_CONCURRENCY: web worker processes sharing the port. */
+  webConcurrency: number;
+  /** Puma's MAX_THREADS: requests one web worker serves at once; the rest wait. */
+  maxThreads: number;
+  /** DB_POOL of every process: each web worker, each Sidekiq process, streaming. */
   dbPool: number;
   resolve: ResolveRule[];
   /** Mastodon's Rack::Attack limits; on by default, switchable off for load tests. */
@@ -52,7 +54,9 @@ export const TESTBED_DEFAULTS: Readonly<TestbedConfig> = {
   redisUrl: 'redis://127.0.0.1:6379/9',
   mediaDir: 'testbed-media',
   sidekiq: DEFAULT_SIDEKIQ,
-  webThreads: 15,
+  // Mastodon's defaults (config/puma.rb).
+  webConcurrency: 2,
+  maxThreads: 5,
   dbPool: 15,
   resolve: [],
   rateLimits: true,

@@ -6,7 +6,8 @@ import type { SidekiqClient } from './sidekiq/client.js';
 import type { TestbedJobClass, TestbedWorkers } from './jobClasses.js';
 
 /**
- * Everything the testbed's routes and job classes share. Built once per testbed by startTestbed (server.ts).
+ * Everything the testbed's routes and job classes share within one process: each process of the testbed
+ * opens its own (openContext.ts).
  */
 export interface Testbed {
   config: TestbedConfig;
@@ -24,8 +25,8 @@ export interface Testbed {
   metrics: Registry;
   /**
    * ResolveAccountService for `@username@domain` (WebFinger, then the actor):
-   * the account id, or null when it cannot be resolved. Set by the
-   * ActivityPub side; without it remote mentions stay plain text.
+   * the account id, or null when it cannot be resolved. openContext sets the
+   * ActivityPub side's (accountResolver); without it remote mentions stay plain text.
    */
   resolveAccount?(username: string, domain: string): Promise<string | null>;
 }

@@ -1,178 +1,141 @@
-import { mkdirSync } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import { Histogram, Registry } from 'prom-client';
-import { registerActivityPub, federationWorkers } from './activitypub/index.js';
-import { registerClientApi, localWorkers } from './api/index.js';
+/**
+ * The testbed's primary: it prepares PostgreSQL and Redis, binds the web port, and forks the processes
+ * a Mastodon deployment runs: WEB_CONCURRENCY web workers sharing the port, each Sidekiq process of each
+ * unit, and streaming (processes/). It serves no request and runs no job itself; it keeps a Testbed of
+ * its own for seeding and for the tests (a Rails console), and is the metrics exporter.
+ */
+import net from 'node:net';
 import type { TestbedConfig } from './config.js';
 import type { Testbed } from './context.js';
-import { migrate } from './db/migrations.js';
-import { createPool, endPool, ensureDatabase } from './db/pool.js';
-import { SidekiqClient } from './sidekiq/client.js';
+import { closeContext, type InstanceAddress, openContext } from './openContext.js';
+import { prepareStores } from './prepare.js';
+import { exporterText } from './processes/exporter.js';
+import { ForkedProcess, type TestbedProcess } from './processes/fork.js';
+import type { StartMessage, ToPrimary } from './processes/messages.js';
+import { recordJob } from './sidekiq/instruments.js';
 import { registerSidekiqMetrics } from './sidekiq/metrics.js';
-import { startSidekiq } from './sidekiq/processor.js';
-import type { TestbedJobClass, TestbedWorkers } from './jobClasses.js';
+import { ENGINE_DEFAULTS } from './sidekiq/processor.js';
+
+export { TestbedStartupError } from './prepare.js';
+export type { TestbedProcess } from './processes/fork.js';
 
 export interface RunningTestbed {
-  app: FastifyInstance;
+  /** The primary's own Testbed: same database and Redis, no requests served and no jobs run. */
   tb: Testbed;
   /** http://host:port */
   url: string;
+  /** The processes serving the instance: web workers, Sidekiq processes, streaming. */
+  processes: readonly TestbedProcess[];
+  /** Stop every process gracefully (see processes/main.ts), then close the primary's connections. */
   close(): Promise<void>;
 }
 
-/** Route labels for metrics, as Rails names them (controller, action). */
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    controller?: string;
-    action?: string;
-  }
+export interface LaunchOptions {
+  /** Node flags for the forked processes: a TypeScript loader when the testbed runs from source (tests). */
+  childExecArgv?: string[];
 }
 
-/**
- * A counting semaphore: Puma serves at most MAX_THREADS × WEB_CONCURRENCY
- * requests at once and queues the rest; the testbed does the same so that
- * web saturation looks like Puma's (queue time grows, not errors).
- */
-function webThreads(limit: number) {
-  let busy = 0;
-  const waiting: (() => void)[] = [];
-  return {
-    acquire: () =>
-      new Promise<void>((resolve) => {
-        if (busy < limit) {
-          busy++;
-          resolve();
-        } else waiting.push(resolve);
-      }),
-    release: () => {
-      const next = waiting.shift();
-      if (next) next();
-      else busy--;
-    },
-  };
+function listen(host: string, port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen({ host, port }, () => resolve(server));
+  });
 }
 
-/** PostgreSQL or Redis cannot be reached or used as configured: the user's to fix, not a bug. */
-export class TestbedStartupError extends Error {
-  override readonly name = 'TestbedStartupError';
+function addressOf(config: TestbedConfig, port: number): InstanceAddress {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { baseUrl: `http://${host}:${port}`, domain: config.localDomain || `${config.host}:${port}` };
 }
 
-/** Fail fast when Redis is not there (ioredis would otherwise retry forever). */
-async function probeRedis(url: string): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  let cause = '';
-  probe.on('error', (err: Error) => (cause ||= err.message));
+const portOf = (server: net.Server) => (server.address() as net.AddressInfo).port;
+
+/** What each process is started with: streaming, the web workers, then every Sidekiq process. */
+function startMessages(
+  config: TestbedConfig,
+  address: InstanceAddress,
+  streamingPort: number,
+): StartMessage[] {
+  const common = { kind: 'start', config, address } as const;
+  const sidekiqProcesses = config.sidekiq.reduce((n, unit) => n + unit.processes, 0);
+  // Sidekiq scales each process's poll interval by the process count: together they poll as often as one.
+  const pollIntervalMs = ENGINE_DEFAULTS.pollIntervalMs * sidekiqProcesses;
+  return [
+    { ...common, role: 'streaming' },
+    ...Array.from({ length: config.webConcurrency }, () => ({
+      ...common,
+      role: 'web' as const,
+      streaming: { host: config.host, port: streamingPort },
+    })),
+    ...config.sidekiq.flatMap((unit) =>
+      Array.from({ length: unit.processes }, () => ({
+        ...common,
+        role: 'sidekiq' as const,
+        unit,
+        pollIntervalMs,
+      })),
+    ),
+  ];
+}
+
+/** Prepare, bind, fork every process and wait until each serves. */
+export async function startTestbed(
+  config: TestbedConfig,
+  launch: LaunchOptions = {},
+): Promise<RunningTestbed> {
+  await prepareStores(config);
+  const web = await listen(config.host, config.port);
   try {
-    await probe.connect();
-    await probe.ping();
-  } catch (err) {
-    throw new TestbedStartupError(`Redis at ${url} is not reachable (${cause || (err as Error).message})`);
+    const streaming = await listen(config.host, 0);
+    try {
+      return await startProcesses(config, launch, web, streaming);
+    } finally {
+      // The children hold the sockets now (or are gone): the primary accepts nothing.
+      streaming.close();
+    }
   } finally {
-    probe.disconnect();
+    web.close();
   }
 }
 
-async function preparePostgres(databaseUrl: string): Promise<void> {
-  try {
-    await ensureDatabase(databaseUrl);
-  } catch (err) {
-    const safeUrl = new URL(databaseUrl);
-    safeUrl.password = '';
-    throw new TestbedStartupError(`PostgreSQL at ${safeUrl} cannot be used: ${(err as Error).message}`);
-  }
-}
+async function startProcesses(
+  config: TestbedConfig,
+  launch: LaunchOptions,
+  web: net.Server,
+  streaming: net.Server,
+): Promise<RunningTestbed> {
+  const address = addressOf(config, portOf(web));
+  const tb = await openContext(config, address);
+  registerSidekiqMetrics(tb.metrics, tb.redis, tb.workers);
 
-/** Build, migrate, listen and start the Sidekiq processes. */
-export async function startTestbed(config: TestbedConfig): Promise<RunningTestbed> {
-  await probeRedis(config.redisUrl);
-  await preparePostgres(config.databaseUrl);
-  const db = createPool(config.databaseUrl, config.dbPool);
-  await migrate(db);
-  const newRedis = () => new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
-  const redis = newRedis();
-  await redis.ping();
-  mkdirSync(config.mediaDir, { recursive: true });
-
-  const metrics = new Registry();
-  const tb: Testbed = {
-    config,
-    baseUrl: '',
-    domain: config.localDomain ?? '',
-    db,
-    redis,
-    newRedis,
-    sidekiq: undefined as unknown as SidekiqClient<TestbedJobClass>,
-    workers: {},
-    metrics,
+  const forked: ForkedProcess[] = [];
+  const onMessage = (from: ForkedProcess, message: ToPrimary) => {
+    if (message.kind === 'job') recordJob(tb.metrics, message.job);
+    else if (message.kind === 'scrape')
+      void exporterText(tb.metrics, forked)
+        .catch(() => undefined)
+        .then((text) => from.send({ kind: 'scraped', id: message.id, text }));
   };
-  const workers: TestbedWorkers = { ...localWorkers(tb), ...federationWorkers(tb) };
-  tb.workers = workers;
-  tb.sidekiq = new SidekiqClient(redis, workers);
+  for (const start of startMessages(config, address, portOf(streaming))) {
+    const listening = start.role === 'web' ? web : start.role === 'streaming' ? streaming : undefined;
+    forked.push(new ForkedProcess(start, { execArgv: launch.childExecArgv ?? [], listening, onMessage }));
+  }
+  const stopAll = async () => {
+    await Promise.all(forked.map((p) => p.stop()));
+    await closeContext(tb);
+  };
+  try {
+    await Promise.all(forked.map((p) => p.ready));
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
 
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
-  const threads = webThreads(config.webThreads);
-  const duration = new Histogram({
-    name: 'mastodon_http_request_duration_seconds',
-    help: 'Time spent serving a request, by Rails controller and action',
-    labelNames: ['controller', 'action', 'status'],
-    registers: [metrics],
-  });
-  const queueDuration = new Histogram({
-    name: 'mastodon_http_request_queue_duration_seconds',
-    help: 'Time a request waited for a free web thread',
-    registers: [metrics],
-  });
-  app.addHook('onRequest', async (request) => {
-    const t0 = process.hrtime.bigint();
-    await threads.acquire();
-    (request as unknown as { fedicapStart: bigint }).fedicapStart = process.hrtime.bigint();
-    queueDuration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    threads.release();
-    const start = (request as unknown as { fedicapStart?: bigint }).fedicapStart;
-    if (start === undefined) return;
-    const cfg = request.routeOptions.config;
-    duration.observe(
-      {
-        controller: cfg.controller ?? 'unknown',
-        action: cfg.action ?? 'unknown',
-        status: String(reply.statusCode),
-      },
-      Number(process.hrtime.bigint() - start) / 1e9,
-    );
-  });
-
-  app.get('/health', { config: { controller: 'health', action: 'show' } }, async (_req, reply) =>
-    reply.type('text/plain').send('OK'),
-  );
-  registerSidekiqMetrics(metrics, redis, workers);
-  app.get('/metrics', { config: { controller: 'metrics', action: 'show' } }, async (_req, reply) =>
-    reply.type(metrics.contentType).send(await metrics.metrics()),
-  );
-  await registerClientApi(app, tb);
-  await registerActivityPub(app, tb);
-
-  const address = await app.listen({ host: config.host, port: config.port });
-  const url = new URL(address);
-  tb.baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${url.port}`;
-  if (!tb.domain) tb.domain = `${config.host}:${url.port}`;
-
-  const sidekiq = await startSidekiq({ newRedis, units: config.sidekiq, workers, metrics });
-
-  let closed = false;
+  let closing: Promise<void> | undefined;
   return {
-    app,
     tb,
-    url: tb.baseUrl,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await app.close();
-      await sidekiq.stop();
-      redis.disconnect();
-      await endPool(db);
-    },
+    url: address.baseUrl,
+    processes: forked.map(({ role, pid, identity }) => ({ role, pid, identity })),
+    close: () => (closing ??= stopAll()),
   };
 }

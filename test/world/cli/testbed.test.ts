@@ -1,9 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PROFILE_PATH, loadProfile, readJsonFile } from '../../../src/profile/load.js';
+import { pgbouncerUnavailable, startPgBouncer } from '../../support/pgbouncer.js';
 import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../../support/testbed.js';
 import { MAIN } from '../../support/paths.js';
 
@@ -12,47 +15,136 @@ function fedicap(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `fedicap testbed --print-profile …` read back by the project's profile loader, in the default profile. */
+function printedProfile(...args: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'fedicap-testbed-profile-'));
+  try {
+    const r = fedicap('testbed', '--print-profile', '--media-dir', join(dir, 'media'), ...args);
+    expect(r.code, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout) as { infrastructure: unknown };
+    expect(Object.keys(printed)).toEqual(['infrastructure']);
+    const file = join(dir, 'profile.json');
+    const profile = readJsonFile(DEFAULT_PROFILE_PATH, 'profile') as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...profile, infrastructure: printed.infrastructure }));
+    return loadProfile(file).infrastructure;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function postgresSettings(): Promise<{ maxConnections: number; dataDirectory: string }> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    const maxConnections = Number((await admin.query('SHOW max_connections')).rows[0].max_connections);
+    const dataDirectory = (await admin.query('SHOW data_directory')).rows[0].data_directory as string;
+    return { maxConnections, dataDirectory };
+  } finally {
+    await admin.end();
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The pids on the banner's process lines (`  web (…): 101, 102`). */
+function pidsIn(banner: string): Record<string, number[]> {
+  const byLine: Record<string, number[]> = {};
+  for (const m of banner.matchAll(/^ {2}(web|sidekiq [^:]+|streaming)[^:]*: ([\d, ]+)$/gm))
+    byLine[m[1]!] = m[2]!.split(', ').map(Number);
+  return byLine;
+}
+
+/** Wait (bounded) until `stderr()` matches, or the child exits. */
+async function waitForOutput(child: ChildProcess, stderr: () => string, pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!pattern.test(stderr()) && Date.now() < deadline && child.exitCode === null)
+    await new Promise((r) => setTimeout(r, 100));
+}
+
+/** `fedicap testbed` on a database, Redis index and media directory of its own; `cleanup` drops them. */
+async function startCli(name: string, ...args: string[]) {
+  const redisDb = await claimRedisDb();
+  const dir = mkdtempSync(join(tmpdir(), 'fedicap-testbed-cli-'));
+  const dbName = `fedicap_test_cli_${name}_${process.pid}`;
+  const child = spawn(
+    process.execPath,
+    [
+      MAIN,
+      'testbed',
+      '--port',
+      '0',
+      '--database-url',
+      PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
+      '--redis-url',
+      `${REDIS_URL}/${redisDb.index}`,
+      '--media-dir',
+      join(dir, 'media'),
+      ...args.map((a) => a.replace('$DIR', dir)),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  return {
+    child,
+    dir,
+    stderr: () => stderr,
+    async cleanup() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await redisDb.release();
+      rmSync(dir, { recursive: true, force: true });
+      const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
 describe('fedicap testbed', () => {
-  it('starts on loopback, seeds accounts with an owner-only tokens file, and stops cleanly on SIGTERM', async () => {
-    const redisDb = await claimRedisDb();
-    const dir = mkdtempSync(join(tmpdir(), 'fedicap-testbed-cli-'));
-    const dbName = `fedicap_test_cli_${process.pid}`;
-    const tokensFile = join(dir, 'tokens.json');
-    const child = spawn(
-      process.execPath,
-      [
-        MAIN,
-        'testbed',
-        '--port',
-        '0',
-        '--database-url',
-        PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
-        '--redis-url',
-        `${REDIS_URL}/${redisDb.index}`,
-        '--media-dir',
-        join(dir, 'media'),
-        '--sidekiq',
-        '-c 4 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull -q scheduler',
-        '--seed-accounts',
-        '30',
-        '--tokens-out',
-        tokensFile,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+  it('starts on loopback with its processes, seeds accounts with an owner-only tokens file, and stops cleanly on SIGTERM', async () => {
+    const cli = await startCli(
+      'seed',
+      '--sidekiq',
+      '2x -c 4 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull',
+      '--sidekiq',
+      '-c 1 -q scheduler',
+      '--web-concurrency',
+      '3',
+      '--seed-accounts',
+      '30',
+      '--tokens-out',
+      '$DIR/tokens.json',
     );
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += String(d)));
+    const { child, stderr } = cli;
+    const tokensFile = join(cli.dir, 'tokens.json');
     try {
-      const deadline = Date.now() + 30_000;
-      while (!/seeded \d+ accounts/.test(stderr) && Date.now() < deadline && child.exitCode === null) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(stderr).toMatch(/seeded 30 accounts and \d+ follows/);
-      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
+      await waitForOutput(child, stderr, /seeded \d+ accounts/);
+      expect(stderr()).toMatch(/seeded 30 accounts and \d+ follows/);
+      const pids = pidsIn(stderr());
+      expect(Object.keys(pids).sort()).toEqual([
+        'sidekiq -c 1 -q scheduler',
+        'sidekiq -c 4 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull',
+        'streaming',
+        'web',
+      ]);
+      expect(pids.web).toHaveLength(3);
+      expect(pids['sidekiq -c 4 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull']).toHaveLength(2);
+      const all = Object.values(pids).flat();
+      expect(all).toHaveLength(7);
+      expect(all).not.toContain(child.pid);
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr())![1]!;
       const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as { username: string; token: string }[];
       expect(tokens).toHaveLength(30);
       expect(statSync(tokensFile).mode & 0o777).toBe(0o600);
-      for (const t of tokens) expect(stderr).not.toContain(t.token);
+      for (const t of tokens) expect(stderr()).not.toContain(t.token);
       const me = await fetch(`${url}/api/v1/accounts/verify_credentials`, {
         headers: { Authorization: `Bearer ${tokens[0]!.token}` },
       });
@@ -61,17 +153,121 @@ describe('fedicap testbed', () => {
       child.kill('SIGTERM');
       const code = await new Promise((r) => child.once('exit', r));
       expect(code).toBe(0);
-      expect(stderr).toContain('stopping');
+      expect(stderr()).toContain('stopping');
+      for (const pid of all) expect(alive(pid), `process ${pid}`).toBe(false);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await redisDb.release();
-      rmSync(dir, { recursive: true, force: true });
-      const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
+      await cli.cleanup();
     }
   }, 60_000);
+
+  it('leaves no process behind when the primary is killed: each stops when its IPC channel closes', async () => {
+    const cli = await startCli('orphans', '--sidekiq', '-c 2');
+    try {
+      await waitForOutput(cli.child, cli.stderr, /streaming: \d+/);
+      const all = Object.values(pidsIn(cli.stderr())).flat();
+      expect(all).toHaveLength(4);
+      cli.child.kill('SIGKILL');
+      const deadline = Date.now() + 20_000;
+      while (all.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(all.filter(alive)).toEqual([]);
+    } finally {
+      await cli.cleanup();
+    }
+  }, 60_000);
+
+  it('--print-profile prints the infrastructure of this testbed, which the profile loader accepts', async () => {
+    const dbName = `fedicap_test_cli_profile_${process.pid}`;
+    const infrastructure = printedProfile(
+      '--database-url',
+      PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
+      '--redis-url',
+      `${REDIS_URL}/0`,
+      '--sidekiq',
+      '2x -c 5 -q default,8 -q push,6',
+      '--sidekiq',
+      '-c 3 -q ingress,4 -q mailers,2 -q pull -q scheduler',
+      '--web-concurrency',
+      '3',
+      '--max-threads',
+      '4',
+      '--db-pool',
+      '9',
+    );
+    const host = hostname();
+    expect(infrastructure.hosts).toEqual([
+      {
+        name: host,
+        cores: availableParallelism(),
+        memoryGiB: Math.round((totalmem() / 2 ** 30) * 100) / 100,
+        services: ['web', 'sidekiq', 'postgres', 'redis', 'streaming'],
+      },
+    ]);
+    expect(infrastructure.sidekiq).toEqual([
+      { host, processes: 2, command: '-c 5 -q default,8 -q push,6', dbPool: 9 },
+      { host, processes: 1, command: '-c 3 -q ingress,4 -q mailers,2 -q pull -q scheduler', dbPool: 9 },
+    ]);
+    expect(infrastructure.puma).toEqual({ host, webConcurrency: 3, maxThreads: 4 });
+    expect(infrastructure.streaming).toMatchObject({ host, processes: 1, dbPoolPerProcess: 9 });
+    const settings = await postgresSettings();
+    expect(infrastructure.postgres).toEqual({
+      host,
+      cores: availableParallelism(),
+      maxConnections: settings.maxConnections,
+      readReplica: null,
+      pgbouncer: null,
+    });
+    const redis = new Redis(`${REDIS_URL}/0`);
+    const [, maxmemory] = (await redis.config('GET', 'maxmemory')) as [string, string];
+    redis.disconnect();
+    expect(infrastructure.redis.maxmemoryMB).toBe(Math.round((Number(maxmemory) || totalmem()) / 2 ** 20));
+    // The media directory does not exist yet: its disk is the temporary directory's.
+    expect(infrastructure.storage).toMatchObject({
+      kind: 'disk',
+      databaseOnSameDisk: statSync(settings.dataDirectory).dev === statSync(tmpdir()).dev,
+    });
+    const disk = statfsSync(tmpdir());
+    expect(infrastructure.storage.capacityGB).toBe(Math.round((disk.blocks * disk.bsize) / 1e7) / 100);
+
+    // Nothing was started or created.
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    const created = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    await admin.end();
+    expect(created.rowCount).toBe(0);
+  });
+
+  it.skipIf(pgbouncerUnavailable() !== null)(
+    '--print-profile through PgBouncer reports its pool',
+    async () => {
+      const bouncer = await startPgBouncer(3);
+      try {
+        const infrastructure = printedProfile('--database-url', bouncer.urlFor('fedicap_test_cli_bouncer'));
+        expect(infrastructure.postgres.pgbouncer).toEqual({ poolSize: 3, maxClientConn: 200 });
+      } finally {
+        await bouncer.stop();
+      }
+    },
+  );
+
+  it('--print-profile refuses a configuration that is no valid profile, naming what is wrong', () => {
+    for (const [args, pattern] of [
+      [
+        ['--sidekiq', '-c 5 -q default'],
+        /no Sidekiq process serves queue\(s\) push, ingress, mailers, pull, scheduler/,
+      ],
+      [['--sidekiq', '2x -c 5'], /the scheduler queue must be served by exactly one process, found 2/],
+      [
+        ['--redis-url', 'redis://127.0.0.1:1/3'],
+        /cannot describe the testbed: Redis at redis:\/\/127.0.0.1:1\/3/,
+      ],
+    ] as const) {
+      const r = fedicap('testbed', '--print-profile', ...args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toBe('');
+    }
+  });
 
   it('rejects bad flags with exit 2 and no stack trace', () => {
     for (const [args, pattern] of [
@@ -80,6 +276,9 @@ describe('fedicap testbed', () => {
       [['--host', '0.0.0.0'], /binds to loopback only/],
       [['--seed-accounts', '5'], /--seed-accounts needs --tokens-out/],
       [['--sidekiq', '-c 5 -q fast'], /--sidekiq "-c 5 -q fast": unknown queue "fast"/],
+      [['--sidekiq', '0x -c 5'], /--sidekiq "0x -c 5": a unit runs at least 1 process/],
+      [['--web-concurrency', '0'], /--web-concurrency must be a positive integer, got 0/],
+      [['--max-threads', '2.5'], /--max-threads must be a positive integer, got 2.5/],
       [['--redis-url', 'redis://127.0.0.1:1/3', '--port', '0'], /cannot start the testbed/],
     ] as const) {
       const r = fedicap('testbed', ...args);

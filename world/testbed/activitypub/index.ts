@@ -30,15 +30,20 @@ import {
   threadResolveWorker,
 } from './process.js';
 import { registerRoutes } from './routes.js';
-import { federation } from './state.js';
 
 export const VACUUM_SCHEDULER = 'Scheduler::VacuumScheduler' satisfies TestbedJobClass;
 
 /** Routes: WebFinger, host-meta, actors, collections, statuses, inboxes. */
 export async function registerActivityPub(app: FastifyInstance, tb: Testbed): Promise<void> {
   await registerRoutes(app, tb);
-  // ProcessMentionsService: an unresolvable account (no WebFinger, refused host, bad actor) is no mention.
-  tb.resolveAccount = async (username, domain) => {
+}
+
+/**
+ * ResolveAccountService for ProcessMentionsService: an unresolvable account (no WebFinger, refused host,
+ * bad actor) is no mention.
+ */
+export function accountResolver(tb: Testbed): NonNullable<Testbed['resolveAccount']> {
+  return async (username, domain) => {
     try {
       return (await resolveAccount(tb, username, domain)).id;
     } catch (err) {
@@ -46,9 +51,6 @@ export async function registerActivityPub(app: FastifyInstance, tb: Testbed): Pr
       throw err;
     }
   };
-  app.addHook('onClose', async () => {
-    federation(tb).http.close();
-  });
 }
 
 /** Job classes, by Mastodon's names, with Mastodon's queues and retry counts. */

@@ -65,3 +65,8 @@ export function recordDelivery(tb: Testbed, record: DeliveryRecord): void {
 export function deliveryLog(tb: Testbed): readonly DeliveryRecord[] {
   return federation(tb).deliveries;
 }
+
+/** Close this testbed's outgoing HTTP client, if it ever made one. */
+export function closeFederation(tb: Testbed): void {
+  states.get(tb)?.http.close();
+}

@@ -11,18 +11,16 @@ import { instanceRoutes } from './routes/instance.js';
 import { mediaRoutes } from './routes/media.js';
 import { statusRoutes } from './routes/statuses.js';
 import { timelineRoutes } from './routes/timelines.js';
-import { registerStreaming } from './streaming.js';
 import { clientApiWorkers } from './workers.js';
 
 /**
  * Mastodon's client API, the subset that load and capacity depend on:
  * statuses, home/public timelines, notifications, media, follows, instance,
- * admin measures, and the streaming API. See the modules for the Mastodon
- * classes each part follows.
+ * admin measures. (The streaming API, streaming.ts, runs in a process of its
+ * own.) See the modules for the Mastodon classes each part follows.
  */
 export async function registerClientApi(app: FastifyInstance, tb: Testbed): Promise<void> {
   const tokens = new TokenCache(tb);
-  registerStreaming(app, tb, tokens);
 
   await app.register(async (api) => {
     await api.register(multipart, {

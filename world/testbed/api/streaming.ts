@@ -1,28 +1,26 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Testbed } from '../context.js';
-import { hasScope, type AuthContext, type TokenCache } from './auth.js';
+import { hasScope, TokenCache, type AuthContext } from './auth.js';
 
 /**
- * Mastodon's streaming server (streaming/index.js), WebSocket only, inside
- * the testbed's HTTP server:
+ * Mastodon's streaming server (streaming/index.js), WebSocket only, on an
+ * HTTP server of its own: the testbed runs it in its own process, and the
+ * web workers pass /api/v1/streaming on to it as nginx does
+ * (web/streamingPass.ts), so an open stream never holds a web thread.
  * - GET /api/v1/streaming (upgrade), token from `?access_token=`, the
  *   Authorization header or Sec-WebSocket-Protocol; a token is required;
+ * - GET /api/v1/streaming/health answers OK;
  * - streams by `?stream=` or `{"type":"subscribe","stream":"user"}` messages;
- * - ONE Redis subscriber connection per testbed, each channel SUBSCRIBEd
+ * - ONE Redis subscriber connection per process, each channel SUBSCRIBEd
  *   once and fanned out to the sockets that listen;
  * - while a socket listens to a channel, `subscribed:<channel>` is SET with
  *   EX 1080 and refreshed every 360 s (Mastodon's subscriptionHeartbeat);
  *   as in Mastodon it is left to expire, not deleted, on disconnect;
  * - frames are `{"stream":[name], "event":..., "payload": "<JSON string>"}`.
- *
- * Upgrades are handled on the raw HTTP server, outside Fastify's hooks: a
- * streaming connection does not hold one of the Puma-like web threads (in
- * Mastodon it lives in a separate Node process).
  */
 
 const HEARTBEAT_SEC = 6 * 60;
@@ -41,17 +39,24 @@ type Listener = (event: string, payload: string) => void;
 
 /** One SUBSCRIBE connection, channels reference-counted across sockets. */
 export class StreamingHub {
-  private sub: Redis | undefined;
+  private sub: { redis: Redis; ready: Promise<Redis> } | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** Each channel's SUBSCRIBE, which every listener joining while it is under way waits for too. */
+  private readonly subscribing = new Map<string, Promise<unknown>>();
   constructor(private readonly tb: Testbed) {}
 
-  private connection(): Redis {
+  /**
+   * The SUBSCRIBE connection once ready: ioredis writes a SUBSCRIBE issued while it connects before its
+   * ready check (INFO), which then fails in subscriber mode and rejects the SUBSCRIBEs queued behind it.
+   */
+  private connection(): Promise<Redis> {
     if (!this.sub) {
-      this.sub = this.tb.newRedis();
-      this.sub.on('message', (channel: string, message: string) => this.dispatch(channel, message));
-      this.sub.on('error', () => undefined);
+      const redis = this.tb.newRedis();
+      redis.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+      redis.on('error', () => undefined);
+      this.sub = { redis, ready: new Promise((resolve) => redis.once('ready', () => resolve(redis))) };
     }
-    return this.sub;
+    return this.sub.ready;
   }
 
   private dispatch(channel: string, message: string): void {
@@ -71,6 +76,7 @@ export class StreamingHub {
     for (const l of set) l(json.event, payload);
   }
 
+  /** Listen to `channel`; when Redis refuses, the listener is not left behind (a later one retries). */
   async subscribe(channel: string, listener: Listener): Promise<void> {
     let set = this.listeners.get(channel);
     if (!set) {
@@ -78,17 +84,30 @@ export class StreamingHub {
       this.listeners.set(channel, set);
     }
     set.add(listener);
-    if (set.size === 1) await this.connection().subscribe(channel);
+    let subscribed = this.subscribing.get(channel);
+    if (!subscribed) {
+      subscribed = this.connection().then((redis) => redis.subscribe(channel));
+      this.subscribing.set(channel, subscribed);
+    }
+    try {
+      await subscribed;
+    } catch (err) {
+      this.forget(channel, listener);
+      throw err;
+    }
+  }
+
+  /** Drop a listener; the last one of a channel drops the channel (true when it did). */
+  private forget(channel: string, listener: Listener): boolean {
+    const set = this.listeners.get(channel);
+    if (!set?.delete(listener) || set.size > 0) return false;
+    this.listeners.delete(channel);
+    this.subscribing.delete(channel);
+    return true;
   }
 
   async unsubscribe(channel: string, listener: Listener): Promise<void> {
-    const set = this.listeners.get(channel);
-    if (!set) return;
-    set.delete(listener);
-    if (set.size === 0) {
-      this.listeners.delete(channel);
-      await this.sub?.unsubscribe(channel).catch(() => undefined);
-    }
+    if (this.forget(channel, listener)) await this.sub?.redis.unsubscribe(channel).catch(() => undefined);
   }
 
   channelCount(): number {
@@ -97,7 +116,8 @@ export class StreamingHub {
 
   close(): void {
     this.listeners.clear();
-    this.sub?.disconnect();
+    this.subscribing.clear();
+    this.sub?.redis.disconnect();
     this.sub = undefined;
   }
 }
@@ -236,22 +256,32 @@ class StreamingConnection {
       const heartbeat = setInterval(() => void tell().catch(() => undefined), HEARTBEAT_SEC * 1000);
       heartbeat.unref();
       this.subscriptions.set(key, { channels, listener, heartbeat });
-      for (const c of channels) await this.hub.subscribe(c, listener);
-      await tell();
+      try {
+        for (const c of channels) await this.hub.subscribe(c, listener);
+        await tell();
+      } catch (err) {
+        // Redis refused: this stream is not listened to; the client may subscribe again.
+        await this.drop(key);
+        console.error(
+          `testbed streaming: cannot subscribe to ${channels.join(', ')}: ${(err as Error).message}`,
+        );
+      }
     } catch (err) {
       if (err instanceof StreamError) this.send({ error: err.message, status: err.status });
     }
   }
 
+  private async drop(key: string): Promise<void> {
+    const s = this.subscriptions.get(key);
+    if (!s) return;
+    this.subscriptions.delete(key);
+    clearInterval(s.heartbeat);
+    for (const c of s.channels) await this.hub.unsubscribe(c, s.listener);
+  }
+
   async unsubscribe(stream: string, params: Record<string, unknown>): Promise<void> {
     try {
-      const channels = channelsFor(this.auth, stream, params);
-      const key = channels.join(';');
-      const s = this.subscriptions.get(key);
-      if (!s) return;
-      this.subscriptions.delete(key);
-      clearInterval(s.heartbeat);
-      for (const c of s.channels) await this.hub.unsubscribe(c, s.listener);
+      await this.drop(channelsFor(this.auth, stream, params).join(';'));
     } catch (err) {
       if (err instanceof StreamError) this.send({ error: err.message, status: err.status });
     }
@@ -297,7 +327,22 @@ function pingEvery30Sec(wss: WebSocketServer, alive: WeakSet<WebSocket>): NodeJS
   return ping;
 }
 
-export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: TokenCache): void {
+const isStreamingPath = (pathname: string) =>
+  pathname === '/api/v1/streaming' || pathname === '/api/v1/streaming/';
+
+/** The health check; anything else that is not an upgrade is not found. */
+function answerRequest(req: IncomingMessage, res: ServerResponse): void {
+  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method === 'GET' && pathname === '/api/v1/streaming/health') {
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end('OK');
+    return;
+  }
+  res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'Not found' }));
+}
+
+/** Serve the streaming API on `server`; `close()` drops every socket and the Redis subscription. */
+export function serveStreaming(server: Server, tb: Testbed): { close(): void } {
+  const tokens = new TokenCache(tb);
   const hub = new StreamingHub(tb);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const metrics = streamingMetrics(tb, hub);
@@ -321,11 +366,8 @@ export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: Tok
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/api/v1/streaming' && url.pathname !== '/api/v1/streaming/') {
-      if (app.server.listenerCount('upgrade') === 1) rejectUpgrade(socket, 404, 'Not found');
-      return;
-    }
     socket.on('error', () => undefined);
+    if (!isStreamingPath(url.pathname)) return rejectUpgrade(socket, 404, 'Not found');
     const token = tokenFromUpgrade(req, url);
     if (!token) return rejectUpgrade(socket, 401, 'Missing access token');
     tokens
@@ -336,20 +378,17 @@ export function registerStreaming(app: FastifyInstance, tb: Testbed, tokens: Tok
       })
       .catch(() => rejectUpgrade(socket, 503, 'Service unavailable'));
   };
-  app.server.on('upgrade', onUpgrade);
+  server.on('upgrade', onUpgrade);
+  server.on('request', answerRequest);
   const ping = pingEvery30Sec(wss, alive);
 
-  app.get(
-    '/api/v1/streaming/health',
-    { config: { controller: 'streaming', action: 'health' } },
-    async (_req, reply) => reply.type('text/plain').send('OK'),
-  );
-
-  app.addHook('preClose', async () => {
-    clearInterval(ping);
-    app.server.off('upgrade', onUpgrade);
-    for (const ws of wss.clients) ws.terminate();
-    wss.close();
-    hub.close();
-  });
+  return {
+    close() {
+      clearInterval(ping);
+      server.off('upgrade', onUpgrade);
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      hub.close();
+    },
+  };
 }

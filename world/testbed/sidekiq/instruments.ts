@@ -12,9 +12,9 @@ import { Counter, Summary, type Registry } from 'prom-client';
  * - `sidekiq_dead_jobs_total`: jobs moved to the dead set;
  * - `sidekiq_restarted_jobs_total`: jobs pushed back to their queue at shutdown.
  *
- * One set per Registry, shared by everything that records into it: the
- * processor gets them with `sidekiqInstruments(registry)`, which creates them
- * on first use (or adopts ones already in the Registry under those names).
+ * One set per Registry, shared by everything that records into it: `recordJob`
+ * (for each job a Sidekiq process reports) gets them with `sidekiqInstruments(registry)`, which creates
+ * them on first use (or adopts ones already in the Registry under those names).
  */
 export interface SidekiqInstruments {
   jobDurationSec: Summary<'job_name' | 'queue'>;
@@ -70,4 +70,26 @@ export function sidekiqInstruments(registry: Registry): SidekiqInstruments {
   };
   byRegistry.set(registry, found);
   return found;
+}
+
+/** How a job's run ended: `restarted` when it was pushed back to its queue at shutdown. */
+export type JobOutcome = 'succeeded' | 'failed' | 'dead' | 'restarted';
+
+/** One job's end, as the gem's middleware reports it to the exporter. */
+export interface FinishedJob {
+  jobName: string;
+  queue: string;
+  outcome: JobOutcome;
+  durationSec: number;
+}
+
+/** Count a finished job in the registry's instruments (a job sent to `dead` has failed too). */
+export function recordJob(registry: Registry, job: FinishedJob): void {
+  const instruments = sidekiqInstruments(registry);
+  const labels = { job_name: job.jobName, queue: job.queue };
+  if (job.outcome === 'dead') instruments.deadJobsTotal.inc(labels);
+  if (job.outcome === 'failed' || job.outcome === 'dead') instruments.failedJobsTotal.inc(labels);
+  if (job.outcome === 'restarted') instruments.restartedJobsTotal.inc(labels);
+  instruments.jobsTotal.inc(labels);
+  instruments.jobDurationSec.observe(labels, job.durationSec);
 }

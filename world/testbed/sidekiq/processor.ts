@@ -2,6 +2,10 @@
  * The testbed's Sidekiq: processes × threads that fetch, run and retry jobs
  * in Sidekiq 6.4's Redis layout (see layout.ts), so that Sidekiq's own Ruby
  * API, its Web UI and the collector read the testbed as they read Mastodon.
+ * The testbed runs each Sidekiq process in an OS process of its own
+ * (processes/sidekiq.ts): one Node event loop whose JavaScript runs one job
+ * at a time while its threads' I/O overlaps, as a Ruby process under its
+ * interpreter lock. The engine's tests run several in one.
  *
  * FETCH SEMANTICS — Sidekiq's BasicFetch, with its graceful shutdown:
  * - every "thread" BRPOPs the process's queues in a weighted random order
@@ -20,8 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import type { Registry } from 'prom-client';
-import { sidekiqInstruments, type SidekiqInstruments } from './instruments.js';
+import type { FinishedJob } from './instruments.js';
 import {
   PROCESS_TTL_SEC,
   PROCESSES_KEY,
@@ -43,7 +46,11 @@ export interface SidekiqEngineOptions {
   newRedis: RedisFactory;
   units: SidekiqUnitConfig[];
   workers: WorkerRegistry;
-  metrics: Registry;
+  /**
+   * Each job's end, for the per-job metrics (instruments.ts `recordJob`): the testbed's Sidekiq processes
+   * send it to the exporter, as the prometheus_exporter middleware does.
+   */
+  onJobEnd: (job: FinishedJob) => void;
   /** Heartbeat period (Sidekiq: 5 s). */
   beatIntervalMs?: number;
   /** Average period of the retry/schedule poller, ±50 % (Sidekiq: 5 s per process; here 1 s). */
@@ -73,7 +80,8 @@ export interface SidekiqHandle {
   readonly identities: readonly string[];
 }
 
-const DEFAULTS = {
+/** The timings startSidekiq uses unless told otherwise. */
+export const ENGINE_DEFAULTS = {
   beatIntervalMs: 5_000,
   pollIntervalMs: 1_000,
   fetchTimeoutSec: 1,
@@ -138,7 +146,6 @@ class SidekiqProcess {
   private readonly info: string;
   /** tid → the JSON Sidekiq keeps in `IDENTITY:workers`. */
   private readonly state = new Map<string, string>();
-  private readonly instruments: SidekiqInstruments;
   private done = false;
   private quiet = false;
   private finished = false;
@@ -156,7 +163,6 @@ class SidekiqProcess {
   ) {
     this.identity = `${this.hostname}:${process.pid}:${randomBytes(6).toString('hex')}`;
     this.expanded = expandQueues(unit.queues);
-    this.instruments = sidekiqInstruments(opts.metrics);
     const names = [...new Set(this.expanded.list)];
     this.info = JSON.stringify({
       hostname: this.hostname,
@@ -355,7 +361,6 @@ class SidekiqProcess {
     error: unknown,
     durationSec: number,
   ): Promise<void> {
-    const labels = { job_name: job.className, queue: job.queue };
     const nowMs = Date.now();
     const nowSec = nowMs / 1000;
     const outcome = ok
@@ -388,10 +393,12 @@ class SidekiqProcess {
       // As Sidekiq's "Internal exception!": with basic fetch the job is gone.
       this.log(`could not record the outcome of ${job.className} from ${job.key}: ${(err as Error).message}`);
     }
-    if (outcome?.kind === 'dead') this.instruments.deadJobsTotal.inc(labels);
-    this.instruments.jobsTotal.inc(labels);
-    this.instruments.jobDurationSec.observe(labels, durationSec);
-    if (!ok) this.instruments.failedJobsTotal.inc(labels);
+    this.opts.onJobEnd({
+      jobName: job.className,
+      queue: job.queue,
+      outcome: ok ? 'succeeded' : outcome?.kind === 'dead' ? 'dead' : 'failed',
+      durationSec,
+    });
   }
 
   /** BasicFetch#bulk_requeue: RPUSH each job back onto its queue (the end that is popped next). */
@@ -429,10 +436,12 @@ class SidekiqProcess {
     for (const j of unfinished) {
       j.abandoned = true;
       j.abort.abort(new Error('Sidekiq::Shutdown'));
-      const labels = { job_name: j.className, queue: j.queue };
-      this.instruments.restartedJobsTotal.inc(labels);
-      this.instruments.jobsTotal.inc(labels);
-      this.instruments.jobDurationSec.observe(labels, (performance.now() - j.startedMs) / 1000);
+      this.opts.onJobEnd({
+        jobName: j.className,
+        queue: j.queue,
+        outcome: 'restarted',
+        durationSec: (performance.now() - j.startedMs) / 1000,
+      });
     }
     for (const s of this.slots) if (s.job?.abandoned) this.state.delete(s.tid);
     await this.requeue(unfinished);
@@ -480,12 +489,13 @@ class SidekiqProcess {
 }
 
 /**
- * Start `processes` Sidekiq processes per unit, each with `threads` job slots
- * and its unit's weighted queues, plus one retry/schedule poller. Resolves once
- * every process has sent its first heartbeat (it is then in `processes`).
+ * Start `processes` Sidekiq processes per unit in this Node process, each with
+ * `threads` job slots and its unit's weighted queues, plus one retry/schedule
+ * poller. Resolves once every process has sent its first heartbeat (it is then
+ * in `processes`).
  */
 export async function startSidekiq(opts: SidekiqEngineOptions): Promise<SidekiqHandle> {
-  const o = { ...DEFAULTS, ...opts };
+  const o = { ...ENGINE_DEFAULTS, ...opts };
   opts.units.forEach((unit, i) => {
     if (!(Number.isInteger(unit.threads) && unit.threads >= 1)) {
       throw new Error(

@@ -54,7 +54,7 @@ describe('client API: streaming', () => {
   beforeAll(async () => {
     // The real Sidekiq engine runs the jobs here (default queues); the test also drains the
     // client API's jobs itself while it waits, which is safe (each job is claimed once).
-    fx = await startApiTestbed({ webThreads: 4 }, { engine: true });
+    fx = await startApiTestbed({ webConcurrency: 1, maxThreads: 4 }, { engine: true });
     alice = await createLocalAccount(fx.tb, { username: 'alice' });
     bob = await createLocalAccount(fx.tb, { username: 'bob' });
     await follow(fx.tb, bob.accountId, alice.accountId);
@@ -146,7 +146,7 @@ describe('client API: streaming', () => {
   });
 
   it('does not hold web threads for open streams', async () => {
-    // webThreads is 4: more sockets than threads, and the API still answers.
+    // One web worker of 4 threads: more sockets than threads, and the API still answers.
     for (let i = 0; i < 6; i++)
       clients.push(await StreamClient.open(wsUrl(`?stream=public&access_token=${bob.token}`)));
     const started = Date.now();

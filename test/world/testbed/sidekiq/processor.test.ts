@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { startSidekiq } from '../../../../world/testbed/sidekiq/processor.js';
 import type { JobContext, SidekiqJob, WorkerRegistry } from '../../../../world/testbed/sidekiq/types.js';
@@ -317,7 +316,7 @@ describe('Redis outages', () => {
       newRedis: unreachable,
       units: [unit(2, [['default', 1]])],
       workers: {},
-      metrics: new Registry(),
+      onJobEnd: () => undefined,
       beatIntervalMs: 100,
       pollIntervalMs: 100,
       fetchTimeoutSec: 0.2,

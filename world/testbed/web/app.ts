@@ -1,0 +1,123 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Histogram } from 'prom-client';
+import { registerActivityPub } from '../activitypub/index.js';
+import { registerClientApi } from '../api/index.js';
+import type { Testbed } from '../context.js';
+import { isStreamingPath, passRequest, passUpgrade, type StreamingAddress } from './streamingPass.js';
+import { webThreads } from './threads.js';
+
+/** Route labels for metrics, as Rails names them (controller, action). */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    controller?: string;
+    action?: string;
+  }
+}
+
+export interface WebAppOptions {
+  /** MAX_THREADS of this worker. */
+  maxThreads: number;
+  streaming: StreamingAddress;
+  /** The exporter's text for GET /metrics; undefined when it cannot be had. */
+  metricsText(): Promise<string | undefined>;
+}
+
+/** One Puma worker's application, on an HTTP server that is not listening yet. */
+export interface WebApp {
+  app: FastifyInstance;
+  server: http.Server;
+  /** Requests being served or waiting for a thread (streaming's health checks passed on included). */
+  inFlight(): number;
+  /** Sockets of open streams passed on to the streaming process. */
+  streams: ReadonlySet<Duplex>;
+}
+
+const NOT_FOUND = 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+
+/**
+ * The HTTP server in front of the app: what nginx sends to streaming goes there, the rest to the app;
+ * it counts requests in flight for a graceful stop.
+ */
+function frontServer(handler: http.RequestListener, o: WebAppOptions) {
+  let inFlight = 0;
+  const streams = new Set<Duplex>();
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
+    if (isStreamingPath(req.url)) passRequest(req, res, o.streaming);
+    else handler(req, res);
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    if (!isStreamingPath(req.url)) return socket.end(NOT_FOUND);
+    streams.add(socket);
+    socket.once('close', () => streams.delete(socket));
+    passUpgrade(req, socket, head, o.streaming);
+  });
+  return { server, streams, inFlight: () => inFlight };
+}
+
+/** Web threads, and the request duration and thread-wait histograms of Mastodon's exporter. */
+function instrument(app: FastifyInstance, tb: Testbed, maxThreads: number): void {
+  const threads = webThreads(maxThreads);
+  const duration = new Histogram({
+    name: 'mastodon_http_request_duration_seconds',
+    help: 'Time spent serving a request, by Rails controller and action',
+    labelNames: ['controller', 'action', 'status'],
+    registers: [tb.metrics],
+  });
+  const queueDuration = new Histogram({
+    name: 'mastodon_http_request_queue_duration_seconds',
+    help: 'Time a request waited for a free web thread',
+    registers: [tb.metrics],
+  });
+  app.addHook('onRequest', async (request) => {
+    const t0 = process.hrtime.bigint();
+    await threads.acquire();
+    (request as unknown as { fedicapStart: bigint }).fedicapStart = process.hrtime.bigint();
+    queueDuration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    threads.release();
+    const start = (request as unknown as { fedicapStart?: bigint }).fedicapStart;
+    if (start === undefined) return;
+    const cfg = request.routeOptions.config;
+    duration.observe(
+      {
+        controller: cfg.controller ?? 'unknown',
+        action: cfg.action ?? 'unknown',
+        status: String(reply.statusCode),
+      },
+      Number(process.hrtime.bigint() - start) / 1e9,
+    );
+  });
+}
+
+/** Build one web worker's app: the client API, ActivityPub, /health and /metrics. */
+export async function buildWebApp(tb: Testbed, o: WebAppOptions): Promise<WebApp> {
+  let front: ReturnType<typeof frontServer> | undefined;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    serverFactory: (handler) => {
+      front = frontServer(handler, o);
+      return front.server;
+    },
+  });
+  instrument(app, tb, o.maxThreads);
+  app.get('/health', { config: { controller: 'health', action: 'show' } }, async (_req, reply) =>
+    reply.type('text/plain').send('OK'),
+  );
+  app.get('/metrics', { config: { controller: 'metrics', action: 'show' } }, async (_req, reply) => {
+    const text = await o.metricsText();
+    if (text === undefined) return reply.code(503).type('text/plain').send('metrics are not available');
+    return reply.type(tb.metrics.contentType).send(text);
+  });
+  await registerClientApi(app, tb);
+  await registerActivityPub(app, tb);
+  await app.ready();
+  const { server, streams, inFlight } = front!;
+  return { app, server, streams, inFlight };
+}
