@@ -71,7 +71,7 @@ function reprint(file: string): number {
   if (!saved.platform)
     throw new InputError(`${file}: no "platform" runs (recorded before they were measured)`);
   out(`bench:sidekiq measurements recorded in ${file} (${saved.plan.cores} cores)`);
-  printTable(saved.rows, { ...saved, cores: saved.plan.cores }, saved.pickup);
+  printTable(saved.rows, { ...saved, cores: saved.plan.cores });
   return verdict(saved.rows);
 }
 
@@ -116,7 +116,7 @@ async function main(): Promise<number> {
         `${c.name}: drain ${measured.drain.ratePerSec.toFixed(0)}/s, load ${reference.loadAverage1m.toFixed(2)}`,
       );
     }
-    printTable(rows, { framework, platform, cores: plan.cores }, pickup);
+    printTable(rows, { framework, pickup, platform, cores: plan.cores });
     const finalReference = measureReference();
     out(
       `reference at the end: node -e 0 ${finalReference.nodeStartMs.toFixed(0)} ms, Ruby loop ${finalReference.rubyLoopCpuMs.toFixed(0)} ms CPU, load ${finalReference.loadAverage1m.toFixed(2)}`,

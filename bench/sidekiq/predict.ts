@@ -14,12 +14,14 @@ import { sidekiqQueueLatency } from '../../src/model/sidekiqLatency.js';
 import { sidekiqPoolCapacity, type SidekiqPoolShape } from '../../src/model/sidekiqNetwork.js';
 import type { Configuration } from './grid.js';
 import type { CoresUsed } from './hostCpu.js';
-import type { FrameworkCpu } from './measure.js';
+import type { FrameworkCpu, QueueWaits } from './measure.js';
 import type { Measured, PlatformRun, PlatformRuns } from './run.js';
 
 /** What the benchmark measured once per run, besides the grid. */
 export interface Calibration {
   framework: FrameworkCpu;
+  /** Queue latency of no-op jobs on an idle pool: the pickup. */
+  pickup: QueueWaits;
   platform: PlatformRuns;
   cores: number;
 }
@@ -117,7 +119,12 @@ export function predict(m: Measured, calibration: Calibration, costs: HostCosts)
     calibratedPerSec: calibrated.maxThroughputPerSec,
     calibratedError: calibrated.maxThroughputPerSec / measuredPerSec - 1,
     p95Ms: m.latency.map(
-      (l) => sidekiqQueueLatency(calibratedShape, calibrated, l.offeredPerSec).percentileWaitSec(95) * 1e3,
+      (l) =>
+        sidekiqQueueLatency(
+          { ...calibratedShape, pickupSec: calibration.pickup.meanMs / 1e3 },
+          calibrated,
+          l.offeredPerSec,
+        ).percentileWaitSec(95) * 1e3,
     ),
   };
 }

@@ -1,6 +1,5 @@
 /** The benchmark's printed table and its JSON file. */
 import type { Reference } from './reference.js';
-import type { QueueWaits } from './measure.js';
 import type { Measured } from './run.js';
 import { type Calibration, errorSummary, hostCosts, predict, type Prediction } from './predict.js';
 
@@ -64,7 +63,8 @@ function cells({ measured: m, reference: r }: Row, p: Prediction): string[] {
   ];
 }
 
-export function printTable(rows: readonly Row[], calibration: Calibration, pickup: QueueWaits): void {
+export function printTable(rows: readonly Row[], calibration: Calibration): void {
+  const { pickup } = calibration;
   const costs = hostCosts(calibration);
   const predictions = rows.map((r) => predict(r.measured, calibration, costs));
   const body = rows.map((r, i) => cells(r, predictions[i]!));

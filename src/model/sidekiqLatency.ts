@@ -10,15 +10,21 @@
  * Both are solved as if times were exponential, then each is scaled by the Allen–Cunneen factor
  * (1 + c²)/2 for the variability of what it waits for [Whitt 1993, "Approximations for the GI/G/m
  * queue"]: a thread is held for the lock time and the wait, c² = scv·(D² + Z²)/(D + Z)² when both
- * have the variability scv; the lock for the lock time, c² = scv. A thread's wakeup after its fetch
- * comes on top.
+ * have the variability scv; the lock for the lock time, c² = scv. On top, a job that finds a thread
+ * idle waits for the pickup (Redis hands it to the thread blocked in BRPOP, which is woken:
+ * `pickupSec`), one that waited for a thread only for that thread's wakeup.
  */
 import { solveMva, type PopulationSolution } from './closedNetwork.js';
 import { flowEquivalentStates } from './flowEquivalent.js';
 import type { SidekiqPoolCapacity, SidekiqPoolShape } from './sidekiqNetwork.js';
 
-/** One term of the wait's tail: weight·P(A + B > t), A and B exponential with these means (0: absent). */
+/**
+ * The jobs of one kind of arrival: `mass` of all jobs, each first delayed `offsetSec`, then with
+ * probability weight/mass waiting A + B more, A and B exponential with these means (0: absent).
+ */
 interface TailTerm {
+  mass: number;
+  offsetSec: number;
   weight: number;
   meanA: number;
   meanB: number;
@@ -45,20 +51,26 @@ export function sidekiqQueueLatency(
   }
   const lockAt = lockSeenBy(shape, pool);
   const threads = pool.throughputAt.length;
+  // A job that finds a thread idle is handed to it as it blocks in BRPOP (the pickup); one that waits
+  // is fetched by a thread coming back for more, which only has to be woken.
+  const pickup = shape.pickupSec ?? shape.wakeupSec ?? 0;
+  const wakeup = shape.wakeupSec ?? 0;
   const terms: TailTerm[] = states.below.map((p, n) => {
     const lock = lockAt(n);
-    return { weight: p * lock.busy, meanA: 0, meanB: lock.meanWaitSec };
+    return { mass: p, offsetSec: pickup, weight: p * lock.busy, meanA: 0, meanB: lock.meanWaitSec };
   });
   const full = lockAt(threads - 1);
   const threadWait = (1 / (pool.maxThroughputPerSec - arrivalRatePerSec)) * threadFactor(shape, pool);
-  terms.push({ weight: states.probabilityOfWait * (1 - full.busy), meanA: threadWait, meanB: 0 });
-  terms.push({ weight: states.probabilityOfWait * full.busy, meanA: threadWait, meanB: full.meanWaitSec });
-  const offset = shape.wakeupSec ?? 0;
-  const tail = (t: number) => (t < offset ? 1 : tailOf(terms, t - offset));
+  const waiting = states.probabilityOfWait;
+  const free = waiting * (1 - full.busy);
+  const held = waiting * full.busy;
+  terms.push({ mass: free, offsetSec: wakeup, weight: free, meanA: threadWait, meanB: 0 });
+  terms.push({ mass: held, offsetSec: wakeup, weight: held, meanA: threadWait, meanB: full.meanWaitSec });
+  const tail = (t: number) => tailOf(terms, t);
   return {
     stable: true,
     probabilityOfWait: terms.reduce((a, term) => a + term.weight, 0),
-    meanWaitSec: offset + terms.reduce((a, term) => a + term.weight * (term.meanA + term.meanB), 0),
+    meanWaitSec: terms.reduce((a, t) => a + t.mass * t.offsetSec + t.weight * (t.meanA + t.meanB), 0),
     percentileWaitSec: (percentile) => percentileOf(tail, percentile),
   };
 }
@@ -102,10 +114,15 @@ function threadFactor(shape: SidekiqPoolShape, pool: SidekiqPoolCapacity): numbe
 }
 
 /** Σ weight·P(A + B > t); A + B of two exponentials is hypoexponential [Ross, *Probability Models*, §5.2.4]. */
-function tailOf(terms: readonly TailTerm[], t: number): number {
+function tailOf(terms: readonly TailTerm[], at: number): number {
   let sum = 0;
-  for (const { weight, meanA, meanB } of terms) {
+  for (const { mass, offsetSec, weight, meanA, meanB } of terms) {
+    if (at < offsetSec) {
+      sum += mass;
+      continue;
+    }
     if (weight <= 0) continue;
+    const t = at - offsetSec;
     const a = meanA > 0 ? Math.exp(-t / meanA) : 0;
     const b = meanB > 0 ? Math.exp(-t / meanB) : 0;
     let both: number;

@@ -46,6 +46,11 @@ export interface SidekiqPoolShape {
   ioPhases?: number;
   /** Latency of waking a thread and giving it the lock back, per acquisition (default 0). */
   wakeupSec?: number;
+  /**
+   * Latency from the push until an idle thread blocked in BRPOP runs the job (default: wakeupSec).
+   * Latency only: the capacity does not depend on it.
+   */
+  pickupSec?: number;
   /** Time a contended lock is held by nobody while the next holder waits for a core (default 0). */
   handoffSec?: number;
   /** Cores used on the host by everything but these processes and Redis (default 0). */

@@ -76,6 +76,23 @@ describe('queue latency of a Sidekiq pool', () => {
     );
   });
 
+  it('a job that finds a thread idle waits for the pickup; one that waited for a thread only for its wakeup', () => {
+    // One thread of 10 ms CPU (and the 0.5 ms wakeup of its fetch) at ρ = 0.5: half the jobs find it
+    // idle and pay the 2 ms pickup, the other half wait (M/G/1: 1/(μ − λ) times Allen–Cunneen's
+    // (1 + c²)/2 for a thread held 10 + 0.5 ms) and then the 0.5 ms wakeup.
+    const s = shape({ jobWaitSec: 0, pickupSec: 0.002, wakeupSec: 0.0005 });
+    const l = latency(s, 50 * (0.01 / 0.0105));
+    const pool = sidekiqPoolCapacity(s);
+    const rho = (50 * (0.01 / 0.0105)) / pool.maxThroughputPerSec;
+    const mu = pool.maxThroughputPerSec;
+    const factor = (1 + (0.01 ** 2 + 0.0005 ** 2) / 0.0105 ** 2) / 2;
+    expect(l.meanWaitSec).toBeCloseTo((1 - rho) * 0.002 + rho * (0.0005 + factor / (mu - rho * mu)), 9);
+    expect(l.percentileWaitSec(40)).toBeCloseTo(0.002, 6); // the idle half: exactly the pickup
+    // Without a pickup of its own, a job finding a thread idle pays the wakeup, as before.
+    const same = latency(shape({ jobWaitSec: 0, wakeupSec: 0.0005 }), 50 * (0.01 / 0.0105));
+    expect(same.percentileWaitSec(40)).toBeCloseTo(0.0005, 6);
+  });
+
   it('an overloaded pool has no finite wait', () => {
     const l = latency(shape({ threads: 2 }), 1000);
     expect(l.stable).toBe(false);
