@@ -50,6 +50,10 @@ export function sidekiqQueueCommand(y: Argv) {
           default: 0,
           describe: 'Waking a thread after each wait (its fetch, its I/O), ms; bench:sidekiq measures a host',
         })
+        .option('pickup-ms', {
+          type: 'number',
+          describe: 'Handing a job to an idle thread blocked in BRPOP, ms (default: --wakeup-ms)',
+        })
         .option('handoff-ms', {
           type: 'number',
           default: 0,
@@ -85,6 +89,7 @@ interface SidekiqFlags {
   'time-scv': number;
   'wakeup-ms': number;
   'handoff-ms': number;
+  'pickup-ms'?: number | undefined;
 }
 
 function shapeOf(args: SidekiqFlags): SidekiqPoolShape {
@@ -115,6 +120,7 @@ function shapeOf(args: SidekiqFlags): SidekiqPoolShape {
     timeScv: scv(args['time-scv']),
     wakeupSec: ms('wakeup-ms', args['wakeup-ms'], 0),
     handoffSec: ms('handoff-ms', args['handoff-ms'], 0),
+    pickupSec: ms('pickup-ms', args['pickup-ms'], args['wakeup-ms'] / 1e3),
   };
   if (shape.jobCpuSec + shape.jobWaitSec + shape.frameworkCpuSec <= 0) {
     throw new InputError('--cpu-ms, --wait-ms and --framework-cpu-ms are all 0: a job must take some time');

@@ -294,6 +294,10 @@ describe('fedicap queue sidekiq', () => {
       sidekiq('--threads', '5', '--cpu-ms', '1', '--wait-ms', '1', '--handoff-ms', '-2'),
       /--handoff-ms must be a number of milliseconds >= 0, got -2/,
     );
+    expectInputError(
+      sidekiq('--threads', '5', '--cpu-ms', '1', '--wait-ms', '1', '--pickup-ms', 'x'),
+      /--pickup-ms must be a number of milliseconds >= 0/,
+    );
   });
 
   it('a CPU-bound pool waits for its lock: the p95 wait falls with a second process, not with more -c', () => {
@@ -303,6 +307,9 @@ describe('fedicap queue sidekiq', () => {
     expect(p95('--threads', '5', '--processes', '2')).toBeLessThan(c10 / 2);
     // Fixed job times queue half as long; the host's wakeup and handoff costs lower the capacity.
     expect(p95('--threads', '10', '--time-scv', '0')).toBeLessThan(c10 * 0.6);
+    // A job that finds a thread idle pays the pickup: at light load the p95 is the pickup itself.
+    const light = cpuBound('--threads', '10', '--pickup-ms', '3', '--arrival-rate', '1');
+    expect(light.p95WaitSec).toBeCloseTo(0.003, 6);
     const costly = cpuBound('--processes', '2', '--threads', '2', '--handoff-ms', '1', '--wakeup-ms', '0.5');
     expect(costly.maxThroughputPerSec).toBeLessThan(
       cpuBound('--processes', '2', '--threads', '2').maxThroughputPerSec,
