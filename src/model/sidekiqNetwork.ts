@@ -161,9 +161,12 @@ function anchorPopulations(threads: number): number[] {
 }
 
 /** Stretch and dead time at every k = 1…threads, linear between the solved anchors. */
-function interpolated(anchors: ReadonlyMap<number, OperatingPoint>, threads: number): OperatingPoint[] {
+function interpolated(
+  anchors: ReadonlyMap<number, OperatingPoint>,
+  threads: number,
+): Pick<OperatingPoint, 'stretch' | 'deadSec'>[] {
   const ks = [...anchors.keys()];
-  const points: OperatingPoint[] = [];
+  const points: Pick<OperatingPoint, 'stretch' | 'deadSec'>[] = [];
   for (let i = 0; i < ks.length; i++) {
     const low = ks[i]!;
     const high = ks[i + 1] ?? low;
@@ -172,7 +175,6 @@ function interpolated(anchors: ReadonlyMap<number, OperatingPoint>, threads: num
     for (let k = low; k < high || (k === high && i === ks.length - 1); k++) {
       const f = high > low ? (k - low) / (high - low) : 0;
       points.push({
-        throughputPerSec: Number.NaN,
         stretch: a.stretch + f * (b.stretch - a.stretch),
         deadSec: a.deadSec + f * (b.deadSec - a.deadSec),
       });

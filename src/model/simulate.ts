@@ -23,7 +23,7 @@
  * Pure and deterministic: all randomness comes from `opts.rng`.
  */
 import type { Rng } from '../shared/random.js';
-import { EventHeap, JobLine, pickWeighted, quantileSorted, Samples } from './simulationParts.js';
+import { EventHeap, JobLine, pickWeighted, Samples, summarizeWaits } from './simulationParts.js';
 
 export interface SimQueue {
   queue: string;
@@ -354,16 +354,12 @@ class PoolSimulation {
     let totalWait = 0;
     const perQueue = queues.map((queueSpec, q): SimQueueResult => {
       const samples = this.waits[q]!;
-      const sorted = samples.sorted();
       totalSamples += samples.length;
       totalWait += samples.sum;
       return {
         queue: queueSpec.queue,
         completed: this.completed[q]!,
-        meanWaitSec: samples.length > 0 ? samples.sum / samples.length : NaN,
-        p50WaitSec: quantileSorted(sorted, 0.5),
-        p95WaitSec: quantileSorted(sorted, 0.95),
-        p99WaitSec: quantileSorted(sorted, 0.99),
+        ...summarizeWaits(samples),
         retries: this.retries[q]!,
         dead: this.dead[q]!,
       };

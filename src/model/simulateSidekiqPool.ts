@@ -30,7 +30,14 @@
  * Pure and deterministic: all randomness comes from `opts.rng`.
  */
 import type { Rng } from '../shared/random.js';
-import { EventHeap, JobLine, pickWeighted, quantileSorted, Samples } from './simulationParts.js';
+import {
+  EventHeap,
+  JobLine,
+  pickWeighted,
+  Samples,
+  summarizeWaits,
+  type WaitSummary,
+} from './simulationParts.js';
 
 export interface SidekiqSimQueue {
   queue: string;
@@ -74,15 +81,11 @@ export interface SidekiqSimOptions {
   rng: Rng;
 }
 
-export interface SidekiqSimQueueResult {
+/** Queue wait of counted jobs (enqueue → a thread takes the job), with how many finished. */
+export interface SidekiqSimQueueResult extends WaitSummary {
   queue: string;
   /** Counted jobs finished. */
   completed: number;
-  /** Queue wait of counted jobs: enqueue → a thread takes the job. NaN if none. */
-  meanWaitSec: number;
-  p50WaitSec: number;
-  p95WaitSec: number;
-  p99WaitSec: number;
 }
 
 export interface SidekiqSimResult {
@@ -101,7 +104,7 @@ export interface SidekiqSimResult {
    * Enqueue → the job's first hold of its process's lock (when it starts running Ruby, as Sidekiq's
    * middleware sees it): the wait for a thread plus the wait for the lock. Over all counted jobs.
    */
-  startWait: { meanSec: number; p95Sec: number; p99Sec: number };
+  startWait: WaitSummary;
   /** Per process: fraction of the window its interpreter lock was held. NaN for an empty window. */
   lockUtilization: number[];
   /** Core-seconds used by lock holders and the background load / (cores · window). */
@@ -573,32 +576,14 @@ class SidekiqPoolSimulation {
     this.finished++;
   }
 
-  private startWaitSummary(): SidekiqSimResult['startWait'] {
-    const samples = this.startWaits;
-    const sorted = samples.sorted();
-    return {
-      meanSec: samples.length > 0 ? samples.sum / samples.length : NaN,
-      p95Sec: quantileSorted(sorted, 0.95),
-      p99Sec: quantileSorted(sorted, 0.99),
-    };
-  }
-
   result(queues: readonly SidekiqSimQueue[]): SidekiqSimResult {
     let totalSamples = 0;
     let totalWait = 0;
     const perQueue = queues.map((spec, q): SidekiqSimQueueResult => {
       const samples = this.waits[q]!;
-      const sorted = samples.sorted();
       totalSamples += samples.length;
       totalWait += samples.sum;
-      return {
-        queue: spec.queue,
-        completed: this.completed[q]!,
-        meanWaitSec: samples.length > 0 ? samples.sum / samples.length : NaN,
-        p50WaitSec: quantileSorted(sorted, 0.5),
-        p95WaitSec: quantileSorted(sorted, 0.95),
-        p99WaitSec: quantileSorted(sorted, 0.99),
-      };
+      return { queue: spec.queue, completed: this.completed[q]!, ...summarizeWaits(samples) };
     });
     const windowSec = this.windowEnd - this.windowStart;
     const per = (area: number) => (windowSec > 0 ? area / windowSec : NaN);
@@ -607,7 +592,7 @@ class SidekiqPoolSimulation {
       perQueue,
       meanWaitSec: totalSamples > 0 ? totalWait / totalSamples : NaN,
       probabilityOfWait: totalSamples > 0 ? this.waitedCount / totalSamples : NaN,
-      startWait: this.startWaitSummary(),
+      startWait: summarizeWaits(this.startWaits),
       lockUtilization: Array.from(this.lockArea, per),
       coreUtilization: per(this.coreArea) / this.cores.count,
       cpuStretch: this.workArea > 0 ? this.holdArea / this.workArea : NaN,

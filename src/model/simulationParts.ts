@@ -127,6 +127,24 @@ export class Samples {
   }
 }
 
+/** Mean and quantiles of a set of waits (NaN where there are none). */
+export interface WaitSummary {
+  meanWaitSec: number;
+  p50WaitSec: number;
+  p95WaitSec: number;
+  p99WaitSec: number;
+}
+
+export function summarizeWaits(samples: Samples): WaitSummary {
+  const sorted = samples.sorted();
+  return {
+    meanWaitSec: samples.length > 0 ? samples.sum / samples.length : NaN,
+    p50WaitSec: quantileSorted(sorted, 0.5),
+    p95WaitSec: quantileSorted(sorted, 0.95),
+    p99WaitSec: quantileSorted(sorted, 0.99),
+  };
+}
+
 /** Quantile of sorted data by linear interpolation (Hyndman & Fan 1996, definition 7). NaN if empty. */
 export function quantileSorted(sorted: Float64Array, p: number): number {
   const n = sorted.length;

@@ -499,13 +499,13 @@ describe('sidekiqQueueLatency against simulated waits until a job first holds it
       expectAgreement(
         `${at} mean`,
         model.meanWaitSec,
-        runs.map((r) => r.meanSec),
+        runs.map((r) => r.meanWaitSec),
         ...bands.mean,
       );
       expectAgreement(
         `${at} p95`,
         model.percentileWaitSec(95),
-        runs.map((r) => r.p95Sec),
+        runs.map((r) => r.p95WaitSec),
         ...bands.p95,
       );
     };
