@@ -82,6 +82,11 @@ export function printTable(rows: readonly Row[], calibration: Calibration): void
     `drain predicted by src/model/sidekiqNetwork: a priori (nominal job CPU + framework CPU) error mean ${n(apriori.mean * 100, 1)} %, worst ${n(apriori.worst * 100, 1)} %; ` +
       `calibrated (CPU per job measured at the 50 % step) mean ${n(calibrated.mean * 100, 1)} %, worst ${n(calibrated.worst * 100, 1)} %`,
   );
+  const p95 = p95Summary(rows, predictions);
+  out(
+    `p95 queue latency predicted by src/model/sidekiqLatency (calibrated): ${p95.within} of ${p95.steps} steps ` +
+      `within ±30 %, mean absolute error ${n(p95.meanAbs * 100, 1)} %, worst ${n(p95.worst * 100, 1)} %`,
+  );
   const { framework, platform } = calibration;
   out(
     `host costs: wakeup ${n(costs.wakeupSec * 1e3, 2)} ms per lock acquisition (${platform.wakeup.configuration.name}: ` +
@@ -101,6 +106,20 @@ export function printTable(rows: readonly Row[], calibration: Calibration): void
       'others cores: CPU of the Sidekiq processes / of everything but them, Redis and this benchmark, in ' +
       'cores, averaged over the drain',
   );
+}
+
+/** Relative error of each step's predicted p95 against the measured, over every step measured. */
+function p95Summary(rows: readonly Row[], predictions: readonly Prediction[]) {
+  const errors = rows.flatMap((r, i) =>
+    r.measured.latency.map((l, step) => predictions[i]!.p95Ms[step]! / l.p95Ms - 1),
+  );
+  const worst = errors.reduce((a, e) => (Math.abs(e) > Math.abs(a) ? e : a), 0);
+  return {
+    steps: errors.length,
+    within: errors.filter((e) => Math.abs(e) <= 0.3).length,
+    meanAbs: errors.reduce((a, e) => a + Math.abs(e), 0) / errors.length,
+    worst,
+  };
 }
 
 /**

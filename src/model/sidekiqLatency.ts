@@ -14,7 +14,7 @@
  * idle waits for the pickup (Redis hands it to the thread blocked in BRPOP, which is woken:
  * `pickupSec`), one that waited for a thread only for that thread's wakeup.
  */
-import { solveMva, type PopulationSolution } from './closedNetwork.js';
+import { lockAndDelayThroughput } from './closedNetwork.js';
 import { flowEquivalentStates } from './flowEquivalent.js';
 import type { SidekiqPoolCapacity, SidekiqPoolShape } from './sidekiqNetwork.js';
 
@@ -78,22 +78,18 @@ export function sidekiqQueueLatency(
 /**
  * The lock a job meets on entering service with n others in service in the pool, spread evenly over
  * the processes (k = n/P, interpolated): P(busy) and the mean wait given busy, from exact MVA of one
- * process with exponential lock times.
+ * process with exponential lock times [QSP §6.3]. The lock time is the one with n + 1 in service
+ * (lockSecInService): on a host with fewer cores than processes, a light load is hardly stretched.
  */
 function lockSeenBy(shape: SidekiqPoolShape, pool: SidekiqPoolCapacity) {
-  const curve = solveMva(
-    [
-      { name: 'interpreter lock', kind: 'queueing', demandSec: pool.lockSec },
-      { name: 'I/O wait', kind: 'delay', demandSec: pool.delaySec },
-    ],
-    shape.threads,
-  );
+  const z = pool.delaySec;
   const lockFactor = (1 + (shape.timeScv ?? 1)) / 2;
-  const at = (k: number, f: (s: PopulationSolution) => number) =>
-    k < 1 ? 0 : f(curve[Math.min(k, shape.threads) - 1]!);
-  const busyAt = (k: number) => at(k, (s) => Math.min(1, s.throughputPerSec * pool.lockSec));
-  const waitAt = (k: number) => at(k, (s) => s.residenceSec[0]! - pool.lockSec);
   return (n: number) => {
+    const d = pool.lockSecInService[Math.min(n, pool.lockSecInService.length - 1)]!;
+    const throughput = (k: number) => lockAndDelayThroughput(d, z, Math.min(k, shape.threads));
+    const busyAt = (k: number) => (k < 1 ? 0 : Math.min(1, throughput(k) * d));
+    // Residence at the lock with k jobs in the process (Little: k/X − Z), less the job's own hold.
+    const waitAt = (k: number) => (k < 1 ? 0 : Math.min(k, shape.threads) / throughput(k) - z - d);
     const k = n / shape.processes;
     const low = Math.floor(k);
     const f = k - low;

@@ -67,8 +67,13 @@ export interface SidekiqPoolCapacity {
   cpuStretch: number;
   /** Per job, time the lock is held by nobody while it passes between threads (handoffs). */
   lockDeadSec: number;
-  /** Per job and process: the lock's demand (CPU stretched, plus dead time) and the time off it. */
+  /** Per job and process: the lock's demand (CPU stretched, plus dead time) at full load, and the time off it. */
   lockSec: number;
+  /**
+   * The lock's demand per job with n = 1…processes·threads jobs in service in the pool, spread evenly
+   * (a lighter load stretches less: with fewer jobs than processes, the idle processes leave their cores).
+   */
+  lockSecInService: number[];
   delaySec: number;
   bottleneck: PoolBottleneck;
 }
@@ -87,15 +92,26 @@ export function sidekiqPoolCapacity(shape: SidekiqPoolShape): SidekiqPoolCapacit
     anchors.set(k, point);
   }
   const cpuSec = shape.jobCpuSec + shape.frameworkCpuSec;
-  const perProcess = interpolated(anchors, shape.threads).map(({ stretch, deadSec }, i) =>
-    lockAndDelayThroughput(cpuSec * stretch + deadSec, delaySec, i + 1, shape.timeScv ?? 1),
+  const lockSecAt = interpolated(anchors, shape.threads).map(
+    ({ stretch, deadSec }) => cpuSec * stretch + deadSec,
+  );
+  const perProcess = lockSecAt.map((lock, i) =>
+    lockAndDelayThroughput(lock, delaySec, i + 1, shape.timeScv ?? 1),
   );
   const redisCap = shape.redisCpuSecPerJob > 0 ? 1 / shape.redisCpuSecPerJob : Infinity;
   // The host's asymptotic bound [QSP §5.2], X·(CPU + Redis CPU) ≤ cores − background, holds exactly
   // (the fixed point is solved to a millionth and could pass it by that much).
   const coresLeft = Math.max(1e-3, shape.hostCores - (shape.backgroundCores ?? 0));
   const coresCap = coresLeft / (cpuSec + shape.redisCpuSecPerJob);
-  const throughputAt = poolCurve(perProcess, shape.processes).map((x) => Math.min(x, redisCap, coresCap));
+  // Fewer jobs than processes: n processes hold one job each, the others are idle and leave the cores.
+  const curve = poolCurve(perProcess, shape.processes);
+  const lockSecInService = curve.map((_, i) => lockSecAt[Math.ceil((i + 1) / shape.processes) - 1]!);
+  for (let n = 1; n < Math.min(shape.processes, curve.length); n++) {
+    const few = operatingPoint(shape, 1, delaySec, acquisitions, anchors.get(1)!, n);
+    curve[n - 1] = n * few.throughputPerSec;
+    lockSecInService[n - 1] = cpuSec * few.stretch + few.deadSec;
+  }
+  const throughputAt = curve.map((x) => Math.min(x, redisCap, coresCap));
   const maxThroughputPerSec = throughputAt[throughputAt.length - 1]!;
   const lockSec = cpuSec * point.stretch + point.deadSec;
   return {
@@ -104,6 +120,7 @@ export function sidekiqPoolCapacity(shape: SidekiqPoolShape): SidekiqPoolCapacit
     cpuStretch: point.stretch,
     lockDeadSec: point.deadSec,
     lockSec,
+    lockSecInService,
     delaySec,
     bottleneck: bottleneckOf(shape, point.stretch, redisCap),
   };
@@ -118,8 +135,8 @@ interface OperatingPoint {
 
 /**
  * One process's MVA at population k, solved together with the stretch and the dead time that the
- * other processes (at k too), Redis and the background cause, by damped fixed-point iteration from
- * `start`. Redis and the background take their CPU off the top: they must get it, and the lock
+ * other `active` − 1 processes (at k too; all of them by default), Redis and the background cause, by
+ * damped fixed-point iteration from `start`. Redis and the background take their CPU off the top: they must get it, and the lock
  * holders share what is left (which keeps X·(CPU + Redis CPU) ≤ cores).
  */
 function operatingPoint(
@@ -128,6 +145,7 @@ function operatingPoint(
   delaySec: number,
   acquisitions: number,
   start: OperatingPoint,
+  active = shape.processes,
 ): OperatingPoint {
   const cpuSec = shape.jobCpuSec + shape.frameworkCpuSec;
   let { stretch, deadSec } = start;
@@ -135,9 +153,9 @@ function operatingPoint(
   for (let iteration = 0; iteration < 200; iteration++) {
     const lockSec = cpuSec * stretch + deadSec;
     x = lockAndDelayThroughput(lockSec, delaySec, k, shape.timeScv ?? 1);
-    const redisBusy = Math.min(1, shape.processes * x * shape.redisCpuSecPerJob);
+    const redisBusy = Math.min(1, active * x * shape.redisCpuSecPerJob);
     const offTheTop = redisBusy + (shape.backgroundCores ?? 0);
-    const otherHolders = (shape.processes - 1) * Math.min(1, x * cpuSec * stretch);
+    const otherHolders = (active - 1) * Math.min(1, x * cpuSec * stretch);
     const available = Math.max(1e-3, shape.hostCores - offTheTop);
     const nextStretch = Math.max(1, (1 + otherHolders) / available);
     const noFree = noFreeCore(otherHolders + offTheTop, shape.hostCores);

@@ -45,6 +45,17 @@ describe('a pool of Sidekiq processes as closed networks', () => {
     expect(three.bottleneck).toBe('host-cores');
   });
 
+  it('fewer jobs than processes: the idle processes leave their cores, so two jobs on two cores run unstretched', () => {
+    const three = sidekiqPoolCapacity(shape({ processes: 3, jobCpuSec: 0.01, jobWaitSec: 0, threads: 5 }));
+    // One job, then two, each alone in its process with a core to itself: 100/s each.
+    expect(three.throughputAt[0]).toBeCloseTo(100, 3);
+    expect(three.throughputAt[1]).toBeCloseTo(200, 3);
+    expect(three.lockSecInService[1]).toBeCloseTo(0.01, 6);
+    // Three or more: every lock held, three bursts on two cores.
+    expect(three.lockSecInService[2]).toBeCloseTo(0.015, 4);
+    expect(three.lockSecInService.at(-1)).toBeCloseTo(0.015, 4);
+  });
+
   it('I/O-bound jobs on few threads are bound by threads; Redis on the host takes its share', () => {
     const ioBound = sidekiqPoolCapacity(shape({ jobCpuSec: 0.001, jobWaitSec: 0.2, threads: 2 }));
     expect(ioBound.bottleneck).toBe('threads');
