@@ -7,16 +7,22 @@ const USERINFO_PASSWORD = /(\/\/[^/?#@:\s]*):[^/?#@\s]*@/g;
 /** `password=…` and the like in a query string that does not parse. */
 const QUERY_SECRET = /([?&][^=&#\s]*(?:pass|token|secret|key|auth|sig)[^=&#\s]*=)[^&#\s]*/gi;
 
-function maskQuery(url: URL): void {
+/** Mask the secret query values; whether there were any. */
+function maskQuery(url: URL): boolean {
+  let masked = false;
   for (const key of [...new Set(url.searchParams.keys())]) {
-    if (SECRET_PARAM.test(key)) url.searchParams.set(key, MASK);
+    if (SECRET_PARAM.test(key)) {
+      url.searchParams.set(key, MASK);
+      masked = true;
+    }
   }
+  return masked;
 }
 
 /**
  * A URL fit for a message: its password (and secret query values) replaced by `***`, the user name kept
- * so the reader recognises what they typed. Text that is not a URL is masked by pattern, for the
- * error that says it is not one.
+ * so the reader recognises what they typed (returned as typed when it holds no secret). Text that is
+ * not a URL is masked by pattern, for the error that says it is not one.
  */
 export function maskPassword(raw: string): string {
   let url: URL;
@@ -25,9 +31,9 @@ export function maskPassword(raw: string): string {
   } catch {
     return raw.replace(USERINFO_PASSWORD, `$1:${MASK}@`).replace(QUERY_SECRET, `$1${MASK}`);
   }
-  if (url.password) url.password = MASK;
-  maskQuery(url);
-  return url.toString();
+  const hadPassword = url.password !== '';
+  if (hadPassword) url.password = MASK;
+  return maskQuery(url) || hadPassword ? url.toString() : raw;
 }
 
 /** A URL with no credentials at all (user, password, secret query values): for labels and names. */
