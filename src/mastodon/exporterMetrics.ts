@@ -103,6 +103,14 @@ export const STREAMING_METRICS = {
   pg_pool_waiting_queries: { type: 'gauge', labels: [] },
 } as const satisfies Record<string, ExporterMetric>;
 
+/** The quantiles of the gem's summaries (metric/summary.rb DEFAULT_QUANTILES). */
+export const GEM_SUMMARY_QUANTILES = [0.99, 0.9, 0.5, 0.1, 0.01] as const;
+/**
+ * The gem's summaries keep two buffers, rotated every ROTATE_AGE = 120 s, and compute quantiles over
+ * both: a sliding window of 120 to 240 s.
+ */
+export const GEM_SUMMARY_ROTATE_SEC = 120;
+
 /** The series suffixes of summaries and histograms in the text format. */
 const SERIES_SUFFIXES = ['_sum', '_count', '_bucket'] as const;
 
