@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusSampler } from '../../../src/collect/prometheus.js';
 import { parsePrometheusText } from '../../../src/collect/prometheusText.js';
 import type { Sample } from '../../../src/collect/sample.js';
-import { canonicalExporterName } from '../../../src/mastodon/exporterMetrics.js';
+import {
+  canonicalExporterName,
+  GEM_METRICS,
+  STREAMING_METRICS,
+} from '../../../src/mastodon/exporterMetrics.js';
+import { startTestTestbed, type TestbedFixture } from '../../support/testbed.js';
 
 const TIME = '2026-08-01T12:00:00.000Z';
 
@@ -236,6 +241,53 @@ describe('PrometheusSampler gaps', () => {
     expect(s!.labels).toEqual({ endpoint: server.url, exported_endpoint: 'https://example.test' });
   });
 });
+
+describe("PrometheusSampler on the testbed's exporter", () => {
+  let fx: TestbedFixture;
+  beforeAll(async () => {
+    fx = await startTestTestbed({ webConcurrency: 1, sidekiq: [] });
+  }, 60_000);
+  afterAll(() => fx?.stop());
+
+  it("reads Mastodon's local-mode names with the gem's types and labels, and nothing prefixed mastodon_", async () => {
+    for (let i = 0; i < 3; i++) expect((await fetch(`${fx.url}/api/v1/instance`)).status).toBe(200);
+    await fx.tb.sidekiq.push('ActivityPub::DeliveryWorker', ['{}', '1', 'https://x.example/inbox']);
+    const sampler = new PrometheusSampler(`${fx.url}/metrics`);
+    const instance = { controller: 'api/v1/instances', action: 'show' };
+    // Each request's end reaches the primary's exporter after its response: bounded wait for the third.
+    const samples = await waitForSamples(sampler, (s) => find(s, 'http_requests_total', instance).length > 0);
+    expect(one(samples, 'http_requests_total', { ...instance, status: '200' })).toBe(3);
+    expect(one(samples, 'http_request_duration_seconds_count', instance)).toBe(3);
+    expect(one(samples, 'http_request_duration_seconds', { ...instance, quantile: '0.99' })).toBeGreaterThan(
+      0,
+    );
+    expect(one(samples, 'http_request_queue_duration_seconds_count', instance)).toBe(3);
+    expect(one(samples, 'sidekiq_queue_backlog', { queue: 'push' })).toBe(1);
+    expect(one(samples, 'sidekiq_queue_latency_seconds', { queue: 'push' })).toBeGreaterThanOrEqual(0);
+    expect(one(samples, 'sidekiq_stats_enqueued')).toBe(1);
+    expect(one(samples, 'connected_clients', { type: 'websocket' })).toBe(0);
+    for (const s of samples) {
+      expect(s.labels.endpoint).toBe(`${fx.url}/metrics`);
+      const base = s.metric.replace(/_(sum|count|bucket)$/, '');
+      if (s.metric.startsWith('fedicap_testbed_')) continue; // the testbed's own, not Mastodon's
+      expect(Object.hasOwn(GEM_METRICS, base) || Object.hasOwn(STREAMING_METRICS, base), s.metric).toBe(true);
+      expect(canonicalExporterName(s.metric)).toBe(s.metric);
+    }
+  });
+});
+
+/** Sample until `ready` holds (bounded: 50 tries, 100 ms apart). */
+async function waitForSamples(
+  sampler: PrometheusSampler,
+  ready: (s: Sample[]) => boolean,
+): Promise<Sample[]> {
+  for (let i = 0; i < 50; i++) {
+    const samples = await sampler.sample(TIME);
+    if (ready(samples)) return samples;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the exporter never showed the requests');
+}
 
 describe('parsePrometheusText', () => {
   it('reads escaped label values, timestamps and comments', () => {
