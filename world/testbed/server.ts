@@ -13,6 +13,7 @@ import { exporterText } from './processes/exporter.js';
 import { ForkedProcess, type TestbedProcess } from './processes/fork.js';
 import type { StartMessage, ToPrimary } from './processes/messages.js';
 import { recordJob } from './sidekiq/instruments.js';
+import { recordRequest } from './web/instruments.js';
 import { registerSidekiqMetrics } from './sidekiq/metrics.js';
 import { ENGINE_DEFAULTS } from './sidekiq/processor.js';
 
@@ -111,6 +112,7 @@ async function startProcesses(
   const forked: ForkedProcess[] = [];
   const onMessage = (from: ForkedProcess, message: ToPrimary) => {
     if (message.kind === 'job') recordJob(tb.metrics, message.job);
+    else if (message.kind === 'request') recordRequest(tb.metrics, message.request);
     else if (message.kind === 'scrape')
       void exporterText(tb.metrics, forked)
         .catch(() => undefined)

@@ -195,7 +195,9 @@ interface StreamingMetrics {
 }
 
 /**
- * The streaming server's own Prometheus metrics (connected_clients, connected_channels, messages_sent_total).
+ * The streaming server's own Prometheus metrics, as Mastodon's streaming/metrics.js names them
+ * (connected_clients{type}, redis_subscriptions, messages_sent_total{type}; not connected_channels{type,
+ * channel}, which the testbed does not count).
  */
 function streamingMetrics(tb: Testbed, hub: StreamingHub): StreamingMetrics {
   const clients = new Gauge({
@@ -204,21 +206,26 @@ function streamingMetrics(tb: Testbed, hub: StreamingHub): StreamingMetrics {
     labelNames: ['type'],
     registers: [tb.metrics],
   });
-  const channelsGauge = new Gauge({
-    name: 'connected_channels',
+  const subscriptionsGauge = new Gauge({
+    name: 'redis_subscriptions',
     help: 'The number of Redis channels the streaming server is subscribed to',
     registers: [tb.metrics],
     collect() {
       this.set(hub.channelCount());
     },
   });
-  void channelsGauge;
+  void subscriptionsGauge;
   const sent = new Counter({
     name: 'messages_sent_total',
-    help: 'Messages sent to streaming clients',
+    help: 'The total number of messages the streaming server sent to clients per connection type',
     labelNames: ['type'],
     registers: [tb.metrics],
   });
+  // Primed at zero for both connection types, as streaming/metrics.js does, so the series exist from the start.
+  for (const type of ['websocket', 'eventsource']) {
+    clients.set({ type }, 0);
+    sent.inc({ type }, 0);
+  }
   return { clients, sent };
 }
 

@@ -8,6 +8,7 @@ import type { TestbedConfig } from '../config.js';
 import type { InstanceAddress } from '../openContext.js';
 import type { FinishedJob } from '../sidekiq/instruments.js';
 import type { SidekiqUnitConfig } from '../sidekiq/types.js';
+import type { FinishedRequest } from '../web/instruments.js';
 import type { StreamingAddress } from '../web/streamingPass.js';
 
 export type Role = 'web' | 'sidekiq' | 'streaming';
@@ -52,5 +53,7 @@ export type ToPrimary =
   | { kind: 'metrics'; id: number; metrics: MetricsJson }
   /** A Sidekiq job ended (the per-job metrics are kept by the primary, as by the gem's collector). */
   | { kind: 'job'; job: FinishedJob }
+  /** A web request ended (the web metrics are kept by the primary too). */
+  | { kind: 'request'; request: FinishedRequest }
   /** A web worker serves GET /metrics: the exporter's text, please. */
   | { kind: 'scrape'; id: number };

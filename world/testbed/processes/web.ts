@@ -22,6 +22,7 @@ export const runWebWorker: RoleRunner<'web'> = async (start, listening, link) =>
     maxThreads: start.config.maxThreads,
     streaming: start.streaming,
     metricsText: () => link.scrape(),
+    onRequestEnd: (request) => void link.send({ kind: 'request', request }),
   });
   await new Promise<void>((resolve) => web.server.listen(listening, resolve));
   return {

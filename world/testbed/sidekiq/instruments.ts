@@ -1,9 +1,11 @@
-import { Counter, Summary, type Registry } from 'prom-client';
+import { Counter, type Registry, Summary } from 'prom-client';
+import { GEM_SUMMARY } from '../web/instruments.js';
 
 /**
  * The per-job metrics of the prometheus_exporter gem's Sidekiq middleware
- * (PrometheusExporter::Server::SidekiqCollector), with Mastodon's `mastodon_`
- * prefix and the gem's labels `job_name` (the job class) and `queue`:
+ * (PrometheusExporter::Server::SidekiqCollector, server/sidekiq_collector.rb), unprefixed as
+ * Mastodon's local mode serves them (src/mastodon/exporterMetrics.ts: Mastodon adds no prefix), with
+ * the gem's labels `job_name` (the job class) and `queue`:
  *
  * - `sidekiq_job_duration_seconds`: a summary (the gem's default aggregation)
  *   of the time spent in `perform`, for every job that ran to an end;
@@ -36,35 +38,25 @@ function counter(registry: Registry, name: string, help: string): Counter<'job_n
 export function sidekiqInstruments(registry: Registry): SidekiqInstruments {
   let found = byRegistry.get(registry);
   if (found) return found;
-  const durationName = 'mastodon_sidekiq_job_duration_seconds';
+  const durationName = 'sidekiq_job_duration_seconds';
   const jobDurationSec =
     (registry.getSingleMetric(durationName) as Summary<'job_name' | 'queue'> | undefined) ??
     new Summary({
       name: durationName,
-      help: 'Time spent in sidekiq jobs (perform), by job class and queue.',
+      help: 'Total time spent in sidekiq jobs.',
       labelNames: LABELS,
-      percentiles: [0.5, 0.9, 0.99],
-      // A sliding window like the gem's summary, so quantiles follow the current load.
-      maxAgeSeconds: 60,
-      ageBuckets: 5,
+      // The gem's quantiles and sliding window, so quantiles follow the current load as its do.
+      ...GEM_SUMMARY,
       registers: [registry],
     });
   found = {
     jobDurationSec,
-    jobsTotal: counter(registry, 'mastodon_sidekiq_jobs_total', 'Total number of sidekiq jobs executed.'),
-    failedJobsTotal: counter(
-      registry,
-      'mastodon_sidekiq_failed_jobs_total',
-      'Total number of failed sidekiq jobs.',
-    ),
-    deadJobsTotal: counter(
-      registry,
-      'mastodon_sidekiq_dead_jobs_total',
-      'Total number of dead sidekiq jobs.',
-    ),
+    jobsTotal: counter(registry, 'sidekiq_jobs_total', 'Total number of sidekiq jobs executed.'),
+    failedJobsTotal: counter(registry, 'sidekiq_failed_jobs_total', 'Total number of failed sidekiq jobs.'),
+    deadJobsTotal: counter(registry, 'sidekiq_dead_jobs_total', 'Total number of dead sidekiq jobs.'),
     restartedJobsTotal: counter(
       registry,
-      'mastodon_sidekiq_restarted_jobs_total',
+      'sidekiq_restarted_jobs_total',
       'Total number of sidekiq jobs that we restarted because of a sidekiq shutdown.',
     ),
   };

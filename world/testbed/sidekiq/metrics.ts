@@ -6,19 +6,19 @@ import type { WorkerRegistry } from './types.js';
 
 /**
  * Sidekiq's state in Redis as Mastodon's prometheus_exporter shows it
- * (instrumentation SidekiqStats / SidekiqQueue / SidekiqProcess, names
- * prefixed `mastodon_`), read from Redis at scrape time:
+ * (the gem's instrumentation SidekiqStats / SidekiqQueue / SidekiqProcess and
+ * server/sidekiq_{stats,queue,process}_collector.rb; unprefixed as in Mastodon's
+ * local mode, src/mastodon/exporterMetrics.ts), read from Redis at scrape time:
  *
- * - `mastodon_sidekiq_queue_backlog{queue}` and
- *   `mastodon_sidekiq_queue_latency_seconds{queue}` (now − enqueued_at of the
+ * - `sidekiq_queue_backlog{queue}` and
+ *   `sidekiq_queue_latency_seconds{queue}` (now − enqueued_at of the
  *   oldest job; the gem truncates it to whole seconds, the testbed does not),
  *   for every queue in `queues` and every queue a job class names;
- * -
- * `mastodon_sidekiq_stats_{processed,failed,enqueued,retry_size,scheduled_size,dead_size,processes_size,workers_size}`;
- * - `mastodon_sidekiq_process_{busy,concurrency}` with the gem's labels
+ * - `sidekiq_stats_{processed,failed,enqueued,retry_size,scheduled_size,dead_size,processes_size,workers_size}`;
+ * - `sidekiq_process_{busy,concurrency}` with the gem's labels
  *   (hostname, identity, queues, quiet, tag, labels), one series per live process.
  *
- * The per-job series (`mastodon_sidekiq_job_duration_seconds`, `…_jobs_total`,
+ * The per-job series (`sidekiq_job_duration_seconds`, `…_jobs_total`,
  * `…_failed_jobs_total`, `…_dead_jobs_total`, `…_restarted_jobs_total`) are
  * created here too (see instruments.ts) and recorded by the processor.
  */
@@ -72,8 +72,8 @@ export function registerSidekiqMetrics(metrics: Registry, redis: Redis, workers:
         }
       },
     });
-  queueGauge('mastodon_sidekiq_queue_backlog', 'Size of the sidekiq queue.', (q) => q.size);
-  queueGauge('mastodon_sidekiq_queue_latency_seconds', 'Latency of the sidekiq queue.', (q) => q.latencySec);
+  queueGauge('sidekiq_queue_backlog', 'Size of the sidekiq queue.', (q) => q.size);
+  queueGauge('sidekiq_queue_latency_seconds', 'Latency of the sidekiq queue.', (q) => q.latencySec);
 
   const statsGauges: [keyof SidekiqSnapshot, string, string][] = [
     ['deadSize', 'dead_size', 'Size of dead the queue'],
@@ -87,7 +87,7 @@ export function registerSidekiqMetrics(metrics: Registry, redis: Redis, workers:
   ];
   for (const [field, suffix, help] of statsGauges) {
     new Gauge({
-      name: `mastodon_sidekiq_stats_${suffix}`,
+      name: `sidekiq_stats_${suffix}`,
       help,
       registers: [metrics],
       async collect() {
@@ -104,7 +104,7 @@ export function registerSidekiqMetrics(metrics: Registry, redis: Redis, workers:
     ['concurrency', 'Maximum concurrency'],
   ] as const) {
     new Gauge({
-      name: `mastodon_sidekiq_process_${field}`,
+      name: `sidekiq_process_${field}`,
       help,
       labelNames: processLabels,
       registers: [metrics],

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Histogram } from 'prom-client';
 import { registerActivityPub } from '../activitypub/index.js';
 import { registerClientApi } from '../api/index.js';
 import type { Testbed } from '../context.js';
+import type { FinishedRequest } from './instruments.js';
 import { isStreamingPath, passRequest, passUpgrade, type StreamingAddress } from './streamingPass.js';
 import { webThreads } from './threads.js';
 
@@ -22,6 +22,8 @@ export interface WebAppOptions {
   streaming: StreamingAddress;
   /** The exporter's text for GET /metrics; undefined when it cannot be had. */
   metricsText(): Promise<string | undefined>;
+  /** Each request's end, for the exporter's web metrics (kept by the primary, as by the gem's collector). */
+  onRequestEnd(request: FinishedRequest): void;
 }
 
 /** One Puma worker's application, on an HTTP server that is not listening yet. */
@@ -59,39 +61,28 @@ function frontServer(handler: http.RequestListener, o: WebAppOptions) {
   return { server, streams, inFlight: () => inFlight };
 }
 
-/** Web threads, and the request duration and thread-wait histograms of Mastodon's exporter. */
-function instrument(app: FastifyInstance, tb: Testbed, maxThreads: number): void {
-  const threads = webThreads(maxThreads);
-  const duration = new Histogram({
-    name: 'mastodon_http_request_duration_seconds',
-    help: 'Time spent serving a request, by Rails controller and action',
-    labelNames: ['controller', 'action', 'status'],
-    registers: [tb.metrics],
-  });
-  const queueDuration = new Histogram({
-    name: 'mastodon_http_request_queue_duration_seconds',
-    help: 'Time a request waited for a free web thread',
-    registers: [tb.metrics],
-  });
+/** Web threads, and each request's time waiting for one and being served, for Mastodon's exporter. */
+function instrument(app: FastifyInstance, o: WebAppOptions): void {
+  const threads = webThreads(o.maxThreads);
+  const timed = (request: object) => request as { fedicapArrived?: bigint; fedicapStart?: bigint };
   app.addHook('onRequest', async (request) => {
-    const t0 = process.hrtime.bigint();
+    timed(request).fedicapArrived = process.hrtime.bigint();
     await threads.acquire();
-    (request as unknown as { fedicapStart: bigint }).fedicapStart = process.hrtime.bigint();
-    queueDuration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    timed(request).fedicapStart = process.hrtime.bigint();
   });
   app.addHook('onResponse', async (request, reply) => {
     threads.release();
-    const start = (request as unknown as { fedicapStart?: bigint }).fedicapStart;
-    if (start === undefined) return;
+    const { fedicapArrived: arrived, fedicapStart: start } = timed(request);
+    if (arrived === undefined || start === undefined) return;
     const cfg = request.routeOptions.config;
-    duration.observe(
-      {
-        controller: cfg.controller ?? 'unknown',
-        action: cfg.action ?? 'unknown',
-        status: String(reply.statusCode),
-      },
-      Number(process.hrtime.bigint() - start) / 1e9,
-    );
+    o.onRequestEnd({
+      // The gem's labels when no controller handled the request (middleware.rb#default_labels).
+      controller: cfg.controller ?? 'other',
+      action: cfg.action ?? 'other',
+      status: reply.statusCode,
+      durationSec: Number(process.hrtime.bigint() - start) / 1e9,
+      queueSec: Number(start - arrived) / 1e9,
+    });
   });
 }
 
@@ -106,7 +97,7 @@ export async function buildWebApp(tb: Testbed, o: WebAppOptions): Promise<WebApp
       return front.server;
     },
   });
-  instrument(app, tb, o.maxThreads);
+  instrument(app, o);
   app.get('/health', { config: { controller: 'health', action: 'show' } }, async (_req, reply) =>
     reply.type('text/plain').send('OK'),
   );

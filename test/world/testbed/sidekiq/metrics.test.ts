@@ -26,7 +26,7 @@ function parseMetrics(text: string) {
   return out;
 }
 
-describe('Sidekiq metrics (prometheus_exporter names, mastodon_ prefix)', () => {
+describe('Sidekiq metrics (prometheus_exporter names, unprefixed as in Mastodon local mode)', () => {
   let db: SidekiqDb;
   let h: SidekiqHandle | undefined;
   beforeAll(async () => {
@@ -85,36 +85,42 @@ describe('Sidekiq metrics (prometheus_exporter names, mastodon_ prefix)', () => 
       return s[0]!.value;
     };
 
-    expect(value('mastodon_sidekiq_queue_backlog', { queue: 'push' })).toBe(3);
-    expect(value('mastodon_sidekiq_queue_backlog', { queue: 'default' })).toBe(0);
-    expect(value('mastodon_sidekiq_queue_backlog', { queue: 'mailers' })).toBe(0); // a job class's queue, never used yet
-    const latency = value('mastodon_sidekiq_queue_latency_seconds', { queue: 'push' });
+    expect(value('sidekiq_queue_backlog', { queue: 'push' })).toBe(3);
+    expect(value('sidekiq_queue_backlog', { queue: 'default' })).toBe(0);
+    expect(value('sidekiq_queue_backlog', { queue: 'mailers' })).toBe(0); // a job class's queue, never used yet
+    const latency = value('sidekiq_queue_latency_seconds', { queue: 'push' });
     expect(latency).toBeGreaterThanOrEqual(30);
     expect(latency).toBeLessThan(40);
-    expect(value('mastodon_sidekiq_queue_latency_seconds', { queue: 'default' })).toBe(0);
+    expect(value('sidekiq_queue_latency_seconds', { queue: 'default' })).toBe(0);
 
-    expect(value('mastodon_sidekiq_stats_processed')).toBe(5);
-    expect(value('mastodon_sidekiq_stats_failed')).toBe(2);
-    expect(value('mastodon_sidekiq_stats_enqueued')).toBe(3);
-    expect(value('mastodon_sidekiq_stats_retry_size')).toBe(1);
-    expect(value('mastodon_sidekiq_stats_dead_size')).toBe(1);
-    expect(value('mastodon_sidekiq_stats_scheduled_size')).toBe(1);
-    expect(value('mastodon_sidekiq_stats_processes_size')).toBe(1);
-    expect(value('mastodon_sidekiq_stats_workers_size')).toBe(1);
+    expect(value('sidekiq_stats_processed')).toBe(5);
+    expect(value('sidekiq_stats_failed')).toBe(2);
+    expect(value('sidekiq_stats_enqueued')).toBe(3);
+    expect(value('sidekiq_stats_retry_size')).toBe(1);
+    expect(value('sidekiq_stats_dead_size')).toBe(1);
+    expect(value('sidekiq_stats_scheduled_size')).toBe(1);
+    expect(value('sidekiq_stats_processes_size')).toBe(1);
+    expect(value('sidekiq_stats_workers_size')).toBe(1);
 
     const identity = h.identities[0]!;
-    expect(value('mastodon_sidekiq_process_busy', { identity, queues: 'default', quiet: 'false' })).toBe(1);
-    expect(value('mastodon_sidekiq_process_concurrency', { identity })).toBe(1);
+    expect(value('sidekiq_process_busy', { identity, queues: 'default', quiet: 'false' })).toBe(1);
+    expect(value('sidekiq_process_concurrency', { identity })).toBe(1);
 
     const job = (name: string, j: string) => value(name, { job_name: j, queue: 'default' });
-    expect(job('mastodon_sidekiq_jobs_total', 'Ok')).toBe(3);
-    expect(job('mastodon_sidekiq_jobs_total', 'Bad')).toBe(1);
-    expect(job('mastodon_sidekiq_failed_jobs_total', 'Bad')).toBe(1);
-    expect(job('mastodon_sidekiq_failed_jobs_total', 'Doomed')).toBe(1);
-    expect(job('mastodon_sidekiq_dead_jobs_total', 'Doomed')).toBe(1);
-    expect(job('mastodon_sidekiq_job_duration_seconds_count', 'Ok')).toBe(3);
-    expect(job('mastodon_sidekiq_job_duration_seconds_sum', 'Ok')).toBeGreaterThanOrEqual(0);
-    expect(text).toContain('# TYPE mastodon_sidekiq_job_duration_seconds summary');
+    expect(job('sidekiq_jobs_total', 'Ok')).toBe(3);
+    expect(job('sidekiq_jobs_total', 'Bad')).toBe(1);
+    expect(job('sidekiq_failed_jobs_total', 'Bad')).toBe(1);
+    expect(job('sidekiq_failed_jobs_total', 'Doomed')).toBe(1);
+    expect(job('sidekiq_dead_jobs_total', 'Doomed')).toBe(1);
+    expect(job('sidekiq_job_duration_seconds_count', 'Ok')).toBe(3);
+    expect(job('sidekiq_job_duration_seconds_sum', 'Ok')).toBeGreaterThanOrEqual(0);
+    expect(text).toContain('# TYPE sidekiq_job_duration_seconds summary');
+    // The gem's quantiles (metric/summary.rb), and no name of Mastodon's own: it adds no prefix.
+    for (const q of ['0.01', '0.1', '0.5', '0.9', '0.99'])
+      expect(samples.some((s) => s.name === 'sidekiq_job_duration_seconds' && s.labels.quantile === q)).toBe(
+        true,
+      );
+    expect(text).not.toMatch(/^(# TYPE )?mastodon_/m);
 
     // Registering again on the same Registry (a second testbed assembly) is harmless.
     registerSidekiqMetrics(registry, db.redis, workers);
@@ -123,7 +129,7 @@ describe('Sidekiq metrics (prometheus_exporter names, mastodon_ prefix)', () => 
     await h.stop();
     h = undefined;
     const after = parseMetrics(await registry.metrics());
-    expect(after.filter((s) => s.name === 'mastodon_sidekiq_process_busy')).toEqual([]);
-    expect(after.find((s) => s.name === 'mastodon_sidekiq_stats_processed')?.value).toBe(6);
+    expect(after.filter((s) => s.name === 'sidekiq_process_busy')).toEqual([]);
+    expect(after.find((s) => s.name === 'sidekiq_stats_processed')?.value).toBe(6);
   });
 });
