@@ -103,6 +103,17 @@ export const STREAMING_METRICS = {
   pg_pool_waiting_queries: { type: 'gauge', labels: [] },
 } as const satisfies Record<string, ExporterMetric>;
 
+/**
+ * Not Mastodon's: fedicap's testbed also serves each job's wait from `enqueued_at` to its start, a
+ * histogram per queue, so that `fedicap validate testbed` can hold the model's p95 queue latency to
+ * the jobs' own (Sidekiq's API and Mastodon's exporter give only the oldest waiting job's age).
+ * Buckets from 0.5 ms to about 60 s in steps of 25 %.
+ */
+export const TESTBED_QUEUE_LATENCY = {
+  name: 'fedicap_testbed_sidekiq_job_queue_latency_seconds',
+  bucketsSec: Array.from({ length: 53 }, (_, i) => 0.0005 * 1.25 ** i),
+} as const;
+
 /** The quantiles of the gem's summaries (metric/summary.rb DEFAULT_QUANTILES). */
 export const GEM_SUMMARY_QUANTILES = [0.99, 0.9, 0.5, 0.1, 0.01] as const;
 /**

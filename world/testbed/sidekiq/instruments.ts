@@ -1,4 +1,5 @@
-import { Counter, type Registry, Summary } from 'prom-client';
+import { Counter, Histogram, type Registry, Summary } from 'prom-client';
+import { TESTBED_QUEUE_LATENCY } from '../../../src/mastodon/exporterMetrics.js';
 import { GEM_SUMMARY } from '../web/instruments.js';
 
 /**
@@ -12,7 +13,10 @@ import { GEM_SUMMARY } from '../web/instruments.js';
  * - `sidekiq_jobs_total`: jobs that ran to an end, successful or not;
  * - `sidekiq_failed_jobs_total`: those that raised;
  * - `sidekiq_dead_jobs_total`: jobs moved to the dead set;
- * - `sidekiq_restarted_jobs_total`: jobs pushed back to their queue at shutdown.
+ * - `sidekiq_restarted_jobs_total`: jobs pushed back to their queue at shutdown;
+ *
+ * and one of the testbed's own, which Mastodon does not export: TESTBED_QUEUE_LATENCY, a histogram per
+ * queue of each job's wait from `enqueued_at` to its start.
  *
  * One set per Registry, shared by everything that records into it: `recordJob`
  * (for each job a Sidekiq process reports) gets them with `sidekiqInstruments(registry)`, which creates
@@ -24,6 +28,7 @@ export interface SidekiqInstruments {
   failedJobsTotal: Counter<'job_name' | 'queue'>;
   deadJobsTotal: Counter<'job_name' | 'queue'>;
   restartedJobsTotal: Counter<'job_name' | 'queue'>;
+  jobQueueLatencySec: Histogram<'queue'>;
 }
 
 const byRegistry = new WeakMap<Registry, SidekiqInstruments>();
@@ -59,6 +64,15 @@ export function sidekiqInstruments(registry: Registry): SidekiqInstruments {
       'sidekiq_restarted_jobs_total',
       'Total number of sidekiq jobs that we restarted because of a sidekiq shutdown.',
     ),
+    jobQueueLatencySec:
+      (registry.getSingleMetric(TESTBED_QUEUE_LATENCY.name) as Histogram<'queue'> | undefined) ??
+      new Histogram({
+        name: TESTBED_QUEUE_LATENCY.name,
+        help: "Each job's wait from enqueued_at to its start (fedicap's testbed only).",
+        labelNames: ['queue'],
+        buckets: [...TESTBED_QUEUE_LATENCY.bucketsSec],
+        registers: [registry],
+      }),
   };
   byRegistry.set(registry, found);
   return found;
@@ -73,6 +87,8 @@ export interface FinishedJob {
   queue: string;
   outcome: JobOutcome;
   durationSec: number;
+  /** now − enqueued_at when it started; null when the job carried no enqueued_at. */
+  queueWaitSec: number | null;
 }
 
 /** Count a finished job in the registry's instruments (a job sent to `dead` has failed too). */
@@ -84,4 +100,7 @@ export function recordJob(registry: Registry, job: FinishedJob): void {
   if (job.outcome === 'restarted') instruments.restartedJobsTotal.inc(labels);
   instruments.jobsTotal.inc(labels);
   instruments.jobDurationSec.observe(labels, job.durationSec);
+  // A restarted job is started again later: its first wait is counted once, when it ends for good.
+  if (job.queueWaitSec !== null && job.outcome !== 'restarted')
+    instruments.jobQueueLatencySec.observe({ queue: job.queue }, job.queueWaitSec);
 }

@@ -121,6 +121,8 @@ interface InFlight {
   className: string;
   queue: string;
   startedMs: number;
+  /** now − enqueued_at at the start, as Sidekiq's middleware would see it; null when the job has none. */
+  queueWaitSec: number | null;
   /** perform() has returned or thrown; the outcome is being recorded. */
   settled: boolean;
   /** Pushed back at shutdown or lost in a crash: its outcome must not be recorded. */
@@ -316,6 +318,8 @@ class SidekiqProcess {
       className: String(job.class),
       queue,
       startedMs: performance.now(),
+      queueWaitSec:
+        typeof job.enqueued_at === 'number' ? Math.max(0, Date.now() / 1000 - job.enqueued_at) : null,
       settled: false,
       abandoned: false,
       abort: new AbortController(),
@@ -398,6 +402,7 @@ class SidekiqProcess {
       queue: job.queue,
       outcome: ok ? 'succeeded' : outcome?.kind === 'dead' ? 'dead' : 'failed',
       durationSec,
+      queueWaitSec: job.queueWaitSec,
     });
   }
 
@@ -441,6 +446,7 @@ class SidekiqProcess {
         queue: j.queue,
         outcome: 'restarted',
         durationSec: (performance.now() - j.startedMs) / 1000,
+        queueWaitSec: j.queueWaitSec,
       });
     }
     for (const s of this.slots) if (s.job?.abandoned) this.state.delete(s.tid);

@@ -124,12 +124,30 @@ describe('Sidekiq metrics (prometheus_exporter names, unprefixed as in Mastodon 
 
     // Registering again on the same Registry (a second testbed assembly) is harmless.
     registerSidekiqMetrics(registry, db.redis, workers);
+    // One more job waits behind Slow on the only thread, at least 300 ms.
+    await c.push('Ok', [4]);
+    await new Promise((r) => setTimeout(r, 300));
     g.open();
-    await waitFor(async () => (await db.stats.processed()) === 6, 'slow job ended');
+    await waitFor(async () => (await db.stats.processed()) === 7, 'slow job and the one behind it ended');
     await h.stop();
     h = undefined;
     const after = parseMetrics(await registry.metrics());
     expect(after.filter((s) => s.name === 'sidekiq_process_busy')).toEqual([]);
-    expect(after.find((s) => s.name === 'sidekiq_stats_processed')?.value).toBe(6);
+    expect(after.find((s) => s.name === 'sidekiq_stats_processed')?.value).toBe(7);
+    // The testbed's own per-job queue latency: every job that ended, the one that waited above 0.25 s.
+    const waits = (suffix: string, le?: string) =>
+      after.find(
+        (s) =>
+          s.name === `fedicap_testbed_sidekiq_job_queue_latency_seconds${suffix}` &&
+          s.labels.queue === 'default' &&
+          (le === undefined || s.labels.le === le),
+      )?.value;
+    expect(waits('_count')).toBe(7);
+    const le = after.find(
+      (s) => s.name.endsWith('queue_latency_seconds_bucket') && Math.abs(Number(s.labels.le) - 0.2585) < 1e-3,
+    )?.labels.le;
+    expect(le, 'a bucket at 0.5 ms × 1.25^28 ≈ 0.258 s').toBeDefined();
+    expect(waits('_count')! - waits('_bucket', le)!).toBeGreaterThanOrEqual(1);
+    expect(waits('_sum')).toBeGreaterThanOrEqual(0.3);
   });
 });
