@@ -6,7 +6,7 @@ export interface Interval {
   value: number;
   low: number;
   high: number;
-  /** Resamples whose estimate was finite (the interval is read from these). */
+  /** Resamples that gave an estimate (the interval is read from these). */
   resamples: number;
 }
 
@@ -20,7 +20,7 @@ export interface BootstrapOptions {
   level?: number;
 }
 
-/** An estimator of named quantities (NaN or absent: not estimable from this resample). */
+/** An estimator of named quantities (NaN or absent: not estimable from this resample; ±Infinity counts). */
 export type Estimator<T> = (items: readonly T[]) => Record<string, number>;
 
 /**
@@ -29,7 +29,8 @@ export type Estimator<T> = (items: readonly T[]) => Record<string, number>;
  * consecutive items starting at uniform positions until it holds n items, so the autocorrelation of
  * neighbouring windows survives inside each block. Default block length n^(1/3) (Hall, Horowitz &
  * Jing 1995). The interval is the percentile interval (Efron & Tibshirani 1993, §13.3) of the
- * resampled estimates; `value` is the estimate from all the items.
+ * resampled estimates, widened to hold `value` (the estimate from all the items) when a skewed
+ * estimator's percentiles leave it out.
  */
 export function blockBootstrap<T>(
   items: readonly T[],
@@ -49,7 +50,7 @@ export function blockBootstrap<T>(
     const estimate = estimator(resampleBlocks(items, blockLength, rng));
     for (const [name, list] of draws) {
       const v = estimate[name];
-      if (v !== undefined && Number.isFinite(v)) list.push(v);
+      if (v !== undefined && !Number.isNaN(v)) list.push(v);
     }
   }
   const out: Record<string, Interval> = {};
@@ -83,5 +84,6 @@ function quantileSorted(sorted: readonly number[], p: number): number {
   const h = (sorted.length - 1) * p;
   const lo = Math.floor(h);
   const hi = Math.min(sorted.length - 1, lo + 1);
+  if (h === lo || sorted[lo] === sorted[hi]) return sorted[lo]!; // no 0 × Infinity
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
