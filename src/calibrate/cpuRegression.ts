@@ -37,6 +37,8 @@ export interface JobDemandEstimate {
   /** The class's own Ruby CPU per job: totalCpuSec − frameworkCpuSec, at least 0. */
   cpuSec: Record<string, number>;
   frameworkCpuSec: number;
+  /** True when frameworkCpuSec came from a no-op class of this data, false when it was fixed. */
+  frameworkMeasured: boolean;
   /** The intercept: CPU per second of the processes with no job running (timers, heartbeats). */
   idleCpuSecPerSec: number;
   /** Mean duration per job as the exporter measures it (around the job's perform). */
@@ -102,6 +104,7 @@ export function estimateJobDemands(
     totalCpuSec: fit.perJobSec,
     cpuSec: {},
     frameworkCpuSec,
+    frameworkMeasured: options.framework?.kind === 'noop-class',
     idleCpuSecPerSec: fit.interceptPerSec,
     wallSec: {},
     waitSec: {},
