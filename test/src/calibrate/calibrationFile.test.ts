@@ -1,7 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyCalibration, loadCalibration } from '../../../src/calibrate/calibrationFile.js';
+import {
+  applyCalibration,
+  type Calibration,
+  calibrationSchema,
+  combineCalibrations,
+  loadCalibration,
+} from '../../../src/calibrate/calibrationFile.js';
+import { InputError } from '../../../src/shared/errors.js';
+import { drawProfile } from '../../../src/model/uncertainty.js';
+import { seededRng } from '../../../src/shared/random.js';
 import { forecastReport } from '../../../src/report/pipeline.js';
 import { defaultProfile, tempDir } from '../../support/helpers.js';
 
@@ -127,5 +136,101 @@ describe('calibration', () => {
     expect(withChild.assumptions.find((a) => a.path === 'serviceDemands.videoTranscodeCpuSec')).toMatchObject(
       { value: 9.5, source: 'measured: run r1 (50 samples)' },
     );
+  });
+
+  it('a value with its interval becomes the quantity’s range, and the Monte Carlo draws inside it', () => {
+    const cal = loadCalibration(
+      writeCalibration({
+        fedicapCalibration: 1,
+        target: { kind: 'testbed', baseUrl: 'http://staging.example:3000' },
+        runs: [run],
+        jobs: {
+          FeedInsertWorker: {
+            cpuSec: { value: 0.002, low: 0.0017, high: 0.0024 },
+            waitSec: 0.004,
+            run: 'r1',
+            samples: 9,
+          },
+        },
+        sidekiq: {
+          frameworkCpuSec: { value: 0.0003, low: 0.0002, high: 0.0004 },
+          redisCpuSecPerJob: 0.00003,
+          run: 'r1',
+          samples: 9,
+        },
+      }),
+    );
+    const profile = applyCalibration(defaultProfile(), cal);
+    const cpu = profile.serviceDemands.jobs.FeedInsertWorker.cpuSec;
+    expect(cpu).toEqual({
+      value: 0.002,
+      low: 0.0017,
+      high: 0.0024,
+      source: 'measured: run r1 (9 samples) on testbed http://staging.example:3000',
+    });
+    expect(profile.serviceDemands.jobs.FeedInsertWorker.waitSec.low).toBe(0.004);
+    expect(profile.serviceDemands.sidekiqFrameworkCpuSec).toMatchObject({
+      value: 0.0003,
+      low: 0.0002,
+      high: 0.0004,
+    });
+    expect(profile.serviceDemands.redisCpuSecPerJob.value).toBe(0.00003);
+    const rng = seededRng(7);
+    const draws = Array.from({ length: 200 }, () => drawProfile(profile, rng));
+    const sampled = draws.map((d) => d.serviceDemands.jobs.FeedInsertWorker.cpuSec);
+    expect(Math.min(...sampled)).toBeGreaterThanOrEqual(0.0017);
+    expect(Math.max(...sampled)).toBeLessThanOrEqual(0.0024);
+    expect(new Set(sampled).size).toBeGreaterThan(100);
+  });
+
+  it('rejects an interval that does not hold its value, and runs from two targets', () => {
+    const bad = writeCalibration({
+      fedicapCalibration: 1,
+      runs: [run, { ...run, id: 'r2', target: 'mastodon.example' }],
+      jobs: {
+        FeedInsertWorker: { cpuSec: { value: 0.002, low: 0.003, high: 0.004 }, run: 'r1', samples: 1 },
+      },
+    });
+    let message = '';
+    try {
+      loadCalibration(bad);
+    } catch (err) {
+      expect(err).toBeInstanceOf(InputError);
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/jobs\.FeedInsertWorker\.cpuSec: need low ≤ value ≤ high/);
+    expect(message).toMatch(/runs: runs measured different targets \(staging\.example, mastodon\.example\)/);
+  });
+
+  it('refuses to apply or combine calibrations of different targets', () => {
+    const of = (target: string, kind: 'testbed' | 'mastodon'): Calibration =>
+      calibrationSchema.parse({
+        fedicapCalibration: 1,
+        target: { kind, baseUrl: `https://${target}` },
+        runs: [{ ...run, id: `${kind}-run`, target }],
+        web: { inbox: { cpuSec: 0.003, run: `${kind}-run`, samples: 5 } },
+      });
+    const testbed = of('127.0.0.1', 'testbed');
+    const mastodon = of('staging.example', 'mastodon');
+    expect(() =>
+      combineCalibrations([
+        { path: 'a.json', calibration: testbed },
+        { path: 'b.json', calibration: mastodon },
+      ]),
+    ).toThrow(
+      new InputError(
+        'calibration b.json measured mastodon https://staging.example, but a.json measured testbed https://127.0.0.1: calibrate each target apart',
+      ),
+    );
+    const twoRuns = { ...testbed, runs: [...testbed.runs, { ...run, id: 'x', target: 'staging.example' }] };
+    expect(() => applyCalibration(defaultProfile(), twoRuns)).toThrow(InputError);
+    const later = of('127.0.0.1', 'testbed');
+    later.web.inbox = { cpuSec: 0.004, run: 'testbed-run', samples: 7 };
+    const combined = combineCalibrations([
+      { path: 'a.json', calibration: testbed },
+      { path: 'c.json', calibration: later },
+    ]);
+    expect(combined.web.inbox!.cpuSec).toBe(0.004);
+    expect(combined.runs).toHaveLength(1);
   });
 });
