@@ -1,4 +1,5 @@
 import type { Sample } from '../collect/sample.js';
+import { canonicalExporterName } from '../mastodon/exporterMetrics.js';
 import { InputError } from '../shared/errors.js';
 
 /**
@@ -20,9 +21,6 @@ const COUNTERS = [
 const GAUGES = ['sidekiq_process_busy', 'sidekiq_queue_latency_seconds'] as const;
 const USED = new Set<string>([...COUNTERS, ...GAUGES]);
 const COUNTER_SET = new Set<string>(COUNTERS);
-
-/** The standalone prometheus_exporter prefixes every name with `ruby_`; Mastodon's local mode does not. */
-const EXPORTER_PREFIX = 'ruby_';
 
 export interface WindowOptions {
   /** Window length (default 10 s). */
@@ -149,9 +147,7 @@ function collate(samples: Iterable<Sample>) {
       continue;
     }
     coverage(sample.source).times.push(t);
-    const metric = sample.metric.startsWith(EXPORTER_PREFIX)
-      ? sample.metric.slice(EXPORTER_PREFIX.length)
-      : sample.metric;
+    const metric = canonicalExporterName(sample.metric);
     if (!USED.has(metric) || !Number.isFinite(sample.value)) continue;
     const key = `${metric}${JSON.stringify(Object.entries(sample.labels).sort())}`;
     let s = byKey.get(key);
