@@ -7,21 +7,17 @@
  * Pure helpers only: no Redis, no clock unless passed in.
  */
 
-/** Set of queue names; `queue:NAME` lists hold job JSON, LPUSHed (newest left, oldest right). */
-export const QUEUES_KEY = 'queues';
-export const queueKey = (name: string) => `queue:${name}`;
-/** Sorted sets scored by epoch seconds (float). */
-export const SCHEDULE_KEY = 'schedule';
-export const RETRY_KEY = 'retry';
-export const DEAD_KEY = 'dead';
-/** Set of process identities; each has a hash under its identity. */
-export const PROCESSES_KEY = 'processes';
-/**
- * In-flight jobs of a process, tid → JSON {queue, payload, run_at}: `:workers` in Sidekiq 6, `:work` in
- * Sidekiq 7.
- */
-export const workersKey = (identity: string) => `${identity}:workers`;
-export const workKey7 = (identity: string) => `${identity}:work`;
+// The keys the read side shares live with it (src/mastodon/sidekiqState.ts); the write side's rules stay here.
+export {
+  DEAD_KEY,
+  PROCESSES_KEY,
+  QUEUES_KEY,
+  queueKey,
+  RETRY_KEY,
+  SCHEDULE_KEY,
+  workersKey,
+  workKey7,
+} from '../../../src/mastodon/sidekiqState.js';
 /** Signals for a process (Sidekiq::Process#quiet! / #stop! LPUSH TSTP / TERM here). */
 export const signalsKey = (identity: string) => `${identity}-signals`;
 

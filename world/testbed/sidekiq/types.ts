@@ -1,22 +1,7 @@
 import type { Redis } from 'ioredis';
 
-/** A job exactly as Sidekiq stores it in `queue:NAME` (JSON). */
-export interface SidekiqJob {
-  class: string;
-  args: unknown[];
-  queue: string;
-  jid: string;
-  retry: boolean | number;
-  created_at: number;
-  enqueued_at?: number;
-  retry_count?: number;
-  error_message?: string;
-  error_class?: string;
-  failed_at?: number;
-  retried_at?: number;
-  /** sidekiq_options dead: false — when retries run out the job is dropped instead of going to `dead`. */
-  dead?: boolean;
-}
+/** A job exactly as Sidekiq stores it in `queue:NAME` (JSON): defined beside Sidekiq's read side. */
+export type { SidekiqJob } from '../../../src/mastodon/sidekiqState.js';
 
 export interface JobContext {
   jid: string;
