@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { InputError } from '../src/shared/errors.js';
+import { collectCommand } from '../src/cli/collect.js';
 import { fleetCommand } from '../world/cli/fleet.js';
 import { forecastCommand } from '../src/cli/forecast.js';
 import { profileCommand } from '../src/cli/profile.js';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     .scriptName('fedicap')
     .usage('$0 <command> [options]\n\nLoad testing and capacity planning for Mastodon instances.')
     .strict()
-    .demandCommand(1, 'give a command: forecast, whatif relay, queue')
+    .demandCommand(1, 'give a command: forecast, whatif relay, queue, run, collect')
     .recommendCommands()
     .help()
     .version()
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
   profileCommand(cli);
   testbedCommand(cli);
   runCommand(cli);
+  collectCommand(cli);
   seedCommand(cli);
   fleetCommand(cli);
   await cli.parseAsync();

@@ -124,9 +124,10 @@ class Collection {
       if (atMs >= endMs) break;
       await sleepUntil(atMs, signal);
       if (signal?.aborted) break;
+      // The status shows the previous tick's answers, so it is never all "…" but at the very start.
+      if (k > 0) this.status?.update(this.view());
       this.tick();
       if (this.writeFailure) throw this.writeFailure;
-      this.status?.update(this.view());
       await this.file.drained();
       const behind = Math.floor((Date.now() - this.startMs) / this.intervalMs);
       const next = Math.max(k + 1, behind);

@@ -1,0 +1,132 @@
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { errnoText, InputError } from '../shared/errors.js';
+import { ProcessCpuSampler } from './processCpu.js';
+import { urlWithoutCredentials } from './redact.js';
+import type { Sampler } from './sampler.js';
+import { SidekiqRedisSampler } from './sidekiqRedis.js';
+import { remoteSamplers } from './sources.js';
+import { StorageSampler } from './storage.js';
+
+/** What to observe, as the flags of `fedicap collect` give it. */
+export interface CollectSources {
+  /** `--sidekiq-redis`: Sidekiq's Redis (SIDEKIQ_REDIS_URL, else REDIS_URL). */
+  sidekiqRedis?: string;
+  /** `--database-url`: PostgreSQL. */
+  databaseUrl?: string;
+  /** `--redis-url`: Redis INFO (the cache or the queues' server). */
+  redisUrl?: string;
+  /** `--prometheus`: text endpoints (Mastodon's exporter, node_exporter, cAdvisor). */
+  prometheus?: string[];
+  /** `--process NAME=PID`: local processes. */
+  processes?: string[];
+  /** `--media-dir`: Mastodon's public/system when media are stored on disk. */
+  mediaDir?: string;
+}
+
+const SCHEMES: Record<string, string[]> = {
+  '--sidekiq-redis': ['redis:', 'rediss:'],
+  '--redis-url': ['redis:', 'rediss:'],
+  '--database-url': ['postgres:', 'postgresql:'],
+  '--prometheus': ['http:', 'https:'],
+};
+
+/** A URL that parses and has the flag's scheme. Not limited to loopback: the collector only reads. */
+function checkUrl(flag: string, value: string): string {
+  const shown = urlWithoutCredentials(value);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(`${flag} ${shown}: not a URL`);
+  }
+  const schemes = SCHEMES[flag]!;
+  if (!schemes.includes(url.protocol))
+    throw new InputError(
+      `${flag} ${shown}: expected a ${schemes.map((x) => `${x}//`).join(' or ')} URL, got ${url.protocol}//`,
+    );
+  return value;
+}
+
+/** `NAME=PID` of a running process, each NAME once. */
+export function parseProcessFlag(value: string): { name: string; pid: number } {
+  const m = /^([A-Za-z0-9_.-]+)=(\d+)$/.exec(value);
+  if (!m) throw new InputError(`--process ${value}: expected NAME=PID, e.g. --process sidekiq=4242`);
+  const pid = Number(m[2]);
+  if (!existsSync(`/proc/${pid}/stat`))
+    throw new InputError(`--process ${value}: no process with pid ${pid} (is /proc mounted? Linux only)`);
+  return { name: m[1]!, pid };
+}
+
+function checkMediaDir(dir: string): string {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (err) {
+    throw new InputError(`--media-dir ${dir}: ${errnoText(err)}`);
+  }
+  if (!isDir) throw new InputError(`--media-dir ${dir}: not a directory`);
+  return resolve(dir);
+}
+
+/** `--out FILE`: its directory exists and is writable, and FILE is not a directory. */
+export function checkOut(out: string, flag = '--out'): string {
+  const dir = dirname(resolve(out));
+  if (!existsSync(dir)) throw new InputError(`${flag} ${out}: directory ${dir} does not exist`);
+  try {
+    if (!statSync(dir).isDirectory()) throw new InputError(`${flag} ${out}: ${dir} is not a directory`);
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`${flag} ${out}: directory ${dir} is not writable (${errnoText(err)})`);
+  }
+  if (existsSync(out) && statSync(out).isDirectory())
+    throw new InputError(`${flag} ${out}: is a directory; give the samples file's name`);
+  return out;
+}
+
+/** Check every source's flag; the first bad one throws an InputError naming it. Nothing is opened. */
+export function checkSources(sources: CollectSources): Required<Omit<CollectSources, 'processes'>> & {
+  processes: { name: string; pid: number }[];
+} {
+  const processes = (sources.processes ?? []).map(parseProcessFlag);
+  const names = processes.map((p) => p.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new InputError(`--process ${twice}=…: the name ${twice} is given twice`);
+  const checked = {
+    sidekiqRedis: sources.sidekiqRedis === undefined ? '' : checkUrl('--sidekiq-redis', sources.sidekiqRedis),
+    databaseUrl: sources.databaseUrl === undefined ? '' : checkUrl('--database-url', sources.databaseUrl),
+    redisUrl: sources.redisUrl === undefined ? '' : checkUrl('--redis-url', sources.redisUrl),
+    prometheus: (sources.prometheus ?? []).map((u) => checkUrl('--prometheus', u)),
+    mediaDir: sources.mediaDir === undefined ? '' : checkMediaDir(sources.mediaDir),
+    processes,
+  };
+  const any =
+    checked.sidekiqRedis ||
+    checked.databaseUrl ||
+    checked.redisUrl ||
+    checked.prometheus.length ||
+    checked.mediaDir ||
+    processes.length;
+  if (!any)
+    throw new InputError(
+      'give at least one source: --sidekiq-redis, --database-url, --redis-url, --prometheus, --process or --media-dir',
+    );
+  return checked;
+}
+
+/** The samplers for checked sources (connections open lazily, at the first sample). */
+export function buildSamplers(checked: ReturnType<typeof checkSources>): Sampler[] {
+  const samplers: Sampler[] = [];
+  if (checked.sidekiqRedis) samplers.push(new SidekiqRedisSampler(checked.sidekiqRedis));
+  samplers.push(
+    ...remoteSamplers({
+      databaseUrl: checked.databaseUrl || undefined,
+      redisUrl: checked.redisUrl || undefined,
+      prometheus: checked.prometheus,
+    }),
+  );
+  for (const p of checked.processes) samplers.push(new ProcessCpuSampler(p.name, p.pid));
+  if (checked.mediaDir) samplers.push(new StorageSampler(checked.mediaDir));
+  return samplers;
+}
