@@ -2,10 +2,9 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { errnoText, InputError } from '../shared/errors.js';
 import { ProcessCpuSampler } from './processCpu.js';
-import { urlWithoutCredentials } from './redact.js';
 import type { Sampler } from './sampler.js';
 import { SidekiqRedisSampler } from './sidekiqRedis.js';
-import { remoteSamplers } from './sources.js';
+import { checkedUrl, remoteSamplers } from './sources.js';
 import { StorageSampler } from './storage.js';
 
 /** What to observe, as the flags of `fedicap collect` give it. */
@@ -22,30 +21,6 @@ export interface CollectSources {
   processes?: string[];
   /** `--media-dir`: Mastodon's public/system when media are stored on disk. */
   mediaDir?: string;
-}
-
-const SCHEMES: Record<string, string[]> = {
-  '--sidekiq-redis': ['redis:', 'rediss:'],
-  '--redis-url': ['redis:', 'rediss:'],
-  '--database-url': ['postgres:', 'postgresql:'],
-  '--prometheus': ['http:', 'https:'],
-};
-
-/** A URL that parses and has the flag's scheme. Not limited to loopback: the collector only reads. */
-function checkUrl(flag: string, value: string): string {
-  const shown = urlWithoutCredentials(value);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InputError(`${flag} ${shown}: not a URL`);
-  }
-  const schemes = SCHEMES[flag]!;
-  if (!schemes.includes(url.protocol))
-    throw new InputError(
-      `${flag} ${shown}: expected a ${schemes.map((x) => `${x}//`).join(' or ')} URL, got ${url.protocol}//`,
-    );
-  return value;
 }
 
 /** `NAME=PID` of a running process, each NAME once. */
@@ -85,7 +60,11 @@ export function checkOut(out: string, flag = '--out'): string {
   return out;
 }
 
-/** Check every source's flag; the first bad one throws an InputError naming it. Nothing is opened. */
+/**
+ * Check the local sources' flags and that there is at least one source; the first bad one throws an
+ * InputError naming it. The remote sources' URLs are checked where their samplers are built
+ * (remoteSamplers, src/collect/sources.ts), also before anything connects. Nothing is opened.
+ */
 export function checkSources(sources: CollectSources): Required<Omit<CollectSources, 'processes'>> & {
   processes: { name: string; pid: number }[];
 } {
@@ -94,10 +73,11 @@ export function checkSources(sources: CollectSources): Required<Omit<CollectSour
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new InputError(`--process ${twice}=…: the name ${twice} is given twice`);
   const checked = {
-    sidekiqRedis: sources.sidekiqRedis === undefined ? '' : checkUrl('--sidekiq-redis', sources.sidekiqRedis),
-    databaseUrl: sources.databaseUrl === undefined ? '' : checkUrl('--database-url', sources.databaseUrl),
-    redisUrl: sources.redisUrl === undefined ? '' : checkUrl('--redis-url', sources.redisUrl),
-    prometheus: (sources.prometheus ?? []).map((u) => checkUrl('--prometheus', u)),
+    sidekiqRedis:
+      sources.sidekiqRedis === undefined ? '' : checkedUrl('--sidekiq-redis', sources.sidekiqRedis),
+    databaseUrl: sources.databaseUrl ?? '',
+    redisUrl: sources.redisUrl ?? '',
+    prometheus: sources.prometheus ?? [],
     mediaDir: sources.mediaDir === undefined ? '' : checkMediaDir(sources.mediaDir),
     processes,
   };
@@ -115,7 +95,7 @@ export function checkSources(sources: CollectSources): Required<Omit<CollectSour
   return checked;
 }
 
-/** The samplers for checked sources (connections open lazily, at the first sample). */
+/** The samplers for checked sources (connections open lazily, at the first sample); remote URLs checked here. */
 export function buildSamplers(checked: ReturnType<typeof checkSources>): Sampler[] {
   const samplers: Sampler[] = [];
   if (checked.sidekiqRedis) samplers.push(new SidekiqRedisSampler(checked.sidekiqRedis));

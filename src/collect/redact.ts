@@ -1,24 +1,13 @@
 /**
  * Credentials never reach samples, status lines or summaries: error messages
  * of drivers may quote the URL they were given (`redis://:secret@host`) or a
- * `password=` parameter.
+ * `password=` parameter anywhere in free text (src/shared/urlSecrets.ts masks
+ * URLs; this masks a message).
  */
 export function redactCredentials(text: string): string {
   return text
     .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1***@')
     .replace(/(password|passwd|pwd|token|secret)=([^&\s]+)/gi, '$1=***');
-}
-
-/** A URL as shown to people: no user or password. An unparsable one is shown redacted. */
-export function urlWithoutCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return redactCredentials(u.toString());
-  } catch {
-    return redactCredentials(url);
-  }
 }
 
 /** An error's message as a gap records it: one line, no credentials, at most 300 characters. */

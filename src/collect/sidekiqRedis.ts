@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { SidekiqStats } from '../mastodon/sidekiqState.js';
-import { urlWithoutCredentials } from './redact.js';
+import { withoutCredentials } from '../shared/urlSecrets.js';
 import type { Sample } from './sample.js';
 import type { Sampler } from './sampler.js';
 
@@ -30,7 +30,7 @@ export class SidekiqRedisSampler implements Sampler {
   private readonly stats: SidekiqStats;
 
   constructor(url: string) {
-    this.name = urlWithoutCredentials(url);
+    this.name = withoutCredentials(url);
     this.redis = new Redis(url, {
       lazyConnect: true,
       maxRetriesPerRequest: 1,

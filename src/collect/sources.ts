@@ -15,13 +15,14 @@ export interface RemoteSources {
 }
 
 const SCHEMES = {
+  '--sidekiq-redis': ['redis:', 'rediss:'],
   '--database-url': ['postgres:', 'postgresql:'],
   '--redis-url': ['redis:', 'rediss:'],
   '--prometheus': ['http:', 'https:'],
 } as const;
 
 /** The URL given to `flag`, checked before anything connects; the message masks its password. */
-function checkedUrl(flag: keyof typeof SCHEMES, raw: string): string {
+export function checkedUrl(flag: keyof typeof SCHEMES, raw: string): string {
   const schemes: readonly string[] = SCHEMES[flag];
   const expected = schemes.map((s) => `${s}//`).join(' or ');
   let url: URL;

@@ -5,8 +5,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sample } from '../../../src/collect/sample.js';
 import { tempDir, waitFor } from '../../support/helpers.js';
-import { REDIS_URL, claimRedisDb } from '../../support/isolation.js';
+import { PG_ADMIN_URL, REDIS_URL, claimRedisDb } from '../../support/isolation.js';
 import { MAIN } from '../../support/paths.js';
+
+/** The tests' PostgreSQL database (the collector only reads its statistics views). */
+const PG_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, '/test');
 
 interface Result {
   code: number | null;
@@ -56,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('fedicap collect', () => {
-  it('samples Sidekiq’s Redis, a process and a media directory for the duration into --out', async () => {
+  it('samples Sidekiq’s Redis, Redis INFO, PostgreSQL, a process and a media directory for the duration into --out', async () => {
     const dir = tempDir('fedicap-collect-cli-');
     const media = join(dir, 'media');
     mkdirSync(media);
@@ -66,6 +69,10 @@ describe('fedicap collect', () => {
       'collect',
       '--sidekiq-redis',
       sidekiqUrl,
+      '--redis-url',
+      sidekiqUrl,
+      '--database-url',
+      PG_URL,
       '--process',
       `sleeper=${sleeper.pid}`,
       '--media-dir',
@@ -82,7 +89,10 @@ describe('fedicap collect', () => {
     expect(readdirSync(dir).sort()).toEqual(['media', 'samples.ndjson']);
     const samples = readSamples(out);
     const bySource = (source: string) => samples.filter((s) => s.source === source);
-    expect(new Set(samples.map((s) => s.source))).toEqual(new Set(['sidekiq', 'process', 'storage']));
+    expect(new Set(samples.map((s) => s.source))).toEqual(
+      new Set(['sidekiq', 'redis', 'postgres', 'process', 'storage']),
+    );
+    expect(samples.filter((s) => s.metric === 'source_up')).toEqual([]);
     const ticks = bySource('storage').filter((s) => s.metric === 'storage_bytes');
     // 1 s at 250 ms: 4 ticks (3 if a loaded host made the collector skip one; the summary counts it).
     expect(ticks.length).toBeGreaterThanOrEqual(3);
@@ -149,12 +159,12 @@ describe('fedicap collect', () => {
     [
       'a URL of the wrong kind',
       ['--database-url', 'http://x'],
-      /--database-url http:\/\/x\/?: expected a postgres:\/\//,
+      /--database-url http:\/\/x: the scheme must be postgres:\/\//,
     ],
     [
       'a bad --prometheus',
       ['--media-dir', '.', '--prometheus', 'redis://x'],
-      /--prometheus redis:\/\/x: expected a http:\/\//,
+      /--prometheus redis:\/\/x: the scheme must be http:\/\//,
     ],
     [
       'a process that does not exist',
