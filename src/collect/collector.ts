@@ -1,4 +1,4 @@
-import { errorText } from './redact.js';
+import { errorText } from './errorText.js';
 import type { Sample } from './sample.js';
 import type { Sampler } from './sampler.js';
 import { SampleFile } from './sampleFile.js';

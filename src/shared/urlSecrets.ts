@@ -1,11 +1,11 @@
-/** Query parameters whose values are secrets (libpq's `password`, tokens, keys). */
-const SECRET_PARAM = /pass|token|secret|key|auth|sig/i;
+/** Query parameters whose values are secrets (libpq's `password`, tokens, keys, OAuth codes, sessions). */
+const SECRET_PARAM = /pass|token|secret|key|auth|sig|code|session/i;
 const MASK = '***';
 
 /** `scheme://user:password@` in text that does not parse as a URL. */
 const USERINFO_PASSWORD = /(\/\/[^/?#@:\s]*):[^/?#@\s]*@/g;
 /** `password=…` and the like in a query string that does not parse. */
-const QUERY_SECRET = /([?&][^=&#\s]*(?:pass|token|secret|key|auth|sig)[^=&#\s]*=)[^&#\s]*/gi;
+const QUERY_SECRET = /([?&][^=&#\s]*(?:pass|token|secret|key|auth|sig|code|session)[^=&#\s]*=)[^&#\s]*/gi;
 
 /** Mask the secret query values; whether there were any. */
 function maskQuery(url: URL): boolean {
@@ -48,4 +48,14 @@ export function withoutCredentials(raw: string): string {
   url.password = '';
   maskQuery(url);
   return url.toString();
+}
+
+/**
+ * Free text (a driver's error message) with every credential it may quote masked: the user info of
+ * any `scheme://user:password@` and `password=…`-like values anywhere, not only in a query.
+ */
+export function maskSecretsInText(text: string): string {
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, `$1${MASK}@`)
+    .replace(/(password|passwd|pwd|token|secret)=([^&\s]+)/gi, `$1=${MASK}`);
 }

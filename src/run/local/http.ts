@@ -12,7 +12,7 @@ import { parseDurationMs } from '../duration.js';
 import { toBytes } from './bytes.js';
 import { ExpectedStatuses } from './expectedStatuses.js';
 import type { Tags } from './metrics.js';
-import { redactUrl } from './redact.js';
+import { withoutCredentials } from '../../shared/urlSecrets.js';
 import { type Timings, zeroTimings } from './timings.js';
 import { type RawResult, blockedResult, sendOnce } from './transport.js';
 import type { VuApi } from './vuApi.js';
@@ -201,7 +201,7 @@ function prepare(vu: VuApi, method: unknown, rawUrl: unknown, body: unknown, par
   try {
     url = new URL(urlText);
   } catch {
-    throw new Error(`http.asyncRequest: invalid URL "${redactUrl(urlText)}"`);
+    throw new Error(`http.asyncRequest: invalid URL "${withoutCredentials(urlText)}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new Error(`http.asyncRequest: unsupported protocol "${url.protocol}" (http: and https: only)`);
@@ -252,7 +252,7 @@ function prepare(vu: VuApi, method: unknown, rawUrl: unknown, body: unknown, par
   return {
     method: method.toUpperCase(),
     url,
-    nameTag: nameTag ?? redactUrl(url.toString()),
+    nameTag: nameTag ?? withoutCredentials(url.toString()),
     headers,
     body: encoded,
     tags,
@@ -354,7 +354,7 @@ export async function httpRequest(
   let currentBody = req.body;
   const baseTags = vu.sampleTags(req.tags);
   for (let hop = 0; ; hop++) {
-    const urlTag = redactUrl(url.toString());
+    const urlTag = withoutCredentials(url.toString());
     const response = new Response(currentMethod, urlTag, req.headers, currentBody, vu.jsonParse);
     const raw = await sendHop(vu, req, currentMethod, url, currentBody);
     fillResponse(response, raw, req.responseType);

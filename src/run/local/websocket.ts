@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import WS from 'ws';
 import { toBytes } from './bytes.js';
 import type { Tags } from './metrics.js';
-import { redactUrl } from './redact.js';
+import { withoutCredentials } from '../../shared/urlSecrets.js';
 import type { VuApi } from './vuApi.js';
 
 type Handler = (event: Record<string, unknown>) => unknown;
@@ -24,7 +24,7 @@ function checkedUrl(vu: VuApi, url: unknown): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`new WebSocket(): invalid URL "${redactUrl(url)}"`);
+    throw new Error(`new WebSocket(): invalid URL "${withoutCredentials(url)}"`);
   }
   if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:')
     throw new Error(`new WebSocket(): expected a ws: or wss: URL, got ${parsed.protocol}`);
@@ -85,7 +85,7 @@ class LocalWebSocket {
     vu.enter('new WebSocket()');
     this.url = checkedUrl(vu, url).toString();
     const { headers, tags } = checkedParams(vu, params);
-    this.#tags = { ...vu.sampleTags(tags), url: redactUrl(this.url) };
+    this.#tags = { ...vu.sampleTags(tags), url: withoutCredentials(this.url) };
     const subprotocols = Array.isArray(protocols)
       ? protocols.map(String)
       : typeof protocols === 'string'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskPassword, withoutCredentials } from '../../../src/shared/urlSecrets.js';
+import { maskPassword, maskSecretsInText, withoutCredentials } from '../../../src/shared/urlSecrets.js';
 
 describe('maskPassword', () => {
   it('masks the password of a URL and secret query values, keeping the user', () => {
@@ -27,5 +27,12 @@ describe('withoutCredentials', () => {
       'http://127.0.0.1:9394/metrics',
     );
     expect(withoutCredentials('redis://:hunter2@127.0.0.1:6379/2')).toBe('redis://127.0.0.1:6379/2');
+  });
+
+  it('masks credentials quoted anywhere in a message', () => {
+    expect(
+      maskSecretsInText('connect ECONNREFUSED redis://:hunter2@127.0.0.1:6379 (password=hunter2&db=1)'),
+    ).toBe('connect ECONNREFUSED redis://***@127.0.0.1:6379 (password=***&db=1)');
+    expect(maskSecretsInText('nothing secret here')).toBe('nothing secret here');
   });
 });
