@@ -1,44 +1,10 @@
 import type { Argv } from 'yargs';
 import type { CollectSummary } from '../collect/index.js';
-import { formatDurationMs, parseDurationMs } from '../run/duration.js';
-import { InputError } from '../shared/errors.js';
-
-/** A duration flag ("1s", "500ms", "10m") in milliseconds; bad text is the flag's InputError. */
-function durationFlag(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  let ms: number;
-  try {
-    ms = parseDurationMs(value, flag);
-  } catch (err) {
-    throw new InputError((err as Error).message);
-  }
-  if (!(ms > 0)) throw new InputError(`${flag} must be > 0, got "${value}"`);
-  return ms;
-}
+import { formatDurationMs } from '../run/duration.js';
+import { durationFlag, sourceFlags, sourcesOf } from './collectFlags.js';
 
 function collectFlags(c: Argv) {
-  return c
-    .option('sidekiq-redis', {
-      type: 'string',
-      describe: "Sidekiq's Redis (SIDEKIQ_REDIS_URL, else REDIS_URL), read-only: queues, processes, sets",
-    })
-    .option('database-url', {
-      type: 'string',
-      describe: 'PostgreSQL to observe (read-only statistics views)',
-    })
-    .option('redis-url', { type: 'string', describe: 'Redis whose INFO to sample (CPU, memory, ops/s)' })
-    .option('prometheus', {
-      type: 'string',
-      array: true,
-      describe: "A Prometheus text endpoint (Mastodon's exporter, node_exporter, cAdvisor); repeatable",
-    })
-    .option('process', {
-      type: 'string',
-      array: true,
-      describe: 'NAME=PID of a local process whose CPU and memory to sample (/proc); repeatable',
-    })
-    .option('media-dir', { type: 'string', describe: 'Media directory whose bytes and files to count' })
-    .option('interval', { type: 'string', default: '1s', describe: 'Time between samples' })
+  return sourceFlags(c)
     .option('duration', { type: 'string', describe: 'Stop after this long (default: at Ctrl-C or SIGTERM)' })
     .option('out', { type: 'string', demandOption: true, describe: 'The samples file (NDJSON) to write' });
 }
@@ -62,13 +28,7 @@ export function collectCommand(y: Argv) {
     async (args) => {
       const { startCollection } = await import('../collect/index.js');
       const collection = startCollection({
-        sidekiqRedis: args['sidekiq-redis'],
-        databaseUrl: args['database-url'],
-        redisUrl: args['redis-url'],
-        prometheus: args.prometheus ?? [],
-        processes: args.process ?? [],
-        mediaDir: args['media-dir'],
-        intervalMs: durationFlag(args.interval, '--interval'),
+        ...sourcesOf(args),
         durationMs: durationFlag(args.duration, '--duration'),
         out: args.out,
         status: process.stderr,

@@ -1,4 +1,6 @@
 import type { Argv } from 'yargs';
+import { InputError } from '../shared/errors.js';
+import { anySource, sourceFlags, sourcesOf } from './collectFlags.js';
 
 /** `fedicap run <scenario>`: flags → runScenario (src/run/scenario.ts) → the engine's exit code. */
 export function runCommand(y: Argv) {
@@ -6,7 +8,7 @@ export function runCommand(y: Argv) {
     'run <scenario>',
     'Run a k6 scenario against a confirmed target: with k6 when it is installed, else with the local executor (CI and smoke tests)',
     (c) =>
-      c
+      sourceFlags(c)
         .positional('scenario', {
           type: 'string',
           demandOption: true,
@@ -45,11 +47,34 @@ export function runCommand(y: Argv) {
         .option('scale', {
           type: 'number',
           describe: "Passed as __ENV.SCALE: a multiplier on the profile's arrival rates",
-        }),
+        })
+        .option('collect', {
+          type: 'boolean',
+          describe:
+            'Observe the instance for the run with `fedicap collect` into OUT/samples.ndjson (the source flags below; any of them implies it)',
+        })
+        .group(
+          [
+            'collect',
+            'sidekiq-redis',
+            'database-url',
+            'redis-url',
+            'prometheus',
+            'process',
+            'media-dir',
+            'interval',
+          ],
+          'Collect while the run loads the instance:',
+        ),
     async (args) => {
       // Loaded here, not at start-up: other commands should not pay for the run's modules.
       const { runScenario } = await import('../run/scenario.js');
+      const { intervalMs, ...sources } = sourcesOf(args);
+      const collecting = anySource(sources);
+      if (args.collect && !collecting)
+        throw new InputError('--collect: name what to observe (--sidekiq-redis, --prometheus, --process, …)');
       const exitCode = await runScenario({
+        collect: collecting ? { ...sources, intervalMs } : undefined,
         scenario: args.scenario,
         target: args.target,
         confirmTarget: args['confirm-target'],

@@ -5,6 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { type CollectSources, type Collection, SAMPLES_FILE, startCollection } from '../collect/index.js';
 import { InputError } from '../shared/errors.js';
 import { makeOutputDirectory } from '../shared/files.js';
 import { parseDurationMs } from './duration.js';
@@ -27,6 +28,8 @@ export interface RunRequest {
   envPairs: string[];
   duration: string | undefined;
   scale: number | undefined;
+  /** Observe the instance meanwhile (`--collect`): samples.ndjson in the run directory. */
+  collect?: CollectSources & { intervalMs?: number };
   stderr: (text: string) => void;
   /**
    * Listen for the user's interrupt (Ctrl-C) while the engine runs; returns the function that stops
@@ -110,8 +113,15 @@ export async function runScenario(req: RunRequest): Promise<number> {
 
   const env = scenarioEnv(target, userEnv, req);
   const outDir = resolve(req.out);
+  const collection = req.collect && startCollecting(req.collect, req.out, outDir);
   const startedAt = new Date().toISOString();
-  const exitCode = await runEngine(choice, req, { scenarioPath, env, outDir });
+  let exitCode: number;
+  try {
+    exitCode = await runEngine(choice, req, { scenarioPath, env, outDir });
+  } finally {
+    const summary = await collection?.stop();
+    if (summary) req.stderr(`collected ${summary.lines} samples into ${summary.out}\n`);
+  }
   const endedAt = new Date().toISOString();
   const { duration, scale } = req;
   writeRunRecord(
@@ -120,4 +130,17 @@ export async function runScenario(req: RunRequest): Promise<number> {
   );
   req.stderr(`wrote ${resolve(outDir, 'k6.ndjson')}, summary.json and run.json (exit code ${exitCode})\n`);
   return exitCode;
+}
+
+/**
+ * The collector for the run, started before the load (its flags are checked first, so bad input stops
+ * the run before anything is sent) and stopped when the engine ends. Both stamp the same clock.
+ */
+function startCollecting(
+  sources: RunRequest['collect'] & object,
+  shownOut: string,
+  outDir: string,
+): Collection {
+  makeOutputDirectory(outDir, '--out', shownOut);
+  return startCollection({ ...sources, out: resolve(outDir, SAMPLES_FILE) });
 }

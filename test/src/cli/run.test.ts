@@ -91,6 +91,54 @@ describe('fedicap run', () => {
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).metrics.iterations.count).toBe(3);
   });
 
+  it('--collect observes the instance for the run into samples.ndjson, on the clock of k6.ndjson', async () => {
+    const scenario = writeScenario(OK_SCENARIO);
+    const out = tempDir('fedicap-run-collect-');
+    const r = await fedicap([
+      'run',
+      scenario,
+      ...target(),
+      '--out',
+      out,
+      '-e',
+      'TOKEN=t',
+      '--collect',
+      '--process',
+      `tester=${process.pid}`,
+      '--interval',
+      '100ms',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['k6.ndjson', 'run.json', 'samples.ndjson', 'summary.json']);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    const samples = readFileSync(join(out, 'samples.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const cpu = samples.filter(
+      (x) => x.metric === 'process_cpu_seconds_total' && x.labels.process === 'tester',
+    );
+    expect(cpu.length).toBeGreaterThanOrEqual(1);
+    // Sampled from before the load starts to after it ends: the run's interval lies within the samples'.
+    const times = samples.map((x) => Date.parse(x.time));
+    expect(Math.min(...times)).toBeLessThanOrEqual(Date.parse(run.startedAt) + 200);
+    expect(Math.max(...times)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));
+  });
+
+  it('--collect without a source, and a source that does not exist, stop the run before any load', async () => {
+    const scenario = writeScenario(OK_SCENARIO);
+    const out = tempDir('fedicap-run-collect-bad-');
+    expectInputError(
+      await fedicap(['run', scenario, ...target(), '--out', out, '--collect']),
+      /--collect: name what/,
+    );
+    expectInputError(
+      await fedicap(['run', scenario, ...target(), '--out', out, '--process', 'gone=999999999']),
+      /--process/,
+    );
+    expect(readdirSync(out)).toEqual([]);
+  });
+
   it('exits 99 when thresholds fail, as k6', async () => {
     const scenario = writeScenario(`
       import http from 'k6/http';
