@@ -81,7 +81,13 @@ const emptyCell = (): Cell => ({
 });
 
 /** The metrics aggregated; the others are passed over before their time is even parsed. */
-const USED = new Set(['http_reqs', 'http_req_failed', 'http_req_duration', 'iterations', 'dropped_iterations']);
+const USED = new Set([
+  'http_reqs',
+  'http_req_failed',
+  'http_req_duration',
+  'iterations',
+  'dropped_iterations',
+]);
 
 /** Accumulates k6 points into (group, window) cells; `result()` reads them out. */
 export class K6Aggregator {
@@ -135,9 +141,15 @@ export class K6Aggregator {
 
   private cellAt(group: string, window: number): Cell {
     let windows = this.cells.get(group);
-    if (!windows) this.cells.set(group, (windows = new Map()));
+    if (!windows) {
+      windows = new Map();
+      this.cells.set(group, windows);
+    }
     let cell = windows.get(window);
-    if (!cell) windows.set(window, (cell = emptyCell()));
+    if (!cell) {
+      cell = emptyCell();
+      windows.set(window, cell);
+    }
     return cell;
   }
 

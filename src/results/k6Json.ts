@@ -1,4 +1,5 @@
 import { InputError } from '../shared/errors.js';
+import { isObject, isStringRecord, parseJsonObject } from './json.js';
 import { type ReadOptions, readRecordBatches, readRecords } from './records.js';
 import { RFC3339, timeMs } from './time.js';
 
@@ -71,13 +72,7 @@ export async function* pointsOf(lines: AsyncIterable<K6Line>, metric?: string): 
 
 /** One line of k6 JSON output, checked; `where` (`file:line`) prefixes every error. */
 export function parseK6JsonLine(text: string, where: string): K6Line {
-  let line: unknown;
-  try {
-    line = JSON.parse(text);
-  } catch {
-    throw new InputError(`${where}: not JSON`);
-  }
-  if (!isObject(line)) throw new InputError(`${where}: not a JSON object`);
+  const line = parseJsonObject(text, where);
   if (line.type !== 'Metric' && line.type !== 'Point') {
     throw new InputError(
       `${where}: unknown line type ${JSON.stringify(line.type)} (expected "Metric" or "Point")`,
@@ -122,17 +117,6 @@ function metricFault(data: Record<string, unknown>): string | null {
 
 function isSubmetric(s: unknown): boolean {
   return isObject(s) && typeof s.name === 'string' && typeof s.suffix === 'string' && isStringRecord(s.tags);
-}
-
-export function isStringRecord(value: unknown): value is Record<string, string> {
-  if (!isObject(value)) return false;
-  // A loop, not Object.values(): this runs for every line of a gigabyte file.
-  for (const key in value) if (typeof value[key] !== 'string') return false;
-  return true;
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The time (ms since the epoch) of a file's first Point line, or null when it has none. */
