@@ -80,8 +80,8 @@ const emptyCell = (): Cell => ({
   latency: undefined,
 });
 
-/** The metrics aggregated; the others are passed over before their time is even parsed. */
-const USED = new Set([
+/** The metrics aggregated; the others are passed over (and, by aggregateK6Files, not even parsed). */
+export const AGGREGATED_METRICS: ReadonlySet<string> = new Set([
   'http_reqs',
   'http_req_failed',
   'http_req_duration',
@@ -112,7 +112,7 @@ export class K6Aggregator {
   /** Add one point. */
   addPoint(point: K6PointLine): void {
     const metric = point.metric;
-    if (!USED.has(metric)) return;
+    if (!AGGREGATED_METRICS.has(metric)) return;
     const { time, value, tags } = point.data;
     const ms = timeMs(time);
     this.startMs ??= ms;
@@ -240,6 +240,7 @@ export async function aggregateK6Files(
     if (known.length > 0) startMs = Math.min(...known);
   }
   const aggregator = new K6Aggregator({ ...options, startMs });
-  for await (const batch of concatBatches(paths, (p) => readK6JsonBatches(p, options))) aggregator.add(batch);
+  const read = (p: string) => readK6JsonBatches(p, { ...options, metrics: AGGREGATED_METRICS });
+  for await (const batch of concatBatches(paths, read)) aggregator.add(batch);
   return aggregator.result();
 }

@@ -25,8 +25,11 @@ export interface ReadOptions {
   skipBadLines?: BadLines;
 }
 
-/** Turns one non-blank line into a record, throwing an InputError prefixed with `where` (`file:line`). */
-export type LineParser<T> = (text: string, where: string) => T;
+/**
+ * Turns one non-blank line into a record, throwing an InputError prefixed with `where` (`file:line`);
+ * undefined passes a line over (one the reader was asked not to return).
+ */
+export type LineParser<T> = (text: string, where: string) => T | undefined;
 
 /** The records of a file, a batch per chunk, blank lines skipped; see ReadOptions for bad lines. */
 export async function* readRecordBatches<T>(
@@ -42,7 +45,8 @@ export async function* readRecordBatches<T>(
         const text = lines[i]!;
         if (isBlank(text)) continue;
         try {
-          records.push(parse(text, `${path}:${firstLine + i}`));
+          const record = parse(text, `${path}:${firstLine + i}`);
+          if (record !== undefined) records.push(record);
         } catch (err) {
           if (!(bad && err instanceof InputError)) throw err;
           bad.add(err.message);

@@ -59,7 +59,11 @@ describe('aggregateK6Files', () => {
       check(g.p95Ms, values, 95);
       check(g.p99Ms, values, 99);
     }
-    check(result.total.p95Ms, run.requests.map((r) => r.durationMs), 95);
+    check(
+      result.total.p95Ms,
+      run.requests.map((r) => r.durationMs),
+      95,
+    );
   });
 
   it('counts requests, rates, error and 429 shares per station and 10 s window aligned to the start', async () => {
@@ -69,7 +73,9 @@ describe('aggregateK6Files', () => {
     const inbox = result.windows.filter((w) => w.group === 'inbox');
     expect(inbox.map((w) => w.startMs)).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => T0 - 5000 + i * 10_000));
     for (const w of inbox) {
-      const mine = run.requests.filter((r) => r.station === 'inbox' && r.ms >= w.startMs && r.ms < w.startMs + 10_000);
+      const mine = run.requests.filter(
+        (r) => r.station === 'inbox' && r.ms >= w.startMs && r.ms < w.startMs + 10_000,
+      );
       expect(w.requests).toBe(mine.length);
       expect(w.ratePerSec).toBeCloseTo(mine.length / 10, 9);
       expect(w.status429Share).toBeCloseTo(mine.filter((r) => r.status === '429').length / mine.length, 12);
@@ -93,7 +99,12 @@ describe('aggregateK6Files', () => {
     ];
     const result = await aggregateK6Files([writeLines(lines, 'k6.ndjson')], { groupBy: 'scenario' });
     expect(result.groups).toHaveLength(1);
-    expect(result.groups[0]).toMatchObject({ group: 'inbound', iterations: 3, droppedIterations: 1, droppedShare: 0.25 });
+    expect(result.groups[0]).toMatchObject({
+      group: 'inbound',
+      iterations: 3,
+      droppedIterations: 1,
+      droppedShare: 0.25,
+    });
     expect(result.groups[0]!.p95Ms).toBeNull();
     expect(result.groups[0]!.errorShare).toBeNull();
   });
@@ -116,7 +127,11 @@ describe('aggregateK6Files', () => {
   it('stops at a bad line naming file:line, or with skipBadLines counts it and goes on', async () => {
     const lines = [...run.lines];
     lines.splice(10, 0, '{"type":"Point","data":{"time":"2026-12-03T14:00:00Z","val');
-    lines.splice(20, 0, '{"type":"Point","data":{"time":"2026-12-03T14:00:00Z","value":"1","tags":null},"metric":"vus"}');
+    lines.splice(
+      20,
+      0,
+      '{"type":"Point","data":{"time":"2026-12-03T14:00:00Z","value":"1","tags":null},"metric":"http_reqs"}',
+    );
     const path = writeLines(lines, 'k6.ndjson');
     await expect(aggregateK6Files([path])).rejects.toThrow(new InputError(`${path}:11: not JSON`));
     const bad = new BadLines();

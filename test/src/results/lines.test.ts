@@ -9,7 +9,8 @@ import { collect } from '../../support/k6Lines.js';
 
 async function linesOf(path: string): Promise<Array<[number, string]>> {
   const out: Array<[number, string]> = [];
-  for (const b of await collect(readLineBatches(path))) b.lines.forEach((l, i) => out.push([b.firstLine + i, l]));
+  for (const b of await collect(readLineBatches(path)))
+    b.lines.forEach((l, i) => out.push([b.firstLine + i, l]));
   return out;
 }
 
@@ -45,7 +46,9 @@ describe('readLineBatches', () => {
 
   it('names the first line not read whole of a truncated gzip', async () => {
     const path = join(tempDir('fedicap-lines-'), 'k6.ndjson.gz');
-    const text = Array.from({ length: 50_000 }, (_, i) => `{"line":${i},"pad":"${'y'.repeat(i % 97)}"}`).join('\n');
+    const text = Array.from({ length: 50_000 }, (_, i) => `{"line":${i},"pad":"${'y'.repeat(i % 97)}"}`).join(
+      '\n',
+    );
     const gz = gzipSync(text);
     writeFileSync(path, gz.subarray(0, Math.floor(gz.length / 2)));
     const error = await collect(readLineBatches(path)).catch((e: unknown) => e);
@@ -65,7 +68,10 @@ describe('readLineBatches', () => {
     gz[gz.length - 8]! ^= 0xff; // the CRC-32 of the trailer (RFC 1952 §2.3.1)
     writeFileSync(path, gz);
     await expect(collect(readLineBatches(path))).rejects.toThrow(
-      expect.objectContaining({ name: 'InputError', message: expect.stringMatching(`^${path}:1: corrupt gzip data`) }),
+      expect.objectContaining({
+        name: 'InputError',
+        message: expect.stringMatching(`^${path}:1: corrupt gzip data`),
+      }),
     );
   });
 
