@@ -102,7 +102,12 @@ export function generateK6Json(path: string, sizeBytes: number): Generated {
     }
     point('http_req_failed', time, status === '200' ? 0 : 1, tags);
     const iterTags = `{"group":"","scenario":"${scenario}","station":"${station}"}`;
-    point('checks', time, status === '200' ? 1 : 0, `{"check":"${station} answered 200","group":"","scenario":"${scenario}"}`);
+    point(
+      'checks',
+      time,
+      status === '200' ? 1 : 0,
+      `{"check":"${station} answered 200","group":"","scenario":"${scenario}"}`,
+    );
     point('data_sent', time, 412, iterTags);
     point('data_received', time, 2301, iterTags);
     point('iteration_duration', time, durationMs + 0.2, iterTags);

@@ -24,7 +24,12 @@ export function metricLine(metric: string): string {
 }
 
 /** A Point line at `ms` since the epoch, with k6's nanosecond time. */
-export function pointLine(metric: string, ms: number, value: number, tags: Record<string, string> | null): string {
+export function pointLine(
+  metric: string,
+  ms: number,
+  value: number,
+  tags: Record<string, string> | null,
+): string {
   const time = new Date(ms).toISOString().replace('Z', '123456Z');
   return JSON.stringify({ type: 'Point', data: { time, value, tags }, metric });
 }
@@ -41,7 +46,11 @@ export function requestLines(ms: number, durationMs: number, tags: Record<string
 }
 
 /** Write lines to `name` in a fresh temp dir (or `dir`), gzipped when asked; returns the path. */
-export function writeLines(lines: readonly string[], name: string, opts: { gzip?: boolean; dir?: string } = {}): string {
+export function writeLines(
+  lines: readonly string[],
+  name: string,
+  opts: { gzip?: boolean; dir?: string } = {},
+): string {
   const path = join(opts.dir ?? tempDir('fedicap-results-'), name);
   const text = `${lines.join('\n')}\n`;
   writeFileSync(path, opts.gzip ? gzipSync(text) : text);

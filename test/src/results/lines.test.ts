@@ -10,7 +10,7 @@ import { collect } from '../../support/k6Lines.js';
 async function linesOf(path: string): Promise<Array<[number, string]>> {
   const out: Array<[number, string]> = [];
   for (const b of await collect(readLineBatches(path)))
-    b.lines.forEach((l, i) => out.push([b.firstLine + i, l]));
+    for (const [i, l] of b.lines.entries()) out.push([b.firstLine + i, l]);
   return out;
 }
 
