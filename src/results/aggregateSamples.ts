@@ -86,6 +86,7 @@ export class SampleAggregator {
     for (const s of samples) this.addSample(s);
   }
 
+  /** Add one sample. */
   addSample(sample: Sample): void {
     const ms = timeMs(sample.time);
     this.startMs ??= ms;
