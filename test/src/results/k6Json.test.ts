@@ -243,3 +243,19 @@ describe('pointsOf', () => {
     expect(await collect(pointsOf(readK6Json(path), 'iterations'))).toEqual([]);
   });
 });
+
+describe('readK6Json with metrics', () => {
+  it('returns Metric lines and the wanted Points, passes over whole lines of others, stops at a cut-short one', async () => {
+    const badValueOfOther = VUS_POINT.replace('"value":5', '"value":"5"');
+    const path = fileOf([METRIC_LINE, VUS_POINT, badValueOfOther, DURATION_POINT].join('\n'));
+    const lines = await collect(readK6Json(path, { metrics: new Set(['http_req_duration']) }));
+    expect(lines.map((l) => [l.type, l.metric])).toEqual([
+      ['Metric', 'http_req_duration'],
+      ['Point', 'http_req_duration'],
+    ]);
+    const cut = fileOf([VUS_POINT.slice(0, -10), DURATION_POINT].join('\n'));
+    await expect(collect(readK6Json(cut, { metrics: new Set(['http_req_duration']) }))).rejects.toThrow(
+      new InputError(`${cut}:1: not JSON`),
+    );
+  });
+});
