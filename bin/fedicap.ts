@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { InputError } from '../src/shared/errors.js';
+import { calibrateCommand } from '../src/cli/calibrate.js';
 import { collectCommand } from '../src/cli/collect.js';
 import { fleetCommand } from '../world/cli/fleet.js';
 import { forecastCommand } from '../src/cli/forecast.js';
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
   profileCommand(cli);
   testbedCommand(cli);
   runCommand(cli);
+  calibrateCommand(cli);
   collectCommand(cli);
   seedCommand(cli);
   fleetCommand(cli);

@@ -40,6 +40,8 @@ export interface K6Stats {
   droppedShare: number | null;
   /** http_req_duration points and their percentiles (ms, nearest rank, 3 significant digits). */
   latencyCount: number;
+  /** Mean http_req_duration (ms; from the histogram, within its precision). */
+  meanMs: number | null;
   p50Ms: number | null;
   p95Ms: number | null;
   p99Ms: number | null;
@@ -216,6 +218,7 @@ function stats(group: string, startMs: number, durationSec: number, c: Cell): K6
     droppedIterations: c.dropped,
     droppedShare: share(c.dropped, c.iterations + c.dropped),
     latencyCount: latency?.totalCount ?? 0,
+    meanMs: latency && latency.totalCount > 0 ? latency.mean / 1000 : null,
     p50Ms: latency ? percentileMs(latency, 50) : null,
     p95Ms: latency ? percentileMs(latency, 95) : null,
     p99Ms: latency ? percentileMs(latency, 99) : null,

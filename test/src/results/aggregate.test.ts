@@ -58,6 +58,8 @@ describe('aggregateK6Files', () => {
       check(g.p50Ms, values, 50);
       check(g.p95Ms, values, 95);
       check(g.p99Ms, values, 99);
+      const mean = values.reduce((a, v) => a + v, 0) / values.length;
+      expect(Math.abs(g.meanMs! - mean)).toBeLessThanOrEqual(mean * 1e-3 + 1e-3);
     }
     check(
       result.total.p95Ms,

@@ -1,0 +1,174 @@
+/**
+ * `fedicap calibrate`: run directories (k6 output, the collector's samples, run.json) → the measured
+ * service demands of a calibration file. The pipeline: the samples cut into windows on k6's grid
+ * (windows.ts), k6's requests per station on the same windows (results/aggregate.ts), then the
+ * regressions per job class and per station with their bootstrap intervals.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { Sample } from '../collect/sample.js';
+import { aggregateK6Files, type K6Stats } from '../results/aggregate.js';
+import type { BadLines } from '../results/records.js';
+import { findRunFiles, type RunFiles } from '../results/runFiles.js';
+import { readSamples } from '../results/samples.js';
+import { InputError } from '../shared/errors.js';
+import { blockBootstrap, type Interval } from './bootstrap.js';
+import type { Calibration } from './calibrationFile.js';
+import { type CalibrationOutput, calibrationDocument } from './calibrationOutput.js';
+import { estimateJobDemands, estimateRedisCpu, jobDemandQuantities } from './cpuRegression.js';
+import { estimateWebDemands, joinWebWindows, type StationWindow, webDemandQuantities } from './webDemands.js';
+import { type CalibrationWindow, samplesToWindows } from './windows.js';
+
+export interface CalibrateOptions {
+  /** What the runs loaded: a calibration of the testbed never passes for a Mastodon instance's. */
+  targetKind: 'testbed' | 'mastodon';
+  /** The instance's version, when known (e.g. "4.4.2"). */
+  version?: string;
+  /** Window length (default 10 s). */
+  windowSec?: number;
+  /** Only windows starting in [fromMs, toMs) count (validation calibrates from its light steps). */
+  fromMs?: number;
+  toMs?: number;
+  /** Bootstrap seed and resamples (defaults 1 and 400). */
+  seed?: number;
+  resamples?: number;
+  skipBadLines?: BadLines;
+}
+
+interface RunWindows {
+  id: string;
+  run: Calibration['runs'][number];
+  samples: CalibrationWindow[];
+  stations: StationWindow[];
+  dropped: number;
+}
+
+/** One run directory's windows, both sides on one grid starting at its first k6 point. */
+async function windowsOf(dir: string, options: CalibrateOptions): Promise<RunWindows> {
+  const files = await findRunFiles(dir);
+  if (!files.samples)
+    throw new InputError(`${dir}: no samples.ndjson (run it with \`fedicap run --collect …\`)`);
+  const record = runRecordOf(files);
+  const windowSec = options.windowSec ?? 10;
+  const read = options.skipBadLines ? { skipBadLines: options.skipBadLines } : {};
+  const k6 = await aggregateK6Files(files.k6, { windowSec, ...read });
+  const samples: Sample[] = [];
+  for await (const s of readSamples(files.samples, read)) samples.push(s);
+  const series = samplesToWindows(samples, { windowSec, originMs: k6.startMs });
+  const inRange = (startMs: number) =>
+    startMs >= (options.fromMs ?? Number.NEGATIVE_INFINITY) &&
+    startMs < (options.toMs ?? Number.POSITIVE_INFINITY);
+  return {
+    id: record.id,
+    run: record,
+    samples: series.windows.filter((w) => inRange(w.startMs)),
+    stations: stationWindows(k6.windows).filter((w) => inRange(w.startMs)),
+    dropped: series.dropped,
+  };
+}
+
+/** k6's windows per station as the web regression reads them (requests and their mean duration). */
+function stationWindows(stats: readonly K6Stats[]): StationWindow[] {
+  const byStart = new Map<number, StationWindow>();
+  for (const s of stats) {
+    if (s.group === '' || s.requests === 0 || s.meanMs === null) continue;
+    let w = byStart.get(s.startMs);
+    if (!w) byStart.set(s.startMs, (w = { startMs: s.startMs, durationSec: s.durationSec, stations: {} }));
+    w.stations[s.group] = { count: s.requests, meanDurationSec: s.meanMs / 1000 };
+  }
+  return [...byStart.values()].sort((a, b) => a.startMs - b.startMs);
+}
+
+/** The calibration's record of a run, from its run.json. */
+function runRecordOf(files: RunFiles): Calibration['runs'][number] {
+  const path = files.records[0];
+  if (!path || files.target === null || files.startMs === null || files.endMs === null)
+    throw new InputError(`${files.dir}: no run.json (the record \`fedicap run\` writes)`);
+  const record = JSON.parse(readFileSync(path, 'utf8')) as { scenario?: unknown };
+  return {
+    id: basename(resolve(files.dir)),
+    target: new URL(files.target).host,
+    scenario: typeof record.scenario === 'string' ? basename(record.scenario) : 'unknown',
+    startedAt: new Date(files.startMs).toISOString(),
+    endedAt: new Date(files.endMs).toISOString(),
+  };
+}
+
+/** Calibrate from one or more runs of one target; the estimates pool their windows. */
+export async function calibrateRuns(
+  dirs: readonly string[],
+  options: CalibrateOptions,
+): Promise<CalibrationOutput> {
+  if (dirs.length === 0) throw new InputError('calibrate: give at least one run directory');
+  const runs: RunWindows[] = [];
+  for (const dir of dirs) runs.push(await windowsOf(dir, options));
+  const hosts = [...new Set(runs.map((r) => r.run.target))];
+  if (hosts.length > 1)
+    throw new InputError(
+      `calibrate: the runs loaded different targets (${hosts.join(', ')}); calibrate each apart`,
+    );
+  const samples = runs.flatMap((r) => r.samples);
+  if (samples.length < 3)
+    throw new InputError(
+      `calibrate: ${samples.length} windows of samples without a gap in ${dirs.join(', ')}; a calibration needs at least 3`,
+    );
+  const bootstrap = { seed: options.seed ?? 1, resamples: options.resamples ?? 400 };
+  const jobs = jobPart(samples, bootstrap);
+  const web = webPart(runs, bootstrap);
+  const redis = redisPart(samples, bootstrap);
+  const firstRun = runs[0]!;
+  return calibrationDocument({
+    target: {
+      kind: options.targetKind,
+      baseUrl: `http://${firstRun.run.target}`,
+      ...(options.version ? { version: options.version } : {}),
+    },
+    runs: runs.map((r) => r.run),
+    run: firstRun.id,
+    ...(jobs ? { jobs } : {}),
+    ...(web ? { web } : {}),
+    ...(redis ? { redis } : {}),
+  });
+}
+
+type Bootstrap = { seed: number; resamples: number };
+
+function jobPart(windows: CalibrationWindow[], bootstrap: Bootstrap) {
+  if (!windows.some((w) => Object.values(w.jobs).some((j) => j.completions > 0))) return undefined;
+  const estimate = estimateJobDemands(windows);
+  const intervals = blockBootstrap(
+    windows,
+    (ws) => jobDemandQuantities(estimateJobDemands(ws, { jobClasses: estimate.jobClasses })),
+    bootstrap,
+  );
+  return { estimate, intervals };
+}
+
+function webPart(runs: readonly RunWindows[], bootstrap: Bootstrap) {
+  const joined = runs.flatMap((r) => joinWebWindows(r.stations, r.samples));
+  const webProcesses = new Set(
+    runs
+      .flatMap((r) => r.samples.flatMap((w) => Object.keys(w.processCpuSecPerSec)))
+      .filter((n) => n.startsWith('web')),
+  ).size;
+  if (joined.length < 3 || webProcesses === 0) return undefined;
+  const options = { webProcesses };
+  const estimate = estimateWebDemands(joined, options);
+  const intervals = blockBootstrap(
+    joined,
+    (ws) => webDemandQuantities(estimateWebDemands(ws, options)),
+    bootstrap,
+  );
+  return { estimate, intervals };
+}
+
+function redisPart(windows: CalibrationWindow[], bootstrap: Bootstrap) {
+  if (!windows.some((w) => w.redisCpuSecPerSec !== undefined)) return undefined;
+  const estimate = estimateRedisCpu(windows);
+  const interval: Interval | undefined = blockBootstrap(
+    windows.filter((w) => w.redisCpuSecPerSec !== undefined),
+    (ws) => ({ cpuSecPerJob: estimateRedisCpu(ws).cpuSecPerJob }),
+    bootstrap,
+  ).cpuSecPerJob;
+  return { estimate, ...(interval ? { interval } : {}) };
+}
