@@ -72,8 +72,8 @@ function stationWindows(stats: readonly K6Stats[]): StationWindow[] {
   const byStart = new Map<number, StationWindow>();
   for (const s of stats) {
     if (s.group === '' || s.requests === 0 || s.meanMs === null) continue;
-    let w = byStart.get(s.startMs);
-    if (!w) byStart.set(s.startMs, (w = { startMs: s.startMs, durationSec: s.durationSec, stations: {} }));
+    const w = byStart.get(s.startMs) ?? { startMs: s.startMs, durationSec: s.durationSec, stations: {} };
+    byStart.set(s.startMs, w);
     w.stations[s.group] = { count: s.requests, meanDurationSec: s.meanMs / 1000 };
   }
   return [...byStart.values()].sort((a, b) => a.startMs - b.startMs);
