@@ -1,5 +1,5 @@
 import type { Sample } from '../collect/sample.js';
-import { canonicalExporterName } from '../mastodon/exporterMetrics.js';
+import { canonicalExporterName, TESTBED_QUEUE_LATENCY } from '../mastodon/exporterMetrics.js';
 import { InputError } from '../shared/errors.js';
 
 /**
@@ -17,8 +17,9 @@ const COUNTERS = [
   'redis_cpu_user_seconds_total',
   'redis_cpu_sys_seconds_total',
   'postgres_xact_commit_total',
+  `${TESTBED_QUEUE_LATENCY.name}_bucket`,
 ] as const;
-const GAUGES = ['sidekiq_process_busy', 'sidekiq_queue_latency_seconds'] as const;
+const GAUGES = ['sidekiq_process_busy', 'sidekiq_queue_latency_seconds', 'sidekiq_queue_backlog'] as const;
 const USED = new Set<string>([...COUNTERS, ...GAUGES]);
 const COUNTER_SET = new Set<string>(COUNTERS);
 
@@ -54,8 +55,17 @@ export interface CalibrationWindow {
   postgresXactPerSec?: number;
   /** Mean over the window of the busy threads of all Sidekiq processes. */
   sidekiqBusyThreads?: number;
-  /** Mean over the window, by queue. */
+  /** Mean over the window, by queue: the oldest waiting job's age. */
   queueLatencySec: Record<string, number>;
+  /** Jobs completed in the window, by queue. */
+  queueCompletions: Record<string, number>;
+  /** Mean backlog over the window, by queue. */
+  queueBacklog: Record<string, number>;
+  /**
+   * Jobs that started in the window by wait bucket (upper bound `le` in seconds, cumulative), by queue:
+   * the testbed's own per-job histogram (TESTBED_QUEUE_LATENCY); absent elsewhere.
+   */
+  queueWaitBuckets: Record<string, Record<string, number>>;
 }
 
 export interface WindowSeries {
@@ -186,7 +196,8 @@ function counterIncreases(s: Series, source: SourceCoverage, grid: Grid): number
   const times = [...s.times];
   const values = [...s.values];
   // Only the exporter's job series are created lazily; a process's CPU counts from its start.
-  const before = s.metric.startsWith('sidekiq_job') ? lastBefore(source.times, times[0]!) : undefined;
+  const lazy = s.metric.startsWith('sidekiq_job') || s.metric.startsWith(TESTBED_QUEUE_LATENCY.name);
+  const before = lazy ? lastBefore(source.times, times[0]!) : undefined;
   if (before !== undefined) {
     times.unshift(before);
     values.unshift(0);
@@ -292,15 +303,23 @@ function windowAt(
     jobs: {},
     processCpuSecPerSec: {},
     queueLatencySec: {},
+    queueCompletions: {},
+    queueBacklog: {},
+    queueWaitBuckets: {},
   };
   const job = (name: string) =>
     (w.jobs[name] ??= { completions: 0, completionsPerSec: 0, durationSumSec: 0, durationCount: 0 });
   for (const [s, inc] of increases) {
     const d = inc[k]!;
     if (d === 0) continue;
-    const { job_name: jobName, process } = s.labels;
+    const { job_name: jobName, process, queue, le } = s.labels;
+    if (s.metric === 'sidekiq_jobs_total' && queue)
+      w.queueCompletions[queue] = (w.queueCompletions[queue] ?? 0) + d;
     if (s.metric === 'sidekiq_jobs_total' && jobName) job(jobName).completions += d;
-    else if (s.metric === 'sidekiq_job_duration_seconds_sum' && jobName) job(jobName).durationSumSec += d;
+    else if (s.metric.startsWith(TESTBED_QUEUE_LATENCY.name) && queue && le) {
+      const buckets = (w.queueWaitBuckets[queue] ??= {});
+      buckets[le] = (buckets[le] ?? 0) + d;
+    } else if (s.metric === 'sidekiq_job_duration_seconds_sum' && jobName) job(jobName).durationSumSec += d;
     else if (s.metric === 'sidekiq_job_duration_seconds_count' && jobName) job(jobName).durationCount += d;
     else if (s.metric === 'process_cpu_seconds_total' && process)
       w.processCpuSecPerSec[process] = (w.processCpuSecPerSec[process] ?? 0) + d / durationSec;
@@ -314,6 +333,8 @@ function windowAt(
     const v = m[k]!;
     if (Number.isNaN(v)) continue;
     if (s.metric === 'sidekiq_process_busy') w.sidekiqBusyThreads = (w.sidekiqBusyThreads ?? 0) + v;
+    else if (s.metric === 'sidekiq_queue_backlog' && s.labels.queue)
+      w.queueBacklog[s.labels.queue] = Math.max(w.queueBacklog[s.labels.queue] ?? 0, v);
     else if (s.labels.queue)
       w.queueLatencySec[s.labels.queue] = Math.max(w.queueLatencySec[s.labels.queue] ?? 0, v);
   }

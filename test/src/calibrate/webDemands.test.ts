@@ -118,6 +118,9 @@ describe('joinWebWindows', () => {
       },
       processCpuSecPerSec: { 'web-0': 0.2, 'web-1': 0.3, 'sidekiq-0': 0.9, postgres: 0.1 },
       queueLatencySec: {},
+      queueCompletions: {},
+      queueBacklog: {},
+      queueWaitBuckets: {},
     });
     const joined = joinWebWindows(
       [0, 10_000, 20_000].map((startMs) => ({

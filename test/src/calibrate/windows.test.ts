@@ -35,6 +35,38 @@ describe('samplesToWindows', () => {
     expect(series.dropped).toBe(0);
   });
 
+  it('keeps completions and the backlog per queue, and the testbed wait histogram per queue and bucket', () => {
+    const samples: Sample[] = [];
+    const hist = (sec: number, le: string, value: number): Sample => ({
+      time: at(sec),
+      source: 'prometheus',
+      metric: 'fedicap_testbed_sidekiq_job_queue_latency_seconds_bucket',
+      value,
+      labels: { queue: 'push', le },
+    });
+    for (let s = 0; s <= 20; s++) {
+      samples.push(jobs(s, 4 * s));
+      samples.push({
+        ...jobs(s, 2 * s, 'ActivityPub::DeliveryWorker'),
+        labels: { job_name: 'ActivityPub::DeliveryWorker', queue: 'push' },
+      });
+      samples.push({
+        time: at(s),
+        source: 'prometheus',
+        metric: 'sidekiq_queue_backlog',
+        value: s,
+        labels: { queue: 'push' },
+      });
+      // 2 jobs a second start on push, one within 10 ms, the other within 1 s.
+      samples.push(hist(s, '0.01', s), hist(s, '1', 2 * s), hist(s, '+Inf', 2 * s));
+    }
+    const [first] = samplesToWindows(samples, { windowSec: 10 }).windows;
+    expect(first!.queueCompletions.default).toBeCloseTo(40, 9);
+    expect(first!.queueCompletions.push).toBeCloseTo(20, 9);
+    expect(first!.queueBacklog.push).toBeCloseTo(4.5, 9);
+    expect(first!.queueWaitBuckets.push).toEqual({ '0.01': 10, '1': 20, '+Inf': 20 });
+  });
+
   it('handles a counter reset as Prometheus does: the new value is the increase', () => {
     // 10 jobs/s, the process restarts at 13 s: the counter falls from 130 to 20 (20 jobs since the restart).
     const values = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 20, 30, 40, 50, 60, 70, 80];
