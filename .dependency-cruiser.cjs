@@ -12,7 +12,7 @@ const IO_MODULES = '^(node:)?(fs|fs/promises|net|http|https|http2|tls|dgram|dns|
  * of reports. (run may use results' types: it writes the files results reads. src/model has its own,
  * stricter rules below.)
  */
-const STAGES = ['profile', 'collect', 'run', 'results', 'calibrate', 'model', 'report', 'cli'];
+const STAGES = ['profile', 'collect', 'run', 'results', 'calibrate', 'model', 'validate', 'report', 'cli'];
 const MAY_ALSO_IMPORT = { run: ['results'] };
 const stageRules = STAGES.filter((stage) => stage !== 'model' && stage !== 'cli').map((stage) => {
   const later = STAGES.slice(STAGES.indexOf(stage) + 1).filter((s) => !(MAY_ALSO_IMPORT[stage] ?? []).includes(s));

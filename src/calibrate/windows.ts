@@ -317,8 +317,9 @@ function windowAt(
       w.queueCompletions[queue] = (w.queueCompletions[queue] ?? 0) + d;
     if (s.metric === 'sidekiq_jobs_total' && jobName) job(jobName).completions += d;
     else if (s.metric.startsWith(TESTBED_QUEUE_LATENCY.name) && queue && le) {
-      const buckets = (w.queueWaitBuckets[queue] ??= {});
+      const buckets = w.queueWaitBuckets[queue] ?? {};
       buckets[le] = (buckets[le] ?? 0) + d;
+      w.queueWaitBuckets[queue] = buckets;
     } else if (s.metric === 'sidekiq_job_duration_seconds_sum' && jobName) job(jobName).durationSumSec += d;
     else if (s.metric === 'sidekiq_job_duration_seconds_count' && jobName) job(jobName).durationCount += d;
     else if (s.metric === 'process_cpu_seconds_total' && process)

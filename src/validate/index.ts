@@ -1,0 +1,137 @@
+/**
+ * `fedicap validate testbed`'s analysis: calibrate from the run's light steps only, predict each
+ * station's saturation and its p95 queue wait at about 70 % of it with the model on the testbed's
+ * topology, and hold both to what the heavier steps measured.
+ */
+import { calibrateRuns } from '../calibrate/calibrateRuns.js';
+import { type Calibration, calibrationSchema } from '../calibrate/calibrationFile.js';
+import type { CalibrationDocument } from '../calibrate/calibrationOutput.js';
+import { findRunFiles } from '../results/runFiles.js';
+import { measureSteps, type StepMeasure, type StepSchedule } from './measure.js';
+import {
+  jobMixOf,
+  type Prediction,
+  predictedP95WaitSec,
+  predictStation,
+  type StationUnderTest,
+} from './predict.js';
+
+export type { StepSchedule } from './measure.js';
+export type { StationUnderTest } from './predict.js';
+
+export interface ValidationPlan {
+  schedule: StepSchedule;
+  hostCores: number;
+  stations: readonly StationUnderTest[];
+}
+
+export interface ValidationRow {
+  station: string;
+  predictedSaturationPerSec: number | null;
+  bottleneck: string | null;
+  /** The largest rate processed while the backlog grew (queues) or k6 fell behind (web); null: not reached. */
+  measuredSaturationPerSec: number | null;
+  saturationError: number | null;
+  /** At the step nearest 70 % of the predicted capacity, below saturation. */
+  p95: {
+    step: number;
+    utilization: number;
+    predictedSec: number;
+    measuredSec: number | null;
+    error: number | null;
+  } | null;
+}
+
+export interface ValidationResult {
+  steps: StepMeasure[];
+  lightSteps: number[];
+  calibration: CalibrationDocument;
+  rows: ValidationRow[];
+}
+
+const relativeError = (predicted: number | null, measured: number | null) =>
+  predicted === null || measured === null || measured <= 0 ? null : predicted / measured - 1;
+
+/** A step where the station could not keep up: its backlog grew, or k6 fell behind. */
+function saturatedAt(station: StationUnderTest, step: StepMeasure, first: StepMeasure): boolean {
+  if (station.kind === 'web') {
+    const slow = step.web.p95Ms !== null && first.web.p95Ms !== null && step.web.p95Ms > 5 * first.web.p95Ms;
+    return (step.web.droppedShare ?? 0) > 0.02 || slow;
+  }
+  const q = step.queues[station.station];
+  return q !== undefined && q.backlogGrowthPerSec > Math.max(0.5, 0.05 * q.processedPerSec);
+}
+
+function measuredSaturation(station: StationUnderTest, steps: readonly StepMeasure[]): number | null {
+  const rates = steps
+    .filter((s) => saturatedAt(station, s, steps[0]!))
+    .map((s) => (station.kind === 'web' ? s.web.requestsPerSec : s.queues[station.station]!.processedPerSec));
+  return rates.length > 0 ? Math.max(...rates) : null;
+}
+
+/** The steps at or below half of the first saturated step's multiple (or of the last step's). */
+function lightStepsOf(plan: ValidationPlan, steps: readonly StepMeasure[]): StepMeasure[] {
+  const saturated = steps.filter((s) => plan.stations.some((st) => saturatedAt(st, s, steps[0]!)));
+  const limit = 0.5 * (saturated[0] ?? steps[steps.length - 1]!).multiple;
+  const light = steps.filter((s) => s.multiple <= limit + 1e-9);
+  return light.length > 0 ? light : [steps[0]!];
+}
+
+function p95Row(
+  station: StationUnderTest,
+  prediction: Prediction,
+  steps: readonly StepMeasure[],
+): ValidationRow['p95'] {
+  if (station.kind === 'web') return null;
+  const candidates = steps
+    .filter((s) => !saturatedAt(station, s, steps[0]!) && s.queues[station.station])
+    .map((s) => ({ s, u: s.queues[station.station]!.arrivalsPerSec / prediction.saturationPerSec }))
+    .filter(({ u }) => u > 0.3 && u < 0.9);
+  if (candidates.length === 0) return null;
+  const { s, u } = candidates.reduce((a, b) => (Math.abs(b.u - 0.7) < Math.abs(a.u - 0.7) ? b : a));
+  const q = s.queues[station.station]!;
+  const predictedSec = predictedP95WaitSec(prediction, s.multiple, q.arrivalsPerSec);
+  return {
+    step: s.step,
+    utilization: u,
+    predictedSec,
+    measuredSec: q.p95WaitSec,
+    error: relativeError(predictedSec, q.p95WaitSec),
+  };
+}
+
+/** Analyse a validation run directory. */
+export async function analyseValidationRun(runDir: string, plan: ValidationPlan): Promise<ValidationResult> {
+  const files = await findRunFiles(runDir);
+  const steps = await measureSteps(files, plan.schedule);
+  const light = lightStepsOf(plan, steps);
+  const { document } = await calibrateRuns([runDir], {
+    targetKind: 'testbed',
+    windowSec: plan.schedule.stepSec / 10,
+    fromMs: light[0]!.fromMs,
+    toMs: light[light.length - 1]!.toMs,
+  });
+  const calibration: Calibration = calibrationSchema.parse(document);
+  const rows = plan.stations.map((station): ValidationRow => {
+    const mix = station.kind === 'web' ? stationMix(light) : jobMixOf(station.station, light);
+    const prediction = predictStation(station, calibration, light, mix, plan.hostCores);
+    const measured = measuredSaturation(station, steps);
+    return {
+      station: station.station,
+      predictedSaturationPerSec: prediction?.saturationPerSec ?? null,
+      bottleneck: prediction?.bottleneck ?? null,
+      measuredSaturationPerSec: measured,
+      saturationError: relativeError(prediction?.saturationPerSec ?? null, measured),
+      p95: prediction ? p95Row(station, prediction, steps) : null,
+    };
+  });
+  return { steps, lightSteps: light.map((s) => s.step), calibration: document, rows };
+}
+
+/** Requests per endpoint class over the light steps. */
+function stationMix(light: readonly StepMeasure[]): Map<string, number> {
+  const mix = new Map<string, number>();
+  for (const s of light)
+    for (const [station, n] of Object.entries(s.web.byStation)) mix.set(station, (mix.get(station) ?? 0) + n);
+  return mix;
+}

@@ -1,0 +1,146 @@
+/**
+ * The model's predictions for the testbed's stations from a calibration of its light steps: each
+ * queue's pool and the web tier as closed networks (src/model/sidekiqNetwork.ts) on the testbed's
+ * host, whose other processes take cores in proportion to the load (their CPU per unit of load is
+ * what the light steps measured: the utilization law, QSP §3.2).
+ */
+import type { Calibration, MeasuredValue } from '../calibrate/calibrationFile.js';
+import { JOB_CLASSES, type JobClass } from '../mastodon/classes.js';
+import { SIDEKIQ_FRAMEWORK_CPU_SEC } from '../mastodon/sidekiqCosts.js';
+import { sidekiqQueueLatency } from '../model/sidekiqLatency.js';
+import { sidekiqPoolCapacity, type SidekiqPoolShape } from '../model/sidekiqNetwork.js';
+import type { StepMeasure } from './measure.js';
+
+/** A station under test: a queue's own pool of Sidekiq processes, or the web tier. */
+export interface StationUnderTest {
+  station: string;
+  /** `sidekiq-queue` stations name their queue; `web` is Puma's workers. */
+  kind: 'sidekiq-queue' | 'web';
+  processes: number;
+  threads: number;
+  /** The OS processes (collector names) that serve it. */
+  processNames: readonly string[];
+}
+
+export interface Prediction {
+  saturationPerSec: number;
+  /** The multiple of the profile's rates at which it saturates. */
+  saturationMultiple: number;
+  bottleneck: string;
+  /** The pool's shape at a multiple (for latencies). */
+  shapeAt(multiple: number): SidekiqPoolShape;
+}
+
+/** A calibrated value's point estimate (the interval, when given, is the Monte Carlo's business). */
+const pointOf = (v: MeasuredValue | undefined): number | undefined =>
+  v === undefined ? undefined : typeof v === 'number' ? v : v.value;
+
+/** Per unit of the rates (multiple 1): the station's load and the CPU of everything else. */
+interface Baseline {
+  cpuSec: number;
+  waitSec: number;
+  frameworkCpuSec: number;
+  ratePerMultiple: number;
+  backgroundCoresPerMultiple: number;
+}
+
+/** Job completions per class of the station's queue at the light steps: its mix. */
+export function jobMixOf(queue: string, light: readonly StepMeasure[]): Map<string, number> {
+  const mix = new Map<string, number>();
+  for (const step of light)
+    for (const w of step.windows)
+      for (const [name, j] of Object.entries(w.jobs))
+        if (JOB_CLASSES[name as JobClass] === queue) mix.set(name, (mix.get(name) ?? 0) + j.completions);
+  return mix;
+}
+
+/**
+ * The mix-weighted demand of the station's jobs (or requests: `mix` counts them per class or
+ * station), and per multiple of the rates its arrivals and the cores everything else uses. Classes
+ * the calibration has no figure for are left out of the mix.
+ */
+function baselineOf(
+  station: StationUnderTest,
+  calibration: Calibration,
+  light: readonly StepMeasure[],
+  mix: ReadonlyMap<string, number>,
+): Baseline | null {
+  const demands: Record<string, Calibration['jobs'][string]> =
+    station.kind === 'web' ? calibration.web : calibration.jobs;
+  const known = [...mix].filter(([name, n]) => n > 0 && demands[name]);
+  const total = known.reduce((a, [, n]) => a + n, 0);
+  if (total <= 0 || light.length === 0) return null;
+  let cpuSec = 0;
+  let waitSec = 0;
+  for (const [name, n] of known) {
+    cpuSec += ((pointOf(demands[name]?.cpuSec) ?? 0) * n) / total;
+    waitSec += ((pointOf(demands[name]?.waitSec) ?? 0) * n) / total;
+  }
+  const rate = (s: StepMeasure) =>
+    station.kind === 'web' ? s.web.requestsPerSec : (s.queues[station.station]?.arrivalsPerSec ?? 0);
+  const others = (s: StepMeasure) =>
+    s.redisCores +
+    Object.entries(s.cpuCores).reduce((a, [name, c]) => a + (station.processNames.includes(name) ? 0 : c), 0);
+  const perMultiple = (f: (s: StepMeasure) => number) =>
+    light.reduce((a, s) => a + f(s) / s.multiple, 0) / light.length;
+  return {
+    cpuSec,
+    waitSec,
+    frameworkCpuSec:
+      station.kind === 'web'
+        ? 0
+        : (pointOf(calibration.sidekiq?.frameworkCpuSec) ?? SIDEKIQ_FRAMEWORK_CPU_SEC),
+    ratePerMultiple: perMultiple(rate),
+    backgroundCoresPerMultiple: perMultiple(others),
+  };
+}
+
+/** Where the station saturates: the multiple m at which its arrivals reach its capacity, by bisection. */
+export function predictStation(
+  station: StationUnderTest,
+  calibration: Calibration,
+  light: readonly StepMeasure[],
+  mix: ReadonlyMap<string, number>,
+  hostCores: number,
+): Prediction | null {
+  const base = baselineOf(station, calibration, light, mix);
+  if (!base) return null;
+  const shapeAt = (multiple: number): SidekiqPoolShape => ({
+    processes: station.processes,
+    threads: station.threads,
+    jobCpuSec: base.cpuSec,
+    jobWaitSec: base.waitSec,
+    frameworkCpuSec: base.frameworkCpuSec,
+    hostCores,
+    redisCpuSecPerJob: 0,
+    backgroundCores: Math.min(hostCores - 0.05, base.backgroundCoresPerMultiple * multiple),
+  });
+  const excess = (m: number) =>
+    base.ratePerMultiple * m - sidekiqPoolCapacity(shapeAt(m)).maxThroughputPerSec;
+  let low = 0;
+  let high = 1;
+  for (let i = 0; i < 40 && excess(high) < 0; i++) high *= 2;
+  for (let i = 0; i < 60; i++) {
+    const mid = (low + high) / 2;
+    if (excess(mid) < 0) low = mid;
+    else high = mid;
+  }
+  const capacity = sidekiqPoolCapacity(shapeAt(high));
+  return {
+    saturationPerSec: capacity.maxThroughputPerSec,
+    saturationMultiple: high,
+    bottleneck: capacity.bottleneck,
+    shapeAt,
+  };
+}
+
+/** The model's p95 wait of a queue at a step's measured arrivals, on the host as loaded at that step. */
+export function predictedP95WaitSec(
+  prediction: Prediction,
+  multiple: number,
+  arrivalsPerSec: number,
+): number {
+  const shape = prediction.shapeAt(multiple);
+  const latency = sidekiqQueueLatency(shape, sidekiqPoolCapacity(shape), arrivalsPerSec);
+  return latency.stable ? latency.percentileWaitSec(95) : Number.POSITIVE_INFINITY;
+}

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { multipleAt, percentileOfBuckets } from '../../../src/validate/measure.js';
+
+describe('a step-load run read per step', () => {
+  it('reads a quantile from cumulative buckets as histogram_quantile does, linear within its bucket', () => {
+    // 100 waits: 50 below 10 ms, 40 more below 20 ms, 10 more below 40 ms.
+    const buckets = { '0.01': 50, '0.02': 90, '0.04': 100, '+Inf': 100 };
+    expect(percentileOfBuckets(buckets, 0.5)).toBeCloseTo(0.01, 12);
+    expect(percentileOfBuckets(buckets, 0.7)).toBeCloseTo(0.015, 12);
+    expect(percentileOfBuckets(buckets, 0.95)).toBeCloseTo(0.03, 12);
+    expect(percentileOfBuckets({ '0.01': 1, '+Inf': 10 }, 0.95)).toBeNull();
+    expect(percentileOfBuckets({}, 0.95)).toBeNull();
+  });
+
+  it('spaces the steps as mixed-step.ts does, from STEP_FROM to STEP_TO', () => {
+    const s = { steps: 5, stepSec: 30, fromMultiple: 0.5, toMultiple: 4 };
+    expect([0, 1, 2, 3, 4].map((k) => multipleAt(s, k))).toEqual([0.5, 1.375, 2.25, 3.125, 4]);
+    expect(multipleAt({ ...s, steps: 1 }, 0)).toBe(4);
+  });
+});
