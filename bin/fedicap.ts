@@ -11,7 +11,15 @@ import { queueCommand } from '../src/cli/queue.js';
 import { runCommand } from '../src/cli/run.js';
 import { seedCommand } from '../world/cli/seed.js';
 import { testbedCommand } from '../world/cli/testbed.js';
+import { validateCommand, type ValidationWorldStarter } from '../src/cli/validate.js';
+import { checkValidationWorldOptions } from '../world/cli/validationWorld.js';
 import { whatifCommand } from '../src/cli/whatif.js';
+
+/** The simulated world a validation loads, loaded on demand: other commands do not pay for it. */
+const validationWorlds: ValidationWorldStarter = {
+  check: (options) => void checkValidationWorldOptions(options),
+  start: async (options) => (await import('../world/cli/validationWorld.js')).startValidationWorld(options),
+};
 
 /** Bad input: one message, exit code 2, no stack trace. Anything else is a bug and keeps its stack. */
 function fail(err: unknown): never {
@@ -66,6 +74,7 @@ async function main(): Promise<void> {
   collectCommand(cli);
   seedCommand(cli);
   fleetCommand(cli);
+  validateCommand(cli, validationWorlds);
   await cli.parseAsync();
 }
 
