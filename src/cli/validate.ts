@@ -15,6 +15,7 @@ import {
   makeValidationDirs,
   stepPlanOf,
   timestampName,
+  validationDirsOf,
   type ValidateArgs,
   type ValidationDirs,
 } from './validateArgs.js';
@@ -135,6 +136,8 @@ async function runSteps(
     duration: undefined,
     scale: plan.scale,
     stderr: (text) => void process.stderr.write(text),
+    // stdout carries the comparison alone (--format json is read by programs)
+    summaryOut: (text) => void process.stderr.write(text),
     onInterrupt: (stop) => {
       if (signal.aborted) stop();
       signal.addEventListener('abort', stop, { once: true });
@@ -178,7 +181,8 @@ export async function validateTestbed(args: Args, worlds: ValidationWorldStarter
   const plan = stepPlanOf(args);
   const databaseUrl = args['database-url'] ?? defaultDatabaseUrl(now);
   checkStoreUrls(databaseUrl, args['redis-url']);
-  const dirs = makeValidationDirs(args.out ?? `validate-${timestampName(now)}`);
+  const outFlag = args.out ?? `validate-${timestampName(now)}`;
+  const dirs = validationDirsOf(outFlag);
   const controller = new AbortController();
   const options: ValidationWorldOptions = {
     dir: dirs.worldDir,
@@ -190,6 +194,7 @@ export async function validateTestbed(args: Args, worlds: ValidationWorldStarter
     log: (line) => void process.stderr.write(`${line}\n`),
   };
   worlds.check(options);
+  makeValidationDirs(dirs, outFlag);
   writeFileAtomic(join(dirs.out, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
   const unlisten = abortOnSignals(controller);
   let world: RunningValidationWorld | undefined;
@@ -203,6 +208,8 @@ export async function validateTestbed(args: Args, worlds: ValidationWorldStarter
   } finally {
     await world?.stop();
     unlisten();
+    if (controller.signal.aborted)
+      process.stderr.write('interrupted: everything the validation started is stopped\n');
   }
 }
 

@@ -92,17 +92,20 @@ export function checkStoreUrls(databaseUrl: string, redisUrl: string): void {
     );
 }
 
-/** Create --out, its run/ and world/ directories; refuse a directory that already holds a run. */
-export function makeValidationDirs(outFlag: string): ValidationDirs {
+/** Where a validation with `--out outFlag` writes; nothing is created yet. */
+export function validationDirsOf(outFlag: string): ValidationDirs {
   const out = resolve(outFlag);
-  const dirs = { out, runDir: join(out, 'run'), worldDir: join(out, 'world') };
+  return { out, runDir: join(out, 'run'), worldDir: join(out, 'world') };
+}
+
+/** Create --out, its run/ and world/ directories; refuse a directory that already holds a run. */
+export function makeValidationDirs(dirs: ValidationDirs, outFlag: string): void {
   if (existsSync(join(dirs.runDir, 'k6.ndjson')))
     throw new InputError(`--out ${outFlag}: already holds a run (run/k6.ndjson); give a new directory`);
   for (const dir of [dirs.out, dirs.runDir, dirs.worldDir]) makeOutputDirectory(dir, '--out', outFlag);
   try {
-    accessSync(out, constants.W_OK | constants.R_OK | constants.X_OK);
+    accessSync(dirs.out, constants.W_OK | constants.R_OK | constants.X_OK);
   } catch (err) {
     throw new InputError(`--out ${outFlag}: cannot read and write the directory (${errnoText(err)})`);
   }
-  return dirs;
 }

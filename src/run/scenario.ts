@@ -32,6 +32,11 @@ export interface RunRequest {
   collect?: CollectSources & { intervalMs?: number };
   stderr: (text: string) => void;
   /**
+   * Where the local executor writes its text summary (default: stdout, as k6 does). A command whose
+   * stdout carries its own result sends it elsewhere.
+   */
+  summaryOut?: (text: string) => void;
+  /**
    * Listen for the user's interrupt (Ctrl-C) while the engine runs; returns the function that stops
    * listening.
    */
@@ -95,6 +100,7 @@ async function runEngine(
       env: { ...process.env, ...run.env } as Record<string, string>,
       outDir: run.outDir,
       signal: controller.signal,
+      ...(req.summaryOut ? { stdout: req.summaryOut } : {}),
     });
     return result.exitCode;
   } finally {
