@@ -5,10 +5,9 @@
  */
 import { dirname, join } from 'node:path';
 import type { Argv } from 'yargs';
-import type { ValidationResult, ValidationStepPlan } from '../calibrate/validate.js';
-import type { RunningValidationWorld } from '../calibrate/validationWorld.js';
 import { DEFAULT_PROFILE_PATH } from '../profile/load.js';
 import { writeFileAtomic } from '../shared/files.js';
+import type { RunningValidationWorld } from '../validate/world.js';
 import {
   checkStoreUrls,
   defaultDatabaseUrl,
@@ -18,7 +17,9 @@ import {
   validationDirsOf,
   type ValidateArgs,
   type ValidationDirs,
+  type ValidationStepPlan,
 } from './validateArgs.js';
+import { analyseValidation, validationText } from './validateOutcome.js';
 
 /** What the command asks of the simulated world (world/cli/validationWorld.ts). */
 export interface ValidationWorldOptions {
@@ -83,17 +84,6 @@ function validateFlags<T>(c: Argv<T>) {
     .option('format', { choices: ['md', 'json'] as const, default: 'md' as const });
 }
 
-/** The comparison as the user reads it. TODO(lead): the report's renderer. */
-export function validationText(result: ValidationResult, format: 'md' | 'json'): string {
-  if (format === 'json') return `${JSON.stringify(result, null, 2)}\n`;
-  const rows = result.stations.map(
-    (s) =>
-      `| ${s.station} | ${s.quantity} | ${s.predicted ?? '–'} | ${s.measured ?? '–'} | ${s.relativeError ?? '–'} |`,
-  );
-  const table = ['| station | quantity | predicted | measured | error |', '|---|---|---|---|---|', ...rows];
-  return `# Validation on the testbed\n\n${table.join('\n')}\n${result.notes.map((n) => `\n- ${n}`).join('')}\n`;
-}
-
 /** Ctrl-C and SIGTERM abort `controller` for as long as the command runs; returns the unlistening. */
 function abortOnSignals(controller: AbortController): () => void {
   const abort = () => {
@@ -128,13 +118,22 @@ async function runSteps(
       `FLEET=${world.fleetManifestPath}`,
       `PROFILE=${DEFAULT_PROFILE_PATH}`,
       `STEPS=${plan.steps}`,
-      `STEP_FROM=${plan.stepFrom}`,
-      `STEP_TO=${plan.stepTo}`,
-      `STEP_DURATION=${plan.stepDurationSec}s`,
+      `STEP_FROM=${plan.fromMultiple}`,
+      `STEP_TO=${plan.toMultiple}`,
+      `STEP_DURATION=${plan.stepSec}s`,
       `MEDIA_SIZE=${MEDIA_SIZE}`,
     ],
     duration: undefined,
     scale: plan.scale,
+    // The collector around the run, into the run directory's samples.ndjson, on k6's clock.
+    collect: {
+      sidekiqRedis: world.sidekiqRedisUrl,
+      databaseUrl: world.databaseUrl,
+      redisUrl: world.redisUrl,
+      prometheus: [world.metricsUrl],
+      processes: world.processes.map((p) => `${p.name}=${p.pid}`),
+      mediaDir: world.mediaDir,
+    },
     stderr: (text) => void process.stderr.write(text),
     // stdout carries the comparison alone (--format json is read by programs)
     summaryOut: (text) => void process.stderr.write(text),
@@ -153,21 +152,14 @@ async function runAndAnalyse(
   dirs: ValidationDirs,
   o: { format: 'md' | 'json'; signal: AbortSignal },
 ): Promise<number> {
-  // TODO(lead): the collector around the run, e.g.
-  //   const collection = startCollection({ out: join(dirs.runDir, SAMPLES_FILE), sidekiqRedis:
-  //     world.sidekiqRedisUrl, databaseUrl: world.databaseUrl, redisUrl: world.redisUrl,
-  //     prometheus: [world.metricsUrl], processes: world.processes.map((p) => `${p.name}=${p.pid}`),
-  //     mediaDir: world.mediaDir });
   const exitCode = await runSteps(world, plan, dirs.runDir, o.signal);
-  //   await collection.stop();   (in a finally, so an interrupted run still closes its samples file)
   if (o.signal.aborted || exitCode === K6_EXTERNAL_ABORT) return EXIT_INTERRUPTED;
   if (exitCode !== 0 && exitCode !== K6_THRESHOLDS_FAILED) {
     process.stderr.write(`fedicap: the run ended with exit code ${exitCode}; see ${dirs.runDir}\n`);
     return EXIT_RUN_FAILED;
   }
-  const { analyseValidationRun } = await import('../calibrate/validate.js');
-  const result = await analyseValidationRun(dirs.runDir, world, plan);
-  const text = validationText(result, o.format);
+  const outcome = await analyseValidation(dirs.runDir, world, plan);
+  const text = validationText(outcome, o.format);
   writeFileAtomic(join(dirs.out, `validation.${o.format}`), text);
   process.stdout.write(text);
   return 0;

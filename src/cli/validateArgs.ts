@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ValidationStepPlan } from '../calibrate/validate.js';
+import type { StepSchedule } from '../validate/index.js';
 import { parseDurationMs } from '../run/duration.js';
 import { errnoText, InputError } from '../shared/errors.js';
 import { makeOutputDirectory } from '../shared/files.js';
@@ -20,6 +20,11 @@ export interface ValidateArgs {
   'step-to': number;
   scale: number;
   out?: string;
+}
+
+/** The load steps mixed-step.ts climbs (STEPS, STEP_DURATION, STEP_FROM, STEP_TO) and SCALE on them all. */
+export interface ValidationStepPlan extends StepSchedule {
+  scale: number;
 }
 
 /** Where a validation writes: the run (k6.ndjson, summary.json, run.json, deliveries, samples) and the world. */
@@ -58,15 +63,15 @@ export function stepPlanOf(args: ValidateArgs): ValidationStepPlan {
   }
   if (!(stepMs >= 1000))
     throw new InputError(`--step-duration must be at least 1s, got "${args['step-duration']}"`);
-  const stepFrom = positive('step-from', args['step-from']);
-  const stepTo = positive('step-to', args['step-to']);
-  if (stepTo < stepFrom)
-    throw new InputError(`--step-to (${stepTo}) must be at least --step-from (${stepFrom})`);
+  const fromMultiple = positive('step-from', args['step-from']);
+  const toMultiple = positive('step-to', args['step-to']);
+  if (toMultiple < fromMultiple)
+    throw new InputError(`--step-to (${toMultiple}) must be at least --step-from (${fromMultiple})`);
   return {
     steps: args.steps,
-    stepDurationSec: stepMs / 1000,
-    stepFrom,
-    stepTo,
+    stepSec: stepMs / 1000,
+    fromMultiple,
+    toMultiple,
     scale: positive('scale', args.scale),
   };
 }

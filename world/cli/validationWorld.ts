@@ -204,7 +204,7 @@ export async function startValidationWorld(o: ValidationWorldOptions): Promise<R
       tokensPath,
       deliveriesPath,
       mediaDir: config.mediaDir,
-      processes: describeProcesses(running.processes, config.sidekiq),
+      processes: describeProcesses(running.processes, config.sidekiq, config.maxThreads),
       infrastructure,
       sidekiqRedisUrl: config.redisUrl,
       databaseUrl: config.databaseUrl,

@@ -257,15 +257,30 @@ describe('fedicap validate testbed: a short run end to end', () => {
         .split('\n').length,
     ).toBeGreaterThanOrEqual(1);
 
-    // the analysis' result, printed and written, and the plan it was given
-    const printed = JSON.parse(r.stdout) as { runDir: string; stations: unknown[]; notes: string[] };
+    // the collector observed the run beside k6, on the same clock
+    const samples = readFileSync(join(out, 'run', 'samples.ndjson'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(samples.length).toBeGreaterThan(1);
+
+    // the (placeholder) analysis' outcome, printed and written, with the stations it will validate
+    const printed = JSON.parse(r.stdout) as {
+      runDir: string;
+      stations: { station: string; processes: number; threads: number; processNames: string[] }[];
+    };
     expect(printed.runDir).toBe(join(out, 'run'));
+    expect(printed.stations.map((s) => [s.station, s.processes, s.threads])).toEqual([
+      ['ingress', 1, 5],
+      ['push', 1, 5],
+      ['default', 1, 5],
+      ['web', 2, 5],
+    ]);
     expect(JSON.parse(readFileSync(join(out, 'validation.json'), 'utf8'))).toEqual(printed);
     expect(JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8'))).toEqual({
       steps: 2,
-      stepDurationSec: 2,
-      stepFrom: 0.5,
-      stepTo: 4,
+      stepSec: 2,
+      fromMultiple: 0.5,
+      toMultiple: 4,
       scale: 1,
     });
 

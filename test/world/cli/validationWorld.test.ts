@@ -96,11 +96,8 @@ describe('describeProcesses', () => {
       { role: 'sidekiq' as const, pid: 14 },
       { role: 'sidekiq' as const, pid: 15 },
     ];
-    const named = describeProcesses(processes, [
-      unit(2, 'push'),
-      unit(1, 'mailers', 'pull'),
-      unit(1, 'push'),
-    ]);
+    const units = [unit(2, 'push'), unit(1, 'mailers', 'pull'), unit(1, 'push')];
+    const named = describeProcesses(processes, units, 7);
     expect(named.map((p) => [p.name, p.pid])).toEqual([
       ['primary', process.pid],
       ['web-1', 11],
@@ -110,7 +107,8 @@ describe('describeProcesses', () => {
       ['sidekiq-push-3', 15],
       ['streaming', 10],
     ]);
-    expect(named.find((p) => p.pid === 14)?.queues).toEqual(['mailers', 'pull']);
+    expect(named.find((p) => p.pid === 14)).toMatchObject({ queues: ['mailers', 'pull'], threads: 5 });
+    expect(named.find((p) => p.pid === 11)).toMatchObject({ role: 'web', threads: 7 });
   });
 });
 

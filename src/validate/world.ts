@@ -16,8 +16,9 @@ export interface ValidationWorldProcess {
   pid: number;
   /** primary, web-1…, sidekiq-ingress-1, sidekiq-mailers_pull_scheduler-1…, streaming: [A-Za-z0-9_.-]. */
   name: string;
-  /** A Sidekiq process's queues. */
+  /** A Sidekiq process's queues and threads (`-c`); a web worker's threads (MAX_THREADS). */
   queues?: string[];
+  threads?: number;
 }
 
 /** What a running validation world is; no secrets but those the URLs the user gave carry. */

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { stationsUnderTest, validationText } from '../../../src/cli/validateOutcome.js';
+import type { ValidationWorldFacts } from '../../../src/validate/world.js';
+
+type Process = ValidationWorldFacts['processes'][number];
+
+const world = (processes: Process[]) => ({ processes }) as ValidationWorldFacts;
+const sidekiq = (pid: number, name: string, queues: string[], threads: number): Process => ({
+  role: 'sidekiq',
+  pid,
+  name,
+  queues,
+  threads,
+});
+
+describe('stationsUnderTest', () => {
+  it('a station per queue with a pool of its own, its processes and threads, and the web workers', () => {
+    const { stations, shared } = stationsUnderTest(
+      world([
+        { role: 'primary', pid: 1, name: 'primary' },
+        { role: 'web', pid: 2, name: 'web-1', threads: 5 },
+        { role: 'web', pid: 3, name: 'web-2', threads: 5 },
+        sidekiq(4, 'sidekiq-ingress-1', ['ingress'], 5),
+        sidekiq(5, 'sidekiq-ingress-2', ['ingress'], 5),
+        sidekiq(6, 'sidekiq-push-1', ['push'], 10),
+        sidekiq(7, 'sidekiq-default_mailers-1', ['default', 'mailers'], 5),
+        { role: 'streaming', pid: 8, name: 'streaming' },
+      ]),
+    );
+    expect(stations).toEqual([
+      {
+        station: 'ingress',
+        kind: 'sidekiq-queue',
+        processes: 2,
+        threads: 5,
+        processNames: ['sidekiq-ingress-1', 'sidekiq-ingress-2'],
+      },
+      { station: 'push', kind: 'sidekiq-queue', processes: 1, threads: 10, processNames: ['sidekiq-push-1'] },
+      { station: 'web', kind: 'web', processes: 2, threads: 5, processNames: ['web-1', 'web-2'] },
+    ]);
+    // default shares its process with mailers: no pool of its own to hold the model to
+    expect(shared).toEqual(['default']);
+  });
+});
+
+describe('validationText', () => {
+  it('Markdown: a row per station, then the notes; JSON: the outcome as it is', () => {
+    const outcome = {
+      runDir: '/r',
+      stations: [
+        { station: 'push', kind: 'sidekiq-queue' as const, processes: 1, threads: 5, processNames: ['p'] },
+      ],
+      rows: [],
+      notes: ['a note'],
+    };
+    expect(validationText(outcome, 'md')).toContain('| push | 1 × 5 | p |');
+    expect(validationText(outcome, 'md')).toMatch(/\n- a note\n$/);
+    expect(JSON.parse(validationText(outcome, 'json'))).toEqual(outcome);
+  });
+});
