@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Sample } from '../collect/sample.js';
+import { JOB_CLASS_NAMES, JOB_CLASSES, QUEUES } from '../mastodon/classes.js';
 import { aggregateK6Files, type K6Stats } from '../results/aggregate.js';
 import type { BadLines } from '../results/records.js';
 import { findRunFiles, type RunFiles } from '../results/runFiles.js';
@@ -15,7 +16,13 @@ import { InputError } from '../shared/errors.js';
 import { blockBootstrap, type Interval } from './bootstrap.js';
 import type { Calibration } from './calibrationFile.js';
 import { type CalibrationOutput, calibrationDocument } from './calibrationOutput.js';
-import { estimateJobDemands, estimateRedisCpu, jobDemandQuantities } from './cpuRegression.js';
+import {
+  estimateJobDemands,
+  estimateRedisCpu,
+  type JobDemandEstimate,
+  jobClassesIn,
+  jobDemandQuantities,
+} from './cpuRegression.js';
 import { estimateWebDemands, joinWebWindows, type StationWindow, webDemandQuantities } from './webDemands.js';
 import { type CalibrationWindow, samplesToWindows } from './windows.js';
 
@@ -33,6 +40,12 @@ export interface CalibrateOptions {
   seed?: number;
   resamples?: number;
   skipBadLines?: BadLines;
+  /**
+   * Sidekiq pools whose processes serve only their own queues' classes: each pool's CPU is regressed on
+   * its own classes alone (better identified than all processes on all classes). Default: one pool of
+   * every `sidekiq*` process.
+   */
+  pools?: readonly { processNames: readonly string[]; jobClasses: readonly string[] }[];
 }
 
 interface RunWindows {
@@ -113,7 +126,7 @@ export async function calibrateRuns(
       `calibrate: ${samples.length} windows of samples without a gap in ${dirs.join(', ')}; a calibration needs at least 3`,
     );
   const bootstrap = { seed: options.seed ?? 1, resamples: options.resamples ?? 400 };
-  const jobs = jobPart(samples, bootstrap);
+  const jobs = jobPart(samples, bootstrap, options.pools ?? poolsByName(samples));
   const web = webPart(runs, bootstrap);
   const redis = redisPart(samples, bootstrap);
   const firstRun = runs[0]!;
@@ -133,15 +146,66 @@ export async function calibrateRuns(
 
 type Bootstrap = { seed: number; resamples: number };
 
-function jobPart(windows: CalibrationWindow[], bootstrap: Bootstrap) {
+function jobPart(windows: CalibrationWindow[], bootstrap: Bootstrap, pools?: CalibrateOptions['pools']) {
   if (!windows.some((w) => Object.values(w.jobs).some((j) => j.completions > 0))) return undefined;
-  const estimate = estimateJobDemands(windows);
-  const intervals = blockBootstrap(
-    windows,
-    (ws) => jobDemandQuantities(estimateJobDemands(ws, { jobClasses: estimate.jobClasses })),
-    bootstrap,
-  );
+  const present = new Set(jobClassesIn(windows));
+  const groups = (pools ?? [{ processNames: [], jobClasses: [...present] }])
+    .map((p) => ({ ...p, jobClasses: p.jobClasses.filter((c) => present.has(c)) }))
+    .filter((p) => p.jobClasses.length > 0);
+  const estimateOf = (ws: readonly CalibrationWindow[]) =>
+    mergeJobEstimates(
+      groups.map((p) =>
+        estimateJobDemands(ws, {
+          jobClasses: p.jobClasses,
+          ...(pools ? { isSidekiqProcess: (name: string) => p.processNames.includes(name) } : {}),
+        }),
+      ),
+    );
+  const estimate = estimateOf(windows);
+  const intervals = blockBootstrap(windows, (ws) => jobDemandQuantities(estimateOf(ws)), bootstrap);
   return { estimate, intervals };
+}
+
+/**
+ * Pools told by their processes' names, `sidekiq-QUEUES-N` with the queues joined by `_` (as the
+ * testbed names them, and as `--process` can name a Mastodon's units): each pool's CPU is regressed on
+ * its own queues' classes. Undefined when any Sidekiq process is named otherwise.
+ */
+function poolsByName(windows: readonly CalibrationWindow[]): CalibrateOptions['pools'] {
+  const names = [...new Set(windows.flatMap((w) => Object.keys(w.processCpuSecPerSec)))].filter((n) =>
+    n.startsWith('sidekiq'),
+  );
+  const byQueues = new Map<string, string[]>();
+  for (const name of names) {
+    const queues = /^sidekiq-([a-z_]+)-\d+$/.exec(name)?.[1];
+    if (!queues || !queues.split('_').every((q) => (QUEUES as readonly string[]).includes(q)))
+      return undefined;
+    byQueues.set(queues, [...(byQueues.get(queues) ?? []), name]);
+  }
+  if (byQueues.size === 0) return undefined;
+  return [...byQueues].map(([queues, processNames]) => ({
+    processNames,
+    jobClasses: JOB_CLASS_NAMES.filter((c) => queues.split('_').includes(JOB_CLASSES[c])),
+  }));
+}
+
+/** Per-pool estimates as one: their classes side by side, the idle CPU of every pool's processes summed. */
+function mergeJobEstimates(parts: readonly JobDemandEstimate[]): JobDemandEstimate {
+  const first = parts[0]!;
+  const merged = (pick: (e: JobDemandEstimate) => Record<string, number>) =>
+    Object.assign({}, ...parts.map(pick)) as Record<string, number>;
+  return {
+    ...first,
+    jobClasses: parts.flatMap((p) => p.jobClasses),
+    totalCpuSec: merged((p) => p.totalCpuSec),
+    cpuSec: merged((p) => p.cpuSec),
+    wallSec: merged((p) => p.wallSec),
+    waitSec: merged((p) => p.waitSec),
+    completions: merged((p) => p.completions),
+    idleCpuSecPerSec: parts.reduce((a, p) => a + p.idleCpuSecPerSec, 0),
+    wallWindows: Math.min(...parts.map((p) => p.wallWindows)),
+    rmsResidualCpuSecPerSec: Math.max(...parts.map((p) => p.rmsResidualCpuSecPerSec)),
+  };
 }
 
 function webPart(runs: readonly RunWindows[], bootstrap: Bootstrap) {

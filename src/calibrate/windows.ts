@@ -18,9 +18,12 @@ const COUNTERS = [
   'redis_cpu_sys_seconds_total',
   'postgres_xact_commit_total',
   `${TESTBED_QUEUE_LATENCY.name}_bucket`,
+  'node_cpu_seconds_total',
 ] as const;
 const GAUGES = ['sidekiq_process_busy', 'sidekiq_queue_latency_seconds', 'sidekiq_queue_backlog'] as const;
 const USED = new Set<string>([...COUNTERS, ...GAUGES]);
+/** CPU modes of node_cpu_seconds_total that are not work. */
+const IDLE_MODES = new Set(['idle', 'iowait', 'steal']);
 const COUNTER_SET = new Set<string>(COUNTERS);
 
 export interface WindowOptions {
@@ -28,9 +31,15 @@ export interface WindowOptions {
   windowSec?: number;
   /** Start of the first window, epoch ms (default: when the last needed source first answered). */
   originMs?: number;
-  /** Sources a window needs without a gap (default: every source in the samples but `collector`). */
+  /**
+   * Sources a window needs without a gap (default: every source in the samples but `collector` and
+   * `storage`, whose walk of a large tree answers seldom and which no rate here reads).
+   */
   needed?: readonly string[];
-  /** Longest silence of a source that is not a gap (default: 3 × its median sampling interval). */
+  /**
+   * Longest silence of a source that is not a gap (default: 5 × its median sampling interval: a loaded
+   * host delays ticks, and counters spread an increase over whatever interval it came in).
+   */
   maxIntervalSec?: number;
 }
 
@@ -50,6 +59,8 @@ export interface CalibrationWindow {
   jobs: Record<string, JobWindow>;
   /** By process name (`process` label): CPU seconds per second, 1 = one core busy. */
   processCpuSecPerSec: Record<string, number>;
+  /** The host's busy CPU (node_cpu_seconds_total but idle, iowait and steal); absent when not sampled. */
+  hostBusyCores?: number;
   /** User + system; absent when Redis was not sampled. */
   redisCpuSecPerSec?: number;
   postgresXactPerSec?: number;
@@ -103,7 +114,7 @@ export function samplesToWindows(samples: Iterable<Sample>, options: WindowOptio
   const windowSec = options.windowSec ?? 10;
   if (!(windowSec > 0)) throw new InputError(`window length must be positive, got ${windowSec} s`);
   const { series, sources } = collate(samples);
-  const needed = options.needed ?? [...sources.keys()];
+  const needed = options.needed ?? [...sources.keys()].filter((s) => s !== 'storage');
   const covered = needed.map((s) => {
     const c = sources.get(s);
     if (!c || c.times.length === 0) throw new InputError(`samples: no sample from needed source "${s}"`);
@@ -263,7 +274,7 @@ function hasGap(c: SourceCoverage, startMs: number, endMs: number, options: Wind
   if (startMs < times[0]! || endMs > times[times.length - 1]!) return true;
   const gap = lastBefore(c.gapTimes, endMs + 1);
   if (gap !== undefined && gap >= startMs) return true;
-  const maxMs = options.maxIntervalSec !== undefined ? options.maxIntervalSec * 1000 : 3 * medianInterval(c);
+  const maxMs = options.maxIntervalSec !== undefined ? options.maxIntervalSec * 1000 : 5 * medianInterval(c);
   for (
     let i = Math.max(1, indexBefore(times, startMs + 1) + 1);
     i < times.length && times[i - 1]! < endMs;
@@ -324,6 +335,8 @@ function windowAt(
     else if (s.metric === 'sidekiq_job_duration_seconds_count' && jobName) job(jobName).durationCount += d;
     else if (s.metric === 'process_cpu_seconds_total' && process)
       w.processCpuSecPerSec[process] = (w.processCpuSecPerSec[process] ?? 0) + d / durationSec;
+    else if (s.metric === 'node_cpu_seconds_total' && !IDLE_MODES.has(s.labels.mode ?? ''))
+      w.hostBusyCores = (w.hostBusyCores ?? 0) + d / durationSec;
     else if (s.metric.startsWith('redis_cpu_'))
       w.redisCpuSecPerSec = (w.redisCpuSecPerSec ?? 0) + d / durationSec;
     else if (s.metric === 'postgres_xact_commit_total')

@@ -39,6 +39,10 @@ export function sourceFlags<T>(c: Argv<T>) {
       describe: 'NAME=PID of a local process whose CPU and memory to sample (/proc); repeatable',
     })
     .option('media-dir', { type: 'string', describe: 'Media directory whose bytes and files to count' })
+    .option('host-cpu', {
+      type: 'boolean',
+      describe: "This host's CPU by mode (/proc/stat, as node_exporter's node_cpu_seconds_total)",
+    })
     .option('interval', { type: 'string', default: '1s', describe: 'Time between samples' });
 }
 
@@ -49,6 +53,7 @@ interface SourceArgs {
   prometheus?: string[];
   process?: string[];
   'media-dir'?: string;
+  'host-cpu'?: boolean;
   interval?: string;
 }
 
@@ -61,6 +66,7 @@ export function sourcesOf(args: SourceArgs): CollectSources & { intervalMs: numb
     prometheus: args.prometheus ?? [],
     processes: args.process ?? [],
     mediaDir: args['media-dir'],
+    hostCpu: args['host-cpu'],
     intervalMs: durationFlag(args.interval, '--interval'),
   };
 }

@@ -70,7 +70,15 @@ export function prepare(args: ForecastArgs): { profile: Profile; settings: Forec
   }
   const relays = (args.relay ?? []).map(parseRelayFlag);
   let profile = loadProfile(args.profile);
-  if (args.calibration) profile = applyCalibration(profile, loadCalibration(args.calibration));
+  if (args.calibration) {
+    const calibration = loadCalibration(args.calibration);
+    // Said where it cannot be missed: a testbed's demands are not a Mastodon instance's.
+    if (calibration.target?.kind === 'testbed')
+      process.stderr.write(
+        `fedicap: warning: ${args.calibration} was measured on fedicap's testbed (${calibration.target.baseUrl}), not on a Mastodon instance; its demands describe the testbed\n`,
+      );
+    profile = applyCalibration(profile, calibration);
+  }
   profile = applyOverrides(profile, { growth: args.growth, relays });
   return {
     profile,

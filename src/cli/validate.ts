@@ -131,8 +131,13 @@ async function runSteps(
       databaseUrl: world.databaseUrl,
       redisUrl: world.redisUrl,
       prometheus: [world.metricsUrl],
-      processes: world.processes.map((p) => `${p.name}=${p.pid}`),
+      // This process too (the local executor and the fleet load the same cores), unless the world runs in it.
+      processes: [
+        ...world.processes.map((p) => `${p.name}=${p.pid}`),
+        ...(world.processes.some((p) => p.pid === process.pid) ? [] : [`loadgen=${process.pid}`]),
+      ],
       mediaDir: world.mediaDir,
+      hostCpu: true,
     },
     stderr: (text) => void process.stderr.write(text),
     // stdout carries the comparison alone (--format json is read by programs)

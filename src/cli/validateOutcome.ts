@@ -2,7 +2,7 @@
  * What `fedicap validate testbed` analyses and prints. The analysis itself is src/validate's; until the
  * command calls it, a placeholder keeps the pipeline (world, run, analysis, output, stop) whole.
  */
-import type { StationUnderTest } from '../validate/index.js';
+import { analyseValidationRun, type StationUnderTest, type ValidationRow } from '../validate/index.js';
 import type { ValidationWorldFacts } from '../validate/world.js';
 import type { ValidationStepPlan } from './validateArgs.js';
 
@@ -45,37 +45,60 @@ function station(
   };
 }
 
-/** What the command prints. TODO(lead): src/validate/index.ts's ValidationResult and its report. */
+/** What the command prints: the analysis of src/validate and the stations it could not hold the model to. */
 export interface ValidationOutcome {
   runDir: string;
   stations: StationUnderTest[];
-  rows: unknown[];
+  lightSteps: number[];
+  steps: {
+    step: number;
+    multiple: number;
+    queues: Record<string, unknown>;
+    web: unknown;
+    cpuCores: unknown;
+  }[];
+  rows: ValidationRow[];
   notes: string[];
 }
 
-/**
- * TODO(lead): `analyseValidationRun(runDir, { schedule: plan, hostCores:
- * world.infrastructure.hosts[0].cores, stations })` (src/validate/index.ts). A placeholder meanwhile: it
- * reads nothing and compares nothing.
- */
+/** Calibrate from the run's light steps, predict each station, and hold it to the heavier steps. */
 export async function analyseValidation(
   runDir: string,
   world: ValidationWorldFacts,
-  _plan: ValidationStepPlan,
+  plan: ValidationStepPlan,
 ): Promise<ValidationOutcome> {
   const { stations, shared } = stationsUnderTest(world);
-  const notes = ['analysis not wired yet (src/cli/validateOutcome.ts)'];
+  const notes: string[] = [];
   if (shared.length > 0) notes.push(`no pool of its own, not validated: ${shared.join(', ')}`);
-  return { runDir, stations, rows: [], notes };
+  const hostCores = world.infrastructure.hosts[0]?.cores;
+  const result = await analyseValidationRun(runDir, {
+    schedule: plan,
+    hostCores: typeof hostCores === 'number' ? hostCores : 1,
+    stations,
+  });
+  const steps = result.steps.map(({ windows: _w, ...rest }) => rest);
+  return { runDir, stations, lightSteps: result.lightSteps, steps, rows: result.rows, notes };
 }
 
-/** The outcome as the user reads it. TODO(lead): the report's renderer. */
+const pct = (e: number | null) => (e === null ? '—' : `${e >= 0 ? '+' : ''}${(e * 100).toFixed(1)} %`);
+const rate = (x: number | null) => (x === null ? 'not reached' : `${x.toFixed(1)}/s`);
+const ms = (x: number | null) => (x === null ? '—' : `${(x * 1000).toFixed(1)} ms`);
+
+/** The outcome as the user reads it: predicted, measured and error per station. */
 export function validationText(outcome: ValidationOutcome, format: 'md' | 'json'): string {
   if (format === 'json') return `${JSON.stringify(outcome, null, 2)}\n`;
-  const stations = outcome.stations.map(
-    (s) => `| ${s.station} | ${s.processes} × ${s.threads} | ${s.processNames.join(', ')} |`,
-  );
-  const table = ['| station | processes × threads | processes |', '|---|---|---|', ...stations];
-  const notes = outcome.notes.map((n) => `- ${n}`);
+  const rows = outcome.rows.map((r) => {
+    const p = r.p95;
+    return `| ${r.station} | ${rate(r.predictedSaturationPerSec)} (${r.bottleneck ?? '—'}) | ${rate(r.measuredSaturationPerSec)} | ${pct(r.saturationError)} | ${p ? `${p.step} (${(p.utilization * 100).toFixed(0)} %)` : '—'} | ${ms(p?.predictedSec ?? null)} | ${ms(p?.measuredSec ?? null)} | ${pct(p?.error ?? null)} |`;
+  });
+  const table = [
+    '| station | predicted saturation | measured saturation | error | p95 step (utilization) | predicted p95 wait | measured p95 wait | error |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ];
+  const notes = [
+    `calibrated from steps ${outcome.lightSteps.join(', ')} (at or below half the first saturated step's load); run: ${outcome.runDir}`,
+    ...outcome.notes,
+  ].map((n) => `- ${n}`);
   return `# Validation on the testbed\n\n${table.join('\n')}\n\n${notes.join('\n')}\n`;
 }

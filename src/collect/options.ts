@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { errnoText, InputError } from '../shared/errors.js';
+import { HostCpuSampler } from './hostCpu.js';
 import { ProcessCpuSampler } from './processCpu.js';
 import type { Sampler } from './sampler.js';
 import { SidekiqRedisSampler } from './sidekiqRedis.js';
@@ -21,6 +22,8 @@ export interface CollectSources {
   processes?: string[];
   /** `--media-dir`: Mastodon's public/system when media are stored on disk. */
   mediaDir?: string;
+  /** `--host-cpu`: this host's CPU by mode (/proc/stat), when the instance runs here. */
+  hostCpu?: boolean;
 }
 
 /** `NAME=PID` of a running process, each NAME once. */
@@ -79,6 +82,7 @@ export function checkSources(sources: CollectSources): Required<Omit<CollectSour
     redisUrl: sources.redisUrl ?? '',
     prometheus: sources.prometheus ?? [],
     mediaDir: sources.mediaDir === undefined ? '' : checkMediaDir(sources.mediaDir),
+    hostCpu: sources.hostCpu ?? false,
     processes,
   };
   const any =
@@ -87,10 +91,11 @@ export function checkSources(sources: CollectSources): Required<Omit<CollectSour
     checked.redisUrl ||
     checked.prometheus.length ||
     checked.mediaDir ||
+    checked.hostCpu ||
     processes.length;
   if (!any)
     throw new InputError(
-      'give at least one source: --sidekiq-redis, --database-url, --redis-url, --prometheus, --process or --media-dir',
+      'give at least one source: --sidekiq-redis, --database-url, --redis-url, --prometheus, --process, --host-cpu or --media-dir',
     );
   return checked;
 }
@@ -108,5 +113,6 @@ export function buildSamplers(checked: ReturnType<typeof checkSources>): Sampler
   );
   for (const p of checked.processes) samplers.push(new ProcessCpuSampler(p.name, p.pid));
   if (checked.mediaDir) samplers.push(new StorageSampler(checked.mediaDir));
+  if (checked.hostCpu) samplers.push(new HostCpuSampler());
   return samplers;
 }

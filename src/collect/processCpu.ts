@@ -15,7 +15,7 @@ function getconf(name: string, linuxDefault: number): number {
 
 let constants: { clockTicksPerSec: number; pageBytes: number } | undefined;
 /** USER_HZ (the unit of /proc/PID/stat's times, 100 on Linux) and the page size (statm's unit). */
-function procConstants() {
+export function procConstants() {
   constants ??= { clockTicksPerSec: getconf('CLK_TCK', 100), pageBytes: getconf('PAGESIZE', 4096) };
   return constants;
 }

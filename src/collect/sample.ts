@@ -4,8 +4,8 @@
  *
  * - `time`: ISO 8601 UTC with milliseconds: when the tick that asked fired (every source of a tick
  *   shares it, which lines the sources up; a slow answer is stamped with its tick, not its arrival).
- * - `source`: which sampler (`sidekiq`, `prometheus`, `process`, `postgres`,
- *   `redis`, `storage`, `collector`).
+ * - `source`: which sampler (`sidekiq`, `prometheus`, `process`, `host`,
+ *   `postgres`, `redis`, `storage`, `collector`).
  * - `metric`: snake_case with its unit as a suffix (`_seconds`, `_bytes`,
  *   `_total` for counters; Prometheus names as the endpoint exposes them).
  * - `labels`: string values only; `{}` when none.
@@ -27,6 +27,7 @@ export const SAMPLE_SOURCES = [
   'sidekiq',
   'prometheus',
   'process',
+  'host',
   'postgres',
   'redis',
   'storage',

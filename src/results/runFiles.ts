@@ -65,12 +65,14 @@ export async function findRunFiles(dir: string): Promise<RunFiles> {
   const target = sameTarget(dir, records);
   await checkClocks(k6, records);
   const deliveries = DELIVERIES_FILES.find((n) => names.includes(n));
+  // Recorded runs may keep the collector's file gzipped (the readers tell by its magic bytes).
+  const samples = [SAMPLES_FILE, `${SAMPLES_FILE}.gz`].find((n) => names.includes(n));
   return {
     dir,
     k6,
     summaries,
     records: recordPaths,
-    samples: names.includes(SAMPLES_FILE) ? join(dir, SAMPLES_FILE) : null,
+    samples: samples ? join(dir, samples) : null,
     deliveries: deliveries ? join(dir, deliveries) : null,
     target,
     startMs: records.length > 0 ? Math.min(...records.map((r) => r.startMs)) : null,

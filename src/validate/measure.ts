@@ -27,6 +27,7 @@ export interface QueueAtStep {
   arrivalsPerSec: number;
   backlogGrowthPerSec: number;
   /** From the testbed's per-job histogram; null without one or without jobs. */
+  p50WaitSec: number | null;
   p95WaitSec: number | null;
 }
 
@@ -36,9 +37,10 @@ export interface StepMeasure {
   fromMs: number;
   toMs: number;
   queues: Record<string, QueueAtStep>;
-  /** Cores by process name, and Redis's. */
+  /** Cores by process name, Redis's, and the host's busy cores when sampled. */
   cpuCores: Record<string, number>;
   redisCores: number;
+  hostBusyCores: number | null;
   web: {
     requestsPerSec: number;
     p95Ms: number | null;
@@ -139,29 +141,36 @@ function queuesAt(windows: readonly CalibrationWindow[]): Record<string, QueueAt
     const first = windows[0]!;
     const last = windows[windows.length - 1]!;
     const span = (last.startMs - first.startMs) / 1000;
+    const waits = mergeBuckets(windows.map((w) => w.queueWaitBuckets[q] ?? {}));
     const growth = span > 0 ? ((last.queueBacklog[q] ?? 0) - (first.queueBacklog[q] ?? 0)) / span : 0;
     out[q] = {
       processedPerSec: processed,
       arrivalsPerSec: processed + Math.max(0, growth),
       backlogGrowthPerSec: growth,
-      p95WaitSec: percentileOfBuckets(mergeBuckets(windows.map((w) => w.queueWaitBuckets[q] ?? {})), 0.95),
+      p50WaitSec: percentileOfBuckets(waits, 0.5),
+      p95WaitSec: percentileOfBuckets(waits, 0.95),
     };
   }
   return out;
 }
 
-function cpuAt(windows: readonly CalibrationWindow[]): {
-  cpuCores: Record<string, number>;
-  redisCores: number;
-} {
+function cpuAt(
+  windows: readonly CalibrationWindow[],
+): Pick<StepMeasure, 'cpuCores' | 'redisCores' | 'hostBusyCores'> {
   const cpuCores: Record<string, number> = {};
   let redisCores = 0;
+  let host = 0;
+  let hostWindows = 0;
   for (const w of windows) {
     for (const [name, rate] of Object.entries(w.processCpuSecPerSec))
       cpuCores[name] = (cpuCores[name] ?? 0) + rate / windows.length;
     redisCores += (w.redisCpuSecPerSec ?? 0) / windows.length;
+    if (w.hostBusyCores !== undefined) {
+      host += w.hostBusyCores;
+      hostWindows++;
+    }
   }
-  return { cpuCores, redisCores };
+  return { cpuCores, redisCores, hostBusyCores: hostWindows > 0 ? host / hostWindows : null };
 }
 
 function mergeBuckets(parts: readonly Record<string, number>[]): Record<string, number> {

@@ -41,7 +41,10 @@ interface Baseline {
   waitSec: number;
   frameworkCpuSec: number;
   ratePerMultiple: number;
-  backgroundCoresPerMultiple: number;
+  /** The cores everything else uses: idle + perMultiple × m, the line through the light steps. */
+  background: { idleCores: number; coresPerMultiple: number };
+  /** The cores the whole host uses, the same way. */
+  host: { idleCores: number; coresPerMultiple: number };
 }
 
 /** Job completions per class of the station's queue at the light steps: its mix. */
@@ -78,9 +81,13 @@ function baselineOf(
   }
   const rate = (s: StepMeasure) =>
     station.kind === 'web' ? s.web.requestsPerSec : (s.queues[station.station]?.arrivalsPerSec ?? 0);
+  const own = (s: StepMeasure) =>
+    Object.entries(s.cpuCores).reduce((a, [name, c]) => a + (station.processNames.includes(name) ? c : 0), 0);
+  // The host's busy cores when sampled (PostgreSQL, Redis, the kernel included), else the processes named.
   const others = (s: StepMeasure) =>
-    s.redisCores +
-    Object.entries(s.cpuCores).reduce((a, [name, c]) => a + (station.processNames.includes(name) ? 0 : c), 0);
+    s.hostBusyCores !== null
+      ? Math.max(0, s.hostBusyCores - own(s))
+      : s.redisCores + Object.values(s.cpuCores).reduce((a, c) => a + c, 0) - own(s);
   const perMultiple = (f: (s: StepMeasure) => number) =>
     light.reduce((a, s) => a + f(s) / s.multiple, 0) / light.length;
   return {
@@ -91,7 +98,8 @@ function baselineOf(
         ? 0
         : (pointOf(calibration.sidekiq?.frameworkCpuSec) ?? SIDEKIQ_FRAMEWORK_CPU_SEC),
     ratePerMultiple: perMultiple(rate),
-    backgroundCoresPerMultiple: perMultiple(others),
+    background: lineThrough(light.map((s) => [s.multiple, others(s)] as const)),
+    host: lineThrough(light.map((s) => [s.multiple, others(s) + own(s)] as const)),
   };
 }
 
@@ -105,6 +113,10 @@ export function predictStation(
 ): Prediction | null {
   const base = baselineOf(station, calibration, light, mix);
   if (!base) return null;
+  // The wait of a job that finds a thread idle (Redis handing it over, the thread woken): the median
+  // wait at the lightest step, where nearly every job finds one.
+  const pickupSec =
+    station.kind === 'sidekiq-queue' ? (light[0]!.queues[station.station]?.p50WaitSec ?? 0) : 0;
   const shapeAt = (multiple: number): SidekiqPoolShape => ({
     processes: station.processes,
     threads: station.threads,
@@ -113,7 +125,11 @@ export function predictStation(
     frameworkCpuSec: base.frameworkCpuSec,
     hostCores,
     redisCpuSecPerJob: 0,
-    backgroundCores: Math.min(hostCores - 0.05, base.backgroundCoresPerMultiple * multiple),
+    pickupSec,
+    backgroundCores: Math.min(
+      hostCores - 0.05,
+      base.background.idleCores + base.background.coresPerMultiple * multiple,
+    ),
   });
   const excess = (m: number) =>
     base.ratePerMultiple * m - sidekiqPoolCapacity(shapeAt(m)).maxThroughputPerSec;
@@ -125,6 +141,19 @@ export function predictStation(
     if (excess(mid) < 0) low = mid;
     else high = mid;
   }
+  // The host's asymptotic bound [QSP §5.2]: where everything on it together needs every core, every
+  // station stops growing, whichever pool would have bound later.
+  const hostMultiple =
+    base.host.coresPerMultiple > 0
+      ? (hostCores - base.host.idleCores) / base.host.coresPerMultiple
+      : Infinity;
+  if (hostMultiple < high)
+    return {
+      saturationPerSec: base.ratePerMultiple * hostMultiple,
+      saturationMultiple: hostMultiple,
+      bottleneck: 'host-cores',
+      shapeAt,
+    };
   const capacity = sidekiqPoolCapacity(shapeAt(high));
   return {
     saturationPerSec: capacity.maxThroughputPerSec,
@@ -143,4 +172,21 @@ export function predictedP95WaitSec(
   const shape = prediction.shapeAt(multiple);
   const latency = sidekiqQueueLatency(shape, sidekiqPoolCapacity(shape), arrivalsPerSec);
   return latency.stable ? latency.percentileWaitSec(95) : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Least-squares line y = idle + perMultiple·m through the light steps, both terms at least 0 (one
+ * step: through the origin). CPU grows linearly with the load it serves (the utilization law).
+ */
+function lineThrough(points: readonly (readonly [number, number])[]): Baseline['background'] {
+  const n = points.length;
+  const mx = points.reduce((a, [m]) => a + m, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = points.reduce((a, [m]) => a + (m - mx) ** 2, 0);
+  if (n < 2 || sxx <= 0) return { idleCores: 0, coresPerMultiple: mx > 0 ? my / mx : 0 };
+  const slope = Math.max(0, points.reduce((a, [m, y]) => a + (m - mx) * (y - my), 0) / sxx);
+  const idle = my - slope * mx;
+  return idle >= 0
+    ? { idleCores: idle, coresPerMultiple: slope }
+    : { idleCores: 0, coresPerMultiple: my / mx };
 }

@@ -44,17 +44,41 @@ describe('stationsUnderTest', () => {
 });
 
 describe('validationText', () => {
-  it('Markdown: a row per station, then the notes; JSON: the outcome as it is', () => {
+  it('Markdown: predicted, measured and error per station, then the notes; JSON: the outcome as it is', () => {
     const outcome = {
       runDir: '/r',
       stations: [
         { station: 'push', kind: 'sidekiq-queue' as const, processes: 1, threads: 5, processNames: ['p'] },
       ],
-      rows: [],
+      lightSteps: [0, 1],
+      steps: [],
+      rows: [
+        {
+          station: 'push',
+          predictedSaturationPerSec: 110,
+          bottleneck: 'threads',
+          measuredSaturationPerSec: 100,
+          saturationError: 0.1,
+          p95: { step: 2, utilization: 0.71, predictedSec: 0.012, measuredSec: 0.01, error: 0.2 },
+        },
+        {
+          station: 'web',
+          predictedSaturationPerSec: 300,
+          bottleneck: 'interpreter-lock',
+          measuredSaturationPerSec: null,
+          saturationError: null,
+          p95: null,
+        },
+      ],
       notes: ['a note'],
     };
-    expect(validationText(outcome, 'md')).toContain('| push | 1 × 5 | p |');
-    expect(validationText(outcome, 'md')).toMatch(/\n- a note\n$/);
+    const md = validationText(outcome, 'md');
+    expect(md).toContain(
+      '| push | 110.0/s (threads) | 100.0/s | +10.0 % | 2 (71 %) | 12.0 ms | 10.0 ms | +20.0 % |',
+    );
+    expect(md).toContain('| web | 300.0/s (interpreter-lock) | not reached | — |');
+    expect(md).toContain('calibrated from steps 0, 1');
+    expect(md).toMatch(/\n- a note\n$/);
     expect(JSON.parse(validationText(outcome, 'json'))).toEqual(outcome);
   });
 });

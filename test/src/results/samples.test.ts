@@ -36,7 +36,7 @@ describe('readSamples', () => {
     [
       'an unknown source',
       { ...GOOD, source: 'mysql' },
-      'a sample whose source is not one of sidekiq, prometheus, process, postgres, redis, storage, collector',
+      'a sample whose source is not one of sidekiq, prometheus, process, host, postgres, redis, storage, collector',
     ],
     ['a string value', { ...GOOD, value: '0.5' }, 'a sample without a numeric value'],
     [
