@@ -28,7 +28,8 @@ export function nonNegativeLeastSquares(rows: number[][], y: number[], withInter
     const scaled = kept.map((j) => r[j]! / scale[j]!);
     return withIntercept ? [...scaled, 1] : scaled;
   });
-  const solution = fcnnlsVector(X, y).K.to1DArray();
+  const solution = solve(X, y, columns);
+  if (!solution) return { coefficients, intercept: Number.NaN, rmsResidual: Number.NaN };
   kept.forEach((j, i) => {
     coefficients[j] = Math.max(0, solution[i]!) / scale[j]!;
   });
@@ -37,6 +38,25 @@ export function nonNegativeLeastSquares(rows: number[][], y: number[], withInter
     (r, i) => y[i]! - intercept - kept.reduce((a, j) => a + coefficients[j]! * r[j]!, 0),
   );
   return { coefficients, intercept, rmsResidual: rms(residuals) };
+}
+
+/**
+ * ml-fcnnls's active-set iterations, given room (its default, 3 per column, runs out on nearly
+ * collinear rates such as a bootstrap resample of a step load), then a looser optimality tolerance;
+ * null when neither converges: the caller's estimate is NaN (not estimable from these rows).
+ */
+function solve(X: number[][], y: number[], columns: number): number[] | null {
+  for (const options of [
+    { maxIterations: 30 * columns },
+    { maxIterations: 100 * columns, gradientTolerance: 1e-3 },
+  ]) {
+    try {
+      return fcnnlsVector(X, y, options).K.to1DArray();
+    } catch (err) {
+      if (!/Maximum number of iterations/.test((err as Error).message)) throw err;
+    }
+  }
+  return null;
 }
 
 function rms(values: number[]): number {

@@ -56,7 +56,11 @@ const relativeError = (predicted: number | null, measured: number | null) =>
 /** A step where the station could not keep up: its backlog grew, or k6 fell behind. */
 function saturatedAt(station: StationUnderTest, step: StepMeasure, first: StepMeasure): boolean {
   if (station.kind === 'web') {
-    const slow = step.web.p95Ms !== null && first.web.p95Ms !== null && step.web.p95Ms > 5 * first.web.p95Ms;
+    // Slower by far, and slow in absolute terms: the lightest step's p95 alone is too small a yardstick.
+    const slow =
+      step.web.p95Ms !== null &&
+      first.web.p95Ms !== null &&
+      step.web.p95Ms > Math.max(5 * first.web.p95Ms, 1000);
     return (step.web.droppedShare ?? 0) > 0.02 || slow;
   }
   const q = step.queues[station.station];

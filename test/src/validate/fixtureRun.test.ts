@@ -54,7 +54,7 @@ describe('the recorded testbed run (fixtures/runs/testbed-mixed-step-2026-12-03)
       hostCores: 2,
       stations: STATIONS,
     });
-    expect(result.lightSteps).toEqual([0, 1]);
+    expect(result.lightSteps).toEqual([0, 1, 2]);
     expect(result.rows.map((r) => r.station)).toEqual(['ingress', 'push', 'default', 'web']);
     for (const r of result.rows) expect(r.predictedSaturationPerSec).toBeGreaterThan(0);
     const ingress = result.rows[0]!;
