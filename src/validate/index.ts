@@ -8,6 +8,8 @@ import { type Calibration, calibrationSchema } from '../calibrate/calibrationFil
 import type { CalibrationDocument } from '../calibrate/calibrationOutput.js';
 import { JOB_CLASS_NAMES, JOB_CLASSES } from '../mastodon/classes.js';
 import { findRunFiles } from '../results/runFiles.js';
+import { InputError } from '../shared/errors.js';
+import { fitUslWithIntervals, type UslFit } from '../calibrate/usl.js';
 import { measureSteps, type StepMeasure, type StepSchedule } from './measure.js';
 import {
   jobMixOf,
@@ -41,6 +43,8 @@ export interface ValidationRow {
     measuredSec: number | null;
     error: number | null;
   } | null;
+  /** Universal Scalability Law fitted to the steps (concurrency by Little's law, throughput measured). */
+  usl: UslFit | null;
 }
 
 export interface ValidationResult {
@@ -131,6 +135,7 @@ export async function analyseValidationRun(runDir: string, plan: ValidationPlan)
       measuredSaturationPerSec: measured,
       saturationError: relativeError(prediction?.saturationPerSec ?? null, measured),
       p95: prediction ? p95Row(station, prediction, steps) : null,
+      usl: uslOf(station, steps),
     };
   });
   return { steps, lightSteps: light.map((s) => s.step), calibration: document, rows };
@@ -147,4 +152,34 @@ function stationMix(light: readonly StepMeasure[]): Map<string, number> {
 /** Mastodon's job classes on a queue. */
 function classesOfQueue(queue: string): string[] {
   return JOB_CLASS_NAMES.filter((c) => JOB_CLASSES[c] === queue);
+}
+
+/**
+ * The USL's fit to the steps [Gunther 2007], a cross-check of the queueing model that needs no
+ * demands: per step, the throughput and the concurrency it ran at (jobs in service; for the web,
+ * requests × mean response time, Little's law). Null when fewer than three steps differ.
+ */
+function uslOf(station: StationUnderTest, steps: readonly StepMeasure[]): UslFit | null {
+  const points = steps.flatMap((s) => {
+    if (station.kind === 'web')
+      return s.web.meanMs === null || s.web.requestsPerSec <= 0
+        ? []
+        : [
+            {
+              concurrency: (s.web.requestsPerSec * s.web.meanMs) / 1000,
+              throughputPerSec: s.web.requestsPerSec,
+            },
+          ];
+    const q = s.queues[station.station];
+    return q && q.inServiceMean > 0 && q.processedPerSec > 0
+      ? [{ concurrency: q.inServiceMean, throughputPerSec: q.processedPerSec }]
+      : [];
+  });
+  if (new Set(points.map((p) => p.concurrency)).size < 3) return null;
+  try {
+    return fitUslWithIntervals(points, { seed: 1, resamples: 200 });
+  } catch (err) {
+    if (err instanceof InputError) return null;
+    throw err;
+  }
 }

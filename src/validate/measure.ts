@@ -5,6 +5,7 @@
  * k6 could not start. Each step is read without its first tenth, the ramp to its rate.
  */
 import type { Sample } from '../collect/sample.js';
+import { JOB_CLASSES, type JobClass } from '../mastodon/classes.js';
 import { type CalibrationWindow, samplesToWindows } from '../calibrate/windows.js';
 import { aggregateK6Files } from '../results/aggregate.js';
 import { readK6JsonBatches } from '../results/k6Json.js';
@@ -26,6 +27,8 @@ export interface QueueAtStep {
   /** Processed plus the backlog's growth: what was pushed. */
   arrivalsPerSec: number;
   backlogGrowthPerSec: number;
+  /** Jobs in service on average (Little: the duration of the jobs completed per second). */
+  inServiceMean: number;
   /** From the testbed's per-job histogram; null without one or without jobs. */
   p50WaitSec: number | null;
   p95WaitSec: number | null;
@@ -43,6 +46,8 @@ export interface StepMeasure {
   hostBusyCores: number | null;
   web: {
     requestsPerSec: number;
+    /** Mean response time over every request of the step (ms). */
+    meanMs: number | null;
     p95Ms: number | null;
     droppedShare: number | null;
     /** Requests per endpoint class (k6's `station` tag). */
@@ -114,6 +119,7 @@ export async function measureSteps(files: RunFiles, schedule: StepSchedule): Pro
       ...cpuAt(windows),
       web: {
         requestsPerSec: served / schedule.stepSec,
+        meanMs: weightedMeanMs(requests),
         p95Ms: worstP95(requests.map((w) => w.p95Ms)),
         droppedShare: iterations + dropped > 0 ? dropped / (iterations + dropped) : null,
         byStation,
@@ -121,6 +127,13 @@ export async function measureSteps(files: RunFiles, schedule: StepSchedule): Pro
       windows,
     };
   });
+}
+
+/** The mean duration over groups of requests, each weighted by its count. */
+function weightedMeanMs(groups: readonly { latencyCount: number; meanMs: number | null }[]): number | null {
+  const timed = groups.filter((g) => g.meanMs !== null && g.latencyCount > 0);
+  const count = timed.reduce((a, g) => a + g.latencyCount, 0);
+  return count > 0 ? timed.reduce((a, g) => a + g.meanMs! * g.latencyCount, 0) / count : null;
 }
 
 /** The largest of the scenarios' p95s (the k6 histograms are per scenario). */
@@ -143,8 +156,18 @@ function queuesAt(windows: readonly CalibrationWindow[]): Record<string, QueueAt
     const span = (last.startMs - first.startMs) / 1000;
     const waits = mergeBuckets(windows.map((w) => w.queueWaitBuckets[q] ?? {}));
     const growth = span > 0 ? ((last.queueBacklog[q] ?? 0) - (first.queueBacklog[q] ?? 0)) / span : 0;
+    const busySec = windows.reduce(
+      (a, w) =>
+        a +
+        Object.entries(w.jobs).reduce(
+          (b, [name, j]) => b + (JOB_CLASSES[name as JobClass] === q ? j.durationSumSec : 0),
+          0,
+        ),
+      0,
+    );
     out[q] = {
       processedPerSec: processed,
+      inServiceMean: busySec / seconds,
       arrivalsPerSec: processed + Math.max(0, growth),
       backlogGrowthPerSec: growth,
       p50WaitSec: percentileOfBuckets(waits, 0.5),

@@ -60,6 +60,14 @@ describe('validationText', () => {
           measuredSaturationPerSec: 100,
           saturationError: 0.1,
           p95: { step: 2, utilization: 0.71, predictedSec: 0.012, measuredSec: 0.01, error: 0.2 },
+          usl: {
+            sigma: { value: 0.1, low: 0.05, high: 0.2, resamples: 200 },
+            kappa: { value: 0.01, low: 0, high: 0.02, resamples: 200 },
+            lambda: { value: 30, low: 28, high: 33, resamples: 200 },
+            maxConcurrency: { value: 9.5, low: 6, high: 20, resamples: 200 },
+            maxThroughputPerSec: { value: 104, low: 96, high: 121, resamples: 200 },
+            points: 5,
+          },
         },
         {
           station: 'web',
@@ -68,15 +76,16 @@ describe('validationText', () => {
           measuredSaturationPerSec: null,
           saturationError: null,
           p95: null,
+          usl: null,
         },
       ],
       notes: ['a note'],
     };
     const md = validationText(outcome, 'md');
     expect(md).toContain(
-      '| push | 110.0/s (threads) | 100.0/s | +10.0 % | 2 (71 %) | 12.0 ms | 10.0 ms | +20.0 % |',
+      '| push | 110.0/s (threads) | 100.0/s | +10.0 % | 104.0/s (96–121) | 2 (71 %) | 12.0 ms | 10.0 ms | +20.0 % |',
     );
-    expect(md).toContain('| web | 300.0/s (interpreter-lock) | not reached | — |');
+    expect(md).toContain('| web | 300.0/s (interpreter-lock) | not reached | — | — |');
     expect(md).toContain('calibrated from steps 0, 1');
     expect(md).toMatch(/\n- a note\n$/);
     expect(JSON.parse(validationText(outcome, 'json'))).toEqual(outcome);

@@ -60,5 +60,7 @@ describe('the recorded testbed run (fixtures/runs/testbed-mixed-step-2026-12-03)
     const ingress = result.rows[0]!;
     expect(ingress.measuredSaturationPerSec).toBeGreaterThan(30);
     expect(Number.isFinite(ingress.saturationError)).toBe(true);
+    // The USL's cross-check: fitted to the steps alone, its ceiling holds what ingress measured.
+    expect(ingress.usl!.maxThroughputPerSec.high).toBeGreaterThanOrEqual(ingress.measuredSaturationPerSec!);
   });
 });
