@@ -94,7 +94,7 @@ export function validationText(outcome: ValidationOutcome, format: 'md' | 'json'
       usl && Number.isFinite(usl.value)
         ? `${usl.value.toFixed(1)}/s (${usl.low.toFixed(0)}–${Number.isFinite(usl.high) ? usl.high.toFixed(0) : '∞'})`
         : '—';
-    return `| ${r.station} | ${rate(r.predictedSaturationPerSec)} (${r.bottleneck ?? '—'}) | ${rate(r.measuredSaturationPerSec)} | ${pct(r.saturationError)} | ${uslText} | ${p ? `${p.step} (${(p.utilization * 100).toFixed(0)} %)` : '—'} | ${ms(p?.predictedSec ?? null)} | ${ms(p?.measuredSec ?? null)} | ${pct(p?.error ?? null)} |`;
+    return `| ${r.station} | ${rate(r.predictedSaturationPerSec)} (${r.bottleneck ?? '—'}) | ${r.measuredSaturationPerSec === null ? `not reached (≥ ${r.measuredMaxPerSec.toFixed(1)}/s)` : rate(r.measuredSaturationPerSec)} | ${pct(r.saturationError)} | ${uslText} | ${p ? `${p.step} (${(p.utilization * 100).toFixed(0)} %)` : '—'} | ${ms(p?.predictedSec ?? null)} | ${ms(p?.measuredSec ?? null)} | ${pct(p?.error ?? null)} |`;
   });
   const table = [
     '| station | predicted saturation | measured saturation | error | USL X_max (95 % CI) | p95 step (utilization) | predicted p95 wait | measured p95 wait | error |',

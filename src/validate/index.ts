@@ -34,6 +34,8 @@ export interface ValidationRow {
   bottleneck: string | null;
   /** The largest rate processed while the backlog grew (queues) or k6 fell behind (web); null: not reached. */
   measuredSaturationPerSec: number | null;
+  /** The most it processed at any step: a lower bound on its capacity when saturation was not reached. */
+  measuredMaxPerSec: number;
   saturationError: number | null;
   /** At the step nearest 70 % of the predicted capacity, below saturation. */
   p95: {
@@ -133,6 +135,11 @@ export async function analyseValidationRun(runDir: string, plan: ValidationPlan)
       predictedSaturationPerSec: prediction?.saturationPerSec ?? null,
       bottleneck: prediction?.bottleneck ?? null,
       measuredSaturationPerSec: measured,
+      measuredMaxPerSec: Math.max(
+        ...steps.map((s) =>
+          station.kind === 'web' ? s.web.requestsPerSec : (s.queues[station.station]?.processedPerSec ?? 0),
+        ),
+      ),
       saturationError: relativeError(prediction?.saturationPerSec ?? null, measured),
       p95: prediction ? p95Row(station, prediction, steps) : null,
       usl: uslOf(station, steps),

@@ -58,6 +58,7 @@ describe('validationText', () => {
           predictedSaturationPerSec: 110,
           bottleneck: 'threads',
           measuredSaturationPerSec: 100,
+          measuredMaxPerSec: 100,
           saturationError: 0.1,
           p95: { step: 2, utilization: 0.71, predictedSec: 0.012, measuredSec: 0.01, error: 0.2 },
           usl: {
@@ -74,6 +75,7 @@ describe('validationText', () => {
           predictedSaturationPerSec: 300,
           bottleneck: 'interpreter-lock',
           measuredSaturationPerSec: null,
+          measuredMaxPerSec: 250,
           saturationError: null,
           p95: null,
           usl: null,
@@ -85,7 +87,7 @@ describe('validationText', () => {
     expect(md).toContain(
       '| push | 110.0/s (threads) | 100.0/s | +10.0 % | 104.0/s (96–121) | 2 (71 %) | 12.0 ms | 10.0 ms | +20.0 % |',
     );
-    expect(md).toContain('| web | 300.0/s (interpreter-lock) | not reached | — | — |');
+    expect(md).toContain('| web | 300.0/s (interpreter-lock) | not reached (≥ 250.0/s) | — | — |');
     expect(md).toContain('calibrated from steps 0, 1');
     expect(md).toMatch(/\n- a note\n$/);
     expect(JSON.parse(validationText(outcome, 'json'))).toEqual(outcome);
