@@ -10,7 +10,7 @@ import type { Sample } from '../collect/sample.js';
 import { JOB_CLASS_NAMES, JOB_CLASSES, QUEUES } from '../mastodon/classes.js';
 import { aggregateK6Files, type K6Stats } from '../results/aggregate.js';
 import type { BadLines } from '../results/records.js';
-import { findRunFiles, type RunFiles } from '../results/runFiles.js';
+import { CLOCK_SKEW_TOLERANCE_MS, findRunFiles, type RunFiles } from '../results/runFiles.js';
 import { readSamples } from '../results/samples.js';
 import { InputError } from '../shared/errors.js';
 import { blockBootstrap, type Interval } from './bootstrap.js';
@@ -67,6 +67,7 @@ async function windowsOf(dir: string, options: CalibrateOptions): Promise<RunWin
   const k6 = await aggregateK6Files(files.k6, { windowSec, ...read });
   const samples: Sample[] = [];
   for await (const s of readSamples(files.samples, read)) samples.push(s);
+  checkSamplesCoverRun(files, samples);
   const series = samplesToWindows(samples, { windowSec, originMs: k6.startMs });
   const inRange = (startMs: number) =>
     startMs >= (options.fromMs ?? Number.NEGATIVE_INFINITY) &&
@@ -78,6 +79,28 @@ async function windowsOf(dir: string, options: CalibrateOptions): Promise<RunWin
     stations: stationWindows(k6.windows).filter((w) => inRange(w.startMs)),
     dropped: series.dropped,
   };
+}
+
+/**
+ * The collector's samples must span the run's: samples of another run, or a collector whose clock
+ * is off from the load generator's, would pair the wrong windows. Refused, naming both spans.
+ */
+function checkSamplesCoverRun(files: RunFiles, samples: readonly Sample[]): void {
+  if (files.startMs === null || files.endMs === null) return;
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const s of samples) {
+    const t = Date.parse(s.time);
+    if (t < first) first = t;
+    if (t > last) last = t;
+  }
+  const tolerance = CLOCK_SKEW_TOLERANCE_MS;
+  if (samples.length === 0 || first > files.startMs + tolerance || last < files.endMs - tolerance) {
+    const span = (a: number, b: number) => `${new Date(a).toISOString()} – ${new Date(b).toISOString()}`;
+    throw new InputError(
+      `${files.samples}: the samples span ${samples.length === 0 ? 'nothing' : span(first, last)} but the run ran ${span(files.startMs, files.endMs)}: samples of another run, or the collector's clock is off from the load generator's by more than ${tolerance / 1000} s`,
+    );
+  }
 }
 
 /** k6's windows per station as the web regression reads them (requests and their mean duration). */

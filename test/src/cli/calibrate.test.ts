@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/helpers.js';
-import { MAIN } from '../../support/paths.js';
+import { MAIN, ROOT } from '../../support/paths.js';
 
 function fedicap(args: string[]) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
@@ -51,5 +52,47 @@ describe('fedicap calibrate: bad input', () => {
     expectInputError(fedicap(['calibrate', run, '-o', out]), /target-kind/);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(empty)).toBe(false);
+  });
+
+  it('refuses samples whose clock is an hour off the run, naming the file and both spans', () => {
+    const fixture = join(ROOT, 'fixtures/runs/testbed-mixed-step-2026-12-03');
+    const run = tempDir('fedicap-calibrate-skew-');
+    for (const f of readdirSync(fixture))
+      if (f !== 'samples.ndjson.gz') copyFileSync(join(fixture, f), join(run, f));
+    const shifted = gunzipSync(readFileSync(join(fixture, 'samples.ndjson.gz')))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const sample = JSON.parse(line);
+        sample.time = new Date(Date.parse(sample.time) - 3_600_000).toISOString();
+        return JSON.stringify(sample);
+      });
+    writeFileSync(join(run, 'samples.ndjson'), `${shifted.join('\n')}\n`);
+    const out = join(run, 'calibration.json');
+    rmSync(out, { force: true });
+    expectInputError(
+      fedicap(['calibrate', run, '--target-kind', 'testbed', '-o', out]),
+      /samples\.ndjson: the samples span .* but the run ran .*clock is off/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('calibrates the recorded testbed run into the file forecast reads', () => {
+    const out = join(tempDir('fedicap-calibrate-ok-'), 'calibration.json');
+    const r = fedicap([
+      'calibrate',
+      join(ROOT, 'fixtures/runs/testbed-mixed-step-2026-12-03'),
+      '--target-kind',
+      'testbed',
+      '-o',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/wrote .*calibration\.json: \d+ job classes/);
+    const forecast = fedicap(['forecast', '--calibration', out, '--format', 'json']);
+    expect(forecast.code, forecast.stderr).toBe(0);
+    expect(forecast.stderr).toContain("was measured on fedicap's testbed");
+    expect(forecast.stdout).toContain('measured: run testbed-mixed-step-2026-12-03');
   });
 });
