@@ -196,7 +196,7 @@ describe('fedicap validate testbed: a short run end to end', () => {
     await admin.end();
   });
 
-  it('starts the world, climbs the steps against it, prints the (placeholder) comparison and stops everything', async () => {
+  it('starts the world, climbs the steps against it, prints the comparison per station and stops everything', async () => {
     const out = join(tempDir('fedicap-validate-'), 'out');
     const databaseUrl = freshDatabaseUrl();
     const r = await fedicap([
@@ -263,11 +263,19 @@ describe('fedicap validate testbed: a short run end to end', () => {
       .split('\n');
     expect(samples.length).toBeGreaterThan(1);
 
-    // the (placeholder) analysis' outcome, printed and written, with the stations it will validate
+    // the analysis, printed and written: the stations, a prediction and a measurement for each
     const printed = JSON.parse(r.stdout) as {
       runDir: string;
       stations: { station: string; processes: number; threads: number; processNames: string[] }[];
+      lightSteps: number[];
+      rows: { station: string; predictedSaturationPerSec: number | null; measuredMaxPerSec: number }[];
     };
+    expect(printed.lightSteps).toEqual([0]);
+    expect(printed.rows.map((row) => row.station)).toEqual(['ingress', 'push', 'default', 'web']);
+    // what the short run did: jobs on ingress and requests on the web, each measured
+    const row = (station: string) => printed.rows.find((x) => x.station === station)!;
+    expect(row('ingress').measuredMaxPerSec).toBeGreaterThan(0);
+    expect(row('web').measuredMaxPerSec).toBeGreaterThan(0);
     expect(printed.runDir).toBe(join(out, 'run'));
     expect(printed.stations.map((s) => [s.station, s.processes, s.threads])).toEqual([
       ['ingress', 1, 5],
