@@ -163,7 +163,9 @@ async function runAndAnalyse(
     process.stderr.write(`fedicap: the run ended with exit code ${exitCode}; see ${dirs.runDir}\n`);
     return EXIT_RUN_FAILED;
   }
-  const outcome = await analyseValidation(dirs.runDir, world, plan);
+  const { outcome, calibration } = await analyseValidation(dirs.runDir, world, plan);
+  // The calibration the predictions came from, as `fedicap calibrate` writes it (light steps only).
+  writeFileAtomic(join(dirs.out, 'calibration.json'), `${JSON.stringify(calibration, null, 2)}\n`);
   const text = validationText(outcome, o.format);
   writeFileAtomic(join(dirs.out, `validation.${o.format}`), text);
   process.stdout.write(text);

@@ -2,6 +2,7 @@
  * What `fedicap validate testbed` analyses and prints. The analysis itself is src/validate's; until the
  * command calls it, a placeholder keeps the pipeline (world, run, analysis, output, stop) whole.
  */
+import type { CalibrationDocument } from '../calibrate/calibrationOutput.js';
 import { analyseValidationRun, type StationUnderTest, type ValidationRow } from '../validate/index.js';
 import type { ValidationWorldFacts } from '../validate/world.js';
 import type { ValidationStepPlan } from './validateArgs.js';
@@ -61,12 +62,18 @@ export interface ValidationOutcome {
   notes: string[];
 }
 
+/** The analysis and the calibration of the light steps it was predicted from. */
+export interface AnalysedValidation {
+  outcome: ValidationOutcome;
+  calibration: CalibrationDocument;
+}
+
 /** Calibrate from the run's light steps, predict each station, and hold it to the heavier steps. */
 export async function analyseValidation(
   runDir: string,
   world: ValidationWorldFacts,
   plan: ValidationStepPlan,
-): Promise<ValidationOutcome> {
+): Promise<AnalysedValidation> {
   const { stations, shared } = stationsUnderTest(world);
   const notes: string[] = [];
   if (shared.length > 0) notes.push(`no pool of its own, not validated: ${shared.join(', ')}`);
@@ -77,7 +84,10 @@ export async function analyseValidation(
     stations,
   });
   const steps = result.steps.map(({ windows: _w, ...rest }) => rest);
-  return { runDir, stations, lightSteps: result.lightSteps, steps, rows: result.rows, notes };
+  return {
+    outcome: { runDir, stations, lightSteps: result.lightSteps, steps, rows: result.rows, notes },
+    calibration: result.calibration,
+  };
 }
 
 const pct = (e: number | null) => (e === null ? '—' : `${e >= 0 ? '+' : ''}${(e * 100).toFixed(1)} %`);

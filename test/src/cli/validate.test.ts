@@ -271,6 +271,8 @@ describe('fedicap validate testbed: a short run end to end', () => {
       rows: { station: string; predictedSaturationPerSec: number | null; measuredMaxPerSec: number }[];
     };
     expect(printed.lightSteps).toEqual([0]);
+    // the calibration of the light steps the predictions came from, naming the testbed
+    expect(JSON.parse(readFileSync(join(out, 'calibration.json'), 'utf8')).target.kind).toBe('testbed');
     expect(printed.rows.map((row) => row.station)).toEqual(['ingress', 'push', 'default', 'web']);
     // what the short run did: jobs on ingress and requests on the web, each measured
     const row = (station: string) => printed.rows.find((x) => x.station === station)!;
