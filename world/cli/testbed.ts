@@ -150,20 +150,9 @@ function configOf(args: TestbedArgs): TestbedConfig {
  * are configured.
  */
 async function printProfile(config: TestbedConfig): Promise<void> {
-  const { inspectStores } = await import('../testbed/inspectStores.js');
-  const { TestbedStartupError } = await import('../testbed/prepare.js');
-  const { testbedInfrastructure, thisMachine, validateInfrastructure } = await import('./testbedProfile.js');
-  let stores: Awaited<ReturnType<typeof inspectStores>>;
-  try {
-    stores = await inspectStores(config);
-  } catch (err) {
-    if (err instanceof TestbedStartupError)
-      throw new InputError(`cannot describe the testbed: ${err.message}`);
-    throw err;
-  }
-  const infrastructure = testbedInfrastructure(config, stores, thisMachine());
-  validateInfrastructure(
-    infrastructure,
+  const { describeTestbed } = await import('./testbedProfile.js');
+  const infrastructure = await describeTestbed(
+    config,
     'of this testbed (--sidekiq, --web-concurrency, --max-threads, --db-pool)',
   );
   process.stdout.write(`${JSON.stringify({ infrastructure }, null, 2)}\n`);

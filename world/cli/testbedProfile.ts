@@ -1,6 +1,7 @@
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import type { z } from 'zod';
 import { DEFAULT_PROFILE_PATH, parseProfile, readJsonFile } from '../../src/profile/load.js';
+import { InputError } from '../../src/shared/errors.js';
 import type { profileSchema } from '../../src/profile/schema.js';
 import type { TestbedConfig } from '../testbed/config.js';
 import type { StoreFacts } from '../testbed/inspectStores.js';
@@ -91,4 +92,25 @@ const defaultInfrastructure = () => defaultProfileDocument().infrastructure;
 /** Check the section as the profile loader does, inside the embedded default profile. */
 export function validateInfrastructure(infrastructure: InfrastructureInput, where: string): void {
   parseProfile({ ...defaultProfileDocument(), infrastructure }, where);
+}
+
+/**
+ * The infrastructure section `fedicap testbed --print-profile` prints for `config` on this machine,
+ * checked as the profile loader checks a profile (`flags` names what shaped it, for the message).
+ * Nothing is started; PostgreSQL, PgBouncer and Redis are asked how they are configured.
+ */
+export async function describeTestbed(config: TestbedConfig, flags: string): Promise<InfrastructureInput> {
+  const { inspectStores } = await import('../testbed/inspectStores.js');
+  const { TestbedStartupError } = await import('../testbed/prepare.js');
+  let stores: StoreFacts;
+  try {
+    stores = await inspectStores(config);
+  } catch (err) {
+    if (err instanceof TestbedStartupError)
+      throw new InputError(`cannot describe the testbed: ${err.message}`);
+    throw err;
+  }
+  const infrastructure = testbedInfrastructure(config, stores, thisMachine());
+  validateInfrastructure(infrastructure, flags);
+  return infrastructure;
 }

@@ -149,20 +149,8 @@ async function seedAccounts(running: RunningTestbed, accounts: number, tokensPat
 
 /** The infrastructure section `fedicap testbed --print-profile` prints for `config`, checked. */
 async function infrastructureOf(config: TestbedConfig): Promise<InfrastructureInput> {
-  const { inspectStores } = await import('../testbed/inspectStores.js');
-  const { TestbedStartupError } = await import('../testbed/prepare.js');
-  const { testbedInfrastructure, thisMachine, validateInfrastructure } = await import('./testbedProfile.js');
-  let stores: Awaited<ReturnType<typeof inspectStores>>;
-  try {
-    stores = await inspectStores(config);
-  } catch (err) {
-    if (err instanceof TestbedStartupError)
-      throw new InputError(`cannot describe the testbed: ${err.message}`);
-    throw err;
-  }
-  const infrastructure = testbedInfrastructure(config, stores, thisMachine());
-  validateInfrastructure(infrastructure, 'of the validation testbed (--sidekiq)');
-  return infrastructure;
+  const { describeTestbed } = await import('./testbedProfile.js');
+  return describeTestbed(config, 'of the validation testbed (--sidekiq)');
 }
 
 /**
