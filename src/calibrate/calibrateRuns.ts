@@ -201,8 +201,7 @@ function poolsByName(windows: readonly CalibrationWindow[]): CalibrateOptions['p
   const byQueues = new Map<string, string[]>();
   for (const name of names) {
     const queues = /^sidekiq-([a-z_]+)-\d+$/.exec(name)?.[1];
-    if (!queues?.split('_').every((q) => (QUEUES as readonly string[]).includes(q)))
-      return undefined;
+    if (!queues?.split('_').every((q) => (QUEUES as readonly string[]).includes(q))) return undefined;
     byQueues.set(queues, [...(byQueues.get(queues) ?? []), name]);
   }
   if (byQueues.size === 0) return undefined;
