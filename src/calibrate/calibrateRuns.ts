@@ -14,6 +14,7 @@ import { CLOCK_SKEW_TOLERANCE_MS, findRunFiles, type RunFiles } from '../results
 import { readSamples } from '../results/samples.js';
 import { InputError } from '../shared/errors.js';
 import { blockBootstrap, type Interval } from './bootstrap.js';
+import { nonNegativeLeastSquares } from './nnls.js';
 import type { Calibration } from './calibrationFile.js';
 import { type CalibrationOutput, calibrationDocument } from './calibrationOutput.js';
 import {
@@ -152,6 +153,7 @@ export async function calibrateRuns(
   const jobs = jobPart(samples, bootstrap, options.pools ?? poolsByName(samples));
   const web = webPart(runs, bootstrap);
   const redis = redisPart(samples, bootstrap);
+  const media = mediaPart(runs, bootstrap);
   const firstRun = runs[0]!;
   return calibrationDocument({
     target: {
@@ -164,6 +166,7 @@ export async function calibrateRuns(
     ...(jobs ? { jobs } : {}),
     ...(web ? { web } : {}),
     ...(redis ? { redis } : {}),
+    ...(media ? { media } : {}),
   });
 }
 
@@ -257,4 +260,35 @@ function redisPart(windows: CalibrationWindow[], bootstrap: Bootstrap) {
     bootstrap,
   ).cpuSecPerJob;
   return { estimate, ...(interval ? { interval } : {}) };
+}
+
+/** k6's station whose requests store local media. */
+const UPLOADS = 'media/create';
+
+/**
+ * Bytes stored per upload: NNLS (Lawson & Hanson 1974) of the media store's growth per window on the
+ * upload rate, beside the inbound activity rate (remote attachments cached as activities arrive) and
+ * an intercept (avatars, preview cards); bootstrap interval over windows.
+ */
+function mediaPart(runs: readonly RunWindows[], bootstrap: Bootstrap) {
+  const rows = runs.flatMap((r) => {
+    const byStart = new Map(r.samples.map((w) => [w.startMs, w]));
+    return r.stations.flatMap((k) => {
+      const growth = byStart.get(k.startMs)?.storageGrowthBytesPerSec;
+      if (growth === undefined) return [];
+      const rate = (station: string) => (k.stations[station]?.count ?? 0) / k.durationSec;
+      return [{ growth, uploads: rate(UPLOADS), inbound: rate('inbox') + rate('inbox-cold-actor'), k }];
+    });
+  });
+  const uploads = rows.reduce((a, r) => a + r.uploads * r.k.durationSec, 0);
+  if (rows.length < 3 || uploads < 1) return undefined;
+  const estimate = (rs: readonly (typeof rows)[number][]) => ({
+    bytesPerUpload: nonNegativeLeastSquares(
+      rs.map((r) => [r.uploads, r.inbound]),
+      rs.map((r) => r.growth),
+    ).coefficients[0]!,
+  });
+  const bytesPerUpload = blockBootstrap(rows, estimate, bootstrap).bytesPerUpload;
+  // Zero is no measurement: the uploads' share of the growth could not be told from the rest's.
+  return bytesPerUpload && bytesPerUpload.value > 0 ? { bytesPerUpload, uploads } : undefined;
 }

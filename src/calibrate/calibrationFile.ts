@@ -137,6 +137,16 @@ export const calibrationSchema = z
       })
       .optional()
       .describe("Sidekiq's costs per job of any class."),
+    media: z
+      .strictObject({
+        localImageBytes: measuredValue(
+          'Bytes stored per local media upload (original and derivatives), from the media store’s growth.',
+        ),
+        run: z.string().min(1).describe('Id of the run (in `runs`) this was measured in.'),
+        samples: z.number().int().min(1).describe('Uploads the value is averaged over.'),
+      })
+      .optional()
+      .describe('Media storage per upload.'),
     usl: z.array(uslFit).default([]).describe('Universal Scalability Law fits.'),
   })
   .superRefine((cal, ctx) => {
@@ -282,6 +292,11 @@ export function applyCalibration(profile: Profile, calibration: Calibration): Pr
     out.serviceDemands.redisCpuSecPerJob = measuredQuantity(
       sidekiq.redisCpuSecPerJob,
       source(sidekiq.run, sidekiq.samples),
+    );
+  if (calibration.media)
+    out.media.localImageBytes = measuredQuantity(
+      calibration.media.localImageBytes,
+      source(calibration.media.run, calibration.media.samples),
     );
   if (calibration.postgres) {
     out.serviceDemands.postgresConnectionHoldFactor = measuredQuantity(

@@ -21,6 +21,8 @@ export interface CalibrationParts {
   web?: { estimate: WebDemandEstimate; intervals?: Record<string, Interval> };
   redis?: { estimate: RedisCpuEstimate; interval?: Interval };
   usl?: { component: string; fit: UslFit }[];
+  /** Bytes stored per local upload and the uploads it was measured over. */
+  media?: { bytesPerUpload: Interval; uploads: number };
 }
 
 export interface CalibrationOutput {
@@ -130,6 +132,14 @@ function unbounded(i: Interval) {
   };
 }
 
+function mediaSection(parts: CalibrationParts) {
+  const m = parts.media;
+  const bytes = m && withInterval(m.bytesPerUpload.value, m.bytesPerUpload);
+  return m && bytes !== undefined && m.uploads >= 1
+    ? { media: { localImageBytes: bytes, run: parts.run, samples: Math.round(m.uploads) } }
+    : {};
+}
+
 function uslSection(parts: CalibrationParts) {
   return (parts.usl ?? []).map(({ component, fit }) => ({
     component,
@@ -161,6 +171,7 @@ export function calibrationDocument(parts: CalibrationParts): CalibrationOutput 
     jobs: jobsSection(parts, skipped),
     web: webSection(parts, skipped),
     ...(sidekiq ? { sidekiq } : {}),
+    ...mediaSection(parts),
     usl: uslSection(parts),
   };
   const parsed = calibrationSchema.safeParse(document);

@@ -19,7 +19,10 @@ const COUNTERS = [
   'postgres_xact_commit_total',
   `${TESTBED_QUEUE_LATENCY.name}_bucket`,
   'node_cpu_seconds_total',
+  'storage_bytes',
 ] as const;
+/** A gauge read for its change (bytes stored): a fall is a deletion, not a counter's restart. */
+const SIGNED = new Set<string>(['storage_bytes']);
 const GAUGES = ['sidekiq_process_busy', 'sidekiq_queue_latency_seconds', 'sidekiq_queue_backlog'] as const;
 const USED = new Set<string>([...COUNTERS, ...GAUGES]);
 /** CPU modes of node_cpu_seconds_total that are not work. */
@@ -61,6 +64,8 @@ export interface CalibrationWindow {
   processCpuSecPerSec: Record<string, number>;
   /** The host's busy CPU (node_cpu_seconds_total but idle, iowait and steal); absent when not sampled. */
   hostBusyCores?: number;
+  /** Growth of the stored media (bytes per second; negative when more was deleted); absent when not sampled. */
+  storageGrowthBytesPerSec?: number;
   /** User + system; absent when Redis was not sampled. */
   redisCpuSecPerSec?: number;
   postgresXactPerSec?: number;
@@ -215,7 +220,8 @@ function counterIncreases(s: Series, source: SourceCoverage, grid: Grid): number
   }
   for (let i = 1; i < times.length; i++) {
     const [t0, t1] = [times[i - 1]!, times[i]!];
-    const increase = values[i]! >= values[i - 1]! ? values[i]! - values[i - 1]! : values[i]!;
+    const rise = values[i]! - values[i - 1]!;
+    const increase = rise >= 0 || SIGNED.has(s.metric) ? rise : values[i]!;
     if (increase === 0) continue;
     if (t1 === t0) {
       addAt(out, grid, t1, increase);
@@ -322,7 +328,7 @@ function windowAt(
     (w.jobs[name] ??= { completions: 0, completionsPerSec: 0, durationSumSec: 0, durationCount: 0 });
   for (const [s, inc] of increases) {
     const d = inc[k]!;
-    if (d === 0) continue;
+    if (d === 0 && !SIGNED.has(s.metric)) continue;
     const { job_name: jobName, process, queue, le } = s.labels;
     if (s.metric === 'sidekiq_jobs_total' && queue)
       w.queueCompletions[queue] = (w.queueCompletions[queue] ?? 0) + d;
@@ -337,6 +343,8 @@ function windowAt(
       w.processCpuSecPerSec[process] = (w.processCpuSecPerSec[process] ?? 0) + d / durationSec;
     else if (s.metric === 'node_cpu_seconds_total' && !IDLE_MODES.has(s.labels.mode ?? ''))
       w.hostBusyCores = (w.hostBusyCores ?? 0) + d / durationSec;
+    else if (s.metric === 'storage_bytes')
+      w.storageGrowthBytesPerSec = (w.storageGrowthBytesPerSec ?? 0) + d / durationSec;
     else if (s.metric.startsWith('redis_cpu_'))
       w.redisCpuSecPerSec = (w.redisCpuSecPerSec ?? 0) + d / durationSec;
     else if (s.metric === 'postgres_xact_commit_total')

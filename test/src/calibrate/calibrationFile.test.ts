@@ -29,6 +29,23 @@ function writeCalibration(doc: unknown): string {
 }
 
 describe('calibration', () => {
+  it("bytes stored per upload replace the profile's image size, their interval its range", () => {
+    const cal = loadCalibration(
+      writeCalibration({
+        fedicapCalibration: 1,
+        runs: [run],
+        media: {
+          localImageBytes: { value: 900_000, low: 700_000, high: 1_200_000 },
+          run: 'r1',
+          samples: 300,
+        },
+      }),
+    );
+    const image = applyCalibration(defaultProfile(), cal).media.localImageBytes;
+    expect(image).toMatchObject({ value: 900_000, low: 700_000, high: 1_200_000 });
+    expect(image.source).toContain('measured: run r1 (300 samples)');
+  });
+
   it('measured demands replace assumptions and carry their run', () => {
     const cal = loadCalibration(
       writeCalibration({

@@ -67,6 +67,23 @@ describe('samplesToWindows', () => {
     expect(first!.queueWaitBuckets.push).toEqual({ '0.01': 10, '1': 20, '+Inf': 20 });
   });
 
+  it("reads the media store's growth with its sign: a deletion is not a counter restart", () => {
+    const samples: Sample[] = [];
+    // +1000 bytes a second for 10 s, then −500 a second (retention removing files).
+    for (let s = 0; s <= 20; s++)
+      samples.push({
+        time: at(s),
+        source: 'storage',
+        metric: 'storage_bytes',
+        value: s <= 10 ? 50_000 + 1000 * s : 60_000 - 500 * (s - 10),
+        labels: { dir: '/m' },
+      });
+    samples.push(...[0, 5, 10, 15, 20].map((s) => cpu(s, s)));
+    const [first, second] = samplesToWindows(samples, { windowSec: 10 }).windows;
+    expect(first!.storageGrowthBytesPerSec).toBeCloseTo(1000, 9);
+    expect(second!.storageGrowthBytesPerSec).toBeCloseTo(-500, 9);
+  });
+
   it('handles a counter reset as Prometheus does: the new value is the increase', () => {
     // 10 jobs/s, the process restarts at 13 s: the counter falls from 130 to 20 (20 jobs since the restart).
     const values = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 20, 30, 40, 50, 60, 70, 80];
