@@ -5,6 +5,7 @@
  * because the infrastructure it reports is the `fedicap testbed --print-profile` section, which reads the
  * embedded profile; bin/fedicap.ts hands it to the product's command.
  */
+import { rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { writeSecretFile } from '../../src/cli/output.js';
 import { loadProfile } from '../../src/profile/load.js';
@@ -17,6 +18,8 @@ import { parseUnitFlag } from './sidekiqUnits.js';
 import { describeProcesses, type WorldProcess } from './validationProcesses.js';
 import { CleanupStack } from './cleanupStack.js';
 import type { InfrastructureInput } from './testbedProfile.js';
+
+const FLEET_MANIFEST = 'fleet-manifest.json';
 
 export type { WorldProcess } from './validationProcesses.js';
 
@@ -32,7 +35,7 @@ export const VALIDATION_SIDEKIQ_UNITS = [
 ] as const;
 
 export interface ValidationWorldOptions {
-  /** Directory for tokens.json and fleet-manifest.json (both mode 0600) and the testbed's media/. */
+  /** Directory for tokens.json and fleet-manifest.json (both mode 0600, removed at stop) and the testbed's media/. */
   dir: string;
   /** The fleet appends its delivery records here (default DIR/deliveries.ndjson). */
   deliveriesPath?: string;
@@ -120,7 +123,7 @@ async function startFleetIn(o: ValidationWorldOptions, deliveriesPath: string) {
     mediaSizesBytes: [...FLEET.mediaSizesBytes],
     host: '127.0.0.1',
     port: 0,
-    manifestOut: join(o.dir, 'fleet-manifest.json'),
+    manifestOut: join(o.dir, FLEET_MANIFEST),
     deliveriesOut: deliveriesPath,
     log: o.log,
   });
@@ -167,6 +170,10 @@ export async function startValidationWorld(o: ValidationWorldOptions): Promise<R
   await checkFreshStores(o.databaseUrl, o.redisUrl);
   const cleanups = new CleanupStack();
   try {
+    // Last to go: the tokens and the fleet's private keys are the run's alone, not an output to keep.
+    cleanups.push(async () => {
+      for (const secret of [tokensPath, join(o.dir, FLEET_MANIFEST)]) rmSync(secret, { force: true });
+    });
     cleanups.push(() => flushRunRedis(o.redisUrl));
     o.signal?.throwIfAborted();
     const fleet = await startFleetIn(o, deliveriesPath);
