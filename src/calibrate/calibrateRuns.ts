@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Sample } from '../collect/sample.js';
-import { JOB_CLASS_NAMES, JOB_CLASSES, QUEUES } from '../mastodon/classes.js';
+import { JOB_CLASS_NAMES, JOB_CLASSES, type JobClass, QUEUES } from '../mastodon/classes.js';
 import { aggregateK6Files, type K6Stats } from '../results/aggregate.js';
 import type { BadLines } from '../results/records.js';
 import { CLOCK_SKEW_TOLERANCE_MS, findRunFiles, type RunFiles } from '../results/runFiles.js';
@@ -15,6 +15,7 @@ import { readSamples } from '../results/samples.js';
 import { InputError } from '../shared/errors.js';
 import { blockBootstrap, type Interval } from './bootstrap.js';
 import { nonNegativeLeastSquares } from './nnls.js';
+import { fitUslWithIntervals, type UslPoint } from './usl.js';
 import type { Calibration } from './calibrationFile.js';
 import { type CalibrationOutput, calibrationDocument } from './calibrationOutput.js';
 import {
@@ -150,10 +151,12 @@ export async function calibrateRuns(
       `calibrate: ${samples.length} windows of samples without a gap in ${dirs.join(', ')}; a calibration needs at least 3`,
     );
   const bootstrap = { seed: options.seed ?? 1, resamples: options.resamples ?? 400 };
-  const jobs = jobPart(samples, bootstrap, options.pools ?? poolsByName(samples));
+  const pools = options.pools ?? poolsByName(samples);
+  const jobs = jobPart(samples, bootstrap, pools);
   const web = webPart(runs, bootstrap);
   const redis = redisPart(samples, bootstrap);
   const media = mediaPart(runs, bootstrap);
+  const usl = uslParts(runs, pools ?? [], bootstrap.seed);
   const firstRun = runs[0]!;
   return calibrationDocument({
     target: {
@@ -167,6 +170,7 @@ export async function calibrateRuns(
     ...(web ? { web } : {}),
     ...(redis ? { redis } : {}),
     ...(media ? { media } : {}),
+    usl,
   });
 }
 
@@ -291,4 +295,46 @@ function mediaPart(runs: readonly RunWindows[], bootstrap: Bootstrap) {
   const bytesPerUpload = blockBootstrap(rows, estimate, bootstrap).bytesPerUpload;
   // Zero is no measurement: the uploads' share of the growth could not be told from the rest's.
   return bytesPerUpload && bytesPerUpload.value > 0 ? { bytesPerUpload, uploads } : undefined;
+}
+
+/**
+ * Universal Scalability Law fits [Gunther 2007] per Sidekiq pool and for the web tier, one point a
+ * window: the throughput and the concurrency it ran at (Little: jobs or requests × their mean time in
+ * service, per second). Only where the windows span three distinct loads; κ needs loads past the knee
+ * to be more than 0.
+ */
+function uslParts(runs: readonly RunWindows[], pools: NonNullable<CalibrateOptions['pools']>, seed: number) {
+  const fit = (component: string, points: UslPoint[]) => {
+    const loaded = points.filter((p) => p.concurrency > 0 && p.throughputPerSec > 0);
+    if (new Set(loaded.map((p) => p.concurrency.toFixed(3))).size < 3) return [];
+    try {
+      return [{ component, fit: fitUslWithIntervals(loaded, { seed, resamples: 200 }) }];
+    } catch (err) {
+      if (err instanceof InputError) return [];
+      throw err;
+    }
+  };
+  const web = runs.flatMap((r) =>
+    r.stations.map((w) => {
+      const all = Object.values(w.stations);
+      return {
+        concurrency: all.reduce((a, s) => a + s.count * s.meanDurationSec, 0) / w.durationSec,
+        throughputPerSec: all.reduce((a, s) => a + s.count, 0) / w.durationSec,
+      };
+    }),
+  );
+  const poolFits = pools.flatMap((p) => {
+    const queues = [...new Set(p.jobClasses.map((c) => JOB_CLASSES[c as JobClass]))].filter(Boolean);
+    const points = runs.flatMap((r) =>
+      r.samples.map((w) => {
+        const mine = Object.entries(w.jobs).filter(([c]) => p.jobClasses.includes(c));
+        return {
+          concurrency: mine.reduce((a, [, j]) => a + j.durationSumSec, 0) / w.durationSec,
+          throughputPerSec: mine.reduce((a, [, j]) => a + j.completions, 0) / w.durationSec,
+        };
+      }),
+    );
+    return fit(`sidekiq-process:${queues.join('+')}`, points);
+  });
+  return [...poolFits, ...fit('web', web)];
 }

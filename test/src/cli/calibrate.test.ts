@@ -90,6 +90,10 @@ describe('fedicap calibrate: bad input', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/wrote .*calibration\.json: \d+ job classes/);
+    // USL fits per pool (processes named sidekiq-QUEUES-N) and for the web, one point a window
+    const usl = JSON.parse(readFileSync(out, 'utf8')).usl as { component: string; points: number }[];
+    expect(usl.map((u) => u.component)).toEqual(expect.arrayContaining(['sidekiq-process:ingress', 'web']));
+    for (const u of usl) expect(u.points).toBeGreaterThanOrEqual(3);
     const forecast = fedicap(['forecast', '--calibration', out, '--format', 'json']);
     expect(forecast.code, forecast.stderr).toBe(0);
     expect(forecast.stderr).toContain("was measured on fedicap's testbed");
