@@ -70,15 +70,3 @@ export function sourcesOf(args: SourceArgs): CollectSources & { intervalMs: numb
     intervalMs: durationFlag(args.interval, '--interval'),
   };
 }
-
-/** Whether any source flag was given. */
-export function anySource(s: CollectSources): boolean {
-  return Boolean(
-    s.sidekiqRedis ||
-      s.databaseUrl ||
-      s.redisUrl ||
-      s.prometheus?.length ||
-      s.processes?.length ||
-      s.mediaDir,
-  );
-}

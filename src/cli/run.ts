@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { InputError } from '../shared/errors.js';
-import { anySource, sourceFlags, sourcesOf } from './collectFlags.js';
+import { sourceFlags, sourcesOf } from './collectFlags.js';
 
 /** `fedicap run <scenario>`: flags → runScenario (src/run/scenario.ts) → the engine's exit code. */
 export function runCommand(y: Argv) {
@@ -69,8 +69,9 @@ export function runCommand(y: Argv) {
     async (args) => {
       // Loaded here, not at start-up: other commands should not pay for the run's modules.
       const { runScenario } = await import('../run/scenario.js');
+      const { namesASource } = await import('../collect/index.js');
       const { intervalMs, ...sources } = sourcesOf(args);
-      const collecting = anySource(sources);
+      const collecting = namesASource(sources);
       if (args.collect && !collecting)
         throw new InputError('--collect: name what to observe (--sidekiq-redis, --prometheus, --process, …)');
       const exitCode = await runScenario({

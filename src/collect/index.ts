@@ -4,7 +4,7 @@ import { buildSamplers, type CollectSources, checkOut, checkSources } from './op
 import type { StatusSink } from './status.js';
 
 export type { CollectSummary, SourceSummary } from './collector.js';
-export type { CollectSources } from './options.js';
+export { type CollectSources, namesASource } from './options.js';
 export { SAMPLES_FILE, type Sample } from './sample.js';
 
 export interface CollectionOptions extends CollectSources {

@@ -63,6 +63,19 @@ export function checkOut(out: string, flag = '--out'): string {
   return out;
 }
 
+/** Whether any source is named: what `fedicap run` reads as "collect", and `fedicap collect` requires. */
+export function namesASource(s: CollectSources): boolean {
+  return Boolean(
+    s.sidekiqRedis ||
+      s.databaseUrl ||
+      s.redisUrl ||
+      s.prometheus?.length ||
+      s.processes?.length ||
+      s.mediaDir ||
+      s.hostCpu,
+  );
+}
+
 /**
  * Check the local sources' flags and that there is at least one source; the first bad one throws an
  * InputError naming it. The remote sources' URLs are checked where their samplers are built
@@ -85,15 +98,7 @@ export function checkSources(sources: CollectSources): Required<Omit<CollectSour
     hostCpu: sources.hostCpu ?? false,
     processes,
   };
-  const any =
-    checked.sidekiqRedis ||
-    checked.databaseUrl ||
-    checked.redisUrl ||
-    checked.prometheus.length ||
-    checked.mediaDir ||
-    checked.hostCpu ||
-    processes.length;
-  if (!any)
+  if (!namesASource(sources))
     throw new InputError(
       'give at least one source: --sidekiq-redis, --database-url, --redis-url, --prometheus, --process, --host-cpu or --media-dir',
     );

@@ -125,6 +125,26 @@ describe('fedicap run', () => {
     expect(Math.max(...times)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));
   });
 
+  it('any source flag implies --collect: --host-cpu alone samples the host for the run', async () => {
+    const out = tempDir('fedicap-run-host-');
+    const r = await fedicap([
+      'run',
+      writeScenario(OK_SCENARIO),
+      ...target(),
+      '--out',
+      out,
+      '-e',
+      'TOKEN=t',
+      '--host-cpu',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const metrics = readFileSync(join(out, 'samples.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).metric);
+    expect(metrics).toContain('node_cpu_seconds_total');
+  });
+
   it('--collect without a source, and a source that does not exist, stop the run before any load', async () => {
     const scenario = writeScenario(OK_SCENARIO);
     const out = tempDir('fedicap-run-collect-bad-');
