@@ -6,7 +6,6 @@
 import { calibrateRuns } from '../calibrate/calibrateRuns.js';
 import { type Calibration, calibrationSchema } from '../calibrate/calibrationFile.js';
 import type { CalibrationDocument } from '../calibrate/calibrationOutput.js';
-import { JOB_CLASS_NAMES, JOB_CLASSES } from '../mastodon/classes.js';
 import { findRunFiles } from '../results/runFiles.js';
 import { InputError } from '../shared/errors.js';
 import { fitUslWithIntervals, type UslFit } from '../calibrate/usl.js';
@@ -121,9 +120,7 @@ export async function analyseValidationRun(runDir: string, plan: ValidationPlan)
     windowSec: plan.schedule.stepSec / 10,
     fromMs: light[0]!.fromMs,
     toMs: light[light.length - 1]!.toMs,
-    pools: plan.stations
-      .filter((s) => s.kind === 'sidekiq-queue')
-      .map((s) => ({ processNames: s.processNames, jobClasses: classesOfQueue(s.station) })),
+    // The testbed names its Sidekiq processes sidekiq-QUEUES-N: calibrate regresses each pool apart.
   });
   const calibration: Calibration = calibrationSchema.parse(document);
   const rows = plan.stations.map((station): ValidationRow => {
@@ -154,11 +151,6 @@ function stationMix(light: readonly StepMeasure[]): Map<string, number> {
   for (const s of light)
     for (const [station, n] of Object.entries(s.web.byStation)) mix.set(station, (mix.get(station) ?? 0) + n);
   return mix;
-}
-
-/** Mastodon's job classes on a queue. */
-function classesOfQueue(queue: string): string[] {
-  return JOB_CLASS_NAMES.filter((c) => JOB_CLASSES[c] === queue);
 }
 
 /**
