@@ -42,13 +42,13 @@ export interface CalibrateOptions {
   seed?: number;
   resamples?: number;
   skipBadLines?: BadLines;
-  /**
-   * Sidekiq pools whose processes serve only their own queues' classes: each pool's CPU is regressed on
-   * its own classes alone (better identified than all processes on all classes). Default: one pool of
-   * every `sidekiq*` process.
-   */
-  pools?: readonly { processNames: readonly string[]; jobClasses: readonly string[] }[];
 }
+
+/**
+ * Sidekiq pools whose processes serve only their own queues' classes: each pool's CPU is regressed on
+ * its own classes alone (better identified than all processes on all classes).
+ */
+type Pools = readonly { processNames: readonly string[]; jobClasses: readonly string[] }[];
 
 interface RunWindows {
   id: string;
@@ -151,7 +151,7 @@ export async function calibrateRuns(
       `calibrate: ${samples.length} windows of samples without a gap in ${dirs.join(', ')}; a calibration needs at least 3`,
     );
   const bootstrap = { seed: options.seed ?? 1, resamples: options.resamples ?? 400 };
-  const pools = options.pools ?? poolsByName(samples);
+  const pools = poolsByName(samples);
   const jobs = jobPart(samples, bootstrap, pools);
   const web = webPart(runs, bootstrap);
   const redis = redisPart(samples, bootstrap);
@@ -176,7 +176,7 @@ export async function calibrateRuns(
 
 type Bootstrap = { seed: number; resamples: number };
 
-function jobPart(windows: CalibrationWindow[], bootstrap: Bootstrap, pools?: CalibrateOptions['pools']) {
+function jobPart(windows: CalibrationWindow[], bootstrap: Bootstrap, pools?: Pools) {
   if (!windows.some((w) => Object.values(w.jobs).some((j) => j.completions > 0))) return undefined;
   const present = new Set(jobClassesIn(windows));
   const groups = (pools ?? [{ processNames: [], jobClasses: [...present] }])
@@ -201,7 +201,7 @@ function jobPart(windows: CalibrationWindow[], bootstrap: Bootstrap, pools?: Cal
  * testbed names them, and as `--process` can name a Mastodon's units): each pool's CPU is regressed on
  * its own queues' classes. Undefined when any Sidekiq process is named otherwise.
  */
-function poolsByName(windows: readonly CalibrationWindow[]): CalibrateOptions['pools'] {
+function poolsByName(windows: readonly CalibrationWindow[]): Pools | undefined {
   const names = [...new Set(windows.flatMap((w) => Object.keys(w.processCpuSecPerSec)))].filter((n) =>
     n.startsWith('sidekiq'),
   );
@@ -303,7 +303,7 @@ function mediaPart(runs: readonly RunWindows[], bootstrap: Bootstrap) {
  * service, per second). Only where the windows span three distinct loads; κ needs loads past the knee
  * to be more than 0.
  */
-function uslParts(runs: readonly RunWindows[], pools: NonNullable<CalibrateOptions['pools']>, seed: number) {
+function uslParts(runs: readonly RunWindows[], pools: Pools, seed: number) {
   const fit = (component: string, points: UslPoint[]) => {
     const loaded = points.filter((p) => p.concurrency > 0 && p.throughputPerSec > 0);
     if (new Set(loaded.map((p) => p.concurrency.toFixed(3))).size < 3) return [];
