@@ -304,7 +304,7 @@ function mediaPart(runs: readonly RunWindows[], bootstrap: Bootstrap) {
  * to be more than 0.
  */
 function uslParts(runs: readonly RunWindows[], pools: Pools, seed: number) {
-  const fit = (component: string, points: UslPoint[]) => {
+  const fitted = (component: string, points: UslPoint[]) => {
     const loaded = points.filter((p) => p.concurrency > 0 && p.throughputPerSec > 0);
     if (new Set(loaded.map((p) => p.concurrency.toFixed(3))).size < 3) return [];
     try {
@@ -334,7 +334,7 @@ function uslParts(runs: readonly RunWindows[], pools: Pools, seed: number) {
         };
       }),
     );
-    return fit(`sidekiq-process:${queues.join('+')}`, points);
+    return fitted(`sidekiq-process:${queues.join('+')}`, points);
   });
-  return [...poolFits, ...fit('web', web)];
+  return [...poolFits, ...fitted('web', web)];
 }

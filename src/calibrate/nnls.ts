@@ -43,7 +43,8 @@ export function nonNegativeLeastSquares(rows: number[][], y: number[], withInter
 /**
  * ml-fcnnls's active-set iterations, given room (its default, 3 per column, runs out on nearly
  * collinear rates such as a bootstrap resample of a step load), then a looser optimality tolerance;
- * null when neither converges: the caller's estimate is NaN (not estimable from these rows).
+ * null when neither converges or the rows are singular: the caller's estimate is NaN (not estimable
+ * from these rows).
  */
 function solve(X: number[][], y: number[], columns: number): number[] | null {
   for (const options of [
@@ -53,7 +54,7 @@ function solve(X: number[][], y: number[], columns: number): number[] | null {
     try {
       return fcnnlsVector(X, y, options).K.to1DArray();
     } catch (err) {
-      if (!/Maximum number of iterations/.test((err as Error).message)) throw err;
+      if (!/Maximum number of iterations|singular/.test((err as Error).message)) throw err;
     }
   }
   return null;

@@ -63,26 +63,40 @@ export function fitUsl(points: readonly UslPoint[]): UslModel {
   const x = usable.map((p) => p.concurrency);
   const y = usable.map((p) => p.throughputPerSec / scale);
   const start = linearStart(x, y);
-  const fit = levenbergMarquardt(
-    { x, y },
-    ([sigma, kappa, lambda]) =>
-      (n) =>
-        throughputAtConcurrency({ sigma: sigma!, kappa: kappa!, lambda: lambda! }, n),
-    {
-      initialValues: [start.sigma, start.kappa, start.lambda],
-      minValues: [0, 0, 1e-12],
-      maxValues: [1, Number.MAX_VALUE, Number.MAX_VALUE],
-      maxIterations: 500,
-      errorTolerance: 1e-14,
-      improvementThreshold: 1e-6,
-      jacobianFunction: uslJacobian,
-    },
-  );
-  const [sigma, kappa, lambda] = fit.parameterValues;
-  const model = { sigma: sigma!, kappa: kappa!, lambda: lambda! };
+  const refined = refine(x, y, start);
   // Keep the better of the start and the refinement in the scaled squared error.
-  const best = squaredError(model, x, y) <= squaredError(start, x, y) ? model : start;
+  const best = refined && squaredError(refined, x, y) <= squaredError(start, x, y) ? refined : start;
   return { ...best, lambda: best.lambda * scale };
+}
+
+/**
+ * Levenberg–Marquardt from the linear start; null when its normal equations are singular (points that
+ * cannot tell the parameters apart), where the start is the fit.
+ */
+function refine(x: number[], y: number[], start: UslModel): UslModel | null {
+  let fit: ReturnType<typeof levenbergMarquardt>;
+  try {
+    fit = levenbergMarquardt(
+      { x, y },
+      ([sigma, kappa, lambda]) =>
+        (n) =>
+          throughputAtConcurrency({ sigma: sigma!, kappa: kappa!, lambda: lambda! }, n),
+      {
+        initialValues: [start.sigma, start.kappa, start.lambda],
+        minValues: [0, 0, 1e-12],
+        maxValues: [1, Number.MAX_VALUE, Number.MAX_VALUE],
+        maxIterations: 500,
+        errorTolerance: 1e-14,
+        improvementThreshold: 1e-6,
+        jacobianFunction: uslJacobian,
+      },
+    );
+  } catch (err) {
+    if (/singular/i.test((err as Error).message)) return null;
+    throw err;
+  }
+  const [sigma, kappa, lambda] = fit.parameterValues;
+  return { sigma: sigma!, kappa: kappa!, lambda: lambda! };
 }
 
 /** ∂X/∂(σ, κ, λ) of X(N) = λN / D, D = 1 + σ(N − 1) + κN(N − 1). */

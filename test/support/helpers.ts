@@ -47,3 +47,13 @@ export function tempDir(prefix: string): string {
   tempDirs.push(dir);
   return dir;
 }
+
+/** Whether a process with this pid exists (signal 0 delivers nothing, it only checks). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -109,4 +109,20 @@ describe('fitUsl', () => {
       ]),
     ).toThrow(new InputError('USL fit: needs at least 3 points with load, got 2'));
   });
+
+  it('keeps the linear start when Levenberg–Marquardt meets singular normal equations (points below one in service)', () => {
+    // Light-load windows with scattered throughputs: this set made ml-levenberg-marquardt's inverse throw.
+    const points = [
+      { concurrency: 1.5095132326285883, throughputPerSec: 9.732519717050026 },
+      { concurrency: 0.2555553783921317, throughputPerSec: 27.991115913941115 },
+      { concurrency: 1.1446066243316078, throughputPerSec: 35.09837853329646 },
+      { concurrency: 1.2151203645463662, throughputPerSec: 13.209173269420477 },
+    ];
+    const m = fitUsl(points);
+    for (const v of [m.sigma, m.kappa, m.lambda]) expect(Number.isFinite(v)).toBe(true);
+    expect(m.sigma).toBeGreaterThanOrEqual(0);
+    expect(m.sigma).toBeLessThanOrEqual(1);
+    expect(m.kappa).toBeGreaterThanOrEqual(0);
+    expect(m.lambda).toBeGreaterThan(0);
+  });
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, waitFor } from '../../support/helpers.js';
+import { alive, tempDir, waitFor } from '../../support/helpers.js';
 import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../../support/isolation.js';
 import { MAIN } from '../../support/paths.js';
 
@@ -68,15 +68,6 @@ function leftOver(pids: number[]): number[] {
     .filter((p) => pids.includes(p.pid) || pids.includes(p.ppid))
     .map((p) => p.pid);
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** http_reqs points of a k6.ndjson: their station tags. */
 function stationsOf(k6File: string): string[] {

@@ -9,6 +9,7 @@ import { DEFAULT_PROFILE_PATH, loadProfile, readJsonFile } from '../../../src/pr
 import { pgbouncerUnavailable, startPgBouncer } from '../../support/pgbouncer.js';
 import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../../support/testbed.js';
 import { MAIN } from '../../support/paths.js';
+import { alive } from '../../support/helpers.js';
 
 function fedicap(...args: string[]) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -43,15 +44,6 @@ async function postgresSettings(): Promise<{ maxConnections: number; dataDirecto
     await admin.end();
   }
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The pids on the banner's process lines (`  web (…): 101, 102`). */
 function pidsIn(banner: string): Record<string, number[]> {

@@ -7,7 +7,7 @@ import { noteCreate, postSigned, type RemoteActor } from '../../support/activity
 import { GateServer } from '../../support/gate.js';
 import { unit } from '../../support/sidekiq.js';
 import { startTestTestbed, type TestbedFixture } from '../../support/testbed.js';
-import { waitFor } from '../../support/helpers.js';
+import { alive, waitFor } from '../../support/helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,15 +22,6 @@ function getFresh(url: string): Promise<number> {
       .on('error', reject);
   });
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const pidsOf = (fx: TestbedFixture, role: string) =>
   fx.processes.filter((p) => p.role === role).map((p) => p.pid);
