@@ -25,6 +25,11 @@ export interface ValidateArgs {
 /** The load steps mixed-step.ts climbs (STEPS, STEP_DURATION, STEP_FROM, STEP_TO) and SCALE on them all. */
 export interface ValidationStepPlan extends StepSchedule {
   scale: number;
+  /**
+   * The processes run ahead of the testbed's (the load generator, at a lower nice value): on a host of
+   * their own in a real test, here they take their cores off the top. Absent: none was.
+   */
+  prioritized?: string[];
 }
 
 /** Where a validation writes: the run (k6.ndjson, summary.json, run.json, deliveries, samples) and the world. */

@@ -1,7 +1,4 @@
-/**
- * What `fedicap validate testbed` analyses and prints. The analysis itself is src/validate's; until the
- * command calls it, a placeholder keeps the pipeline (world, run, analysis, output, stop) whole.
- */
+/** What `fedicap validate testbed` analyses and prints; the analysis itself is src/validate's. */
 import type { CalibrationDocument } from '../calibrate/calibrationOutput.js';
 import { analyseValidationRun, type StationUnderTest, type ValidationRow } from '../validate/index.js';
 import type { ValidationWorldFacts } from '../validate/world.js';
@@ -82,6 +79,7 @@ export async function analyseValidation(
     schedule: plan,
     hostCores: typeof hostCores === 'number' ? hostCores : 1,
     stations,
+    prioritized: plan.prioritized ?? [],
   });
   const steps = result.steps.map(({ windows: _w, ...rest }) => rest);
   return {

@@ -25,13 +25,15 @@ export interface ValidationPlan {
   schedule: StepSchedule;
   hostCores: number;
   stations: readonly StationUnderTest[];
+  /** Processes run ahead of the testbed's (the load generator): background, not competitors. */
+  prioritized?: readonly string[];
 }
 
 export interface ValidationRow {
   station: string;
   predictedSaturationPerSec: number | null;
   bottleneck: string | null;
-  /** The largest rate processed while the backlog grew (queues) or k6 fell behind (web); null: not reached. */
+  /** Once its backlog grew (queues) or k6 fell behind (web) at some step, the most it served; null: not reached. */
   measuredSaturationPerSec: number | null;
   /** The most it processed at any step: a lower bound on its capacity when saturation was not reached. */
   measuredMaxPerSec: number;
@@ -72,11 +74,17 @@ function saturatedAt(station: StationUnderTest, step: StepMeasure, first: StepMe
   return q !== undefined && q.backlogGrowthPerSec > Math.max(0.5, 0.05 * q.processedPerSec);
 }
 
+const servedAt = (station: StationUnderTest, s: StepMeasure) =>
+  station.kind === 'web' ? s.web.requestsPerSec : (s.queues[station.station]?.processedPerSec ?? 0);
+
+/**
+ * The station's capacity as measured: once some step saturated it, the most it served at any step.
+ * A step past the knee can serve less than the knee did (its host shared with more load, the load
+ * generator starved); the capacity is the peak it showed, not what was left of it there.
+ */
 function measuredSaturation(station: StationUnderTest, steps: readonly StepMeasure[]): number | null {
-  const rates = steps
-    .filter((s) => saturatedAt(station, s, steps[0]!))
-    .map((s) => (station.kind === 'web' ? s.web.requestsPerSec : s.queues[station.station]!.processedPerSec));
-  return rates.length > 0 ? Math.max(...rates) : null;
+  if (!steps.some((s) => saturatedAt(station, s, steps[0]!))) return null;
+  return Math.max(...steps.map((s) => servedAt(station, s)));
 }
 
 /** The steps at or below half of the first saturated step's multiple (or of the last step's). */
@@ -125,18 +133,17 @@ export async function analyseValidationRun(runDir: string, plan: ValidationPlan)
   const calibration: Calibration = calibrationSchema.parse(document);
   const rows = plan.stations.map((station): ValidationRow => {
     const mix = station.kind === 'web' ? stationMix(light) : jobMixOf(station.station, light);
-    const prediction = predictStation(station, calibration, light, mix, plan.hostCores);
+    const prediction = predictStation(station, calibration, light, mix, {
+      hostCores: plan.hostCores,
+      prioritized: plan.prioritized ?? [],
+    });
     const measured = measuredSaturation(station, steps);
     return {
       station: station.station,
       predictedSaturationPerSec: prediction?.saturationPerSec ?? null,
       bottleneck: prediction?.bottleneck ?? null,
       measuredSaturationPerSec: measured,
-      measuredMaxPerSec: Math.max(
-        ...steps.map((s) =>
-          station.kind === 'web' ? s.web.requestsPerSec : (s.queues[station.station]?.processedPerSec ?? 0),
-        ),
-      ),
+      measuredMaxPerSec: Math.max(...steps.map((s) => servedAt(station, s))),
       saturationError: relativeError(prediction?.saturationPerSec ?? null, measured),
       p95: prediction ? p95Row(station, prediction, steps) : null,
       usl: uslOf(station, steps),

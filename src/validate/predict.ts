@@ -1,8 +1,11 @@
 /**
  * The model's predictions for the testbed's stations from a calibration of its light steps: each
  * queue's pool and the web tier as closed networks (src/model/sidekiqNetwork.ts) on the testbed's
- * host, whose other processes take cores in proportion to the load (their CPU per unit of load is
- * what the light steps measured: the utilization law, QSP §3.2).
+ * host. Every other process there wants cores in proportion to the load (its CPU per unit of load is
+ * what the light steps measured: the utilization law, QSP §3.2), and a saturated host divides its
+ * cores among them as Linux's scheduler does: fairly per runnable task, so a process that wants less
+ * than an equal share keeps up while the hungry ones are held to it (max-min fairness, the
+ * water-filling of CFS's equal weights [Bertsekas & Gallager, *Data Networks*, §6.5.2]).
  */
 import type { Calibration, MeasuredValue } from '../calibrate/calibrationFile.js';
 import { JOB_CLASSES, type JobClass } from '../mastodon/classes.js';
@@ -41,11 +44,22 @@ interface Baseline {
   waitSec: number;
   frameworkCpuSec: number;
   ratePerMultiple: number;
-  /** The cores everything else uses: idle + perMultiple × m, the line through the light steps. */
-  background: { idleCores: number; coresPerMultiple: number };
-  /** The cores the whole host uses, the same way. */
-  host: { idleCores: number; coresPerMultiple: number };
+  /**
+   * The cores the host's unnamed work uses (PostgreSQL's backends, Redis, the kernel: many small
+   * tasks, each far below a fair share) and the prioritized processes': they get what they want. Idle + perMultiple × m, the line
+   * through the light steps.
+   */
+  background: Line;
+  /** The cores each other named process wants (at most one each: a Node process runs one thread). */
+  competitors: Line[];
 }
+
+interface Line {
+  idleCores: number;
+  coresPerMultiple: number;
+}
+
+const at = (line: Line, multiple: number) => line.idleCores + line.coresPerMultiple * multiple;
 
 /** Job completions per class of the station's queue at the light steps: its mix. */
 export function jobMixOf(queue: string, light: readonly StepMeasure[]): Map<string, number> {
@@ -67,6 +81,7 @@ function baselineOf(
   calibration: Calibration,
   light: readonly StepMeasure[],
   mix: ReadonlyMap<string, number>,
+  prioritized: readonly string[],
 ): Baseline | null {
   const demands: Record<string, Calibration['jobs'][string]> =
     station.kind === 'web' ? calibration.web : calibration.jobs;
@@ -81,13 +96,18 @@ function baselineOf(
   }
   const rate = (s: StepMeasure) =>
     station.kind === 'web' ? s.web.requestsPerSec : (s.queues[station.station]?.arrivalsPerSec ?? 0);
-  const own = (s: StepMeasure) =>
-    Object.entries(s.cpuCores).reduce((a, [name, c]) => a + (station.processNames.includes(name) ? c : 0), 0);
-  // The host's busy cores when sampled (PostgreSQL, Redis, the kernel included), else the processes named.
-  const others = (s: StepMeasure) =>
+  const competes = (name: string) => !prioritized.includes(name);
+  const named = (s: StepMeasure) =>
+    Object.entries(s.cpuCores).reduce((a, [name, c]) => a + (competes(name) ? c : 0), 0);
+  // The host's busy cores beyond the competing processes when sampled (PostgreSQL, Redis, the kernel,
+  // the prioritized), else Redis and the prioritized.
+  const unnamed = (s: StepMeasure) =>
     s.hostBusyCores !== null
-      ? Math.max(0, s.hostBusyCores - own(s))
-      : s.redisCores + Object.values(s.cpuCores).reduce((a, c) => a + c, 0) - own(s);
+      ? Math.max(0, s.hostBusyCores - named(s))
+      : s.redisCores + prioritized.reduce((a, name) => a + (s.cpuCores[name] ?? 0), 0);
+  const competitorNames = [...new Set(light.flatMap((s) => Object.keys(s.cpuCores)))].filter(
+    (name) => competes(name) && !station.processNames.includes(name),
+  );
   const perMultiple = (f: (s: StepMeasure) => number) =>
     light.reduce((a, s) => a + f(s) / s.multiple, 0) / light.length;
   return {
@@ -98,8 +118,10 @@ function baselineOf(
         ? 0
         : (pointOf(calibration.sidekiq?.frameworkCpuSec) ?? SIDEKIQ_FRAMEWORK_CPU_SEC),
     ratePerMultiple: perMultiple(rate),
-    background: lineThrough(light.map((s) => [s.multiple, others(s)] as const)),
-    host: lineThrough(light.map((s) => [s.multiple, others(s) + own(s)] as const)),
+    background: lineThrough(light.map((s) => [s.multiple, unnamed(s)] as const)),
+    competitors: competitorNames.map((name) =>
+      lineThrough(light.map((s) => [s.multiple, s.cpuCores[name] ?? 0] as const)),
+    ),
   };
 }
 
@@ -109,9 +131,10 @@ export function predictStation(
   calibration: Calibration,
   light: readonly StepMeasure[],
   mix: ReadonlyMap<string, number>,
-  hostCores: number,
+  host: { hostCores: number; prioritized: readonly string[] },
 ): Prediction | null {
-  const base = baselineOf(station, calibration, light, mix);
+  const { hostCores } = host;
+  const base = baselineOf(station, calibration, light, mix, host.prioritized);
   if (!base) return null;
   // The wait of a job that finds a thread idle (Redis handing it over, the thread woken): the median
   // wait at the lightest step, where nearly every job finds one.
@@ -126,10 +149,7 @@ export function predictStation(
     hostCores,
     redisCpuSecPerJob: 0,
     pickupSec,
-    backgroundCores: Math.min(
-      hostCores - 0.05,
-      base.background.idleCores + base.background.coresPerMultiple * multiple,
-    ),
+    backgroundCores: hostCores - fairCores(base, station.processes, hostCores, multiple),
   });
   const excess = (m: number) =>
     base.ratePerMultiple * m - sidekiqPoolCapacity(shapeAt(m)).maxThroughputPerSec;
@@ -141,19 +161,6 @@ export function predictStation(
     if (excess(mid) < 0) low = mid;
     else high = mid;
   }
-  // The host's asymptotic bound [QSP §5.2]: where everything on it together needs every core, every
-  // station stops growing, whichever pool would have bound later.
-  const hostMultiple =
-    base.host.coresPerMultiple > 0
-      ? (hostCores - base.host.idleCores) / base.host.coresPerMultiple
-      : Infinity;
-  if (hostMultiple < high)
-    return {
-      saturationPerSec: base.ratePerMultiple * hostMultiple,
-      saturationMultiple: hostMultiple,
-      bottleneck: 'host-cores',
-      shapeAt,
-    };
   const capacity = sidekiqPoolCapacity(shapeAt(high));
   return {
     saturationPerSec: capacity.maxThroughputPerSec,
@@ -161,6 +168,27 @@ export function predictStation(
     bottleneck: capacity.bottleneck,
     shapeAt,
   };
+}
+
+/**
+ * The cores the station's P processes get at a multiple of the load if they want all they can use:
+ * the unnamed background first, then the level s at which Σ min(demand, s) over the other processes
+ * plus P·s fills what is left, each process at most one core.
+ */
+function fairCores(base: Baseline, processes: number, hostCores: number, multiple: number): number {
+  const left = Math.max(0, hostCores - at(base.background, multiple));
+  const demands = base.competitors.map((line) => Math.min(1, Math.max(0, at(line, multiple))));
+  const used = (level: number) => demands.reduce((a, d) => a + Math.min(d, level), 0) + processes * level;
+  if (used(1) <= left) return processes;
+  let low = 0;
+  let high = 1;
+  for (let i = 0; i < 50; i++) {
+    const mid = (low + high) / 2;
+    if (used(mid) <= left) low = mid;
+    else high = mid;
+  }
+  // A sliver stays: the model needs some core to solve, and a starved process still runs now and then.
+  return Math.max(0.01, processes * low);
 }
 
 /** The model's p95 wait of a queue at a step's measured arrivals, on the host as loaded at that step. */
@@ -178,7 +206,7 @@ export function predictedP95WaitSec(
  * Least-squares line y = idle + perMultiple·m through the light steps, both terms at least 0 (one
  * step: through the origin). CPU grows linearly with the load it serves (the utilization law).
  */
-function lineThrough(points: readonly (readonly [number, number])[]): Baseline['background'] {
+function lineThrough(points: readonly (readonly [number, number])[]): Line {
   const n = points.length;
   const mx = points.reduce((a, [m]) => a + m, 0) / n;
   const my = points.reduce((a, [, y]) => a + y, 0) / n;
