@@ -13,7 +13,18 @@
  * have the variability scv; the lock for the lock time, c² = scv. On top, a job that finds a thread
  * idle waits for the pickup (Redis hands it to the thread blocked in BRPOP, which is woken:
  * `pickupSec`), one that waited for a thread only for that thread's wakeup.
+ *
+ * Jobs pushed in batches (Mastodon's fan-out) find the jobs of their own batch ahead of them as well:
+ * batchArrivals.ts gives how many are ahead, and a job with a ≥ N ahead waits for a − N + 1
+ * completions, Erlang rather than the single exponential of Poisson arrivals.
  */
+import {
+  type BatchArrivals,
+  erlangMixtureTail,
+  jobsAhead,
+  meanBatchSize,
+  plusExponentialTail,
+} from './batchArrivals.js';
 import { lockAndDelayThroughput } from './closedNetwork.js';
 import { flowEquivalentStates } from './flowEquivalent.js';
 import type { SidekiqPoolCapacity, SidekiqPoolShape } from './sidekiqNetwork.js';
@@ -39,16 +50,27 @@ export interface SidekiqQueueLatency {
   percentileWaitSec(percentile: number): number;
 }
 
-/** The pool's queue latency at an arrival rate, from the capacity the network solution gave. */
+const UNSTABLE: SidekiqQueueLatency = {
+  stable: false,
+  probabilityOfWait: 1,
+  meanWaitSec: Infinity,
+  percentileWaitSec: () => Infinity,
+};
+
+/**
+ * The pool's queue latency at an arrival rate, from the capacity the network solution gave; `batches`
+ * when some of the jobs are pushed together.
+ */
 export function sidekiqQueueLatency(
   shape: SidekiqPoolShape,
   pool: SidekiqPoolCapacity,
   arrivalRatePerSec: number,
+  batches?: BatchArrivals,
 ): SidekiqQueueLatency {
+  if (batches && batches.share > 0 && meanBatchSize(batches.sizes) > 1)
+    return batchedLatency(shape, pool, arrivalRatePerSec, batches);
   const states = flowEquivalentStates(pool.throughputAt, arrivalRatePerSec);
-  if (!states) {
-    return { stable: false, probabilityOfWait: 1, meanWaitSec: Infinity, percentileWaitSec: () => Infinity };
-  }
+  if (!states) return UNSTABLE;
   const lockAt = lockSeenBy(shape, pool);
   const threads = pool.throughputAt.length;
   // A job that finds a thread idle is handed to it as it blocks in BRPOP (the pickup); one that waits
@@ -72,6 +94,47 @@ export function sidekiqQueueLatency(
     probabilityOfWait: terms.reduce((a, term) => a + term.weight, 0),
     meanWaitSec: terms.reduce((a, t) => a + t.mass * t.offsetSec + t.weight * (t.meanA + t.meanB), 0),
     percentileWaitSec: (percentile) => percentileOf(tail, percentile),
+  };
+}
+
+/** As sidekiqQueueLatency, the jobs ahead of each from batchArrivals.ts. */
+function batchedLatency(
+  shape: SidekiqPoolShape,
+  pool: SidekiqPoolCapacity,
+  arrivalRatePerSec: number,
+  batches: BatchArrivals,
+): SidekiqQueueLatency {
+  const found = jobsAhead(pool.throughputAt, arrivalRatePerSec, batches);
+  if (!found) return UNSTABLE;
+  const lockAt = lockSeenBy(shape, pool);
+  const threads = pool.throughputAt.length;
+  const pickup = shape.pickupSec ?? shape.wakeupSec ?? 0;
+  const wakeup = shape.wakeupSec ?? 0;
+  // a thread free for it: the lock of its process, as for a single arrival
+  const terms: TailTerm[] = found.ahead.slice(0, threads).map((p, a) => {
+    const lock = lockAt(a);
+    return { mass: p, offsetSec: pickup, weight: p * lock.busy, meanA: 0, meanB: lock.meanWaitSec };
+  });
+  // every thread taken: completions[k] = P(it waits for k completions), at X(N), Allen–Cunneen-scaled
+  const completions = [0, ...found.ahead.slice(threads)];
+  const rate = pool.maxThroughputPerSec / threadFactor(shape, pool);
+  const full = lockAt(threads - 1);
+  const waiting = completions.reduce((a, p) => a + p, 0);
+  const threadTail = (t: number) => erlangMixtureTail(completions, rate, t);
+  const waitingTail = (t: number) =>
+    t < wakeup
+      ? waiting
+      : (1 - full.busy) * threadTail(t - wakeup) +
+        full.busy * plusExponentialTail(threadTail, full.meanWaitSec, t - wakeup);
+  const meanThreadWait = completions.reduce((a, p, k) => a + (p * k) / rate, 0);
+  return {
+    stable: true,
+    probabilityOfWait: terms.reduce((a, term) => a + term.weight, 0) + waiting,
+    meanWaitSec:
+      terms.reduce((a, t) => a + t.mass * t.offsetSec + t.weight * t.meanB, 0) +
+      waiting * (wakeup + full.busy * full.meanWaitSec) +
+      meanThreadWait,
+    percentileWaitSec: (percentile) => percentileOf((t) => tailOf(terms, t) + waitingTail(t), percentile),
   };
 }
 
