@@ -1,5 +1,9 @@
 import type { Sample } from '../collect/sample.js';
-import { canonicalExporterName, TESTBED_QUEUE_LATENCY } from '../mastodon/exporterMetrics.js';
+import {
+  canonicalExporterName,
+  TESTBED_PUSH_SIZE,
+  TESTBED_QUEUE_LATENCY,
+} from '../mastodon/exporterMetrics.js';
 import { InputError } from '../shared/errors.js';
 
 /**
@@ -18,6 +22,7 @@ const COUNTERS = [
   'redis_cpu_sys_seconds_total',
   'postgres_xact_commit_total',
   `${TESTBED_QUEUE_LATENCY.name}_bucket`,
+  `${TESTBED_PUSH_SIZE.name}_bucket`,
   'node_cpu_seconds_total',
   'storage_bytes',
 ] as const;
@@ -82,6 +87,8 @@ export interface CalibrationWindow {
    * the testbed's own per-job histogram (TESTBED_QUEUE_LATENCY); absent elsewhere.
    */
   queueWaitBuckets: Record<string, Record<string, number>>;
+  /** Pushes in the window by jobs carried (upper bound `le`, cumulative), by queue: TESTBED_PUSH_SIZE; absent elsewhere. */
+  queuePushBuckets: Record<string, Record<string, number>>;
 }
 
 export interface WindowSeries {
@@ -212,7 +219,7 @@ function counterIncreases(s: Series, source: SourceCoverage, grid: Grid): number
   const times = [...s.times];
   const values = [...s.values];
   // Only the exporter's job series are created lazily; a process's CPU counts from its start.
-  const lazy = s.metric.startsWith('sidekiq_job') || s.metric.startsWith(TESTBED_QUEUE_LATENCY.name);
+  const lazy = s.metric.startsWith('sidekiq_job') || s.metric.startsWith('fedicap_testbed_');
   const before = lazy ? lastBefore(source.times, times[0]!) : undefined;
   if (before !== undefined) {
     times.unshift(before);
@@ -306,6 +313,12 @@ function medianInterval(c: SourceCoverage): number {
   return m;
 }
 
+function addToBucket(byQueue: Record<string, Record<string, number>>, queue: string, le: string, d: number) {
+  const buckets = byQueue[queue] ?? {};
+  buckets[le] = (buckets[le] ?? 0) + d;
+  byQueue[queue] = buckets;
+}
+
 /** Window k's figures from the per-series increases and means. */
 function windowAt(
   k: number,
@@ -323,6 +336,7 @@ function windowAt(
     queueCompletions: {},
     queueBacklog: {},
     queueWaitBuckets: {},
+    queuePushBuckets: {},
   };
   const job = (name: string) =>
     (w.jobs[name] ??= { completions: 0, completionsPerSec: 0, durationSumSec: 0, durationCount: 0 });
@@ -333,11 +347,11 @@ function windowAt(
     if (s.metric === 'sidekiq_jobs_total' && queue)
       w.queueCompletions[queue] = (w.queueCompletions[queue] ?? 0) + d;
     if (s.metric === 'sidekiq_jobs_total' && jobName) job(jobName).completions += d;
-    else if (s.metric.startsWith(TESTBED_QUEUE_LATENCY.name) && queue && le) {
-      const buckets = w.queueWaitBuckets[queue] ?? {};
-      buckets[le] = (buckets[le] ?? 0) + d;
-      w.queueWaitBuckets[queue] = buckets;
-    } else if (s.metric === 'sidekiq_job_duration_seconds_sum' && jobName) job(jobName).durationSumSec += d;
+    else if (s.metric.startsWith(TESTBED_QUEUE_LATENCY.name) && queue && le)
+      addToBucket(w.queueWaitBuckets, queue, le, d);
+    else if (s.metric.startsWith(TESTBED_PUSH_SIZE.name) && queue && le)
+      addToBucket(w.queuePushBuckets, queue, le, d);
+    else if (s.metric === 'sidekiq_job_duration_seconds_sum' && jobName) job(jobName).durationSumSec += d;
     else if (s.metric === 'sidekiq_job_duration_seconds_count' && jobName) job(jobName).durationCount += d;
     else if (s.metric === 'process_cpu_seconds_total' && process)
       w.processCpuSecPerSec[process] = (w.processCpuSecPerSec[process] ?? 0) + d / durationSec;

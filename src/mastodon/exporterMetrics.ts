@@ -114,6 +114,17 @@ export const TESTBED_QUEUE_LATENCY = {
   bucketsSec: Array.from({ length: 53 }, (_, i) => 0.0005 * 1.25 ** i),
 } as const;
 
+/**
+ * Not Mastodon's either: the testbed counts each push to a queue by how many jobs it carried
+ * (`perform_async` 1, `push_bulk` the fan-out), a histogram per queue, so that validation knows the
+ * batches a pool is fed (Mastodon's fan-out pushes a FeedInsertWorker per follower at once). On a real
+ * instance the profile's follower spreads stand in for it.
+ */
+export const TESTBED_PUSH_SIZE = {
+  name: 'fedicap_testbed_sidekiq_push_jobs',
+  buckets: [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150, 200, 300, 500, 1000],
+} as const;
+
 /** The quantiles of the gem's summaries (metric/summary.rb DEFAULT_QUANTILES). */
 export const GEM_SUMMARY_QUANTILES = [0.99, 0.9, 0.5, 0.1, 0.01] as const;
 /**

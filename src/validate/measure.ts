@@ -196,7 +196,7 @@ function cpuAt(
   return { cpuCores, redisCores, hostBusyCores: hostWindows > 0 ? host / hostWindows : null };
 }
 
-function mergeBuckets(parts: readonly Record<string, number>[]): Record<string, number> {
+export function mergeBuckets(parts: readonly Record<string, number>[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const p of parts) for (const [le, n] of Object.entries(p)) out[le] = (out[le] ?? 0) + n;
   return out;
@@ -225,4 +225,31 @@ export function percentileOfBuckets(buckets: Record<string, number>, q: number):
     previous = bound;
   }
   return null;
+}
+
+/**
+ * The sizes of the pushes a queue received, from cumulative buckets of jobs per push: sizes[k − 1] =
+ * P(a push carried k jobs), each bucket's pushes at the middle of the whole numbers it spans (the +Inf
+ * bucket at its lower bound). Null without pushes.
+ */
+export function pushSizesOfBuckets(buckets: Record<string, number>): number[] | null {
+  const bounds = Object.entries(buckets)
+    .map(([le, n]) => [le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), n] as const)
+    .sort((a, b) => a[0] - b[0]);
+  const total = bounds[bounds.length - 1]?.[1] ?? 0;
+  if (total <= 0) return null;
+  const sizes: number[] = [];
+  let previous: readonly [number, number] = [0, 0];
+  for (const bound of bounds) {
+    const pushes = bound[1] - previous[1];
+    const size = Number.isFinite(bound[0])
+      ? Math.round((previous[0] + 1 + bound[0]) / 2)
+      : Math.max(1, previous[0]);
+    if (pushes > 0) {
+      while (sizes.length < size) sizes.push(0);
+      sizes[size - 1]! += pushes / total;
+    }
+    previous = bound;
+  }
+  return sizes;
 }

@@ -10,9 +10,10 @@
 import type { Calibration, MeasuredValue } from '../calibrate/calibrationFile.js';
 import { JOB_CLASSES, type JobClass } from '../mastodon/classes.js';
 import { SIDEKIQ_FRAMEWORK_CPU_SEC } from '../mastodon/sidekiqCosts.js';
+import type { BatchArrivals } from '../model/batchArrivals.js';
 import { sidekiqQueueLatency } from '../model/sidekiqLatency.js';
 import { sidekiqPoolCapacity, type SidekiqPoolShape } from '../model/sidekiqNetwork.js';
-import type { StepMeasure } from './measure.js';
+import { mergeBuckets, pushSizesOfBuckets, type StepMeasure } from './measure.js';
 
 /** A station under test: a queue's own pool of Sidekiq processes, or the web tier. */
 export interface StationUnderTest {
@@ -32,6 +33,18 @@ export interface Prediction {
   bottleneck: string;
   /** The pool's shape at a multiple (for latencies). */
   shapeAt(multiple: number): SidekiqPoolShape;
+  /** The pushes that fed it at the light steps, when the testbed counted them (TESTBED_PUSH_SIZE). */
+  batches?: BatchArrivals;
+}
+
+/** How the station's queue was fed at the light steps: the sizes of its pushes, every job in one. */
+function batchesOf(station: StationUnderTest, light: readonly StepMeasure[]): BatchArrivals | undefined {
+  if (station.kind !== 'sidekiq-queue') return undefined;
+  const pushes = mergeBuckets(
+    light.flatMap((s) => s.windows.map((w) => w.queuePushBuckets[station.station] ?? {})),
+  );
+  const sizes = pushSizesOfBuckets(pushes);
+  return sizes ? { share: 1, sizes } : undefined;
 }
 
 /** A calibrated value's point estimate (the interval, when given, is the Monte Carlo's business). */
@@ -162,11 +175,13 @@ export function predictStation(
     else high = mid;
   }
   const capacity = sidekiqPoolCapacity(shapeAt(high));
+  const batches = batchesOf(station, light);
   return {
     saturationPerSec: capacity.maxThroughputPerSec,
     saturationMultiple: high,
     bottleneck: capacity.bottleneck,
     shapeAt,
+    ...(batches ? { batches } : {}),
   };
 }
 
@@ -198,7 +213,7 @@ export function predictedP95WaitSec(
   arrivalsPerSec: number,
 ): number {
   const shape = prediction.shapeAt(multiple);
-  const latency = sidekiqQueueLatency(shape, sidekiqPoolCapacity(shape), arrivalsPerSec);
+  const latency = sidekiqQueueLatency(shape, sidekiqPoolCapacity(shape), arrivalsPerSec, prediction.batches);
   return latency.stable ? latency.percentileWaitSec(95) : Number.POSITIVE_INFINITY;
 }
 

@@ -8,6 +8,7 @@ import type { Testbed } from './context.js';
 import { createPool, endPool } from './db/pool.js';
 import type { TestbedWorkers } from './jobClasses.js';
 import { SidekiqClient } from './sidekiq/client.js';
+import { recordPush } from './sidekiq/instruments.js';
 
 /** Where the instance is reached: known once the primary has bound the web port. */
 export interface InstanceAddress {
@@ -37,7 +38,7 @@ export async function openContext(config: TestbedConfig, address: InstanceAddres
   };
   const workers: TestbedWorkers = { ...localWorkers(tb), ...federationWorkers(tb) };
   tb.workers = workers;
-  tb.sidekiq = new SidekiqClient(redis, workers);
+  tb.sidekiq = new SidekiqClient(redis, workers, (queue, jobs) => recordPush(tb.metrics, queue, jobs));
   tb.resolveAccount = accountResolver(tb);
   return tb;
 }

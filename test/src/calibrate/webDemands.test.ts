@@ -121,6 +121,7 @@ describe('joinWebWindows', () => {
       queueCompletions: {},
       queueBacklog: {},
       queueWaitBuckets: {},
+      queuePushBuckets: {},
     });
     const joined = joinWebWindows(
       [0, 10_000, 20_000].map((startMs) => ({

@@ -1,6 +1,7 @@
 import type { Testbed } from '../context.js';
 import { TESTBED_JOB_CLASSES, type TestbedJobClass } from '../jobClasses.js';
 import { newJid, nowSec } from '../sidekiq/client.js';
+import { recordPush } from '../sidekiq/instruments.js';
 
 /**
  * Job classes the client API enqueues but other parts of the testbed
@@ -56,6 +57,7 @@ export async function enqueueBulk(
     );
   }
   await multi.exec();
+  recordPush(tb.metrics, queue, jobs.length);
   return jobs.map((j) => j.jid);
 }
 

@@ -18,6 +18,8 @@ export class SidekiqClient<C extends string = string> {
   constructor(
     private readonly redis: Redis,
     private readonly registry: WorkerRegistry,
+    /** Told of each push that reaches a queue: its queue and how many jobs it carried. */
+    private readonly onPush: (queue: string, jobs: number) => void = () => undefined,
   ) {}
 
   private job(className: C, args: unknown[]): SidekiqJob {
@@ -55,6 +57,7 @@ export class SidekiqClient<C extends string = string> {
       multi.lpush(`queue:${queue}`, ...batch);
     }
     await multi.exec();
+    this.onPush(queue, jobs.length);
     return jobs.map((j) => j.jid);
   }
 

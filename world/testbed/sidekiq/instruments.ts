@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry, Summary } from 'prom-client';
-import { TESTBED_QUEUE_LATENCY } from '../../../src/mastodon/exporterMetrics.js';
+import { TESTBED_PUSH_SIZE, TESTBED_QUEUE_LATENCY } from '../../../src/mastodon/exporterMetrics.js';
 import { GEM_SUMMARY } from '../web/instruments.js';
 
 /**
@@ -15,8 +15,9 @@ import { GEM_SUMMARY } from '../web/instruments.js';
  * - `sidekiq_dead_jobs_total`: jobs moved to the dead set;
  * - `sidekiq_restarted_jobs_total`: jobs pushed back to their queue at shutdown;
  *
- * and one of the testbed's own, which Mastodon does not export: TESTBED_QUEUE_LATENCY, a histogram per
- * queue of each job's wait from `enqueued_at` to its start.
+ * and two of the testbed's own, which Mastodon does not export: TESTBED_QUEUE_LATENCY, a histogram per
+ * queue of each job's wait from `enqueued_at` to its start, and TESTBED_PUSH_SIZE, of the jobs each
+ * push to a queue carried (recorded by the process that pushed: `recordPush`).
  *
  * One set per Registry, shared by everything that records into it: `recordJob`
  * (for each job a Sidekiq process reports) gets them with `sidekiqInstruments(registry)`, which creates
@@ -29,6 +30,7 @@ export interface SidekiqInstruments {
   deadJobsTotal: Counter<'job_name' | 'queue'>;
   restartedJobsTotal: Counter<'job_name' | 'queue'>;
   jobQueueLatencySec: Histogram<'queue'>;
+  pushJobs: Histogram<'queue'>;
 }
 
 const byRegistry = new WeakMap<Registry, SidekiqInstruments>();
@@ -73,6 +75,15 @@ export function sidekiqInstruments(registry: Registry): SidekiqInstruments {
         buckets: [...TESTBED_QUEUE_LATENCY.bucketsSec],
         registers: [registry],
       }),
+    pushJobs:
+      (registry.getSingleMetric(TESTBED_PUSH_SIZE.name) as Histogram<'queue'> | undefined) ??
+      new Histogram({
+        name: TESTBED_PUSH_SIZE.name,
+        help: 'Jobs per push to a queue: 1 for perform_async, the fan-out for push_bulk (fedicap testbed only).',
+        labelNames: ['queue'],
+        buckets: [...TESTBED_PUSH_SIZE.buckets],
+        registers: [registry],
+      }),
   };
   byRegistry.set(registry, found);
   return found;
@@ -103,4 +114,9 @@ export function recordJob(registry: Registry, job: FinishedJob): void {
   // A restarted job is started again later: its first wait is counted once, when it ends for good.
   if (job.queueWaitSec !== null && job.outcome !== 'restarted')
     instruments.jobQueueLatencySec.observe({ queue: job.queue }, job.queueWaitSec);
+}
+
+/** One push of `jobs` jobs onto `queue` (a push_bulk of 2,500 is one push, as the pool sees it arrive). */
+export function recordPush(registry: Registry, queue: string, jobs: number): void {
+  if (jobs > 0) sidekiqInstruments(registry).pushJobs.observe({ queue }, jobs);
 }

@@ -1,5 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SidekiqClient } from '../../../../world/testbed/sidekiq/client.js';
+import { recordPush } from '../../../../world/testbed/sidekiq/instruments.js';
 import { registerSidekiqMetrics } from '../../../../world/testbed/sidekiq/metrics.js';
 import type { SidekiqHandle } from '../../../../world/testbed/sidekiq/processor.js';
 import type { WorkerRegistry } from '../../../../world/testbed/sidekiq/types.js';
@@ -149,5 +151,42 @@ describe('Sidekiq metrics (prometheus_exporter names, unprefixed as in Mastodon 
     expect(le, 'a bucket at 0.5 ms × 1.25^28 ≈ 0.258 s').toBeDefined();
     expect(waits('_count')! - waits('_bucket', le)!).toBeGreaterThanOrEqual(1);
     expect(waits('_sum')).toBeGreaterThanOrEqual(0.3);
+  });
+
+  it('counts each push by the jobs it carried, per queue: the batches a pool is fed', async () => {
+    const registry = new Registry();
+    const workers: WorkerRegistry = {
+      Insert: { queue: 'default', retry: true, perform: async () => undefined },
+      Deliver: { queue: 'push', retry: 16, perform: async () => undefined },
+    };
+    const c = new SidekiqClient(db.redis, workers, (queue, jobs) => recordPush(registry, queue, jobs));
+    await c.push('Insert', [1]);
+    await c.pushBulk('Insert', [[1], [2], [3]]);
+    await c.pushBulk(
+      'Insert',
+      Array.from({ length: 25 }, (_, i) => [i]),
+    );
+    await c.pushBulk(
+      'Deliver',
+      Array.from({ length: 1200 }, (_, i) => [i]),
+    );
+    await c.pushBulk('Insert', []); // pushes nothing, counts nothing
+    const samples = parseMetrics(await registry.metrics());
+    const at = (queue: string, suffix: string, le?: string) =>
+      samples.find(
+        (x) =>
+          x.name === `fedicap_testbed_sidekiq_push_jobs${suffix}` &&
+          x.labels.queue === queue &&
+          (le === undefined || x.labels.le === le),
+      )?.value;
+    expect([
+      at('default', '_bucket', '1'),
+      at('default', '_bucket', '3'),
+      at('default', '_bucket', '25'),
+    ]).toEqual([1, 2, 3]);
+    expect(at('default', '_sum')).toBe(29);
+    // 1,200 jobs are one push (two LPUSHes in one MULTI): they reach the queue together
+    expect([at('push', '_count'), at('push', '_bucket', '1000'), at('push', '_sum')]).toEqual([1, 0, 1200]);
+    await db.redis.del('queue:default', 'queue:push');
   });
 });
