@@ -48,6 +48,7 @@ import { resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } fro
 import {
   buildPopulation,
   ON_DEMAND_PREFIX,
+  ON_DEMAND_USERNAME,
   onDemandActor,
   type Population,
   type SimActor,
@@ -604,8 +605,7 @@ class Fleet {
   private actorFetched(actor: SimActor): Reply {
     this.count('actor');
     this.fetchedActors.add(actor.id);
-    if (actor.population === 'cold' && actor.username.startsWith(ON_DEMAND_PREFIX))
-      this.fetchedOnDemand.add(actor.username);
+    if (ON_DEMAND_USERNAME.test(actor.username)) this.fetchedOnDemand.add(actor.username);
     return jsonReply(actorDocument(actor));
   }
 
