@@ -85,6 +85,16 @@ describe('the scenarios against a Mastodon-compatible server with other URI shap
     expect(names).toContain('/@{username}/inbox');
   }, 90_000);
 
+  it('relay to a server that never subscribed: 202s, nothing stored, teardown names the effect, exit 99', async () => {
+    const r = await runScenario(server.url, 'relay.ts', { ...env, RATE: '2' }, join(dir, 'relay'));
+    expect(r.code, r.stderr.slice(-4000)).toBe(99);
+    const sent = r.points.filter((p) => p.metric === 'http_reqs' && p.tags.station === 'inbox');
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every((p) => p.tags.status === '202' && p.tags.name === '/shared-inbox')).toBe(true);
+    expect(r.stderr).toMatch(/effect missing: relayed_statuses_stored/);
+    expect(r.stderr).toMatch(/thresholds on metrics [^\n]*'effects\{effect:relayed_statuses_stored\}'/);
+  }, 90_000);
+
   it('streaming without a streaming API: exit 99, the missing effect named; PROFILE defaults to the embedded one', async () => {
     const before = server.posted.length;
     const r = await runScenario(
