@@ -9,9 +9,13 @@
  * Rate: the profile's media/create rate × SCALE. POST /api/v2/media is rate
  * limited to 30 per 30 min per user by Rack::Attack: use many tokens or the
  * staging initializer (README); 429s are counted in rate_limited.
+ *
+ * Effects: images processed (`media_processed`) and statuses posted with
+ * their attachment (`media_posted`); a run with neither fails (exit 99).
  */
 import type { Options } from 'k6/options';
 import { durationSec, mediaSize, numberEnv, scale } from './lib/env.ts';
+import { effectThresholds, verdictThresholds, warnFewSamples } from './lib/effects.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
 import { uploadAndPost, clientContext, type MediaOptions } from './lib/workloads.ts';
 
@@ -31,14 +35,22 @@ export function mediaOptions(): MediaOptions {
 }
 const MEDIA = mediaOptions();
 
+const SCENARIOS = scenarios({
+  media: constantRate('upload', (CTX.rates.web['media/create'] ?? 0) * SCALE, DURATION, { iterationSec: 3 }),
+});
+
 export const options: Options = {
-  scenarios: scenarios({
-    media: constantRate('upload', (CTX.rates.web['media/create'] ?? 0) * SCALE, DURATION, {
-      iterationSec: 3,
-    }),
-  }),
-  thresholds: sloThresholds(CTX.rates, ['statuses/create']),
+  scenarios: SCENARIOS,
+  thresholds: {
+    ...sloThresholds(CTX.rates, ['statuses/create']),
+    ...verdictThresholds(SCENARIOS),
+    ...effectThresholds(['media_processed', 'media_posted']),
+  },
 };
+
+export function setup(): void {
+  warnFewSamples(SCENARIOS);
+}
 
 export async function upload(): Promise<void> {
   await uploadAndPost(CTX, MEDIA);

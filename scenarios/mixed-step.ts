@@ -14,12 +14,23 @@
 import type { Options } from 'k6/options';
 import exec from 'k6/execution';
 import { durationEnv, durationSec, numberEnv } from './lib/env.ts';
+import { effectThresholds, verdictThresholds, warnFewSamples } from './lib/effects.ts';
 import { oncePerVu, rampingSteps, scenarios, sloThresholds } from './lib/options.ts';
 import { holdUserStream } from './lib/workloads.ts';
-import { CTX, EXEC, ITERATION_SEC, LISTENERS, MIXED_STATIONS, scaledRates } from './mixed.ts';
+import {
+  CTX,
+  checkEffects,
+  EXEC,
+  ITERATION_SEC,
+  LISTENERS,
+  MIXED_STATIONS,
+  mixedEffects,
+  prepare,
+  scaledRates,
+  type MixedSetup,
+} from './mixed.ts';
 
 export {
-  setup,
   home,
   publicTimelines,
   notificationsRead,
@@ -44,15 +55,31 @@ for (const [name, perSec] of Object.entries(scaledRates())) {
   });
 }
 
+const SCENARIOS = scenarios({ ...ramps, listeners: oncePerVu('listen', LISTENERS, TOTAL_SEC + 15) });
+
 export const options: Options = {
-  scenarios: scenarios({ ...ramps, listeners: oncePerVu('listen', LISTENERS, TOTAL_SEC + 15) }),
+  // as mixed.ts: setup() discovers and introduces, teardown() waits for the effects
+  setupTimeout: '5m',
+  teardownTimeout: '3m',
+  scenarios: SCENARIOS,
   thresholds: {
     ...sloThresholds(CTX.rates, MIXED_STATIONS),
+    ...verdictThresholds(SCENARIOS),
+    ...effectThresholds(mixedEffects(SCENARIOS)),
     capacity_errors: [
       { threshold: 'rate<0.05', abortOnFail: true, delayAbortEval: `${Math.ceil(STEP_SEC)}s` },
     ],
   },
 };
+
+export async function setup(): Promise<MixedSetup> {
+  warnFewSamples(SCENARIOS);
+  return prepare();
+}
+
+export async function teardown(data: MixedSetup): Promise<void> {
+  await checkEffects(data, mixedEffects(SCENARIOS));
+}
 
 /** Listeners hold their connection for the whole ramp. */
 export async function listen(): Promise<void> {

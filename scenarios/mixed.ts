@@ -12,18 +12,27 @@
  *   listeners                               streaming connections held for DURATION
  *
  * Inputs: BASE_URL, TOKENS, FLEET, PROFILE, SCALE, DURATION, LOAD, CONTENT,
- * POSTERS, MEDIA_SIZE (see the single scenarios). Thresholds state the
- * profile's SLOs per station; `fedicap run` exits 99 when one fails.
+ * POSTERS, DISCOVER, MEDIA_SIZE (see the single scenarios). Thresholds state
+ * the profile's SLOs per station, the verdict thresholds (checks, unexpected
+ * 4xx, dropped iterations) and the effects of the classes that run
+ * (mixedEffects); `fedicap run` exits 99 when one fails. Streaming events
+ * are not an effect here: whether a listener follows a poster is up to the
+ * follow graph (streaming.ts makes them on purpose).
  */
 import exec from 'k6/execution';
 import type { Options } from 'k6/options';
+import type { Scenario } from 'k6/options';
+import { effectThresholds, verdictThresholds, warnFewSamples, type EffectName } from './lib/effects.ts';
+import { willIterate } from './lib/verdict.ts';
 import { durationSec, mediaSize, numberEnv, scale, stringEnv } from './lib/env.ts';
 import {
+  checkDeliveries,
+  checkInboundEffects,
   inboundIteration,
   introduceWarmActors,
-  newRunId,
   relayIteration,
   seedLocalStatuses,
+  startRun,
   federationContext,
   type FederationContext,
   type SetupData,
@@ -114,13 +123,37 @@ export const MIXED_STATIONS = [
   'inbox',
 ];
 
+const WARM_ACTORS = Math.min(CTX.fleet.warm.length, Math.floor(numberEnv('WARM_ACTORS', 2000)));
+
+/** The effects a mix of workload classes promises, for the classes that will iterate (mixed-step.ts too). */
+export function mixedEffects(classes: Record<string, Scenario>): EffectName[] {
+  const has = (...names: string[]) => names.some((n) => classes[n] && willIterate(classes[n]));
+  const out: EffectName[] = [];
+  if (has('home', 'public_timelines', 'notifications')) out.push('timeline_statuses');
+  if (has('media')) out.push('media_processed', 'media_posted');
+  if (WARM_ACTORS > 0) out.push('follows_established');
+  if (WARM_ACTORS > 0 && has('posts')) out.push('deliveries_recorded');
+  if (has('inbound_warm')) out.push('inbound_statuses_stored');
+  if (has('inbound_cold')) out.push('cold_actors_fetched');
+  return out;
+}
+
+const SCENARIOS: Record<string, Scenario> = scenarios({
+  ...constant,
+  listeners: oncePerVu('listen', LISTENERS, DURATION + 15),
+});
+
 export const options: Options = {
-  // setup() introduces up to WARM_ACTORS actors, each fetched by the target
+  // setup() discovers accounts and introduces up to WARM_ACTORS actors, each fetched by the target
   setupTimeout: '5m',
-  scenarios: scenarios({ ...constant, listeners: oncePerVu('listen', LISTENERS, DURATION + 15) }),
+  // teardown() waits up to EFFECT_WAIT for the queues to show each effect
+  teardownTimeout: '3m',
+  scenarios: SCENARIOS,
   thresholds: {
     ...sloThresholds(CTX.rates, MIXED_STATIONS),
     'http_req_duration{station:inbox-cold-actor}': ['p(95)<10000'],
+    ...verdictThresholds(SCENARIOS),
+    ...effectThresholds(mixedEffects(SCENARIOS)),
   },
 };
 
@@ -129,15 +162,30 @@ export interface MixedSetup extends SetupData {
 }
 
 export async function setup(): Promise<MixedSetup> {
-  const runId = newRunId();
-  const localStatuses = await seedLocalStatuses(CTX, Math.floor(numberEnv('SEED_POSTS', 5)), runId);
-  const introduced = await introduceWarmActors(
-    CTX,
-    runId,
-    POSTERS,
-    Math.floor(numberEnv('WARM_ACTORS', 2000)),
-  );
-  return { runId, localStatuses, introduced, statusIds: localStatuses.map((s) => s.id) };
+  warnFewSamples(SCENARIOS);
+  return prepare();
+}
+
+/** setup() without its warnings: discovery, seed statuses, warm actors introduced. */
+export async function prepare(): Promise<MixedSetup> {
+  const run = await startRun(CTX, Math.max(POSTERS, Math.floor(numberEnv('DISCOVER', 50))));
+  const localStatuses = await seedLocalStatuses(CTX, Math.floor(numberEnv('SEED_POSTS', 5)), run.runId);
+  const introduced = await introduceWarmActors(CTX, run, POSTERS, WARM_ACTORS);
+  return { ...run, localStatuses, introduced, statusIds: localStatuses.map((s) => s.id) };
+}
+
+/** The effects of the classes that ran: statuses stored, cold actors fetched, posts delivered. */
+export async function teardown(data: MixedSetup): Promise<void> {
+  await checkEffects(data, mixedEffects(SCENARIOS));
+}
+
+/** Observe the effects teardown() checks (mixed-step.ts checks its own list). */
+export async function checkEffects(data: MixedSetup, effects: readonly EffectName[]): Promise<void> {
+  await checkInboundEffects(CTX, data, {
+    stored: effects.includes('inbound_statuses_stored') ? 'inbound_statuses_stored' : undefined,
+    cold: effects.includes('cold_actors_fetched'),
+  });
+  if (effects.includes('deliveries_recorded')) await checkDeliveries(CTX, data);
 }
 
 export async function home(): Promise<void> {
@@ -150,7 +198,7 @@ export async function notificationsRead(): Promise<void> {
   await readNotifications(CTX);
 }
 export async function post(data: MixedSetup): Promise<void> {
-  await postStatus(CTX, data.runId, POSTERS, CTX.fleet.pages);
+  await postStatus(CTX, data.runId, POSTERS, CTX.fleet.pages, data.domain);
 }
 export async function upload(): Promise<void> {
   await uploadAndPost(CTX, MEDIA);

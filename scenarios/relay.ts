@@ -12,10 +12,20 @@
  * The target must have subscribed to the relay first (Administration →
  * Relays → the manifest's relay.inbox; the fleet accepts the Follow):
  * unsubscribed, Mastodon ignores relayed content signed by someone else.
+ * Activities go to the shared inbox of the target's instance actor,
+ * discovered through WebFinger (acct:DOMAIN@DOMAIN) in setup().
+ *
+ * Effect: this run's relayed Creates stored and in the federated timeline
+ * (`relayed_statuses_stored`; the first relayed activity is always a
+ * Create). Unsubscribed, the run sends 202s and stores nothing: exit 99.
  */
 import type { Options } from 'k6/options';
+import { instanceDomain } from './lib/discovery.ts';
+import { effectThresholds, verdictThresholds, warnFewSamples } from './lib/effects.ts';
 import { durationSec, loadTokensIfGiven, numberEnv, scale } from './lib/env.ts';
 import {
+  checkInboundEffects,
+  instanceInbox,
   newRunId,
   relayIteration,
   federationContext,
@@ -31,13 +41,37 @@ const DURATION = durationSec();
 const profileRate = CTX.rates.inbound.relayPerSec * scale();
 const RATE = numberEnv('RATE', profileRate > 0 ? profileRate : 1);
 
+const SCENARIOS = scenarios({ relay: constantRate('relayed', RATE, DURATION, { iterationSec: 1 }) });
+
 export const options: Options = {
-  scenarios: scenarios({ relay: constantRate('relayed', RATE, DURATION, { iterationSec: 1 }) }),
-  thresholds: sloThresholds(CTX.rates, ['inbox']),
+  // teardown() waits up to EFFECT_WAIT for the ingress queue to store what was relayed
+  teardownTimeout: '2m',
+  scenarios: SCENARIOS,
+  thresholds: {
+    ...sloThresholds(CTX.rates, ['inbox']),
+    ...verdictThresholds(SCENARIOS),
+    ...effectThresholds(['relayed_statuses_stored']),
+  },
 };
 
-export function setup(): SetupData {
-  return { runId: newRunId(), localStatuses: [], introduced: 0 };
+export async function setup(): Promise<SetupData> {
+  warnFewSamples(SCENARIOS);
+  const startedAtMs = Date.now();
+  const domain = await instanceDomain(CTX.base);
+  const sharedInbox = await instanceInbox(CTX.base, domain);
+  return {
+    runId: newRunId(),
+    startedAtMs,
+    domain,
+    locals: [],
+    sharedInbox,
+    localStatuses: [],
+    introduced: 0,
+  };
+}
+
+export async function teardown(data: SetupData): Promise<void> {
+  await checkInboundEffects(CTX, data, { stored: 'relayed_statuses_stored' });
 }
 
 export async function relayed(data: SetupData): Promise<void> {

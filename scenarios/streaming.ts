@@ -15,10 +15,16 @@
  * a `notification` event for the mentioned listener, and an `update` in the
  * home streams of the poster's followers. In mixed.ts the other workloads
  * make the events.
+ *
+ * Effect: events received (`effects{effect:streaming_events}`); a server
+ * without the streaming API, or one that publishes nothing, fails the run
+ * (exit 99).
  */
 import exec from 'k6/execution';
 import type { Options } from 'k6/options';
+import { instanceDomain } from './lib/discovery.ts';
 import { durationSec, numberEnv, scale } from './lib/env.ts';
+import { effectThresholds, verdictThresholds, warnFewSamples } from './lib/effects.ts';
 import { constantRate, oncePerVu, scenarios } from './lib/options.ts';
 import { holdUserStream, postMentions, clientContext } from './lib/workloads.ts';
 
@@ -42,22 +48,31 @@ const LISTENERS = Math.max(
   ),
 );
 
+const SCENARIOS = scenarios({
+  listeners: oncePerVu('listen', LISTENERS, WARMUP_SEC + DURATION + DRAIN_SEC + 15),
+  posters: constantRate(
+    'mention',
+    Math.max(CTX.rates.streaming.eventsPerSec * SCALE, 1 / DURATION),
+    DURATION,
+    { startTime: `${WARMUP_SEC}s`, iterationSec: 1 },
+  ),
+});
+
 export const options: Options = {
-  scenarios: scenarios({
-    listeners: oncePerVu('listen', LISTENERS, WARMUP_SEC + DURATION + DRAIN_SEC + 15),
-    posters: constantRate(
-      'mention',
-      Math.max(CTX.rates.streaming.eventsPerSec * SCALE, 1 / DURATION),
-      DURATION,
-      { startTime: `${WARMUP_SEC}s`, iterationSec: 1 },
-    ),
-  }),
+  scenarios: SCENARIOS,
   thresholds: {
-    // listeners that receive nothing while statuses mention them: streaming is broken, not slow
-    streaming_events: ['count>0'],
     capacity_errors: ['rate<0.01'],
+    ...verdictThresholds(SCENARIOS),
+    // listeners that receive nothing while statuses mention them: streaming is broken (or absent), not slow
+    ...effectThresholds(['streaming_events']),
   },
 };
+
+/** The target's account domain: mentions are written `@user@domain`. */
+export async function setup(): Promise<{ domain: string }> {
+  warnFewSamples(SCENARIOS);
+  return { domain: await instanceDomain(CTX.base) };
+}
 
 export async function listen(): Promise<void> {
   // per-vu-iterations, one iteration per VU: iterationInTest is 0 … LISTENERS-1
@@ -65,6 +80,6 @@ export async function listen(): Promise<void> {
   await holdUserStream(CTX, t.token, WARMUP_SEC + DURATION + DRAIN_SEC);
 }
 
-export async function mention(): Promise<void> {
-  await postMentions(CTX, LISTENERS);
+export async function mention(data: { domain: string }): Promise<void> {
+  await postMentions(CTX, LISTENERS, data.domain);
 }

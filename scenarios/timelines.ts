@@ -11,11 +11,15 @@
  * iteration, tokens in turn. setup() posts SEED_POSTS statuses (default 6)
  * so a fresh instance has something to read.
  *
+ * Effect: the reads returned statuses (`effects{effect:timeline_statuses}`);
+ * a run whose pages all came back empty fails (exit 99).
+ *
  *   k6 run -e BASE_URL=https://staging.example -e TOKENS=/abs/tokens.json \
  *          -e PROFILE=/abs/profile.json -e SCALE=1 -e DURATION=5m scenarios/timelines.ts
  */
 import type { Options } from 'k6/options';
 import { durationSec, numberEnv, scale } from './lib/env.ts';
+import { effectThresholds, verdictThresholds, warnFewSamples } from './lib/effects.ts';
 import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
 import {
   readHome,
@@ -37,25 +41,28 @@ const READ: ReadOptions = {
 };
 const web = CTX.rates.web;
 
-export const options: Options = {
-  scenarios: scenarios({
-    home: constantRate('home', (web['timelines/home'] ?? 0) * SCALE, DURATION, { iterationSec: 1 }),
-    public_timelines: constantRate('publicTimelines', (web['timelines/public'] ?? 0) * SCALE, DURATION, {
-      iterationSec: 1,
-    }),
-    notifications: constantRate('notificationsRead', (web.notifications ?? 0) * SCALE, DURATION, {
-      iterationSec: 1,
-    }),
+const SCENARIOS = scenarios({
+  home: constantRate('home', (web['timelines/home'] ?? 0) * SCALE, DURATION, { iterationSec: 1 }),
+  public_timelines: constantRate('publicTimelines', (web['timelines/public'] ?? 0) * SCALE, DURATION, {
+    iterationSec: 1,
   }),
-  thresholds: sloThresholds(CTX.rates, [
-    'timelines/home',
-    'timelines/public',
-    'notifications',
-    'statuses/context',
-  ]),
+  notifications: constantRate('notificationsRead', (web.notifications ?? 0) * SCALE, DURATION, {
+    iterationSec: 1,
+  }),
+});
+
+export const options: Options = {
+  scenarios: SCENARIOS,
+  thresholds: {
+    ...sloThresholds(CTX.rates, ['timelines/home', 'timelines/public', 'notifications', 'statuses/context']),
+    ...verdictThresholds(SCENARIOS),
+    // the reads returned statuses (effects{effect:timeline_statuses}, counted as pages arrive)
+    ...effectThresholds(['timeline_statuses']),
+  },
 };
 
 export async function setup(): Promise<{ posted: number }> {
+  warnFewSamples(SCENARIOS);
   return { posted: await seedTimelines(CTX, Math.floor(numberEnv('SEED_POSTS', 6))) };
 }
 

@@ -187,23 +187,3 @@ export function deleteActivity(actor: Actor, statusUri: string): Activity {
     object: { id: statusUri, type: 'Tombstone', atomUri: statusUri },
   };
 }
-
-/** The mention record of a local account on the target (BASE_URL/users/name). */
-export function localMention(baseUrl: string, username: string): LocalMention {
-  const base = baseUrl.replace(/\/+$/, '');
-  const domain = base.replace(/^https?:\/\//, '');
-  return {
-    username,
-    uri: `${base}/users/${username}`,
-    url: `${base}/@${username}`,
-    acct: `${username}@${domain}`,
-  };
-}
-
-/** Where a target instance takes deliveries: the shared inbox or a personal one. */
-export function sharedInbox(baseUrl: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/inbox`;
-}
-export function personalInbox(baseUrl: string, username: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/users/${encodeURIComponent(username)}/inbox`;
-}

@@ -33,12 +33,12 @@ export const rateLimited = new Counter('rate_limited');
 export const capacityErrors = new Rate('capacity_errors');
 /** 4xx other than 429: usually a script or data problem (expired token, unknown id). */
 export const clientErrors = new Counter('client_errors');
+/** Share of non-429 responses that were a 4xx the request did not expect (thresholds: effects.ts). */
+export const unexpected4xx = new Rate('unexpected_4xx');
 /** Seconds from upload to GET /api/v1/media/:id answering 200. */
 export const mediaProcessing = new Trend('media_processing_seconds');
 /** Streaming events received, tagged with event (update, notification, delete…). */
 export const streamingEvents = new Counter('streaming_events');
-/** Cold actors asked for after the manifest's cold population ran out (sent as warm). */
-export const coldActorsExhausted = new Counter('cold_actors_exhausted');
 
 export type Response = Awaited<ReturnType<typeof http.asyncRequest>>;
 
@@ -68,6 +68,7 @@ export function record(res: Response, tags: Record<string, string>, expected: re
   const failed = res.status === 0 || res.status >= 500;
   capacityErrors.add(failed, tags);
   const ok = expected.includes(res.status);
+  unexpected4xx.add(!ok && res.status >= 400 && res.status < 500, tags);
   check(res, { [`${tags.station ?? 'request'} answered ${expected.join('/')}`]: () => ok }, tags);
   if (failed) return 'capacity_error';
   if (!ok && res.status >= 400) {

@@ -99,15 +99,18 @@ export function hashtagsOf(text: string): string[] {
 
 export interface LocalMention {
   username: string;
-  /** Actor URI on the target: BASE_URL/users/username. */
+  /** Actor URI on the target, as its WebFinger and actor document say (Mastodon: BASE_URL/users/username). */
   uri: string;
-  /** Profile URL: BASE_URL/@username. */
+  /** Profile URL (the actor's `url`; Mastodon: BASE_URL/@username). */
   url: string;
   /** username@domain */
   acct: string;
 }
 
-/** Plain text for POST /api/v1/statuses: `@username` mentions, the link as is. */
+/**
+ * Plain text for POST /api/v1/statuses: mentions as `@` + what is given (`user@domain`: every server resolves
+ * it, a bare `@user` only Mastodon), the link as is.
+ */
 export function renderText(post: CorpusPost, mentions: readonly string[], links: readonly string[]): string {
   let m = 0;
   let l = 0;

@@ -4,8 +4,8 @@
  *   BASE_URL  the target, e.g. https://staging.example.org        (required)
  *   TOKENS    tokens file: [{username, accountId, token}]          (client API scenarios)
  *   FLEET     fleet manifest written by `fedicap fleet`            (federation scenarios)
- *   PROFILE   instance profile JSON (the file the forecast reads)  (default: none → built-in rates where
- * allowed)
+ *   PROFILE   instance profile JSON (the file the forecast reads)  (default: the embedded default profile,
+ *             fixtures/default-profile.json)
  *   SCALE     multiplier of the profile's rates (default 1)
  *   DURATION  how long each constant-rate scenario runs (default 1m)
  *   LOAD      peak (default) or mean: peak-hour or daily-mean rates
@@ -128,33 +128,79 @@ function manifest(): FleetManifest {
   return manifestCache;
 }
 
+/** How to make this run's cold actors: the fleet serves `${prefix}<RUN>x<N>` on every instance. */
+export interface ColdActorTemplate {
+  scheme: 'http' | 'https';
+  usernamePrefix: string;
+  /** Private keys (PEM): actor N signs with keys[N mod length]. */
+  keys: string[];
+  /** Instance hosts: actor N lives on hosts[N mod length]. */
+  hosts: string[];
+}
+
 export interface FleetInputs {
   warm: FleetActor[];
-  cold: FleetActor[];
+  cold: ColdActorTemplate | null;
   relay: FleetActor | null;
   media: FleetManifest['media'];
   pages: string[];
+  /** The fleet's observation endpoint (what the target delivered, which actors it fetched). */
+  observedUrl: string | null;
 }
 
-/** Fleet actors by population, relay, media and page URLs (SharedArray: keys are loaded once). */
+/** Warm fleet actors, the cold-actor template, relay, media and page URLs (SharedArray: keys load once). */
 export function loadFleet(): FleetInputs {
   const warm = new SharedArray('fedicap:fleet-warm', () =>
     manifest().actors.filter((a) => a.population === 'warm'),
   ) as unknown as FleetActor[];
-  const cold = new SharedArray('fedicap:fleet-cold', () =>
-    manifest().actors.filter((a) => a.population === 'cold'),
-  ) as unknown as FleetActor[];
   const meta = new SharedArray('fedicap:fleet-meta', () => {
     const m = manifest();
-    return [{ relay: m.relay ?? null, media: m.media, pages: m.pages.map((p) => p.url) }];
-  })[0] as { relay: FleetActor | null; media: FleetManifest['media']; pages: string[] };
-  return { warm, cold, relay: meta.relay, media: meta.media, pages: meta.pages };
+    const cold: ColdActorTemplate | null = m.coldActors
+      ? {
+          scheme: m.scheme,
+          usernamePrefix: m.coldActors.usernamePrefix,
+          keys: m.coldActors.keys,
+          hosts: m.instances.map((i) => i.host),
+        }
+      : null;
+    return [
+      {
+        relay: m.relay ?? null,
+        media: m.media,
+        pages: m.pages.map((p) => p.url),
+        cold,
+        observedUrl: m.observedUrl ?? null,
+      },
+    ];
+  })[0] as Omit<FleetInputs, 'warm'>;
+  return { warm, ...meta };
 }
 
-/** Rates from PROFILE (required). */
+/** The embedded default profile, next to the scenarios (k6 resolves open() from the entry script). */
+const DEFAULT_PROFILE_PATHS = ['../fixtures/default-profile.json', '../../fixtures/default-profile.json'];
+
+function profileText(): { text: string; path: string } {
+  const given = env('PROFILE');
+  if (given) {
+    const path = filePath('PROFILE', 'an instance profile, e.g. fixtures/default-profile.json');
+    return { text: readText('PROFILE', path), path };
+  }
+  for (const path of DEFAULT_PROFILE_PATHS) {
+    try {
+      return { text: open(path), path: `${path} (the embedded default profile)` };
+    } catch {
+      // next candidate: k6 has resolved open() against the entry script and against the module
+    }
+  }
+  throw new Error(
+    'PROFILE is not set and the embedded default profile (fixtures/default-profile.json) was not found next to the scenarios: give -e PROFILE=/absolute/path',
+  );
+}
+
+/** Rates from PROFILE (default: the embedded default profile). */
 export function loadRates(): ProfileRates {
-  const path = filePath('PROFILE', 'an instance profile, e.g. fixtures/default-profile.json');
-  const doc = parseProfileText(readText('PROFILE', path), path);
+  const { text, path } = profileText();
+  const doc = parseProfileText(text, path);
   const load = stringEnv('LOAD', 'peak');
   if (load !== 'peak' && load !== 'mean') throw new Error(`LOAD=${load}: expected peak or mean`);
   try {

@@ -3,37 +3,42 @@
  * mixed.ts: which fleet actor sends what to which inbox, built from the
  * profile's mix and the content corpus, signed and delivered.
  *
+ * Local accounts are discovered in setup() (discovery.ts): mentions carry
+ * the actor URI the target's WebFinger advertises, deliveries go to the
+ * inboxes its actor documents name.
+ *
  * Populations. Warm actors are introduced in setup() by one Follow each
  * (the target fetches them once, as for remote accounts it already knows);
  * cold actors are used once each (their first activity makes the target
  * fetch WebFinger, actor, collections, avatar and header synchronously:
- * station `inbox-cold-actor`). The i-th cold iteration of a scenario takes
- * cold actor `offset + i × stride`; when the manifest's cold actors run out
- * the iteration is sent by a warm actor and counted in `cold_actors_exhausted`.
+ * station `inbox-cold-actor`). Cold actors are made on demand by the fleet
+ * under this run's prefix (`cold<RUN>x<N>`), so they are new to the target
+ * on every run; the i-th cold iteration of a scenario takes actor
+ * `offset + i × stride`.
  *
  * Activity mix of "other" inbound activities (besides Create), a scenario
  * assumption (the profile gives only their total, interactionsPerRemotePost):
  * Like 50 %, Announce 25 %, Undo 10 % (Like then Undo), Delete 10 %
  * (Create then Delete), Follow 5 %. 20 % of deliveries go to a personal
- * inbox (/users/:username/inbox), the rest to the shared inbox, as
- * implementations without shared inboxes do.
+ * inbox (Mastodon's /users/:username/inbox), as implementations without
+ * shared inboxes do, the rest to the shared inbox. The first warm (and relay)
+ * iteration of a run is always a public Create addressed to a local account,
+ * so that the run has a status whose storage teardown() can check.
  */
 import exec from 'k6/execution';
+import http from 'k6/http';
 import {
   announceActivity,
   createActivity,
   deleteActivity,
   followActivity,
   likeActivity,
-  localMention,
-  personalInbox,
-  sharedInbox,
   undoActivity,
   type Activity,
   type ActivityType,
   type NoteInput,
 } from './activitypub.ts';
-import { api, coldActorsExhausted, deliver, jsonBody, type DeliveryTags, type Response } from './client.ts';
+import { api, deliver, jsonBody, record, type DeliveryTags, type Response } from './client.ts';
 import { postAt, renderText, type CorpusPost, type LocalMention } from './content.ts';
 import {
   baseUrl,
@@ -46,7 +51,16 @@ import {
   type ProfileRates,
   type TokenEntry,
 } from './env.ts';
-import { createStatus } from './requests.ts';
+import {
+  actorEndpoints,
+  discoverAccounts,
+  inboxName,
+  instanceDomain,
+  selfLink,
+  type LocalAccount,
+} from './discovery.ts';
+import { effectWaitSec, fleetObserved, observeEffect, pollUntil } from './effects.ts';
+import { createStatus, publicTimeline, requestUrl } from './requests.ts';
 import { SigningKeyCache } from './signatures.ts';
 
 export interface FederationContext {
@@ -62,17 +76,66 @@ export interface FederationContext {
  * context.
  */
 export function federationContext(tokens: () => TokenEntry[] = loadTokens): FederationContext {
-  return { base: baseUrl(), tokens: tokens(), fleet: loadFleet(), corpus: loadCorpus(), rates: loadRates() };
+  const fleet = loadFleet();
+  if (!fleet.cold)
+    throw new Error(
+      'FLEET: the manifest has no "coldActors" (it was written by an older `fedicap fleet`; restart the fleet)',
+    );
+  return { base: baseUrl(), tokens: tokens(), fleet, corpus: loadCorpus(), rates: loadRates() };
 }
 
 /** What setup() hands to every iteration. */
 export interface SetupData {
-  /** Unique per run: ids of activities and notes carry it. */
+  /** Unique per run: ids of activities and notes carry it, and the names of its cold actors. */
   runId: string;
+  /** When setup() started (ms since the epoch): effects are counted from then. */
+  startedAtMs: number;
+  /** The target's account domain. */
+  domain: string;
+  /** Local accounts as discovered (WebFinger + actor document); mentions and inboxes come from here. */
+  locals: LocalAccount[];
+  /** Where relayed activities go: the shared inbox of the target's instance actor. */
+  sharedInbox: string;
   /** Local statuses (for Like, Announce and replies): id on the target, ActivityPub URI, author. */
   localStatuses: { id: string; uri: string; username: string }[];
-  /** How many warm actors setup() introduced. */
+  /** Follows of local accounts by warm actors that the target accepted. */
   introduced: number;
+}
+
+/** The run's id and start, the target's domain and `discover` local accounts resolved: setup()'s first step. */
+export async function startRun(
+  ctx: Pick<FederationContext, 'base' | 'tokens'>,
+  discover: number,
+): Promise<Pick<SetupData, 'runId' | 'startedAtMs' | 'domain' | 'locals' | 'sharedInbox'>> {
+  const startedAtMs = Date.now();
+  const runId = newRunId();
+  const { domain, accounts } = await discoverAccounts(ctx.base, ctx.tokens, discover);
+  const sharedInbox =
+    accounts.find((a) => a.sharedInbox)?.sharedInbox ?? (await instanceInbox(ctx.base, domain));
+  return { runId, startedAtMs, domain, locals: accounts, sharedInbox };
+}
+
+/** The instance actor's shared inbox (or inbox), through WebFinger acct:DOMAIN@DOMAIN, as relays see it. */
+export async function instanceInbox(base: string, domain = ''): Promise<string> {
+  const d = domain || (await instanceDomain(base));
+  const get = async (url: string, accept: string, name: string) => {
+    const tags = { station: 'discovery', endpoint: 'discovery#instance_actor', name };
+    const res = await http.asyncRequest('GET', url, null, { headers: { Accept: accept }, tags });
+    record(res, tags, [200]);
+    return res.status === 200 ? (jsonBody<Record<string, unknown>>(res) ?? undefined) : undefined;
+  };
+  const jrd = await get(
+    `${base}/.well-known/webfinger?resource=${encodeURIComponent(`acct:${d}@${d}`)}`,
+    'application/jrd+json',
+    '/.well-known/webfinger',
+  );
+  const self = selfLink(jrd);
+  const ep = self ? actorEndpoints(await get(self, 'application/activity+json', '{actor}')) : undefined;
+  if (!ep)
+    throw new Error(
+      `discovery: the instance actor of ${base} (acct:${d}@${d}) could not be resolved; its shared inbox takes relayed activities`,
+    );
+  return ep.sharedInbox ?? ep.inbox;
 }
 
 export const OTHER_MIX: readonly [ActivityType, number][] = [
@@ -100,19 +163,42 @@ export function uniqId(data: SetupData, tag: string, n: number, suffix = ''): st
 
 const pick = <T>(list: ArrayLike<T>, n: number): T => list[((n % list.length) + list.length) % list.length]!;
 
-/** The actor for an iteration of a population, with cold exhaustion handled. */
+/** Username prefix of this run's cold actors: the fleet serves `<prefix><N>` on every instance. */
+export function coldPrefix(ctx: Pick<FederationContext, 'fleet'>, runId: string): string {
+  return `${ctx.fleet.cold!.usernamePrefix}${runId
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 16)}x`;
+}
+
+/** Cold actor `k` of this run: made by the fleet on demand, never seen by the target before. */
+export function coldActor(ctx: Pick<FederationContext, 'fleet'>, runId: string, k: number): FleetActor {
+  const t = ctx.fleet.cold!;
+  const host = pick(t.hosts, k);
+  const username = `${coldPrefix(ctx, runId)}${k}`;
+  const id = `${t.scheme}://${host}/users/${username}`;
+  return {
+    id,
+    keyId: `${id}#main-key`,
+    privateKeyPem: pick(t.keys, k),
+    inbox: `${id}/inbox`,
+    sharedInbox: `${t.scheme}://${host}/inbox`,
+    host,
+    username,
+    population: 'cold',
+  };
+}
+
+/** The actor for an iteration of a population: cold ones fresh for this run. */
 export function actorFor(
   ctx: FederationContext,
+  data: Pick<SetupData, 'runId'>,
   population: 'warm' | 'cold',
   n: number,
   offset = 0,
   stride = 1,
 ): { actor: FleetActor; population: 'warm' | 'cold' } {
-  if (population === 'cold') {
-    const i = offset + n * stride;
-    if (i < ctx.fleet.cold.length) return { actor: ctx.fleet.cold[i]!, population: 'cold' };
-    coldActorsExhausted.add(1);
-  }
+  if (population === 'cold') return { actor: coldActor(ctx, data.runId, offset + n * stride), population };
   if (ctx.fleet.warm.length === 0)
     throw new Error('FLEET: the manifest has no warm actors (start the fleet with a cold fraction below 1)');
   return { actor: pick(ctx.fleet.warm, n * 7919 + exec.vu.idInTest), population: 'warm' };
@@ -126,10 +212,9 @@ function mediaFor(ctx: FederationContext, actor: FleetActor, uniq: string, k: nu
   return { ...m, url: `${scheme}://${actor.host}${path}?n=${encodeURIComponent(uniq)}-${k}` };
 }
 
-function mentionsFor(ctx: FederationContext, n: number, count: number): LocalMention[] {
+function mentionsFor(data: SetupData, n: number, count: number): LocalMention[] {
   const out: LocalMention[] = [];
-  for (let k = 0; k < Math.max(1, count); k++)
-    out.push(localMention(ctx.base, pick(ctx.tokens, n * 31 + k * 17).username));
+  for (let k = 0; k < Math.max(1, count); k++) out.push(pick(data.locals, n * 31 + k * 17));
   return out;
 }
 
@@ -141,15 +226,16 @@ export function noteInput(
   uniq: string,
   n: number,
   addressLocal = true,
+  noReply = false,
 ): NoteInput {
   let post = postAt(ctx.corpus, n * 13 + exec.vu.idInTest);
   const mix = ctx.rates.mix;
-  if (!addressLocal || ctx.tokens.length === 0)
-    post = { ...post, text: post.text.replace(/\{mention\}\s*/g, '').trim() || 'ok' };
+  const canAddress = addressLocal && data.locals.length > 0;
+  if (!canAddress) post = { ...post, text: post.text.replace(/\{mention\}\s*/g, '').trim() || 'ok' };
   if (!post.text.includes('{link}') && Math.random() < mix.inboundLinkFraction)
     post = { ...post, text: `${post.text} {link}` };
   const mentionSlots = (post.text.match(/\{mention\}/g) ?? []).length;
-  const mentions = addressLocal && ctx.tokens.length ? mentionsFor(ctx, n, mentionSlots) : [];
+  const mentions = canAddress ? mentionsFor(data, n, mentionSlots) : [];
   let attachments: NoteInput['attachments'] = [];
   if (ctx.fleet.media.length && Math.random() < mix.inboundMediaFraction) {
     const per = mix.inboundAttachmentsPerMediaPost;
@@ -157,7 +243,8 @@ export function noteInput(
     attachments = Array.from({ length: count }, (_, k) => mediaFor(ctx, actor, uniq, k));
   }
   let inReplyTo: string | null = null;
-  const r = Math.random();
+  // public timelines leave replies out: the run's first Create, checked in teardown(), is none
+  const r = noReply ? 1 : Math.random();
   if (r < mix.inboundReplyFraction) {
     // a parent the target does not have yet: ThreadResolveWorker fetches it from the fleet
     inReplyTo = `${pick(ctx.fleet.warm.length ? ctx.fleet.warm : [actor], n + 1).id}/statuses/${uniq}-p`;
@@ -195,10 +282,13 @@ interface Target {
   name: string;
 }
 
-function inboxFor(ctx: FederationContext, localUsername: string): Target {
-  if (Math.random() < PERSONAL_INBOX_SHARE)
-    return { url: personalInbox(ctx.base, localUsername), name: '/users/{username}/inbox' };
-  return { url: sharedInbox(ctx.base), name: '/inbox' };
+const sharedTarget = (url: string): Target => ({ url, name: inboxName(url, '') });
+
+/** The local account's personal inbox (PERSONAL_INBOX_SHARE), else its shared one, as discovered. */
+function inboxFor(local: LocalAccount): Target {
+  if (Math.random() < PERSONAL_INBOX_SHARE || !local.sharedInbox)
+    return { url: local.inbox, name: inboxName(local.inbox, local.username) };
+  return sharedTarget(local.sharedInbox);
 }
 
 /**
@@ -237,12 +327,13 @@ export async function inboundIteration(
   type?: ActivityType,
 ): Promise<void> {
   const n = exec.scenario.iterationInTest;
-  const chosen = actorFor(ctx, population, n, offset, stride);
+  const chosen = actorFor(ctx, data, population, n, offset, stride);
   const { actor } = chosen;
   const uniq = uniqId(data, tag, n);
-  const kind = type ?? chooseActivity(ctx);
-  const local = pick(ctx.tokens, n * 7 + exec.vu.idInTest);
-  const target = inboxFor(ctx, local.username);
+  const first = n === 0 && population === 'warm';
+  const kind = type ?? (first ? 'Create' : chooseActivity(ctx));
+  const local = pick(data.locals, n * 7 + exec.vu.idInTest);
+  const target = inboxFor(local);
   const localStatus = data.localStatuses.length ? pick(data.localStatuses, n) : null;
   const objectUri =
     localStatus?.uri ??
@@ -254,9 +345,8 @@ export async function inboundIteration(
   const accepted = (r: { status: number }) => r.status === 202 || r.status === 200;
   switch (kind) {
     case 'Create': {
-      const input = noteInput(ctx, data, actor, uniq, n);
-      if (target.name !== '/inbox')
-        input.ccLocal = [...(input.ccLocal ?? []), localMention(ctx.base, local.username).uri];
+      const input = noteInput(ctx, data, actor, uniq, n, true, first);
+      if (target.url === local.inbox) input.ccLocal = [...(input.ccLocal ?? []), local.uri];
       await sendAs(createActivity(input));
       return;
     }
@@ -267,7 +357,7 @@ export async function inboundIteration(
       await sendAs(likeActivity(actor, uniq, objectUri));
       return;
     case 'Follow':
-      await sendAs(followActivity(actor, uniq, localMention(ctx.base, local.username).uri));
+      await sendAs(followActivity(actor, uniq, local.uri));
       return;
     case 'Undo': {
       const like = likeActivity(actor, uniq, objectUri);
@@ -302,16 +392,17 @@ export async function relayIteration(
   const n = exec.scenario.iterationInTest;
   const { relayPerSec, relayColdPerSec } = ctx.rates.inbound;
   const coldShare = relayPerSec > 0 ? relayColdPerSec / relayPerSec : 0;
-  const chosen = actorFor(ctx, Math.random() < coldShare ? 'cold' : 'warm', n, coldOffset, coldStride);
+  const chosen = actorFor(ctx, data, Math.random() < coldShare ? 'cold' : 'warm', n, coldOffset, coldStride);
   const uniq = uniqId(data, tag, n);
-  const target: Target = { url: sharedInbox(ctx.base), name: '/inbox' };
-  if (Math.random() < ctx.rates.mix.relayAnnounceFraction) {
+  const target = sharedTarget(data.sharedInbox);
+  // the run's first relayed activity is a Create, whose storage teardown() checks
+  if (n > 0 && Math.random() < ctx.rates.mix.relayAnnounceFraction) {
     const original = `${chosen.actor.id}/statuses/${uniq}`;
     await send(announceActivity(relay, uniq, original), target, chosen.population, false, relay);
     return;
   }
   // relayed posts are public posts of strangers: not addressed to anyone here
-  const input = noteInput(ctx, data, chosen.actor, uniq, n, false);
+  const input = noteInput(ctx, data, chosen.actor, uniq, n, false, n === 0);
   await send(createActivity(input), target, chosen.population, false, relay);
 }
 
@@ -340,33 +431,117 @@ export async function seedLocalStatuses(
 }
 
 /**
- * Introduce warm actors: each sends one Follow of a local account (actor i
- * follows account i mod `posters` of TOKENS), so the target fetches it once
- * and, for federation-outbound, delivers those accounts' posts to the
- * fleet. Runs `concurrency` deliveries at a time; returns how many were
- * accepted. (Index access only: under k6, TOKENS is a SharedArray, which has
- * no slice or map.)
+ * Introduce warm actors: each sends one Follow of a discovered local account
+ * (actor i follows account i mod `posters`), so the target fetches it once
+ * and, for federation-outbound, delivers those accounts' posts to the fleet.
+ * Runs `concurrency` deliveries at a time, then waits (EFFECT_WAIT) for the
+ * target's Accepts to reach the fleet: returns how many follows were
+ * established (Accepts the fleet verified), recorded as the effect
+ * `follows_established`. A 202 alone proves nothing: a server that cannot
+ * resolve the account queues the Follow and drops it.
  */
 export async function introduceWarmActors(
   ctx: FederationContext,
-  runId: string,
+  data: Pick<SetupData, 'runId' | 'startedAtMs' | 'locals'>,
   posters: number,
   limit = Infinity,
   concurrency = 16,
 ): Promise<number> {
   const warm = ctx.fleet.warm;
-  const count = Math.min(warm.length, limit);
+  const count = Math.min(warm.length, limit, data.locals.length ? Infinity : 0);
+  const followed = Math.max(1, Math.min(posters, data.locals.length));
   let accepted = 0;
   for (let start = 0; start < count; start += concurrency) {
     const batch: Promise<Response>[] = [];
     for (let i = start; i < Math.min(count, start + concurrency); i++) {
       const actor = warm[i]!;
-      const local = ctx.tokens[i % Math.max(1, Math.min(posters, ctx.tokens.length))]!;
-      const follow = followActivity(actor, `${runId}-intro-${i}`, localMention(ctx.base, local.username).uri);
+      const local = data.locals[i % followed]!;
+      const follow = followActivity(actor, `${data.runId}-intro-${i}`, local.uri);
       // the target meets this actor now: its WebFinger/actor fetch happens inside this request
-      batch.push(send(follow, { url: sharedInbox(ctx.base), name: '/inbox' }, 'warm', true, actor));
+      batch.push(send(follow, sharedTarget(local.sharedInbox ?? local.inbox), 'warm', true, actor));
     }
     for (const res of await Promise.all(batch)) if (res.status === 202 || res.status === 200) accepted++;
   }
-  return accepted;
+  if (count === 0) return 0;
+  const seen = await pollUntil(
+    () => fleetObserved(ctx.fleet.observedUrl, data.startedAtMs),
+    (o) => (o?.deliveries.Accept ?? 0) >= accepted,
+    effectWaitSec(),
+  );
+  const established = Math.min(count, seen?.deliveries.Accept ?? 0);
+  observeEffect(
+    'follows_established',
+    established,
+    seen
+      ? `${established} of ${count} Follows accepted (${accepted} answered 202)`
+      : `the fleet could not be asked at ${ctx.fleet.observedUrl}`,
+  );
+  return established;
+}
+
+// ---------------------------------------------------------------- teardown checks
+
+/** Statuses of this run (their URI carries the run id) in the federated timeline's newest page. */
+export async function runStatusesVisible(
+  ctx: Pick<FederationContext, 'base' | 'tokens'>,
+  runId: string,
+): Promise<number> {
+  const req = publicTimeline({ remote: true, limit: 40 });
+  const token = ctx.tokens.length ? ctx.tokens[0]!.token : '';
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const tags = { ...req.tags, station: 'effects' };
+  const res = await http.asyncRequest('GET', requestUrl(ctx.base, req), null, { headers, tags });
+  const list = res.status === 200 ? (jsonBody<{ uri?: string }[]>(res) ?? []) : [];
+  return Array.isArray(list) ? list.filter((s) => String(s.uri ?? '').includes(runId)).length : 0;
+}
+
+/** teardown(): this run's Creates stored (inbound or relayed), and its cold actors fetched. */
+export async function checkInboundEffects(
+  ctx: FederationContext,
+  data: SetupData,
+  which: { stored?: 'inbound_statuses_stored' | 'relayed_statuses_stored'; cold?: boolean },
+): Promise<void> {
+  const wait = effectWaitSec();
+  if (which.stored) {
+    const seen = await pollUntil(
+      () => runStatusesVisible(ctx, data.runId),
+      (n) => n > 0,
+      wait,
+    );
+    observeEffect(
+      which.stored,
+      seen,
+      `statuses of run ${data.runId} in GET /api/v1/timelines/public?remote=true`,
+    );
+  }
+  if (which.cold) {
+    const prefix = coldPrefix(ctx, data.runId);
+    const o = await pollUntil(
+      () => fleetObserved(ctx.fleet.observedUrl, data.startedAtMs, prefix),
+      (x) => (x?.actorsFetched ?? 0) > 0,
+      wait,
+    );
+    observeEffect(
+      'cold_actors_fetched',
+      o?.actorsFetched ?? 0,
+      o
+        ? `actors ${prefix}* fetched from the fleet`
+        : `the fleet could not be asked at ${ctx.fleet.observedUrl}`,
+    );
+  }
+}
+
+/** teardown(): local posts delivered to the fleet (Creates it verified since setup). */
+export async function checkDeliveries(ctx: FederationContext, data: Pick<SetupData, 'startedAtMs'>) {
+  const o = await pollUntil(
+    () => fleetObserved(ctx.fleet.observedUrl, data.startedAtMs),
+    (x) => (x?.deliveries.Create ?? 0) > 0,
+    effectWaitSec(),
+  );
+  observeEffect(
+    'deliveries_recorded',
+    o?.deliveries.Create ?? 0,
+    o ? 'Creates the fleet verified since setup' : `the fleet could not be asked at ${ctx.fleet.observedUrl}`,
+  );
 }

@@ -7,6 +7,7 @@
 import exec from 'k6/execution';
 import { WebSocket } from 'k6/experimental/websockets';
 import { api, header, jsonBody, mediaProcessing, streamingEvents } from './client.ts';
+import { effects } from './effects.ts';
 import { postAt, renderText, type CorpusPost } from './content.ts';
 import { baseUrl, loadCorpus, loadRates, loadTokens, type TokenEntry } from './env.ts';
 import { makePng } from './media.ts';
@@ -70,6 +71,7 @@ async function readPage(
   const cursor = cursors.get(key);
   const res = await api(ctx.base, build(cursor?.maxId), t.token, [200, 206]);
   const body = jsonBody<{ id?: string }[]>(res);
+  if (Array.isArray(body) && body.length) effects.add(body.length, { effect: 'timeline_statuses' });
   const next = nextMaxId(header(res, 'Link'));
   const page = (cursor?.page ?? 0) + 1;
   if (next && page < o.pages && Math.random() < o.scroll) cursors.set(key, { maxId: next, page });
@@ -133,14 +135,15 @@ export async function seedTimelines(ctx: ClientContext, count: number): Promise<
 
 /**
  * One status by poster `n mod posters` (the first `posters` tokens):
- * corpus text, a mention of another local account where the text has one,
- * a link (fleet page or none) with the profile's local link share.
+ * corpus text, a mention of another local account (`@user@domain`) where the
+ * text has one, a link (fleet page or none) with the profile's local link share.
  */
 export async function postStatus(
   ctx: ClientContext,
   runId: string,
   posters: number,
   links: readonly string[],
+  domain: string,
 ): Promise<void> {
   const n = exec.scenario.iterationInTest;
   const poster = tokenFor(ctx, n % Math.max(1, Math.min(posters, ctx.tokens.length)));
@@ -148,7 +151,7 @@ export async function postStatus(
   if (!p.text.includes('{link}') && links.length && Math.random() < ctx.rates.mix.localLinkFraction)
     p = { ...p, text: `${p.text} {link}` };
   const other = tokenFor(ctx, n + 1);
-  const others = other.username !== poster.username ? [other.username] : [];
+  const others = other.username !== poster.username ? [`${other.username}@${domain}`] : [];
   const text = renderText(p, others, links.length ? [links[n % links.length]!] : []);
   await api(
     ctx.base,
@@ -197,6 +200,7 @@ export async function uploadImage(
   if (!media?.id || (res.status !== 200 && res.status !== 202)) return { ready: false };
   if (res.status === 200 && media.url) {
     mediaProcessing.add((Date.now() - started) / 1000);
+    effects.add(1, { effect: 'media_processed' });
     return { mediaId: media.id, ready: true };
   }
   for (let i = 0; i < o.polls; i++) {
@@ -204,6 +208,7 @@ export async function uploadImage(
     const poll = await api(ctx.base, showMedia(media.id), t.token, [200, 206]);
     if (poll.status === 200) {
       mediaProcessing.add((Date.now() - started) / 1000);
+      effects.add(1, { effect: 'media_processed' });
       return { mediaId: media.id, ready: true };
     }
     if (poll.status !== 206) return { mediaId: media.id, ready: false };
@@ -218,7 +223,7 @@ export async function uploadAndPost(ctx: ClientContext, o: MediaOptions): Promis
   const up = await uploadImage(ctx, t, n, o);
   if (!up.mediaId || !up.ready) return;
   const text = renderText(postAt(ctx.corpus, n), [], []);
-  await api(
+  const res = await api(
     ctx.base,
     createStatus({
       status: text,
@@ -227,6 +232,8 @@ export async function uploadAndPost(ctx: ClientContext, o: MediaOptions): Promis
     }),
     t.token,
   );
+  const status = jsonBody<{ media_attachments?: unknown[] }>(res);
+  if (res.status === 200 && status?.media_attachments?.length) effects.add(1, { effect: 'media_posted' });
 }
 
 /**
@@ -260,21 +267,23 @@ export function holdUserStream(
       } catch {
         return;
       }
-      if (msg && typeof msg.event === 'string')
+      if (msg && typeof msg.event === 'string') {
         streamingEvents.add(1, { event: msg.event, station: 'streaming' });
+        effects.add(1, { effect: 'streaming_events' });
+      }
     });
     ws.addEventListener('error', done);
     ws.addEventListener('close', done);
   });
 }
 
-/** A status mentioning one or two of the first `listeners` accounts, by another account. */
-export async function postMentions(ctx: ClientContext, listeners: number): Promise<void> {
+/** A status mentioning (`@user@domain`) one or two of the first `listeners` accounts, by another account. */
+export async function postMentions(ctx: ClientContext, listeners: number, domain: string): Promise<void> {
   const n = exec.scenario.iterationInTest;
   const T = ctx.tokens.length;
   const poster = T > listeners ? tokenFor(ctx, listeners + (n % (T - listeners))) : tokenFor(ctx, n + 1);
   const mentioned = [tokenFor(ctx, n % listeners).username];
   if (n % 2 === 1 && listeners > 1) mentioned.push(tokenFor(ctx, (n + 1) % listeners).username);
-  const text = `${mentioned.map((u) => `@${u}`).join(' ')} ${renderText(postAt(ctx.corpus, n), [], [])}`;
+  const text = `${mentioned.map((u) => `@${u}@${domain}`).join(' ')} ${renderText(postAt(ctx.corpus, n), [], [])}`;
   await api(ctx.base, createStatus({ status: text }), poster.token);
 }

@@ -6,81 +6,19 @@
  * (statuses stored, actors fetched, deliveries the fleet verified, media
  * processed, streaming events, timeline pages), not only response codes.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pointsOf, readK6Json } from '../../src/results/k6Json.js';
 import type { DeliveryRecord } from '../../world/fleet/manifest.js';
 import { startFleet, type RunningFleet } from '../../world/fleet/server.js';
 import { createLocalAccounts, followMany, type LocalAccount } from '../../world/testbed/accounts.js';
 import { PROCESSING } from '../../world/testbed/db/pool.js';
 import { waitFor } from '../support/helpers.js';
+import { effect, ROOT, runScenario, type RunResult } from '../support/scenarioRun.js';
 import { followRelayUntilAccepted, startTestTestbed, type TestbedFixture } from '../support/testbed.js';
 
-const ROOT = resolve(new URL('../..', import.meta.url).pathname);
-const MAIN = join(ROOT, 'dist/bin/fedicap.js');
 const DEFAULT_PROFILE = join(ROOT, 'fixtures/default-profile.json');
-
-interface RunResult {
-  code: number | null;
-  stderr: string;
-  out: string;
-  summary: { metrics: Record<string, Record<string, number>> };
-  /** k6.ndjson Point lines. */
-  points: { metric: string; value: number; tags: Record<string, string> }[];
-}
-
-/** `fedicap run` in a child process: asynchronous, so the testbed and fleet in this process keep serving. */
-function run(
-  fx: TestbedFixture,
-  scenario: string,
-  env: Record<string, string>,
-  outDir: string,
-): Promise<RunResult> {
-  const host = new URL(fx.url).host;
-  const args = [
-    MAIN,
-    'run',
-    join(ROOT, 'scenarios', scenario),
-    '--engine',
-    'local',
-    '--target',
-    fx.url,
-    '--confirm-target',
-    host,
-    '--out',
-    outDir,
-  ];
-  for (const [k, v] of Object.entries(env)) args.push('-e', `${k}=${v}`);
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stdout.resume();
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', async (code) => {
-      clearTimeout(timer);
-      let summary: RunResult['summary'] = { metrics: {} };
-      const points: RunResult['points'] = [];
-      try {
-        summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')) as RunResult['summary'];
-        for await (const p of pointsOf(readK6Json(join(outDir, 'k6.ndjson')))) {
-          points.push({ metric: p.metric, value: p.data.value, tags: p.data.tags ?? {} });
-        }
-      } catch {
-        // no outputs (input errors): the caller looks at code and stderr
-      }
-      resolveRun({ code, stderr, out: outDir, summary, points });
-    });
-  });
-}
 
 /** http_reqs points matching the tags. */
 const requests = (r: RunResult, tags: Record<string, string>) =>
@@ -96,6 +34,8 @@ describe('the scenarios through the local executor, against the testbed and the 
   const count = async (sql: string, args: unknown[] = []) =>
     Number((await fx.tb.db.query<{ n: string }>(sql, args)).rows[0]!.n);
   const fleetHosts = "a.domain LIKE '%.fleet.test'";
+  /** Cold actors the target met in the federation-inbound run. */
+  let coldAccounts: string[] = [];
 
   beforeAll(async () => {
     fleet = await startFleet({
@@ -132,7 +72,7 @@ describe('the scenarios through the local executor, against the testbed and the 
     profile.slo.webResponseSec = 10;
     const profilePath = join(dir, 'profile.json');
     writeFileSync(profilePath, JSON.stringify(profile));
-    env = { TOKENS: tokens, FLEET: manifest, PROFILE: profilePath, DURATION: '3s' };
+    env = { TOKENS: tokens, FLEET: manifest, PROFILE: profilePath, DURATION: '3s', EFFECT_WAIT: '20' };
   }, 90_000);
 
   afterAll(async () => {
@@ -146,13 +86,16 @@ describe('the scenarios through the local executor, against the testbed and the 
     const before = await count(
       `SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`,
     );
-    const r = await run(
-      fx,
+    const r = await runScenario(
+      fx.url,
       'federation-inbound.ts',
       { ...env, SCALE: '10', DURATION: '4s' },
       join(dir, 'inbound'),
     );
     ok(r);
+    // the scenario's verdict: follows established, statuses stored, cold actors fetched
+    for (const name of ['follows_established', 'inbound_statuses_stored', 'cold_actors_fetched'])
+      expect(effect(r, name), name).toBeGreaterThan(0);
     const cold = requests(r, { station: 'inbox-cold-actor', population: 'cold' });
     const warm = requests(r, { station: 'inbox', population: 'warm', scenario: 'inbound_warm' });
     expect(cold.length).toBeGreaterThanOrEqual(1);
@@ -163,10 +106,14 @@ describe('the scenarios through the local executor, against the testbed and the 
     // setup introduced every warm actor, the cold iterations fetched cold ones: all through the fleet
     const warmActors = fleet.manifest.actors.filter((a) => a.population === 'warm').length;
     expect(fleet.stats().actorsFetched - fetchedBefore).toBeGreaterThanOrEqual(warmActors + 1);
-    const coldUris = fleet.manifest.actors.filter((a) => a.population === 'cold').map((a) => a.id);
-    expect(
-      await count('SELECT count(*) AS n FROM accounts WHERE uri = ANY($1)', [coldUris]),
-    ).toBeGreaterThanOrEqual(1);
+    // cold actors are the fleet's on-demand ones, under this run's prefix
+    coldAccounts = (
+      await fx.tb.db.query<{ username: string }>(
+        `SELECT username FROM accounts WHERE username LIKE 'cold%' AND ${fleetHosts.replace('a.', '')}`,
+      )
+    ).rows.map((x) => x.username);
+    expect(coldAccounts.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(coldAccounts.map((u) => u.replace(/x\d+$/, ''))).size).toBe(1);
     // Creates processed by ingress: remote statuses stored, with mentions of local accounts and fleet media
     await waitFor(
       async () =>
@@ -190,13 +137,15 @@ describe('the scenarios through the local executor, against the testbed and the 
 
   it('federation-outbound: local posts are delivered to the fleet, signed', async () => {
     const since = Date.now();
-    const r = await run(
-      fx,
+    const r = await runScenario(
+      fx.url,
       'federation-outbound.ts',
       { ...env, SCALE: '10', POSTERS: '3' },
       join(dir, 'outbound'),
     );
     ok(r);
+    expect(effect(r, 'follows_established')).toBeGreaterThan(0);
+    expect(effect(r, 'deliveries_recorded')).toBeGreaterThan(0);
     expect(requests(r, { station: 'statuses/create', status: '200' }).length).toBeGreaterThanOrEqual(1);
     expect(requests(r, { station: 'statuses/interact', status: '200' }).length).toBeGreaterThanOrEqual(1);
     const creates = await waitFor(
@@ -216,13 +165,14 @@ describe('the scenarios through the local executor, against the testbed and the 
   }, 60_000);
 
   it('timelines: home, public and notification pages answer 200 with statuses, paging by max_id', async () => {
-    const r = await run(
-      fx,
+    const r = await runScenario(
+      fx.url,
       'timelines.ts',
       { ...env, SCALE: '3', SCROLL: '1', LIMIT: '2' },
       join(dir, 'timelines'),
     );
     ok(r);
+    expect(effect(r, 'timeline_statuses')).toBeGreaterThan(0);
     for (const station of ['timelines/home', 'timelines/public', 'notifications']) {
       const reqs = requests(r, { station });
       expect(reqs.length, station).toBeGreaterThanOrEqual(1);
@@ -243,8 +193,15 @@ describe('the scenarios through the local executor, against the testbed and the 
     const processed = `SELECT count(*) AS n FROM media_attachments m JOIN accounts a ON a.id = m.account_id
       WHERE a.domain IS NULL AND m.status_id IS NOT NULL AND m.processing = $1 AND m.thumbnail_path IS NOT NULL AND (m.meta->'original'->>'width') = '160'`;
     const before = await count(processed, [PROCESSING.complete]);
-    const r = await run(fx, 'media.ts', { ...env, SCALE: '50', MEDIA_SIZE: '160x120' }, join(dir, 'media'));
+    const r = await runScenario(
+      fx.url,
+      'media.ts',
+      { ...env, SCALE: '50', MEDIA_SIZE: '160x120' },
+      join(dir, 'media'),
+    );
     ok(r);
+    expect(effect(r, 'media_processed')).toBeGreaterThan(0);
+    expect(effect(r, 'media_posted')).toBeGreaterThan(0);
     expect(
       requests(r, { station: 'media/create' }).every(
         (p) => p.tags.status === '200' || p.tags.status === '202',
@@ -266,8 +223,8 @@ describe('the scenarios through the local executor, against the testbed and the 
       'the testbed queues to drain',
       30_000,
     );
-    const r = await run(
-      fx,
+    const r = await runScenario(
+      fx.url,
       'streaming.ts',
       { ...env, LISTENERS: '3', SCALE: '0.05' },
       join(dir, 'streaming'),
@@ -287,6 +244,7 @@ describe('the scenarios through the local executor, against the testbed and the 
       );
     }
     ok(r);
+    expect(effect(r, 'streaming_events')).toBeGreaterThan(0);
     expect(r.summary.metrics.streaming_events?.count).toBeGreaterThan(0);
     const events = new Set(r.points.filter((p) => p.metric === 'streaming_events').map((p) => p.tags.event));
     expect(events).toContain('notification');
@@ -302,8 +260,9 @@ describe('the scenarios through the local executor, against the testbed and the 
     const before = await count(
       `SELECT count(*) AS n FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE ${fleetHosts}`,
     );
-    const r = await run(fx, 'relay.ts', { ...env, RATE: '4' }, join(dir, 'relay'));
+    const r = await runScenario(fx.url, 'relay.ts', { ...env, RATE: '4' }, join(dir, 'relay'));
     ok(r);
+    expect(effect(r, 'relayed_statuses_stored')).toBeGreaterThan(0);
     const sent = requests(r, { station: 'inbox' });
     expect(sent.length).toBeGreaterThanOrEqual(8);
     expect(sent.every((p) => p.tags.status === '202')).toBe(true);
@@ -324,13 +283,30 @@ describe('the scenarios through the local executor, against the testbed and the 
   }, 60_000);
 
   it('mixed and mixed-step: every workload at once, thresholds evaluated', async () => {
-    const m = await run(
-      fx,
+    const m = await runScenario(
+      fx.url,
       'mixed.ts',
       { ...env, SCALE: '0.5', MEDIA_SIZE: '80x60', RATE: '1' },
       join(dir, 'mixed'),
     );
     ok(m);
+    for (const name of [
+      'timeline_statuses',
+      'media_processed',
+      'follows_established',
+      'deliveries_recorded',
+      'inbound_statuses_stored',
+      'cold_actors_fetched',
+    ])
+      expect(effect(m, name), name).toBeGreaterThan(0);
+    // a second run's cold actors are new to the target: none of them is one the inbound run introduced
+    const coldNow = (
+      await fx.tb.db.query<{ username: string }>(
+        `SELECT username FROM accounts WHERE username LIKE 'cold%' AND domain LIKE '%.fleet.test'`,
+      )
+    ).rows.map((x) => x.username);
+    expect(coldNow.length).toBeGreaterThan(coldAccounts.length);
+    expect(new Set(coldNow.map((u) => u.replace(/x\d+$/, ''))).size).toBe(coldAccounts.length ? 2 : 1);
     const stations = new Set(m.points.filter((p) => p.metric === 'http_reqs').map((p) => p.tags.station));
     for (const s of [
       'timelines/home',
@@ -343,8 +319,8 @@ describe('the scenarios through the local executor, against the testbed and the 
     ])
       expect(stations, s).toContain(s);
     expect(m.summary.metrics['http_req_duration{station:timelines/home}']).toBeDefined();
-    const step = await run(
-      fx,
+    const step = await runScenario(
+      fx.url,
       'mixed-step.ts',
       { ...env, SCALE: '0.3', STEPS: '2', STEP_DURATION: '1.5s', MEDIA_SIZE: '80x60', RATE: '1' },
       join(dir, 'mixed-step'),
@@ -356,15 +332,15 @@ describe('the scenarios through the local executor, against the testbed and the 
   it('bad inputs: a malformed TOKENS file or a missing FLEET stop the run with exit 2, naming them', async () => {
     const bad = join(dir, 'bad-tokens.json');
     writeFileSync(bad, '{"not": "an array"}', { mode: 0o600 });
-    const r1 = await run(fx, 'timelines.ts', { ...env, TOKENS: bad }, join(dir, 'bad1'));
+    const r1 = await runScenario(fx.url, 'timelines.ts', { ...env, TOKENS: bad }, join(dir, 'bad1'));
     expect(r1.code).toBe(2);
     expect(r1.stderr).toContain(`TOKENS=${bad}: expected a JSON array`);
     const { FLEET: _f, ...noFleet } = env;
-    const r2 = await run(fx, 'federation-inbound.ts', noFleet, join(dir, 'bad2'));
+    const r2 = await runScenario(fx.url, 'federation-inbound.ts', noFleet, join(dir, 'bad2'));
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/FLEET is not set/);
-    const r3 = await run(
-      fx,
+    const r3 = await runScenario(
+      fx.url,
       'federation-inbound.ts',
       { ...env, FLEET: join(dir, 'missing.json') },
       join(dir, 'bad3'),

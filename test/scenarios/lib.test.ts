@@ -10,9 +10,6 @@ import {
   deleteActivity,
   followActivity,
   likeActivity,
-  localMention,
-  personalInbox,
-  sharedInbox,
   undoActivity,
 } from '../../scenarios/lib/activitypub.ts';
 import {
@@ -22,6 +19,8 @@ import {
   renderNoteHtml,
   renderText,
 } from '../../scenarios/lib/content.ts';
+import { effectThresholds, plannedIterations } from '../../scenarios/lib/verdict.ts';
+import { actorEndpoints, inboxName, selfLink } from '../../scenarios/lib/webfinger.ts';
 import { splitUrl } from '../../scenarios/lib/encoding.ts';
 import {
   isAbsolutePath,
@@ -34,6 +33,13 @@ import { makePng } from '../../scenarios/lib/media.ts';
 
 const actor = { id: 'https://i3.fleet.test/users/ann_lee7', host: 'i3.fleet.test', username: 'ann_lee7' };
 const BASE = 'http://127.0.0.1:3000';
+/** A local account as discovery finds it on Mastodon. */
+const localMention = (base: string, username: string) => ({
+  username,
+  uri: `${base}/users/${username}`,
+  url: `${base}/@${username}`,
+  acct: `${username}@${base.replace(/^https?:\/\//, '')}`,
+});
 
 describe('content', () => {
   it('renders placeholders as text for the client API and as Mastodon HTML for Notes', () => {
@@ -147,8 +153,59 @@ describe('ActivityPub builders', () => {
       type: 'Tombstone',
       id: `${actor.id}/statuses/u1`,
     });
-    expect(sharedInbox(`${BASE}/`)).toBe(`${BASE}/inbox`);
-    expect(personalInbox(BASE, 'bob')).toBe(`${BASE}/users/bob/inbox`);
+  });
+});
+
+describe('discovery reads what the target advertises', () => {
+  it('takes the ActivityPub self link of WebFinger and the inboxes of the actor document', () => {
+    const jrd = {
+      subject: 'acct:bob@example.org',
+      links: [
+        { rel: 'http://webfinger.net/rel/profile-page', type: 'text/html', href: 'https://example.org/@bob' },
+        { rel: 'self', type: 'application/activity+json', href: 'https://example.org/@bob' },
+      ],
+    };
+    expect(selfLink(jrd)).toBe('https://example.org/@bob');
+    expect(selfLink({ links: [{ rel: 'self', type: 'text/html', href: 'x' }] })).toBeUndefined();
+    expect(
+      actorEndpoints({
+        id: 'https://example.org/@bob',
+        inbox: 'https://example.org/@bob/inbox',
+        endpoints: { sharedInbox: 'https://example.org/shared' },
+      }),
+    ).toEqual({
+      id: 'https://example.org/@bob',
+      url: 'https://example.org/@bob',
+      inbox: 'https://example.org/@bob/inbox',
+      sharedInbox: 'https://example.org/shared',
+    });
+    expect(actorEndpoints({ id: 'https://example.org/@bob' })).toBeUndefined();
+    expect(inboxName('https://example.org/@bob/inbox', 'bob')).toBe('/@{username}/inbox');
+    expect(inboxName(`${BASE}/users/bob/inbox`, 'bob')).toBe('/users/{username}/inbox');
+    expect(inboxName(`${BASE}/inbox`, '')).toBe('/inbox');
+  });
+});
+
+describe('effects', () => {
+  it('one count>0 threshold per promised effect, and planned iterations per executor', () => {
+    expect(effectThresholds(['media_processed', 'streaming_events'])).toEqual({
+      'effects{effect:media_processed}': ['count>0'],
+      'effects{effect:streaming_events}': ['count>0'],
+    });
+    const rate = { executor: 'constant-arrival-rate', rate: 3, timeUnit: '1m', duration: '2m' } as const;
+    expect(plannedIterations({ ...rate, preAllocatedVUs: 1 })).toBe(6);
+    const stages = [
+      { target: 10, duration: '10s' },
+      { target: 10, duration: '5s' },
+    ];
+    const ramp = {
+      executor: 'ramping-arrival-rate',
+      startRate: 0,
+      timeUnit: '1s',
+      preAllocatedVUs: 1,
+    } as const;
+    expect(plannedIterations({ ...ramp, stages })).toBe(100);
+    expect(plannedIterations({ executor: 'per-vu-iterations', vus: 4, iterations: 2 })).toBe(8);
   });
 });
 

@@ -29,6 +29,14 @@ export interface FleetManifest {
   failStatus?: number;
   /** How many distinct RSA key pairs the actors share (round robin; the relay has its own). */
   keyPoolSize?: number;
+  /**
+   * Cold actors made on demand: every instance serves `${usernamePrefix}<RUN>x<N>` (RUN: [a-z0-9]{1,16},
+   * N: 0…99999999) under /users/, signing key `keys[N mod keys.length]` (private PEMs). A scenario picks a
+   * fresh RUN per run, so its cold actors are new to the target every time.
+   */
+  coldActors?: { usernamePrefix: string; keys: string[] };
+  /** GET it with `?since=MS&prefix=P`: verified deliveries by type since MS, on-demand actors fetched. */
+  observedUrl?: string;
 }
 
 /**

@@ -10,6 +10,13 @@
  * (fetch once per keyId, verify per request) does not depend on how many
  * distinct keys there are. Every actor still has its own keyId, so the
  * target fetches each one. The relay has a key of its own.
+ *
+ * Cold actors on demand: besides the listed actors, every instance serves
+ * `cold<PREFIX>x<N>` (onDemandActor) without having listed it: a scenario
+ * picks a fresh PREFIX per run, so its cold actors are new to the target on
+ * every run. Such an actor's names, bio and counts are drawn from the fleet's
+ * seed and its username (the same actor whenever it is fetched), its key is
+ * pool key N mod keyPoolSize (the scenario signs with the same one).
  */
 import { faker } from '@faker-js/faker/locale/en';
 import { newRsaKeyPair, type KeyPair } from '../keys.js';
@@ -61,7 +68,13 @@ export interface Population {
   keys: KeyPair[];
   /** Fleet start (ms): `published` of notes whose id carries no time. */
   startedAtMs: number;
+  /** The fleet's seed (on-demand actors are drawn from it). */
+  seed: number;
 }
+
+/** Usernames of on-demand cold actors: `cold` + a per-run prefix + `x` + an index (Mastodon's [a-z0-9_]). */
+export const ON_DEMAND_USERNAME = /^cold([a-z0-9]{1,16})x(\d{1,8})$/;
+export const ON_DEMAND_PREFIX = 'cold';
 
 /** Mastodon's Account::USERNAME_RE local part: letters, digits, underscore; at most 30 characters. */
 function username(first: string, last: string, index: number): string {
@@ -102,6 +115,50 @@ function actorUrls(scheme: string, host: string, name: string, path: string) {
   };
 }
 
+/** FNV-1a of a string, as an unsigned 32-bit seed. */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The faker-drawn part of an actor (the shared faker instance must be seeded just before). */
+function drawPerson(): Pick<SimActor, 'summary' | 'counts' | 'published'> {
+  return {
+    summary: faker.lorem.sentence(),
+    counts: {
+      statuses: faker.number.int({ min: 0, max: 5_000 }),
+      followers: Math.floor(Math.exp(faker.number.float({ min: 0, max: 8 }))),
+      following: faker.number.int({ min: 0, max: 800 }),
+    },
+    published: new Date(
+      Date.UTC(2017 + faker.number.int({ min: 0, max: 8 }), faker.number.int({ min: 0, max: 11 }), 1),
+    ).toISOString(),
+  };
+}
+
+/**
+ * The on-demand cold actor `name` on `instance`, or undefined when the name is not one
+ * (`cold<PREFIX>x<N>`). Deterministic: the same seed and name give the same actor.
+ */
+export function onDemandActor(pop: Population, instance: SimInstance, name: string): SimActor | undefined {
+  const m = ON_DEMAND_USERNAME.exec(name);
+  if (!m) return undefined;
+  faker.seed(hash32(`${pop.seed}:${name}`));
+  const first = faker.person.firstName();
+  const last = faker.person.lastName();
+  return {
+    type: 'Person',
+    username: name,
+    displayName: `${first} ${last}`,
+    url: `${pop.scheme}://${instance.host}/@${name}`,
+    ...actorUrls(pop.scheme, instance.host, name, `/users/${name}`),
+    keys: pop.keys[Number(m[2]) % pop.keys.length]!,
+    population: 'cold',
+    ...drawPerson(),
+  };
+}
+
 export async function buildPopulation(
   o: ResolvedFleetOptions,
   startedAtMs = Date.now(),
@@ -134,19 +191,11 @@ export async function buildPopulation(
         type: 'Person',
         username: name,
         displayName: `${first} ${last}`,
-        summary: faker.lorem.sentence(),
         url: `${scheme}://${host}/@${name}`,
         ...actorUrls(scheme, host, name, `/users/${name}`),
         keys: keys[keyIndex++ % keys.length]!,
         population: j > o.actorsPerInstance - coldPerInstance ? 'cold' : 'warm',
-        counts: {
-          statuses: faker.number.int({ min: 0, max: 5_000 }),
-          followers: Math.floor(Math.exp(faker.number.float({ min: 0, max: 8 }))),
-          following: faker.number.int({ min: 0, max: 800 }),
-        },
-        published: new Date(
-          Date.UTC(2017 + faker.number.int({ min: 0, max: 8 }), faker.number.int({ min: 0, max: 11 }), 1),
-        ).toISOString(),
+        ...drawPerson(),
       };
       instance.actors.set(name, actor);
       instance.list.push(actor);
@@ -181,5 +230,6 @@ export async function buildPopulation(
     byId,
     keys,
     startedAtMs,
+    seed: o.seed,
   };
 }

@@ -10,6 +10,11 @@
  * of Mastodon issue #12445.
  *
  * `startFleet(options)` → { url, port, manifest, deliveries(), stop() }.
+ *
+ * `GET /.fedicap/observed?since=MS&prefix=P` (any Host) tells a scenario's
+ * teardown what the target did: verified deliveries by activity type
+ * received since MS, and how many actors whose username starts with P the
+ * target fetched. It reveals counts only, never keys or bodies.
  */
 import { MAX_ACTIVITY_JSON_BYTES } from '../../src/mastodon/limits.js';
 import { randomUUID } from 'node:crypto';
@@ -40,7 +45,15 @@ import { KeyCache, type SignerKey } from './keys.js';
 import type { DeliveryRecord, FleetActor, FleetManifest } from './manifest.js';
 import { generateImages, type FleetImages } from './media.js';
 import { resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } from './options.js';
-import { buildPopulation, type Population, type SimActor, type SimInstance } from './population.js';
+import {
+  buildPopulation,
+  ON_DEMAND_PREFIX,
+  ON_DEMAND_USERNAME,
+  onDemandActor,
+  type Population,
+  type SimActor,
+  type SimInstance,
+} from './population.js';
 import {
   MAX_EXACT_SANS,
   createFleetCa,
@@ -221,6 +234,9 @@ const NODEINFO_2_0_TYPE = 'application/json; profile="http://nodeinfo.diaspora.s
 
 type ActorLookup = (name: string) => SimActor | undefined;
 
+/** The path of the observation endpoint (scenarios/lib/effects.ts reads it). */
+export const OBSERVED_PATH = '/.fedicap/observed';
+
 /** Read a request body up to `limit` bytes; null when it is larger. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
@@ -290,6 +306,8 @@ class Fleet {
   private readonly server: http.Server;
   private readonly counts: Record<string, number> = {};
   private readonly fetchedActors = new Set<string>();
+  /** Usernames of fetched on-demand actors (their prefix names the run). */
+  private readonly fetchedOnDemand = new Set<string>();
   private readonly captured: CapturedRequest[] = [];
   private readonly heldTimers = new Set<NodeJS.Timeout>();
   private readonly mediaByName: Map<string, FleetImages['media'][number]>;
@@ -425,6 +443,8 @@ class Fleet {
       slowDelayMs: o.slowDelayMs,
       failStatus: o.failStatus,
       keyPoolSize: o.keyPoolSize,
+      coldActors: { usernamePrefix: ON_DEMAND_PREFIX, keys: pop.keys.map((k) => k.privateKeyPem) },
+      observedUrl: `${url}${OBSERVED_PATH}`,
     };
   }
 
@@ -469,6 +489,7 @@ class Fleet {
       .replace(/\.$/, '');
     const url = new URL(req.url ?? '/', 'http://fleet.invalid');
     const path = url.pathname;
+    if (path === OBSERVED_PATH && req.method === 'GET') return sendReply(res, req, this.observed(url));
     const instance = this.pop.byHost.get(host);
     const isRelay = host === this.pop.relayHost;
     if (!instance && !isRelay) {
@@ -500,6 +521,36 @@ class Fleet {
     sendReply(res, req, isRelay ? this.relayGet(path, url) : this.instanceGet(instance!, path, url, accept));
   }
 
+  /** What the target did since `since`: verified deliveries by type, on-demand actors fetched by prefix. */
+  private observed(url: URL): Reply {
+    this.count('observed');
+    const since = Number(url.searchParams.get('since') ?? 0) || 0;
+    const prefix = url.searchParams.get('prefix') ?? '';
+    const deliveries: Record<string, number> = {};
+    for (const r of this.log.records())
+      if (r.signatureOk && r.receivedAtMs >= since && r.type)
+        deliveries[r.type] = (deliveries[r.type] ?? 0) + 1;
+    let actorsFetched = 0;
+    if (prefix) for (const name of this.fetchedOnDemand) if (name.startsWith(prefix)) actorsFetched++;
+    return reply(200, 'application/json', JSON.stringify({ since, deliveries, actorsFetched }));
+  }
+
+  /** A listed actor of `instance`, or an on-demand cold one. */
+  private actorOf(instance: SimInstance, rawName: string): SimActor | undefined {
+    const name = decodeURIComponent(rawName).toLowerCase();
+    return instance.actors.get(name) ?? onDemandActor(this.pop, instance, name);
+  }
+
+  /** Any fleet actor by id (listed, the relay, or on demand). */
+  private actorById(id: string): SimActor | undefined {
+    const listed = this.pop.byId.get(id);
+    if (listed) return listed;
+    const m = /^https?:\/\/([^/]+)\/users\/([^/]+)$/.exec(id);
+    const instance = m ? this.pop.byHost.get(m[1]!) : undefined;
+    const actor = instance ? this.actorOf(instance, m![2]!) : undefined;
+    return actor?.id === id ? actor : undefined;
+  }
+
   private origin(host: string): string {
     return `${this.pop.scheme}://${host}`;
   }
@@ -514,8 +565,7 @@ class Fleet {
     if (!resource) return reply(400, 'text/plain', 'resource is required');
     let actor: SimActor | undefined;
     if (/^https?:\/\//i.test(resource)) {
-      const a =
-        this.pop.byId.get(resource) ?? this.pop.byId.get(resource.replace(/\/@([^/]+)$/, '/users/$1'));
+      const a = this.actorById(resource) ?? this.actorById(resource.replace(/\/@([^/]+)$/, '/users/$1'));
       actor = a && a.host === host ? a : undefined;
     } else {
       const acct = resource.replace(/^acct:/i, '').replace(/^@/, '');
@@ -555,12 +605,13 @@ class Fleet {
   private actorFetched(actor: SimActor): Reply {
     this.count('actor');
     this.fetchedActors.add(actor.id);
+    if (ON_DEMAND_USERNAME.test(actor.username)) this.fetchedOnDemand.add(actor.username);
     return jsonReply(actorDocument(actor));
   }
 
   private instanceGet(instance: SimInstance, path: string, url: URL, accept: string): Reply {
     const origin = this.origin(instance.host);
-    const actorNamed = (name: string) => instance.actors.get(decodeURIComponent(name).toLowerCase());
+    const actorNamed = (name: string) => this.actorOf(instance, name);
     if (path === '/.well-known/webfinger')
       return this.webfinger(url, (u, d) => (d === instance.host ? actorNamed(u) : undefined), instance.host);
     if (path === '/.well-known/host-meta') {
@@ -740,7 +791,7 @@ class Fleet {
       record.type = firstString(activity.type);
       record.originTimeMs = originTimeOf(activity);
     }
-    if (username !== undefined && !instance?.actors.has(decodeURIComponent(username).toLowerCase()))
+    if (username !== undefined && !(instance && this.actorOf(instance, username)))
       return finish(404, { error: 'Record not found' });
 
     const outcome = await verifyRequest<SignerKey>(
@@ -836,7 +887,7 @@ class Fleet {
       if (object === PUBLIC_COLLECTION || object === 'as:Public' || object === 'Public')
         acceptor = this.pop.relay;
     } else if (object) {
-      const a = this.pop.byId.get(object);
+      const a = this.actorById(object);
       if (a && a.host === instance?.host) acceptor = a;
     }
     if (!acceptor) return;

@@ -1,4 +1,4 @@
-import { createPublicKey, createPrivateKey } from 'node:crypto';
+import { createPublicKey, createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -419,6 +419,49 @@ describe('fleet: inboxes', () => {
     );
     expect(verified.ok).toBe(true);
     expect(fleet.stats().accepts).toMatchObject({ sent: 1, failed: 0 });
+  });
+
+  it('serves cold actors on demand under any run prefix, with pool keys, and reports what the target fetched', async () => {
+    const m = fleet.manifest;
+    expect(m.coldActors?.usernamePrefix).toBe('cold');
+    expect(m.coldActors?.keys.length).toBe(m.keyPoolSize);
+    expect(m.observedUrl).toBe(`${fleet.url}/.fedicap/observed`);
+    const since = Date.now();
+    const host = 'i3.fleet.test';
+    const get = (name: string) =>
+      request(fleet.url, host, `/users/${name}`, { headers: { Accept: 'application/activity+json' } });
+    const wf = await request(fleet.url, host, `/.well-known/webfinger?resource=acct:coldrun1x5@${host}`);
+    expect(wf.status).toBe(200);
+    const res = await get('coldrun1x5');
+    expect(res.status).toBe(200);
+    const doc = res.json<{ id: string; name: string; inbox: string; publicKey: { publicKeyPem: string } }>();
+    expect(doc).toMatchObject({
+      id: `http://${host}/users/coldrun1x5`,
+      inbox: `http://${host}/users/coldrun1x5/inbox`,
+    });
+    // signed with pool key 5 mod K, as the scenario computes it
+    const spki = (key: string | KeyObject) => createPublicKey(key).export({ type: 'spki', format: 'pem' });
+    const pool = m.coldActors!.keys;
+    expect(spki(doc.publicKey.publicKeyPem)).toBe(spki(createPrivateKey(pool[5 % pool.length]!)));
+    // the same person whenever fetched (drawn from the seed and the name); another run's is another
+    expect((await get('coldrun1x5')).json<{ name: string }>().name).toBe(doc.name);
+    expect((await get('coldrun2x5')).status).toBe(200);
+    expect((await get('coldrun1x')).status).toBe(404);
+    expect((await get('warmrun1x5')).status).toBe(404);
+    const observed = async (prefix: string) =>
+      (await request(fleet.url, '127.0.0.1', `/.fedicap/observed?since=${since}&prefix=${prefix}`)).json<{
+        actorsFetched: number;
+        deliveries: Record<string, number>;
+      }>();
+    expect((await observed('coldrun1x')).actorsFetched).toBe(1);
+    expect((await observed('coldrun')).actorsFetched).toBe(2);
+    expect((await observed('coldrun3x')).actorsFetched).toBe(0);
+    // verified deliveries by type since a time (the Accept and Creates of the tests above came earlier)
+    const all = (await request(fleet.url, 'x', '/.fedicap/observed?since=0')).json<{
+      deliveries: Record<string, number>;
+    }>();
+    expect(all.deliveries.Create).toBeGreaterThanOrEqual(1);
+    expect((await observed('x')).deliveries).toEqual({});
   });
 
   it('flushes the deliveries file as NDJSON within a second, and on stop', async () => {
