@@ -94,7 +94,8 @@ describe('RsaSignature2017 JSON-LD signatures (as ActivityPub::LinkedDataSignatu
     expect(await verifyLd(signed, key.publicKeyPem)).toBe(true);
     expect(await verifyLd(signed, other.publicKeyPem)).toBe(false);
     // JSON key order and re-serialisation do not matter: the RDF is signed
-    const reordered = JSON.parse(JSON.stringify({ object: signed.object, ...signed }));
+    const { object, ...rest } = signed;
+    const reordered = JSON.parse(JSON.stringify({ object, ...rest }));
     expect(await verifyLd(reordered, key.publicKeyPem)).toBe(true);
   });
 
