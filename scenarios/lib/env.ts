@@ -132,6 +132,8 @@ export interface FleetInputs {
   warm: FleetActor[];
   cold: FleetActor[];
   relay: FleetActor | null;
+  /** Where the fleet LD-signs its actors' activities (null in manifests of older fleets). */
+  ldSignUrl: string | null;
   media: FleetManifest['media'];
   pages: string[];
 }
@@ -146,9 +148,16 @@ export function loadFleet(): FleetInputs {
   ) as unknown as FleetActor[];
   const meta = new SharedArray('fedicap:fleet-meta', () => {
     const m = manifest();
-    return [{ relay: m.relay ?? null, media: m.media, pages: m.pages.map((p) => p.url) }];
-  })[0] as { relay: FleetActor | null; media: FleetManifest['media']; pages: string[] };
-  return { warm, cold, relay: meta.relay, media: meta.media, pages: meta.pages };
+    return [
+      {
+        relay: m.relay ?? null,
+        ldSignUrl: m.ldSignUrl ?? null,
+        media: m.media,
+        pages: m.pages.map((p) => p.url),
+      },
+    ];
+  })[0] as Omit<FleetInputs, 'warm' | 'cold'>;
+  return { warm, cold, ...meta };
 }
 
 /** Rates from PROFILE (required). */
