@@ -5,13 +5,15 @@
  * relay), for DURATION:
  * - relayed Creates, HTTP-signed by the relay, whose `actor` is a fleet
  *   account (cold with the relay's coldActorFraction: Mastodon then fetches
- *   that actor inside the ingress job);
+ *   that actor inside the ingress job) and which carry that account's
+ *   JSON-LD signature, made by the fleet (its ldSignUrl) and forwarded as
+ *   made, without which Mastodon drops them;
  * - Announces by the relay (announceFraction), for which Mastodon fetches the
  *   original note from the fleet (pull work) without creating a boost.
  *
  * The target must have subscribed to the relay first (Administration →
- * Relays → the manifest's relay.inbox; the fleet accepts the Follow):
- * unsubscribed, Mastodon ignores relayed content signed by someone else.
+ * Relays → the manifest's relay.inbox, or `fedicap testbed --relay URL`; the
+ * fleet accepts the Follow): unsubscribed, Mastodon keeps no relayed post.
  * Activities go to the shared inbox of the target's instance actor,
  * discovered through WebFinger (acct:DOMAIN@DOMAIN) in setup().
  *
@@ -28,6 +30,7 @@ import {
   instanceInbox,
   newRunId,
   relayIteration,
+  relaySigner,
   federationContext,
   type FederationContext,
   type SetupData,
@@ -37,6 +40,7 @@ import { constantRate, scenarios, sloThresholds } from './lib/options.ts';
 const CTX: FederationContext = federationContext(loadTokensIfGiven);
 if (!CTX.fleet.relay)
   throw new Error('FLEET: the manifest has no relay actor (start the fleet with its relay)');
+relaySigner(CTX);
 const DURATION = durationSec();
 const profileRate = CTX.rates.inbound.relayPerSec * scale();
 const RATE = numberEnv('RATE', profileRate > 0 ? profileRate : 1);

@@ -142,6 +142,8 @@ export interface FleetInputs {
   warm: FleetActor[];
   cold: ColdActorTemplate | null;
   relay: FleetActor | null;
+  /** Where the fleet LD-signs its actors' activities (null in manifests of older fleets). */
+  ldSignUrl: string | null;
   media: FleetManifest['media'];
   pages: string[];
   /** The fleet's observation endpoint (what the target delivered, which actors it fetched). */
@@ -166,6 +168,7 @@ export function loadFleet(): FleetInputs {
     return [
       {
         relay: m.relay ?? null,
+        ldSignUrl: m.ldSignUrl ?? null,
         media: m.media,
         pages: m.pages.map((p) => p.url),
         cold,

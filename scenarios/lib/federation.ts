@@ -60,6 +60,7 @@ import {
   type LocalAccount,
 } from './discovery.ts';
 import { effectWaitSec, fleetObserved, observeEffect, pollUntil } from './effects.ts';
+import { ldSigned } from './ldSign.ts';
 import { createStatus, publicTimeline, requestUrl } from './requests.ts';
 import { SigningKeyCache } from './signatures.ts';
 
@@ -374,11 +375,21 @@ export async function inboundIteration(
   }
 }
 
+/** Where relayed Creates get their author's JSON-LD signature; an error naming FLEET without one. */
+export function relaySigner(ctx: FederationContext): string {
+  if (!ctx.fleet.ldSignUrl)
+    throw new Error(
+      'FLEET: the manifest has no ldSignUrl (written by an older `fedicap fleet`): restart the fleet, relayed Creates need its JSON-LD signatures',
+    );
+  return ctx.fleet.ldSignUrl;
+}
+
 /**
- * One relayed activity: the relay actor signs; a Create carries the
- * original author (a fleet actor, cold with the profile's relay cold share)
- * as `actor`, an Announce is the relay's own and makes the target fetch the
- * note from the fleet.
+ * One relayed activity: the relay actor signs the request; a Create carries
+ * the original author (a fleet actor, cold with the profile's relay cold
+ * share) as `actor` and the author's JSON-LD signature (made by the fleet,
+ * forwarded unchanged), an Announce is the relay's own and makes the target
+ * fetch the note from the fleet.
  */
 export async function relayIteration(
   ctx: FederationContext,
@@ -401,9 +412,10 @@ export async function relayIteration(
     await send(announceActivity(relay, uniq, original), target, chosen.population, false, relay);
     return;
   }
-  // relayed posts are public posts of strangers: not addressed to anyone here
+  // relayed posts are public posts of strangers: not addressed to anyone here; signed by their author
   const input = noteInput(ctx, data, chosen.actor, uniq, n, false, n === 0);
-  await send(createActivity(input), target, chosen.population, false, relay);
+  const signed = await ldSigned(relaySigner(ctx), createActivity(input));
+  if (signed) await send(signed, target, chosen.population, false, relay);
 }
 
 // ---------------------------------------------------------------- setup helpers

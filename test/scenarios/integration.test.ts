@@ -266,6 +266,11 @@ describe('the scenarios through the local executor, against the testbed and the 
     const sent = requests(r, { station: 'inbox' });
     expect(sent.length).toBeGreaterThanOrEqual(8);
     expect(sent.every((p) => p.tags.status === '202')).toBe(true);
+    // every relayed Create was LD-signed by the fleet first, in a request that is not the target's load
+    const creates = sent.filter((p) => p.tags.activity === 'Create');
+    const signed = requests(r, { name: 'fleet/sign' });
+    expect(signed).toHaveLength(creates.length);
+    expect(signed.every((p) => p.tags.status === '200' && p.tags.station === undefined)).toBe(true);
     await waitFor(
       async () =>
         (await count(
@@ -274,6 +279,9 @@ describe('the scenarios through the local executor, against the testbed and the 
       'relayed statuses stored',
       20_000,
     );
+    // ... and the testbed verified every signature (Mastodon drops relayed Creates without a valid one)
+    const metrics = await (await fetch(`${fx.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/ld_signature_drops_total\{/);
     if (sent.some((p) => p.tags.activity === 'Announce'))
       await waitFor(
         () => (fleet.stats().requests.note ?? 0) > notesBefore,

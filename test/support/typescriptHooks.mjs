@@ -24,7 +24,7 @@ export async function load(url, context, nextLoad) {
   const { code } = await transform(await readFile(path, 'utf8'), {
     loader: 'ts',
     format: 'esm',
-    target: 'node20',
+    target: 'node20.19', // package.json's engines: keeps import attributes (JSON modules)
     sourcemap: 'inline',
     sourcefile: path,
     tsconfigRaw: TSCONFIG,

@@ -4,6 +4,7 @@ import type { RunningTestbed } from '../testbed/server.js';
 import { InputError } from '../../src/shared/errors.js';
 import { isLoopbackHost } from '../../src/shared/loopback.js';
 import { loadProfile } from '../../src/profile/load.js';
+import { matchResolveRule } from '../testbed/activitypub/http.js';
 import { TESTBED_DEFAULTS, defaultConfig, type ResolveRule, type TestbedConfig } from '../testbed/config.js';
 import { writeSecretFile } from '../../src/cli/output.js';
 import { followerDistributionOf } from './profileInputs.js';
@@ -93,6 +94,12 @@ function testbedOptions<T>(c: Argv<T>) {
       describe:
         'SUFFIX=HOST:PORT: remote hosts ending in SUFFIX are served by HOST:PORT over http (the fleet)',
     })
+    .option('relay', {
+      type: 'string',
+      array: true,
+      describe:
+        "A relay's inbox URL to subscribe to at start, as Administration → Relays does (e.g. the fleet's http://relay.fleet.test/inbox, with --resolve fleet.test=127.0.0.1:PORT)",
+    })
     .option('rate-limits', {
       type: 'boolean',
       default: TESTBED_DEFAULTS.rateLimits,
@@ -106,6 +113,28 @@ function testbedOptions<T>(c: Argv<T>) {
 }
 
 type TestbedArgs = Awaited<ReturnType<typeof testbedOptions>['argv']>;
+
+/**
+ * A --relay inbox URL the testbed can reach: http(s), and plain http only for hosts a --resolve rule
+ * covers (the testbed's client reaches any other host over https, at loopback addresses only).
+ */
+function parseRelay(text: string, rules: readonly ResolveRule[]): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InputError(
+      `--relay "${text}": expected the relay's inbox URL, e.g. http://relay.fleet.test/inbox`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InputError(`--relay "${text}": expected an http or https URL of the relay's inbox`);
+  if (url.protocol === 'http:' && !matchResolveRule(rules, url.hostname.replace(/^\[|\]$/g, '')))
+    throw new InputError(
+      `--relay "${text}": plain http reaches only hosts a --resolve rule covers; add --resolve SUFFIX=HOST:PORT for ${url.hostname} or use https`,
+    );
+  return url.href;
+}
 
 function checkArgs(args: TestbedArgs): void {
   if (!isLoopbackHost(args.host))
@@ -142,6 +171,51 @@ function configOf(args: TestbedArgs): TestbedConfig {
     mediaCacheRetentionDays: args['media-cache-days'],
     ...(args.sidekiq?.length ? { sidekiq: args.sidekiq.map(parseUnitFlag) } : {}),
   });
+}
+
+/** How long the start-up waits to say whether each relay accepted (the testbed serves meanwhile). */
+const RELAY_ANSWER_WAIT_MS = 60_000;
+
+/**
+ * Relay#enable! for each inbox (the instance actor's Follow of Public, delivered by a Sidekiq process),
+ * then, in the background and bounded, one line per relay when it accepts or rejects, or does not answer.
+ * Returns the way to stop watching.
+ */
+async function subscribeRelays(running: RunningTestbed, inboxes: readonly string[]) {
+  const { followRelay, RELAY_STATE } = await import('../testbed/activitypub/delivery.js');
+  for (const inbox of inboxes) {
+    await followRelay(running.tb, inbox);
+    process.stderr.write(`relay ${inbox}: Follow sent; pending until the relay accepts\n`);
+  }
+  let stopped = false;
+  const pending = new Set(inboxes);
+  const watch = async () => {
+    for (let waited = 0; !stopped && pending.size > 0 && waited < RELAY_ANSWER_WAIT_MS; waited += 250) {
+      await new Promise((r) => setTimeout(r, 250).unref());
+      const { rows } = await running.tb.db.query<{ inbox_url: string; state: number }>(
+        'SELECT inbox_url, state FROM relays WHERE inbox_url = ANY($1)',
+        [[...pending]],
+      );
+      for (const row of rows) {
+        if (row.state !== RELAY_STATE.accepted && row.state !== RELAY_STATE.rejected) continue;
+        pending.delete(row.inbox_url);
+        const answer = row.state === RELAY_STATE.accepted ? 'accepted' : 'rejected';
+        process.stderr.write(`relay ${row.inbox_url}: ${answer}\n`);
+      }
+    }
+    if (stopped) return;
+    for (const inbox of pending)
+      process.stderr.write(
+        `relay ${inbox}: no answer after ${RELAY_ANSWER_WAIT_MS / 1000} s (is it up, and can it reach this testbed?)\n`,
+      );
+  };
+  const done = watch().catch((err: Error) =>
+    process.stderr.write(`relay subscriptions: could not follow their state: ${err.message}\n`),
+  );
+  return async () => {
+    stopped = true;
+    await done;
+  };
 }
 
 /**
@@ -206,6 +280,7 @@ export function testbedCommand(y: Argv) {
     async (args) => {
       checkArgs(args);
       const config = configOf(args);
+      const relays = (args.relay ?? []).map((r) => parseRelay(r, config.resolve));
       if (args['print-profile']) return printProfile(config);
       const profile =
         args['seed-profile'] || args['seed-accounts'] > 0 ? loadProfile(args['seed-profile']) : null;
@@ -216,8 +291,10 @@ export function testbedCommand(y: Argv) {
       );
       if (profile && args['seed-accounts'] > 0)
         await seed(running, profile, args['seed-accounts'], args['tokens-out']!);
+      const stopWatching = relays.length ? await subscribeRelays(running, relays) : async () => undefined;
       await untilStopSignal();
       process.stderr.write('stopping: finishing jobs in flight\n');
+      await stopWatching();
       await running.close();
     },
   );

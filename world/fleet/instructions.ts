@@ -21,7 +21,10 @@ export function hostsLines(manifest: FleetManifest, address: string): string[] {
 }
 
 export function testbedInstructions(manifest: FleetManifest, port: number): string {
-  return `Point the testbed at the fleet with: fedicap testbed --resolve ${manifest.hostSuffix}=127.0.0.1:${port}\n`;
+  return (
+    `Point the testbed at the fleet with: fedicap testbed --resolve ${manifest.hostSuffix}=127.0.0.1:${port}\n` +
+    `(add --relay ${manifest.relay.inbox} to subscribe it to the fleet's relay, for relay.ts)\n`
+  );
 }
 
 /**

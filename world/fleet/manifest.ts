@@ -19,6 +19,11 @@ export interface FleetManifest {
   /** Pages with OpenGraph tags, for links in posts (LinkCrawlWorker). */
   pages: FleetPage[];
   // ---- optional extensions (added by `fedicap fleet`; older readers ignore them)
+  /**
+   * POST an activity of a fleet actor here (any Host) to get it back with the actor's JSON-LD signature
+   * (RsaSignature2017), as the actor's instance sends its public Creates to a relay.
+   */
+  ldSignUrl?: string;
   /** When the manifest was written (ms since the epoch). */
   createdAtMs?: number;
   /** With --tls: absolute path of the CA certificate (PEM) the target must trust. */

@@ -5,7 +5,10 @@
  * collections with totals, avatars and headers, generated media, pages with
  * OpenGraph tags, notes for any status id, and inboxes that verify HTTP
  * signatures (fetching the signer's key from the target over loopback) and
- * record every delivery. Slow instances answer inbox POSTs after the
+ * record every delivery. POST /_fleet/sign (LD_SIGN_PATH, any Host) returns
+ * an activity of a fleet actor with that actor's JSON-LD signature: the
+ * Creates the fleet originates carry one, as Mastodon's public Creates do,
+ * and its relay forwards them unchanged. Slow instances answer inbox POSTs after the
  * target's read timeout, failing ones with 5xx: the push-queue failure modes
  * of Mastodon issue #12445.
  *
@@ -24,6 +27,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { PUBLIC_COLLECTION } from '../../src/mastodon/activitypub.js';
 import { parseSignatureHeader, signRequest, verifyRequest } from '../../src/mastodon/signatures.js';
+import { LdSignatureError, signLd } from '../../src/mastodon/ldSignature.js';
 import { LoopbackClient } from './client.js';
 import { DeliveryLog } from './deliveries.js';
 import {
@@ -67,6 +71,8 @@ import {
  * request").
  */
 export const CLIENT_CLOSED = 499;
+/** Where activities are LD-signed, on any host of the fleet (also its bare address). */
+export const LD_SIGN_PATH = '/_fleet/sign';
 /** Accepts sent at once, and waiting at most. */
 const OUTBOX_CONCURRENCY = 8;
 const OUTBOX_MAX_QUEUED = 10_000;
@@ -438,6 +444,7 @@ class Fleet {
           host: i.host,
         })),
       ),
+      ldSignUrl: `${url}${LD_SIGN_PATH}`,
       createdAtMs: pop.startedAtMs,
       ...(caFile ? { caFile } : {}),
       slowDelayMs: o.slowDelayMs,
@@ -490,6 +497,7 @@ class Fleet {
     const url = new URL(req.url ?? '/', 'http://fleet.invalid');
     const path = url.pathname;
     if (path === OBSERVED_PATH && req.method === 'GET') return sendReply(res, req, this.observed(url));
+    if (req.method === 'POST' && path === LD_SIGN_PATH) return this.ldSign(req, res);
     const instance = this.pop.byHost.get(host);
     const isRelay = host === this.pop.relayHost;
     if (!instance && !isRelay) {
@@ -732,6 +740,41 @@ class Fleet {
     if (path === '/')
       return this.root(`${host}: the simulated relay of the fedicap fleet; inbox ${relay.inbox}\n`);
     return this.notFound();
+  }
+
+  // ------------------------------------------------------------ publishing
+
+  /**
+   * The activity in the body, signed (RsaSignature2017) by its actor, a fleet actor: 200 with the
+   * document, 422 when the actor is not the fleet's or the document cannot be signed whole (a term no
+   * shipped context defines, an unknown context).
+   */
+  private async ldSign(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.count('ld_sign');
+    const body = await readBody(req, MAX_ACTIVITY_JSON_BYTES);
+    const fail = (status: number, error: string) =>
+      send(res, req, status, 'application/json; charset=utf-8', JSON.stringify({ error }));
+    if (body === null) {
+      res.setHeader('Connection', 'close');
+      return fail(413, `larger than ${MAX_ACTIVITY_JSON_BYTES} bytes`);
+    }
+    let activity: unknown;
+    try {
+      activity = JSON.parse(body.toString('utf8'));
+    } catch {
+      return fail(400, 'Error parsing JSON');
+    }
+    if (!isObject(activity)) return fail(400, 'expected a JSON object');
+    const actorId = idOf(activity.actor);
+    const actor = actorId ? this.pop.byId.get(actorId) : undefined;
+    if (!actor) return fail(422, `actor ${actorId ?? '(none)'} is not an actor of this fleet`);
+    try {
+      const signed = await signLd(activity, { keyId: actor.keyId, privateKeyPem: actor.keys.privateKeyPem });
+      send(res, req, 200, AP_CONTENT_TYPE, JSON.stringify(signed));
+    } catch (e) {
+      if (!(e instanceof LdSignatureError)) throw e;
+      fail(422, e.message);
+    }
   }
 
   // ------------------------------------------------------------ inboxes

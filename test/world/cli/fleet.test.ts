@@ -59,8 +59,10 @@ describe('fedicap fleet', () => {
       );
       expect(run.stderr()).toContain(`manifest: ${manifestFile}`);
       expect(run.stderr()).toMatch(/fedicap testbed --resolve fleet\.test=127\.0\.0\.1:\d+/);
+      expect(run.stderr()).toContain('add --relay http://relay.fleet.test/inbox to subscribe it');
       expect(statSync(manifestFile).mode & 0o777).toBe(0o600);
       const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as FleetManifest;
+      expect(m.ldSignUrl).toBe(`${m.fleetUrl}/_fleet/sign`);
       expect(m.actors).toHaveLength(6);
       expect(m.instances.map((i) => i.behaviour)).toEqual(['normal', 'normal', 'failing']);
       expect(run.stderr() + run.stdout()).not.toContain('PRIVATE KEY');

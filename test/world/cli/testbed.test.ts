@@ -10,6 +10,7 @@ import { pgbouncerUnavailable, startPgBouncer } from '../../support/pgbouncer.js
 import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../../support/testbed.js';
 import { MAIN } from '../../support/paths.js';
 import { alive } from '../../support/helpers.js';
+import { startFleet } from '../../../world/fleet/server.js';
 
 function fedicap(...args: string[]) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -261,6 +262,26 @@ describe('fedicap testbed', () => {
     }
   });
 
+  it('--relay subscribes at start as Administration → Relays: the Follow reaches the relay, whose Accept enables it', async () => {
+    const fleet = await startFleet({ instances: 1, actorsPerInstance: 2, mediaSizesBytes: [8 * 1024] });
+    const inbox = fleet.manifest.relay.inbox;
+    const cli = await startCli('relay', '--resolve', `fleet.test=127.0.0.1:${fleet.port}`, '--relay', inbox);
+    try {
+      await waitForOutput(cli.child, cli.stderr, /accepted|rejected|no answer/);
+      expect(cli.stderr()).toContain(`relay ${inbox}: Follow sent; pending until the relay accepts`);
+      expect(cli.stderr()).toContain(`relay ${inbox}: accepted`);
+      const follow = fleet.deliveries().find((d) => d.inbox === inbox && d.type === 'Follow');
+      expect(follow).toMatchObject({ signatureOk: true, status: 202 });
+      expect(follow!.keyId).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/actor#main-key$/);
+      expect(fleet.stats().accepts).toMatchObject({ sent: 1, failed: 0 });
+      cli.child.kill('SIGTERM');
+      expect(await new Promise((r) => cli.child.once('exit', r))).toBe(0);
+    } finally {
+      await cli.cleanup();
+      await fleet.stop();
+    }
+  }, 60_000);
+
   it('rejects bad flags with exit 2 and no stack trace', () => {
     for (const [args, pattern] of [
       [['--resolve', 'remote.test'], /--resolve "remote.test": expected SUFFIX=HOST:PORT/],
@@ -272,6 +293,15 @@ describe('fedicap testbed', () => {
       [['--web-concurrency', '0'], /--web-concurrency must be a positive integer, got 0/],
       [['--max-threads', '2.5'], /--max-threads must be a positive integer, got 2.5/],
       [['--redis-url', 'redis://127.0.0.1:1/3', '--port', '0'], /cannot start the testbed/],
+      [
+        ['--relay', 'relay.fleet.test/inbox'],
+        /--relay "relay.fleet.test\/inbox": expected the relay's inbox URL/,
+      ],
+      [['--relay', 'ftp://relay.fleet.test/inbox'], /--relay "ftp:.*": expected an http or https URL/],
+      [
+        ['--relay', 'http://relay.fleet.test/inbox'],
+        /--relay "http:.*": plain http reaches only hosts a --resolve rule covers/,
+      ],
     ] as const) {
       const r = fedicap('testbed', ...args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);

@@ -316,4 +316,75 @@ describe('fleet ↔ testbed federation', () => {
     expect(delivered.map((d) => d.host).sort()).toEqual(['i2.fleet.test', 'relay.fleet.test']);
     expect(delivered.every((d) => d.signatureOk && d.status === 202)).toBe(true);
   });
+
+  it('relayed Creates: the fleet signs (JSON-LD), the relay forwards, the testbed verifies and stores; a tampered one is dropped and counted', async () => {
+    const relayInbox = fleet.manifest.relay.inbox;
+    await followRelayUntilAccepted(fx.tb, relayInbox, 15_000);
+    const author = fleet.manifest.actors.find((a) => a.population === 'cold')!;
+    const create = (n: string, content: string) => {
+      const id = `${author.id}/statuses/ld-${n}-${Date.now()}`;
+      return {
+        '@context': [AS, 'https://w3id.org/security/v1', { sensitive: 'as:sensitive' }],
+        id: `${id}/activity`,
+        type: 'Create',
+        actor: author.id,
+        to: [PUBLIC_COLLECTION],
+        cc: [author.followers],
+        object: {
+          id,
+          type: 'Note',
+          attributedTo: author.id,
+          published: new Date().toISOString(),
+          to: [PUBLIC_COLLECTION],
+          cc: [author.followers],
+          sensitive: false,
+          content,
+        },
+      };
+    };
+    const sign = async (doc: unknown) => {
+      const res = await fetch(fleet.manifest.ldSignUrl!, { method: 'POST', body: JSON.stringify(doc) });
+      expect(res.status).toBe(200);
+      return (await res.json()) as ReturnType<typeof create> & { signature: Record<string, string> };
+    };
+    const stored = async (doc: ReturnType<typeof create>) =>
+      (await fx.tb.db.query('SELECT count(*)::int AS n FROM statuses WHERE uri = $1', [doc.object.id]))
+        .rows[0].n as number;
+    const dropped = async () => {
+      const text = await (await fetch(`${fx.url}/metrics`)).text();
+      return Number(
+        /fedicap_testbed_activitypub_ld_signature_drops_total\{reason="invalid"\} (\d+)/.exec(text)?.[1] ?? 0,
+      );
+    };
+
+    const signed = await sign(create('ok', '<p>relayed with its signature</p>'));
+    expect(signed.signature).toMatchObject({ type: 'RsaSignature2017', creator: author.keyId });
+    expect(fleet.stats().requests.ld_sign).toBeGreaterThanOrEqual(1);
+    expect(await deliver(fleet.manifest.relay, signed)).toBe(202);
+    await waitFor(async () => (await stored(signed)) === 1, 'the relayed Create stored', 15_000);
+
+    const before = await dropped();
+    const original = await sign(create('tampered', '<p>as written</p>'));
+    const tampered = { ...original, object: { ...original.object, content: '<p>rewritten on the way</p>' } };
+    expect(await deliver(fleet.manifest.relay, tampered)).toBe(202);
+    await waitFor(
+      async () => (await dropped()) === before + 1,
+      'the tampered Create counted as dropped',
+      15_000,
+    );
+    expect(await stored(tampered)).toBe(0);
+
+    // the fleet refuses to sign what would travel unsigned, and for actors it does not have
+    const refused = await fetch(fleet.manifest.ldSignUrl!, {
+      method: 'POST',
+      body: JSON.stringify({ ...create('x', '<p>x</p>'), notInAnyContext: 1 }),
+    });
+    expect(refused.status).toBe(422);
+    const stranger = await fetch(fleet.manifest.ldSignUrl!, {
+      method: 'POST',
+      body: JSON.stringify({ ...create('y', '<p>y</p>'), actor: 'https://elsewhere.example/users/x' }),
+    });
+    expect(stranger.status).toBe(422);
+    expect(await stranger.json()).toEqual({ error: expect.stringMatching(/not an actor of this fleet/) });
+  }, 60_000);
 });

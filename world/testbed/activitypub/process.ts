@@ -21,6 +21,7 @@ import {
 } from './accounts.js';
 import { RELAY_STATE, enqueueDelivery } from './delivery.js';
 import { HttpClientError } from './http.js';
+import { ldSignedActor } from './ldSignature.js';
 import { LINK_CRAWL_WORKER, statusLinks } from './linkCrawl.js';
 import { isSupportedMediaType, mediaTypeFor } from '../mediaAttachment.js';
 import { downloadRemoteMedia, removeMediaFiles } from './media.js';
@@ -122,10 +123,10 @@ async function isAcceptedRelay(tb: Testbed, account: AccountRow): Promise<boolea
 
 /**
  * One activity. When its actor is not the signer, Mastodon requires a
- * JSON-LD signature by the actor; the testbed does not check those and
- * instead accepts such activities only from an accepted relay, resolving the
- * original actor (fetching it synchronously if unknown, as verifying the
- * LD signature's creator does).
+ * JSON-LD signature by the actor (ldSignature.ts: verified against the
+ * actor's key, fetched synchronously if unknown; dropped without one); the
+ * activity then counts as relayed when the signer is an accepted relay
+ * (requested_through_relay?).
  */
 export async function processActivity(
   tb: Testbed,
@@ -137,11 +138,10 @@ export async function processActivity(
   let actor = signer;
   let relayed = false;
   if (actorUri && actorUri !== signer.uri) {
-    if (!(await isAcceptedRelay(tb, signer))) return;
-    const original = await findOrFetchActor(tb, actorUri);
-    if (!original || original.domain === null) return;
+    const original = await ldSignedActor(tb, json, actorUri, signer);
+    if (!original) return;
     actor = original;
-    relayed = true;
+    relayed = await isAcceptedRelay(tb, signer);
   }
   const ctx: Ctx = { tb, json, actor, signer, relayed, opts };
   const type = asArray(json.type).find((t): t is string => typeof t === 'string');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signLd } from '../../../../src/mastodon/ldSignature.js';
 import type { AccountRow } from '../../../../world/testbed/activitypub/accounts.js';
 import {
   CircuitOpenError,
@@ -296,7 +297,7 @@ describe('ActivityPub distribution and delivery', () => {
     }
   });
 
-  it('processes relay-forwarded Creates (actor fetched inside the job) and fetches the original of a relay Announce without boosting', async () => {
+  it('processes relay-forwarded Creates (LD-signed; actor fetched inside the job) and fetches the original of a relay Announce without boosting', async () => {
     const carol = await f.remote.addActor('b.remote.test', 'carol', { keys: followers[0]!.keys });
     const note = {
       id: `${carol.uri}/statuses/1`,
@@ -306,14 +307,18 @@ describe('ActivityPub distribution and delivery', () => {
       content: '<p>relayed</p>',
       published: new Date(Date.now() - 5000).toISOString(),
     };
-    const forwarded = {
-      '@context': AS,
-      id: `${note.id}/activity`,
-      type: 'Create',
-      actor: carol.uri,
-      to: [PUBLIC],
-      object: note,
-    };
+    // relays forward Creates as received: with their author's JSON-LD signature
+    const forwarded = await signLd(
+      {
+        '@context': AS,
+        id: `${note.id}/activity`,
+        type: 'Create',
+        actor: carol.uri,
+        to: [PUBLIC],
+        object: note,
+      },
+      { keyId: carol.keyId, privateKeyPem: carol.keys.privateKeyPem },
+    );
     f.remote.clearLog();
     expect((await postSigned(f.fx, '/inbox', forwarded, relayActor)).status).toBe(202);
     expect(f.remote.seen((r) => r.host === 'b.remote.test')).toHaveLength(0); // nothing fetched in the web request
