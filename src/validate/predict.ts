@@ -65,6 +65,8 @@ interface Baseline {
   background: Line;
   /** The cores each other named process wants (at most one each: a Node process runs one thread). */
   competitors: Line[];
+  /** Whether the host's CPU was sampled: only then are the waits known to be on it. */
+  hostSampled: boolean;
 }
 
 interface Line {
@@ -135,7 +137,38 @@ function baselineOf(
     competitors: competitorNames.map((name) =>
       lineThrough(light.map((s) => [s.multiple, s.cpuCores[name] ?? 0] as const)),
     ),
+    hostSampled: light.every((s) => s.hostBusyCores !== null),
   };
+}
+
+/**
+ * The share of the host's cores busy at a multiple: the background, each other process (one core at
+ * most) and the station's own CPU (one core per process at most).
+ */
+function hostUtilization(base: Baseline, processes: number, hostCores: number, multiple: number): number {
+  const others = base.competitors.reduce((a, line) => a + Math.min(1, Math.max(0, at(line, multiple))), 0);
+  const own = Math.min(processes, base.ratePerMultiple * multiple * (base.cpuSec + base.frameworkCpuSec));
+  return (Math.max(0, at(base.background, multiple)) + others + own) / hostCores;
+}
+
+/** Past this share of its cores the host is taken as saturated: the stretch stays finite. */
+const HOST_SATURATED = 0.99;
+
+/**
+ * How much longer than on an idle host a job's waits take when they are work of other processes on
+ * the same host (PostgreSQL's backends, Redis, the fleet answering a delivery): each is a burst of CPU
+ * that queues for the host's c cores, R/D = 1 + C(c, cu)/(c(1 − u)) of M/M/c [QSP §6.4; Erlang C];
+ * 1/(1 − u²) for two cores.
+ */
+function waitStretch(utilization: number, cores: number): number {
+  const u = Math.min(HOST_SATURATED, Math.max(0, utilization));
+  const c = Math.max(1, Math.round(cores));
+  const a = c * u;
+  // Erlang C by the Erlang B recursion [Gross & Harris §2.3]
+  let b = 1;
+  for (let k = 1; k <= c; k++) b = (a * b) / (k + a * b);
+  const waiting = b / (1 - u * (1 - b));
+  return 1 + waiting / (c * (1 - u));
 }
 
 /** Where the station saturates: the multiple m at which its arrivals reach its capacity, by bisection. */
@@ -153,11 +186,18 @@ export function predictStation(
   // wait at the lightest step, where nearly every job finds one.
   const pickupSec =
     station.kind === 'sidekiq-queue' ? (light[0]!.queues[station.station]?.p50WaitSec ?? 0) : 0;
+  // Every wait of the testbed's jobs is on this host: it stretches as the host fills. What the light
+  // steps measured was stretched by their own load already: relative to their mean stretch.
+  const stretchAt = (m: number) =>
+    waitStretch(hostUtilization(base, station.processes, hostCores, m), hostCores);
+  const lightStretch = light.reduce((a, s) => a + stretchAt(s.multiple), 0) / light.length;
+  const waitAt = (m: number) =>
+    base.hostSampled ? (base.waitSec * stretchAt(m)) / lightStretch : base.waitSec;
   const shapeAt = (multiple: number): SidekiqPoolShape => ({
     processes: station.processes,
     threads: station.threads,
     jobCpuSec: base.cpuSec,
-    jobWaitSec: base.waitSec,
+    jobWaitSec: waitAt(multiple),
     frameworkCpuSec: base.frameworkCpuSec,
     hostCores,
     redisCpuSecPerJob: 0,
