@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { InputError } from '../src/shared/errors.js';
 import { calibrateCommand } from '../src/cli/calibrate.js';
 import { collectCommand } from '../src/cli/collect.js';
+import { compareCommand } from '../src/cli/compare.js';
 import { fleetCommand } from '../world/cli/fleet.js';
 import { forecastCommand } from '../src/cli/forecast.js';
 import { profileCommand } from '../src/cli/profile.js';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   seedCommand(cli);
   fleetCommand(cli);
   validateCommand(cli, validationWorlds);
+  compareCommand(cli);
   await cli.parseAsync();
 }
 
