@@ -11,6 +11,13 @@ import { readRunWindows, type RunWindows } from './runWindows.js';
 import { checkSameLoad, type OfferedLoad, offeredLoad } from './sameLoad.js';
 import { serverRows } from './serverRows.js';
 
+/**
+ * Fewer windows than this make the percentile intervals too narrow (the bootstrap's small-sample bias):
+ * in A/A pairs of synthetic runs with second-to-second drift, 1-minute runs (6 windows) alarmed in 4 of
+ * 20 pairs, 2-minute runs in 1 of 20 (test/src/compare/compareRuns.test.ts).
+ */
+export const MIN_WINDOWS = 12;
+
 export interface CompareOptions {
   /** Relative change that matters (0.1 = 10 %). */
   threshold: number;
@@ -63,6 +70,7 @@ export async function compareRuns(
     settings,
     rows,
     unpaired,
+    warnings: shortRunWarnings([base, candidate], windowSec),
     serverNote,
     regressions: rows.filter((r) => r.verdict === 'regressed').sort((a, b) => severity(b) - severity(a)),
   };
@@ -76,6 +84,15 @@ function serverNoteOf(base: RunWindows, candidate: RunWindows): string | null {
   const short = [base, candidate].filter((r) => r.server!.filter(Boolean).length < 3).map((r) => r.files.dir);
   if (short.length > 0) return `fewer than 3 windows of samples without a gap in ${short.join(' and ')}`;
   return null;
+}
+
+function shortRunWarnings(runs: readonly RunWindows[], windowSec: number): string[] {
+  const windows = Math.min(...runs.map((r) => Math.max(0, ...[...r.stations.values()].map((w) => w.length))));
+  if (windows >= MIN_WINDOWS) return [];
+  return [
+    `the runs hold ${windows} windows of ${windowSec} s; with fewer than ${MIN_WINDOWS} the intervals are too ` +
+      `narrow and noise can pass for a regression: run at least ${(MIN_WINDOWS * windowSec) / 60} minutes`,
+  ];
 }
 
 /** How much worse a row got, relative: what orders the regressions. */

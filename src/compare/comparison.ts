@@ -53,6 +53,8 @@ export interface Comparison {
   /** Client side first, then the server side where both runs have samples. */
   rows: Row[];
   unpaired: Unpaired[];
+  /** What limits the verdict (a run too short for honest intervals). */
+  warnings: string[];
   /** Why the server side is missing, when it is. */
   serverNote: string | null;
   /** The regressed rows, worst (largest relative change toward worse) first. */

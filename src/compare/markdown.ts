@@ -26,6 +26,7 @@ export function comparisonMarkdown(comparison: Comparison): string {
       `windows, seed ${s.seed}), and the Mann–Whitney test on the two runs gives p < ${s.alpha}.`,
     '',
   ];
+  for (const w of comparison.warnings) lines.push(`**Warning:** ${w}.`, '');
   if (regressions.length > 0) {
     lines.push(
       '## Regressions, worst first',
