@@ -68,6 +68,15 @@ export function dependsOnSidekiqWaits(ref: ComponentRef): boolean {
   );
 }
 
+/**
+ * A Sidekiq queue whose wait is unbounded because its whole pool is overloaded (or its host has no core
+ * left for it). That break is the pool's, whose own component saturates by then on its capacity or host
+ * CPU: a queue saturates on its own only when its finite wait passes its limit.
+ */
+export function breaksWithItsPool(binding: Binding): boolean {
+  return binding.kind === 'queue-wait' && !Number.isFinite(binding.waitSec);
+}
+
 /** One host's CPU utilization (co-located services share its cores). */
 export interface HostCpu {
   host: string;

@@ -1,4 +1,10 @@
-import { dependsOnSidekiqWaits, type Binding, type ComponentRef, type ComponentState } from './components.js';
+import {
+  breaksWithItsPool,
+  dependsOnSidekiqWaits,
+  type Binding,
+  type ComponentRef,
+  type ComponentState,
+} from './components.js';
 import { planInfrastructure } from './infrastructure.js';
 import { evaluateMonth } from './stations.js';
 import { monthlyCosts, storageAfter, type MonthlyCost, type StorageState } from './storage.js';
@@ -33,7 +39,11 @@ export interface Saturation {
 
 export interface Forecast {
   months: MonthResult[];
-  /** First month each component breaks its SLO or utilization limit, or null within the horizon. */
+  /**
+   * First month each component breaks its SLO or utilization limit, or null within the horizon. A Sidekiq
+   * queue counts only when it breaks on its own, not when its whole pool is overloaded (breaksWithItsPool):
+   * the pool's component carries that.
+   */
   saturation: Map<string, Saturation | null>;
 }
 
@@ -44,6 +54,8 @@ export function addMonths(start: string, months: number): string {
   const index = Number(match[1]) * 12 + (Number(match[2]) - 1) + months;
   return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
 }
+
+const brokenOnItsOwn = (c: ComponentState) => c.broken && !breaksWithItsPool(c.binding);
 
 /**
  * Month-by-month forecast over the horizon: workload from the profile (growth,
@@ -64,7 +76,7 @@ export function forecast(profile: ModelProfile, options: ForecastOptions): Forec
     const date = addMonths(options.start, m);
     for (const c of components) {
       if (!saturation.has(c.id)) saturation.set(c.id, null);
-      if (c.broken && saturation.get(c.id) === null)
+      if (brokenOnItsOwn(c) && saturation.get(c.id) === null)
         saturation.set(c.id, { month: m, date, binding: c.binding });
     }
     months.push({
@@ -111,19 +123,23 @@ function scanFirstBroken(months: number, judge: (m: number) => ComponentState[])
   for (let m = 0; m < months; m++) {
     for (const c of judge(m)) {
       if (!first.has(c.id)) first.set(c.id, null);
-      if (c.broken && first.get(c.id) === null) first.set(c.id, m);
+      if (brokenOnItsOwn(c) && first.get(c.id) === null) first.set(c.id, m);
     }
   }
   return first;
 }
 
-/** First broken month of each component by bisection over [0, last], "broken" being monotone in the month. */
+/**
+ * First broken month of each component by bisection over [0, last], "broken" being monotone in the month; a
+ * queue whose first broken month is its pool's overload does not break on its own (null).
+ */
 function bisectFirstBroken(
   last: number,
   judge: (m: number, withSidekiqWaits: boolean) => ComponentState[],
 ): Map<string, number | null> {
   // Full evaluations are kept: a cheap question about a month already judged in full costs nothing.
   const full = new Map<number, Map<string, boolean>>();
+  const withPool = new Map<number, Set<string>>();
   const refs = new Map<string, ComponentRef>();
   const brokenAt = (m: number, withSidekiqWaits: boolean): Map<string, boolean> => {
     const known = full.get(m);
@@ -131,15 +147,20 @@ function bisectFirstBroken(
     const components = judge(m, withSidekiqWaits);
     for (const c of components) refs.set(c.id, c.ref);
     const broken = new Map(components.map((c) => [c.id, c.broken]));
-    if (withSidekiqWaits) full.set(m, broken);
+    if (withSidekiqWaits) {
+      full.set(m, broken);
+      withPool.set(m, new Set(components.filter((c) => breaksWithItsPool(c.binding)).map((c) => c.id)));
+    }
     return broken;
   };
   const first = new Map<string, number | null>();
   const atStart = brokenAt(0, true);
   const atEnd = last > 0 ? brokenAt(last, true) : atStart;
   const pending: string[] = [];
+  // Queues are judged with Sidekiq waits: the month found for one has been evaluated in full.
+  const found = (id: string, m: number) => first.set(id, withPool.get(m)?.has(id) ? null : m);
   for (const [id, broken] of atStart) {
-    if (broken) first.set(id, 0);
+    if (broken) found(id, 0);
     else if (!atEnd.get(id)) first.set(id, null);
     else pending.push(id);
   }
@@ -147,7 +168,7 @@ function bisectFirstBroken(
   const search = (lo: number, hi: number, ids: string[], withSidekiqWaits: boolean): void => {
     if (ids.length === 0) return;
     if (hi - lo === 1) {
-      for (const id of ids) first.set(id, hi);
+      for (const id of ids) found(id, hi);
       return;
     }
     const mid = (lo + hi) >> 1;

@@ -1,6 +1,7 @@
 import type { SidekiqArgs } from '../mastodon/sidekiqCommand.js';
-import type { ComponentRef } from './components.js';
-import { forecast, type Forecast, type ForecastOptions } from './forecast.js';
+import type { QueueName } from '../mastodon/classes.js';
+import { componentId, type ComponentRef } from './components.js';
+import { forecast, type Forecast, type ForecastOptions, type Saturation } from './forecast.js';
 import {
   planInfrastructure,
   poolServing,
@@ -17,16 +18,34 @@ export interface Change {
   apply(profile: ModelProfile): ModelProfile;
   /** Extra vCPUs the change needs (for the budget), 0 for configuration only. */
   extraVcpus: number;
+  /** Extra GB of media disk or bucket quota the change provisions; none when absent. */
+  extraStorageGB?: number;
+}
+
+/** One line of a change's monthly bill: so many units at a price the profile states. */
+export interface CostItem {
+  unit: 'vCPU' | 'GB';
+  quantity: number;
+  usdPerUnitMonth: number;
+  /** The profile field the price comes from. */
+  price: string;
 }
 
 export interface Recommendation {
+  /** The component that saturates first among those the change is for. */
   componentId: string;
+  /** Every saturating component this one change is for, soonest first (componentId first). */
+  componentIds: string[];
   saturationDate: string;
   knob: string;
   change: string;
-  /** New saturation date of that component with the change; null = not within the horizon. */
+  /**
+   * New saturation date with the change: the earliest among componentIds; null = none within the horizon.
+   */
   newSaturationDate: string | null;
+  /** The sum of costItems: what the change adds to the monthly bill, 0 for configuration only. */
   extraMonthlyUSD: number;
+  costItems: CostItem[];
 }
 
 /** A pure `apply`: `edit` works on a deep copy of the profile it is given. */
@@ -87,12 +106,56 @@ function moreCores(profile: ModelProfile, hostName: string): Change {
   };
 }
 
-/** More threads in each unit of the pool, or one more process for the queue (or the whole pool). */
+/**
+ * The queues a new Sidekiq process should serve in each pool (by the pool's component id): every queue but `scheduler` (which Mastodon
+ * runs in one process only) when the pool itself saturates, else those of its queues that saturate on
+ * their own. One process serves them all: one change, not one per queue.
+ */
+export function queuesNeedingAProcess(
+  plan: InfrastructurePlan,
+  saturating: readonly ComponentRef[],
+): Map<string, QueueName[]> {
+  const out = new Map<string, QueueName[]>();
+  for (const pool of plan.pools) {
+    const whole = saturating.some((r) => r.kind === 'sidekiq-process' && componentId(r) === pool.identity.id);
+    const own = (q: QueueName) => saturating.some((r) => r.kind === 'sidekiq-queue' && r.queue === q);
+    out.set(
+      pool.identity.id,
+      pool.queueNames.filter((q) => q !== 'scheduler' && (whole || own(q))),
+    );
+  }
+  return out;
+}
+
+/**
+ * A new Sidekiq process gets one more vCPU on its host: a Ruby process runs Ruby on one core at a time (the
+ * interpreter lock), and prices.computePerVcpuMonth includes that vCPU's share of memory.
+ */
+const VCPUS_PER_SIDEKIQ_PROCESS = 1;
+
+function extraSidekiqProcess(pool: SidekiqPool, queues: readonly QueueName[], onHost: string): Change {
+  const command = sidekiqCommand({
+    threads: 25,
+    queues: queues.map((name) => ({ name, weight: pool.queues.get(name) ?? 1 })),
+  });
+  return {
+    knob: 'extra Sidekiq process',
+    description: `add a Sidekiq process \`sidekiq ${command}\` (DB_POOL=25) on host ${onHost}, with one more vCPU there`,
+    extraVcpus: VCPUS_PER_SIDEKIQ_PROCESS,
+    apply: editing((p) => {
+      p.infrastructure.sidekiq.push({ host: onHost, processes: 1, command, dbPool: 25 });
+      p.infrastructure.hosts.find((h) => h.name === onHost)!.cores += VCPUS_PER_SIDEKIQ_PROCESS;
+    }),
+  };
+}
+
+/** More threads in each unit of the pool, or one more process for the queues that need it. */
 function sidekiqChanges(
   profile: ModelProfile,
   plan: InfrastructurePlan,
   ref: ComponentRef & { kind: 'sidekiq-queue' | 'sidekiq-process' },
   host: string | null,
+  needing: ReadonlyMap<string, QueueName[]>,
 ): Change[] {
   const pool = poolOf(plan, ref);
   if (!pool) return [];
@@ -110,21 +173,10 @@ function sidekiqChanges(
       }),
     };
   });
-  const target =
-    ref.kind === 'sidekiq-queue' ? [ref.queue] : pool.queueNames.filter((q) => q !== 'scheduler');
-  const command = sidekiqCommand({
-    threads: 25,
-    queues: target.map((name) => ({ name, weight: pool.queues.get(name) ?? 1 })),
-  });
-  const onHost = host ?? profile.infrastructure.hosts[0]!.name;
-  changes.push({
-    knob: 'extra Sidekiq process',
-    description: `add a Sidekiq process \`sidekiq ${command}\` (DB_POOL=25) on host ${onHost}`,
-    extraVcpus: 0,
-    apply: editing((p) => {
-      p.infrastructure.sidekiq.push({ host: onHost, processes: 1, command, dbPool: 25 });
-    }),
-  });
+  const queues = needing.get(pool.identity.id) ?? [];
+  if (queues.length > 0) {
+    changes.push(extraSidekiqProcess(pool, queues, host ?? profile.infrastructure.hosts[0]!.name));
+  }
   return changes;
 }
 
@@ -248,6 +300,15 @@ function redisChanges(profile: ModelProfile, role: 'main' | 'cache'): Change[] {
   return changes;
 }
 
+/** The main Redis holds Sidekiq's queues: a process for an overloaded pool stops its backlog growing. */
+function backlogChanges(plan: InfrastructurePlan, needing: ReadonlyMap<string, QueueName[]>): Change[] {
+  return plan.pools.flatMap((pool) => {
+    const queues = needing.get(pool.identity.id) ?? [];
+    const host = plan.sidekiqUnits[pool.units[0]!]!.host;
+    return queues.length > 0 ? [extraSidekiqProcess(pool, queues, host)] : [];
+  });
+}
+
 function storageChanges(profile: ModelProfile): Change[] {
   const days = profile.retention.remoteMediaCacheDays;
   const shorter = days === null ? 30 : Math.max(1, Math.floor(days / 2));
@@ -266,8 +327,12 @@ function storageChanges(profile: ModelProfile): Change[] {
     const capacityGB = storage.capacityGB * 2;
     changes.push({
       knob: 'storage capacity',
-      description: `grow the media ${storage.kind === 'disk' ? 'disk' : 'bucket quota'} to ${capacityGB} GB`,
+      description:
+        storage.kind === 'disk'
+          ? `grow the media disk to ${capacityGB} GB`
+          : `raise the media bucket quota to ${capacityGB} GB (the bucket bills what it holds: the cost is once it fills)`,
       extraVcpus: 0,
+      extraStorageGB: capacityGB - storage.capacityGB,
       apply: editing((p) => {
         p.infrastructure.storage.capacityGB = capacityGB;
       }),
@@ -281,13 +346,14 @@ export function candidateChanges(
   profile: ModelProfile,
   plan: InfrastructurePlan,
   ref: ComponentRef,
+  needing: ReadonlyMap<string, QueueName[]> = queuesNeedingAProcess(plan, [ref]),
 ): Change[] {
   const host = hostOf(profile, plan, ref);
   const changes = ((): Change[] => {
     switch (ref.kind) {
       case 'sidekiq-queue':
       case 'sidekiq-process':
-        return sidekiqChanges(profile, plan, ref, host);
+        return sidekiqChanges(profile, plan, ref, host, needing);
       case 'web':
         return webChanges(profile);
       case 'postgres':
@@ -295,7 +361,10 @@ export function candidateChanges(
       case 'streaming':
         return streamingChanges(profile);
       case 'redis':
-        return redisChanges(profile, ref.role);
+        return [
+          ...redisChanges(profile, ref.role),
+          ...(ref.role === 'main' ? backlogChanges(plan, needing) : []),
+        ];
       case 'storage':
         return storageChanges(profile);
     }
@@ -304,34 +373,107 @@ export function candidateChanges(
   return changes;
 }
 
+/** What a change adds to the monthly bill, item by item, at the profile's prices. */
+export function costItems(profile: ModelProfile, change: Change): CostItem[] {
+  const items: CostItem[] = [];
+  if (change.extraVcpus > 0) {
+    const usd = profile.prices.computePerVcpuMonth;
+    items.push({
+      unit: 'vCPU',
+      quantity: change.extraVcpus,
+      usdPerUnitMonth: usd,
+      price: 'prices.computePerVcpuMonth',
+    });
+  }
+  const gb = change.extraStorageGB ?? 0;
+  if (gb > 0) items.push({ unit: 'GB', quantity: gb, ...storagePrice(profile) });
+  return items;
+}
+
+/** A disk bills the GB provisioned (prices.diskPerGBMonth); a bucket its provider's price per GB held. */
+function storagePrice(profile: ModelProfile): { usdPerUnitMonth: number; price: string } {
+  const { kind, provider } = profile.infrastructure.storage;
+  if (kind === 'disk')
+    return { usdPerUnitMonth: profile.prices.diskPerGBMonth, price: 'prices.diskPerGBMonth' };
+  return {
+    usdPerUnitMonth: profile.prices.storage[provider].storagePerGBMonth,
+    price: `prices.storage.${provider}.storagePerGBMonth`,
+  };
+}
+
+/** One saturating component's best change and its saturation month with it (null = beyond the horizon). */
+interface Pick {
+  id: string;
+  saturation: Saturation;
+  change: Change;
+  month: number | null;
+}
+
 /**
  * For each component that saturates within the horizon, try its candidate
  * changes and keep the one that pushes its date furthest; among those that
- * clear the horizon, the first (cheapest) wins.
+ * clear the horizon, the first (cheapest) wins. Components whose best change
+ * is the same change get one recommendation together, soonest first.
  */
 export function recommend(profile: ModelProfile, base: Forecast, options: ForecastOptions): Recommendation[] {
   const plan = planInfrastructure(profile);
-  const out: Recommendation[] = [];
-  for (const [id, sat] of base.saturation) {
-    if (!sat) continue;
-    const component = base.months[sat.month]!.components.find((c) => c.id === id)!;
+  const saturating = [...base.saturation]
+    .filter((e): e is [string, Saturation] => e[1] !== null)
+    .sort(([, a], [, b]) => a.month - b.month);
+  const refOf = (id: string, sat: Saturation) =>
+    base.months[sat.month]!.components.find((c) => c.id === id)!.ref;
+  const needing = queuesNeedingAProcess(
+    plan,
+    saturating.map(([id, sat]) => refOf(id, sat)),
+  );
+  // A change shared by several components is forecast once.
+  const forecasts = new Map<string, Forecast>();
+  const forecastWith = (change: Change) => {
+    const known = forecasts.get(change.description);
+    if (known) return known;
+    const result = forecast(change.apply(profile), options);
+    forecasts.set(change.description, result);
+    return result;
+  };
+  const picks: Pick[] = [];
+  for (const [id, sat] of saturating) {
     let best: { change: Change; month: number | null } | null = null;
-    for (const change of candidateChanges(profile, plan, component.ref)) {
-      const after = forecast(change.apply(profile), options).saturation.get(id) ?? null;
-      const month = after ? after.month : null;
+    for (const change of candidateChanges(profile, plan, refOf(id, sat), needing)) {
+      const month = forecastWith(change).saturation.get(id)?.month ?? null;
       const better = !best || (best.month !== null && (month === null || month > best.month));
       if (better) best = { change, month };
       if (month === null) break;
     }
     if (!best || (best.month !== null && best.month <= sat.month)) continue;
-    out.push({
-      componentId: id,
-      saturationDate: sat.date,
-      knob: best.change.knob,
-      change: best.change.description,
-      newSaturationDate: best.month === null ? null : (base.months[best.month]?.date ?? null),
-      extraMonthlyUSD: best.change.extraVcpus * profile.prices.computePerVcpuMonth,
-    });
+    picks.push({ id, saturation: sat, ...best });
   }
-  return out;
+  return groupByChange(picks).map((group) => recommendationOf(profile, base, group));
+}
+
+/** Picks grouped by their change, in the order each change first appears. */
+function groupByChange(picks: readonly Pick[]): Pick[][] {
+  const groups = new Map<string, Pick[]>();
+  for (const pick of picks) {
+    const group = groups.get(pick.change.description);
+    if (group) group.push(pick);
+    else groups.set(pick.change.description, [pick]);
+  }
+  return [...groups.values()];
+}
+
+function recommendationOf(profile: ModelProfile, base: Forecast, group: readonly Pick[]): Recommendation {
+  const first = group[0]!;
+  const months = group.map((p) => p.month ?? Infinity);
+  const newMonth = Math.min(...months);
+  const items = costItems(profile, first.change);
+  return {
+    componentId: first.id,
+    componentIds: group.map((p) => p.id),
+    saturationDate: first.saturation.date,
+    knob: first.change.knob,
+    change: first.change.description,
+    newSaturationDate: Number.isFinite(newMonth) ? (base.months[newMonth]?.date ?? null) : null,
+    extraMonthlyUSD: items.reduce((sum, i) => sum + i.quantity * i.usdPerUnitMonth, 0),
+    costItems: items,
+  };
 }

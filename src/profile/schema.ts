@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { quantity } from './quantitySchema.js';
+import { exact } from '../shared/quantity.js';
 import { ENDPOINT_CLASSES, JOB_CLASS_NAMES, QUEUES } from '../mastodon/classes.js';
 import { parseSidekiqCommand } from '../mastodon/sidekiqCommand.js';
 
@@ -382,9 +383,19 @@ const providerPrice = z
   })
   .describe("One storage provider's list price.");
 
+/** Block storage bills the GB provisioned, used or not; the default is a list price to verify. */
+const DISK_PRICE_DEFAULT = exact(
+  0.08,
+  'default: AWS EBS gp3 list price, $0.08 per GB-month provisioned (aws.amazon.com/ebs/pricing, us-east-1; ' +
+    'DigitalOcean Volumes $0.10); not re-read for this release: verify against your host',
+);
+
 const prices = z
   .strictObject({
     computePerVcpuMonth: count('USD per vCPU-month (with its share of memory).'),
+    diskPerGBMonth: count(
+      'USD per GB-month of provisioned disk (block storage), for a bigger media disk. Default 0.08 (AWS EBS gp3).',
+    ).default(DISK_PRICE_DEFAULT),
     storage: z
       .strictObject({
         s3: providerPrice,

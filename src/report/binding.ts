@@ -7,9 +7,15 @@ import type { Binding, Limit } from '../model/components.js';
 import type { PoolBottleneck } from '../model/sidekiqNetwork.js';
 import type { StorageState } from '../model/storage.js';
 
-const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+/** A figure with `digits` decimals; without a bound (or not a number) in words, never "Infinity" or "NaN". */
+const num = (x: number, digits = 0) =>
+  Number.isFinite(x) ? x.toFixed(digits) : Number.isNaN(x) ? 'unknown' : 'unbounded';
+const pct = (x: number) => (Number.isFinite(x) ? `${num(x * 100)}%` : num(x));
 const secs = (x: number) =>
-  Number.isFinite(x) ? (x < 1 ? `${(x * 1000).toFixed(0)} ms` : `${x.toFixed(1)} s`) : 'unbounded';
+  Number.isFinite(x) ? (x < 1 ? `${num(x * 1000)} ms` : `${num(x, 1)} s`) : num(x);
+/** " of maxmemory 2048 MB", or " with no maxmemory limit set". */
+const ofMaxmemory = (mb: number) =>
+  Number.isFinite(mb) ? ` of maxmemory ${num(mb)} MB` : ' with no maxmemory limit set';
 
 export function bindingText(binding: Binding): string {
   switch (binding.kind) {
@@ -40,22 +46,22 @@ function limitText(limit: Limit): string {
     case 'replica-cpu':
       return `read replica CPU ${busy} of ${limit.cores} cores`;
     case 'server-connections':
-      return `${limit.busyConnections.toFixed(1)} busy of ${limit.serverConnections} server connections${limit.pgbouncer ? ' (PgBouncer default_pool_size)' : ' (max_connections)'}`;
+      return `${num(limit.busyConnections, 1)} busy of ${limit.serverConnections} server connections${limit.pgbouncer ? ' (PgBouncer default_pool_size)' : ' (max_connections)'}`;
     case 'streaming-connections':
-      return `${limit.connections.toFixed(0)} connections at peak of ${limit.processes} × ${limit.maxConnectionsPerProcess.toFixed(0)}`;
+      return `${num(limit.connections)} connections at peak of ${limit.processes} × ${num(limit.maxConnectionsPerProcess)}`;
     case 'event-loop-cpu':
       return `event loop CPU ${busy}`;
     case 'redis-memory':
       if (!Number.isFinite(limit.usedMB))
-        return `Sidekiq's queues grow without bound in maxmemory ${limit.maxmemoryMB} MB (home feeds ${limit.feedsMB.toFixed(0)} MB)`;
-      return `${limit.usedMB.toFixed(0)} MB of maxmemory ${limit.maxmemoryMB} MB (home feeds ${limit.feedsMB.toFixed(0)} MB, queues ${limit.backlogMB.toFixed(0)} MB)`;
+        return `Sidekiq's queues grow without bound${Number.isFinite(limit.maxmemoryMB) ? ` in maxmemory ${num(limit.maxmemoryMB)} MB` : ''} (home feeds ${num(limit.feedsMB)} MB)`;
+      return `${num(limit.usedMB)} MB${ofMaxmemory(limit.maxmemoryMB)} (home feeds ${num(limit.feedsMB)} MB, queues ${num(limit.backlogMB)} MB)`;
     case 'cache-memory':
-      return `cache ${limit.usedMB.toFixed(0)} MB of maxmemory ${limit.maxmemoryMB} MB`;
+      return `cache ${num(limit.usedMB)} MB${ofMaxmemory(limit.maxmemoryMB)}`;
     case 'storage': {
       const used = storageUsedText(limit.storage, limit.databaseOnSameDisk);
       return limit.capacityGB === null
         ? `${used}; unbounded bucket`
-        : `${used} of ${limit.capacityGB} GB (keeping ${pct(limit.headroom)} free)`;
+        : `${used} of ${num(limit.capacityGB)} GB (keeping ${pct(limit.headroom)} free)`;
     }
   }
 }
@@ -63,7 +69,9 @@ function limitText(limit: Limit): string {
 /** The pool's load against its capacity, what its threads and interpreter locks do, and what binds it. */
 function sidekiqCapacityText(limit: Limit & { what: 'sidekiq-capacity' }): string {
   const processes = limit.processes === 1 ? '1 process' : `${limit.processes} processes`;
-  const capacity = `${limit.maxThroughputPerSec.toPrecision(3)} jobs/s`;
+  const capacity = Number.isFinite(limit.maxThroughputPerSec)
+    ? `${limit.maxThroughputPerSec.toPrecision(3)} jobs/s`
+    : num(limit.maxThroughputPerSec);
   const inside = `${processes}, ${limit.threads} threads ${pct(limit.threadUtilization)} busy, Ruby CPU ${pct(limit.lockUtilization)} of a core per process`;
   return `${pct(limit.utilization)} of capacity ${capacity} (${inside}); at capacity ${BOTTLENECK_WORDS[limit.bottleneck]}`;
 }
@@ -77,6 +85,6 @@ const BOTTLENECK_WORDS: Record<PoolBottleneck, string> = {
 };
 
 function storageUsedText(s: StorageState, databaseOnSameDisk: boolean): string {
-  const database = databaseOnSameDisk ? `, database ${s.databaseGB.toFixed(0)}` : '';
-  return `${s.usedGB.toFixed(0)} GB used (local ${s.localMediaGB.toFixed(0)}, remote cache ${s.remoteMediaCacheGB.toFixed(0)}, cards ${s.previewCardsGB.toFixed(0)}${database} GB)`;
+  const database = databaseOnSameDisk ? `, database ${num(s.databaseGB)}` : '';
+  return `${num(s.usedGB)} GB used (local ${num(s.localMediaGB)}, remote cache ${num(s.remoteMediaCacheGB)}, cards ${num(s.previewCardsGB)}${database} GB)`;
 }

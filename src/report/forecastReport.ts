@@ -3,7 +3,7 @@ import type { Profile } from '../profile/schema.js';
 import { addMonths, type Forecast } from '../model/forecast.js';
 import { QUEUES, type QueueName } from '../mastodon/classes.js';
 import type { Recommendation } from '../model/recommend.js';
-import type { ComponentKind } from '../model/components.js';
+import { componentId, type ComponentKind } from '../model/components.js';
 import { demandPathsOf } from '../model/demandPaths.js';
 import { bindingText } from './binding.js';
 import type { MonthlyCost, Provider, StorageState } from '../model/storage.js';
@@ -54,6 +54,11 @@ export interface ComponentReport {
    * forecast says.
    */
   p50Date: string | null;
+  /**
+   * A Sidekiq queue's pool (its `sidekiq-process` component id), null for other components. A queue's
+   * saturation and draws count only where it breaks on its own; its pool's overload is the pool's.
+   */
+  pool: string | null;
 }
 
 export interface MonthReport {
@@ -114,6 +119,10 @@ export function buildForecastReport(input: {
       saturationProbability: s ? s.probabilityWithinHorizon : null,
       p10Date: s ? dateOf(s.p10Month) : (sat?.date ?? null),
       p50Date: s ? dateOf(s.p50Month) : (sat?.date ?? null),
+      pool:
+        c.binding.kind === 'queue-wait'
+          ? componentId({ kind: 'sidekiq-process', queues: c.binding.pool })
+          : null,
     };
   });
 

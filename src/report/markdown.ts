@@ -7,7 +7,7 @@
  */
 import type { MonthlyCost, StorageState } from '../model/storage.js';
 import { isAssumption } from '../shared/quantity.js';
-import type { Recommendation } from '../model/recommend.js';
+import type { CostItem, Recommendation } from '../model/recommend.js';
 import type { ComponentReport, ForecastReport, MonthReport } from './forecastReport.js';
 
 // ---------------------------------------------------------------- formatting
@@ -165,7 +165,8 @@ export function sortComponents(components: readonly ComponentReport[]): Componen
 
 /**
  * The saturation cell: "2027-03 (P10 2026-12, P90 after horizon)", "not within 24 months (P10 2027-07, P50
- * 2028-06; 58% of draws saturate)" or "not within 24 months".
+ * 2028-06; 58% of draws saturate)", "not within 24 months", or for a queue whose pool saturates, "with its
+ * pool from 2027-11".
  */
 export function saturationText(report: ForecastReport, c: ComponentReport): string {
   const range = (d: string | null) => d ?? 'after horizon';
@@ -175,6 +176,17 @@ export function saturationText(report: ForecastReport, c: ComponentReport): stri
     return `${s.date} (P10 ${range(s.p10Date)}, P90 ${range(s.p90Date)})`;
   }
   // The central forecast holds, but some Monte Carlo draws may still saturate.
+  const extras = drawExtras(c);
+  const poolDate = c.pool && report.components.find((p) => p.id === c.pool)?.saturation?.date;
+  if (poolDate) {
+    // A queue's own risk only: its pool's overload is on the pool's row.
+    return `with its pool from ${poolDate}${extras.length ? ` (on its own: ${extras.join('; ')})` : ''}`;
+  }
+  return extras.length ? `${notWithin(report)} (${extras.join('; ')})` : notWithin(report);
+}
+
+/** P10, P50 and the share of draws saturating, for a component the central forecast keeps intact. */
+function drawExtras(c: ComponentReport): string[] {
   const extras: string[] = [];
   // Central (modal) values can hold while the median draw saturates: the assumption ranges lean to more load.
   const dates = [c.p10Date && `P10 ${c.p10Date}`, c.p50Date && `P50 ${c.p50Date}`].filter(Boolean);
@@ -182,7 +194,7 @@ export function saturationText(report: ForecastReport, c: ComponentReport): stri
   if (c.saturationProbability !== null && c.saturationProbability > 0) {
     extras.push(`${formatPercent(c.saturationProbability)} of draws saturate`);
   }
-  return extras.length ? `${notWithin(report)} (${extras.join('; ')})` : notWithin(report);
+  return extras;
 }
 
 /**
@@ -295,16 +307,37 @@ function bindingSection(report: ForecastReport): string {
   ].join('\n');
 }
 
-function recommendationLine(r: Recommendation): string {
+/** "+$120/month (1,500 GB × $0.08 per GB-month, `prices.diskPerGBMonth`)", or none for configuration only. */
+export function costText(r: Recommendation): string {
+  if (r.costItems.length === 0) return 'none (configuration only)';
+  const items = r.costItems.map((i) => {
+    const quantity = i.unit === 'GB' ? formatGB(i.quantity) : `${formatCount(i.quantity)} ${plural(i)}`;
+    return `${quantity} × ${formatUSD(i.usdPerUnitMonth)} per ${i.unit}-month, ${code(i.price)}`;
+  });
+  return `${formatSignedUSD(r.extraMonthlyUSD)}/month (${items.join('; ')})`;
+}
+
+const plural = (i: CostItem) => (i.quantity === 1 ? i.unit : `${i.unit}s`);
+
+/** "`a` saturates 2027-11 (and `b` 2028-01)": every component the one change is for. */
+function saturatingText(report: ForecastReport, r: Recommendation): string {
+  const dateOf = (id: string) => report.components.find((c) => c.id === id)?.saturation?.date;
+  const others = r.componentIds
+    .filter((id) => id !== r.componentId)
+    .map((id) => `${code(id)} ${dateOf(id) ?? ''}`.trim());
+  const also = others.length ? ` (and ${others.join(', ')})` : '';
+  return `${code(r.componentId)} saturates ${r.saturationDate}${also}`;
+}
+
+function recommendationLine(report: ForecastReport, r: Recommendation): string {
   const then = r.newSaturationDate === null ? 'not within the horizon' : r.newSaturationDate;
-  const cost = r.extraMonthlyUSD > 0 ? ` Extra cost: ${formatSignedUSD(r.extraMonthlyUSD)}/month.` : '';
-  return `- ${code(r.componentId)} saturates ${r.saturationDate} → ${codeSettings(r.change)}. New saturation date: ${then}.${cost}`;
+  return `- ${saturatingText(report, r)} → ${codeSettings(r.change)}. New saturation date: ${then}. Extra cost: ${costText(r)}.`;
 }
 
 function recommendationsSection(report: ForecastReport): string {
   const anySaturates = report.components.some((c) => c.saturation);
   const body = report.recommendations.length
-    ? report.recommendations.map(recommendationLine).join('\n')
+    ? report.recommendations.map((r) => recommendationLine(report, r)).join('\n')
     : anySaturates
       ? 'No single configuration change found that moves a saturation date later; see the binding constraints above.'
       : `Nothing to change: no component saturates within ${report.horizonMonths} months.`;

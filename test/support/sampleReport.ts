@@ -266,6 +266,7 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
       saturationProbability: monteCarlo ? (satMonth !== null ? 0.9 : p10 !== null ? 0.15 : 0) : null,
       p10Date: p10,
       p50Date: satMonth === null ? null : date(satMonth),
+      pool: spec.kind === 'sidekiq-queue' ? POOL : null,
     };
   });
 
@@ -275,47 +276,55 @@ export function sampleReport(options: SampleOptions = {}): ForecastReport {
   if (pg) {
     defaultRecommendations.push({
       componentId: 'postgres',
+      componentIds: ['postgres'],
       saturationDate: pg.date,
       knob: 'PgBouncer',
       change:
         'put PgBouncer in transaction mode in front of PostgreSQL (default_pool_size 40, max_client_conn 500, PREPARED_STATEMENTS=false)',
       newSaturationDate: null,
       extraMonthlyUSD: 0,
+      costItems: [],
     });
   }
   const pool = satOf(POOL);
   if (pool) {
     defaultRecommendations.push({
       componentId: POOL,
+      componentIds: [POOL],
       saturationDate: pool.date,
       knob: 'extra Sidekiq process',
       change:
-        'add a Sidekiq process `sidekiq -c 25 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull` (DB_POOL=25) on host app',
+        'add a Sidekiq process `sidekiq -c 25 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull` (DB_POOL=25) on host app, with one more vCPU there',
       newSaturationDate: date(Math.min(horizon - 1, pool.month + 9)),
-      extraMonthlyUSD: 0,
+      extraMonthlyUSD: 6,
+      costItems: [{ unit: 'vCPU', quantity: 1, usdPerUnitMonth: 6, price: 'prices.computePerVcpuMonth' }],
     });
   }
   const storage = satOf('storage');
   if (storage) {
     defaultRecommendations.push({
       componentId: 'storage',
+      componentIds: ['storage'],
       saturationDate: storage.date,
       knob: 'tootctl media remove --days',
       change:
         'remove cached remote media after 7 days (`tootctl media remove --days 7` daily, or media_cache_retention_period)',
       newSaturationDate: date(Math.min(horizon - 1, storage.month + 4)),
       extraMonthlyUSD: 0,
+      costItems: [],
     });
   }
   const web = satOf('web');
   if (web) {
     defaultRecommendations.push({
       componentId: 'web',
+      componentIds: ['web'],
       saturationDate: web.date,
       knob: 'host app cores',
       change: 'give host app 16 vCPUs instead of 8',
       newSaturationDate: null,
       extraMonthlyUSD: 48,
+      costItems: [{ unit: 'vCPU', quantity: 8, usdPerUnitMonth: 6, price: 'prices.computePerVcpuMonth' }],
     });
   }
 

@@ -109,7 +109,8 @@ describe('fedicap forecast', () => {
     expect(readdirSync(dir)).toEqual(['forecast.csv']);
     const lines = readFileSync(join(dir, 'forecast.csv'), 'utf8').trim().split('\n');
     expect(lines[0]).toBe(
-      'month,date,component,kind,utilization,latency_sec,latency_limit_sec,broken,daily_active,monthly_active',
+      'month,date,component,kind,utilization,latency_sec,latency_limit_sec,broken,daily_active,monthly_active,' +
+        'recommendation,new_saturation_date,extra_monthly_usd',
     );
     const components = new Set(lines.slice(1).map((l) => l.split(',')[2]));
     expect(lines.length - 1).toBe(6 * components.size);

@@ -129,4 +129,74 @@ describe('bindingText', () => {
       'clients may open 225 connections (Puma + Sidekiq DB_POOL + streaming) but max_connections is 100; PostgreSQL CPU 31% of 4 cores',
     );
   });
+
+  it('words figures without a bound, never printing Infinity or NaN', () => {
+    const storage = {
+      localMediaGB: Infinity,
+      remoteMediaCacheGB: 10,
+      previewCardsGB: 1,
+      databaseGB: NaN,
+      mediaGB: Infinity,
+      usedGB: Infinity,
+      egressGBPerMonth: 1,
+    };
+    const texts = [
+      bindingText(limit({ what: 'cache-memory', utilization: Infinity, usedMB: Infinity, maxmemoryMB: 512 })),
+      bindingText(
+        limit({
+          what: 'redis-memory',
+          utilization: 0.5,
+          usedMB: 900,
+          maxmemoryMB: Infinity,
+          feedsMB: 600,
+          backlogMB: NaN,
+        }),
+      ),
+      bindingText(
+        limit({
+          what: 'server-connections',
+          utilization: Infinity,
+          busyConnections: Infinity,
+          serverConnections: 40,
+          pgbouncer: false,
+        }),
+      ),
+      bindingText(
+        limit({
+          what: 'streaming-connections',
+          utilization: NaN,
+          connections: Infinity,
+          processes: 1,
+          maxConnectionsPerProcess: 1000,
+        }),
+      ),
+      bindingText(
+        limit({
+          what: 'sidekiq-capacity',
+          utilization: Infinity,
+          maxThroughputPerSec: NaN,
+          bottleneck: 'threads',
+          processes: 1,
+          threads: 25,
+          threadUtilization: Infinity,
+          lockUtilization: NaN,
+        }),
+      ),
+      bindingText(
+        limit({
+          what: 'storage',
+          utilization: Infinity,
+          storage,
+          capacityGB: 1500,
+          headroom: 0.2,
+          databaseOnSameDisk: true,
+        }),
+      ),
+    ];
+    for (const text of texts) expect(text).not.toMatch(/Infinity|NaN|undefined/);
+    expect(texts[0]).toBe('cache unbounded MB of maxmemory 512 MB');
+    expect(texts[1]).toBe('900 MB with no maxmemory limit set (home feeds 600 MB, queues unknown MB)');
+    expect(texts[2]).toBe('unbounded busy of 40 server connections (max_connections)');
+    expect(texts[5]).toMatch(/^unbounded GB used \(local unbounded, .*database unknown GB\)/);
+  });
 });

@@ -3,22 +3,44 @@ import { forecastCsv } from '../../../src/report/csv.js';
 import { sampleReport } from '../../support/sampleReport.js';
 
 const HEADER =
-  'month,date,component,kind,utilization,latency_sec,latency_limit_sec,broken,daily_active,monthly_active';
+  'month,date,component,kind,utilization,latency_sec,latency_limit_sec,broken,daily_active,monthly_active,' +
+  'recommendation,new_saturation_date,extra_monthly_usd';
 
 /**
- * A minimal CSV reader. csv-parse is not installed; splitting on commas is
- * safe here only because no value contains a comma, a quote or a line break,
- * which the first assertion of each test checks.
+ * A minimal RFC 4180 reader (csv-parse is not installed): quoted fields may hold commas and doubled
+ * quotes; no value in these reports holds a line break, which it checks.
  */
 function parse(text: string): Record<string, string>[] {
-  expect(text).not.toMatch(/"/);
   const [header, ...lines] = text.replace(/\n$/, '').split('\n');
-  const names = header!.split(',');
+  const names = fields(header!);
   return lines.map((line) => {
-    const values = line.split(',');
+    const values = fields(line);
     expect(values).toHaveLength(names.length);
     return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
   });
+}
+
+function fields(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let value = '';
+      i++;
+      while (i < line.length && !(line[i] === '"' && line[i + 1] !== '"')) {
+        value += line[i];
+        i += line[i] === '"' ? 2 : 1;
+      }
+      expect(line[i], `unterminated quote in ${line}`).toBe('"');
+      out.push(value);
+      i += 2;
+    } else {
+      const end = line.indexOf(',', i);
+      out.push(line.slice(i, end === -1 ? line.length : end));
+      i = end === -1 ? line.length + 1 : end + 1;
+    }
+  }
+  return out;
 }
 
 describe('forecastCsv', () => {
@@ -72,6 +94,24 @@ describe('forecastCsv', () => {
     );
     expect(postgres[0]!.latency_sec).toBe('');
     expect(postgres[0]!.kind).toBe('postgres');
+  });
+
+  it('puts each recommendation once, on the row of its component in the month it saturates', () => {
+    const rows = parse(csv).filter((r) => r.recommendation !== '');
+    expect(rows).toHaveLength(report.recommendations.length);
+    for (const r of report.recommendations) {
+      const row = rows.find((x) => x.component === r.componentId)!;
+      expect(row.date).toBe(r.saturationDate);
+      expect(row.recommendation).toBe(r.change);
+      expect(row.new_saturation_date).toBe(r.newSaturationDate ?? '');
+      expect(Number(row.extra_monthly_usd)).toBe(r.extraMonthlyUSD);
+    }
+    // The budget sums: $6 for the Sidekiq process's vCPU, $48 for the host's 8 more.
+    expect(rows.reduce((sum, r) => sum + Number(r.extra_monthly_usd), 0)).toBe(54);
+    // The Sidekiq command's commas survive quoting.
+    expect(rows.find((r) => r.kind === 'sidekiq-process')!.recommendation).toContain(
+      '-q default,8 -q push,6',
+    );
   });
 
   it('writes only the header for a report without months', () => {

@@ -192,7 +192,11 @@ describe('forecastMarkdown', () => {
 
     const short = forecastMarkdown(sampleReport({ horizonMonths: 12, monteCarlo: null, uncalibrated: [] }));
     const shortRows = new Map(tableRows(section(short, 'Summary')).map((r) => [componentOf(r), r]));
-    expect(shortRows.get('sidekiq-queue:push')![3]).toBe('not within 12 months');
+    // push does not saturate on its own; its pool does, and the row points there instead of a date of its own.
+    expect(shortRows.get('sidekiq-queue:push')![3]).toBe('with its pool from 2027-07');
+    expect(shortRows.get('sidekiq-process:default+push+ingress+mailers+pull+scheduler')![3]).toBe(
+      '**2027-07**',
+    );
     expect(shortRows.get('postgres')![3]).toBe('**2027-04**');
     expect(shortRows.get('web')![4]).toBe('yes');
   });
@@ -236,8 +240,13 @@ describe('forecastMarkdown', () => {
     expect(pool).not.toContain('``');
     expect(pool).toContain('New saturation date: 2028-04');
     expect(storage).toContain('`tootctl media remove --days 7` daily, or `media_cache_retention_period`');
-    expect(web).toMatch(
-      /^- `web` saturates 2028-07 → give host app 16 vCPUs instead of 8\. New saturation date: not within the horizon\. Extra cost: \+\$48\.00\/month\.$/,
+    expect(web).toBe(
+      '- `web` saturates 2028-07 → give host app 16 vCPUs instead of 8. New saturation date: not within the horizon. ' +
+        'Extra cost: +$48.00/month (8 vCPUs × $6.00 per vCPU-month, `prices.computePerVcpuMonth`).',
+    );
+    expect(pg).toContain('Extra cost: none (configuration only).');
+    expect(pool).toContain(
+      'Extra cost: +$6.00/month (1 vCPU × $6.00 per vCPU-month, `prices.computePerVcpuMonth`).',
     );
 
     const calm = forecastMarkdown(sampleReport({ horizonMonths: 6, recommendations: [] }));
@@ -402,11 +411,13 @@ describe('whatifMarkdown', () => {
       recommendations: [
         {
           componentId: 'sidekiq-queue:ingress',
+          componentIds: ['sidekiq-queue:ingress'],
           saturationDate: '2027-01',
           knob: 'extra Sidekiq process',
           change: 'add a Sidekiq process `sidekiq -c 25 -q ingress,4` (DB_POOL=25) on host app',
           newSaturationDate: null,
           extraMonthlyUSD: 0,
+          costItems: [],
         },
       ],
     });
