@@ -12,7 +12,7 @@
  *   listeners                               streaming connections held for DURATION
  *
  * Inputs: BASE_URL, TOKENS, FLEET, PROFILE, SCALE, DURATION, LOAD, CONTENT,
- * POSTERS, DISCOVER, MEDIA_SIZE (see the single scenarios). Thresholds state
+ * POSTERS, DISCOVER, IMAGES, POLLS (see the single scenarios). Thresholds state
  * the profile's SLOs per station, the verdict thresholds (checks, unexpected
  * 4xx, dropped iterations) and the effects of the classes that run
  * (mixedEffects); `fedicap run` exits 99 when one fails. Streaming events
@@ -24,7 +24,7 @@ import type { Options } from 'k6/options';
 import type { Scenario } from 'k6/options';
 import { effectThresholds, verdictThresholds, warnFewSamples, type EffectName } from './lib/effects.ts';
 import { willIterate } from './lib/verdict.ts';
-import { durationSec, mediaSize, numberEnv, scale, stringEnv } from './lib/env.ts';
+import { durationSec, numberEnv, scale, stringEnv } from './lib/env.ts';
 import {
   checkDeliveries,
   checkInboundEffects,
@@ -45,15 +45,14 @@ import {
   readHome,
   readNotifications,
   readPublic,
+  mediaOptions,
   uploadAndPost,
-  type MediaOptions,
 } from './lib/workloads.ts';
 
 export const CTX: FederationContext = federationContext();
 const SCALE = scale();
 const DURATION = durationSec();
 const POSTERS = Math.max(1, Math.min(CTX.tokens.length, Math.floor(numberEnv('POSTERS', 10))));
-const MEDIA: MediaOptions = { ...mediaSize(), polls: 10, pollIntervalSec: 1 };
 
 /** Iterations per second of each workload class at SCALE 1 (the profile's rates). */
 export function workloadRates(): Record<string, number> {
@@ -104,6 +103,9 @@ const constant: Record<string, ReturnType<typeof constantRate>> = {};
 for (const [name, perSec] of Object.entries(scaledRates())) {
   constant[name] = constantRate(EXEC[name]!, perSec, DURATION, { iterationSec: ITERATION_SEC[name] ?? 1 });
 }
+/** The images to upload, opened only when the media class runs (IMAGES is not needed otherwise). */
+const MEDIA = (scaledRates().media ?? 0) > 0 ? mediaOptions() : undefined;
+
 export const LISTENERS = Math.max(
   1,
   Math.min(
@@ -201,7 +203,7 @@ export async function post(data: MixedSetup): Promise<void> {
   await postStatus(CTX, data.runId, POSTERS, CTX.fleet.pages, data.domain);
 }
 export async function upload(): Promise<void> {
-  await uploadAndPost(CTX, MEDIA);
+  if (MEDIA) await uploadAndPost(CTX, MEDIA);
 }
 export async function interactions(data: MixedSetup): Promise<void> {
   await interact(CTX, data.statusIds);

@@ -23,8 +23,7 @@ import http from 'k6/http';
 import { check } from 'k6';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import type { Activity } from './activitypub.ts';
-import { toArrayBuffer } from './encoding.ts';
-import { requestUrl, type ApiRequest, type RequestTags } from './requests.ts';
+import { requestUrl, type ApiRequest, type FilePart, type RequestTags } from './requests.ts';
 import { signRequest, type SigningKey } from './signatures.ts';
 
 /** 429 answers, by station/endpoint/name (rate limiting, not capacity). */
@@ -78,6 +77,14 @@ export function record(res: Response, tags: Record<string, string>, expected: re
   return 'ok';
 }
 
+/** A multipart body as k6 builds it (and sets its Content-Type with the boundary): files as http.file. */
+function formData(fields: Record<string, string | FilePart>): Record<string, string | http.FileData> {
+  const out: Record<string, string | http.FileData> = {};
+  for (const [name, v] of Object.entries(fields))
+    out[name] = typeof v === 'string' ? v : http.file(v.data, v.filename, v.contentType);
+  return out;
+}
+
 /** A client API request with the account's token; `expected` statuses count as success. */
 export async function api(
   baseUrl: string,
@@ -91,14 +98,11 @@ export async function api(
     Accept: 'application/json',
     ...(req.headers ?? {}),
   };
-  let body: string | ArrayBuffer | null = null;
+  let body: string | Record<string, string | http.FileData> | null = null;
   if (req.json !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(req.json);
-  } else if (req.multipart) {
-    headers['Content-Type'] = req.multipart.contentType;
-    body = toArrayBuffer(req.multipart.body);
-  }
+  } else if (req.multipart) body = formData(req.multipart);
   const tags = stringTags(req.tags, extraTags);
   const res = await http.asyncRequest(req.method, requestUrl(baseUrl, req), body, {
     headers,

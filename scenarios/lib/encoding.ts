@@ -60,13 +60,6 @@ export function base64Decode(text: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(out);
 }
 
-/** A fresh ArrayBuffer holding exactly these bytes (WebCrypto and k6 bodies want ArrayBuffer). */
-export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  const copy = new ArrayBuffer(bytes.length);
-  new Uint8Array(copy).set(bytes);
-  return copy;
-}
-
 function derLength(n: number): number[] {
   if (n < 0x80) return [n];
   const bytes: number[] = [];

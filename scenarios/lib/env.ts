@@ -10,20 +10,25 @@
  *   DURATION  how long each constant-rate scenario runs (default 1m)
  *   LOAD      peak (default) or mean: peak-hour or daily-mean rates
  *   CONTENT   content corpus (content.json from `fedicap seed`); built-in fallback
+ *   IMAGES    directory of images to upload, with manifest.json (media scenarios; `fedicap run` makes it)
  *
- * File paths must be absolute: k6 resolves open() relative to the script.
+ * File paths must be absolute: k6 resolves a relative open() path against the
+ * script (the module whose top-level code runs), not the working directory.
  * A missing or malformed input throws an Error naming the variable and the
  * file (the local executor reports it and exits 2; k6 aborts the init).
  * Large, shared data (tokens, actors with keys, the corpus) lives in
  * SharedArray: one copy for all VUs.
  */
 import { SharedArray } from 'k6/data';
+import { b64encode } from 'k6/encoding';
+import type { ImageFile } from '../../src/run/imageManifest.ts';
 import type { FleetActor, FleetManifest } from '../../world/fleet/manifest.ts';
 import { BUILTIN_CORPUS, parseCorpus, type CorpusPost } from './content.ts';
 import {
   isAbsolutePath,
   parseDuration,
   parseFleet,
+  parseImageManifest,
   parseJsonText,
   parsePositive,
   parseProfileText,
@@ -57,6 +62,14 @@ function readText(variable: string, path: string): string {
     throw new Error(`${variable}=${path}: cannot read the file (${String((err as Error).message ?? err)})`);
   }
   return text;
+}
+
+function readBinary(variable: string, path: string): ArrayBuffer {
+  try {
+    return open(path, 'b');
+  } catch (err) {
+    throw new Error(`${variable}: cannot read ${path} (${String((err as Error).message ?? err)})`);
+  }
 }
 
 /** BASE_URL without a trailing slash. */
@@ -98,12 +111,46 @@ export function stringEnv(name: string, fallback: string): string {
   return env(name) ?? fallback;
 }
 
-/** MEDIA_SIZE=WIDTHxHEIGHT (default 640x480): the size of the generated images. */
-export function mediaSize(): { width: number; height: number } {
-  const size = /^(\d+)x(\d+)$/.exec(stringEnv('MEDIA_SIZE', '640x480'));
-  if (!size)
-    throw new Error(`MEDIA_SIZE=${stringEnv('MEDIA_SIZE', '')}: expected WIDTHxHEIGHT, e.g. 640x480`);
-  return { width: Number(size[1]), height: Number(size[2]) };
+/** One image to upload: its manifest entry; its bytes are in `UploadImages.base64` at the same index. */
+export type UploadImage = Pick<ImageFile, 'name' | 'bytes' | 'contentType' | 'width' | 'height' | 'share'>;
+
+export interface UploadImages {
+  files: UploadImage[];
+  /** Each file's share of the uploads, in the order of `files`. */
+  shares: number[];
+  /** Base64 of each file, in the order of `files` (decode per upload: b64decode is native in k6). */
+  base64: string[];
+}
+
+/**
+ * IMAGES: the directory of images to upload (manifest.json and the files it lists, as `fedicap run` generates
+ * into OUT/images), each file opened with open(path, 'b') here in the init context, once for the test: the
+ * bytes are kept base64-encoded in a SharedArray, one copy for all VUs (open() alone keeps one per VU).
+ */
+export function loadImages(): UploadImages {
+  const dir = filePath(
+    'IMAGES',
+    'the directory of images to upload, with its manifest.json; `fedicap run` generates it into OUT/images',
+  ).replace(/[/\\]+$/, '');
+  const manifestPath = `${dir}/manifest.json`;
+  const files = new SharedArray('fedicap:images', () =>
+    parseImageManifest(readText('IMAGES', manifestPath), manifestPath).map((f) => ({
+      name: f.name,
+      bytes: f.bytes,
+      contentType: f.contentType,
+      width: f.width,
+      height: f.height,
+      share: f.share,
+    })),
+  ) as unknown as UploadImage[];
+  const base64 = new SharedArray('fedicap:image-bytes', () => {
+    const out: string[] = [];
+    for (const f of files) out.push(b64encode(readBinary('IMAGES', `${dir}/${f.name}`)));
+    return out;
+  }) as unknown as string[];
+  const shares: number[] = [];
+  for (const f of files) shares.push(f.share);
+  return { files, shares, base64 };
 }
 
 /** The tokens file (SharedArray). */

@@ -5,6 +5,7 @@
  * message names the variable and the file and what was expected, and never
  * echoes a token or a key.
  */
+import type { ImageFile } from '../../src/run/imageManifest.ts';
 import type { FleetActor, FleetManifest } from '../../world/fleet/manifest.ts';
 
 /** One line of a tokens file, as `fedicap testbed --tokens-out` and seed.rb write it. */
@@ -82,6 +83,36 @@ export function parseFleet(text: string, path: string, variable = 'FLEET'): Flee
     if (!x || !str(x.url) || !str(x.mediaType)) throw fail(`media[${i}] has no "url" and "mediaType"`);
   }
   return doc as unknown as FleetManifest;
+}
+
+/**
+ * Validate the manifest of the images to upload (IMAGES=DIR, DIR/manifest.json as `fedicap run` writes it):
+ * version 1, files with a plain name, a size, an image content type and shares adding up to 1.
+ */
+export function parseImageManifest(text: string, path: string, variable = 'IMAGES'): ImageFile[] {
+  const doc = parseJsonText(text, variable, path) as Record<string, unknown> | null;
+  const fail = (m: string) =>
+    new Error(
+      `${where(variable, path)}: ${m} (expected the manifest.json \`fedicap run\` writes into OUT/images)`,
+    );
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw fail('not a JSON object');
+  if (doc.version !== 1) throw fail(`"version" is ${JSON.stringify(doc.version)}, expected 1`);
+  if (!Array.isArray(doc.files) || doc.files.length === 0) throw fail('"files" is missing or empty');
+  let shares = 0;
+  const files = (doc.files as unknown[]).map((f, i) => {
+    const x = f as Record<string, unknown> | null;
+    if (!x || typeof x !== 'object') throw fail(`files[${i}] is not an object`);
+    if (!str(x.name) || /[/\\]/.test(x.name as string) || x.name === '..')
+      throw fail(`files[${i}] has no plain "name" (a file in the same directory)`);
+    if (!(typeof x.bytes === 'number' && x.bytes > 0)) throw fail(`files[${i}] has no positive "bytes"`);
+    if (!str(x.contentType) || !String(x.contentType).startsWith('image/'))
+      throw fail(`files[${i}] "contentType" is not an image type`);
+    if (!(typeof x.share === 'number' && x.share >= 0)) throw fail(`files[${i}] has no "share"`);
+    shares += x.share;
+    return x as unknown as ImageFile;
+  });
+  if (Math.abs(shares - 1) > 1e-6) throw fail(`the files' shares add up to ${shares}, not 1`);
+  return files;
 }
 
 /**

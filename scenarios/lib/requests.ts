@@ -17,7 +17,13 @@
  * - activity / population: federation only (Create… / warm, cold).
  */
 import { queryString } from './encoding.ts';
-import { buildMultipart, type MultipartField } from './media.ts';
+
+/** A file in a multipart body. */
+export interface FilePart {
+  data: ArrayBuffer;
+  filename: string;
+  contentType: string;
+}
 
 export interface RequestTags {
   station: string;
@@ -34,8 +40,8 @@ export interface ApiRequest {
   query?: Record<string, string | number | boolean | undefined>;
   /** JSON body (sent as application/json). */
   json?: unknown;
-  /** Multipart body, with its fields described for validation (files as "<binary type>"). */
-  multipart?: { body: Uint8Array; contentType: string; fields: Record<string, string> };
+  /** multipart/form-data fields (client.ts sends files with http.file; k6 writes the body and boundary). */
+  multipart?: Record<string, string | FilePart>;
   headers?: Record<string, string>;
   tags: RequestTags;
 }
@@ -148,24 +154,11 @@ export function followAccount(id: string): ApiRequest {
 }
 
 /** POST /api/v2/media: images are processed in the request (200), video later (202). */
-export function uploadMedia(
-  file: { bytes: Uint8Array; filename: string; contentType: string },
-  description?: string,
-  boundary?: string,
-): ApiRequest {
-  const fields: MultipartField[] = [
-    { name: 'file', value: file.bytes, filename: file.filename, contentType: file.contentType },
-  ];
-  if (description !== undefined) fields.push({ name: 'description', value: description });
-  const mp = buildMultipart(fields, boundary);
-  const described: Record<string, string> = {
-    file: `<binary ${file.contentType}, ${file.bytes.length} bytes>`,
-  };
-  if (description !== undefined) described.description = description;
+export function uploadMedia(file: FilePart, description?: string): ApiRequest {
   return {
     method: 'POST',
     path: '/api/v2/media',
-    multipart: { body: mp.body, contentType: mp.contentType, fields: described },
+    multipart: description === undefined ? { file } : { file, description },
     tags: tags('media/create', 'api/v2/media#create', '/api/v2/media'),
   };
 }

@@ -4,13 +4,23 @@
  * favourites and boosts, image upload with processing polls, and holding a
  * streaming connection. Each function is one bounded iteration.
  */
+import { b64decode } from 'k6/encoding';
 import exec from 'k6/execution';
 import { WebSocket } from 'k6/experimental/websockets';
 import { api, header, jsonBody, mediaProcessing, streamingEvents } from './client.ts';
 import { effects } from './effects.ts';
 import { postAt, renderText, type CorpusPost } from './content.ts';
-import { baseUrl, loadCorpus, loadRates, loadTokens, type TokenEntry } from './env.ts';
-import { makePng } from './media.ts';
+import {
+  baseUrl,
+  loadCorpus,
+  loadImages,
+  loadRates,
+  loadTokens,
+  numberEnv,
+  type TokenEntry,
+  type UploadImages,
+} from './env.ts';
+import { imageIndex } from './images.ts';
 import type { ProfileRates } from './rates.ts';
 import {
   createStatus,
@@ -170,32 +180,34 @@ export async function interact(ctx: ClientContext, statusIds: readonly string[])
 }
 
 export interface MediaOptions {
-  width: number;
-  height: number;
+  images: UploadImages;
   polls: number;
   pollIntervalSec: number;
 }
 
+/** IMAGES (opened here, in the init context), POLLS (default 10), POLL_INTERVAL (seconds, default 1). */
+export function mediaOptions(): MediaOptions {
+  return {
+    images: loadImages(),
+    polls: Math.max(1, Math.floor(numberEnv('POLLS', 10))),
+    pollIntervalSec: numberEnv('POLL_INTERVAL', 1),
+  };
+}
+
 const wait = (sec: number) => new Promise<void>((resolve) => setTimeout(() => resolve(), sec * 1000));
 
-/** Upload one generated image; poll while 202/206 (bounded); true with the id when it is processed. */
+/** Upload one of the images; poll while 202/206 (bounded); true with the id when it is processed. */
 export async function uploadImage(
   ctx: ClientContext,
   t: TokenEntry,
   n: number,
   o: MediaOptions,
 ): Promise<{ mediaId?: string; ready: boolean }> {
-  const png = makePng(o.width, o.height, n * 7919 + exec.vu.idInTest);
+  const i = imageIndex(o.images.shares, n);
+  const image = o.images.files[i]!;
+  const file = { data: b64decode(o.images.base64[i]!), filename: image.name, contentType: image.contentType };
   const started = Date.now();
-  const res = await api(
-    ctx.base,
-    uploadMedia(
-      { bytes: png, filename: `fedicap-${n}.png`, contentType: 'image/png' },
-      `Generated test image ${n}`,
-    ),
-    t.token,
-    [200, 202],
-  );
+  const res = await api(ctx.base, uploadMedia(file, `Test image ${n}`), t.token, [200, 202]);
   const media = jsonBody<{ id?: string; url?: string | null }>(res);
   if (!media?.id || (res.status !== 200 && res.status !== 202)) return { ready: false };
   if (res.status === 200 && media.url) {

@@ -31,7 +31,7 @@ export function runCommand(y: Argv) {
         .option('out', {
           type: 'string',
           default: 'run',
-          describe: 'Directory for k6.ndjson, summary.json and run.json',
+          describe: 'Directory for k6.ndjson, summary.json, run.json and images/ (images to upload, reused)',
         })
         .option('env', {
           alias: 'e',

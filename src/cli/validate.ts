@@ -46,8 +46,8 @@ export interface ValidationWorldStarter {
 
 /** The scenario every validation climbs: the profile's mix on ramping arrival rates, in plateaus. */
 const MIXED_STEP_SCENARIO = join(dirname(dirname(DEFAULT_PROFILE_PATH)), 'scenarios', 'mixed-step.ts');
-/** Small generated images: the validation measures queues and the web tier, not image processing. */
-const MEDIA_SIZE = '160x120';
+/** Small images to upload (16 KB JPEGs): the validation measures queues and the web tier, not image processing. */
+const IMAGE_SIZES_BYTES = [16 * 1024];
 /** Exit codes: Ctrl-C as a shell reports it; a run that ended in error. */
 const EXIT_INTERRUPTED = 130;
 const EXIT_RUN_FAILED = 1;
@@ -122,8 +122,8 @@ async function runSteps(
       `STEP_FROM=${plan.fromMultiple}`,
       `STEP_TO=${plan.toMultiple}`,
       `STEP_DURATION=${plan.stepSec}s`,
-      `MEDIA_SIZE=${MEDIA_SIZE}`,
     ],
+    imageSizesBytes: IMAGE_SIZES_BYTES,
     duration: undefined,
     scale: plan.scale,
     // The collector around the run, into the run directory's samples.ndjson, on k6's clock.

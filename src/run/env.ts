@@ -21,7 +21,7 @@ export function parseEnvPairs(pairs: string[]): Record<string, string> {
 }
 
 /**
- * BASE_URL first, then the user's pairs, DURATION and SCALE; PROFILE made absolute (the scenario runs
+ * BASE_URL first, then the user's pairs, DURATION and SCALE; PROFILE and IMAGES made absolute (the scenario runs
  * elsewhere).
  */
 export function scenarioEnv(
@@ -33,5 +33,6 @@ export function scenarioEnv(
   if (sizing.duration !== undefined) env.DURATION = sizing.duration;
   if (sizing.scale !== undefined) env.SCALE = String(sizing.scale);
   if (env.PROFILE) env.PROFILE = resolve(env.PROFILE);
+  if (env.IMAGES) env.IMAGES = resolve(env.IMAGES);
   return env;
 }

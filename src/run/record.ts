@@ -9,7 +9,13 @@ import { writeFileAtomic } from '../shared/files.js';
 import type { EngineName } from './engine.js';
 
 /** Env keys whose values are not secrets: run.json records their values, the rest by key only. */
-export const PUBLIC_ENV: ReadonlySet<string> = new Set(['BASE_URL', 'SCALE', 'DURATION', 'PROFILE']);
+export const PUBLIC_ENV: ReadonlySet<string> = new Set([
+  'BASE_URL',
+  'SCALE',
+  'DURATION',
+  'PROFILE',
+  'IMAGES',
+]);
 
 /** run.json, field for field in the order it is written. */
 export interface RunRecord {

@@ -3,14 +3,16 @@
  * answers, run the scenario with k6 or the local executor, and record the
  * run in run.json beside k6.ndjson and summary.json.
  */
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type CollectSources, type Collection, SAMPLES_FILE, startCollection } from '../collect/index.js';
+import { DEFAULT_PROFILE_PATH, loadProfile } from '../profile/load.js';
 import { InputError } from '../shared/errors.js';
 import { makeOutputDirectory } from '../shared/files.js';
 import { parseDurationMs } from './duration.js';
 import { checkEngineReaches, chooseEngine, type EngineChoice, type EngineName } from './engine.js';
 import { parseEnvPairs, scenarioEnv } from './env.js';
+import { checkImageSizes, equalShares, IMAGES_DIR, imageSizesOf, prepareImages } from './images.js';
 import { runK6 } from './k6.js';
 import { PUBLIC_ENV, runRecord, writeRunRecord } from './record.js';
 import { parseTarget, probeTarget } from './target.js';
@@ -28,6 +30,11 @@ export interface RunRequest {
   envPairs: string[];
   duration: string | undefined;
   scale: number | undefined;
+  /**
+   * Sizes of the images to upload (equal shares), instead of the profile's media.localImageBytes; ignored
+   * when the user gives IMAGES.
+   */
+  imageSizesBytes?: number[];
   /** Observe the instance meanwhile (`--collect`): samples.ndjson in the run directory. */
   collect?: CollectSources & { intervalMs?: number };
   stderr: (text: string) => void;
@@ -119,11 +126,19 @@ export async function runScenario(req: RunRequest): Promise<number> {
 
   const env = scenarioEnv(target, userEnv, req);
   const outDir = resolve(req.out);
-  const collection = req.collect && startCollecting(req.collect, req.out, outDir);
+  const outExisted = existsSync(outDir);
+  const images = env.IMAGES ? undefined : await runImages(req, env, outDir);
+  if (images) env.IMAGES = images.dir;
   const startedAt = new Date().toISOString();
+  let collection: Collection | undefined;
   let exitCode: number;
   try {
+    collection = req.collect && startCollecting(req.collect, req.out, outDir);
     exitCode = await runEngine(choice, req, { scenarioPath, env, outDir });
+  } catch (err) {
+    // Bad input found by the collector or the engine: the run leaves nothing behind, not even its images.
+    if (err instanceof InputError && images?.generated) discardImages(images.dir, outDir, outExisted);
+    throw err;
   } finally {
     const summary = await collection?.stop();
     if (summary) req.stderr(`collected ${summary.lines} samples into ${summary.out}\n`);
@@ -136,6 +151,37 @@ export async function runScenario(req: RunRequest): Promise<number> {
   );
   req.stderr(`wrote ${resolve(outDir, 'k6.ndjson')}, summary.json and run.json (exit code ${exitCode})\n`);
   return exitCode;
+}
+
+/**
+ * OUT/images for the scenarios that upload media (IMAGES): the profile's local image sizes (or the request's),
+ * generated once and reused by later runs into the same directory.
+ */
+async function runImages(
+  req: RunRequest,
+  env: Record<string, string>,
+  outDir: string,
+): Promise<{ dir: string; generated: boolean }> {
+  const profilePath = env.PROFILE ?? DEFAULT_PROFILE_PATH;
+  const sizes = req.imageSizesBytes
+    ? equalShares(req.imageSizesBytes)
+    : imageSizesOf(loadProfile(profilePath).media.localImageBytes);
+  checkImageSizes(
+    sizes,
+    req.imageSizesBytes ? 'image sizes' : `profile ${profilePath}: media.localImageBytes`,
+  );
+  makeOutputDirectory(outDir, '--out', req.out);
+  const dir = join(outDir, IMAGES_DIR);
+  const { manifest, reused } = await prepareImages(dir, sizes);
+  const sizesText = manifest.files.map((f) => `${Math.round(f.bytes / 1024)} KB`).join(', ');
+  req.stderr(`images to upload: ${reused ? 'reused' : 'generated'} ${dir} (JPEG ${sizesText})\n`);
+  return { dir, generated: !reused };
+}
+
+/** Remove images generated for a run that stopped on bad input, and the output directory it made for them. */
+function discardImages(dir: string, outDir: string, outExisted: boolean): void {
+  rmSync(dir, { recursive: true, force: true });
+  if (!outExisted && readdirSync(outDir).length === 0) rmSync(outDir, { recursive: true, force: true });
 }
 
 /**

@@ -6,10 +6,13 @@
  * (statuses stored, actors fetched, deliveries the fleet verified, media
  * processed, streaming events, timeline pages), not only response codes.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImageManifest } from '../../src/run/imageManifest.js';
+import { runLocal } from '../../src/run/local/runner.js';
+import { InputError } from '../../src/shared/errors.js';
 import type { DeliveryRecord } from '../../world/fleet/manifest.js';
 import { startFleet, type RunningFleet } from '../../world/fleet/server.js';
 import { createLocalAccounts, followMany, type LocalAccount } from '../../world/testbed/accounts.js';
@@ -68,8 +71,13 @@ describe('the scenarios through the local executor, against the testbed and the 
     writeFileSync(manifest, JSON.stringify(fleet.manifest), { mode: 0o600 });
     // the default profile, with a web SLO a shared CI machine running other suites meets (thresholds are
     // still evaluated)
-    const profile = JSON.parse(readFileSync(DEFAULT_PROFILE, 'utf8')) as { slo: { webResponseSec: number } };
+    const profile = JSON.parse(readFileSync(DEFAULT_PROFILE, 'utf8')) as {
+      slo: { webResponseSec: number };
+      media: { localImageBytes: unknown };
+    };
     profile.slo.webResponseSec = 10;
+    // small images to upload (fedicap run generates them from this): the tests measure effects, not resizing
+    profile.media.localImageBytes = { value: 24_000, range: [12_000, 48_000], source: 'assumption' };
     const profilePath = join(dir, 'profile.json');
     writeFileSync(profilePath, JSON.stringify(profile));
     env = { TOKENS: tokens, FLEET: manifest, PROFILE: profilePath, DURATION: '3s', EFFECT_WAIT: '20' };
@@ -189,30 +197,47 @@ describe('the scenarios through the local executor, against the testbed and the 
     expect(r.summary.metrics.capacity_errors?.value).toBe(0);
   }, 60_000);
 
-  it('media: images are uploaded, processed (thumbnails on disk) and attached to posts', async () => {
-    const processed = `SELECT count(*) AS n FROM media_attachments m JOIN accounts a ON a.id = m.account_id
-      WHERE a.domain IS NULL AND m.status_id IS NOT NULL AND m.processing = $1 AND m.thumbnail_path IS NOT NULL AND (m.meta->'original'->>'width') = '160'`;
-    const before = await count(processed, [PROCESSING.complete]);
-    const r = await runScenario(
-      fx.url,
-      'media.ts',
-      { ...env, SCALE: '50', MEDIA_SIZE: '160x120' },
-      join(dir, 'media'),
-    );
+  it('media: the generated images are opened in init, uploaded, processed (thumbnails on disk) and attached to posts', async () => {
+    const processed = `SELECT (m.meta->'original'->>'width') AS width, count(*) AS n
+      FROM media_attachments m JOIN accounts a ON a.id = m.account_id
+      WHERE a.domain IS NULL AND m.status_id IS NOT NULL AND m.processing = $1 AND m.thumbnail_path IS NOT NULL
+      GROUP BY 1`;
+    const widths = async () =>
+      new Map(
+        (await fx.tb.db.query<{ width: string; n: string }>(processed, [PROCESSING.complete])).rows.map(
+          (x) => [Number(x.width), Number(x.n)],
+        ),
+      );
+    const before = await widths();
+    const out = join(dir, 'media');
+    const r = await runScenario(fx.url, 'media.ts', { ...env, SCALE: '50' }, out);
     ok(r);
+    // fedicap run made the profile's sizes into OUT/images and gave the scenario IMAGES
+    expect(r.stderr).toContain(`images to upload: generated ${join(out, 'images')} (JPEG `);
+    const manifest = JSON.parse(readFileSync(join(out, 'images', 'manifest.json'), 'utf8')) as ImageManifest;
+    expect(manifest.files.map((f) => f.requestedBytes)).toEqual([12_000, 24_000, 48_000]);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).env.IMAGES).toBe(join(out, 'images'));
+    // the scenario's verdict: images processed and posted
     expect(effect(r, 'media_processed')).toBeGreaterThan(0);
     expect(effect(r, 'media_posted')).toBeGreaterThan(0);
-    expect(
-      requests(r, { station: 'media/create' }).every(
-        (p) => p.tags.status === '200' || p.tags.status === '202',
-      ),
-    ).toBe(true);
-    expect(await count(processed, [PROCESSING.complete])).toBeGreaterThan(before);
+    const uploads = requests(r, { station: 'media/create' });
+    expect(uploads.every((p) => p.tags.status === '200' || p.tags.status === '202')).toBe(true);
+    // the multipart bodies carried the files: data_sent covers at least the bytes of the uploads
+    const smallest = Math.min(...manifest.files.map((f) => f.bytes));
+    expect(r.summary.metrics.data_sent?.count ?? 0).toBeGreaterThan(uploads.length * smallest);
+    // what the testbed processed and attached is the generated pictures (their widths), more than before
+    const after = await widths();
+    const fileWidths = manifest.files.map((f) => f.width);
+    const added = fileWidths.reduce((n, w) => n + (after.get(w) ?? 0) - (before.get(w) ?? 0), 0);
+    expect(added).toBeGreaterThanOrEqual(effect(r, 'media_posted'));
     expect(
       r.summary.metrics.media_processing_seconds?.count ??
         r.points.filter((p) => p.metric === 'media_processing_seconds').length,
     ).toBeGreaterThanOrEqual(1);
-  }, 60_000);
+    // a second run into the same directory reuses the set
+    const again = await runScenario(fx.url, 'media.ts', { ...env, SCALE: '10', DURATION: '1s' }, out);
+    expect(again.stderr).toContain(`images to upload: reused ${join(out, 'images')}`);
+  }, 90_000);
 
   it('streaming: listeners receive the notifications of the statuses mentioning them', async () => {
     // A backlog left by the scenarios before would hold the notifications back past the listeners' hold.
@@ -291,12 +316,7 @@ describe('the scenarios through the local executor, against the testbed and the 
   }, 60_000);
 
   it('mixed and mixed-step: every workload at once, thresholds evaluated', async () => {
-    const m = await runScenario(
-      fx.url,
-      'mixed.ts',
-      { ...env, SCALE: '0.5', MEDIA_SIZE: '80x60', RATE: '1' },
-      join(dir, 'mixed'),
-    );
+    const m = await runScenario(fx.url, 'mixed.ts', { ...env, SCALE: '0.5', RATE: '1' }, join(dir, 'mixed'));
     ok(m);
     for (const name of [
       'timeline_statuses',
@@ -330,7 +350,7 @@ describe('the scenarios through the local executor, against the testbed and the 
     const step = await runScenario(
       fx.url,
       'mixed-step.ts',
-      { ...env, SCALE: '0.3', STEPS: '2', STEP_DURATION: '1.5s', MEDIA_SIZE: '80x60', RATE: '1' },
+      { ...env, SCALE: '0.3', STEPS: '2', STEP_DURATION: '1.5s', RATE: '1' },
       join(dir, 'mixed-step'),
     );
     ok(step);
@@ -356,5 +376,36 @@ describe('the scenarios through the local executor, against the testbed and the 
     expect(r3.code).toBe(2);
     expect(r3.stderr).toContain(`FLEET=${join(dir, 'missing.json')}: cannot read the file`);
     expect(r3.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it('bad inputs: images that are missing or too small for Mastodon stop the run with exit 2, naming them', async () => {
+    const nowhere = join(dir, 'no-images');
+    const r1 = await runScenario(fx.url, 'media.ts', { ...env, IMAGES: nowhere }, join(dir, 'bad-images1'));
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toContain(`IMAGES=${join(nowhere, 'manifest.json')}: cannot read the file`);
+    expect(r1.stderr).not.toMatch(/\n\s+at /);
+    const tiny = JSON.parse(readFileSync(env.PROFILE!, 'utf8')) as { media: { localImageBytes: unknown } };
+    tiny.media.localImageBytes = 1000;
+    const tinyPath = join(dir, 'tiny-images-profile.json');
+    writeFileSync(tinyPath, JSON.stringify(tiny));
+    const out = join(dir, 'bad-images2');
+    const r2 = await runScenario(fx.url, 'media.ts', { ...env, PROFILE: tinyPath }, out);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain(
+      `profile ${tinyPath}: media.localImageBytes: 1000 bytes; the images a run uploads must be from 4 KB to 16 MB`,
+    );
+    expect(existsSync(join(out, 'images'))).toBe(false);
+    // without IMAGES (k6 run, or the executor called directly) the scenario stops in init, naming it
+    const init = runLocal({
+      scenarioPath: join(ROOT, 'scenarios', 'media.ts'),
+      env: { ...env, BASE_URL: fx.url },
+      outDir: join(dir, 'bad-images3'),
+      stdout: () => {},
+      stderr: () => {},
+    });
+    await expect(init).rejects.toThrow(InputError);
+    await expect(init).rejects.toThrow(
+      /IMAGES is not set: give -e IMAGES=\/absolute\/path \(the directory of images/,
+    );
   }, 60_000);
 });

@@ -2,7 +2,6 @@
  * scenarios/lib without k6: content rendering, ActivityPub builders, input
  * validation, generated images.
  */
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
   announceActivity,
@@ -26,10 +25,11 @@ import {
   isAbsolutePath,
   parseDuration,
   parseFleet,
+  parseImageManifest,
   parseProfileText,
   parseTokens,
 } from '../../scenarios/lib/inputs.ts';
-import { makePng } from '../../scenarios/lib/media.ts';
+import { imageIndex } from '../../scenarios/lib/images.ts';
 
 const actor = { id: 'https://i3.fleet.test/users/ann_lee7', host: 'i3.fleet.test', username: 'ann_lee7' };
 const BASE = 'http://127.0.0.1:3000';
@@ -276,16 +276,38 @@ describe('input validation names the variable and the file, never the secret', (
   });
 });
 
-describe('generated media', () => {
-  it('makePng writes PNGs that sharp decodes, different per seed', async () => {
-    const a = makePng(64, 48, 1);
-    const b = makePng(64, 48, 2);
-    const meta = await sharp(Buffer.from(a)).metadata();
-    expect(meta).toMatchObject({ format: 'png', width: 64, height: 48, channels: 3 });
-    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
-    expect(a.length).toBeGreaterThan(64 * 48 * 3);
-    // larger than one deflate block (65,535 bytes): several stored blocks
-    const big = makePng(200, 150, 3);
-    expect((await sharp(Buffer.from(big)).stats()).channels).toHaveLength(3);
+describe('images to upload', () => {
+  const file = (name: string, share: number) => ({
+    name,
+    bytes: 1000,
+    requestedBytes: 1000,
+    contentType: 'image/jpeg',
+    width: 40,
+    height: 30,
+    share,
+  });
+  const manifest = (files: unknown) => JSON.stringify({ version: 1, seed: 1, files });
+
+  it('parseImageManifest accepts the manifest fedicap run writes and names what is wrong otherwise', () => {
+    const files = [file('a.jpg', 0.25), file('b.jpg', 0.75)];
+    expect(parseImageManifest(manifest(files), '/d/manifest.json')).toEqual(files);
+    const bad = (doc: string) => () => parseImageManifest(doc, '/d/manifest.json');
+    expect(bad('{')).toThrow(/^IMAGES=\/d\/manifest.json: not valid JSON/);
+    expect(bad(JSON.stringify({ version: 2, files }))).toThrow(/"version" is 2, expected 1/);
+    expect(bad(manifest([]))).toThrow(/"files" is missing or empty/);
+    expect(bad(manifest([file('../x.jpg', 1)]))).toThrow(/files\[0\] has no plain "name"/);
+    expect(bad(manifest([{ ...file('a.jpg', 1), contentType: 'text/plain' }]))).toThrow(/not an image type/);
+    expect(bad(manifest([file('a.jpg', 0.5)]))).toThrow(/shares add up to 0.5, not 1/);
+  });
+
+  it('imageIndex uses each file in its share over any stretch of uploads', () => {
+    const shares = [0.342, 0.5, 0.158];
+    for (const from of [0, 1000]) {
+      const counts = [0, 0, 0];
+      for (let n = from; n < from + 500; n++) counts[imageIndex(shares, n)]!++;
+      for (const [i, c] of counts.entries())
+        expect(Math.abs(c / 500 - shares[i]!), `file ${i}`).toBeLessThan(0.01);
+    }
+    expect(imageIndex([1], 7)).toBe(0);
   });
 });

@@ -282,7 +282,11 @@ export async function startFleet(options: FleetOptions = {}): Promise<RunningFle
       : o.caDir
         ? loadOrCreateCa(o.caDir)
         : createFleetCa().then((c) => ({ ca: c, created: true }));
-    const [p, i, c] = await Promise.all([buildPopulation(o), generateImages(o.mediaSizesBytes), caPromise]);
+    const [p, i, c] = await Promise.all([
+      buildPopulation(o),
+      generateImages(o.mediaSizesBytes, o.seed),
+      caPromise,
+    ]);
     pop = p;
     images = i;
     ca = c?.ca;

@@ -352,8 +352,15 @@ export class Vu implements VuApi {
     Object.assign(g, timersMembers(this));
   }
 
-  /** open(): a file next to the scenario, read once per test (init context only). */
-  private open(path: unknown, mode?: unknown): string | ArrayBufferLike {
+  /**
+   * open(path, mode): the file read once per test (init context only); with mode "b" an ArrayBuffer of this
+   * VU's realm holding exactly the file's bytes (a copy per VU, as k6 gives), else its text as UTF-8. A
+   * relative path is resolved against the scenario file's directory. k6 resolves it against the module
+   * whose top-level code is running, which is the same for opens made by the scenario file (or by functions
+   * it calls); the bundle here no longer knows the modules, so an open() at the top level of an imported
+   * module resolves differently: pass absolute paths (the scenarios' inputs are).
+   */
+  private open(path: unknown, mode?: unknown): string | ArrayBuffer {
     this.initOnly('open()');
     if (typeof path !== 'string') throw new Error('open(path): path must be a string');
     if (mode !== undefined && mode !== 'b' && mode !== '')
@@ -370,8 +377,11 @@ export class Vu implements VuApi {
       }
       this.engine.fileCache.set(abs, data);
     }
-    if (mode === 'b') return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
-    return data.toString('utf8');
+    if (mode !== 'b') return data.toString('utf8');
+    const RealmArrayBuffer = vm.runInContext('ArrayBuffer', this.ctx) as ArrayBufferConstructor;
+    const copy = new RealmArrayBuffer(data.byteLength);
+    new Uint8Array(copy).set(data);
+    return copy;
   }
 
   /** The k6 modules a scenario may import, each bound to this VU; both websockets modules share one class. */

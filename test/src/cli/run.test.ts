@@ -72,7 +72,15 @@ describe('fedicap run', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('engine: local executor (k6 is not on PATH');
     expect(r.stdout).toContain("✓ 'p(95)<5000'");
-    expect(readdirSync(out).sort()).toEqual(['k6.ndjson', 'run.json', 'summary.json']);
+    expect(readdirSync(out).sort()).toEqual(['images', 'k6.ndjson', 'run.json', 'summary.json']);
+    // the images to upload, at the default profile's sizes, handed to the scenario as IMAGES
+    expect(r.stderr).toContain(`images to upload: generated ${join(out, 'images')} (JPEG 584 KB, `);
+    expect(readdirSync(join(out, 'images')).sort()).toEqual([
+      'image-1200000.jpg',
+      'image-2500000.jpg',
+      'image-600000.jpg',
+      'manifest.json',
+    ]);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     expect(run).toMatchObject({
       scenario,
@@ -83,9 +91,15 @@ describe('fedicap run', () => {
       exitCode: 0,
       profile: null,
     });
-    expect(run.env).toEqual({ BASE_URL: server.url, DURATION: '10s', SCALE: '0.5', TOKEN: null });
+    expect(run.env).toEqual({
+      BASE_URL: server.url,
+      DURATION: '10s',
+      IMAGES: join(out, 'images'),
+      SCALE: '0.5',
+      TOKEN: null,
+    });
     expect(Date.parse(run.endedAt)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));
-    for (const f of readdirSync(out))
+    for (const f of readdirSync(out).filter((f) => f !== 'images'))
       expect(readFileSync(join(out, f), 'utf8')).not.toContain('super-secret-token');
     expect(r.stdout + r.stderr).not.toContain('super-secret-token');
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).metrics.iterations.count).toBe(3);
@@ -109,7 +123,13 @@ describe('fedicap run', () => {
       '100ms',
     ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['k6.ndjson', 'run.json', 'samples.ndjson', 'summary.json']);
+    expect(readdirSync(out).sort()).toEqual([
+      'images',
+      'k6.ndjson',
+      'run.json',
+      'samples.ndjson',
+      'summary.json',
+    ]);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     const samples = readFileSync(join(out, 'samples.ndjson'), 'utf8')
       .trim()
@@ -283,10 +303,11 @@ describe('fedicap run', () => {
     expect(args).toContain(`BASE_URL=${server.url}`);
     expect(args).toContain('TOKEN=super-secret-token');
     expect(args).toContain('SCALE=2');
+    expect(args).toContain(`IMAGES=${join(out, 'images')}`);
     expect(args[args.length - 1]).toBe(scenario);
     expect(args[1]).toBe('--out');
     expect(args[2]).toMatch(/^json=.*\.k6\.ndjson\.\d+\.[0-9a-f]+\.tmp$/);
-    expect(readdirSync(out).sort()).toEqual(['k6.ndjson', 'run.json', 'summary.json']);
+    expect(readdirSync(out).sort()).toEqual(['images', 'k6.ndjson', 'run.json', 'summary.json']);
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({
       engine: 'k6',
       exitCode: 99,

@@ -19,16 +19,17 @@ describe('parseEnvPairs', () => {
 });
 
 describe('scenarioEnv', () => {
-  it('puts BASE_URL (without its trailing slash) first, then the pairs, DURATION and SCALE; PROFILE made absolute', () => {
+  it('puts BASE_URL (without its trailing slash) first, then the pairs, DURATION and SCALE; PROFILE and IMAGES made absolute', () => {
     const env = scenarioEnv(
       new URL('http://127.0.0.1:3000/'),
-      { TOKENS: 'tokens.json', PROFILE: 'fixtures/p.json' },
+      { TOKENS: 'tokens.json', PROFILE: 'fixtures/p.json', IMAGES: 'run/images' },
       { duration: '1m', scale: 0.5 },
     );
     expect(env).toEqual({
       BASE_URL: 'http://127.0.0.1:3000',
       TOKENS: 'tokens.json',
       PROFILE: resolve('fixtures/p.json'),
+      IMAGES: resolve('run/images'),
       DURATION: '1m',
       SCALE: '0.5',
     });

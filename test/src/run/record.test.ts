@@ -14,6 +14,7 @@ const facts = {
     PROFILE: '/work/profile.json',
     DURATION: '30s',
     FLEET: '/tmp/fleet.json',
+    IMAGES: '/work/run/images',
   },
   scale: 2,
   duration: '30s',
@@ -23,17 +24,26 @@ const facts = {
 };
 
 describe('runRecord', () => {
-  it('records every env key, sorted, with values only for BASE_URL, DURATION, SCALE and PROFILE', () => {
+  it('records every env key, sorted, with values only for BASE_URL, DURATION, SCALE, PROFILE and IMAGES', () => {
     const record = runRecord(facts);
     expect(record.env).toEqual({
       BASE_URL: 'http://127.0.0.1:3000',
       DURATION: '30s',
       FLEET: null,
+      IMAGES: '/work/run/images',
       PROFILE: '/work/profile.json',
       SCALE: '2',
       TOKEN: null,
     });
-    expect(Object.keys(record.env)).toEqual(['BASE_URL', 'DURATION', 'FLEET', 'PROFILE', 'SCALE', 'TOKEN']);
+    expect(Object.keys(record.env)).toEqual([
+      'BASE_URL',
+      'DURATION',
+      'FLEET',
+      'IMAGES',
+      'PROFILE',
+      'SCALE',
+      'TOKEN',
+    ]);
     expect(JSON.stringify(record)).not.toContain('secret-token');
   });
 
