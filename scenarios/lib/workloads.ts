@@ -5,7 +5,7 @@
  * streaming connection. Each function is one bounded iteration.
  */
 import exec from 'k6/execution';
-import { WebSocket } from 'k6/experimental/websockets';
+import { WebSocket } from 'k6/websockets';
 import { api, header, jsonBody, mediaProcessing, streamingEvents } from './client.ts';
 import { effects } from './effects.ts';
 import { postAt, renderText, type CorpusPost } from './content.ts';
