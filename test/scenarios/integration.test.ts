@@ -6,9 +6,10 @@
  * (statuses stored, actors fetched, deliveries the fleet verified, media
  * processed, streaming events, timeline pages), not only response codes.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryRecord } from '../../world/fleet/manifest.js';
 import { startFleet, type RunningFleet } from '../../world/fleet/server.js';
@@ -249,7 +250,7 @@ describe('the scenarios through the local executor, against the testbed and the 
     const events = new Set(r.points.filter((p) => p.metric === 'streaming_events').map((p) => p.tags.event));
     expect(events).toContain('notification');
     // the token went in a header: no URL in the results carries it
-    const raw = readFileSync(join(dir, 'streaming', 'k6.ndjson'), 'utf8');
+    const raw = gunzipSync(readFileSync(join(dir, 'streaming', 'k6.ndjson.gz'))).toString('utf8');
     for (const a of accounts) expect(raw).not.toContain(a.token);
   }, 60_000);
 
@@ -337,15 +338,16 @@ describe('the scenarios through the local executor, against the testbed and the 
     expect(step.points.filter((p) => p.metric === 'http_reqs').length).toBeGreaterThan(5);
   }, 90_000);
 
-  it('bad inputs: a malformed TOKENS file or a missing FLEET stop the run with exit 2, naming them', async () => {
+  it('bad inputs: a malformed TOKENS file or a missing FLEET stop the run in init with exit 107 (as k6), naming them', async () => {
     const bad = join(dir, 'bad-tokens.json');
     writeFileSync(bad, '{"not": "an array"}', { mode: 0o600 });
     const r1 = await runScenario(fx.url, 'timelines.ts', { ...env, TOKENS: bad }, join(dir, 'bad1'));
-    expect(r1.code).toBe(2);
+    expect(r1.code).toBe(107);
+    expect(readdirSync(join(dir, 'bad1'))).toEqual(['run.json']);
     expect(r1.stderr).toContain(`TOKENS=${bad}: expected a JSON array`);
     const { FLEET: _f, ...noFleet } = env;
     const r2 = await runScenario(fx.url, 'federation-inbound.ts', noFleet, join(dir, 'bad2'));
-    expect(r2.code).toBe(2);
+    expect(r2.code).toBe(107);
     expect(r2.stderr).toMatch(/FLEET is not set/);
     const r3 = await runScenario(
       fx.url,
@@ -353,7 +355,7 @@ describe('the scenarios through the local executor, against the testbed and the 
       { ...env, FLEET: join(dir, 'missing.json') },
       join(dir, 'bad3'),
     );
-    expect(r3.code).toBe(2);
+    expect(r3.code).toBe(107);
     expect(r3.stderr).toContain(`FLEET=${join(dir, 'missing.json')}: cannot read the file`);
     expect(r3.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);

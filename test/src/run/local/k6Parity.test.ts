@@ -97,7 +97,7 @@ beforeAll(async () => {
   });
   expect(result.exitCode, stderr).toBe(0);
   expect(result.iterationErrors, stderr).toBe(0);
-  const lines = await readK6Lines(join(outDir, 'k6.ndjson'));
+  const lines = await readK6Lines(join(outDir, 'k6.ndjson.gz'));
   points = lines.filter((l): l is K6PointLine => l.type === 'Point');
 }, 30_000);
 afterAll(async () => {

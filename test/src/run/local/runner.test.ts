@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aggregateK6Files } from '../../../../src/results/aggregate.js';
+import { findRunFiles } from '../../../../src/results/runFiles.js';
 import { arrivalTimes, parseOptions } from '../../../../src/run/local/options.js';
 import { runLocal, type LocalRunResult } from '../../../../src/run/local/runner.js';
 import { tempDir } from '../../../support/helpers.js';
@@ -30,8 +33,9 @@ async function run(source: string, env: Record<string, string> = {}) {
       stderr += t;
     },
   });
-  const lines = await readK6Lines(join(outDir, 'k6.ndjson'));
+  const lines = await readK6Lines(join(outDir, 'k6.ndjson.gz'));
   return {
+    outDir,
     result,
     stdout,
     stderr,
@@ -114,7 +118,7 @@ describe('local executor outputs', () => {
     out = await run(SHAPES_SCENARIO);
   }, 30_000);
 
-  it('writes k6.ndjson lines with the field sets of k6 --out json', () => {
+  it('writes k6.ndjson.gz lines with the field sets of k6 --out json', () => {
     const sample = K6_SAMPLE.map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
     const metricKeys = Object.keys(sample[0]!.data).sort();
     const pointKeys = Object.keys(sample[1]!.data).sort();
@@ -138,6 +142,20 @@ describe('local executor outputs', () => {
         expect(line.data.name).toBe(line.metric);
       } else expect(declared.has(line.metric)).toBe(true);
     }
+  });
+
+  it('writes k6.ndjson.gz, which the run readers read as they read the plain k6.ndjson of earlier runs', async () => {
+    const gz = join(out.outDir, 'k6.ndjson.gz');
+    expect([...readFileSync(gz).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+    const plainDir = tempDir('fedicap-runner-plain-');
+    writeFileSync(join(plainDir, 'k6.ndjson'), gunzipSync(readFileSync(gz)));
+    const [now, before] = await Promise.all([findRunFiles(out.outDir), findRunFiles(plainDir)]);
+    expect(now.k6).toEqual([gz]);
+    expect(before.k6).toEqual([join(plainDir, 'k6.ndjson')]);
+    const fromGz = await aggregateK6Files(now.k6);
+    expect(fromGz.total.requests).toBe(40);
+    expect(await aggregateK6Files(before.k6)).toEqual(fromGz);
+    expect(await readK6Lines(before.k6[0]!)).toEqual(out.lines);
   });
 
   it('names and types the built-in metrics as k6 does', () => {
@@ -377,7 +395,6 @@ describe('k6 API', () => {
     const scenarioPath = writeScenario('[{"user":"alice"},{"user":"bob"}]', 'users.json');
     const dir = dirname(scenarioPath);
     const outDir = tempDir('fedicap-runner-out-');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(
       join(dir, 'lib.ts'),
       `export function sha256Hex(buf: ArrayBuffer): string { return Array.from(new Uint8Array(buf)).map((b) => b.toString(16).padStart(2, '0')).join(''); }`,
