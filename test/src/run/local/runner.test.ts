@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -7,6 +8,7 @@ import { findRunFiles } from '../../../../src/results/runFiles.js';
 import { arrivalTimes, parseOptions } from '../../../../src/run/local/options.js';
 import { runLocal, type LocalRunResult } from '../../../../src/run/local/runner.js';
 import { tempDir } from '../../../support/helpers.js';
+import { ROOT } from '../../../support/paths.js';
 import { readK6Lines, startServer, writeScenario, type TestServer } from '../../../support/runner.js';
 
 let server: TestServer;
@@ -487,4 +489,42 @@ describe('k6 API', () => {
     expect(result.iterationErrors).toBe(3);
     expect(result.exitCode).toBe(0);
   }, 30_000);
+});
+
+describe('after the run', () => {
+  it('leaves no timer behind: a process whose iterations outlived the scenario exits on its own at once', async () => {
+    // constant-arrival-rate ends at 1 s with a 300 ms iteration still running: the graceful stop (30 s by
+    // default) waits for it, and must not keep the process alive for its 30 s once the iteration is done.
+    const scenarioPath = writeScenario(`
+      import http from 'k6/http';
+      export const options = { scenarios: { s: { executor: 'constant-arrival-rate', rate: 5, timeUnit: '1s', duration: '1s', preAllocatedVUs: 3 } } };
+      export default async function () { await http.asyncRequest('GET', __ENV.BASE_URL + '/slow'); }
+    `);
+    const script = join(dirname(scenarioPath), 'main.ts');
+    writeFileSync(
+      script,
+      `import { runLocal } from ${JSON.stringify(join(ROOT, 'src/run/local/runner.ts'))};
+       const r = await runLocal({ scenarioPath: ${JSON.stringify(scenarioPath)}, env: { BASE_URL: ${JSON.stringify(server.url)} },
+         outDir: ${JSON.stringify(join(dirname(scenarioPath), 'out'))}, stdout: () => {}, stderr: () => {} });
+       console.log(JSON.stringify({ exitCode: r.exitCode, iterations: r.summary.metrics.iterations?.values.count, at: Date.now() }));`,
+    );
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', join(ROOT, 'test/support/typescript.mjs'), script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(killer);
+    const exitedAt = Date.now();
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout.trim()) as { exitCode: number; iterations: number; at: number };
+    expect(report.exitCode).toBe(0);
+    expect(report.iterations).toBe(5);
+    // The run itself takes ~1.3 s; the process ends within a second or two of it, not 30 s later.
+    expect(exitedAt - report.at, `run took ${report.at - started} ms`).toBeLessThan(3000);
+  }, 90_000);
 });
