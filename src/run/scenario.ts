@@ -159,6 +159,8 @@ export async function runScenario(req: RunRequest): Promise<number> {
   }
   const endedAt = new Date().toISOString();
   const { duration, scale } = req;
+  // The engine may have stopped before creating it (an exception in the init context).
+  makeOutputDirectory(outDir, '--out-dir', req.out);
   writeRunRecord(
     outDir,
     runRecord({ scenarioPath, engine: choice.engine, env, scale, duration, startedAt, endedAt, exitCode }),

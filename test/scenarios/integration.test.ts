@@ -165,7 +165,7 @@ describe('the scenarios through the local executor, against the testbed and the 
     expect(creates.every((d) => d.keyId?.startsWith(`${fx.tb.baseUrl}/users/`))).toBe(true);
   }, 60_000);
 
-  it('timelines: home, public and notification pages answer 200 with statuses, paging by max_id', async () => {
+  it('timelines: home, public and notification pages answer 200 with statuses', async () => {
     const r = await runScenario(
       fx.url,
       'timelines.ts',
@@ -183,10 +183,9 @@ describe('the scenarios through the local executor, against the testbed and the 
       ).toBe(true);
       expect(new Set(reqs.map((p) => p.tags.name)), station).toEqual(new Set([`/api/v1/${station}`]));
     }
-    // pages were read on by max_id: the url tag carries it (the name tag does not)
-    expect(requests(r, { station: 'timelines/home' }).some((p) => /max_id=/.test(p.tags.url ?? ''))).toBe(
-      true,
-    );
+    // A named request's url tag is its name, under k6 (≥ 0.41) and the local executor alike, so the
+    // outputs cannot show max_id: following the Link header is requests.test.ts's to prove.
+    for (const p of requests(r, { station: 'timelines/home' })) expect(p.tags.url).toBe(p.tags.name);
     expect(r.summary.metrics.capacity_errors?.value).toBe(0);
   }, 60_000);
 

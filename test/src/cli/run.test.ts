@@ -166,7 +166,7 @@ describe('fedicap run', () => {
   });
 
   it('exits 107 when the init context throws, as k6, having written run.json only', async () => {
-    const out = tempDir('fedicap-run-init-');
+    const out = join(tempDir('fedicap-run-init-'), 'not-yet');
     const top = writeScenario(
       `const tokens = __ENV.TOKENS;\nif (!tokens) throw new Error('TOKENS is not set (give -e TOKENS=/abs/path)');\nexport default async function () {}\n`,
     );
