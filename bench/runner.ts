@@ -10,13 +10,20 @@
  * - the signing cost of one inbound ActivityPub delivery: WebCrypto
  *   RSASSA-PKCS1-v1_5 SHA-256 signature of the signing string plus the
  *   SHA-256 Digest of a ~1 KB body, 2048-bit key.
+ *
+ * Only successful responses count as throughput: a run in which any request
+ * failed (a refused connection, an unexpected status) prints why and exits 1
+ * without a rate. `--target URL` loads another server than the bench's own,
+ * `--duration S` shortens the runs (default 10 s).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { requestCounts } from './runner/counts.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
@@ -35,7 +42,7 @@ s.listen(0, '127.0.0.1', () => console.log(s.address().port));
 `;
 
 /** Child mode: run one scenario in-process with the runner and print its stats as JSON. */
-async function child(kind: string, baseUrl: string): Promise<void> {
+async function child(kind: string, baseUrl: string, durationSec: number): Promise<void> {
   const { runLocal } = await import('../src/run/local/runner.js');
   const dir = mkdtempSync(join(tmpdir(), 'fedicap-bench-'));
   const scenario = join(dir, `${kind}.ts`);
@@ -43,10 +50,10 @@ async function child(kind: string, baseUrl: string): Promise<void> {
     scenario,
     kind === 'throughput'
       ? `import http from 'k6/http';
-         export const options = { scenarios: { loop: { executor: 'constant-vus', vus: 32, duration: '10s' } } };
+         export const options = { scenarios: { loop: { executor: 'constant-vus', vus: 32, duration: '${durationSec}s' } } };
          export default async function () { await http.asyncRequest('GET', __ENV.BASE_URL + '/api/v1/timelines/home'); }`
       : `import http from 'k6/http';
-         export const options = { scenarios: { open: { executor: 'constant-arrival-rate', rate: 500, timeUnit: '1s', duration: '10s', preAllocatedVUs: 50, maxVUs: 200 } } };
+         export const options = { scenarios: { open: { executor: 'constant-arrival-rate', rate: 500, timeUnit: '1s', duration: '${durationSec}s', preAllocatedVUs: 50, maxVUs: 200 } } };
          export default async function () { await http.asyncRequest('GET', __ENV.BASE_URL + '/api/v1/timelines/home'); }`,
   );
   const result = await runLocal({
@@ -58,12 +65,15 @@ async function child(kind: string, baseUrl: string): Promise<void> {
   });
   const s = result.scenarios[0]!;
   const m = result.summary.metrics;
+  const { ok, failed } = requestCounts(m);
+  const durationMs = result.summary.state.testRunDurationMs;
   process.stdout.write(
     `${JSON.stringify({
-      reqs: m.http_reqs?.values.count ?? 0,
-      reqRate: m.http_reqs?.values.rate ?? 0,
+      reqs: ok,
+      failed,
+      reqRate: durationMs > 0 ? ok / (durationMs / 1000) : 0,
       iterations: m.iterations?.values.count ?? 0,
-      durationMs: result.summary.state.testRunDurationMs,
+      durationMs,
       dropped: s.dropped,
       started: s.started,
       spanMs: s.lastStartMs - s.firstStartMs,
@@ -87,13 +97,23 @@ async function startServer(): Promise<{ url: string; stop: () => void }> {
   return { url: `http://127.0.0.1:${port}`, stop: () => proc.kill() };
 }
 
-function runChild(kind: string, url: string): Record<string, number> {
-  const args = hasTaskset
-    ? ['taskset', '-c', '0', process.execPath, SELF, '--child', kind, url]
-    : [process.execPath, SELF, '--child', kind, url];
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8', timeout: 120_000 });
+/** A failed request makes the figures meaningless: say so and stop, without a rate. */
+class RequestsFailed extends Error {}
+
+function runChild(kind: string, url: string, durationSec: number): Record<string, number> {
+  // process.execArgv: the TypeScript hooks when run from source.
+  const node = [process.execPath, ...process.execArgv, SELF, '--child', kind, url, String(durationSec)];
+  const args = hasTaskset ? ['taskset', '-c', '0', ...node] : node;
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8', timeout: 120_000 + durationSec * 1000 });
   if (r.status !== 0) throw new Error(`bench child ${kind} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+  const stats = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+  if (stats.failed! > 0 || stats.reqs === 0) {
+    throw new RequestsFailed(
+      `${kind}: ${stats.failed} of ${stats.failed! + stats.reqs!} requests to ${url} failed ` +
+        `(${stats.errors} iteration errors); no throughput is reported for a run with failures`,
+    );
+  }
+  return stats;
 }
 
 async function signing(): Promise<void> {
@@ -137,31 +157,52 @@ async function signing(): Promise<void> {
   );
 }
 
+/** --target URL (default: the bench's own server) and --duration S (default 10) of each run. */
+function benchArgs(argv: string[]): { target: string | undefined; durationSec: number } {
+  const { values } = parseArgs({
+    args: argv,
+    options: { target: { type: 'string' }, duration: { type: 'string', default: '10' } },
+  });
+  const durationSec = Number(values.duration);
+  if (!(Number.isInteger(durationSec) && durationSec >= 1 && durationSec <= 60)) {
+    console.error(`bench:runner: --duration ${values.duration}: expected whole seconds from 1 to 60`);
+    process.exit(2);
+  }
+  return { target: values.target, durationSec };
+}
+
+function measure(url: string, durationSec: number): void {
+  const tputRuns = [1, 2, 3].map(() => runChild('throughput', url, durationSec));
+  const rate = median(tputRuns.map((r) => r.reqRate!));
+  const best = tputRuns.find((r) => r.reqRate === rate)!;
+  console.log(
+    `sustained request rate, local executor on one core, 32 VUs looping http.asyncRequest, keep-alive: ${rate.toFixed(0)} successful requests/s ` +
+      `(median of 3 × ${durationSec} s; ${(rate / 2000).toFixed(2)}× the 2,000 requests/s target; p95 latency ${best.p95!.toFixed(2)} ms, ${best.errors} errors)`,
+  );
+  const arr = runChild('arrival', url, durationSec);
+  const scheduled = 500 * durationSec;
+  const achievedRate = arr.started! / durationSec;
+  const countError = Math.abs(arr.started! - scheduled) / scheduled;
+  console.log(
+    `arrival-rate accuracy, constant-arrival-rate 500/s for ${durationSec} s: ${arr.started} iterations started of ${scheduled} scheduled ` +
+      `(${arr.dropped} dropped) = ${achievedRate.toFixed(1)}/s vs 500/s configured, error ${(countError * 100).toFixed(2)} % (target < 2 %: ${(countError / 0.02).toFixed(2)}× the limit); ` +
+      `first-to-last start ${(arr.spanMs! / 1000).toFixed(3)} s (schedule: ${(durationSec - 0.002).toFixed(3)} s); start lateness p50 ${arr.lateP50!.toFixed(2)} ms, p99 ${arr.lateP99!.toFixed(2)} ms`,
+  );
+}
+
 async function main(): Promise<void> {
+  const { target, durationSec } = benchArgs(process.argv.slice(2));
   console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; executor ${hasTaskset ? 'pinned with taskset -c 0, server on core 1' : 'not pinned (no taskset)'}`,
   );
-  const server = await startServer();
+  const server = target ? { url: target, stop: () => {} } : await startServer();
   try {
-    const tputRuns = [
-      runChild('throughput', server.url),
-      runChild('throughput', server.url),
-      runChild('throughput', server.url),
-    ];
-    const rate = median(tputRuns.map((r) => r.reqRate!));
-    const best = tputRuns.find((r) => r.reqRate === rate)!;
-    console.log(
-      `sustained request rate, local executor on one core, 32 VUs looping http.asyncRequest, keep-alive: ${rate.toFixed(0)} requests/s ` +
-        `(median of 3 × 10 s; ${(rate / 2000).toFixed(2)}× the 2,000 requests/s target; p95 latency ${best.p95!.toFixed(2)} ms, ${best.errors} errors)`,
-    );
-    const arr = runChild('arrival', server.url);
-    const achievedRate = arr.started! / 10;
-    const countError = Math.abs(arr.started! - 5000) / 5000;
-    console.log(
-      `arrival-rate accuracy, constant-arrival-rate 500/s for 10 s: ${arr.started} iterations started of 5000 scheduled ` +
-        `(${arr.dropped} dropped) = ${achievedRate.toFixed(1)}/s vs 500/s configured, error ${(countError * 100).toFixed(2)} % (target < 2 %: ${(countError / 0.02).toFixed(2)}× the limit); ` +
-        `first-to-last start ${(arr.spanMs! / 1000).toFixed(3)} s (schedule: 9.998 s); start lateness p50 ${arr.lateP50!.toFixed(2)} ms, p99 ${arr.lateP99!.toFixed(2)} ms`,
-    );
+    measure(server.url, durationSec);
+  } catch (err) {
+    if (!(err instanceof RequestsFailed)) throw err;
+    console.error(`bench:runner: ${err.message}`);
+    process.exitCode = 1;
+    return;
   } finally {
     server.stop();
   }
@@ -169,7 +210,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3]!, process.argv[4]!);
+  await child(process.argv[3]!, process.argv[4]!, Number(process.argv[5] ?? 10));
 } else {
   await main();
 }

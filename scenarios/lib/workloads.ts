@@ -6,7 +6,7 @@
  */
 import { b64decode } from 'k6/encoding';
 import exec from 'k6/execution';
-import { WebSocket } from 'k6/experimental/websockets';
+import { WebSocket } from 'k6/websockets';
 import { api, header, jsonBody, mediaProcessing, streamingEvents } from './client.ts';
 import { effects } from './effects.ts';
 import { postAt, renderText, type CorpusPost } from './content.ts';

@@ -41,12 +41,3 @@ declare var console: {
 
 declare function setTimeout(callback: (...args: unknown[]) => void, ms?: number): number;
 declare function clearTimeout(id: number | undefined): void;
-
-/**
- * k6/experimental/websockets: the module the local executor implements; in
- * k6 ≥ 1.x it is the deprecated name of k6/websockets (same API), whose types
- * @types/k6 ships.
- */
-declare module 'k6/experimental/websockets' {
-  export * from 'k6/websockets';
-}

@@ -2,13 +2,32 @@ import type { Argv } from 'yargs';
 import { InputError } from '../shared/errors.js';
 import { sourceFlags, sourcesOf } from './collectFlags.js';
 
+/** Where the run's results go: fedicap's run directory and k6's own outputs. */
+function outputFlags<T>(c: Argv<T>) {
+  return c
+    .option('out-dir', {
+      type: 'string',
+      describe: 'Directory for k6.ndjson.gz, summary.json, run.json and images/ (images to upload, reused; default: run)',
+    })
+    .option('out', {
+      type: 'string',
+      describe: 'Deprecated: the former name of --out-dir (it goes in the next release)',
+    })
+    .option('k6-out', {
+      type: 'string',
+      array: true,
+      describe:
+        "One of k6's own outputs, passed to k6 as --out SPEC (repeatable), e.g. json=all.json or experimental-prometheus-rw",
+    });
+}
+
 /** `fedicap run <scenario>`: flags → runScenario (src/run/scenario.ts) → the engine's exit code. */
 export function runCommand(y: Argv) {
   return y.command(
     'run <scenario>',
     'Run a k6 scenario against a confirmed target: with k6 when it is installed, else with the local executor (CI and smoke tests)',
     (c) =>
-      sourceFlags(c)
+      outputFlags(sourceFlags(c))
         .positional('scenario', {
           type: 'string',
           demandOption: true,
@@ -27,11 +46,6 @@ export function runCommand(y: Argv) {
         .option('engine', {
           choices: ['k6', 'local'] as const,
           describe: 'k6 (the load engine) or local (in-process, loopback only); default: k6 when on PATH',
-        })
-        .option('out', {
-          type: 'string',
-          default: 'run',
-          describe: 'Directory for k6.ndjson, summary.json, run.json and images/ (images to upload, reused)',
         })
         .option('env', {
           alias: 'e',
@@ -80,7 +94,8 @@ export function runCommand(y: Argv) {
         target: args.target,
         confirmTarget: args['confirm-target'],
         engine: args.engine,
-        out: args.out,
+        out: outDirOf(args['out-dir'], args.out, (text) => void process.stderr.write(text)),
+        k6Outputs: args['k6-out'] ?? [],
         envPairs: args.env ?? [],
         duration: args.duration,
         scale: args.scale,
@@ -96,4 +111,13 @@ export function runCommand(y: Argv) {
       process.exit(exitCode);
     },
   );
+}
+
+/** --out-dir, or its deprecated name --out (with a note on stderr); both at once is an error. */
+export function outDirOf(outDir: string | undefined, out: string | undefined, note: (text: string) => void) {
+  if (out === undefined) return outDir ?? 'run';
+  if (outDir !== undefined)
+    throw new InputError('--out is the deprecated name of --out-dir: give one of them');
+  note('note: --out is deprecated and goes in the next release; use --out-dir\n');
+  return out;
 }

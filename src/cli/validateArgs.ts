@@ -32,7 +32,7 @@ export interface ValidationStepPlan extends StepSchedule {
   prioritized?: string[];
 }
 
-/** Where a validation writes: the run (k6.ndjson, summary.json, run.json, deliveries, samples) and the world. */
+/** Where a validation writes: the run (k6.ndjson.gz, summary.json, run.json, deliveries, samples) and the world. */
 export interface ValidationDirs {
   out: string;
   runDir: string;
@@ -110,8 +110,9 @@ export function validationDirsOf(outFlag: string): ValidationDirs {
 
 /** Create --out, its run/ and world/ directories; refuse a directory that already holds a run. */
 export function makeValidationDirs(dirs: ValidationDirs, outFlag: string): void {
-  if (existsSync(join(dirs.runDir, 'k6.ndjson')))
-    throw new InputError(`--out ${outFlag}: already holds a run (run/k6.ndjson); give a new directory`);
+  // A run of this release (k6.ndjson.gz) or of an earlier one (k6.ndjson).
+  const held = ['k6.ndjson.gz', 'k6.ndjson'].find((name) => existsSync(join(dirs.runDir, name)));
+  if (held) throw new InputError(`--out ${outFlag}: already holds a run (run/${held}); give a new directory`);
   for (const dir of [dirs.out, dirs.runDir, dirs.worldDir]) makeOutputDirectory(dir, '--out', outFlag);
   try {
     accessSync(dirs.out, constants.W_OK | constants.R_OK | constants.X_OK);

@@ -1,7 +1,7 @@
 /**
  * `fedicap run`: check the inputs, choose the engine, confirm the target
  * answers, run the scenario with k6 or the local executor, and record the
- * run in run.json beside k6.ndjson and summary.json.
+ * run in run.json beside k6.ndjson.gz and summary.json.
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,8 +13,11 @@ import { parseDurationMs } from './duration.js';
 import { checkEngineReaches, chooseEngine, type EngineChoice, type EngineName } from './engine.js';
 import { parseEnvPairs, scenarioEnv } from './env.js';
 import { checkImageSizes, equalShares, IMAGES_DIR, imageSizesOf, prepareImages } from './images.js';
-import { runK6 } from './k6.js';
+import { K6_OUTPUT, runK6 } from './k6.js';
 import { PUBLIC_ENV, runRecord, writeRunRecord } from './record.js';
+
+/** What k6 (or the local executor) writes into the run directory, beside fedicap's run.json. */
+const ENGINE_FILES = [K6_OUTPUT, 'summary.json'] as const;
 import { parseTarget, probeTarget } from './target.js';
 
 export interface RunRequest {
@@ -24,8 +27,10 @@ export interface RunRequest {
   /** The target's host[:port] again: load only goes where the user confirms. */
   confirmTarget: string;
   engine: EngineName | undefined;
-  /** Directory for k6.ndjson, summary.json and run.json, as given. */
+  /** Directory for k6.ndjson.gz, summary.json and run.json, as given (--out-dir). */
   out: string;
+  /** k6's own outputs (`--k6-out SPEC`), each passed to k6 as `--out SPEC`; k6 engine only. */
+  k6Outputs?: string[];
   /** -e KEY=VALUE pairs. */
   envPairs: string[];
   duration: string | undefined;
@@ -83,6 +88,12 @@ function checkInputs(req: RunRequest): CheckedInputs {
   }
   if (req.scale !== undefined && !(Number.isFinite(req.scale) && req.scale > 0))
     throw new InputError(`--scale must be a positive number, got ${req.scale}`);
+  for (const spec of req.k6Outputs ?? []) {
+    if (!/^[a-z][a-z0-9-]*(=.+)?$/.test(spec))
+      throw new InputError(
+        `--k6-out "${spec}": expected a k6 output, TYPE or TYPE=ARGUMENT (e.g. json=all.json)`,
+      );
+  }
   return { scenarioPath, userEnv, target };
 }
 
@@ -96,20 +107,33 @@ async function runEngine(
   const stopListening = req.onInterrupt(() => controller.abort());
   try {
     if (choice.engine === 'k6') {
-      makeOutputDirectory(run.outDir, '--out', req.out);
+      makeOutputDirectory(run.outDir, '--out-dir', req.out);
       // Ctrl-C reaches k6 directly (same process group); fedicap waits for it to stop and records the run.
-      return await runK6({ k6: choice.k6Path, ...run, showValues: PUBLIC_ENV, stderr: req.stderr });
+      return await runK6({
+        k6: choice.k6Path,
+        ...run,
+        outputs: req.k6Outputs ?? [],
+        showValues: PUBLIC_ENV,
+        stderr: req.stderr,
+      });
     }
     // Loaded here: only the local executor pays for esbuild, ws and the runner.
-    const { runLocal } = await import('./local/runner.js');
-    const result = await runLocal({
-      scenarioPath: run.scenarioPath,
-      env: { ...process.env, ...run.env } as Record<string, string>,
-      outDir: run.outDir,
-      signal: controller.signal,
-      ...(req.summaryOut ? { stdout: req.summaryOut } : {}),
-    });
-    return result.exitCode;
+    const { runLocal, EXIT } = await import('./local/runner.js');
+    const { InitContextError } = await import('./local/errors.js');
+    try {
+      const result = await runLocal({
+        scenarioPath: run.scenarioPath,
+        env: { ...process.env, ...run.env } as Record<string, string>,
+        outDir: run.outDir,
+        signal: controller.signal,
+        ...(req.summaryOut ? { stdout: req.summaryOut } : {}),
+      });
+      return result.exitCode;
+    } catch (err) {
+      if (!(err instanceof InitContextError)) throw err;
+      req.stderr(`${err.message}\n`);
+      return EXIT.scriptException;
+    }
   } finally {
     stopListening();
   }
@@ -121,6 +145,10 @@ export async function runScenario(req: RunRequest): Promise<number> {
   const choice = chooseEngine(req.engine);
   req.stderr(choice.note);
   checkEngineReaches(choice.engine, target, target.host);
+  if (choice.engine === 'local' && req.k6Outputs?.length)
+    throw new InputError(
+      `--k6-out ${req.k6Outputs[0]}: k6's outputs need the k6 engine; the local executor writes ${K6_OUTPUT} only`,
+    );
   const unreachable = await probeTarget(target);
   if (unreachable) throw new InputError(`--target ${target.origin} is unreachable: ${unreachable}`);
 
@@ -131,6 +159,7 @@ export async function runScenario(req: RunRequest): Promise<number> {
   if (images) env.IMAGES = images.dir;
   const startedAt = new Date().toISOString();
   let collection: Collection | undefined;
+  const before = engineOutputs(outDir);
   let exitCode: number;
   try {
     collection = req.collect && startCollecting(req.collect, req.out, outDir);
@@ -145,12 +174,41 @@ export async function runScenario(req: RunRequest): Promise<number> {
   }
   const endedAt = new Date().toISOString();
   const { duration, scale } = req;
+  // The engine may have stopped before creating it (an exception in the init context).
+  makeOutputDirectory(outDir, '--out-dir', req.out);
   writeRunRecord(
     outDir,
     runRecord({ scenarioPath, engine: choice.engine, env, scale, duration, startedAt, endedAt, exitCode }),
   );
-  req.stderr(`wrote ${resolve(outDir, 'k6.ndjson')}, summary.json and run.json (exit code ${exitCode})\n`);
+  const written = [...writtenSince(before, engineOutputs(outDir)), 'run.json'];
+  req.stderr(`wrote ${listed(outDir, written)} (exit code ${exitCode})\n`);
   return exitCode;
+}
+
+/** The engine's files in the run directory with their modification times (ms); absent ones left out. */
+function engineOutputs(outDir: string): Map<string, number> {
+  const found = new Map<string, number>();
+  for (const name of ENGINE_FILES) {
+    try {
+      found.set(name, statSync(resolve(outDir, name)).mtimeMs);
+    } catch {
+      // not written (yet)
+    }
+  }
+  return found;
+}
+
+/** The files the engine wrote during the run: new, or changed since `before`. */
+function writtenSince(before: Map<string, number>, after: Map<string, number>): string[] {
+  return [...after].filter(([name, mtimeMs]) => before.get(name) !== mtimeMs).map(([name]) => name);
+}
+
+/** "DIR/a, b and c": the first file with its directory, the others by name. */
+function listed(outDir: string, names: string[]): string {
+  const [first, ...rest] = names;
+  const head = resolve(outDir, first!);
+  if (rest.length === 0) return `${head} only`;
+  return `${[head, ...rest.slice(0, -1)].join(', ')} and ${rest[rest.length - 1]}`;
 }
 
 /**
@@ -170,7 +228,7 @@ async function runImages(
     sizes,
     req.imageSizesBytes ? 'image sizes' : `profile ${profilePath}: media.localImageBytes`,
   );
-  makeOutputDirectory(outDir, '--out', req.out);
+  makeOutputDirectory(outDir, '--out-dir', req.out);
   const dir = join(outDir, IMAGES_DIR);
   const { manifest, reused } = await prepareImages(dir, sizes);
   const sizesText = manifest.files.map((f) => `${Math.round(f.bytes / 1024)} KB`).join(', ');
@@ -193,6 +251,6 @@ function startCollecting(
   shownOut: string,
   outDir: string,
 ): Collection {
-  makeOutputDirectory(outDir, '--out', shownOut);
+  makeOutputDirectory(outDir, '--out-dir', shownOut);
   return startCollection({ ...sources, out: resolve(outDir, SAMPLES_FILE) });
 }

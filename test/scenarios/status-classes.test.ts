@@ -70,7 +70,7 @@ describe('429 is rate limiting, not a capacity failure', () => {
     expect(m.capacity_errors!.value).toBeCloseTo(0.2, 10);
     expect(m.client_errors!.count).toBe(1);
     const points: Record<string, string>[] = []; // the tags of each rate_limited sample
-    for await (const p of pointsOf(readK6Json(join(out, 'k6.ndjson')), 'rate_limited')) {
+    for await (const p of pointsOf(readK6Json(join(out, 'k6.ndjson.gz')), 'rate_limited')) {
       points.push(p.data.tags ?? {});
     }
     expect(points).toHaveLength(4);

@@ -17,7 +17,8 @@ export interface TestServer {
 /**
  * A keep-alive HTTP server on 127.0.0.1 with a few endpoints: /json, /slow
  * (300 ms), /status/NNN, anything else "ok"; and a WebSocket endpoint at
- * /ws that sends three JSON events and echoes what it receives.
+ * /ws that sends three JSON events and echoes what it receives (an upgrade
+ * anywhere else is refused with 404, as by a server without that stream).
  */
 export async function startServer(): Promise<TestServer> {
   const requests: TestServer['requests'] = [];
@@ -42,7 +43,14 @@ export async function startServer(): Promise<TestServer> {
     res.end('ok');
   });
   server.keepAliveTimeout = 30_000;
-  const wss = new WebSocketServer({ server });
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if (!(req.url ?? '').startsWith('/ws')) {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
   wss.on('connection', (ws) => {
     let n = 0;
     const t = setInterval(() => {

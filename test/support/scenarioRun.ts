@@ -1,6 +1,6 @@
 /**
  * Running a scenario as a user does, for the scenario tests: the built CLI in
- * a child process, its k6.ndjson points and summary.json read back.
+ * a child process, its k6.ndjson.gz points and summary.json read back.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ export interface RunResult {
   stderr: string;
   out: string;
   summary: { metrics: Record<string, Record<string, number>> };
-  /** k6.ndjson Point lines. */
+  /** k6.ndjson.gz Point lines. */
   points: { metric: string; value: number; tags: Record<string, string> }[];
 }
 
@@ -40,7 +40,7 @@ export function runScenario(
     target,
     '--confirm-target',
     host,
-    '--out',
+    '--out-dir',
     outDir,
   ];
   for (const [k, v] of Object.entries(env)) args.push('-e', `${k}=${v}`);
@@ -61,7 +61,7 @@ export function runScenario(
       const points: RunResult['points'] = [];
       try {
         summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')) as RunResult['summary'];
-        for await (const p of pointsOf(readK6Json(join(outDir, 'k6.ndjson')))) {
+        for await (const p of pointsOf(readK6Json(join(outDir, 'k6.ndjson.gz')))) {
           points.push({ metric: p.metric, value: p.data.value, tags: p.data.tags ?? {} });
         }
       } catch {

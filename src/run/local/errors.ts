@@ -14,3 +14,11 @@ export function errorMessage(err: unknown): string {
   }
   return String(err);
 }
+
+/**
+ * The scenario threw while evaluating its init context (its top level, in VU 0 or in a VU the scenarios
+ * pre-allocate): k6 exits 107 (ScriptException) before writing any output, and so does the local executor.
+ */
+export class InitContextError extends Error {
+  override readonly name = 'InitContextError';
+}

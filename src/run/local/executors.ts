@@ -204,25 +204,20 @@ export class ScenarioRun {
     const times = arrivalTimes(cfg);
     let next = times.next();
     const t0 = this.startedAt;
-    await new Promise<void>((resolve) => {
-      const tick = () => {
-        if (this.stopped) return resolve();
-        const now = performance.now() - t0;
-        while (!next.done && next.value <= now && next.value < durationMs) {
-          this.launch(next.value, now);
-          next = times.next();
-        }
-        if (next.done || next.value >= durationMs) {
-          // No more starts; the scenario's time runs out at durationMs.
-          const rest = durationMs - (performance.now() - t0);
-          if (rest > 0) setTimeout(resolve, rest);
-          else resolve();
-          return;
-        }
-        setTimeout(tick, Math.max(0, next.value - (performance.now() - t0)));
-      };
-      tick();
-    });
+    // Each wait is one the abort wakes (and clears): no timer outlives the scenario.
+    while (!this.stopped) {
+      const now = performance.now() - t0;
+      while (!next.done && next.value <= now && next.value < durationMs) {
+        this.launch(next.value, now);
+        next = times.next();
+      }
+      if (next.done || next.value >= durationMs) {
+        // No more starts; the scenario's time runs out at durationMs.
+        await delay(durationMs - (performance.now() - t0), this.waitCancel);
+        break;
+      }
+      await delay(Math.max(0, next.value - (performance.now() - t0)), this.waitCancel);
+    }
     this.stopped = true;
   }
 
@@ -275,7 +270,10 @@ export class ScenarioRun {
         ? Promise.resolve()
         : delay(this.config.gracefulStopMs, cancel).then(() => (timedOut = true)),
     ]);
-    if (this.inFlight.size > 0 || timedOut || this.host.aborted) this.interruptAll();
+    // The iterations ended first: clear the graceful stop's timer, which would keep the process alive.
+    const finishedInTime = !timedOut;
+    cancel.wake?.();
+    if (this.inFlight.size > 0 || !finishedInTime || this.host.aborted) this.interruptAll();
   }
 
   interruptAll(): void {

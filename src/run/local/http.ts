@@ -51,7 +51,8 @@ const UNSUPPORTED_PARAMS = new Set(['auth', 'cookies', 'jar', 'compression']);
 interface Prepared {
   method: string;
   url: URL;
-  nameTag: string;
+  /** The `name` tag the script set (params.tags.name or http.url`…`), or null: each hop's URL. */
+  nameTag: string | null;
   headers: Record<string, string>;
   body: Buffer | null;
   tags: Tags;
@@ -252,7 +253,7 @@ function prepare(vu: VuApi, method: unknown, rawUrl: unknown, body: unknown, par
   return {
     method: method.toUpperCase(),
     url,
-    nameTag: nameTag ?? withoutCredentials(url.toString()),
+    nameTag: nameTag ?? null,
     headers,
     body: encoded,
     tags,
@@ -358,8 +359,9 @@ export async function httpRequest(
     const response = new Response(currentMethod, urlTag, req.headers, currentBody, vu.jsonParse);
     const raw = await sendHop(vu, req, currentMethod, url, currentBody);
     fillResponse(response, raw, req.responseType);
-    const name = hop === 0 ? req.nameTag : urlTag;
-    emitHop(vu, { tags: baseTags, method: currentMethod, url: urlTag, name }, response, raw, req.expected);
+    // As k6 (≥ 0.41): a name the script set is also the url tag, on every hop, so URLs do not multiply series.
+    const name = req.nameTag ?? urlTag;
+    emitHop(vu, { tags: baseTags, method: currentMethod, url: name, name }, response, raw, req.expected);
 
     const location = response.headers.Location;
     if (!REDIRECT.has(raw.status) || location === undefined || raw.error) return response;

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { constants, createGzip, type Gzip } from 'node:zlib';
 import type { K6MetricLine } from '../../results/k6Json.js';
 import { tempPathFor } from '../../shared/files.js';
 import type { Metric, SampleSink } from './metrics.js';
@@ -7,10 +9,13 @@ import type { Metric, SampleSink } from './metrics.js';
  * k6's `--out json` format: one `Metric` line the first time a metric is
  * seen, then one `Point` line per sample
  * (https://grafana.com/docs/k6/latest/results-output/real-time/json/).
- * Lines are buffered and flushed every 200 ms, as k6's JSON output does.
+ * Lines are buffered and flushed every 200 ms, as k6's JSON output does, and
+ * gzip-compressed when the file name ends in .gz, as k6 does (at zlib's
+ * fastest level: the executor's core is the load generator's).
  */
 export class NdjsonWriter implements SampleSink {
-  private readonly stream: WriteStream;
+  private readonly file: WriteStream;
+  private readonly gzip: Gzip | null;
   private readonly temp: string;
   private buffer: string[] = [];
   private bufferedChars = 0;
@@ -19,10 +24,19 @@ export class NdjsonWriter implements SampleSink {
 
   constructor(private readonly path: string) {
     this.temp = tempPathFor(path);
-    this.stream = createWriteStream(this.temp);
-    this.stream.on('error', (err) => {
-      this.failed = err;
-    });
+    this.file = createWriteStream(this.temp);
+    const onError = (err: Error) => {
+      this.failed ??= err;
+    };
+    this.file.on('error', onError);
+    this.gzip = path.endsWith('.gz') ? createGzip({ level: constants.Z_BEST_SPEED }) : null;
+    // A failed compressor leaves the file unended: destroy it, so that close() sees it close.
+    this.gzip
+      ?.on('error', (err) => {
+        onError(err);
+        this.file.destroy();
+      })
+      .pipe(this.file);
     this.timer = setInterval(() => this.flush(), 200);
     this.timer.unref();
   }
@@ -55,7 +69,7 @@ export class NdjsonWriter implements SampleSink {
 
   flush(): void {
     if (this.buffer.length === 0) return;
-    this.stream.write(this.buffer.join(''));
+    (this.gzip ?? this.file).write(this.buffer.join(''));
     this.buffer = [];
     this.bufferedChars = 0;
   }
@@ -64,7 +78,9 @@ export class NdjsonWriter implements SampleSink {
   async close(keep = true): Promise<void> {
     clearInterval(this.timer);
     this.flush();
-    await new Promise<void>((resolve) => this.stream.end(resolve));
+    const closed = once(this.file, 'close').catch(() => undefined);
+    (this.gzip ?? this.file).end();
+    await closed;
     if (this.failed) {
       rmSync(this.temp, { force: true });
       throw this.failed;

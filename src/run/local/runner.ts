@@ -15,11 +15,12 @@ import { ScenarioRun, type ExecutorHost, type ScenarioStats } from './executors.
 import { BUILTIN_METRICS, Registry, sortTags, type Tags } from './metrics.js';
 import { parseOptions, scenarioDurationMs, type RunOptions, type ScenarioConfig } from './options.js';
 import { writeFileAtomic } from '../../shared/files.js';
+import { K6_OUTPUT } from '../k6.js';
 import { NdjsonWriter } from './output.js';
 import { summaryData, summaryExport, textSummary, type SummaryData } from './summary.js';
 import { isLoopbackHost } from '../target.js';
 import { evaluateThresholds, parseThresholds, type Threshold, type ThresholdResult } from './thresholds.js';
-import { TestAborted, errorMessage } from './errors.js';
+import { InitContextError, TestAborted, errorMessage } from './errors.js';
 import { Vu } from './vu.js';
 import type { EngineContext, GroupNode } from './vuApi.js';
 
@@ -44,7 +45,7 @@ export interface LocalRunOptions {
   scenarioPath: string;
   /** __ENV as the scenario sees it. */
   env: Record<string, string>;
-  /** k6.ndjson and summary.json go here. */
+  /** k6.ndjson.gz and summary.json go here. */
   outDir: string;
   /**
    * Cap on the whole run, on top of what the scenarios declare (default: scenarios + graceful stops +
@@ -223,8 +224,9 @@ class Engine implements EngineContext, ExecutorHost {
 }
 
 /**
- * Bundle the scenario, evaluate its init context once, and validate options and thresholds. Bad input →
- * InputError.
+ * Bundle the scenario, evaluate its init context once, and validate options and thresholds. What the
+ * bundler or the options refuse → InputError (exit 2); an exception in the init context →
+ * InitContextError (exit 107, as k6).
  */
 async function prepare(engine: Engine, path: string): Promise<Prepared> {
   const code = await bundleScenario(path);
@@ -234,7 +236,7 @@ async function prepare(engine: Engine, path: string): Promise<Prepared> {
   try {
     vu0 = new Vu(0, engine, script);
   } catch (err) {
-    throw new InputError(`scenario ${path} failed in the init context: ${errorMessage(err)}`);
+    throw new InitContextError(`scenario ${path} failed in the init context: ${errorMessage(err)}`);
   }
   const rawOptions = (vu0.exports.options ?? {}) as Record<string, unknown>;
   let options: RunOptions;
@@ -293,7 +295,9 @@ function preallocateVus(
       preallocated.set(s, list);
     }
   } catch (e) {
-    throw new InputError(`scenario ${scenarioPath} failed in the init context of a VU: ${errorMessage(e)}`);
+    throw new InitContextError(
+      `scenario ${scenarioPath} failed in the init context of a VU: ${errorMessage(e)}`,
+    );
   }
   return preallocated;
 }
@@ -439,6 +443,10 @@ function endingExitCode(engine: Engine, thresholdsFailed: boolean): number {
   return EXIT.ok;
 }
 
+/**
+ * One test run. Before any load it throws InputError (bad input) or InitContextError (the init context
+ * threw), having written nothing; afterwards the exit code says how the test ended.
+ */
 export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const out = opts.stdout ?? ((t: string) => void process.stdout.write(t));
   const err = opts.stderr ?? ((t: string) => void process.stderr.write(t));
@@ -449,7 +457,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const preallocated = preallocateVus(engine, options, opts.scenarioPath);
 
   mkdirSync(opts.outDir, { recursive: true });
-  const writer = new NdjsonWriter(join(opts.outDir, 'k6.ndjson'));
+  const writer = new NdjsonWriter(join(opts.outDir, K6_OUTPUT));
   engine.registry.out = writer;
   const startedAt = new Date();
   const onUnhandled = (reason: unknown) =>

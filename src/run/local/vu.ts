@@ -167,8 +167,7 @@ export class Vu implements VuApi {
     received: number,
   ): void {
     if (this.dead) return;
-    this.bytesSent += sent;
-    this.bytesReceived += received;
+    this.countBytes(sent, received);
     const reg = this.engine.registry;
     const sorted = sortTags(tags);
     const json = JSON.stringify(sorted);
@@ -182,6 +181,20 @@ export class Vu implements VuApi {
     reg.add(m.get('http_req_waiting')!, t.waiting, sorted, endMs, json);
     reg.add(m.get('http_req_receiving')!, t.receiving, sorted, endMs, json);
     if (failed !== null) reg.add(m.get('http_req_failed')!, failed ? 1 : 0, sorted, endMs, json);
+  }
+
+  countBytes(sent: number, received: number): void {
+    if (this.dead) return;
+    this.bytesSent += sent;
+    this.bytesReceived += received;
+  }
+
+  /** data_sent and data_received of what ran since the last call, as k6 emits its dialer's counts. */
+  private emitBytes(tags: Tags, timeMs: number): void {
+    this.emit('data_sent', this.bytesSent, tags, timeMs);
+    this.emit('data_received', this.bytesReceived, tags, timeMs);
+    this.bytesSent = 0;
+    this.bytesReceived = 0;
   }
 
   pendingAdd(): void {
@@ -263,9 +276,13 @@ export class Vu implements VuApi {
     this.phase = name === 'handleSummary' ? 'summary' : name;
     this.group = name === 'handleSummary' ? '' : `::${name}`;
     this.scenario = null;
+    this.bytesSent = 0;
+    this.bytesReceived = 0;
     try {
       return await this.settle((fn as (a: unknown) => unknown).call(undefined, arg));
     } finally {
+      // k6 counts setup's and teardown's bytes too (its runFn emits the dialer's samples for every part).
+      if (name !== 'handleSummary') this.emitBytes(this.sampleTags(), this.now());
       this.group = '';
       this.phase = 'iteration';
     }
@@ -306,8 +323,7 @@ export class Vu implements VuApi {
     }
     const tags = this.sampleTags();
     const end = startEpoch + (performance.now() - started);
-    this.emit('data_sent', this.bytesSent, tags, end);
-    this.emit('data_received', this.bytesReceived, tags, end);
+    this.emitBytes(tags, end);
     this.emit('iteration_duration', performance.now() - started, tags, end);
     this.emit('iterations', 1, tags, end);
     this.iterInScenario++;

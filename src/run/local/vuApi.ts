@@ -94,6 +94,8 @@ export interface VuApi {
     sent: number,
     received: number,
   ): void;
+  /** Bytes a socket carried (WebSockets), counted into the data_sent/data_received of the running part. */
+  countBytes(sent: number, received: number): void;
   pendingAdd(): void;
   pendingDone(): void;
   recordError(err: unknown): void;

@@ -6,6 +6,8 @@
  * socket keeps its VU's iteration running until it closes, as in k6
  * (https://grafana.com/docs/k6/latest/javascript-api/k6-websockets/).
  */
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import WS from 'ws';
 import { toBytes } from './bytes.js';
@@ -54,6 +56,15 @@ function checkedParams(vu: VuApi, params: unknown): { headers: Record<string, st
   return { headers, tags };
 }
 
+/**
+ * A session's tags as k6 sets them: the VU's, the params' tags, and `url` and `name` equal — the URL, or
+ * the `name` tag when the script set one (k6 ≥ 0.41 keeps url from multiplying series).
+ */
+function sessionTags(vu: VuApi, tags: Tags, url: string): Tags {
+  const name = tags.name ?? url;
+  return { ...vu.sampleTags(tags), url: name, name };
+}
+
 /** The browser WebSocket API over `ws`, for one VU; scripts get it through makeWebSocketClass. */
 class LocalWebSocket {
   static readonly CONNECTING = 0;
@@ -76,42 +87,74 @@ class LocalWebSocket {
   #ws: WS;
   #listeners = new Map<EventName, Handler[]>();
   #tags: Tags;
-  #opened = 0;
+  #started: number;
+  #opened = false;
+  /** ws_sessions was emitted (once per session, however the handshake ended). */
+  #counted = false;
   #pingSent = 0;
   #done = false;
+  /** The socket under the connection, once the server answered: its byte counts are the session's. */
+  #socket: Socket | null = null;
+  /** The error a refused handshake reports ("Unexpected server response: 404"). */
+  #refusal = '';
 
   constructor(vu: VuApi, url: unknown, protocols?: unknown, params?: unknown) {
     this.#vu = vu;
     vu.enter('new WebSocket()');
     this.url = checkedUrl(vu, url).toString();
     const { headers, tags } = checkedParams(vu, params);
-    this.#tags = { ...vu.sampleTags(tags), url: withoutCredentials(this.url) };
+    this.#tags = sessionTags(vu, tags, withoutCredentials(this.url));
     const subprotocols = Array.isArray(protocols)
       ? protocols.map(String)
       : typeof protocols === 'string'
         ? [protocols]
         : undefined;
-    const started = performance.now();
+    this.#started = performance.now();
     vu.pendingAdd();
     this.#ws = new WS(this.url, subprotocols, {
       headers,
       rejectUnauthorized: !vu.engine.insecureSkipTLSVerify,
     });
     vu.sockets.add(this.#ws);
-    this.#listen(started);
+    this.#listenHandshake();
+    this.#listenSession();
   }
 
-  /** k6's ws_* metrics and the script's handlers for each event of the socket. */
-  #listen(started: number): void {
-    const vu = this.#vu;
+  /**
+   * ws_sessions and ws_connecting once the handshake ends, opened or not, tagged with the server's status
+   * when it answered, as k6 emits them (a refused upgrade counts as ws_sessions{status:404}).
+   */
+  #handshakeEnded(status: number | null): void {
+    if (this.#counted) return;
+    this.#counted = true;
+    if (status !== null) {
+      this.#tags = { ...this.#tags, status: String(status), subproto: this.#ws.protocol ?? '' };
+    }
+    this.#vu.emit('ws_connecting', performance.now() - this.#started, this.#tags);
+    this.#vu.emit('ws_sessions', 1, this.#tags);
+  }
+
+  #listenHandshake(): void {
+    this.#ws.on('upgrade', (res: IncomingMessage) => {
+      this.#socket = res.socket;
+    });
+    this.#ws.on('unexpected-response', (req: ClientRequest, res: IncomingMessage) => {
+      this.#socket = req.socket;
+      this.#refusal = `Unexpected server response: ${res.statusCode ?? 0}`;
+      this.#handshakeEnded(res.statusCode ?? 0);
+      res.resume();
+      this.#ws.terminate();
+    });
     this.#ws.on('open', () => {
-      this.#opened = performance.now();
-      const tags = { ...this.#tags, status: '101', subproto: this.#ws.protocol ?? '' };
-      this.#tags = tags;
-      vu.emit('ws_connecting', this.#opened - started, tags);
-      vu.emit('ws_sessions', 1, tags);
+      this.#opened = true;
+      this.#handshakeEnded(101);
       this.#dispatch('open', { type: 'open' });
     });
+  }
+
+  /** k6's ws_* metrics and the script's handlers for each event of an open socket, and its end. */
+  #listenSession(): void {
+    const vu = this.#vu;
     this.#ws.on('message', (data: WS.RawData, isBinary: boolean) => {
       vu.emit('ws_msgs_received', 1, this.#tags);
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
@@ -129,10 +172,14 @@ class LocalWebSocket {
       this.#dispatch('pong', { type: 'pong' });
     });
     this.#ws.on('error', (err: Error) => {
-      this.#dispatch('error', { type: 'error', error: err.message });
+      // A failed connection never reached the handshake's end: k6 still counts the session.
+      this.#handshakeEnded(null);
+      this.#dispatch('error', { type: 'error', error: this.#refusal || err.message });
     });
     this.#ws.on('close', (code: number, reason: Buffer) => {
-      if (this.#opened) vu.emit('ws_session_duration', performance.now() - this.#opened, this.#tags);
+      // k6 measures the session from the constructor to the end of its connection.
+      if (this.#opened) vu.emit('ws_session_duration', performance.now() - this.#started, this.#tags);
+      if (this.#socket) vu.countBytes(this.#socket.bytesWritten, this.#socket.bytesRead);
       this.#dispatch('close', { type: 'close', code, reason: reason.toString('utf8') });
       this.#finish();
     });

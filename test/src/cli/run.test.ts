@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/helpers.js';
 import { MAIN } from '../../support/paths.js';
@@ -53,14 +54,14 @@ afterAll(async () => {
 const target = () => ['--target', server.url, '--confirm-target', server.host];
 
 describe('fedicap run', () => {
-  it('runs a scenario with the local executor when k6 is not on PATH and writes k6.ndjson, summary.json and run.json', async () => {
+  it('runs a scenario with the local executor when k6 is not on PATH and writes k6.ndjson.gz, summary.json and run.json', async () => {
     const scenario = writeScenario(OK_SCENARIO);
     const out = tempDir('fedicap-run-');
     const r = await fedicap([
       'run',
       scenario,
       ...target(),
-      '--out',
+      '--out-dir',
       out,
       '-e',
       'TOKEN=super-secret-token',
@@ -72,7 +73,7 @@ describe('fedicap run', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('engine: local executor (k6 is not on PATH');
     expect(r.stdout).toContain("✓ 'p(95)<5000'");
-    expect(readdirSync(out).sort()).toEqual(['images', 'k6.ndjson', 'run.json', 'summary.json']);
+    expect(readdirSync(out).sort()).toEqual(['images', 'k6.ndjson.gz', 'run.json', 'summary.json']);
     // the images to upload, at the default profile's sizes, handed to the scenario as IMAGES
     expect(r.stderr).toContain(`images to upload: generated ${join(out, 'images')} (JPEG 584 KB, `);
     expect(readdirSync(join(out, 'images')).sort()).toEqual([
@@ -81,6 +82,7 @@ describe('fedicap run', () => {
       'image-600000.jpg',
       'manifest.json',
     ]);
+    expect(r.stderr).toContain(`wrote ${join(out, 'k6.ndjson.gz')}, summary.json and run.json (exit code 0)`);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     expect(run).toMatchObject({
       scenario,
@@ -99,20 +101,24 @@ describe('fedicap run', () => {
       TOKEN: null,
     });
     expect(Date.parse(run.endedAt)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));
-    for (const f of readdirSync(out).filter((f) => f !== 'images'))
-      expect(readFileSync(join(out, f), 'utf8')).not.toContain('super-secret-token');
+    for (const f of readdirSync(out).filter((f) => f !== 'images')) {
+      const bytes = readFileSync(join(out, f));
+      expect((f.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')).not.toContain(
+        'super-secret-token',
+      );
+    }
     expect(r.stdout + r.stderr).not.toContain('super-secret-token');
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).metrics.iterations.count).toBe(3);
   });
 
-  it('--collect observes the instance for the run into samples.ndjson, on the clock of k6.ndjson', async () => {
+  it('--collect observes the instance for the run into samples.ndjson, on the clock of k6.ndjson.gz', async () => {
     const scenario = writeScenario(OK_SCENARIO);
     const out = tempDir('fedicap-run-collect-');
     const r = await fedicap([
       'run',
       scenario,
       ...target(),
-      '--out',
+      '--out-dir',
       out,
       '-e',
       'TOKEN=t',
@@ -125,7 +131,7 @@ describe('fedicap run', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(out).sort()).toEqual([
       'images',
-      'k6.ndjson',
+      'k6.ndjson.gz',
       'run.json',
       'samples.ndjson',
       'summary.json',
@@ -151,7 +157,7 @@ describe('fedicap run', () => {
       'run',
       writeScenario(OK_SCENARIO),
       ...target(),
-      '--out',
+      '--out-dir',
       out,
       '-e',
       'TOKEN=t',
@@ -169,14 +175,61 @@ describe('fedicap run', () => {
     const scenario = writeScenario(OK_SCENARIO);
     const out = tempDir('fedicap-run-collect-bad-');
     expectInputError(
-      await fedicap(['run', scenario, ...target(), '--out', out, '--collect']),
+      await fedicap(['run', scenario, ...target(), '--out-dir', out, '--collect']),
       /--collect: name what/,
     );
     expectInputError(
-      await fedicap(['run', scenario, ...target(), '--out', out, '--process', 'gone=999999999']),
+      await fedicap(['run', scenario, ...target(), '--out-dir', out, '--process', 'gone=999999999']),
       /--process/,
     );
     expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('exits 107 when the init context throws, as k6, having written run.json only', async () => {
+    const out = join(tempDir('fedicap-run-init-'), 'not-yet');
+    const top = writeScenario(
+      `const tokens = __ENV.TOKENS;\nif (!tokens) throw new Error('TOKENS is not set (give -e TOKENS=/abs/path)');\nexport default async function () {}\n`,
+    );
+    const r = await fedicap(['run', top, ...target(), '--out-dir', out]);
+    expect(r.code, r.stderr).toBe(107);
+    expect(r.stderr).toContain(`scenario ${top} failed in the init context: TOKENS is not set`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).toContain(`wrote ${join(out, 'run.json')} only (exit code 107)`);
+    expect(readdirSync(out)).toEqual(['run.json']);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).exitCode).toBe(107);
+    // A VU the scenario pre-allocates, not VU 0, throws: the same.
+    const vu = writeScenario(
+      `if (__VU === 2) throw new Error('no account for VU 2');\nexport const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 2, iterations: 1 } } };\nexport default async function () {}\n`,
+    );
+    const r2 = await fedicap(['run', vu, ...target(), '--out-dir', tempDir('fedicap-run-init-vu-')]);
+    expect(r2.code, r2.stderr).toBe(107);
+    expect(r2.stderr).toContain('failed in the init context of a VU: no account for VU 2');
+  });
+
+  it('--out is the deprecated name of --out-dir: it works with a note; both at once is an error', async () => {
+    const out = tempDir('fedicap-run-alias-');
+    const r = await fedicap(['run', writeScenario(OK_SCENARIO), ...target(), '--out', out, '-e', 'TOKEN=t']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('note: --out is deprecated and goes in the next release; use --out-dir\n');
+    expect(readdirSync(out).sort()).toEqual(['k6.ndjson.gz', 'run.json', 'summary.json']);
+    expectInputError(
+      await fedicap(['run', writeScenario(OK_SCENARIO), ...target(), '--out', out, '--out-dir', out]),
+      /--out is the deprecated name of --out-dir: give one of them/,
+    );
+  });
+
+  it('refuses --k6-out with the local executor and a malformed output, before any load', async () => {
+    const scenario = writeScenario(OK_SCENARIO);
+    const out = join(tempDir('fedicap-run-k6out-'), 'out');
+    expectInputError(
+      await fedicap(['run', scenario, ...target(), '--out-dir', out, '--k6-out', 'json=all.json']),
+      /--k6-out json=all\.json: k6's outputs need the k6 engine; the local executor writes k6\.ndjson\.gz only/,
+    );
+    expectInputError(
+      await fedicap(['run', scenario, ...target(), '--out-dir', out, '--k6-out', '=x']),
+      /--k6-out "=x": expected a k6 output, TYPE or TYPE=ARGUMENT/,
+    );
+    expect(existsSync(out)).toBe(false);
   });
 
   it('exits 99 when thresholds fail, as k6', async () => {
@@ -189,7 +242,7 @@ describe('fedicap run', () => {
       export default async function () { await http.asyncRequest('GET', __ENV.BASE_URL + '/status/500'); }
     `);
     const out = tempDir('fedicap-run-');
-    const r = await fedicap(['run', scenario, ...target(), '--out', out]);
+    const r = await fedicap(['run', scenario, ...target(), '--out-dir', out]);
     expect(r.code, r.stderr).toBe(99);
     expect(r.stdout).toMatch(/✗ 'rate<0\.01' rate=100\.00%/);
     expect(r.stdout).toMatch(/✓ 'max<60000'/);
@@ -205,7 +258,7 @@ describe('fedicap run', () => {
       `import browser from 'k6/browser';\nexport default async function () {}\n`,
     );
     const out = join(tempDir('fedicap-run-'), 'out');
-    const r = await fedicap(['run', scenario, ...target(), '--out', out]);
+    const r = await fedicap(['run', scenario, ...target(), '--out-dir', out]);
     expectInputError(r, /unsupported k6 module "k6\/browser" imported by .*scenario\.ts/);
     expect(existsSync(out)).toBe(false);
   });
@@ -290,8 +343,23 @@ describe('fedicap run', () => {
     chmodSync(join(bin, 'k6'), 0o755);
     const scenario = writeScenario(OK_SCENARIO);
     const out = tempDir('fedicap-run-');
+    const mine = join(tempDir('fedicap-run-mine-'), 'all.json');
     const r = await fedicap(
-      ['run', scenario, ...target(), '--out', out, '-e', 'TOKEN=super-secret-token', '--scale', '2'],
+      [
+        'run',
+        scenario,
+        ...target(),
+        '--out-dir',
+        out,
+        '-e',
+        'TOKEN=super-secret-token',
+        '--scale',
+        '2',
+        '--k6-out',
+        `json=${mine}`,
+        '--k6-out',
+        'experimental-prometheus-rw=http://user:rw-secret@127.0.0.1:9090/api/v1/write',
+      ],
       `${bin}:${dirname(process.execPath)}`,
     );
     expect(r.code, r.stderr).toBe(99);
@@ -306,12 +374,38 @@ describe('fedicap run', () => {
     expect(args).toContain(`IMAGES=${join(out, 'images')}`);
     expect(args[args.length - 1]).toBe(scenario);
     expect(args[1]).toBe('--out');
-    expect(args[2]).toMatch(/^json=.*\.k6\.ndjson\.\d+\.[0-9a-f]+\.tmp$/);
-    expect(readdirSync(out).sort()).toEqual(['images', 'k6.ndjson', 'run.json', 'summary.json']);
+    // Named .gz to the end, so that k6 compresses it.
+    expect(args[2]).toMatch(/^json=.*\.k6\.ndjson\.gz\.\d+\.[0-9a-f]+\.tmp\.gz$/);
+    // The user's outputs reach k6 as given; the command line shown masks their credentials.
+    const outs = args.flatMap((a, i) => (a === '--out' ? [args[i + 1]] : []));
+    expect(outs.slice(1)).toEqual([
+      `json=${mine}`,
+      'experimental-prometheus-rw=http://user:rw-secret@127.0.0.1:9090/api/v1/write',
+    ]);
+    expect(existsSync(mine)).toBe(true);
+    expect(r.stderr).not.toContain('rw-secret');
+    expect(readdirSync(out).sort()).toEqual(['images', 'k6.ndjson.gz', 'run.json', 'summary.json']);
+    expect(r.stderr).toContain(
+      `wrote ${join(out, 'k6.ndjson.gz')}, summary.json and run.json (exit code 99)`,
+    );
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({
       engine: 'k6',
       exitCode: 99,
       env: { TOKEN: null, SCALE: '2' },
     });
+  });
+
+  it('after k6 failed in its init context (exit 107, no output), says it wrote run.json only', async () => {
+    const bin = tempDir('fedicap-fake-k6-init-');
+    writeFileSync(join(bin, 'k6'), "#!/bin/sh\necho 'ERRO GoError: TOKENS is not set' >&2\nexit 107\n");
+    chmodSync(join(bin, 'k6'), 0o755);
+    const out = tempDir('fedicap-run-k6-init-');
+    const r = await fedicap(
+      ['run', writeScenario(OK_SCENARIO), ...target(), '--out-dir', out],
+      `${bin}:${dirname(process.execPath)}`,
+    );
+    expect(r.code, r.stderr).toBe(107);
+    expect(readdirSync(out)).toEqual(['run.json']);
+    expect(r.stderr).toContain(`wrote ${join(out, 'run.json')} only (exit code 107)`);
   });
 });

@@ -8,6 +8,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,9 +70,10 @@ function leftOver(pids: number[]): number[] {
     .map((p) => p.pid);
 }
 
-/** http_reqs points of a k6.ndjson: their station tags. */
+/** http_reqs points of a k6.ndjson.gz: their station tags. */
 function stationsOf(k6File: string): string[] {
-  return readFileSync(k6File, 'utf8')
+  return gunzipSync(readFileSync(k6File))
+    .toString('utf8')
     .split('\n')
     .filter((line) => line.includes('"http_reqs"'))
     .map(
@@ -224,7 +226,7 @@ describe('fedicap validate testbed: a short run end to end', () => {
       expect(existsSync(join(out, 'world', secret)), secret).toBe(false);
 
     // the run: requests on several stations, inbound federation among them
-    const stations = new Set(stationsOf(join(out, 'run', 'k6.ndjson')));
+    const stations = new Set(stationsOf(join(out, 'run', 'k6.ndjson.gz')));
     expect(stations).toContain('inbox');
     expect(stations).toContain('timelines/home');
     expect(stations.size).toBeGreaterThanOrEqual(3);

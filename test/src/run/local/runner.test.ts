@@ -1,9 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aggregateK6Files } from '../../../../src/results/aggregate.js';
+import { findRunFiles } from '../../../../src/results/runFiles.js';
 import { arrivalTimes, parseOptions } from '../../../../src/run/local/options.js';
 import { runLocal, type LocalRunResult } from '../../../../src/run/local/runner.js';
 import { tempDir } from '../../../support/helpers.js';
+import { ROOT } from '../../../support/paths.js';
 import { readK6Lines, startServer, writeScenario, type TestServer } from '../../../support/runner.js';
 
 let server: TestServer;
@@ -30,8 +35,9 @@ async function run(source: string, env: Record<string, string> = {}) {
       stderr += t;
     },
   });
-  const lines = await readK6Lines(join(outDir, 'k6.ndjson'));
+  const lines = await readK6Lines(join(outDir, 'k6.ndjson.gz'));
   return {
+    outDir,
     result,
     stdout,
     stderr,
@@ -114,7 +120,7 @@ describe('local executor outputs', () => {
     out = await run(SHAPES_SCENARIO);
   }, 30_000);
 
-  it('writes k6.ndjson lines with the field sets of k6 --out json', () => {
+  it('writes k6.ndjson.gz lines with the field sets of k6 --out json', () => {
     const sample = K6_SAMPLE.map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
     const metricKeys = Object.keys(sample[0]!.data).sort();
     const pointKeys = Object.keys(sample[1]!.data).sort();
@@ -138,6 +144,20 @@ describe('local executor outputs', () => {
         expect(line.data.name).toBe(line.metric);
       } else expect(declared.has(line.metric)).toBe(true);
     }
+  });
+
+  it('writes k6.ndjson.gz, which the run readers read as they read the plain k6.ndjson of earlier runs', async () => {
+    const gz = join(out.outDir, 'k6.ndjson.gz');
+    expect([...readFileSync(gz).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+    const plainDir = tempDir('fedicap-runner-plain-');
+    writeFileSync(join(plainDir, 'k6.ndjson'), gunzipSync(readFileSync(gz)));
+    const [now, before] = await Promise.all([findRunFiles(out.outDir), findRunFiles(plainDir)]);
+    expect(now.k6).toEqual([gz]);
+    expect(before.k6).toEqual([join(plainDir, 'k6.ndjson')]);
+    const fromGz = await aggregateK6Files(now.k6);
+    expect(fromGz.total.requests).toBe(40);
+    expect(await aggregateK6Files(before.k6)).toEqual(fromGz);
+    expect(await readK6Lines(before.k6[0]!)).toEqual(out.lines);
   });
 
   it('names and types the built-in metrics as k6 does', () => {
@@ -377,7 +397,6 @@ describe('k6 API', () => {
     const scenarioPath = writeScenario('[{"user":"alice"},{"user":"bob"}]', 'users.json');
     const dir = dirname(scenarioPath);
     const outDir = tempDir('fedicap-runner-out-');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(
       join(dir, 'lib.ts'),
       `export function sha256Hex(buf: ArrayBuffer): string { return Array.from(new Uint8Array(buf)).map((b) => b.toString(16).padStart(2, '0')).join(''); }`,
@@ -470,4 +489,42 @@ describe('k6 API', () => {
     expect(result.iterationErrors).toBe(3);
     expect(result.exitCode).toBe(0);
   }, 30_000);
+});
+
+describe('after the run', () => {
+  it('leaves no timer behind: a process whose iterations outlived the scenario exits on its own at once', async () => {
+    // constant-arrival-rate ends at 1 s with a 300 ms iteration still running: the graceful stop (30 s by
+    // default) waits for it, and must not keep the process alive for its 30 s once the iteration is done.
+    const scenarioPath = writeScenario(`
+      import http from 'k6/http';
+      export const options = { scenarios: { s: { executor: 'constant-arrival-rate', rate: 5, timeUnit: '1s', duration: '1s', preAllocatedVUs: 3 } } };
+      export default async function () { await http.asyncRequest('GET', __ENV.BASE_URL + '/slow'); }
+    `);
+    const script = join(dirname(scenarioPath), 'main.ts');
+    writeFileSync(
+      script,
+      `import { runLocal } from ${JSON.stringify(join(ROOT, 'src/run/local/runner.ts'))};
+       const r = await runLocal({ scenarioPath: ${JSON.stringify(scenarioPath)}, env: { BASE_URL: ${JSON.stringify(server.url)} },
+         outDir: ${JSON.stringify(join(dirname(scenarioPath), 'out'))}, stdout: () => {}, stderr: () => {} });
+       console.log(JSON.stringify({ exitCode: r.exitCode, iterations: r.summary.metrics.iterations?.values.count, at: Date.now() }));`,
+    );
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', join(ROOT, 'test/support/typescript.mjs'), script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(killer);
+    const exitedAt = Date.now();
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout.trim()) as { exitCode: number; iterations: number; at: number };
+    expect(report.exitCode).toBe(0);
+    expect(report.iterations).toBe(5);
+    // The run itself takes ~1.3 s; the process ends within a second or two of it, not 30 s later.
+    expect(exitedAt - report.at, `run took ${report.at - started} ms`).toBeLessThan(3000);
+  }, 90_000);
 });
