@@ -6,14 +6,22 @@
  * (statuses stored, actors fetched, deliveries the fleet verified, media
  * processed, streaming events, timeline pages), not only response codes.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageManifest } from '../../src/run/imageManifest.js';
 import { runLocal } from '../../src/run/local/runner.js';
-import { InputError } from '../../src/shared/errors.js';
+import { InitContextError } from '../../src/run/local/errors.js';
 import type { DeliveryRecord } from '../../world/fleet/manifest.js';
 import { startFleet, type RunningFleet } from '../../world/fleet/server.js';
 import { createLocalAccounts, followMany, type LocalAccount } from '../../world/testbed/accounts.js';
@@ -362,7 +370,7 @@ describe('the scenarios through the local executor, against the testbed and the 
     writeFileSync(bad, '{"not": "an array"}', { mode: 0o600 });
     const r1 = await runScenario(fx.url, 'timelines.ts', { ...env, TOKENS: bad }, join(dir, 'bad1'));
     expect(r1.code).toBe(107);
-    expect(readdirSync(join(dir, 'bad1'))).toEqual(['run.json']);
+    expect(readdirSync(join(dir, 'bad1')).sort()).toEqual(['images', 'run.json']);
     expect(r1.stderr).toContain(`TOKENS=${bad}: expected a JSON array`);
     const { FLEET: _f, ...noFleet } = env;
     const r2 = await runScenario(fx.url, 'federation-inbound.ts', noFleet, join(dir, 'bad2'));
@@ -379,10 +387,10 @@ describe('the scenarios through the local executor, against the testbed and the 
     expect(r3.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
 
-  it('bad inputs: images that are missing or too small for Mastodon stop the run with exit 2, naming them', async () => {
+  it('bad inputs: images that are missing (exit 107, in init) or too small for Mastodon (exit 2, before the run) stop it, naming them', async () => {
     const nowhere = join(dir, 'no-images');
     const r1 = await runScenario(fx.url, 'media.ts', { ...env, IMAGES: nowhere }, join(dir, 'bad-images1'));
-    expect(r1.code).toBe(2);
+    expect(r1.code).toBe(107); // the scenario's own init fails on it, as under k6
     expect(r1.stderr).toContain(`IMAGES=${join(nowhere, 'manifest.json')}: cannot read the file`);
     expect(r1.stderr).not.toMatch(/\n\s+at /);
     const tiny = JSON.parse(readFileSync(env.PROFILE!, 'utf8')) as { media: { localImageBytes: unknown } };
@@ -404,7 +412,7 @@ describe('the scenarios through the local executor, against the testbed and the 
       stdout: () => {},
       stderr: () => {},
     });
-    await expect(init).rejects.toThrow(InputError);
+    await expect(init).rejects.toThrow(InitContextError);
     await expect(init).rejects.toThrow(
       /IMAGES is not set: give -e IMAGES=\/absolute\/path \(the directory of images/,
     );

@@ -195,7 +195,7 @@ describe('fedicap run', () => {
     expect(r.stderr).toContain(`scenario ${top} failed in the init context: TOKENS is not set`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stderr).toContain(`wrote ${join(out, 'run.json')} only (exit code 107)`);
-    expect(readdirSync(out)).toEqual(['run.json']);
+    expect(readdirSync(out).sort()).toEqual(['images', 'run.json']); // the images made before the run stay for the next
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).exitCode).toBe(107);
     // A VU the scenario pre-allocates, not VU 0, throws: the same.
     const vu = writeScenario(
@@ -211,7 +211,7 @@ describe('fedicap run', () => {
     const r = await fedicap(['run', writeScenario(OK_SCENARIO), ...target(), '--out', out, '-e', 'TOKEN=t']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('note: --out is deprecated and goes in the next release; use --out-dir\n');
-    expect(readdirSync(out).sort()).toEqual(['k6.ndjson.gz', 'run.json', 'summary.json']);
+    expect(readdirSync(out).sort()).toEqual(['images', 'k6.ndjson.gz', 'run.json', 'summary.json']);
     expectInputError(
       await fedicap(['run', writeScenario(OK_SCENARIO), ...target(), '--out', out, '--out-dir', out]),
       /--out is the deprecated name of --out-dir: give one of them/,
@@ -405,7 +405,7 @@ describe('fedicap run', () => {
       `${bin}:${dirname(process.execPath)}`,
     );
     expect(r.code, r.stderr).toBe(107);
-    expect(readdirSync(out)).toEqual(['run.json']);
+    expect(readdirSync(out).sort()).toEqual(['images', 'run.json']); // the images made before the run stay for the next
     expect(r.stderr).toContain(`wrote ${join(out, 'run.json')} only (exit code 107)`);
   });
 });

@@ -10,7 +10,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLocal } from '../../../../src/run/local/runner.js';
-import { InputError } from '../../../../src/shared/errors.js';
+import { InitContextError } from '../../../../src/run/local/errors.js';
 import { tempDir } from '../../../support/helpers.js';
 import { writeScenario } from '../../../support/runner.js';
 
@@ -127,7 +127,7 @@ describe("open(path, 'b') and http.file", () => {
     expect(summary.metrics.data_sent.count).toBeGreaterThan(4 * image.length);
   }, 30_000);
 
-  it('names the file it cannot open, as the scenario gave it and resolved, as an input error', async () => {
+  it('names the file it cannot open, as the scenario gave it and resolved, as an init-context failure (exit 107, as k6)', async () => {
     const scenarioPath = writeScenario(
       `const x = open('./missing.jpg', 'b');\nexport default function () {}\n`,
     );
@@ -138,7 +138,7 @@ describe("open(path, 'b') and http.file", () => {
       stdout: () => {},
       stderr: () => {},
     });
-    await expect(run).rejects.toThrow(InputError);
+    await expect(run).rejects.toThrow(InitContextError);
     await expect(run).rejects.toThrow(
       `open("./missing.jpg"): no such file (${join(dirname(scenarioPath), 'missing.jpg')})`,
     );
