@@ -14,7 +14,7 @@ import {
   type Relationship,
   type StatusRow,
 } from './serializers.js';
-import { MAX_CHARS, countableLength, extractMentions, hasLinks } from './text.js';
+import { MAX_CHARS, exceedsMaxChars, extractMentions, hasLinks } from './text.js';
 import { unfollow } from '../accounts.js';
 
 /**
@@ -90,6 +90,9 @@ export async function postStatus(
   p: PostStatusParams,
   idempotency?: string,
 ): Promise<PostStatusResult> {
+  // First, before anything reads the text: the count stops just past the limit, so any size is cheap.
+  if (exceedsMaxChars(p.spoilerText + p.text))
+    throw validationFailed(`Text character limit of ${MAX_CHARS} exceeded`);
   if (!idempotency) return createStatus(tb, auth, p);
   const keyPart =
     idempotency.length > 200 ? createHash('sha256').update(idempotency).digest('hex') : idempotency;
@@ -158,8 +161,6 @@ async function createStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams)
   if (p.inReplyToId) thread = await findVisibleStatus(tb, p.inReplyToId, auth.accountId);
   // Status validations (ActiveRecord::RecordInvalid → "Validation failed: …")
   if (p.text.trim() === '' && media.length === 0) throw validationFailed("Text can't be blank");
-  if (countableLength(p.spoilerText + p.text) > MAX_CHARS)
-    throw validationFailed(`Text character limit of ${MAX_CHARS} exceeded`);
   const language = p.language && LANGUAGE_RE.test(p.language) ? p.language : null;
   const sensitive = (p.sensitive ?? false) || p.spoilerText.trim() !== '';
 
