@@ -46,6 +46,37 @@ describe('the scenarios through the local executor, against the testbed and the 
   const count = async (sql: string, args: unknown[] = []) =>
     Number((await fx.tb.db.query<{ n: string }>(sql, args)).rows[0]!.n);
   const fleetHosts = "a.domain LIKE '%.fleet.test'";
+  /** The testbed's error log (5xx and failed jobs), for a failure's message. */
+  const testbedLog: string[] = [];
+
+  /**
+   * What a failed run saw and what the testbed did, for its message. Null-safe throughout: it runs when
+   * something already went wrong, and must say what, not fail on a missing field itself.
+   */
+  async function whatHappened(r: RunResult): Promise<string> {
+    const seen: Record<string, number> = {};
+    for (const p of r.points ?? []) {
+      const tags = p?.tags ?? {};
+      const key = [p?.metric, tags.status, tags.name, tags.event].filter(Boolean).join(' ');
+      seen[key] = (seen[key] ?? 0) + 1;
+    }
+    const query = (sql: string) =>
+      fx.tb.db.query(sql).then(
+        (res) => JSON.stringify(res.rows),
+        (err: Error) => `(unavailable: ${err.message})`,
+      );
+    const queues = await Promise.all(
+      ['default', 'push', 'ingress', 'pull'].map(async (q) => `${q} ${await fx.tb.redis.llen(`queue:${q}`)}`),
+    ).catch((err: Error) => [`(unavailable: ${err.message})`]);
+    return [
+      `exit ${r.code}; stderr: ${(r.stderr ?? '').slice(-2000)}`,
+      `points: ${JSON.stringify(seen)}`,
+      `notifications: ${await query('SELECT type, count(*)::int AS n FROM notifications GROUP BY type')}`,
+      `queues: ${queues.join(', ')}; retry set: ${await fx.tb.redis.zcard('retry').catch(() => '?')}`,
+      `testbed error log:\n${testbedLog.join('') || '(empty)'}`,
+    ].join('\n');
+  }
+
   /** Cold actors the target met in the federation-inbound run. */
   let coldAccounts: string[] = [];
 
@@ -57,10 +88,13 @@ describe('the scenarios through the local executor, against the testbed and the 
       mediaSizesBytes: [24 * 1024],
       pagesPerInstance: 2,
     });
-    fx = await startTestTestbed({
-      resolve: [{ suffix: fleet.manifest.hostSuffix, host: '127.0.0.1', port: fleet.port }],
-      rateLimits: false,
-    });
+    fx = await startTestTestbed(
+      {
+        resolve: [{ suffix: fleet.manifest.hostSuffix, host: '127.0.0.1', port: fleet.port }],
+        rateLimits: false,
+      },
+      { log: (line) => testbedLog.push(line) },
+    );
     accounts = await createLocalAccounts(fx.tb, 12, 'user');
     // a small local follow graph: everyone follows the next three accounts (home feeds and streaming updates)
     const pairs: [string, string][] = [];
@@ -262,20 +296,7 @@ describe('the scenarios through the local executor, against the testbed and the 
       { ...env, LISTENERS: '3', SCALE: '0.05' },
       join(dir, 'streaming'),
     );
-    if (r.code !== 0) {
-      // say what the listeners and posters saw, and what the testbed did, before failing
-      const seen: Record<string, number> = {};
-      for (const p of r.points) {
-        const key = [p.metric, p.tags.status, p.tags.name, p.tags.event].filter(Boolean).join(' ');
-        seen[key] = (seen[key] ?? 0) + 1;
-      }
-      const notifications = (
-        await fx.tb.db.query('SELECT type, count(*)::int AS n FROM notifications GROUP BY type')
-      ).rows;
-      expect.fail(
-        `${r.stderr.slice(-2000)}\npoints: ${JSON.stringify(seen)}\nnotifications: ${JSON.stringify(notifications)}`,
-      );
-    }
+    if (r.code !== 0) expect.fail(await whatHappened(r));
     ok(r);
     expect(effect(r, 'streaming_events')).toBeGreaterThan(0);
     expect(r.summary.metrics.streaming_events?.count).toBeGreaterThan(0);

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { followRelay, RELAY_STATE } from '../../world/testbed/activitypub/delivery.js';
 import { defaultConfig, type TestbedConfig } from '../../world/testbed/config.js';
 import type { Testbed } from '../../world/testbed/context.js';
-import { startTestbed, type RunningTestbed } from '../../world/testbed/server.js';
+import { type LaunchOptions, startTestbed, type RunningTestbed } from '../../world/testbed/server.js';
 import { waitFor } from './helpers.js';
 
 export { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from './isolation.js';
@@ -23,7 +23,10 @@ export interface TestbedFixture extends RunningTestbed {
 export const CHILD_EXEC_ARGV = ['--import', fileURLToPath(new URL('./typescript.mjs', import.meta.url))];
 
 /** A testbed on its own PostgreSQL database and Redis index, on a free loopback port. */
-export async function startTestTestbed(overrides: Partial<TestbedConfig> = {}): Promise<TestbedFixture> {
+export async function startTestTestbed(
+  overrides: Partial<TestbedConfig> = {},
+  launch: Pick<LaunchOptions, 'log'> = {},
+): Promise<TestbedFixture> {
   const redisDb = await claimRedisDb();
   const dbName = `fedicap_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
   const databaseUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
@@ -35,7 +38,7 @@ export async function startTestTestbed(overrides: Partial<TestbedConfig> = {}): 
     mediaDir,
     ...overrides,
   });
-  const running = await startTestbed(config, { childExecArgv: CHILD_EXEC_ARGV });
+  const running = await startTestbed(config, { childExecArgv: CHILD_EXEC_ARGV, ...launch });
   return {
     ...running,
     redisIndex: redisDb.index,

@@ -12,6 +12,7 @@ import { prepareStores } from './prepare.js';
 import { exporterText } from './processes/exporter.js';
 import { ForkedProcess, type TestbedProcess } from './processes/fork.js';
 import type { StartMessage, ToPrimary } from './processes/messages.js';
+import { formatLogLine, writeToStderr } from './log.js';
 import { recordJob } from './sidekiq/instruments.js';
 import { recordRequest } from './web/instruments.js';
 import { registerSidekiqMetrics } from './sidekiq/metrics.js';
@@ -34,6 +35,8 @@ export interface RunningTestbed {
 export interface LaunchOptions {
   /** Node flags for the forked processes: a TypeScript loader when the testbed runs from source (tests). */
   childExecArgv?: string[];
+  /** Where the error log's lines go (log.ts); stderr by default. */
+  log?: (line: string) => void;
 }
 
 function listen(host: string, port: number): Promise<net.Server> {
@@ -110,9 +113,11 @@ async function startProcesses(
   registerSidekiqMetrics(tb.metrics, tb.redis, tb.workers);
 
   const forked: ForkedProcess[] = [];
+  const writeLog = launch.log ?? writeToStderr;
   const onMessage = (from: ForkedProcess, message: ToPrimary) => {
     if (message.kind === 'job') recordJob(tb.metrics, message.job);
     else if (message.kind === 'request') recordRequest(tb.metrics, message.request);
+    else if (message.kind === 'log') writeLog(formatLogLine(message.entry));
     else if (message.kind === 'scrape')
       void exporterText(tb.metrics, forked)
         .catch(() => undefined)

@@ -359,7 +359,8 @@ describe('outgoing HTTP client', () => {
       hostHeader: 'a.remote.test',
     });
     expect(targetFor(rules, new URL('https://remote.test/'))).toMatchObject({ protocol: 'http:' });
-    expect(() => targetFor(rules, new URL('https://xremote.test/'))).not.toThrow(); // https, checked at DNS time
+    // a name no rule covers is refused before any DNS lookup (rules match whole labels)
+    expect(() => targetFor(rules, new URL('https://xremote.test/'))).toThrow(/not covered by a resolve rule/);
     expect(() => targetFor(rules, new URL('http://example.org/'))).toThrow(HttpClientError);
     expect(() => targetFor(rules, new URL('http://127.0.0.1:3000/'))).toThrow(
       /plain http is only used for hosts matched by a resolve rule/,

@@ -2,12 +2,13 @@
  * The testbed's one outgoing HTTP client (Mastodon's app/lib/request.rb):
  * every fetch, delivery, media download and link crawl goes through it.
  *
- * Safety: load only ever goes to loopback. A host matching a `resolve` rule
- * (SUFFIX → HOST:PORT) is reached at HOST:PORT over plain http with its own
- * Host header kept, and HOST must be loopback; any other URL must be https
- * and its name must resolve to loopback addresses only. Everything else is
- * refused before a connection is made (Mastodon refuses private addresses
- * unless allowed; the testbed refuses everything but loopback).
+ * Safety: load only ever goes to loopback, and no DNS query leaves the
+ * machine. A host matching a `resolve` rule (SUFFIX → HOST:PORT) is reached
+ * at HOST:PORT over plain http with its own Host header kept, and HOST must
+ * be loopback (a name there, such as localhost, must resolve to loopback
+ * only); any other URL must be https to a loopback address literal. Every
+ * other name is refused before any lookup (Mastodon refuses private
+ * addresses unless allowed; the testbed refuses everything but loopback).
  *
  * Limits as Mastodon's: connect and read (per operation) timeouts from the
  * config, a read deadline of three read timeouts (Mastodon: 30 s), bodies
@@ -128,21 +129,27 @@ export function targetFor(rules: readonly ResolveRule[], url: URL): Target {
       url.href,
     );
   }
-  const literalIp = isIP(hostname) !== 0;
-  if (literalIp && !isLoopbackAddress(hostname)) {
+  if (isIP(hostname) === 0) {
+    // Resolving the name would send a DNS query off the machine, whatever address it answered.
+    throw new HttpClientError(
+      `${hostname} is not covered by a resolve rule; the testbed resolves no other names`,
+      'host_validation',
+      url.href,
+    );
+  }
+  if (!isLoopbackAddress(hostname)) {
     throw new HttpClientError(
       `Requests to non-loopback address ${hostname} are refused by the testbed`,
       'host_validation',
       url.href,
     );
   }
-  // A name is checked when it resolves (loopbackOnlyLookup); a literal address was checked here.
   return {
     protocol: 'https:',
     connectHost: hostname,
     port: Number(url.port || 443),
     hostHeader: url.host,
-    checkDns: !literalIp,
+    checkDns: false,
   };
 }
 

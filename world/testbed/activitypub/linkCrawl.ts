@@ -10,6 +10,7 @@ import type { Testbed } from '../context.js';
 import type { TestbedJobClass, TestbedWorker } from '../jobClasses.js';
 import { MAX_FETCHED_BODY_BYTES } from '../../../src/mastodon/limits.js';
 import { absoluteMediaPath, downloadPreviewCardImage } from './media.js';
+import { attributePairs, elements, stripTags } from './htmlScan.js';
 import { federation } from './state.js';
 
 export const LINK_CRAWL_WORKER = 'LinkCrawlWorker' satisfies TestbedJobClass;
@@ -31,9 +32,7 @@ export function decodeEntities(s: string): string {
 
 function attributes(tag: string): Record<string, string> {
   const attrs: Record<string, string> = {};
-  for (const m of tag.matchAll(/([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/g)) {
-    attrs[m[1]!.toLowerCase()] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '');
-  }
+  for (const [name, value] of attributePairs(tag)) attrs[name.toLowerCase()] = decodeEntities(value);
   return attrs;
 }
 
@@ -46,9 +45,9 @@ function attributes(tag: string): Record<string, string> {
 export function statusLinks(text: string, isHtml: boolean): string[] {
   const links: string[] = [];
   if (isHtml) {
-    for (const m of text.matchAll(/<a\b([^>]*)>([\s\S]*?)<\/a>/gi)) {
-      const attrs = attributes(m[1]!);
-      const inner = decodeEntities(m[2]!.replace(/<[^>]*>/g, '')).trim();
+    for (const a of elements(text, 'a', '</a>')) {
+      const attrs = attributes(a.tag.slice(2, -1));
+      const inner = decodeEntities(stripTags(a.inner)).trim();
       const cls = (attrs.class ?? '').split(/\s+/);
       const rel = (attrs.rel ?? '').split(/\s+/);
       if (
@@ -79,15 +78,15 @@ export interface LinkDetails {
  */
 export function extractLinkDetails(html: string, pageUrl: string): LinkDetails {
   const meta: Record<string, string> = {};
-  for (const m of html.matchAll(/<meta\b[^>]*>/gi)) {
-    const a = attributes(m[0]);
+  for (const m of elements(html, 'meta')) {
+    const a = attributes(m.tag);
     const key = (a.property ?? a.name ?? '').toLowerCase();
     if (key && a.content !== undefined && meta[key] === undefined) meta[key] = a.content;
   }
   const title =
     meta['og:title'] ??
     meta['twitter:title'] ??
-    decodeEntities(/<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1] ?? '').trim();
+    decodeEntities(elements(html, 'title', '</title>', false)[0]?.inner ?? '').trim();
   const description = meta['og:description'] ?? meta['twitter:description'] ?? meta.description ?? '';
   const rawImage = meta['og:image'] ?? meta['og:image:url'] ?? meta['twitter:image'];
   let image: string | undefined;

@@ -8,7 +8,8 @@
 import { MAX_ACTIVITY_JSON_BYTES } from '../../../src/mastodon/limits.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Testbed } from '../context.js';
-import { VISIBILITY } from '../db/pool.js';
+import { isBigintId, VISIBILITY } from '../db/pool.js';
+import { decodeUtf8, findUnstorable } from '../storableText.js';
 import {
   accountFromUri,
   actorUriOf,
@@ -171,7 +172,7 @@ function outbox(app: FastifyInstance, tb: Testbed): void {
           last: `${outbox}?min_id=0&page=true`,
         });
       }
-      const maxId = /^\d+$/.test(request.query.max_id ?? '') ? request.query.max_id! : null;
+      const maxId = isBigintId(request.query.max_id) ? request.query.max_id : null;
       const { rows } = await tb.db.query<StatusRow>(
         `SELECT * FROM statuses WHERE account_id = $1 AND deleted_at IS NULL AND visibility <= $2 AND ($3::bigint IS NULL OR id < $3)
           ORDER BY id DESC LIMIT $4`,
@@ -259,7 +260,7 @@ function statusDocuments(app: FastifyInstance, tb: Testbed): void {
       `/users/:username/statuses/:id${activity ? '/activity' : ''}`,
       { config: { controller: 'statuses', action: activity ? 'activity' : 'show' } },
       async (request, reply) => {
-        if (!/^\d+$/.test(request.params.id)) return notFound(reply);
+        if (!isBigintId(request.params.id)) return notFound(reply);
         const parts = await loadNoteParts(tb, request.params.id);
         if (
           !parts?.status.local ||
@@ -326,7 +327,8 @@ async function webfingerAccount(tb: Testbed, resource: string): Promise<AccountR
 
 /**
  * ActivityPub::InboxesController#create: 413 over 1 MB (by the body parser),
- * 415 for a non-JSON body, 400 for malformed JSON, 404 for an unknown
+ * 415 for a non-JSON body, 400 for malformed JSON or JSON PostgreSQL could
+ * not store (not UTF-8, a NUL character, a lone surrogate), 404 for an unknown
  * personal inbox, 202 straight away for a Delete of an unknown actor by
  * itself (skip_unknown_actor_activity), 401 with `{ error }` when the
  * signature does not verify, else 202 after enqueueing
@@ -344,13 +346,17 @@ async function inbox(
     .toLowerCase();
   if (!ACCEPTED_BODY_TYPES.includes(mime)) return reply.code(415).send({ error: 'Unsupported Media Type' });
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-  const body = raw.toString('utf8');
+  const body = decodeUtf8(raw);
+  if (body === undefined) return reply.code(400).send({ error: 'Error parsing JSON: the body is not UTF-8' });
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
     return reply.code(400).send({ error: 'Error parsing JSON' });
   }
+  // Accepted means processed: what the job could never store is refused here, not retried for days.
+  const bad = findUnstorable(json);
+  if (bad) return reply.code(400).send({ error: `Error parsing JSON: ${bad.where} holds ${bad.why}` });
 
   let deliveredTo: AccountRow | null = null;
   if (target === 'instance') deliveredTo = null;

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isBigintId } from '../db/pool.js';
 
 /**
  * An error the client API answers with `{"error": message}` and `status`, as
@@ -25,11 +26,16 @@ export const tooManyRequests = (headers: Record<string, string> = {}) =>
 export const validationFailed = (what: string) => new ApiError(422, `Validation failed: ${what}`);
 export const raceCondition = () =>
   new ApiError(503, 'There was a temporary problem serving your request, please try again');
+/** Rails' ActionDispatch::Http::Parameters::ParseError (malformed JSON or multipart, bytes that are not UTF-8). */
+export const unparsable = () => new ApiError(400, 'Error occurred while parsing request parameters');
+/** Rails' check_param_encoding (ActionController::BadRequest). */
+export const badEncoding = () =>
+  new ApiError(400, 'Invalid request parameters: Invalid encoding for parameter');
 export const parameterMissing = (name: string) =>
   new ApiError(400, `param is missing or the value is empty: ${name}`);
 
-/** Ids are Mastodon-style bigints: only decimal digits are ids; anything else finds nothing. */
-export const isId = (v: unknown): v is string => typeof v === 'string' && /^\d{1,19}$/.test(v);
+/** Ids are Mastodon-style bigints: only decimal digits within bigint's range are ids; anything else finds nothing. */
+export const isId = isBigintId;
 
 /** Route `:id` → a bigint id string, or 404 as ActiveRecord's find would. */
 export function idParam(request: FastifyRequest, name = 'id'): string {
@@ -82,15 +88,31 @@ export function normalizeRailsKeys(input: Record<string, unknown>): Record<strin
   return out;
 }
 
-/** Parse an application/x-www-form-urlencoded body into Rails-style nested params. */
-export function parseFormBody(body: string): Record<string, unknown> {
+/**
+ * Parse an application/x-www-form-urlencoded body into Rails-style nested params; undefined when a
+ * %-escape is malformed or does not decode to UTF-8 (URLSearchParams would put U+FFFD in silently).
+ */
+export function parseFormBody(body: string): Record<string, unknown> | undefined {
   const flat: Record<string, unknown> = {};
-  for (const [k, v] of new URLSearchParams(body)) {
+  for (const pair of body.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const k = decodeFormComponent(eq < 0 ? pair : pair.slice(0, eq));
+    const v = decodeFormComponent(eq < 0 ? '' : pair.slice(eq + 1));
+    if (k === undefined || v === undefined) return undefined;
     const prev = flat[k];
     if (prev === undefined) flat[k] = k.endsWith('[]') ? [v] : v;
     else flat[k] = Array.isArray(prev) ? [...prev, v] : [prev, v];
   }
   return normalizeRailsKeys(flat);
+}
+
+function decodeFormComponent(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s.replaceAll('+', ' '));
+  } catch {
+    return undefined;
+  }
 }
 
 export const str = (v: unknown): string | undefined =>

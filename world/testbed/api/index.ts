@@ -3,7 +3,8 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Testbed } from '../context.js';
 import type { TestbedWorkers } from '../jobClasses.js';
 import { TokenCache, tokenFromRequest } from './auth.js';
-import { ApiError, parseFormBody } from './http.js';
+import { ApiError, badEncoding, params, parseFormBody, unparsable } from './http.js';
+import { decodeUtf8, findUnstorable } from '../storableText.js';
 import { VIDEO_LIMIT_BYTES } from '../mediaAttachment.js';
 import { applyThrottles } from './rateLimit.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -26,25 +27,35 @@ export async function registerClientApi(app: FastifyInstance, tb: Testbed): Prom
     await api.register(multipart, {
       limits: { fileSize: VIDEO_LIMIT_BYTES, files: 2, fields: 10, fieldSize: 16 * 1024, parts: 16 },
     });
-    // Rails accepts empty JSON bodies and form-encoded params (`media_ids[]=1`) alike.
+    // Rails accepts empty JSON bodies and form-encoded params (`media_ids[]=1`) alike. Bytes that are
+    // not UTF-8 fail Rails' JSON parser (ActionDispatch's ParseError): 400, as malformed JSON.
     api.removeContentTypeParser('application/json');
-    api.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-      const text = String(body);
+    api.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+      const text = decodeUtf8(body as Buffer);
+      if (text === undefined) return done(unparsable(), undefined);
       if (text.trim() === '') return done(null, {});
       try {
         const parsed: unknown = JSON.parse(text);
         done(null, parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {});
       } catch {
-        done(new ApiError(400, 'Error occurred while parsing request parameters'), undefined);
+        done(unparsable(), undefined);
       }
     });
     api.addContentTypeParser(
       'application/x-www-form-urlencoded',
-      { parseAs: 'string' },
+      { parseAs: 'buffer' },
       (_req, body, done) => {
-        done(null, parseFormBody(String(body)));
+        const text = decodeUtf8(body as Buffer);
+        const parsed = text === undefined ? undefined : parseFormBody(text);
+        if (parsed === undefined) return done(badEncoding(), undefined);
+        done(null, parsed);
       },
     );
+    // What PostgreSQL cannot store is refused before anything is written (Mastodon would fail with a 500).
+    api.addHook('preHandler', async (request) => {
+      const found = findUnstorable(params(request));
+      if (found) throw new ApiError(400, `Invalid request parameters: ${found.where} holds ${found.why}`);
+    });
 
     // Doorkeeper's token lookup, then Rack::Attack (which runs before the controllers).
     api.addHook('onRequest', async (request, reply) => {

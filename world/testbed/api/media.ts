@@ -18,7 +18,8 @@ import {
   VIDEO_LIMIT_BYTES,
 } from '../mediaAttachment.js';
 import type { AuthContext } from './auth.js';
-import { ApiError, validationFailed } from './http.js';
+import { ApiError, unparsable, validationFailed } from './http.js';
+import { unstorable } from '../storableText.js';
 import { enqueue } from './jobs.js';
 import { serializeMedia, type MediaRow } from './serializers.js';
 
@@ -275,14 +276,31 @@ interface NewMedia {
 
 /** The multipart fields: the first `file` (saved; others drained), `description` and `focus`. */
 async function readParts(tb: Testbed, request: FastifyRequest, into: UploadParts): Promise<void> {
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      if (part.fieldname === 'file' && !into.upload) into.upload = await saveUpload(tb, part);
-      else part.file.resume();
-    } else if (part.fieldname === 'description' && typeof part.value === 'string')
-      into.description = part.value;
-    else if (part.fieldname === 'focus' && typeof part.value === 'string') into.focus = part.value;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname === 'file' && !into.upload) into.upload = await saveUpload(tb, part);
+        else part.file.resume();
+      } else if (part.fieldname === 'description' && typeof part.value === 'string')
+        into.description = part.value;
+      else if (part.fieldname === 'focus' && typeof part.value === 'string') into.focus = part.value;
+    }
+  } catch (err) {
+    throw malformedOr(err);
   }
+  const why = into.description === undefined ? undefined : unstorable(into.description);
+  if (why) throw new ApiError(400, `Invalid request parameters: description holds ${why}`);
+}
+
+/**
+ * A body busboy cannot parse (no boundary, a part cut short, a bad header) fails with a plain Error:
+ * that is the client's 400, as Rack's multipart parser makes it. Limits (413), our own refusals and
+ * the file system's errors (they name a syscall) keep their meaning.
+ */
+function malformedOr(err: unknown): unknown {
+  if (err instanceof ApiError || !(err instanceof Error)) return err;
+  if ('statusCode' in err || 'syscall' in err) return err;
+  return unparsable();
 }
 
 /** Mastodon's validations in its order: a file, the description's length, the type its bytes show. */

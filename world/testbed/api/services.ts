@@ -3,7 +3,7 @@ import { AS_CONTEXT } from '../activitypub/uris.js';
 import type { Testbed } from '../context.js';
 import { inTransaction, PROCESSING, VISIBILITY, type Visibility } from '../db/pool.js';
 import type { AuthContext } from './auth.js';
-import { ApiError, notAllowed, notFound, raceCondition, validationFailed } from './http.js';
+import { ApiError, isId, notAllowed, notFound, raceCondition, validationFailed } from './http.js';
 import { enqueue } from './jobs.js';
 import { RateLimiter } from './rateLimit.js';
 import {
@@ -14,7 +14,7 @@ import {
   type Relationship,
   type StatusRow,
 } from './serializers.js';
-import { MAX_CHARS, countableLength, extractMentions, hasLinks } from './text.js';
+import { MAX_CHARS, exceedsMaxChars, extractMentions, hasLinks } from './text.js';
 import { unfollow } from '../accounts.js';
 
 /**
@@ -90,6 +90,9 @@ export async function postStatus(
   p: PostStatusParams,
   idempotency?: string,
 ): Promise<PostStatusResult> {
+  // First, before anything reads the text: the count stops just past the limit, so any size is cheap.
+  if (exceedsMaxChars(p.spoilerText + p.text))
+    throw validationFailed(`Text character limit of ${MAX_CHARS} exceeded`);
   if (!idempotency) return createStatus(tb, auth, p);
   const keyPart =
     idempotency.length > 200 ? createHash('sha256').update(idempotency).digest('hex') : idempotency;
@@ -126,6 +129,18 @@ function parseVisibility(v: string | undefined): Visibility {
   return v as Visibility;
 }
 
+/** StatusesController#set_thread: an id that is not one, or a status the author may not see, is a 404. */
+async function findThread(tb: Testbed, id: string, viewerId: string): Promise<StatusRow> {
+  const missing = () => new ApiError(404, 'The post you are trying to reply to does not appear to exist.');
+  if (!isId(id)) throw missing();
+  try {
+    return await findVisibleStatus(tb, id, viewerId);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) throw missing();
+    throw err;
+  }
+}
+
 const LANGUAGE_RE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/;
 
 async function createStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams): Promise<PostStatusResult> {
@@ -134,7 +149,7 @@ async function createStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams)
   let media: { id: string; processing: number; type: number }[] = [];
   if (mediaIds.length > 0) {
     if (mediaIds.length > MAX_MEDIA_ATTACHMENTS) throw new ApiError(422, 'Cannot attach more than 4 files');
-    if (mediaIds.some((id) => !/^\d{1,19}$/.test(id)))
+    if (mediaIds.some((id) => !isId(id)))
       throw new ApiError(422, `Media ${mediaIds.join(', ')} not found or already attached to another post`);
     const res = await tb.db.query<{ id: string; processing: number; type: number }>(
       'SELECT id, processing, type FROM media_attachments WHERE account_id = $1 AND status_id IS NULL AND id = ANY($2::bigint[])',
@@ -155,11 +170,9 @@ async function createStatus(tb: Testbed, auth: AuthContext, p: PostStatusParams)
   }
   const visibility = parseVisibility(p.visibility);
   let thread: StatusRow | undefined;
-  if (p.inReplyToId) thread = await findVisibleStatus(tb, p.inReplyToId, auth.accountId);
+  if (p.inReplyToId) thread = await findThread(tb, p.inReplyToId, auth.accountId);
   // Status validations (ActiveRecord::RecordInvalid → "Validation failed: …")
   if (p.text.trim() === '' && media.length === 0) throw validationFailed("Text can't be blank");
-  if (countableLength(p.spoilerText + p.text) > MAX_CHARS)
-    throw validationFailed(`Text character limit of ${MAX_CHARS} exceeded`);
   const language = p.language && LANGUAGE_RE.test(p.language) ? p.language : null;
   const sensitive = (p.sensitive ?? false) || p.spoilerText.trim() !== '';
 

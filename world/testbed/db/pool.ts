@@ -1,6 +1,13 @@
 import pg from 'pg';
 
 /** Mastodon's visibility enum (Status.visibilities). */
+/** The largest id a bigint column holds. */
+const BIGINT_MAX = 9_223_372_036_854_775_807n;
+
+/** A decimal id PostgreSQL's bigint can hold (anything else would fail the query, not find nothing). */
+export const isBigintId = (v: unknown): v is string =>
+  typeof v === 'string' && /^\d{1,19}$/.test(v) && BigInt(v) <= BIGINT_MAX;
+
 export const VISIBILITY = { public: 0, unlisted: 1, private: 2, direct: 3 } as const;
 export type Visibility = keyof typeof VISIBILITY;
 export const VISIBILITY_NAME = ['public', 'unlisted', 'private', 'direct'] as const;

@@ -6,6 +6,7 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { TestbedConfig } from '../config.js';
 import type { InstanceAddress } from '../openContext.js';
+import type { LogEntry } from '../log.js';
 import type { FinishedJob } from '../sidekiq/instruments.js';
 import type { SidekiqUnitConfig } from '../sidekiq/types.js';
 import type { FinishedRequest } from '../web/instruments.js';
@@ -56,4 +57,6 @@ export type ToPrimary =
   /** A web request ended (the web metrics are kept by the primary too). */
   | { kind: 'request'; request: FinishedRequest }
   /** A web worker serves GET /metrics: the exporter's text, please. */
-  | { kind: 'scrape'; id: number };
+  | { kind: 'scrape'; id: number }
+  /** A line for the testbed's error log (log.ts), written by the primary. */
+  | { kind: 'log'; entry: LogEntry };

@@ -23,6 +23,7 @@ export const runWebWorker: RoleRunner<'web'> = async (start, listening, link) =>
     streaming: start.streaming,
     metricsText: () => link.scrape(),
     onRequestEnd: (request) => void link.send({ kind: 'request', request }),
+    log: (entry) => void link.send({ kind: 'log', entry }),
   });
   await new Promise<void>((resolve) => web.server.listen(listening, resolve));
   return {

@@ -100,6 +100,22 @@ export interface FinishedJob {
   durationSec: number;
   /** now − enqueued_at when it started; null when the job carried no enqueued_at. */
   queueWaitSec: number | null;
+  /** When it raised: what Sidekiq's error handler logs (the testbed's error log takes it). */
+  failure?: JobFailure;
+}
+
+/** A job that raised: which one, why, and where it went (retry set, dead set, or dropped). */
+export interface JobFailure {
+  jid: string | null;
+  errorClass: string;
+  message: string;
+  /** The job's retry_count after this failure (null on a first failure that is not retried). */
+  retryCount: number | null;
+  next: 'retry' | 'dead' | 'dropped';
+  /** When it runs again (epoch seconds), for `retry`. */
+  retryAtSec?: number;
+  /** Its arguments as JSON, cut to 300 characters (ids, and the start of any payload). */
+  args: string;
 }
 
 /** Count a finished job in the registry's instruments (a job sent to `dead` has failed too). */

@@ -24,7 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import type { FinishedJob } from './instruments.js';
+import type { FinishedJob, JobFailure } from './instruments.js';
 import {
   PROCESS_TTL_SEC,
   PROCESSES_KEY,
@@ -38,7 +38,14 @@ import {
   workersKey,
   workKey7,
 } from './layout.js';
-import { UnknownJobClassError, addKill, killJob, planFailure } from './retry.js';
+import {
+  type FailureOutcome,
+  UnknownJobClassError,
+  addKill,
+  describeError,
+  killJob,
+  planFailure,
+} from './retry.js';
 import { Poller } from './scheduler.js';
 import type { RedisFactory, SidekiqJob, SidekiqUnitConfig, WorkerClass, WorkerRegistry } from './types.js';
 
@@ -102,6 +109,20 @@ async function persist<T>(attempts: number, fn: () => Promise<T>): Promise<T> {
     }
   }
   throw last;
+}
+
+/** What the error log says of a failed job: its jid, the error, where it went, its arguments (cut). */
+function failureOf(jobstr: string, error: unknown, outcome: FailureOutcome): JobFailure {
+  const job = JSON.parse(jobstr) as SidekiqJob;
+  const after = outcome.kind === 'dropped' ? undefined : (JSON.parse(outcome.payload) as SidekiqJob);
+  return {
+    jid: typeof job.jid === 'string' ? job.jid : null,
+    ...describeError(error),
+    retryCount: typeof after?.retry_count === 'number' ? after.retry_count : null,
+    next: outcome.kind,
+    ...(outcome.kind === 'retry' ? { retryAtSec: outcome.atSec } : {}),
+    args: JSON.stringify(job.args ?? []).slice(0, 300),
+  };
 }
 
 /**
@@ -403,6 +424,7 @@ class SidekiqProcess {
       outcome: ok ? 'succeeded' : outcome?.kind === 'dead' ? 'dead' : 'failed',
       durationSec,
       queueWaitSec: job.queueWaitSec,
+      ...(outcome ? { failure: failureOf(job.jobstr, error, outcome) } : {}),
     });
   }
 

@@ -1,9 +1,11 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { registerActivityPub } from '../activitypub/index.js';
 import { registerClientApi } from '../api/index.js';
 import type { Testbed } from '../context.js';
+import type { LogEntry, Logger } from '../log.js';
 import type { FinishedRequest } from './instruments.js';
 import { isStreamingPath, passRequest, passUpgrade, type StreamingAddress } from './streamingPass.js';
 import { webThreads } from './threads.js';
@@ -24,6 +26,8 @@ export interface WebAppOptions {
   metricsText(): Promise<string | undefined>;
   /** Each request's end, for the exporter's web metrics (kept by the primary, as by the gem's collector). */
   onRequestEnd(request: FinishedRequest): void;
+  /** The testbed's error log: each 5xx goes there. */
+  log: Logger;
 }
 
 /** One Puma worker's application, on an HTTP server that is not listening yet. */
@@ -61,17 +65,53 @@ function frontServer(handler: http.RequestListener, o: WebAppOptions) {
   return { server, streams, inFlight: () => inFlight };
 }
 
+/**
+ * Rails' ActionDispatch::RequestId: the client's X-Request-Id when it is one (letters, digits, _ - @,
+ * at most 255), else a fresh UUID; answered in X-Request-Id and named in the error log.
+ */
+function requestId(req: http.IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  const clean = typeof given === 'string' ? given.replace(/[^\w\-@]/g, '').slice(0, 255) : '';
+  return clean || randomUUID();
+}
+
+/** A 5xx's log entry: the route (its pattern, never the URL with its query), the error, the ids. */
+function failureEntry(request: FastifyRequest, status: number, error: Error | undefined): LogEntry {
+  const cfg = request.routeOptions.config;
+  return {
+    level: 'error',
+    event: 'request_failed',
+    message: error?.message ?? `answered ${status}`,
+    // pg's errors are named 'error'; their class says more.
+    error_class: error ? (error.constructor?.name ?? error.name) : null,
+    status,
+    method: request.method,
+    route: request.routeOptions.url ?? null,
+    controller: cfg.controller ?? 'other',
+    action: cfg.action ?? 'other',
+    request_id: request.id,
+    params: request.params ?? {},
+    account_id: request.fedicapAuth?.accountId ?? null,
+  };
+}
+
 /** Web threads, and each request's time waiting for one and being served, for Mastodon's exporter. */
 function instrument(app: FastifyInstance, o: WebAppOptions): void {
   const threads = webThreads(o.maxThreads);
-  const timed = (request: object) => request as { fedicapArrived?: bigint; fedicapStart?: bigint };
-  app.addHook('onRequest', async (request) => {
+  const timed = (request: object) =>
+    request as { fedicapArrived?: bigint; fedicapStart?: bigint; fedicapError?: Error };
+  app.addHook('onError', async (request, _reply, error) => {
+    timed(request).fedicapError = error;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
     timed(request).fedicapArrived = process.hrtime.bigint();
     await threads.acquire();
     timed(request).fedicapStart = process.hrtime.bigint();
   });
   app.addHook('onResponse', async (request, reply) => {
     threads.release();
+    if (reply.statusCode >= 500) o.log(failureEntry(request, reply.statusCode, timed(request).fedicapError));
     const { fedicapArrived: arrived, fedicapStart: start } = timed(request);
     if (arrived === undefined || start === undefined) return;
     const cfg = request.routeOptions.config;
@@ -92,6 +132,7 @@ export async function buildWebApp(tb: Testbed, o: WebAppOptions): Promise<WebApp
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
+    genReqId: requestId,
     serverFactory: (handler) => {
       front = frontServer(handler, o);
       return front.server;

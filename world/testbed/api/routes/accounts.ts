@@ -8,7 +8,7 @@ import {
   READ_FOLLOWS,
   requireAuth,
 } from '../auth.js';
-import { bool, idParam, params, strArray } from '../http.js';
+import { bool, idParam, isId, params, strArray } from '../http.js';
 import { serializeCredentialAccount, serializeRelationship } from '../serializers.js';
 import {
   blockAccount,
@@ -43,10 +43,7 @@ export function accountRoutes(app: FastifyInstance, tb: Testbed): void {
     { config: { controller: 'api/v1/accounts/relationships', action: 'index' } },
     async (request) => {
       const auth = requireAuth(request, READ_FOLLOWS);
-      const ids = [...new Set(strArray(params(request).id).filter((id) => /^\d{1,19}$/.test(id)))].slice(
-        0,
-        RELATIONSHIPS_LIMIT,
-      );
+      const ids = [...new Set(strArray(params(request).id).filter(isId))].slice(0, RELATIONSHIPS_LIMIT);
       const known = (
         await tb.db.query<{ id: string }>('SELECT id FROM accounts WHERE id = ANY($1::bigint[])', [ids])
       ).rows.map((r) => r.id);

@@ -77,7 +77,8 @@ describe('client API: statuses, interactions, follows, notifications, admin', ()
       json: { status: 'x', in_reply_to_id: '123' },
     });
     expect(reply.status).toBe(404);
-    expect(reply.body).toEqual({ error: 'Record not found' });
+    // StatusesController#set_thread's own message (statuses.errors.in_reply_not_found)
+    expect(reply.body).toEqual({ error: 'The post you are trying to reply to does not appear to exist.' });
     const many = await api(fx, 'POST', '/api/v1/statuses', {
       token: alice.token,
       json: { status: 'x', media_ids: ['1', '2', '3', '4', '5'] },
