@@ -7,7 +7,14 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILE_PATH, loadProfile, readJsonFile } from '../../../src/profile/load.js';
 import { pgbouncerUnavailable, startPgBouncer } from '../../support/pgbouncer.js';
-import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../../support/testbed.js';
+import {
+  claimRedisDb,
+  dropTestDatabase,
+  PG_ADMIN_URL,
+  REDIS_URL,
+  testDatabaseName,
+  testDatabaseUrl,
+} from '../../support/isolation.js';
 import { MAIN } from '../../support/paths.js';
 import { alive } from '../../support/helpers.js';
 import { startFleet } from '../../../world/fleet/server.js';
@@ -62,10 +69,10 @@ async function waitForOutput(child: ChildProcess, stderr: () => string, pattern:
 }
 
 /** `fedicap testbed` on a database, Redis index and media directory of its own; `cleanup` drops them. */
-async function startCli(name: string, ...args: string[]) {
+async function startCli(...args: string[]) {
   const redisDb = await claimRedisDb();
   const dir = mkdtempSync(join(tmpdir(), 'fedicap-testbed-cli-'));
-  const dbName = `fedicap_test_cli_${name}_${process.pid}`;
+  const dbName = testDatabaseName();
   const child = spawn(
     process.execPath,
     [
@@ -74,7 +81,7 @@ async function startCli(name: string, ...args: string[]) {
       '--port',
       '0',
       '--database-url',
-      PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
+      testDatabaseUrl(dbName),
       '--redis-url',
       `${REDIS_URL}/${redisDb.index}`,
       '--media-dir',
@@ -93,10 +100,7 @@ async function startCli(name: string, ...args: string[]) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await redisDb.release();
       rmSync(dir, { recursive: true, force: true });
-      const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
+      await dropTestDatabase(dbName);
     },
   };
 }
@@ -104,7 +108,6 @@ async function startCli(name: string, ...args: string[]) {
 describe('fedicap testbed', () => {
   it('starts on loopback with its processes, seeds accounts with an owner-only tokens file, and stops cleanly on SIGTERM', async () => {
     const cli = await startCli(
-      'seed',
       '--sidekiq',
       '2x -c 4 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull',
       '--sidekiq',
@@ -154,7 +157,7 @@ describe('fedicap testbed', () => {
   }, 60_000);
 
   it('leaves no process behind when the primary is killed: each stops when its IPC channel closes', async () => {
-    const cli = await startCli('orphans', '--sidekiq', '-c 2');
+    const cli = await startCli('--sidekiq', '-c 2');
     try {
       await waitForOutput(cli.child, cli.stderr, /streaming: \d+/);
       const all = Object.values(pidsIn(cli.stderr())).flat();
@@ -169,10 +172,10 @@ describe('fedicap testbed', () => {
   }, 60_000);
 
   it('--print-profile prints the infrastructure of this testbed, which the profile loader accepts', async () => {
-    const dbName = `fedicap_test_cli_profile_${process.pid}`;
+    const dbName = testDatabaseName();
     const infrastructure = printedProfile(
       '--database-url',
-      PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
+      testDatabaseUrl(dbName),
       '--redis-url',
       `${REDIS_URL}/0`,
       '--sidekiq',
@@ -234,7 +237,12 @@ describe('fedicap testbed', () => {
     async () => {
       const bouncer = await startPgBouncer(3);
       try {
-        const infrastructure = printedProfile('--database-url', bouncer.urlFor('fedicap_test_cli_bouncer'));
+        const infrastructure = printedProfile(
+          '--database-url',
+          bouncer.urlFor(testDatabaseName()),
+          '--redis-url',
+          `${REDIS_URL}/0`,
+        );
         expect(infrastructure.postgres.pgbouncer).toEqual({ poolSize: 3, maxClientConn: 200 });
       } finally {
         await bouncer.stop();
@@ -265,7 +273,7 @@ describe('fedicap testbed', () => {
   it('--relay subscribes at start as Administration → Relays: the Follow reaches the relay, whose Accept enables it', async () => {
     const fleet = await startFleet({ instances: 1, actorsPerInstance: 2, mediaSizesBytes: [8 * 1024] });
     const inbox = fleet.manifest.relay.inbox;
-    const cli = await startCli('relay', '--resolve', `fleet.test=127.0.0.1:${fleet.port}`, '--relay', inbox);
+    const cli = await startCli('--resolve', `fleet.test=127.0.0.1:${fleet.port}`, '--relay', inbox);
     try {
       await waitForOutput(cli.child, cli.stderr, /accepted|rejected|no answer/);
       expect(cli.stderr()).toContain(`relay ${inbox}: Follow sent; pending until the relay accepts`);
