@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errnoText, InputError } from './errors.js';
 
@@ -21,6 +21,28 @@ export function writeFileAtomic(path: string, content: string, mode?: number): v
   } catch (err) {
     rmSync(temp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Check, before any work whose result it will hold, that a file named by a flag can be written the way
+ * writeFileAtomic writes it (a temporary file beside it, then a rename): a failure is the user's to fix.
+ */
+export function checkWritableFile(path: string, flag: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    // absent: it is created
+  }
+  if (isDirectory) throw new InputError(`${flag} ${path}: is a directory, expected a file name`);
+  const temp = tempPathFor(path);
+  try {
+    writeFileSync(temp, '', { mode: 0o600 });
+  } catch (err) {
+    throw new InputError(`${flag} ${path}: cannot write there (${errnoText(err)})`);
+  } finally {
+    rmSync(temp, { force: true });
   }
 }
 

@@ -7,6 +7,7 @@ import { loadProfile } from '../../src/profile/load.js';
 import { matchResolveRule } from '../testbed/activitypub/http.js';
 import { TESTBED_DEFAULTS, defaultConfig, type ResolveRule, type TestbedConfig } from '../testbed/config.js';
 import { writeSecretFile } from '../../src/cli/output.js';
+import { checkWritableFile } from '../../src/shared/files.js';
 import { followerDistributionOf } from './profileInputs.js';
 import { parseUnitFlag, sidekiqCommandOf } from './sidekiqUnits.js';
 import { untilStopSignal } from '../../src/shared/signals.js';
@@ -154,6 +155,8 @@ function checkArgs(args: TestbedArgs): void {
   }
   if (args['seed-accounts'] > 0 && !args['tokens-out'])
     throw new InputError('--seed-accounts needs --tokens-out FILE (tokens are never printed)');
+  // Before the database is touched: accounts whose tokens cannot be saved would be of no use.
+  if (args['seed-accounts'] > 0) checkWritableFile(args['tokens-out']!, '--tokens-out');
 }
 
 function configOf(args: TestbedArgs): TestbedConfig {
@@ -266,9 +269,11 @@ function processesText(running: RunningTestbed, config: TestbedConfig): string {
 async function seed(running: RunningTestbed, profile: Profile, accounts: number, tokensOut: string) {
   const { seedTestbed } = await import('../testbed/seed.js');
   const seeded = await seedTestbed(running.tb, followerDistributionOf(profile), accounts, 1);
-  writeSecretFile(tokensOut, `${JSON.stringify(seeded.tokens, null, 2)}\n`);
+  writeSecretFile(tokensOut, `${JSON.stringify(seeded.tokens, null, 2)}\n`, '--tokens-out');
+  const reused = seeded.tokens.length - seeded.created;
+  const how = reused ? ` (${reused} existing with new tokens, ${seeded.created} created)` : '';
   process.stderr.write(
-    `seeded ${seeded.tokens.length} accounts and ${seeded.follows} follows; tokens in ${tokensOut}\n`,
+    `seeded ${seeded.tokens.length} accounts${how} and ${seeded.follows} follows; tokens in ${tokensOut}\n`,
   );
 }
 

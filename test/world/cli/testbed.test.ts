@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -68,41 +68,70 @@ async function waitForOutput(child: ChildProcess, stderr: () => string, pattern:
     await new Promise((r) => setTimeout(r, 100));
 }
 
-/** `fedicap testbed` on a database, Redis index and media directory of its own; `cleanup` drops them. */
+/**
+ * `fedicap testbed` on a database, Redis index and media directory of its own; `restart` starts it again
+ * on the same ones (once the first has exited); `cleanup` drops them.
+ */
 async function startCli(...args: string[]) {
   const redisDb = await claimRedisDb();
   const dir = mkdtempSync(join(tmpdir(), 'fedicap-testbed-cli-'));
   const dbName = testDatabaseName();
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'testbed',
-      '--port',
-      '0',
-      '--database-url',
-      testDatabaseUrl(dbName),
-      '--redis-url',
-      `${REDIS_URL}/${redisDb.index}`,
-      '--media-dir',
-      join(dir, 'media'),
-      ...args.map((a) => a.replace('$DIR', dir)),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += String(d)));
-  return {
-    child,
+  const spawnCli = (more: string[]) => {
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'testbed',
+        '--port',
+        '0',
+        '--database-url',
+        testDatabaseUrl(dbName),
+        '--redis-url',
+        `${REDIS_URL}/${redisDb.index}`,
+        '--media-dir',
+        join(dir, 'media'),
+        ...more.map((a) => a.replace('$DIR', dir)),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stderr.on('data', (d) => (cli.log += String(d)));
+    return child;
+  };
+  const cli = {
+    log: '',
+    child: undefined as unknown as ChildProcess,
     dir,
-    stderr: () => stderr,
+    dbName,
+    stderr: () => cli.log,
+    restart(...more: string[]) {
+      cli.log = '';
+      cli.child = spawnCli(more);
+    },
     async cleanup() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
       await redisDb.release();
       rmSync(dir, { recursive: true, force: true });
       await dropTestDatabase(dbName);
     },
   };
+  cli.child = spawnCli(args);
+  return cli;
+}
+
+/** The local accounts' usernames and how many tokens each has, from the testbed's database. */
+async function accountsIn(dbName: string): Promise<Record<string, number>> {
+  const c = new pg.Client({ connectionString: testDatabaseUrl(dbName) });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ username: string; n: number }>(
+      `SELECT a.username, count(t.id)::int AS n FROM accounts a JOIN users u ON u.account_id = a.id
+       LEFT JOIN oauth_access_tokens t ON t.resource_owner_id = u.id WHERE a.domain IS NULL
+       GROUP BY a.username ORDER BY a.username`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.username, r.n]));
+  } finally {
+    await c.end();
+  }
 }
 
 describe('fedicap testbed', () => {
@@ -155,6 +184,87 @@ describe('fedicap testbed', () => {
       await cli.cleanup();
     }
   }, 60_000);
+
+  it('seeding again on the same database reuses the accounts with new tokens, tops them up, and rewrites the tokens file', async () => {
+    const cli = await startCli('--seed-accounts', '3', '--tokens-out', '$DIR/tokens.json');
+    const tokensFile = join(cli.dir, 'tokens.json');
+    const stop = async () => {
+      cli.child.kill('SIGTERM');
+      return new Promise((r) => cli.child.once('exit', r));
+    };
+    try {
+      await waitForOutput(cli.child, cli.stderr, /seeded \d+ accounts/);
+      expect(cli.stderr()).toMatch(/seeded 3 accounts and \d+ follows/);
+      const first = JSON.parse(readFileSync(tokensFile, 'utf8')) as { username: string; token: string }[];
+      expect(await stop()).toBe(0);
+      writeFileSync(tokensFile, 'stale', { mode: 0o644 });
+
+      cli.restart('--seed-accounts', '5', '--tokens-out', '$DIR/tokens.json');
+      await waitForOutput(cli.child, cli.stderr, /seeded \d+ accounts|fedicap: /);
+      expect(cli.stderr()).toMatch(
+        /seeded 5 accounts \(3 existing with new tokens, 2 created\) and \d+ follows/,
+      );
+      expect(cli.stderr()).not.toMatch(/duplicate key|\n\s+at /);
+      const second = JSON.parse(readFileSync(tokensFile, 'utf8')) as { username: string; token: string }[];
+      expect(second.map((t) => t.username)).toEqual(['user1', 'user2', 'user3', 'user4', 'user5']);
+      expect(statSync(tokensFile).mode & 0o777).toBe(0o600);
+      expect(second.slice(0, 3).map((t) => t.token)).not.toEqual(first.map((t) => t.token));
+      // One account each, the first three with the token of each start.
+      expect(await accountsIn(cli.dbName)).toEqual({ user1: 2, user2: 2, user3: 2, user4: 1, user5: 1 });
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(cli.stderr())![1]!;
+      for (const t of [second[0]!, second[4]!]) {
+        const me = await fetch(`${url}/api/v1/accounts/verify_credentials`, {
+          headers: { Authorization: `Bearer ${t.token}` },
+        });
+        expect(me.status).toBe(200);
+        expect((await me.json()).username).toBe(t.username);
+      }
+      expect(await stop()).toBe(0);
+    } finally {
+      await cli.cleanup();
+    }
+  }, 90_000);
+
+  it('a --tokens-out that cannot be written is refused before the database is touched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedicap-tokens-'));
+    try {
+      for (const [path, pattern] of [
+        [
+          join(dir, 'missing', 'tokens.json'),
+          /--tokens-out .*missing\/tokens.json: cannot write there \(ENOENT\)/,
+        ],
+        [dir, /--tokens-out .*: is a directory, expected a file name/],
+      ] as const) {
+        const dbName = testDatabaseName();
+        const r = fedicap(
+          'testbed',
+          '--port',
+          '0',
+          '--database-url',
+          testDatabaseUrl(dbName),
+          '--redis-url',
+          `${REDIS_URL}/0`,
+          '--media-dir',
+          join(dir, 'media'),
+          '--seed-accounts',
+          '3',
+          '--tokens-out',
+          path,
+        );
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(pattern);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+        await admin.connect();
+        const created = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+        await admin.end();
+        expect(created.rowCount).toBe(0);
+        expect(existsSync(join(dir, 'media'))).toBe(false);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('leaves no process behind when the primary is killed: each stops when its IPC channel closes', async () => {
     const cli = await startCli('--sidekiq', '-c 2');
