@@ -400,6 +400,51 @@ describe('fedicap testbed', () => {
     }
   }, 60_000);
 
+  it('stores it cannot use are refused before it serves: exit 2 naming the flag, no database created', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedicap-testbed-stores-'));
+    writeFileSync(join(dir, 'file'), 'x');
+    try {
+      for (const [args, pattern] of [
+        [
+          ['--redis-url', `${REDIS_URL}/99`],
+          /^fedicap: --redis-url: cannot start the testbed: Redis at redis:.*\/99 has no database index 99 \(ERR DB index is out of range\)$/,
+        ],
+        [
+          ['--media-dir', join(dir, 'file')],
+          /^fedicap: --media-dir: cannot start the testbed: media directory .*\/file: .*\/file is a file, not a directory$/,
+        ],
+        [
+          ['--media-dir', join(dir, 'file', 'sub')],
+          /^fedicap: --media-dir: .*\/file is a file, not a directory$/,
+        ],
+        [
+          ['--database-url', 'postgres://postgres@127.0.0.1:1/fedicap_test_unreachable'],
+          /^fedicap: --database-url: cannot start the testbed: PostgreSQL at .*127.0.0.1:1\/.* ECONNREFUSED/,
+        ],
+      ] as const) {
+        const dbName = testDatabaseName();
+        const flags: Record<string, string> = {
+          '--port': '0',
+          '--database-url': testDatabaseUrl(dbName),
+          '--redis-url': `${REDIS_URL}/0`,
+          '--media-dir': join(dir, 'media'),
+          [args[0]]: args[1],
+        };
+        const r = fedicap('testbed', ...Object.entries(flags).flat());
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+        expect(r.stderr.trim()).toMatch(pattern);
+        expect(r.stderr).not.toMatch(/listening|\n\s+at |ioredis/);
+        const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+        await admin.connect();
+        const created = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+        await admin.end();
+        expect(created.rowCount).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects bad flags with exit 2 and no stack trace', () => {
     for (const [args, pattern] of [
       [['--resolve', 'remote.test'], /--resolve "remote.test": expected SUFFIX=HOST:PORT/],
@@ -408,9 +453,24 @@ describe('fedicap testbed', () => {
       [['--seed-accounts', '5'], /--seed-accounts needs --tokens-out/],
       [['--sidekiq', '-c 5 -q fast'], /--sidekiq "-c 5 -q fast": unknown queue "fast"/],
       [['--sidekiq', '0x -c 5'], /--sidekiq "0x -c 5": a unit runs at least 1 process/],
-      [['--web-concurrency', '0'], /--web-concurrency must be a positive integer, got 0/],
-      [['--max-threads', '2.5'], /--max-threads must be a positive integer, got 2.5/],
-      [['--redis-url', 'redis://127.0.0.1:1/3', '--port', '0'], /cannot start the testbed/],
+      [
+        ['--web-concurrency', '0'],
+        /--web-concurrency must be a whole number of at least 1 \(web worker processes\), got 0/,
+      ],
+      [['--max-threads', '2.5'], /--max-threads must be a whole number of at least 1 .*, got 2.5/],
+      [
+        ['--port', '70000'],
+        /--port must be a whole number from 0 to 65535 \(a TCP port; 0 picks a free one\)/,
+      ],
+      [
+        ['--database-url', 'notaurl'],
+        /--database-url notaurl: not a URL \(expected postgres:\/\/ or postgresql/,
+      ],
+      [['--redis-url', 'redis://127.0.0.1:1/x'], /--redis-url .*: the path must be a database index/],
+      [
+        ['--redis-url', 'redis://127.0.0.1:1/3', '--port', '0'],
+        /--redis-url: cannot start the testbed: Redis at redis:\/\/127.0.0.1:1\/3 is not reachable/,
+      ],
       [
         ['--relay', 'relay.fleet.test/inbox'],
         /--relay "relay.fleet.test\/inbox": expected the relay's inbox URL/,
