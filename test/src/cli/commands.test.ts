@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -314,5 +314,29 @@ describe('fedicap queue sidekiq', () => {
     expect(costly.maxThroughputPerSec).toBeLessThan(
       cpuBound('--processes', '2', '--threads', '2').maxThroughputPerSec,
     );
+  });
+});
+
+describe('a reader that goes away (`fedicap … | head`)', () => {
+  /** Run the CLI with its stdout's reading end closed before it writes: every write fails with EPIPE. */
+  function withClosedStdout(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  }
+
+  it.each([
+    [['forecast', '--format', 'json', '--draws', '50']],
+    [['forecast', '--draws', '50']],
+    [['profile', 'schema']],
+    [['profile', 'docs']],
+  ])('%j ends quietly with status 0', async (args) => {
+    const r = await withClosedStdout(...args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });
