@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { errnoText, InputError } from './errors.js';
 
 /** A temporary name beside `path`, renamed into place only when the file is complete. */
@@ -43,6 +43,29 @@ export function checkWritableFile(path: string, flag: string): void {
     throw new InputError(`${flag} ${path}: cannot write there (${errnoText(err)})`);
   } finally {
     rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * Check, without creating anything, that a directory named by a flag can be created or used: neither
+ * it nor the nearest existing directory above it may be a file.
+ */
+export function checkOutputDirectory(dir: string, flag: string, shownAs = dir): void {
+  let path = resolve(dir);
+  for (;;) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(path).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(path) === path)
+        throw new InputError(`${flag} ${shownAs}: cannot use (${errnoText(err)})`);
+      path = dirname(path);
+      continue;
+    }
+    if (isDirectory) return;
+    const which = path === resolve(dir) ? 'is a file' : `lies under ${path}, a file`;
+    throw new InputError(`${flag} ${shownAs}: ${which}, not a directory`);
   }
 }
 
