@@ -139,6 +139,57 @@ describe('fedicap forecast', () => {
     expect(r.stderr).toMatch(/activity\.favouritesPerDay: Too small/);
   });
 
+  it('a profile that cannot be: more daily than monthly active, a magnitude beyond its bound, a relay after the horizon', () => {
+    const dir = tmp();
+    const write = (name: string, edit: (doc: ReturnType<typeof defaultDoc>) => void) => {
+      const doc = defaultDoc();
+      edit(doc);
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify(doc));
+      return file;
+    };
+    const daily = write('daily.json', (d) => {
+      d.accounts.dailyActive = 5000;
+    });
+    expectInputError(
+      fedicap('forecast', '--profile', daily),
+      /profile .*daily\.json: invalid\n {2}accounts\.dailyActive: 5000 daily active users exceed the 4000 monthly active/,
+    );
+    const huge = write('huge.json', (d) => {
+      d.accounts.monthlyActive = 1e300;
+    });
+    expectInputError(
+      fedicap('forecast', '--profile', huge),
+      /accounts\.monthlyActive: must be at most 100000000 \(sane bound for one instance's accounts\)/,
+    );
+    const late = write('late.json', (d) => {
+      d.relays = [
+        {
+          name: 'relay.example',
+          postsPerHour: 100,
+          mediaFraction: 0.3,
+          linkFraction: 0.2,
+          announceFraction: 0.2,
+          coldActorFraction: 0.3,
+          startMonth: 30,
+        },
+      ];
+    });
+    expectInputError(
+      fedicap('forecast', '--profile', late, '--months', '24'),
+      /^fedicap: profile .*late\.json: relays\.0\.startMonth: month 30 is beyond the forecast horizon \(--months 24 covers months 0–23\)/,
+    );
+    expect(fedicap('forecast', '--profile', late, '--months', '31', '--draws', '0').code).toBe(0);
+    expectInputError(
+      fedicap('forecast', '--relay', 'r.example:100:0.2:12', '--months', '12'),
+      /--relay r\.example:100:0\.2:12: START_MONTH: month 12 is beyond the forecast horizon/,
+    );
+    expectInputError(
+      fedicap('forecast', '--relay', 'r.example:1e300'),
+      /--relay "r\.example:1e300": posts per hour must be a number from 0 to 1e12/,
+    );
+  });
+
   it('a bad --relay names the argument and the expected form', () => {
     expectInputError(
       fedicap('forecast', '--relay', 'big.relay:lots'),
