@@ -117,7 +117,7 @@ export function forecastCommand(y: Argv) {
         .option('format', { choices: ['md', 'json', 'csv'] as const, default: 'md' as const })
         .option('out', {
           type: 'string',
-          describe: 'Write forecast.{md,json,csv} into this directory instead of stdout',
+          describe: 'Write DIR/forecast.md (or .json, .csv with --format) instead of stdout',
         }),
     (args) => {
       const { profile, settings } = prepare(args as ForecastArgs);

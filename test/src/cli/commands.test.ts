@@ -368,6 +368,32 @@ describe('fedicap queue sidekiq', () => {
   });
 });
 
+describe('fedicap profile check', () => {
+  it('takes the file as FILE or as --profile, as the other commands do, and refuses two different ones', () => {
+    const dir = tmp();
+    const file = join(dir, 'p.json');
+    writeFileSync(file, JSON.stringify(defaultDoc()));
+    for (const args of [[file], ['--profile', file], [file, '--profile', file]]) {
+      const r = fedicap('profile', 'check', ...args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^${file}: valid \\(\\d+ quantities, \\d+ assumptions\\)\n$`));
+    }
+    expectInputError(
+      fedicap('profile', 'check', file, '--profile', join(dir, 'other.json')),
+      /profile check: give the file once, as FILE or as --profile/,
+    );
+    const bad = join(dir, 'bad.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({ ...defaultDoc(), accounts: { ...defaultDoc().accounts, dailyActive: 9000 } }),
+    );
+    expectInputError(
+      fedicap('profile', 'check', '--profile', bad),
+      /accounts\.dailyActive: 9000 daily active users exceed/,
+    );
+  });
+});
+
 describe('a reader that goes away (`fedicap … | head`)', () => {
   /** Run the CLI with its stdout's reading end closed before it writes: every write fails with EPIPE. */
   function withClosedStdout(...args: string[]): Promise<{ code: number | null; stderr: string }> {
