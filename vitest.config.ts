@@ -8,5 +8,7 @@ export default defineConfig({
     // Hooks start multi-process testbeds; on a busy 2-core machine that can take longer than 10 s.
     hookTimeout: 60_000,
     pool: 'forks',
+    // The suite's own redis-server and the mark on the PostgreSQL databases it creates (README, Testing).
+    globalSetup: ['test/support/globalSetup.ts'],
   },
 });

@@ -51,7 +51,20 @@ function glueDashValues(argv: string[], options: string[]): string[] {
   return out;
 }
 
+/**
+ * A reader that went away (`fedicap forecast | head -1`) is no error: stop quietly with status 0, as Unix
+ * tools do. Any other failure of the stream is.
+ */
+function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    fail(err);
+  });
+}
+
 async function main(): Promise<void> {
+  endQuietlyOnClosedPipe(process.stdout);
+  endQuietlyOnClosedPipe(process.stderr);
   const cli = yargs(glueDashValues(hideBin(process.argv), ['--sidekiq']))
     .scriptName('fedicap')
     .usage('$0 <command> [options]\n\nLoad testing and capacity planning for Mastodon instances.')

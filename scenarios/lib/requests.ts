@@ -1,7 +1,7 @@
 /**
  * Mastodon client API requests as plain data: method, path, query, body and
  * the tags every request carries. The k6 client (client.ts) sends them; the
- * tests validate them against the API schema (../shared/mastodon-api).
+ * tests validate them against the API schema (fixtures/mastodon-api).
  *
  * Tags (kept low-cardinality on purpose):
  * - station: the model's endpoint class (src/mastodon/classes.ts

@@ -79,7 +79,18 @@ export function prepare(args: ForecastArgs): { profile: Profile; settings: Forec
       );
     profile = applyCalibration(profile, calibration);
   }
+  const fromProfile = profile.relays.length;
   profile = applyOverrides(profile, { growth: args.growth, relays });
+  profile.relays.forEach((relay, i) => {
+    if (relay.startMonth < args.months) return;
+    const where =
+      i < fromProfile
+        ? `profile ${args.profile ?? 'embedded'}: relays.${i}.startMonth`
+        : `--relay ${args.relay![i - fromProfile]}: START_MONTH`;
+    throw new InputError(
+      `${where}: month ${relay.startMonth} is beyond the forecast horizon (--months ${args.months} covers months 0–${args.months - 1}); the relay would never count`,
+    );
+  });
   return {
     profile,
     settings: {
@@ -106,7 +117,7 @@ export function forecastCommand(y: Argv) {
         .option('format', { choices: ['md', 'json', 'csv'] as const, default: 'md' as const })
         .option('out', {
           type: 'string',
-          describe: 'Write forecast.{md,json,csv} into this directory instead of stdout',
+          describe: 'Write DIR/forecast.md (or .json, .csv with --format) instead of stdout',
         }),
     (args) => {
       const { profile, settings } = prepare(args as ForecastArgs);

@@ -21,12 +21,15 @@ export function emit(content: string, outDir: string | undefined, fileName: stri
   process.stderr.write(`wrote ${target}\n`);
 }
 
-/** Write a file only its owner can read (tokens, keys), through a temporary name and a rename. */
-export function writeSecretFile(path: string, content: string): void {
+/**
+ * Write a file only its owner can read (tokens, keys), through a temporary name and a rename; `flag`
+ * names where the path came from in the message.
+ */
+export function writeSecretFile(path: string, content: string, flag?: string): void {
   try {
     writeFileAtomic(path, content, 0o600);
   } catch (err) {
-    throw new InputError(`${path}: cannot write (${errnoText(err)})`);
+    throw new InputError(`${flag ? `${flag} ` : ''}${path}: cannot write (${errnoText(err)})`);
   }
 }
 

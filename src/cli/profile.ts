@@ -4,6 +4,7 @@ import { loadProfile } from '../profile/load.js';
 import { profileJsonSchema, profileReference } from '../profile/docs.js';
 import { isAssumption, listQuantities } from '../shared/quantity.js';
 import { emit } from './output.js';
+import { InputError } from '../shared/errors.js';
 
 /** docs/profile.md: the profile's fields, then the calibration file's. */
 export function profileDocs(): string {
@@ -16,13 +17,22 @@ export function profileCommand(y: Argv) {
       .command(
         'check [file]',
         'Validate a profile (default: the embedded one) and count its assumptions',
-        (c) => c.positional('file', { type: 'string' }),
+        (c) =>
+          c
+            .positional('file', { type: 'string' })
+            // The flag every other command takes the profile with, accepted here too.
+            .option('profile', { type: 'string', describe: 'The profile file (instead of FILE)' }),
         (args) => {
-          const profile = loadProfile(args.file);
+          if (args.file !== undefined && args.profile !== undefined && args.file !== args.profile)
+            throw new InputError(
+              `profile check: give the file once, as FILE or as --profile (got ${args.file} and ${args.profile})`,
+            );
+          const file = args.file ?? args.profile;
+          const profile = loadProfile(file);
           const quantities = listQuantities(profile);
           const assumed = quantities.filter((q) => isAssumption(q.quantity.source)).length;
           emit(
-            `${args.file ?? 'embedded default profile'}: valid (${quantities.length} quantities, ${assumed} assumptions)`,
+            `${file ?? 'embedded default profile'}: valid (${quantities.length} quantities, ${assumed} assumptions)`,
             undefined,
             '',
           );

@@ -29,7 +29,10 @@ export function whatifCommand(y: Argv) {
               describe: 'Relay name or inbox URL for the report',
             })
             .option('format', { choices: ['md', 'json'] as const, default: 'md' as const })
-            .option('out', { type: 'string', describe: 'Write whatif-relay.{md,json} into this directory' }),
+            .option('out', {
+              type: 'string',
+              describe: 'Write DIR/whatif-relay.md (or .json with --format) instead of stdout',
+            }),
         (args) => {
           const pph = args['posts-per-hour'];
           const media = args['media-fraction'];

@@ -1,5 +1,6 @@
 import { InputError } from '../shared/errors.js';
-import { maskPassword, withoutCredentials } from '../shared/urlSecrets.js';
+import { checkedFlagUrl } from '../shared/flagUrl.js';
+import { withoutCredentials } from '../shared/urlSecrets.js';
 import { PostgresSampler } from './postgres.js';
 import { PrometheusSampler } from './prometheus.js';
 import { RedisInfoSampler } from './redisInfo.js';
@@ -23,16 +24,7 @@ const SCHEMES = {
 
 /** The URL given to `flag`, checked before anything connects; the message masks its password. */
 export function checkedUrl(flag: keyof typeof SCHEMES, raw: string): string {
-  const schemes: readonly string[] = SCHEMES[flag];
-  const expected = schemes.map((s) => `${s}//`).join(' or ');
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new InputError(`${flag} ${maskPassword(raw)}: not a URL (expected ${expected}…)`);
-  }
-  if (!schemes.includes(url.protocol))
-    throw new InputError(`${flag} ${maskPassword(raw)}: the scheme must be ${expected}`);
+  checkedFlagUrl(flag, raw, SCHEMES[flag]);
   return raw;
 }
 

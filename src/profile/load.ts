@@ -1,20 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { z } from 'zod';
 import { errnoText, InputError } from '../shared/errors.js';
+import { packageRoot } from '../shared/packageRoot.js';
 import { profileSchema, type Profile } from './schema.js';
-
-/** The package root, found from this module whether it runs from src/ (tests) or dist/src/ (CLI). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`fedicap: package.json not found above ${import.meta.url}`);
-    dir = parent;
-  }
-  return dir;
-}
 
 /** The embedded default profile: a believable mid-size instance. */
 export const DEFAULT_PROFILE_PATH = join(packageRoot(), 'fixtures', 'default-profile.json');

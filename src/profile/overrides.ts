@@ -46,8 +46,8 @@ export function parseRelayFlag(text: string): RelaySpec {
     );
   if (parts.length < 2 || parts.length > 4 || !name) throw fail('wrong number of parts');
   const postsPerHour = Number(pph);
-  if (pph === '' || !Number.isFinite(postsPerHour) || postsPerHour < 0)
-    throw fail(`posts per hour must be a number >= 0, got "${pph}"`);
+  if (pph === '' || !Number.isFinite(postsPerHour) || postsPerHour < 0 || postsPerHour > 1e12)
+    throw fail(`posts per hour must be a number from 0 to 1e12 (a sane bound), got "${pph}"`);
   const spec: RelaySpec = { name, postsPerHour };
   if (media !== undefined && media !== '') {
     const f = Number(media);

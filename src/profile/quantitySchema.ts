@@ -5,6 +5,8 @@ export interface QuantityBounds {
   min?: number;
   max?: number;
   integer?: boolean;
+  /** Why `max` is the bound, named in the message of a value above it. */
+  maxReason?: string;
 }
 
 /** Schema of one quantity; `description` documents the field (docs/profile.md is generated from it). */
@@ -49,6 +51,9 @@ export function quantity(description: string, bounds: QuantityBounds = { min: 0 
 function boundedNumber(bounds: QuantityBounds) {
   let num = bounds.integer ? z.number().int() : z.number();
   if (bounds.min !== undefined) num = num.min(bounds.min);
-  if (bounds.max !== undefined) num = num.max(bounds.max);
+  if (bounds.max !== undefined) {
+    const why = bounds.maxReason ? ` (${bounds.maxReason})` : '';
+    num = num.max(bounds.max, `must be at most ${bounds.max}${why}`);
+  }
   return num;
 }

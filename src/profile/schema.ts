@@ -11,15 +11,26 @@ import { parseSidekiqCommand } from '../mastodon/sidekiqCommand.js';
  */
 
 const fraction = (description: string) => quantity(description, { min: 0, max: 1 });
-const count = (description: string) => quantity(description, { min: 0 });
+/** No rate, size or count of one instance comes near this: a larger value is a typo (1e300 was seen). */
+const SANE_MAX = 1e12;
+const count = (description: string) =>
+  quantity(description, { min: 0, max: SANE_MAX, maxReason: 'sane bound for any count, rate or size' });
+/** The sane bound for one instance's accounts: far above the largest Mastodon instance. */
+const MAX_ACCOUNTS = 1e8;
+const accountCount = (description: string) =>
+  quantity(description, { min: 0, max: MAX_ACCOUNTS, maxReason: "sane bound for one instance's accounts" });
+/** `--months` allows at most this horizon; a relay cannot start beyond it. */
+export const MAX_HORIZON_MONTHS = 120;
 const text = (description: string) => z.string().min(1).describe(description);
 
 const accounts = z
   .strictObject({
-    totalLocal: count('Local accounts, active or not (drives database rows).'),
-    monthlyActive: count('Local users who signed in within the last 30 days (MAU).'),
-    dailyActive: count(
-      'Local users who sign in on a given day (DAU). Activity rates below are per daily active user.',
+    totalLocal: accountCount('Local accounts, active or not (drives database rows).'),
+    monthlyActive: accountCount(
+      'Local users who signed in within the last 30 days (MAU); at most totalLocal.',
+    ),
+    dailyActive: accountCount(
+      'Local users who sign in on a given day (DAU), at most monthlyActive. Activity rates below are per daily active user.',
     ),
     userActiveDays: z
       .number()
@@ -137,7 +148,10 @@ const relay = z
       .number()
       .int()
       .min(0)
-      .describe('Month of the horizon (0 = now) when the subscription starts.'),
+      .max(MAX_HORIZON_MONTHS, `must be at most ${MAX_HORIZON_MONTHS} (the longest forecast horizon)`)
+      .describe(
+        'Month of the horizon (0 = now) when the subscription starts; forecast refuses one at or beyond its --months.',
+      ),
   })
   .describe('One relay subscription.');
 
@@ -466,6 +480,7 @@ export const profileSchema = z
     serviceDemands,
   })
   .superRefine((profile, ctx) => {
+    checkAccountsOrder(profile.accounts, ctx);
     const hostNames = new Set(profile.infrastructure.hosts.map((h) => h.name));
     const refs: [string, (string | number)[]][] = [
       [profile.infrastructure.puma.host, ['infrastructure', 'puma', 'host']],
@@ -511,3 +526,19 @@ export const profileSchema = z
   });
 
 export type Profile = z.output<typeof profileSchema>;
+
+/** Daily active ≤ monthly active ≤ accounts: who signed in today signed in this month and has an account. */
+function checkAccountsOrder(a: Profile['accounts'], ctx: z.RefinementCtx): void {
+  if (a.monthlyActive.value > a.totalLocal.value)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['accounts', 'monthlyActive'],
+      message: `${a.monthlyActive.value} monthly active users exceed the ${a.totalLocal.value} accounts (accounts.totalLocal)`,
+    });
+  if (a.dailyActive.value > a.monthlyActive.value)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['accounts', 'dailyActive'],
+      message: `${a.dailyActive.value} daily active users exceed the ${a.monthlyActive.value} monthly active (accounts.monthlyActive)`,
+    });
+}

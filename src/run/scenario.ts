@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { type CollectSources, type Collection, SAMPLES_FILE, startCollection } from '../collect/index.js';
 import { DEFAULT_PROFILE_PATH, loadProfile } from '../profile/load.js';
 import { InputError } from '../shared/errors.js';
-import { makeOutputDirectory } from '../shared/files.js';
+import { checkOutputDirectory, makeOutputDirectory } from '../shared/files.js';
 import { parseDurationMs } from './duration.js';
 import { checkEngineReaches, chooseEngine, type EngineChoice, type EngineName } from './engine.js';
 import { parseEnvPairs, scenarioEnv } from './env.js';
@@ -94,7 +94,22 @@ function checkInputs(req: RunRequest): CheckedInputs {
         `--k6-out "${spec}": expected a k6 output, TYPE or TYPE=ARGUMENT (e.g. json=all.json)`,
       );
   }
+  checkOutputDirectory(req.out, '--out-dir');
+  if (userEnv.PROFILE !== undefined) checkProfileEnv(userEnv.PROFILE);
   return { scenarioPath, userEnv, target };
+}
+
+/**
+ * -e PROFILE=FILE: the scenarios derive their rates from it, so it must be a profile forecast accepts
+ * (a negative daily-active count would make scenarios vanish silently instead).
+ */
+function checkProfileEnv(file: string): void {
+  try {
+    loadProfile(resolve(file));
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`-e PROFILE=${file}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Run the chosen engine to its end; resolves with its exit code. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { errnoText, InputError } from './errors.js';
 
 /** A temporary name beside `path`, renamed into place only when the file is complete. */
@@ -21,6 +21,51 @@ export function writeFileAtomic(path: string, content: string, mode?: number): v
   } catch (err) {
     rmSync(temp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Check, before any work whose result it will hold, that a file named by a flag can be written the way
+ * writeFileAtomic writes it (a temporary file beside it, then a rename): a failure is the user's to fix.
+ */
+export function checkWritableFile(path: string, flag: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    // absent: it is created
+  }
+  if (isDirectory) throw new InputError(`${flag} ${path}: is a directory, expected a file name`);
+  const temp = tempPathFor(path);
+  try {
+    writeFileSync(temp, '', { mode: 0o600 });
+  } catch (err) {
+    throw new InputError(`${flag} ${path}: cannot write there (${errnoText(err)})`);
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * Check, without creating anything, that a directory named by a flag can be created or used: neither
+ * it nor the nearest existing directory above it may be a file.
+ */
+export function checkOutputDirectory(dir: string, flag: string, shownAs = dir): void {
+  let path = resolve(dir);
+  for (;;) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(path).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(path) === path)
+        throw new InputError(`${flag} ${shownAs}: cannot use (${errnoText(err)})`);
+      path = dirname(path);
+      continue;
+    }
+    if (isDirectory) return;
+    const which = path === resolve(dir) ? 'is a file' : `lies under ${path}, a file`;
+    throw new InputError(`${flag} ${shownAs}: ${which}, not a directory`);
   }
 }
 

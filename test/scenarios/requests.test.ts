@@ -1,7 +1,7 @@
 /**
  * The client API requests the scenarios send, built by scenarios/lib (plain
  * TypeScript, no k6 needed), validated against the Mastodon API schema
- * (../shared/mastodon-api/openapi.json) with the testbed's validator.
+ * (fixtures/mastodon-api/openapi.json) with the testbed's validator.
  */
 import { describe, expect, it } from 'vitest';
 import { MastodonApiSchema, defaultOpenApiPath } from '../../world/testbed/api/openapi.js';

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { followRelay, RELAY_STATE } from '../../world/testbed/activitypub/delivery.js';
 import { defaultConfig, type TestbedConfig } from '../../world/testbed/config.js';
 import type { Testbed } from '../../world/testbed/context.js';
@@ -10,7 +9,7 @@ import { type LaunchOptions, startTestbed, type RunningTestbed } from '../../wor
 import { waitFor } from './helpers.js';
 
 export { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from './isolation.js';
-import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from './isolation.js';
+import { claimRedisDb, dropTestDatabase, REDIS_URL, testDatabaseName, testDatabaseUrl } from './isolation.js';
 
 export interface TestbedFixture extends RunningTestbed {
   redisIndex: number;
@@ -28,8 +27,8 @@ export async function startTestTestbed(
   launch: Pick<LaunchOptions, 'log'> = {},
 ): Promise<TestbedFixture> {
   const redisDb = await claimRedisDb();
-  const dbName = `fedicap_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
-  const databaseUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+  const dbName = testDatabaseName();
+  const databaseUrl = testDatabaseUrl(dbName);
   const mediaDir = mkdtempSync(join(tmpdir(), 'fedicap-media-'));
   const config = defaultConfig({
     port: 0,
@@ -48,10 +47,8 @@ export async function startTestTestbed(
       await running.close();
       await redisDb.release();
       rmSync(mediaDir, { recursive: true, force: true });
-      const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
+      // An overridden databaseUrl (PgBouncer) names the database the testbed created.
+      await dropTestDatabase(new URL(config.databaseUrl).pathname.slice(1));
     },
   };
 }

@@ -7,6 +7,9 @@ import { loadProfile } from '../../src/profile/load.js';
 import { matchResolveRule } from '../testbed/activitypub/http.js';
 import { TESTBED_DEFAULTS, defaultConfig, type ResolveRule, type TestbedConfig } from '../testbed/config.js';
 import { writeSecretFile } from '../../src/cli/output.js';
+import { checkWritableFile } from '../../src/shared/files.js';
+import { checkedFlagUrl } from '../../src/shared/flagUrl.js';
+import { maskPassword } from '../../src/shared/urlSecrets.js';
 import { followerDistributionOf } from './profileInputs.js';
 import { parseUnitFlag, sidekiqCommandOf } from './sidekiqUnits.js';
 import { untilStopSignal } from '../../src/shared/signals.js';
@@ -136,24 +139,41 @@ function parseRelay(text: string, rules: readonly ResolveRule[]): string {
   return url.href;
 }
 
+/** Each count flag's range and what it counts, for the message when a value is outside it. */
+const COUNT_FLAGS = [
+  ['port', 0, 65535, 'a TCP port; 0 picks a free one'],
+  ['web-concurrency', 1, Number.MAX_SAFE_INTEGER, 'web worker processes'],
+  ['max-threads', 1, Number.MAX_SAFE_INTEGER, 'requests each web worker serves at once'],
+  ['db-pool', 1, Number.MAX_SAFE_INTEGER, 'PostgreSQL connections per process'],
+  ['seed-accounts', 0, Number.MAX_SAFE_INTEGER, 'local accounts to create; 0 for none'],
+  ['media-cache-days', 1, Number.MAX_SAFE_INTEGER, 'days remote media stays cached'],
+] as const;
+
+/** --redis-url: a redis:// URL whose path, if any, is a database index. */
+function checkRedisUrl(text: string): void {
+  const path = checkedFlagUrl('--redis-url', text, ['redis:', 'rediss:']).pathname;
+  if (path !== '' && path !== '/' && !/^\/\d+$/.test(path))
+    throw new InputError(
+      `--redis-url ${maskPassword(text)}: the path must be a database index (/0, /1 …), got ${path}`,
+    );
+}
+
 function checkArgs(args: TestbedArgs): void {
   if (!isLoopbackHost(args.host))
     throw new InputError(`--host ${args.host}: the testbed binds to loopback only`);
-  for (const [name, value, least] of [
-    ['port', args.port, 0],
-    ['web-concurrency', args['web-concurrency'], 1],
-    ['max-threads', args['max-threads'], 1],
-    ['db-pool', args['db-pool'], 1],
-    ['seed-accounts', args['seed-accounts'], 0],
-    ['media-cache-days', args['media-cache-days'], 1],
-  ] as const) {
-    if (!Number.isInteger(value) || value < least)
-      throw new InputError(
-        `--${name} must be ${least === 0 ? 'a non-negative' : 'a positive'} integer, got ${value}`,
-      );
+  for (const [name, least, most, what] of COUNT_FLAGS) {
+    const value = args[name];
+    if (!Number.isInteger(value) || value < least || value > most) {
+      const range = most === Number.MAX_SAFE_INTEGER ? `of at least ${least}` : `from ${least} to ${most}`;
+      throw new InputError(`--${name} must be a whole number ${range} (${what}), got ${value}`);
+    }
   }
+  checkedFlagUrl('--database-url', args['database-url'], ['postgres:', 'postgresql:']);
+  checkRedisUrl(args['redis-url']);
   if (args['seed-accounts'] > 0 && !args['tokens-out'])
     throw new InputError('--seed-accounts needs --tokens-out FILE (tokens are never printed)');
+  // Before the database is touched: accounts whose tokens cannot be saved would be of no use.
+  if (args['seed-accounts'] > 0) checkWritableFile(args['tokens-out']!, '--tokens-out');
 }
 
 function configOf(args: TestbedArgs): TestbedConfig {
@@ -239,9 +259,10 @@ async function start(config: TestbedConfig): Promise<RunningTestbed> {
   try {
     return await startTestbed(config);
   } catch (err) {
-    if (err instanceof TestbedStartupError || (err as { code?: string }).code === 'EADDRINUSE') {
-      throw new InputError(`cannot start the testbed: ${(err as Error).message}`);
-    }
+    if (err instanceof TestbedStartupError)
+      throw new InputError(`${err.flag ? `${err.flag}: ` : ''}cannot start the testbed: ${err.message}`);
+    if ((err as { code?: string }).code === 'EADDRINUSE')
+      throw new InputError(`--port: cannot start the testbed: ${(err as Error).message}`);
     throw err;
   }
 }
@@ -266,9 +287,11 @@ function processesText(running: RunningTestbed, config: TestbedConfig): string {
 async function seed(running: RunningTestbed, profile: Profile, accounts: number, tokensOut: string) {
   const { seedTestbed } = await import('../testbed/seed.js');
   const seeded = await seedTestbed(running.tb, followerDistributionOf(profile), accounts, 1);
-  writeSecretFile(tokensOut, `${JSON.stringify(seeded.tokens, null, 2)}\n`);
+  writeSecretFile(tokensOut, `${JSON.stringify(seeded.tokens, null, 2)}\n`, '--tokens-out');
+  const reused = seeded.tokens.length - seeded.created;
+  const how = reused ? ` (${reused} existing with new tokens, ${seeded.created} created)` : '';
   process.stderr.write(
-    `seeded ${seeded.tokens.length} accounts and ${seeded.follows} follows; tokens in ${tokensOut}\n`,
+    `seeded ${seeded.tokens.length} accounts${how} and ${seeded.follows} follows; tokens in ${tokensOut}\n`,
   );
 }
 

@@ -81,14 +81,61 @@ export async function createLocalAccounts(
   prefix: string,
   opts: Omit<CreateLocalAccountOptions, 'username'> = {},
 ): Promise<LocalAccount[]> {
+  return createNamedAccounts(
+    tb,
+    Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`),
+    opts,
+  );
+}
+
+/** Create local accounts with these usernames, in batched INSERTs of 1,000 rows. */
+export async function createNamedAccounts(
+  tb: Testbed,
+  usernames: readonly string[],
+  opts: Omit<CreateLocalAccountOptions, 'username'> = {},
+): Promise<LocalAccount[]> {
   const all: LocalAccount[] = [];
-  for (let start = 1; start <= n; start += 1000) {
-    const batch: CreateLocalAccountOptions[] = [];
-    for (let i = start; i < Math.min(n + 1, start + 1000); i++)
-      batch.push({ ...opts, username: `${prefix}${i}` });
+  for (let start = 0; start < usernames.length; start += 1000) {
+    const batch = usernames.slice(start, start + 1000).map((username) => ({ ...opts, username }));
     all.push(...(await insertAccounts(tb, batch)));
   }
   return all;
+}
+
+/**
+ * The local accounts among `usernames` that exist, each with a new access token (Doorkeeper issues one per
+ * sign-in; older tokens stay valid): how seeding reuses the accounts of an earlier start.
+ */
+export async function reissueTokens(tb: Testbed, usernames: readonly string[]): Promise<LocalAccount[]> {
+  return inTransaction(tb.db, async (client) => {
+    const { rows } = await client.query<{
+      account_id: string;
+      user_id: string;
+      username: string;
+      role: string;
+    }>(
+      `SELECT a.id AS account_id, u.id AS user_id, a.username, u.role
+       FROM accounts a JOIN users u ON u.account_id = a.id
+       WHERE a.domain IS NULL AND a.username = ANY($1::text[])`,
+      [usernames],
+    );
+    const tokens = rows.map(() => newAccessToken());
+    await client.query(
+      `INSERT INTO oauth_access_tokens (token, resource_owner_id, scopes)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`,
+      [
+        tokens,
+        rows.map((r) => r.user_id),
+        rows.map((r) => (r.role === 'admin' ? ADMIN_SCOPES : DEFAULT_SCOPES)),
+      ],
+    );
+    return rows.map((r, i) => ({
+      accountId: r.account_id,
+      userId: r.user_id,
+      username: r.username,
+      token: tokens[i]!,
+    }));
+  });
 }
 
 async function insertAccounts(tb: Testbed, specs: CreateLocalAccountOptions[]): Promise<LocalAccount[]> {

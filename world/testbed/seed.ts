@@ -1,5 +1,5 @@
 import { type FollowerDistribution, followGraph } from '../seed/graph.js';
-import { createLocalAccounts, followMany } from './accounts.js';
+import { createNamedAccounts, followMany, reissueTokens } from './accounts.js';
 import type { Testbed } from './context.js';
 
 export interface SeededToken {
@@ -8,21 +8,43 @@ export interface SeededToken {
   token: string;
 }
 
-/** Local accounts with tokens and the follow graph of world/seed/graph.ts. */
+export interface Seeded {
+  /** user1..userN in order, each with a token issued by this seeding. */
+  tokens: SeededToken[];
+  /** Accounts this seeding created (the others existed from an earlier start and were reused). */
+  created: number;
+  /** Follows of the graph (all exist now; those of an earlier start are kept). */
+  follows: number;
+}
+
+/**
+ * Local accounts user1..userN with tokens and the follow graph of world/seed/graph.ts. On a database an
+ * earlier start seeded, the existing accounts are reused (with fresh tokens: the old ones are not
+ * stored anywhere to read back) and only the missing ones created, so a restart tops up instead of failing.
+ */
 export async function seedTestbed(
   tb: Testbed,
   dist: FollowerDistribution,
   accounts: number,
   seed: number,
-): Promise<{ tokens: SeededToken[]; follows: number }> {
-  const created = await createLocalAccounts(tb, accounts, 'user');
+): Promise<Seeded> {
+  const usernames = Array.from({ length: accounts }, (_, i) => `user${i + 1}`);
+  const reused = await reissueTokens(tb, usernames);
+  const existing = new Set(reused.map((a) => a.username));
+  const created = await createNamedAccounts(
+    tb,
+    usernames.filter((u) => !existing.has(u)),
+  );
+  const byName = new Map([...reused, ...created].map((a) => [a.username, a]));
+  const all = usernames.map((u) => byName.get(u)!);
   const pairs: [string, string][] = [];
-  followGraph(dist, created.length, seed).forEach((followers, i) => {
-    for (const j of followers) pairs.push([String(created[j]!.accountId), String(created[i]!.accountId)]);
+  followGraph(dist, all.length, seed).forEach((followers, i) => {
+    for (const j of followers) pairs.push([String(all[j]!.accountId), String(all[i]!.accountId)]);
   });
   await followMany(tb, pairs);
   return {
-    tokens: created.map((c) => ({ username: c.username, accountId: String(c.accountId), token: c.token })),
+    tokens: all.map((c) => ({ username: c.username, accountId: String(c.accountId), token: c.token })),
+    created: created.length,
     follows: pairs.length,
   };
 }

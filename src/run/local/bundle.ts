@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, relative } from 'node:path';
 import { build, type BuildResult, type Message, type Plugin } from 'esbuild';
 import { InputError } from '../../shared/errors.js';
-import { SUPPORTED_MODULES } from './modules/supported.js';
+import { SUPPORTED_MODULES, SYNCHRONOUS_HTTP, synchronousHttpHint } from './modules/supported.js';
 
 const SHIM_NAMESPACE = 'k6-local';
 /** @types/k6 modules that hold only types (no runtime module in k6). */
@@ -102,6 +102,7 @@ function explain(message: Message): string {
   if (noExport || undefinedImport) {
     const mod = noExport ? noExport[1]! : undefinedImport![2]!;
     const name = noExport ? noExport[2]! : undefinedImport![1]!;
+    if (mod === 'k6/http' && SYNCHRONOUS_HTTP.includes(name)) return `${file}: ${synchronousHttpHint(name)}`;
     return `unsupported k6 API: "${name}" from "${mod}" (imported by ${file}); the local executor's ${mod} provides ${SUPPORTED_MODULES[mod]!.join(', ')}. Run this scenario with k6 (--engine k6)`;
   }
   return message.location ? `${file}: ${message.text}` : message.text;
@@ -149,6 +150,9 @@ export async function bundleScenario(file: string): Promise<string> {
       if (!names.includes(m[1]!) && code.includes(`k6-local:${mod}`))
         unsupported.add(`${mod.split('/').pop()}.${m[1]} (from "${mod}")`);
   }
+  const synchronous = SYNCHRONOUS_HTTP.filter((name) => unsupported.has(`http.${name} (from "k6/http")`));
+  if (synchronous.length)
+    throw new InputError(`scenario ${where(file)}: ${synchronous.map(synchronousHttpHint).join('\n')}`);
   if (unsupported.size) {
     throw new InputError(
       `scenario ${where(file)}: unsupported k6 API: ${[...unsupported].join(', ')} — not implemented by the local executor; run this scenario with k6 (--engine k6)`,

@@ -5,11 +5,17 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sample } from '../../../src/collect/sample.js';
 import { tempDir, waitFor } from '../../support/helpers.js';
-import { PG_ADMIN_URL, REDIS_URL, claimRedisDb } from '../../support/isolation.js';
+import {
+  claimRedisDb,
+  createTestDatabase,
+  dropTestDatabase,
+  REDIS_URL,
+  testDatabaseUrl,
+} from '../../support/isolation.js';
 import { MAIN } from '../../support/paths.js';
 
-/** The tests' PostgreSQL database (the collector only reads its statistics views). */
-const PG_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, '/test');
+/** A database of this file's own (the collector only reads its statistics views). */
+let pgDatabase: string;
 
 interface Result {
   code: number | null;
@@ -40,6 +46,7 @@ let claim: Awaited<ReturnType<typeof claimRedisDb>>;
 let sidekiqUrl: string;
 let sleeper: ChildProcess;
 beforeAll(async () => {
+  pgDatabase = await createTestDatabase();
   claim = await claimRedisDb();
   sidekiqUrl = `${REDIS_URL}/${claim.index}`;
   const redis = new Redis(sidekiqUrl);
@@ -56,6 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   sleeper?.kill();
   await claim?.release();
+  if (pgDatabase) await dropTestDatabase(pgDatabase);
 });
 
 describe('fedicap collect', () => {
@@ -72,7 +80,7 @@ describe('fedicap collect', () => {
       '--redis-url',
       sidekiqUrl,
       '--database-url',
-      PG_URL,
+      testDatabaseUrl(pgDatabase),
       '--process',
       `sleeper=${sleeper.pid}`,
       '--media-dir',
@@ -108,9 +116,7 @@ describe('fedicap collect', () => {
       ticks.length,
     );
     expect(r.stdout).toContain(`wrote ${samples.length} lines to ${out}`);
-    expect(r.stdout).toMatch(
-      /sidekiq redis:\/\/127\.0\.0\.1:6379\/\d+: \d+ samples, 0 gaps, 0 skipped ticks/,
-    );
+    expect(r.stdout).toMatch(/sidekiq redis:\/\/127\.0\.0\.1:\d+\/\d+: \d+ samples, 0 gaps, 0 skipped ticks/);
     // Not a terminal: plain status lines on stderr, the last with every source up.
     expect(r.stderr).not.toContain('\r');
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -138,6 +138,57 @@ describe('fedicap forecast', () => {
     const r = fedicap('forecast', '--profile', file);
     expectInputError(r, /accounts: Unrecognized key: "bots"/);
     expect(r.stderr).toMatch(/activity\.favouritesPerDay: Too small/);
+  });
+
+  it('a profile that cannot be: more daily than monthly active, a magnitude beyond its bound, a relay after the horizon', () => {
+    const dir = tmp();
+    const write = (name: string, edit: (doc: ReturnType<typeof defaultDoc>) => void) => {
+      const doc = defaultDoc();
+      edit(doc);
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify(doc));
+      return file;
+    };
+    const daily = write('daily.json', (d) => {
+      d.accounts.dailyActive = 5000;
+    });
+    expectInputError(
+      fedicap('forecast', '--profile', daily),
+      /profile .*daily\.json: invalid\n {2}accounts\.dailyActive: 5000 daily active users exceed the 4000 monthly active/,
+    );
+    const huge = write('huge.json', (d) => {
+      d.accounts.monthlyActive = 1e300;
+    });
+    expectInputError(
+      fedicap('forecast', '--profile', huge),
+      /accounts\.monthlyActive: must be at most 100000000 \(sane bound for one instance's accounts\)/,
+    );
+    const late = write('late.json', (d) => {
+      d.relays = [
+        {
+          name: 'relay.example',
+          postsPerHour: 100,
+          mediaFraction: 0.3,
+          linkFraction: 0.2,
+          announceFraction: 0.2,
+          coldActorFraction: 0.3,
+          startMonth: 30,
+        },
+      ];
+    });
+    expectInputError(
+      fedicap('forecast', '--profile', late, '--months', '24'),
+      /^fedicap: profile .*late\.json: relays\.0\.startMonth: month 30 is beyond the forecast horizon \(--months 24 covers months 0–23\)/,
+    );
+    expect(fedicap('forecast', '--profile', late, '--months', '31', '--draws', '0').code).toBe(0);
+    expectInputError(
+      fedicap('forecast', '--relay', 'r.example:100:0.2:12', '--months', '12'),
+      /--relay r\.example:100:0\.2:12: START_MONTH: month 12 is beyond the forecast horizon/,
+    );
+    expectInputError(
+      fedicap('forecast', '--relay', 'r.example:1e300'),
+      /--relay "r\.example:1e300": posts per hour must be a number from 0 to 1e12/,
+    );
   });
 
   it('a bad --relay names the argument and the expected form', () => {
@@ -315,5 +366,55 @@ describe('fedicap queue sidekiq', () => {
     expect(costly.maxThroughputPerSec).toBeLessThan(
       cpuBound('--processes', '2', '--threads', '2').maxThroughputPerSec,
     );
+  });
+});
+
+describe('fedicap profile check', () => {
+  it('takes the file as FILE or as --profile, as the other commands do, and refuses two different ones', () => {
+    const dir = tmp();
+    const file = join(dir, 'p.json');
+    writeFileSync(file, JSON.stringify(defaultDoc()));
+    for (const args of [[file], ['--profile', file], [file, '--profile', file]]) {
+      const r = fedicap('profile', 'check', ...args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^${file}: valid \\(\\d+ quantities, \\d+ assumptions\\)\n$`));
+    }
+    expectInputError(
+      fedicap('profile', 'check', file, '--profile', join(dir, 'other.json')),
+      /profile check: give the file once, as FILE or as --profile/,
+    );
+    const bad = join(dir, 'bad.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({ ...defaultDoc(), accounts: { ...defaultDoc().accounts, dailyActive: 9000 } }),
+    );
+    expectInputError(
+      fedicap('profile', 'check', '--profile', bad),
+      /accounts\.dailyActive: 9000 daily active users exceed/,
+    );
+  });
+});
+
+describe('a reader that goes away (`fedicap … | head`)', () => {
+  /** Run the CLI with its stdout's reading end closed before it writes: every write fails with EPIPE. */
+  function withClosedStdout(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  }
+
+  it.each([
+    [['forecast', '--format', 'json', '--draws', '50']],
+    [['forecast', '--draws', '50']],
+    [['profile', 'schema']],
+    [['profile', 'docs']],
+  ])('%j ends quietly with status 0', async (args) => {
+    const r = await withClosedStdout(...args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/helpers.js';
 import { MAIN } from '../../support/paths.js';
 import { startServer, writeScenario, type TestServer } from '../../support/runner.js';
+import { DEFAULT_PROFILE_PATH } from '../../../src/profile/load.js';
 
 /** Run the CLI without blocking this process: the test's servers live here. PATH holds only node (no k6). */
 function fedicap(
@@ -285,6 +286,55 @@ describe('fedicap run', () => {
       await fedicap(['run', executor, ...target()]),
       /executor "ramping-vus" is not supported by the local executor/,
     );
+  });
+
+  it('refuses the synchronous http forms at bundle time, before any request reaches the target', async () => {
+    const before = server.requests.length;
+    for (const source of [
+      `import http from 'k6/http';\nexport default function () { http.get(__ENV.BASE_URL); }\n`,
+      `import { post } from 'k6/http';\nexport default function () { post(__ENV.BASE_URL, '{}'); }\n`,
+      `import * as http from 'k6/http';\nexport default function () { http.request('GET', __ENV.BASE_URL); }\n`,
+    ]) {
+      const out = join(tempDir('fedicap-run-sync-'), 'out');
+      const r = await fedicap(['run', writeScenario(source), ...target(), '--out', out, '--engine', 'local']);
+      expectInputError(
+        r,
+        /scenario .*scenario\.ts: .*http\.(get|post|request)\(\) is synchronous, .*use `await http\.asyncRequest/,
+      );
+      expect(existsSync(out)).toBe(false);
+    }
+    // The target was only probed for a TCP connection: no request reached it.
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('refuses a PROFILE the profile schema rejects and an --out that is a file, before any load', async () => {
+    const dir = tempDir('fedicap-run-inputs-');
+    const profile = JSON.parse(readFileSync(DEFAULT_PROFILE_PATH, 'utf8'));
+    profile.accounts.dailyActive = -5;
+    const bad = join(dir, 'bad-profile.json');
+    writeFileSync(bad, JSON.stringify(profile));
+    const scenario = writeScenario(OK_SCENARIO);
+    const before = server.requests.length;
+    expectInputError(
+      await fedicap(['run', scenario, ...target(), '-e', `PROFILE=${bad}`, '--out', join(dir, 'out')]),
+      /^fedicap: -e PROFILE=.*bad-profile\.json: profile .*bad-profile\.json: invalid\n {2}accounts\.dailyActive/,
+    );
+    expectInputError(
+      await fedicap(['run', scenario, ...target(), '-e', `PROFILE=${join(dir, 'none.json')}`]),
+      /-e PROFILE=.*none\.json: profile .*none\.json: cannot read \(ENOENT\)/,
+    );
+    const file = join(dir, 'file');
+    writeFileSync(file, 'x');
+    expectInputError(
+      await fedicap(['run', scenario, ...target(), '--out', file]),
+      /^fedicap: --out .*file: is a file, not a directory\n$/,
+    );
+    expectInputError(
+      await fedicap(['run', scenario, ...target(), '--out', join(file, 'sub')]),
+      /--out .*file\/sub: lies under .*file, a file, not a directory/,
+    );
+    expect(server.requests.length).toBe(before);
+    expect(readdirSync(dir).sort()).toEqual(['bad-profile.json', 'file']);
   });
 
   it('refuses a --confirm-target that does not match the target host', async () => {

@@ -13,7 +13,13 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, tempDir, waitFor } from '../../support/helpers.js';
-import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../../support/isolation.js';
+import {
+  claimRedisDb,
+  dropTestDatabase,
+  REDIS_URL,
+  testDatabaseName,
+  testDatabaseUrl,
+} from '../../support/isolation.js';
 import { MAIN } from '../../support/paths.js';
 
 interface CliResult {
@@ -86,9 +92,9 @@ function stationsOf(k6File: string): string[] {
 const dbNames: string[] = [];
 /** A database name no one has used: the command creates it. */
 function freshDatabaseUrl(): string {
-  const name = `fedicap_test_validate_${process.pid}_${dbNames.length}_${Math.floor(Math.random() * 1e6)}`;
+  const name = testDatabaseName();
   dbNames.push(name);
-  return PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+  return testDatabaseUrl(name);
 }
 
 async function countIn(databaseUrl: string, sql: string): Promise<number> {
@@ -183,10 +189,7 @@ describe('fedicap validate testbed: a short run end to end', () => {
 
   afterAll(async () => {
     await redisDb?.release();
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    for (const name of dbNames) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    for (const name of dbNames) await dropTestDatabase(name);
   });
 
   it('starts the world, climbs the steps against it, prints the comparison per station and stops everything', async () => {

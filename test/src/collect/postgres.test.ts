@@ -3,13 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPLICATION_NAME, openReadOnlyClient, PostgresSampler } from '../../../src/collect/postgres.js';
 import type { Sample } from '../../../src/collect/sample.js';
 import { waitFor } from '../../support/helpers.js';
-import { PG_ADMIN_URL } from '../../support/isolation.js';
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  PG_ADMIN_URL,
+  testDatabaseUrl,
+} from '../../support/isolation.js';
 
 const TIME = '2026-08-01T12:00:00.000Z';
 
 /** A database of this test file's own (CREATE EXTENSION must not touch a shared one). */
-const dbName = `fedicap_test_collect_pg_${process.pid}`;
-const dbUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+let dbName: string;
+let dbUrl: string;
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>, url = PG_ADMIN_URL): Promise<T> {
   const c = new pg.Client({ connectionString: url });
@@ -26,15 +31,16 @@ const value = (samples: Sample[], metric: string, labels: Record<string, string>
     ?.value;
 
 describe('PostgresSampler against the local PostgreSQL', () => {
-  const sampler = new PostgresSampler(dbUrl);
+  let sampler: PostgresSampler;
   beforeAll(async () => {
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`));
-    await admin((c) => c.query(`CREATE DATABASE ${dbName}`));
+    dbName = await createTestDatabase();
+    dbUrl = testDatabaseUrl(dbName);
+    sampler = new PostgresSampler(dbUrl);
     await admin((c) => c.query('CREATE TABLE notes (id serial PRIMARY KEY, body text)'), dbUrl);
   });
   afterAll(async () => {
-    await sampler.close();
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`));
+    await sampler?.close();
+    if (dbName) await dropTestDatabase(dbName);
   });
 
   it("counts this database's connections by state, leaving itself out", async () => {

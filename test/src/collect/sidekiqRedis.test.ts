@@ -95,12 +95,22 @@ async function fillLikeSidekiq(redis: Redis, nowSec: number): Promise<void> {
   await redis.expire(identity, 60);
 }
 
-/** Every key with its type, TTL presence and serialized value: equal before and after means nothing written. */
+/** A key's content in a canonical order (DUMP of a hash-table encoded set or hash follows the server's hash seed). */
+async function contentOf(redis: Redis, key: string, type: string): Promise<unknown> {
+  if (type === 'string') return redis.get(key);
+  if (type === 'list') return redis.lrange(key, 0, -1);
+  if (type === 'set') return (await redis.smembers(key)).sort();
+  if (type === 'zset') return redis.zrange(key, 0, -1, 'WITHSCORES');
+  if (type === 'hash') return Object.entries(await redis.hgetall(key)).sort();
+  return (await redis.dumpBuffer(key))?.toString('base64');
+}
+
+/** Every key with its type, TTL presence and content: equal before and after means nothing written. */
 async function dumpAll(redis: Redis): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const key of (await redis.keys('*')).sort()) {
-    const dump = await redis.dumpBuffer(key);
-    out[key] = `${await redis.type(key)} ${(await redis.pttl(key)) > 0} ${dump?.toString('base64')}`;
+    const type = await redis.type(key);
+    out[key] = `${type} ${(await redis.pttl(key)) > 0} ${JSON.stringify(await contentOf(redis, key, type))}`;
   }
   return out;
 }

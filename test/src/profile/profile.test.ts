@@ -105,6 +105,50 @@ describe('instance profile', () => {
     expect(msg).toMatch(/activity\.repliesPerDay: range \[1, 2\] must contain value 9/);
   });
 
+  it('cross-checks the accounts: daily active ≤ monthly active ≤ accounts', () => {
+    const doc = rawDefault();
+    doc.accounts.totalLocal = 3000;
+    doc.accounts.dailyActive = { value: 5000, range: [4000, 6000], source: 'assumption' };
+    const msg = errorOf(doc);
+    expect(msg).toMatch(
+      /accounts\.monthlyActive: 4000 monthly active users exceed the 3000 accounts \(accounts\.totalLocal\)/,
+    );
+    expect(msg).toMatch(
+      /accounts\.dailyActive: 5000 daily active users exceed the 4000 monthly active \(accounts\.monthlyActive\)/,
+    );
+    const equal = rawDefault();
+    equal.accounts.totalLocal = 4000;
+    equal.accounts.dailyActive = 4000;
+    expect(parseProfile(equal, 'equal.json').accounts.dailyActive.value).toBe(4000);
+  });
+
+  it('refuses magnitudes beyond sane bounds, naming the bound', () => {
+    const doc = rawDefault();
+    doc.accounts.totalLocal = 2e8;
+    doc.accounts.monthlyActive = 1e300;
+    doc.activity.postsPerDay = { value: 1e13, range: [1, 1e13], source: 'assumption' };
+    doc.relays = [
+      {
+        name: 'relay.example',
+        postsPerHour: 100,
+        mediaFraction: 0.3,
+        linkFraction: 0.2,
+        announceFraction: 0.2,
+        coldActorFraction: 0.3,
+        startMonth: 121,
+      },
+    ];
+    const msg = errorOf(doc);
+    expect(msg).toMatch(
+      /accounts\.totalLocal: must be at most 100000000 \(sane bound for one instance's accounts\)/,
+    );
+    expect(msg).toMatch(/accounts\.monthlyActive: must be at most 100000000/);
+    expect(msg).toMatch(
+      /activity\.postsPerDay\.value: must be at most 1000000000000 \(sane bound for any count, rate or size\)/,
+    );
+    expect(msg).toMatch(/relays\.0\.startMonth: must be at most 120 \(the longest forecast horizon\)/);
+  });
+
   it('checks references between sections: hosts, queues covered, one scheduler', () => {
     const doc = rawDefault();
     doc.infrastructure.puma.host = 'nowhere';

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -7,7 +7,14 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILE_PATH, loadProfile, readJsonFile } from '../../../src/profile/load.js';
 import { pgbouncerUnavailable, startPgBouncer } from '../../support/pgbouncer.js';
-import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../../support/testbed.js';
+import {
+  claimRedisDb,
+  dropTestDatabase,
+  PG_ADMIN_URL,
+  REDIS_URL,
+  testDatabaseName,
+  testDatabaseUrl,
+} from '../../support/isolation.js';
 import { MAIN } from '../../support/paths.js';
 import { alive } from '../../support/helpers.js';
 import { startFleet } from '../../../world/fleet/server.js';
@@ -61,50 +68,75 @@ async function waitForOutput(child: ChildProcess, stderr: () => string, pattern:
     await new Promise((r) => setTimeout(r, 100));
 }
 
-/** `fedicap testbed` on a database, Redis index and media directory of its own; `cleanup` drops them. */
-async function startCli(name: string, ...args: string[]) {
+/**
+ * `fedicap testbed` on a database, Redis index and media directory of its own; `restart` starts it again
+ * on the same ones (once the first has exited); `cleanup` drops them.
+ */
+async function startCli(...args: string[]) {
   const redisDb = await claimRedisDb();
   const dir = mkdtempSync(join(tmpdir(), 'fedicap-testbed-cli-'));
-  const dbName = `fedicap_test_cli_${name}_${process.pid}`;
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'testbed',
-      '--port',
-      '0',
-      '--database-url',
-      PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
-      '--redis-url',
-      `${REDIS_URL}/${redisDb.index}`,
-      '--media-dir',
-      join(dir, 'media'),
-      ...args.map((a) => a.replace('$DIR', dir)),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += String(d)));
-  return {
-    child,
+  const dbName = testDatabaseName();
+  const spawnCli = (more: string[]) => {
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'testbed',
+        '--port',
+        '0',
+        '--database-url',
+        testDatabaseUrl(dbName),
+        '--redis-url',
+        `${REDIS_URL}/${redisDb.index}`,
+        '--media-dir',
+        join(dir, 'media'),
+        ...more.map((a) => a.replace('$DIR', dir)),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stderr.on('data', (d) => (cli.log += String(d)));
+    return child;
+  };
+  const cli = {
+    log: '',
+    child: undefined as unknown as ChildProcess,
     dir,
-    stderr: () => stderr,
+    dbName,
+    stderr: () => cli.log,
+    restart(...more: string[]) {
+      cli.log = '';
+      cli.child = spawnCli(more);
+    },
     async cleanup() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
       await redisDb.release();
       rmSync(dir, { recursive: true, force: true });
-      const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
+      await dropTestDatabase(dbName);
     },
   };
+  cli.child = spawnCli(args);
+  return cli;
+}
+
+/** The local accounts' usernames and how many tokens each has, from the testbed's database. */
+async function accountsIn(dbName: string): Promise<Record<string, number>> {
+  const c = new pg.Client({ connectionString: testDatabaseUrl(dbName) });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ username: string; n: number }>(
+      `SELECT a.username, count(t.id)::int AS n FROM accounts a JOIN users u ON u.account_id = a.id
+       LEFT JOIN oauth_access_tokens t ON t.resource_owner_id = u.id WHERE a.domain IS NULL
+       GROUP BY a.username ORDER BY a.username`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.username, r.n]));
+  } finally {
+    await c.end();
+  }
 }
 
 describe('fedicap testbed', () => {
   it('starts on loopback with its processes, seeds accounts with an owner-only tokens file, and stops cleanly on SIGTERM', async () => {
     const cli = await startCli(
-      'seed',
       '--sidekiq',
       '2x -c 4 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull',
       '--sidekiq',
@@ -153,8 +185,89 @@ describe('fedicap testbed', () => {
     }
   }, 60_000);
 
+  it('seeding again on the same database reuses the accounts with new tokens, tops them up, and rewrites the tokens file', async () => {
+    const cli = await startCli('--seed-accounts', '3', '--tokens-out', '$DIR/tokens.json');
+    const tokensFile = join(cli.dir, 'tokens.json');
+    const stop = async () => {
+      cli.child.kill('SIGTERM');
+      return new Promise((r) => cli.child.once('exit', r));
+    };
+    try {
+      await waitForOutput(cli.child, cli.stderr, /seeded \d+ accounts/);
+      expect(cli.stderr()).toMatch(/seeded 3 accounts and \d+ follows/);
+      const first = JSON.parse(readFileSync(tokensFile, 'utf8')) as { username: string; token: string }[];
+      expect(await stop()).toBe(0);
+      writeFileSync(tokensFile, 'stale', { mode: 0o644 });
+
+      cli.restart('--seed-accounts', '5', '--tokens-out', '$DIR/tokens.json');
+      await waitForOutput(cli.child, cli.stderr, /seeded \d+ accounts|fedicap: /);
+      expect(cli.stderr()).toMatch(
+        /seeded 5 accounts \(3 existing with new tokens, 2 created\) and \d+ follows/,
+      );
+      expect(cli.stderr()).not.toMatch(/duplicate key|\n\s+at /);
+      const second = JSON.parse(readFileSync(tokensFile, 'utf8')) as { username: string; token: string }[];
+      expect(second.map((t) => t.username)).toEqual(['user1', 'user2', 'user3', 'user4', 'user5']);
+      expect(statSync(tokensFile).mode & 0o777).toBe(0o600);
+      expect(second.slice(0, 3).map((t) => t.token)).not.toEqual(first.map((t) => t.token));
+      // One account each, the first three with the token of each start.
+      expect(await accountsIn(cli.dbName)).toEqual({ user1: 2, user2: 2, user3: 2, user4: 1, user5: 1 });
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(cli.stderr())![1]!;
+      for (const t of [second[0]!, second[4]!]) {
+        const me = await fetch(`${url}/api/v1/accounts/verify_credentials`, {
+          headers: { Authorization: `Bearer ${t.token}` },
+        });
+        expect(me.status).toBe(200);
+        expect((await me.json()).username).toBe(t.username);
+      }
+      expect(await stop()).toBe(0);
+    } finally {
+      await cli.cleanup();
+    }
+  }, 90_000);
+
+  it('a --tokens-out that cannot be written is refused before the database is touched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedicap-tokens-'));
+    try {
+      for (const [path, pattern] of [
+        [
+          join(dir, 'missing', 'tokens.json'),
+          /--tokens-out .*missing\/tokens.json: cannot write there \(ENOENT\)/,
+        ],
+        [dir, /--tokens-out .*: is a directory, expected a file name/],
+      ] as const) {
+        const dbName = testDatabaseName();
+        const r = fedicap(
+          'testbed',
+          '--port',
+          '0',
+          '--database-url',
+          testDatabaseUrl(dbName),
+          '--redis-url',
+          `${REDIS_URL}/0`,
+          '--media-dir',
+          join(dir, 'media'),
+          '--seed-accounts',
+          '3',
+          '--tokens-out',
+          path,
+        );
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(pattern);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+        await admin.connect();
+        const created = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+        await admin.end();
+        expect(created.rowCount).toBe(0);
+        expect(existsSync(join(dir, 'media'))).toBe(false);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('leaves no process behind when the primary is killed: each stops when its IPC channel closes', async () => {
-    const cli = await startCli('orphans', '--sidekiq', '-c 2');
+    const cli = await startCli('--sidekiq', '-c 2');
     try {
       await waitForOutput(cli.child, cli.stderr, /streaming: \d+/);
       const all = Object.values(pidsIn(cli.stderr())).flat();
@@ -169,10 +282,10 @@ describe('fedicap testbed', () => {
   }, 60_000);
 
   it('--print-profile prints the infrastructure of this testbed, which the profile loader accepts', async () => {
-    const dbName = `fedicap_test_cli_profile_${process.pid}`;
+    const dbName = testDatabaseName();
     const infrastructure = printedProfile(
       '--database-url',
-      PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
+      testDatabaseUrl(dbName),
       '--redis-url',
       `${REDIS_URL}/0`,
       '--sidekiq',
@@ -234,7 +347,12 @@ describe('fedicap testbed', () => {
     async () => {
       const bouncer = await startPgBouncer(3);
       try {
-        const infrastructure = printedProfile('--database-url', bouncer.urlFor('fedicap_test_cli_bouncer'));
+        const infrastructure = printedProfile(
+          '--database-url',
+          bouncer.urlFor(testDatabaseName()),
+          '--redis-url',
+          `${REDIS_URL}/0`,
+        );
         expect(infrastructure.postgres.pgbouncer).toEqual({ poolSize: 3, maxClientConn: 200 });
       } finally {
         await bouncer.stop();
@@ -265,7 +383,7 @@ describe('fedicap testbed', () => {
   it('--relay subscribes at start as Administration → Relays: the Follow reaches the relay, whose Accept enables it', async () => {
     const fleet = await startFleet({ instances: 1, actorsPerInstance: 2, mediaSizesBytes: [8 * 1024] });
     const inbox = fleet.manifest.relay.inbox;
-    const cli = await startCli('relay', '--resolve', `fleet.test=127.0.0.1:${fleet.port}`, '--relay', inbox);
+    const cli = await startCli('--resolve', `fleet.test=127.0.0.1:${fleet.port}`, '--relay', inbox);
     try {
       await waitForOutput(cli.child, cli.stderr, /accepted|rejected|no answer/);
       expect(cli.stderr()).toContain(`relay ${inbox}: Follow sent; pending until the relay accepts`);
@@ -282,6 +400,51 @@ describe('fedicap testbed', () => {
     }
   }, 60_000);
 
+  it('stores it cannot use are refused before it serves: exit 2 naming the flag, no database created', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedicap-testbed-stores-'));
+    writeFileSync(join(dir, 'file'), 'x');
+    try {
+      for (const [args, pattern] of [
+        [
+          ['--redis-url', `${REDIS_URL}/99`],
+          /^fedicap: --redis-url: cannot start the testbed: Redis at redis:.*\/99 has no database index 99 \(ERR DB index is out of range\)$/,
+        ],
+        [
+          ['--media-dir', join(dir, 'file')],
+          /^fedicap: --media-dir: cannot start the testbed: media directory .*\/file: .*\/file is a file, not a directory$/,
+        ],
+        [
+          ['--media-dir', join(dir, 'file', 'sub')],
+          /^fedicap: --media-dir: .*\/file is a file, not a directory$/,
+        ],
+        [
+          ['--database-url', 'postgres://postgres@127.0.0.1:1/fedicap_test_unreachable'],
+          /^fedicap: --database-url: cannot start the testbed: PostgreSQL at .*127.0.0.1:1\/.* ECONNREFUSED/,
+        ],
+      ] as const) {
+        const dbName = testDatabaseName();
+        const flags: Record<string, string> = {
+          '--port': '0',
+          '--database-url': testDatabaseUrl(dbName),
+          '--redis-url': `${REDIS_URL}/0`,
+          '--media-dir': join(dir, 'media'),
+          [args[0]]: args[1],
+        };
+        const r = fedicap('testbed', ...Object.entries(flags).flat());
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+        expect(r.stderr.trim()).toMatch(pattern);
+        expect(r.stderr).not.toMatch(/listening|\n\s+at |ioredis/);
+        const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+        await admin.connect();
+        const created = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+        await admin.end();
+        expect(created.rowCount).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects bad flags with exit 2 and no stack trace', () => {
     for (const [args, pattern] of [
       [['--resolve', 'remote.test'], /--resolve "remote.test": expected SUFFIX=HOST:PORT/],
@@ -290,9 +453,24 @@ describe('fedicap testbed', () => {
       [['--seed-accounts', '5'], /--seed-accounts needs --tokens-out/],
       [['--sidekiq', '-c 5 -q fast'], /--sidekiq "-c 5 -q fast": unknown queue "fast"/],
       [['--sidekiq', '0x -c 5'], /--sidekiq "0x -c 5": a unit runs at least 1 process/],
-      [['--web-concurrency', '0'], /--web-concurrency must be a positive integer, got 0/],
-      [['--max-threads', '2.5'], /--max-threads must be a positive integer, got 2.5/],
-      [['--redis-url', 'redis://127.0.0.1:1/3', '--port', '0'], /cannot start the testbed/],
+      [
+        ['--web-concurrency', '0'],
+        /--web-concurrency must be a whole number of at least 1 \(web worker processes\), got 0/,
+      ],
+      [['--max-threads', '2.5'], /--max-threads must be a whole number of at least 1 .*, got 2.5/],
+      [
+        ['--port', '70000'],
+        /--port must be a whole number from 0 to 65535 \(a TCP port; 0 picks a free one\)/,
+      ],
+      [
+        ['--database-url', 'notaurl'],
+        /--database-url notaurl: not a URL \(expected postgres:\/\/ or postgresql/,
+      ],
+      [['--redis-url', 'redis://127.0.0.1:1/x'], /--redis-url .*: the path must be a database index/],
+      [
+        ['--redis-url', 'redis://127.0.0.1:1/3', '--port', '0'],
+        /--redis-url: cannot start the testbed: Redis at redis:\/\/127.0.0.1:1\/3 is not reachable/,
+      ],
       [
         ['--relay', 'relay.fleet.test/inbox'],
         /--relay "relay.fleet.test\/inbox": expected the relay's inbox URL/,

@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/shared/errors.js';
 import { describeProcesses } from '../../../world/cli/validationProcesses.js';
@@ -18,7 +17,14 @@ import {
   type ValidationWorldOptions,
 } from '../../../world/cli/validationWorld.js';
 import { tempDir } from '../../support/helpers.js';
-import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../../support/isolation.js';
+import {
+  claimRedisDb,
+  dropTestDatabase,
+  PG_ADMIN_URL,
+  REDIS_URL,
+  testDatabaseName,
+  testDatabaseUrl,
+} from '../../support/isolation.js';
 import { CHILD_EXEC_ARGV } from '../../support/testbed.js';
 
 /** This process's children, from ps: the testbed's forked processes while one runs. */
@@ -48,11 +54,11 @@ let redisDb: Awaited<ReturnType<typeof claimRedisDb>>;
 const databases: string[] = [];
 
 function options(o: Partial<ValidationWorldOptions> = {}): ValidationWorldOptions {
-  const name = `fedicap_test_vworld_${process.pid}_${databases.length}`;
+  const name = testDatabaseName();
   databases.push(name);
   return {
     dir: tempDir('fedicap-vworld-'),
-    databaseUrl: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`),
+    databaseUrl: testDatabaseUrl(name),
     redisUrl: `${REDIS_URL}/${redisDb.index}`,
     childExecArgv: CHILD_EXEC_ARGV,
     seedAccounts: 6,
@@ -75,10 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await redisDb?.release();
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
+  for (const name of databases) await dropTestDatabase(name);
 });
 
 describe('describeProcesses', () => {

@@ -1,16 +1,17 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { packageRoot } from '../../../src/shared/packageRoot.js';
 
 const Ajv2020 = Ajv2020Module.default;
 const addFormats = addFormatsModule.default;
 
 /**
  * Validation against the Mastodon client API's OpenAPI description
- * (../shared/mastodon-api/openapi.json: OpenAPI 3.1, i.e. JSON Schema
+ * (fixtures/mastodon-api/openapi.json, its origin beside it: OpenAPI 3.1, i.e. JSON Schema
  * 2020-12): response bodies by operation and status, entities by name
  * (Status, Account, MediaAttachment, Notification, Instance, ...), and the
  * requests a client sends (query/path/header parameters and JSON or
@@ -28,9 +29,9 @@ const addFormats = addFormatsModule.default;
 
 export const OPENAPI_ENV = 'FEDICAP_MASTODON_OPENAPI';
 
-/** $FEDICAP_MASTODON_OPENAPI, else ../shared/mastodon-api/openapi.json beside the project directory. */
-export function defaultOpenApiPath(cwd = process.cwd()): string {
-  return process.env[OPENAPI_ENV] ?? resolve(cwd, '../shared/mastodon-api/openapi.json');
+/** $FEDICAP_MASTODON_OPENAPI, else the copy the repository carries (fixtures/mastodon-api/openapi.json). */
+export function defaultOpenApiPath(): string {
+  return process.env[OPENAPI_ENV] ?? join(packageRoot(), 'fixtures', 'mastodon-api', 'openapi.json');
 }
 
 export interface ValidationResult {

@@ -5,6 +5,7 @@ import { toBytes } from '../bytes.js';
 import { ExpectedStatuses, expectedStatuses } from '../expectedStatuses.js';
 import { FileData, HttpUrl, httpRequest } from '../http.js';
 import type { VuApi } from '../vuApi.js';
+import { synchronousHttpHint } from './supported.js';
 
 /** http.url`...`: the `name` tag keeps the template with `${}` placeholders, as k6's does. */
 function url(strings: TemplateStringsArray, ...values: unknown[]): HttpUrl {
@@ -22,10 +23,9 @@ function url(strings: TemplateStringsArray, ...values: unknown[]): HttpUrl {
   return new HttpUrl(text, name);
 }
 
+/** Refused at bundle time already; kept for a member reached in a way the bundler cannot see (http[name]). */
 const syncForm = (name: string) => () => {
-  throw new Error(
-    `http.${name}() is synchronous, which the local executor cannot do in one Node.js process; use \`await http.asyncRequest(method, url, body, params)\` (k6 supports it too) in an async function`,
-  );
+  throw new Error(synchronousHttpHint(name));
 };
 
 export function httpMembers(vu: VuApi): Record<string, unknown> {

@@ -6,21 +6,7 @@
  */
 export const SUPPORTED_MODULES: Record<string, readonly string[]> = {
   k6: ['check', 'fail', 'group', 'sleep', 'randomSeed'],
-  'k6/http': [
-    'asyncRequest',
-    'request',
-    'get',
-    'head',
-    'post',
-    'put',
-    'patch',
-    'del',
-    'options',
-    'url',
-    'file',
-    'expectedStatuses',
-    'setResponseCallback',
-  ],
+  'k6/http': ['asyncRequest', 'url', 'file', 'expectedStatuses', 'setResponseCallback'],
   'k6/metrics': ['Counter', 'Gauge', 'Rate', 'Trend'],
   'k6/data': ['SharedArray'],
   'k6/execution': ['scenario', 'instance', 'test', 'vu'],
@@ -29,6 +15,16 @@ export const SUPPORTED_MODULES: Record<string, readonly string[]> = {
   'k6/websockets': ['WebSocket'],
   'k6/experimental/websockets': ['WebSocket'],
 };
+
+/**
+ * k6/http's synchronous forms: a VU of the local executor cannot block in one Node.js process. The
+ * bundler refuses a scenario that uses one, before any load, pointing at asyncRequest.
+ */
+export const SYNCHRONOUS_HTTP = ['request', 'get', 'head', 'post', 'put', 'patch', 'del', 'options'];
+
+/** Why a synchronous form is refused, and what to write instead. */
+export const synchronousHttpHint = (name: string) =>
+  `http.${name}() is synchronous, which the local executor cannot do in one Node.js process; use \`await http.asyncRequest(method, url, body, params)\` (k6 supports it too) in an async function, or run this scenario with k6 (--engine k6)`;
 
 /**
  * A module object whose unknown members throw, naming the API (for `import http from 'k6/http';

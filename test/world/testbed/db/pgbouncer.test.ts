@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgbouncerUnavailable, startPgBouncer, type PgBouncer } from '../../../support/pgbouncer.js';
+import { testDatabaseName } from '../../../support/isolation.js';
 import { startTestTestbed, type TestbedFixture } from '../../../support/testbed.js';
 
 const unavailable = pgbouncerUnavailable();
@@ -11,8 +12,7 @@ describe.skipIf(unavailable !== null)('testbed through PgBouncer in transaction 
   let tb: TestbedFixture;
   beforeAll(async () => {
     bouncer = await startPgBouncer(3);
-    const name = `fedicap_test_pgb_${process.pid}`;
-    tb = await startTestTestbed({ databaseUrl: bouncer.urlFor(name), dbPool: 12 });
+    tb = await startTestTestbed({ databaseUrl: bouncer.urlFor(testDatabaseName()), dbPool: 12 });
   }, 30_000);
   afterAll(async () => {
     await tb?.stop();
