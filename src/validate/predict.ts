@@ -151,24 +151,42 @@ function hostUtilization(base: Baseline, processes: number, hostCores: number, m
   return (Math.max(0, at(base.background, multiple)) + others + own) / hostCores;
 }
 
-/** Past this share of its cores the host is taken as saturated: the stretch stays finite. */
-const HOST_SATURATED = 0.99;
-
 /**
  * How much longer than on an idle host a job's waits take when they are work of other processes on
  * the same host (PostgreSQL's backends, Redis, the fleet answering a delivery): each is a burst of CPU
- * that queues for the host's c cores, R/D = 1 + C(c, cu)/(c(1 − u)) of M/M/c [QSP §6.4; Erlang C];
- * 1/(1 − u²) for two cores.
+ * that queues for the host's c cores among a finite population of N tasks that can be runnable at
+ * once, the machine-repairman model M/M/c//N [QSP §9.3; Gross & Harris §2.7, finite source]. Its
+ * think rate is the one that makes the cores as busy as `utilization`; the stretch is the mean number
+ * at the cores over the mean number in service, R/D = E[k]/E[min(k, c)], which stays below N/c where
+ * the open M/M/c's 1/(1 − u) has no bound (a closed host cannot queue more tasks than it has).
  */
-function waitStretch(utilization: number, cores: number): number {
-  const u = Math.min(HOST_SATURATED, Math.max(0, utilization));
+function waitStretch(utilization: number, cores: number, population: number): number {
   const c = Math.max(1, Math.round(cores));
-  const a = c * u;
-  // Erlang C by the Erlang B recursion [Gross & Harris §2.3]
-  let b = 1;
-  for (let k = 1; k <= c; k++) b = (a * b) / (k + a * b);
-  const waiting = b / (1 - u * (1 - b));
-  return 1 + waiting / (c * (1 - u));
+  const n = Math.max(c, Math.round(population));
+  const u = Math.min(1, Math.max(0, utilization));
+  const solve = (thinkRate: number) => {
+    let p = 1;
+    let total = 1;
+    let busy = 0;
+    let atCores = 0;
+    for (let k = 1; k <= n; k++) {
+      p *= ((n - k + 1) * thinkRate) / Math.min(k, c);
+      total += p;
+      busy += Math.min(k, c) * p;
+      atCores += k * p;
+    }
+    return { utilization: busy / total / c, stretch: busy > 0 ? atCores / busy : 1 };
+  };
+  if (u <= 0) return 1;
+  let low = 0;
+  let high = 1;
+  for (let i = 0; i < 60 && solve(high).utilization < u; i++) high *= 2;
+  for (let i = 0; i < 60; i++) {
+    const mid = (low + high) / 2;
+    if (solve(mid).utilization < u) low = mid;
+    else high = mid;
+  }
+  return solve(high).stretch;
 }
 
 /** Where the station saturates: the multiple m at which its arrivals reach its capacity, by bisection. */
@@ -188,8 +206,11 @@ export function predictStation(
     station.kind === 'sidekiq-queue' ? (light[0]!.queues[station.station]?.p50WaitSec ?? 0) : 0;
   // Every wait of the testbed's jobs is on this host: it stretches as the host fills. What the light
   // steps measured was stretched by their own load already: relative to their mean stretch.
+  // The tasks that can be runnable at once: each process on the host (one thread each) and a backend
+  // per thread of the station (the PostgreSQL or fleet work its jobs wait on).
+  const population = base.competitors.length + station.processes + station.threads * station.processes;
   const stretchAt = (m: number) =>
-    waitStretch(hostUtilization(base, station.processes, hostCores, m), hostCores);
+    waitStretch(hostUtilization(base, station.processes, hostCores, m), hostCores, population);
   const lightStretch = light.reduce((a, s) => a + stretchAt(s.multiple), 0) / light.length;
   const waitAt = (m: number) =>
     base.hostSampled ? (base.waitSec * stretchAt(m)) / lightStretch : base.waitSec;
