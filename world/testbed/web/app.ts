@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { registerActivityPub } from '../activitypub/index.js';
 import { registerClientApi } from '../api/index.js';
 import type { Testbed } from '../context.js';
+import { registerInjectedDelays } from '../faults.js';
 import type { FinishedRequest } from './instruments.js';
 import { isStreamingPath, passRequest, passUpgrade, type StreamingAddress } from './streamingPass.js';
 import { webThreads } from './threads.js';
@@ -98,6 +99,7 @@ export async function buildWebApp(tb: Testbed, o: WebAppOptions): Promise<WebApp
     },
   });
   instrument(app, o);
+  registerInjectedDelays(app, tb.config.faults);
   app.get('/health', { config: { controller: 'health', action: 'show' } }, async (_req, reply) =>
     reply.type('text/plain').send('OK'),
   );
