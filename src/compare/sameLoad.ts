@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isObject } from '../results/json.js';
 import type { RunFiles } from '../results/runFiles.js';
+import type { ImageManifest } from '../run/imageManifest.js';
 import { errnoText, InputError } from '../shared/errors.js';
 
 /** How far apart the two runs' lengths may be, relative to the longer. */
@@ -38,6 +39,7 @@ export function offeredLoad(files: RunFiles): OfferedLoad {
     throw new InputError(`${path}: no "scenario" string`);
   const env = isObject(doc.env) ? { ...doc.env } : {};
   delete env.BASE_URL;
+  if (typeof env.IMAGES === 'string') env.IMAGES = imageSetOf(env.IMAGES);
   return {
     dir: files.dir,
     scenario: basename(doc.scenario),
@@ -49,6 +51,20 @@ export function offeredLoad(files: RunFiles): OfferedLoad {
     startedAt: new Date(files.startMs).toISOString(),
     lengthSec: (files.endMs - files.startMs) / 1000,
   };
+}
+
+/**
+ * The images a run uploaded, by what they are (each file's bytes and share of the uploads), not where:
+ * `fedicap run --out-dir before` and `--out-dir after` each write the same set into a directory of their
+ * own. The path itself when its manifest cannot be read.
+ */
+function imageSetOf(dir: string): string {
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ImageManifest;
+    return manifest.files.map((f) => `${f.bytes} B × ${f.share}`).join(', ');
+  } catch {
+    return dir;
+  }
 }
 
 /** plan.json (the step schedule `fedicap validate` writes) as canonical JSON, or null. */
