@@ -2,7 +2,7 @@
  * `fedicap compare` on the testbed (not a timed test): how often it raises a false alarm between two
  * runs of the same load (A/A pairs: the testbed as it is, run after run), and the smallest injected
  * regression it finds (`--inject-delay timelines/home=MS` for each delay, `--inject-cpu
- * FeedInsertWorker=MS`), each candidate against the run just before it. Run with
+ * FeedInsertWorker=MS`), each candidate against a run just before it, both after a restart. Run with
  * `npm run bench:compare [-- --pairs 10 --duration 30 --delays 5,10,20 --cpu 2 --window 2]` (needs the
  * local PostgreSQL and Redis; exit code 2 when they cannot be reached). Beside the figures: the base runs'
  * home timeline p95 and this machine's reference (bench/sidekiq/reference.ts), measured in the same run.
@@ -15,6 +15,7 @@ import pg from 'pg';
 import { parseArgs } from 'node:util';
 import { compareRuns } from '../src/compare/compareRuns.js';
 import type { Comparison, Row } from '../src/compare/comparison.js';
+import { comparisonMarkdown } from '../src/compare/markdown.js';
 import { InputError } from '../src/shared/errors.js';
 import { claimRedisDb, PG_ADMIN_URL, REDIS_URL } from '../test/support/isolation.js';
 import { ProofWorld, type ProofRun } from './compare/proofWorld.js';
@@ -93,10 +94,11 @@ async function injected(
   faults: { delayMs: Record<string, number>; cpuMs: Record<string, number> },
   wanted: (r: Row) => boolean,
 ) {
+  // Both runs follow a restart: a freshly started testbed is colder than one that has served a run.
+  await world.restart(undefined);
   const base = await world.run(`${name}-base`, s.durationSec);
   await world.restart(faults);
   const candidate = await world.run(`${name}-candidate`, s.durationSec);
-  await world.restart(undefined);
   const c = await compare(s, base, candidate);
   const found = c.regressions.filter(wanted);
   const others = c.regressions.filter((r) => !wanted(r));
@@ -105,6 +107,9 @@ async function injected(
     `${name}: ${found.length > 0 ? `found (${found.map(named).join(', ')})` : `not found (${rows.map(named).join(', ')})`}` +
       (others.length > 0 ? `; also regressed: ${others.map(named).join(', ')}` : ''),
   );
+  // The verdict as `fedicap compare` prints it, up to its tables.
+  for (const line of comparisonMarkdown(c).split('## Endpoint classes')[0]!.trim().split('\n'))
+    out(`  ${line}`);
   return found.length > 0;
 }
 

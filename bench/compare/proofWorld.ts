@@ -159,8 +159,8 @@ export class ProofWorld {
         sidekiqRedis: config.redisUrl,
         redisUrl: config.redisUrl,
         prometheus: [`${tb.url}/metrics`],
+        // Each testbed process, not the host's CPU: the host runs other work than the testbed (other tests).
         processes: processes.map((p) => `${p.name}=${p.pid}`),
-        hostCpu: true,
       },
       stderr: (text) => void output.push(text),
       summaryOut: () => undefined,

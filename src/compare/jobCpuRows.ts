@@ -10,9 +10,9 @@
  * the noise only when the two intervals do not overlap. That is conservative on purpose (for equal
  * standard errors two 95 % intervals fail to overlap about 0.6 % of the time under no change, Schenker
  * & Gentleman 2001, Am. Stat. 55(3)): a regression's percentile intervals from one short steady run
- * measure too narrow. With the tighter MOVER combination (Zou & Donner 2008, the two intervals' half
- * widths in quadrature), 2 of 10 synthetic A/A pairs of 3-minute runs alarmed
- * (test/src/compare/jobCpuRows.test.ts).
+ * measure too narrow. Of the 20 rows of 10 synthetic A/A pairs of 3-minute runs, the tighter MOVER
+ * combination (Zou & Donner 2008: the two intervals' half widths in quadrature) alarmed on 2,
+ * non-overlap on 1 (test/src/compare/jobCpuRows.test.ts).
  * A row regresses as every row does (verdict.ts): worse by more than the threshold and that interval
  * above zero; no rank test applies (pValue null): the estimate is one regression per run.
  */
