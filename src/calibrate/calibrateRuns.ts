@@ -48,7 +48,7 @@ export interface CalibrateOptions {
  * Sidekiq pools whose processes serve only their own queues' classes: each pool's CPU is regressed on
  * its own classes alone (better identified than all processes on all classes).
  */
-type Pools = readonly { processNames: readonly string[]; jobClasses: readonly string[] }[];
+export type Pools = readonly { processNames: readonly string[]; jobClasses: readonly string[] }[];
 
 interface RunWindows {
   id: string;
@@ -152,7 +152,7 @@ export async function calibrateRuns(
     );
   const bootstrap = { seed: options.seed ?? 1, resamples: options.resamples ?? 400 };
   const pools = poolsByName(samples);
-  const jobs = jobPart(samples, bootstrap, pools);
+  const jobs = jobDemandsWithIntervals(samples, bootstrap, pools);
   const web = webPart(runs, bootstrap);
   const redis = redisPart(samples, bootstrap);
   const media = mediaPart(runs, bootstrap);
@@ -174,9 +174,18 @@ export async function calibrateRuns(
   });
 }
 
-type Bootstrap = { seed: number; resamples: number };
+type Bootstrap = { seed: number; resamples: number; level?: number };
 
-function jobPart(windows: CalibrationWindow[], bootstrap: Bootstrap, pools?: Pools) {
+/**
+ * Per job class, CPU, wall and wait per job (estimateJobDemands, per pool when `pools` are given) and
+ * their moving-block bootstrap intervals over the windows; undefined when no job completed. `fedicap
+ * compare` reads each run's per-job CPU from here.
+ */
+export function jobDemandsWithIntervals(
+  windows: readonly CalibrationWindow[],
+  bootstrap: Bootstrap,
+  pools?: Pools,
+) {
   if (!windows.some((w) => Object.values(w.jobs).some((j) => j.completions > 0))) return undefined;
   const present = new Set(jobClassesIn(windows));
   const groups = (pools ?? [{ processNames: [], jobClasses: [...present] }])
@@ -201,7 +210,7 @@ function jobPart(windows: CalibrationWindow[], bootstrap: Bootstrap, pools?: Poo
  * testbed names them, and as `--process` can name a Mastodon's units): each pool's CPU is regressed on
  * its own queues' classes. Undefined when any Sidekiq process is named otherwise.
  */
-function poolsByName(windows: readonly CalibrationWindow[]): Pools | undefined {
+export function poolsByName(windows: readonly CalibrationWindow[]): Pools | undefined {
   const names = [...new Set(windows.flatMap((w) => Object.keys(w.processCpuSecPerSec)))].filter((n) =>
     n.startsWith('sidekiq'),
   );

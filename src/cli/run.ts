@@ -7,7 +7,8 @@ function outputFlags<T>(c: Argv<T>) {
   return c
     .option('out-dir', {
       type: 'string',
-      describe: 'Directory for k6.ndjson.gz, summary.json, run.json and images/ (images to upload, reused; default: run)',
+      describe:
+        'Directory for k6.ndjson.gz, summary.json, run.json and images/ (images to upload, reused; default: run)',
     })
     .option('out', {
       type: 'string',

@@ -1,12 +1,14 @@
 /**
  * `fedicap compare`: two run directories → their windows → the same-load check → rows per endpoint
- * class and, where both runs have the collector's samples, per Sidekiq queue, job class and process →
- * the regressions, worst first.
+ * class and, where both runs have the collector's samples, per Sidekiq queue, job class (per-job CPU
+ * through each run's calibration) and process → the regressions, worst first.
  */
+import type { CalibrationWindow } from '../calibrate/windows.js';
 import type { BadLines } from '../results/records.js';
 import { InputError } from '../shared/errors.js';
 import { clientRows } from './clientRows.js';
 import type { Comparison, Row, RunSummary, Unpaired } from './comparison.js';
+import { jobCpuRows } from './jobCpuRows.js';
 import { readRunWindows, type RunWindows } from './runWindows.js';
 import { checkSameLoad, type OfferedLoad, offeredLoad } from './sameLoad.js';
 import { serverRows } from './serverRows.js';
@@ -59,7 +61,11 @@ export async function compareRuns(
     else unpaired.push({ section: 'endpoint class', subject: station, onlyIn: b ? 'base' : 'candidate' });
   }
   const serverNote = serverNoteOf(base, candidate);
-  if (serverNote === null) rows.push(...serverRows(base.server!, candidate.server!, settings));
+  if (serverNote === null) {
+    rows.push(...serverRows(base.server!, candidate.server!, settings));
+    const defined = (run: RunWindows) => run.server!.filter((w): w is CalibrationWindow => w !== undefined);
+    rows.push(...jobCpuRows(defined(base), defined(candidate), settings));
+  }
   if (rows.length === 0)
     throw new InputError(
       `compare: ${baseDir} and ${candidateDir} have no endpoint class in common (k6's station tag)`,

@@ -7,10 +7,16 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isObject } from '../results/json.js';
 import type { RunFiles } from '../results/runFiles.js';
+import type { ImageManifest } from '../run/imageManifest.js';
 import { errnoText, InputError } from '../shared/errors.js';
 
-/** How far apart the two runs' lengths may be, relative to the longer. */
+/** How far apart the two runs' lengths may be, relative to the longer… */
 export const RUN_LENGTH_TOLERANCE = 0.1;
+/**
+ * …or in seconds, whichever is more: setup() and teardown() (the effects awaited) take a few seconds
+ * that vary with the instance; in the 30 s runs of the testbed proof they made 35 s vs 40 s.
+ */
+export const RUN_LENGTH_TOLERANCE_SEC = 10;
 
 /** What a run offered, as its run.json (and plan.json) say. */
 export interface OfferedLoad {
@@ -38,6 +44,7 @@ export function offeredLoad(files: RunFiles): OfferedLoad {
     throw new InputError(`${path}: no "scenario" string`);
   const env = isObject(doc.env) ? { ...doc.env } : {};
   delete env.BASE_URL;
+  if (typeof env.IMAGES === 'string') env.IMAGES = imageSetOf(env.IMAGES);
   return {
     dir: files.dir,
     scenario: basename(doc.scenario),
@@ -49,6 +56,20 @@ export function offeredLoad(files: RunFiles): OfferedLoad {
     startedAt: new Date(files.startMs).toISOString(),
     lengthSec: (files.endMs - files.startMs) / 1000,
   };
+}
+
+/**
+ * The images a run uploaded, by what they are (each file's bytes and share of the uploads), not where:
+ * `fedicap run --out-dir before` and `--out-dir after` each write the same set into a directory of their
+ * own. The path itself when its manifest cannot be read.
+ */
+function imageSetOf(dir: string): string {
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ImageManifest;
+    return manifest.files.map((f) => `${f.bytes} B × ${f.share}`).join(', ');
+  } catch {
+    return dir;
+  }
 }
 
 /** plan.json (the step schedule `fedicap validate` writes) as canonical JSON, or null. */
@@ -87,10 +108,13 @@ export function loadDifferences(base: OfferedLoad, candidate: OfferedLoad): stri
   }
   if (base.plan !== null && candidate.plan !== null) field('plan.json', base.plan, candidate.plan);
   const longer = Math.max(base.lengthSec, candidate.lengthSec);
-  if (Math.abs(base.lengthSec - candidate.lengthSec) > RUN_LENGTH_TOLERANCE * longer) {
+  if (
+    Math.abs(base.lengthSec - candidate.lengthSec) >
+    Math.max(RUN_LENGTH_TOLERANCE * longer, RUN_LENGTH_TOLERANCE_SEC)
+  ) {
     out.push(
       `run length ${base.lengthSec.toFixed(0)} s vs ${candidate.lengthSec.toFixed(0)} s ` +
-        `(more than ${RUN_LENGTH_TOLERANCE * 100} % apart)`,
+        `(more than ${RUN_LENGTH_TOLERANCE * 100} % and ${RUN_LENGTH_TOLERANCE_SEC} s apart)`,
     );
   }
   return out;

@@ -9,6 +9,12 @@ import type { Row, Section, Unit } from './comparison.js';
 import { rankTest } from './rankTest.js';
 import { type VerdictRule, verdictOf, type Worse } from './verdict.js';
 
+/**
+ * A CPU change smaller than this (cores) is no regression however large relative to a near-idle process:
+ * in an A/A pair on the testbed, a scheduler process went from 0.01 to 0.02 cores (+66 %, p = 0.005).
+ */
+export const MIN_CORES_CHANGE = 0.05;
+
 /** One server metric: how a window shows it (undefined: not measured there) and how windows sum up. */
 interface ServerMetric {
   section: Section;
@@ -41,7 +47,10 @@ export function serverRows(
     const values = (ws: readonly CalibrationWindow[]) =>
       ws.map(m.perWindow).filter((v): v is number => v !== undefined && Number.isFinite(v));
     const pValue = rankTest(values(base), values(candidate))?.pValue ?? null;
-    const verdict = verdictOf(change, m.worse, pValue, settings);
+    const verdict =
+      m.unit === 'cores' && Math.abs(change.difference) < MIN_CORES_CHANGE
+        ? 'unchanged'
+        : verdictOf(change, m.worse, pValue, settings);
     const { section, subject, metric, unit, worse } = m;
     return [{ section, subject, metric, unit, worse, change, pValue, rankedOver: 'windows', verdict }];
   });

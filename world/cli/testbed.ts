@@ -6,6 +6,7 @@ import { isLoopbackHost } from '../../src/shared/loopback.js';
 import { loadProfile } from '../../src/profile/load.js';
 import { matchResolveRule } from '../testbed/activitypub/http.js';
 import { TESTBED_DEFAULTS, defaultConfig, type ResolveRule, type TestbedConfig } from '../testbed/config.js';
+import { faultsText, parseFaults } from '../testbed/faults.js';
 import { writeSecretFile } from '../../src/cli/output.js';
 import { checkWritableFile } from '../../src/shared/files.js';
 import { checkedFlagUrl } from '../../src/shared/flagUrl.js';
@@ -112,6 +113,17 @@ function testbedOptions<T>(c: Argv<T>) {
       type: 'number',
       default: TESTBED_DEFAULTS.mediaCacheRetentionDays,
       describe: 'Remote media cache retention',
+    })
+    .option('inject-delay', {
+      type: 'string',
+      array: true,
+      describe:
+        'ENDPOINT_CLASS=MS: requests of that class (timelines/home, statuses/create…) hold their web thread MS longer (a known regression for `fedicap compare`)',
+    })
+    .option('inject-cpu', {
+      type: 'string',
+      array: true,
+      describe: "JOB_CLASS=MS: each job of that class (FeedInsertWorker…) burns MS more of its process's CPU",
     });
 }
 
@@ -190,6 +202,7 @@ function configOf(args: TestbedArgs): TestbedConfig {
     rateLimits: args['rate-limits'],
     mediaCacheRetentionDays: args['media-cache-days'],
     ...(args.sidekiq?.length ? { sidekiq: args.sidekiq.map(parseUnitFlag) } : {}),
+    faults: parseFaults(args['inject-delay'] ?? [], args['inject-cpu'] ?? []),
   });
 }
 
@@ -310,7 +323,8 @@ export function testbedCommand(y: Argv) {
       const running = await start(config);
       process.stderr.write(
         `testbed listening on ${running.url} (PostgreSQL ${new URL(config.databaseUrl).pathname.slice(1)}, Redis ${config.redisUrl})\n` +
-          processesText(running, config),
+          processesText(running, config) +
+          (config.faults ? `${faultsText(config.faults)}\n` : ''),
       );
       if (profile && args['seed-accounts'] > 0)
         await seed(running, profile, args['seed-accounts'], args['tokens-out']!);

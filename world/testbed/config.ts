@@ -1,4 +1,5 @@
 import { DEFAULT_QUEUE_WEIGHTS, QUEUES } from '../../src/mastodon/classes.js';
+import type { InjectedFaults } from './faults.js';
 import type { SidekiqUnitConfig } from './sidekiq/types.js';
 
 /** A `--resolve SUFFIX=HOST:PORT` rule: remote hosts ending in SUFFIX are reached at HOST:PORT over http. */
@@ -35,6 +36,8 @@ export interface TestbedConfig {
   mediaCacheRetentionDays: number;
   /** Outgoing HTTP timeouts (Mastodon: connect 5 s, read/write 10 s). */
   httpTimeoutsMs: { connect: number; read: number };
+  /** Regressions injected on purpose (`--inject-delay`, `--inject-cpu`); none by default. */
+  faults?: InjectedFaults;
 }
 
 /** Mastodon's config/sidekiq.yml queues and weights in one unit of `-c 10`. */

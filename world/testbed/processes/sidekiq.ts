@@ -1,3 +1,4 @@
+import { withInjectedCpu } from '../faults.js';
 import { closeContext, openContext } from '../openContext.js';
 import { startSidekiq } from '../sidekiq/processor.js';
 import type { RoleRunner } from './role.js';
@@ -30,7 +31,7 @@ export const runSidekiqProcess: RoleRunner<'sidekiq'> = async (start, _listening
   const sidekiq = await startSidekiq({
     newRedis: tb.newRedis,
     units: [{ ...start.unit, processes: 1 }],
-    workers: tb.workers,
+    workers: withInjectedCpu(tb.workers, start.config.faults),
     onJobEnd: (job) => {
       void link.send({ kind: 'job', job });
       if (job.failure) void link.send({ kind: 'log', entry: jobFailureEntry(job, job.failure) });

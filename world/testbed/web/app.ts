@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { registerActivityPub } from '../activitypub/index.js';
 import { registerClientApi } from '../api/index.js';
 import type { Testbed } from '../context.js';
+import { registerInjectedDelays } from '../faults.js';
 import type { LogEntry, Logger } from '../log.js';
 import type { FinishedRequest } from './instruments.js';
 import { isStreamingPath, passRequest, passUpgrade, type StreamingAddress } from './streamingPass.js';
@@ -139,6 +140,7 @@ export async function buildWebApp(tb: Testbed, o: WebAppOptions): Promise<WebApp
     },
   });
   instrument(app, o);
+  registerInjectedDelays(app, tb.config.faults);
   app.get('/health', { config: { controller: 'health', action: 'show' } }, async (_req, reply) =>
     reply.type('text/plain').send('OK'),
   );
