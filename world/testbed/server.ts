@@ -39,9 +39,19 @@ export interface LaunchOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * Until every child serves, the primary shares the listening socket with them and may accept a
+ * connection itself: it answers 503 and closes rather than holding it open with nobody to serve it.
+ */
+const NOT_YET =
+  'HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 1\r\nconnection: close\r\n\r\n';
+
 function listen(host: string, port: number): Promise<net.Server> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer();
+    const server = net.createServer((socket) => {
+      socket.on('error', () => socket.destroy());
+      socket.end(NOT_YET);
+    });
     server.once('error', reject);
     server.listen({ host, port }, () => resolve(server));
   });
