@@ -316,7 +316,7 @@ describe('fedicap run', () => {
     const scenario = writeScenario(OK_SCENARIO);
     const before = server.requests.length;
     expectInputError(
-      await fedicap(['run', scenario, ...target(), '-e', `PROFILE=${bad}`, '--out', join(dir, 'out')]),
+      await fedicap(['run', scenario, ...target(), '-e', `PROFILE=${bad}`, '--out-dir', join(dir, 'out')]),
       /^fedicap: -e PROFILE=.*bad-profile\.json: profile .*bad-profile\.json: invalid\n {2}accounts\.dailyActive/,
     );
     expectInputError(
@@ -326,12 +326,12 @@ describe('fedicap run', () => {
     const file = join(dir, 'file');
     writeFileSync(file, 'x');
     expectInputError(
-      await fedicap(['run', scenario, ...target(), '--out', file]),
-      /^fedicap: --out .*file: is a file, not a directory\n$/,
+      await fedicap(['run', scenario, ...target(), '--out-dir', file]),
+      /^fedicap: --out-dir .*file: is a file, not a directory\n$/,
     );
     expectInputError(
-      await fedicap(['run', scenario, ...target(), '--out', join(file, 'sub')]),
-      /--out .*file\/sub: lies under .*file, a file, not a directory/,
+      await fedicap(['run', scenario, ...target(), '--out-dir', join(file, 'sub')]),
+      /--out-dir .*file\/sub: lies under .*file, a file, not a directory/,
     );
     expect(server.requests.length).toBe(before);
     expect(readdirSync(dir).sort()).toEqual(['bad-profile.json', 'file']);

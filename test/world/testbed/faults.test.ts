@@ -55,13 +55,13 @@ describe('injected faults: parsing', () => {
 
 describe('injected CPU', () => {
   it('burns process CPU time, not wall time asleep', () => {
-    const [cpu0, wall0] = [cpuMsNow(), performance.now()];
+    // Asleep, the process would use next to no CPU. (Its CPU also counts its other threads, GC and the
+    // test runner's, so the wall time may be shorter than the CPU used: it is not compared.)
+    const cpu0 = cpuMsNow();
     const used = burnCpuMs(30);
-    const [cpu, wall] = [cpuMsNow() - cpu0, performance.now() - wall0];
+    const cpu = cpuMsNow() - cpu0;
     expect(used).toBeGreaterThanOrEqual(30);
     expect(cpu).toBeGreaterThanOrEqual(30);
-    // the CPU was this process's: wall time is at least the CPU time spent
-    expect(wall).toBeGreaterThanOrEqual(cpu * 0.9);
   });
 
   it('wraps only the faulted class, which still performs', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { seededRng, type Rng } from '../../../../src/shared/random.js';
+import { seededRng } from '../../../../src/shared/random.js';
 import { attributePairs, elements, stripTags } from '../../../../world/testbed/activitypub/htmlScan.js';
 import { extractLinkDetails, statusLinks } from '../../../../world/testbed/activitypub/linkCrawl.js';
+import { randomOfPieces, timedMs } from '../../../support/fuzz.js';
 
 /** The expressions linkCrawl.ts used before the scanner: the reference on inputs short enough for them. */
 const reference = {
@@ -49,23 +50,11 @@ const PIECES = [
   'é',
 ];
 
-function randomHtml(rng: Rng, pieces: number): string {
-  let s = '';
-  for (let i = 0; i < pieces; i++) s += PIECES[Math.floor(rng.next() * PIECES.length)];
-  return s;
-}
-
-function timed(fn: () => unknown): number {
-  const t0 = performance.now();
-  fn();
-  return performance.now() - t0;
-}
-
 describe('HTML scanning for the link crawler (linear, no backtracking on remote HTML)', () => {
   it('finds what the reference expressions found', () => {
     const rng = seededRng(5);
     for (let n = 0; n < 3000; n++) {
-      const html = randomHtml(rng, 1 + (n % 50));
+      const html = randomOfPieces(() => rng.next(), PIECES, 1 + (n % 50));
       const why = JSON.stringify(html);
       expect(elements(html, 'a', '</a>'), why).toEqual(reference.anchors(html));
       expect(elements(html, 'meta'), why).toEqual(reference.metas(html));
@@ -103,7 +92,7 @@ describe('HTML scanning for the link crawler (linear, no backtracking on remote 
   };
   for (const [what, html] of Object.entries(pathological)) {
     it(`reads a megabyte built against the old expressions in well under a second: ${what}`, () => {
-      const ms = timed(() => {
+      const ms = timedMs(() => {
         statusLinks(html, true);
         extractLinkDetails(html, 'https://e.test/');
       });

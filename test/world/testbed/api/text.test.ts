@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRng, type Rng } from '../../../../src/shared/random.js';
+import { seededRng } from '../../../../src/shared/random.js';
 import {
   MAX_CHARS,
   countableLength,
@@ -10,6 +10,7 @@ import {
   tokenize,
   type Token,
 } from '../../../../world/testbed/api/text.js';
+import { randomOfPieces, timedMs } from '../../../support/fuzz.js';
 
 /**
  * The regular expressions text.ts used before its scanner (Twitter-text style, backtracking): the
@@ -78,24 +79,11 @@ const PIECES = [
   ']',
 ];
 
-function randomText(rng: Rng, pieces: number): string {
-  let s = '';
-  for (let i = 0; i < pieces; i++) s += PIECES[Math.floor(rng.next() * PIECES.length)];
-  return s;
-}
-
-/** Wall time of `fn` in milliseconds. */
-function timed(fn: () => unknown): number {
-  const t0 = performance.now();
-  fn();
-  return performance.now() - t0;
-}
-
 describe('status text scanner (linear, no backtracking on user text)', () => {
   it('finds the same URLs, mentions and hashtags as the reference regular expressions', () => {
     const rng = seededRng(11);
     for (let n = 0; n < 4000; n++) {
-      const text = randomText(rng, 1 + (n % 40));
+      const text = randomOfPieces(() => rng.next(), PIECES, 1 + (n % 40));
       expect(tokenize(text), JSON.stringify(text)).toEqual(referenceTokenize(text));
     }
   });
@@ -130,7 +118,7 @@ describe('status text scanner (linear, no backtracking on user text)', () => {
   for (const [what, input] of Object.entries(pathological)) {
     it(`stays fast on a pathological ${input.length}-character input: ${what}`, () => {
       expect(input.length).toBeLessThan(500);
-      const ms = timed(() => {
+      const ms = timedMs(() => {
         tokenize(input);
         countableLength(input);
         renderContent(input, [], 'http://tb', 'tb');
@@ -138,7 +126,7 @@ describe('status text scanner (linear, no backtracking on user text)', () => {
       expect(ms).toBeLessThan(50);
       // The same shape a thousand times longer stays linear: about a thousand times the work, not 10⁶.
       const big = input.repeat(1000);
-      expect(timed(() => tokenize(big))).toBeLessThan(2000);
+      expect(timedMs(() => tokenize(big))).toBeLessThan(2000);
     });
   }
 });
@@ -172,7 +160,9 @@ describe('grapheme counting in chunks', () => {
   });
 
   it('stays fast on a megabyte without URLs, and on one megabyte-long cluster', () => {
-    expect(timed(() => expect(exceedsMaxChars('y'.repeat(1_048_000))).toBe(true))).toBeLessThan(200);
-    expect(timed(() => expect(countableLength(`a${'\u0301'.repeat(1_000_000)}`)).toBe(1))).toBeLessThan(2000);
+    expect(timedMs(() => expect(exceedsMaxChars('y'.repeat(1_048_000))).toBe(true))).toBeLessThan(200);
+    expect(timedMs(() => expect(countableLength(`a${'\u0301'.repeat(1_000_000)}`)).toBe(1))).toBeLessThan(
+      2000,
+    );
   });
 });
