@@ -103,12 +103,12 @@ export function forecastCommand(y: Argv) {
           array: true,
           describe: 'Add a relay: NAME:POSTS_PER_HOUR[:MEDIA_FRACTION[:START_MONTH]] (repeatable)',
         })
-        .option('format', { choices: ['md', 'json', 'csv'] as const, default: 'md' as const })
+        .option('format', { choices: ['md', 'json', 'csv', 'html'] as const, default: 'md' as const })
         .option('out', {
           type: 'string',
-          describe: 'Write forecast.{md,json,csv} into this directory instead of stdout',
+          describe: 'Write forecast.{md,json,csv,html} into this directory instead of stdout',
         }),
-    (args) => {
+    async (args) => {
       const { profile, settings } = prepare(args as ForecastArgs);
       const report = forecastReport(profile, settings);
       const text =
@@ -116,7 +116,9 @@ export function forecastCommand(y: Argv) {
           ? JSON.stringify(report, null, 2)
           : args.format === 'csv'
             ? forecastCsv(report)
-            : forecastMarkdown(report);
+            : args.format === 'html'
+              ? await (await import('../report/html/forecastHtml.js')).forecastHtml(report)
+              : forecastMarkdown(report);
       emit(text, args.out, `forecast.${args.format}`);
     },
   );

@@ -1,0 +1,49 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../support/helpers.js';
+import { partById, tablesOf } from '../../support/html.js';
+import { MAIN } from '../../support/paths.js';
+
+/** The built CLI, as users run it (the test command builds first). */
+function fedicap(...args: string[]) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectInputError(r: ReturnType<typeof fedicap>, pattern: RegExp) {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.stdout).toBe('');
+}
+
+const FORECAST = ['forecast', '--start', '2026-12', '--draws', '100', '--months', '18'];
+
+describe('fedicap forecast --format html', () => {
+  it('writes forecast.html whose numbers are those of --format json, and nothing on stderr but the path', () => {
+    const dir = tempDir('fedicap-html-cli-');
+    const r = fedicap(...FORECAST, '--format', 'html', '--out', dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`wrote ${join(dir, 'forecast.html')}\n`);
+    expect(readdirSync(dir)).toEqual(['forecast.html']);
+    const html = readFileSync(join(dir, 'forecast.html'), 'utf8');
+    const json = JSON.parse(fedicap(...FORECAST, '--format', 'json').stdout);
+    const [util] = tablesOf(partById(html, 'chart-utilization'));
+    const ids = util!.head.slice(1);
+    json.months.forEach((m: { components: { id: string; utilization: number }[] }, i: number) => {
+      ids.forEach((id, j) => {
+        expect(Number(util!.rows[i]![j + 1]!.value)).toBe(m.components.find((c) => c.id === id)!.utilization);
+      });
+    });
+  });
+
+  it('bad input: one message, exit 2, no HTML written', () => {
+    const dir = tempDir('fedicap-html-cli-');
+    const r = fedicap(...FORECAST, '--format', 'html', '--out', dir, '--profile', join(dir, 'none.json'));
+    expectInputError(r, /none\.json/);
+    expect(existsSync(join(dir, 'forecast.html'))).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});

@@ -1,0 +1,48 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forecastHtml } from '../../../../src/report/html/forecastHtml.js';
+import { forecastReport } from '../../../../src/report/pipeline.js';
+import { chromiumMissing, launchChromium, renderReport } from '../../../support/browser.js';
+import { defaultProfile, tempDir } from '../../../support/helpers.js';
+
+const missing = chromiumMissing();
+if (missing) console.log(`skipping the browser tests of the HTML reports: ${missing}`);
+
+const settings = { months: 24, start: '2026-12', method: 'analytic' as const, draws: 200, seed: 1 };
+
+/** Each report, built as the CLI builds it, written where Chromium opens it. */
+const reports: Record<string, () => Promise<string>> = {
+  forecast: async () => forecastHtml(forecastReport(defaultProfile(), settings)),
+};
+
+describe.skipIf(missing !== null)('the HTML reports in headless Chromium', () => {
+  let browser: Browser;
+  const dir = tempDir('fedicap-html-');
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  for (const [name, build] of Object.entries(reports)) {
+    it(`${name}: renders offline with no console error, every chart drawn`, async () => {
+      const file = join(dir, `${name}.html`);
+      writeFileSync(file, await build());
+      const r = await renderReport(browser, file);
+      expect(r.problems).toEqual([]);
+      expect(r.requests).toEqual([pathToFileURL(file).href]);
+      expect(Object.keys(r.chartInk).length).toBeGreaterThan(0);
+      // A drawn chart inks some of its box (axes, marks, labels), not none and not all.
+      for (const [id, ink] of Object.entries(r.chartInk)) {
+        expect(ink, id).toBeGreaterThan(0.02);
+        expect(ink, id).toBeLessThan(0.9);
+      }
+      expect(r.pageInk).toBeGreaterThan(0.02);
+      expect(r.captions).toBe(r.tables);
+    });
+  }
+});
