@@ -28,9 +28,12 @@ export function whatifCommand(y: Argv) {
               default: 'this relay',
               describe: 'Relay name or inbox URL for the report',
             })
-            .option('format', { choices: ['md', 'json'] as const, default: 'md' as const })
-            .option('out', { type: 'string', describe: 'Write whatif-relay.{md,json} into this directory' }),
-        (args) => {
+            .option('format', { choices: ['md', 'json', 'html'] as const, default: 'md' as const })
+            .option('out', {
+              type: 'string',
+              describe: 'Write whatif-relay.{md,json,html} into this directory',
+            }),
+        async (args) => {
           const pph = args['posts-per-hour'];
           const media = args['media-fraction'];
           if (!Number.isFinite(pph) || pph < 0)
@@ -44,14 +47,13 @@ export function whatifCommand(y: Argv) {
           });
           const before = forecastReport(profile, settings);
           const after = forecastReport(joined, settings);
+          const relay = { name: args.name, postsPerHour: pph, mediaFraction: media ?? null };
           const text =
             args.format === 'json'
               ? JSON.stringify({ before, after }, null, 2)
-              : whatifMarkdown(before, after, {
-                  name: args.name,
-                  postsPerHour: pph,
-                  mediaFraction: media ?? null,
-                });
+              : args.format === 'html'
+                ? await (await import('../report/html/whatifHtml.js')).whatifHtml(before, after, relay)
+                : whatifMarkdown(before, after, relay);
           emit(text, args.out, `whatif-relay.${args.format}`);
         },
       )

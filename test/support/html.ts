@@ -19,7 +19,7 @@ export function tablesOf(part: string): { caption: string; head: string[]; rows:
   return [...part.matchAll(/<table[^>]*>([\s\S]*?)<\/table>/g)].map(([, body = '']) => ({
     caption: textOf(/<caption>([\s\S]*?)<\/caption>/.exec(body)?.[1] ?? ''),
     head: [
-      ...(/<thead>([\s\S]*?)<\/thead>/.exec(body)?.[1] ?? '').matchAll(/<th[^>]*>([\s\S]*?)<\/th>/g),
+      ...(/<thead>([\s\S]*?)<\/thead>/.exec(body)?.[1] ?? '').matchAll(/<th scope="col">([\s\S]*?)<\/th>/g),
     ].map((m) => textOf(m[1] ?? '')),
     rows: [...(/<tbody>([\s\S]*?)<\/tbody>/.exec(body)?.[1] ?? '').matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map(
       ([, row = '']) =>

@@ -212,3 +212,81 @@ export function costSpec(points: readonly CostPoint[]): TopLevelSpec {
     },
   };
 }
+
+/** Before (grey, dashed) and after (blue) on the same axes. */
+const WHICH_COLOR = {
+  field: 'which',
+  type: 'nominal' as const,
+  title: null,
+  scale: { domain: ['before', 'after'], range: ['#8a8a8a', '#1d4e89'] },
+};
+const WHICH_DASH = {
+  field: 'which',
+  type: 'nominal' as const,
+  legend: null,
+  scale: {
+    domain: ['before', 'after'],
+    range: [
+      [4, 3],
+      [1, 0],
+    ],
+  },
+};
+
+/** Small multiples of utilization before and after a change, one shared y axis and the limit rule. */
+export function pairedUtilizationSpec(
+  points: readonly { component: string; month: string; which: string; utilization: number }[],
+  limit: number,
+): TopLevelSpec {
+  const order = [...new Set(points.map((p) => p.component))];
+  return {
+    description: 'Utilization per component before and after the change',
+    data: { values: points.map((p) => ({ ...p, month: monthStart(p.month) })) },
+    columns: 3,
+    facet: { field: 'component', type: 'nominal', sort: order, header: { title: null } },
+    spec: {
+      width: 230,
+      height: 110,
+      layer: [
+        { mark: { type: 'rule', color: '#b00020', strokeDash: [2, 2] }, encoding: { y: { datum: limit } } },
+        {
+          mark: { type: 'line' },
+          encoding: {
+            x: { field: 'month', ...monthAxis() },
+            y: {
+              field: 'utilization',
+              type: 'quantitative',
+              title: 'utilization',
+              axis: { format: '.0%' },
+              scale: { domain: [0, 1.2], clamp: true },
+            },
+            color: WHICH_COLOR,
+            strokeDash: WHICH_DASH,
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** One monthly figure before and after a change (storage, cost), on the same axes. */
+export function pairedLineSpec(
+  values: readonly { month: string; which: string; value: number }[],
+  description: string,
+  yTitle: string,
+  yFormat: string,
+): TopLevelSpec {
+  return {
+    description,
+    width: 560,
+    height: 200,
+    data: { values: values.map((v) => ({ ...v, month: monthStart(v.month) })) },
+    mark: { type: 'line', point: { size: 12 } },
+    encoding: {
+      x: { field: 'month', ...monthAxis() },
+      y: { field: 'value', type: 'quantitative', title: yTitle, axis: { format: yFormat } },
+      color: WHICH_COLOR,
+      strokeDash: WHICH_DASH,
+    },
+  };
+}

@@ -114,8 +114,7 @@ async function saturationSection(report: ForecastReport, h: Horizon): Promise<st
 }
 
 /** Each change with what it is for, the dates before and after, and its monthly cost. */
-function recommendationsSection(report: ForecastReport): string {
-  const heading = 'What to change';
+export function recommendationsSection(report: ForecastReport, heading = 'What to change'): string {
   if (report.recommendations.length === 0) {
     const anySaturates = report.components.some((c) => c.saturation);
     const text = anySaturates

@@ -59,11 +59,16 @@ export interface TableInput {
   /** Each row: its header cell first, then the data cells. */
   rows: CellInput[][];
   className?: string;
+  /** A header row above `head` grouping its columns (a component over its before and after). */
+  groups?: { label: string; span: number }[];
 }
 
 /** A data table: <caption>, column headers with scope="col", the first cell of each row a row header. */
 export function dataTable(t: TableInput): string {
-  const head = t.head.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('');
+  const groups = t.groups
+    ? `<tr>${t.groups.map((g) => `<th scope="colgroup" colspan="${g.span}">${escapeHtml(g.label)}</th>`).join('')}</tr>`
+    : '';
+  const head = groups + `<tr>${t.head.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr>`;
   const rows = t.rows.map((row) => {
     const [first, ...rest] = row.map(asCell);
     return `<tr>${first ? cellHtml(first, 'th') : ''}${rest.map((c) => cellHtml(c, 'td')).join('')}</tr>`;
@@ -71,7 +76,7 @@ export function dataTable(t: TableInput): string {
   const cls = t.className ? ` class="${t.className}"` : '';
   return (
     `<table${cls}><caption>${escapeHtml(t.caption)}</caption>` +
-    `<thead><tr>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>`
+    `<thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`
   );
 }
 

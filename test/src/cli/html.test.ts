@@ -47,3 +47,22 @@ describe('fedicap forecast --format html', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 });
+
+describe('fedicap whatif relay --format html', () => {
+  it('writes whatif-relay.html with the change in words and both storage series of the JSON', () => {
+    const dir = tempDir('fedicap-html-cli-');
+    const args = ['whatif', 'relay', '--posts-per-hour', '3000', '--start', '2026-12', '--draws', '0'];
+    const r = fedicap(...args, '--format', 'html', '--out', dir);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'whatif-relay.html'), 'utf8');
+    expect(html).toMatch(/<li>Joining this relay: storage saturates earlier by \d+ months?/);
+    const { before, after } = JSON.parse(fedicap(...args, '--format', 'json').stdout);
+    const [storage] = tablesOf(partById(html, 'chart-storage'));
+    expect(storage!.rows.map((row) => [Number(row[1]!.value), Number(row[2]!.value)])).toEqual(
+      before.months.map((m: { storage: { mediaGB: number } }, i: number) => [
+        m.storage.mediaGB,
+        after.months[i].storage.mediaGB,
+      ]),
+    );
+  });
+});

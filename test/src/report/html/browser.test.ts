@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyOverrides } from '../../../../src/profile/overrides.js';
 import { forecastHtml } from '../../../../src/report/html/forecastHtml.js';
+import { whatifHtml } from '../../../../src/report/html/whatifHtml.js';
 import { forecastReport } from '../../../../src/report/pipeline.js';
 import { chromiumMissing, launchChromium, renderReport } from '../../../support/browser.js';
 import { defaultProfile, tempDir } from '../../../support/helpers.js';
@@ -16,6 +18,11 @@ const settings = { months: 24, start: '2026-12', method: 'analytic' as const, dr
 /** Each report, built as the CLI builds it, written where Chromium opens it. */
 const reports: Record<string, () => Promise<string>> = {
   forecast: async () => forecastHtml(forecastReport(defaultProfile(), settings)),
+  whatif: async () => {
+    const relay = { name: 'relay.example', postsPerHour: 3000 };
+    const after = forecastReport(applyOverrides(defaultProfile(), { relays: [relay] }), settings);
+    return whatifHtml(forecastReport(defaultProfile(), settings), after, { ...relay, mediaFraction: null });
+  },
 };
 
 describe.skipIf(missing !== null)('the HTML reports in headless Chromium', () => {
