@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/helpers.js';
 import { partById, tablesOf } from '../../support/html.js';
 import { MAIN } from '../../support/paths.js';
+import { STATIONS, writeSyntheticRun } from '../compare/syntheticRuns.js';
 
 /** The built CLI, as users run it (the test command builds first). */
 function fedicap(...args: string[]) {
@@ -64,5 +65,27 @@ describe('fedicap whatif relay --format html', () => {
         after.months[i].storage.mediaGB,
       ]),
     );
+  });
+});
+
+describe('fedicap compare --format html', () => {
+  it('writes compare.html with the verdict, exit 1 on the regression as with Markdown', () => {
+    const dir = tempDir('fedicap-html-cli-');
+    const base = writeSyntheticRun({ seed: 1, durationSec: 60 });
+    const slower = { ...STATIONS, 'timelines/home': { ...STATIONS['timelines/home']!, slowdown: 1.6 } };
+    const candidate = writeSyntheticRun({ seed: 2, durationSec: 60, stations: slower });
+    const r = fedicap('compare', base, candidate, '--format', 'html', '--out', dir);
+    expect(r.code, r.stderr).toBe(1);
+    const html = readFileSync(join(dir, 'compare.html'), 'utf8');
+    expect(html).toMatch(/<h2>Verdict: \d+ regressions?<\/h2>/);
+    expect(html).toContain('id="chart-latency"');
+  });
+
+  it('a missing run directory: one message, exit 2, no compare.html', () => {
+    const dir = tempDir('fedicap-html-cli-');
+    const base = writeSyntheticRun({ seed: 1, durationSec: 30 });
+    const r = fedicap('compare', base, join(dir, 'nowhere'), '--format', 'html', '--out', dir);
+    expectInputError(r, /nowhere/);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

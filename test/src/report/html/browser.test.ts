@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareRuns } from '../../../../src/compare/compareRuns.js';
 import { applyOverrides } from '../../../../src/profile/overrides.js';
+import { comparisonHtml } from '../../../../src/report/html/compareHtml.js';
 import { forecastHtml } from '../../../../src/report/html/forecastHtml.js';
 import { whatifHtml } from '../../../../src/report/html/whatifHtml.js';
 import { forecastReport } from '../../../../src/report/pipeline.js';
 import { chromiumMissing, launchChromium, renderReport } from '../../../support/browser.js';
 import { defaultProfile, tempDir } from '../../../support/helpers.js';
+import { STATIONS, writeSyntheticRun } from '../../compare/syntheticRuns.js';
 
 const missing = chromiumMissing();
 if (missing) console.log(`skipping the browser tests of the HTML reports: ${missing}`);
@@ -22,6 +25,12 @@ const reports: Record<string, () => Promise<string>> = {
     const relay = { name: 'relay.example', postsPerHour: 3000 };
     const after = forecastReport(applyOverrides(defaultProfile(), { relays: [relay] }), settings);
     return whatifHtml(forecastReport(defaultProfile(), settings), after, { ...relay, mediaFraction: null });
+  },
+  compare: async () => {
+    const base = writeSyntheticRun({ seed: 1, durationSec: 120 });
+    const slower = { ...STATIONS, 'timelines/home': { ...STATIONS['timelines/home']!, slowdown: 1.4 } };
+    const candidate = writeSyntheticRun({ seed: 2, durationSec: 120, stations: slower });
+    return comparisonHtml(await compareRuns(base, candidate, { threshold: 0.1, alpha: 0.05 }));
   },
 };
 
