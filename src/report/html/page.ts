@@ -68,7 +68,7 @@ export function dataTable(t: TableInput): string {
   const groups = t.groups
     ? `<tr>${t.groups.map((g) => `<th scope="colgroup" colspan="${g.span}">${escapeHtml(g.label)}</th>`).join('')}</tr>`
     : '';
-  const head = groups + `<tr>${t.head.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr>`;
+  const head = `${groups}<tr>${t.head.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr>`;
   const rows = t.rows.map((row) => {
     const [first, ...rest] = row.map(asCell);
     return `<tr>${first ? cellHtml(first, 'th') : ''}${rest.map((c) => cellHtml(c, 'td')).join('')}</tr>`;

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/helpers.js';
 import { partById, tablesOf } from '../../support/html.js';
-import { MAIN } from '../../support/paths.js';
+import { MAIN, ROOT } from '../../support/paths.js';
 import { STATIONS, writeSyntheticRun } from '../compare/syntheticRuns.js';
 
 /** The built CLI, as users run it (the test command builds first). */
@@ -87,5 +87,44 @@ describe('fedicap compare --format html', () => {
     const r = fedicap('compare', base, join(dir, 'nowhere'), '--format', 'html', '--out', dir);
     expectInputError(r, /nowhere/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('fedicap report RUN_DIR', () => {
+  const FIXTURE = `${ROOT}/fixtures/runs/testbed-mixed-step-2026-12-03`;
+
+  it('writes the run report to --out, client and server halves, and prints only where', () => {
+    const dir = tempDir('fedicap-html-cli-');
+    const out = join(dir, 'run.html');
+    const r = fedicap('report', FIXTURE, '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`wrote ${out}\n`);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('id="chart-client"');
+    expect(html).toContain('id="chart-queue-size"');
+    expect(readdirSync(dir)).toEqual(['run.html']);
+  });
+
+  it('a missing run directory: one message, exit 2, nothing written', () => {
+    const dir = tempDir('fedicap-html-cli-');
+    const r = fedicap('report', join(dir, 'nowhere'), '--out', join(dir, 'run.html'));
+    expectInputError(r, /nowhere: cannot read the run directory \(ENOENT\)/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a corrupt k6 line: the file and line named, exit 2, no partial HTML', () => {
+    const dir = tempDir('fedicap-html-cli-');
+    const run = join(dir, 'run');
+    const out = join(dir, 'out');
+    for (const d of [run, out]) spawnSync('mkdir', [d]);
+    copyFileSync(join(FIXTURE, 'run.json'), join(run, 'run.json'));
+    writeFileSync(
+      join(run, 'k6.ndjson'),
+      `{"type":"Point","data":{"time":"2026-12-03T19:07:20.000Z","value":1,"tags":null},"metric":"http_reqs"}\n{"type":"Point","data":\n`,
+    );
+    const r = fedicap('report', run, '--out', join(out, 'run.html'));
+    expectInputError(r, /k6\.ndjson:2/);
+    expect(readdirSync(out)).toEqual([]);
   });
 });
