@@ -17,23 +17,26 @@ const RUNS = 5;
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
-/** Median wall time of a whole process, `RUNS` times. */
-function wholeProcessSec(args: string[]): number {
-  const times: number[] = [];
+/** Wall time of one whole process. */
+function processSec(args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  return seconds(t0);
+}
+
+/** Median wall times of commands run `RUNS` times, interleaved so that a change in load hits them alike. */
+function interleavedSec(commands: string[][]): number[] {
+  const times = commands.map(() => [] as number[]);
   for (let i = 0; i < RUNS; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
-    times.push(seconds(t0));
+    for (const [j, args] of commands.entries()) times[j]!.push(processSec(args));
   }
-  return median(times);
+  return times.map(median);
 }
 
 console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${loadavg()[0]!.toFixed(2)}`,
 );
-const reference = wholeProcessSec(['-e', '0']);
-console.log(`reference: node -e 0 ${reference.toFixed(3)} s (median of ${RUNS})`);
 
 // In process: the report JSON once, then the HTML from it (the part issue 13 adds), cold then warm.
 const report = forecastReport(loadProfile(), {
@@ -55,7 +58,7 @@ for (let i = 0; i < RUNS; i++) {
 const kb = Buffer.byteLength(html) / 1000;
 console.log(
   `HTML capacity report from the forecast JSON, default profile, 24 months: first ${cold.toFixed(3)} s ` +
-    `(loads vega), then ${median(warm).toFixed(3)} s (median of ${RUNS}); target < 1 s: ${cold.toFixed(2)}× the target`,
+    `(vega's code not yet optimized), then ${median(warm).toFixed(3)} s (median of ${RUNS}); target < 1 s: ${cold.toFixed(2)}× the target`,
 );
 console.log(`  size ${kb.toFixed(0)} KB; target < 500 KB: ${(kb / 500).toFixed(2)}× the target`);
 
@@ -63,8 +66,14 @@ console.log(`  size ${kb.toFixed(0)} KB; target < 500 KB: ${(kb / 500).toFixed(2
 const dir = mkdtempSync(join(tmpdir(), 'fedicap-bench-html-'));
 try {
   const args = ['forecast', '--months', '24', '--draws', '1000', '--start', '2026-11', '--out', dir];
-  const asHtml = wholeProcessSec([MAIN, ...args, '--format', 'html']);
-  const asJson = wholeProcessSec([MAIN, ...args, '--format', 'json']);
+  const [reference = 0, asHtml = 0, asJson = 0] = interleavedSec([
+    ['-e', '0'],
+    [MAIN, ...args, '--format', 'html'],
+    [MAIN, ...args, '--format', 'json'],
+  ]);
+  console.log(
+    `reference: node -e 0 ${reference.toFixed(3)} s (median of ${RUNS}, interleaved with the two below)`,
+  );
   const fileKb = statSync(join(dir, 'forecast.html')).size / 1000;
   console.log(
     `fedicap forecast --format html, whole process: ${asHtml.toFixed(3)} s (median of ${RUNS}; ` +
