@@ -3,7 +3,7 @@ import { InputError } from '../shared/errors.js';
 import { applyOverrides } from '../profile/overrides.js';
 import { whatifMarkdown } from '../report/markdown.js';
 import { forecastReport } from '../report/pipeline.js';
-import { forecastOptions, prepare, type ForecastArgs } from './forecast.js';
+import { forecastOptions, prepare, type ForecastArgs, withDrawProgress } from './forecast.js';
 import { emit } from './output.js';
 
 export function whatifCommand(y: Argv) {
@@ -45,8 +45,12 @@ export function whatifCommand(y: Argv) {
           const joined = applyOverrides(profile, {
             relays: [{ name: args.name, postsPerHour: pph, mediaFraction: media }],
           });
-          const before = forecastReport(profile, settings);
-          const after = forecastReport(joined, settings);
+          const before = withDrawProgress('Monte Carlo draws, before', settings, (s) =>
+            forecastReport(profile, s),
+          );
+          const after = withDrawProgress('Monte Carlo draws, after', settings, (s) =>
+            forecastReport(joined, s),
+          );
           const relay = { name: args.name, postsPerHour: pph, mediaFraction: media ?? null };
           const text =
             args.format === 'json'
