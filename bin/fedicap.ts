@@ -9,6 +9,7 @@ import { fleetCommand } from '../world/cli/fleet.js';
 import { forecastCommand } from '../src/cli/forecast.js';
 import { profileCommand } from '../src/cli/profile.js';
 import { queueCommand } from '../src/cli/queue.js';
+import { reportCommand } from '../src/cli/report.js';
 import { runCommand } from '../src/cli/run.js';
 import { seedCommand } from '../world/cli/seed.js';
 import { testbedCommand } from '../world/cli/testbed.js';
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
   fleetCommand(cli);
   validateCommand(cli, validationWorlds);
   compareCommand(cli);
+  reportCommand(cli);
   await cli.parseAsync();
 }
 

@@ -40,7 +40,7 @@ export function compareCommand(y: Argv) {
           describe: 'The run directory after the change, same scenario and load',
         })
         .option('format', {
-          choices: ['md', 'json'] as const,
+          choices: ['md', 'json', 'html'] as const,
           default: 'md' as const,
           describe: 'Output format',
         })
@@ -57,7 +57,7 @@ export function compareCommand(y: Argv) {
         })
         .option('out', {
           type: 'string',
-          describe: 'Write compare.md or compare.json into this directory, not stdout',
+          describe: 'Write compare.md, compare.json or compare.html into this directory, not stdout',
         })
         .option('window', { type: 'string', default: '10s', describe: 'Time window the bootstrap resamples' })
         .option('seed', { type: 'number', default: 1, describe: "The bootstrap's random seed" })
@@ -83,7 +83,7 @@ export function compareCommand(y: Argv) {
         ...(bad ? { skipBadLines: bad } : {}),
       });
       const renderer = renderers[args.format];
-      emit(renderer.render(comparison), args.out, renderer.fileName);
+      emit(await renderer.render(comparison), args.out, renderer.fileName);
       if (bad && bad.count > 0) process.stderr.write(`${bad.count} bad lines passed over\n`);
       if (comparison.regressions.length > 0) process.exitCode = EXIT_REGRESSED;
     },

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { InputError } from '../shared/errors.js';
+import { progress } from '../shared/progress.js';
 import { applyCalibration, loadCalibration } from '../calibrate/calibrationFile.js';
 import { loadProfile } from '../profile/load.js';
 import { applyOverrides, parseRelayFlag } from '../profile/overrides.js';
@@ -46,6 +47,21 @@ export interface ForecastArgs {
   seed: number;
   method: 'analytic' | 'simulate';
   relay?: string[];
+}
+
+/** Run `work` with a progress line on stderr for its Monte Carlo draws (silent when it ends within a second). */
+export function withDrawProgress<T>(
+  what: string,
+  settings: ForecastSettings,
+  work: (s: ForecastSettings) => T,
+): T {
+  if (settings.draws === 0) return work(settings);
+  const line = progress(what, settings.draws);
+  try {
+    return work({ ...settings, onDraws: (done) => line.update(done) });
+  } finally {
+    line.end();
+  }
 }
 
 /** Load, calibrate and override the profile; validate the numeric flags. */
@@ -114,20 +130,22 @@ export function forecastCommand(y: Argv) {
           array: true,
           describe: 'Add a relay: NAME:POSTS_PER_HOUR[:MEDIA_FRACTION[:START_MONTH]] (repeatable)',
         })
-        .option('format', { choices: ['md', 'json', 'csv'] as const, default: 'md' as const })
+        .option('format', { choices: ['md', 'json', 'csv', 'html'] as const, default: 'md' as const })
         .option('out', {
           type: 'string',
-          describe: 'Write DIR/forecast.md (or .json, .csv with --format) instead of stdout',
+          describe: 'Write DIR/forecast.md (or .json, .csv, .html with --format) instead of stdout',
         }),
-    (args) => {
+    async (args) => {
       const { profile, settings } = prepare(args as ForecastArgs);
-      const report = forecastReport(profile, settings);
+      const report = withDrawProgress('Monte Carlo draws', settings, (s) => forecastReport(profile, s));
       const text =
         args.format === 'json'
           ? JSON.stringify(report, null, 2)
           : args.format === 'csv'
             ? forecastCsv(report)
-            : forecastMarkdown(report);
+            : args.format === 'html'
+              ? await (await import('../report/html/forecastHtml.js')).forecastHtml(report)
+              : forecastMarkdown(report);
       emit(text, args.out, `forecast.${args.format}`);
     },
   );

@@ -3,7 +3,7 @@ import { InputError } from '../shared/errors.js';
 import { applyOverrides } from '../profile/overrides.js';
 import { whatifMarkdown } from '../report/markdown.js';
 import { forecastReport } from '../report/pipeline.js';
-import { forecastOptions, prepare, type ForecastArgs } from './forecast.js';
+import { forecastOptions, prepare, type ForecastArgs, withDrawProgress } from './forecast.js';
 import { emit } from './output.js';
 
 export function whatifCommand(y: Argv) {
@@ -28,12 +28,12 @@ export function whatifCommand(y: Argv) {
               default: 'this relay',
               describe: 'Relay name or inbox URL for the report',
             })
-            .option('format', { choices: ['md', 'json'] as const, default: 'md' as const })
+            .option('format', { choices: ['md', 'json', 'html'] as const, default: 'md' as const })
             .option('out', {
               type: 'string',
-              describe: 'Write DIR/whatif-relay.md (or .json with --format) instead of stdout',
+              describe: 'Write DIR/whatif-relay.md (or .json, .html with --format) instead of stdout',
             }),
-        (args) => {
+        async (args) => {
           const pph = args['posts-per-hour'];
           const media = args['media-fraction'];
           if (!Number.isFinite(pph) || pph < 0)
@@ -45,16 +45,19 @@ export function whatifCommand(y: Argv) {
           const joined = applyOverrides(profile, {
             relays: [{ name: args.name, postsPerHour: pph, mediaFraction: media }],
           });
-          const before = forecastReport(profile, settings);
-          const after = forecastReport(joined, settings);
+          const before = withDrawProgress('Monte Carlo draws, before', settings, (s) =>
+            forecastReport(profile, s),
+          );
+          const after = withDrawProgress('Monte Carlo draws, after', settings, (s) =>
+            forecastReport(joined, s),
+          );
+          const relay = { name: args.name, postsPerHour: pph, mediaFraction: media ?? null };
           const text =
             args.format === 'json'
               ? JSON.stringify({ before, after }, null, 2)
-              : whatifMarkdown(before, after, {
-                  name: args.name,
-                  postsPerHour: pph,
-                  mediaFraction: media ?? null,
-                });
+              : args.format === 'html'
+                ? await (await import('../report/html/whatifHtml.js')).whatifHtml(before, after, relay)
+                : whatifMarkdown(before, after, relay);
           emit(text, args.out, `whatif-relay.${args.format}`);
         },
       )

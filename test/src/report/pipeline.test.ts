@@ -70,3 +70,14 @@ describe('the default profile, from profile to Markdown', () => {
     }
   }, 120_000);
 });
+
+describe('the Monte Carlo with a progress callback', () => {
+  it('tells the draws done after each chunk and gives the same bands as without', () => {
+    const seen: number[] = [];
+    const withProgress = forecastReport(defaultProfile(), { ...settings, onDraws: (d) => seen.push(d) });
+    expect(seen).toEqual([50, 100, 150, 200]);
+    const bands = (r: typeof withProgress) =>
+      r.components.map((c) => [c.id, c.saturation, c.saturationProbability, c.p10Date, c.p50Date]);
+    expect(bands(withProgress)).toEqual(bands(forecastReport(defaultProfile(), settings)));
+  });
+});
